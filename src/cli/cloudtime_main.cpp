@@ -1,0 +1,23 @@
+// cloudtime: the command line (query; more subcommands arrive with their issues).
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"cloudtime: measure and check time service in an OpenStack cloud."};
+    app.set_version_flag("--version", std::string("cloudtime ") + CLOUDTIME_VERSION);
+    app.require_subcommand(1);
+    const auto run_query = cloudtime::cli::add_query_command(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? cloudtime::cli::kExitOk : cloudtime::cli::kExitUsage;
+    }
+    if (app.got_subcommand("query")) {
+        return run_query();
+    }
+    return cloudtime::cli::kExitUsage;
+}

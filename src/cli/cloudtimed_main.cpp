@@ -1,0 +1,87 @@
+// cloudtimed: the cloudtime daemon.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/exit_codes.hpp"
+#include "daemon/config.hpp"
+#include "daemon/daemon.hpp"
+
+namespace ct = cloudtime;
+
+int main(int argc, char** argv) {
+    CLI::App app{
+        "cloudtimed: serves this host's synchronized clock over NTP to the VMs of a cloud.\n"
+        "Without --config it runs on its embedded default (NTP on 127.0.0.1:11123)."};
+    app.set_version_flag("--version", std::string("cloudtimed ") + CLOUDTIME_VERSION);
+    std::string config_path;
+    std::vector<std::string> listen;
+    int threads = -1;
+    std::string log_level;
+    bool check_only = false;
+    bool print_default = false;
+    app.add_option("-c,--config", config_path, "TOML config file (default: the embedded one)")
+        ->check(CLI::ExistingFile);
+    app.add_option("-l,--listen", listen,
+                   "ADDR:PORT to serve NTP on, IPv6 as [ADDR]:PORT; repeatable; replaces "
+                   "server.listen");
+    app.add_option("-t,--threads", threads, "worker threads, 0 = one per core; overrides "
+                                            "server.threads")
+        ->check(CLI::Range(0, 1024));
+    app.add_option("--log-level", log_level,
+                   "trace, debug, info, warn, error, critical or off; overrides log.level");
+    app.add_flag("--check-config", check_only, "validate the configuration and exit");
+    app.add_flag("--print-default-config", print_default, "print the embedded default and exit");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? ct::cli::kExitOk : ct::cli::kExitUsage;
+    }
+    if (print_default) {
+        std::cout << ct::daemon::default_config_text();
+        return ct::cli::kExitOk;
+    }
+
+    auto config = config_path.empty() ? ct::Expected<ct::daemon::Config>(ct::daemon::default_config())
+                                      : ct::daemon::load_config_file(config_path);
+    if (!config) {
+        std::cerr << "cloudtimed: " << config.error() << "\n";
+        return ct::cli::kExitConfig;
+    }
+    if (!listen.empty()) {
+        config->listen.clear();
+        for (const auto& text : listen) {
+            auto address = ct::sys::parse_socket_address(text);
+            if (!address) {
+                std::cerr << "cloudtimed: --listen " << address.error() << "\n";
+                return ct::cli::kExitUsage;
+            }
+            config->listen.push_back(*address);
+        }
+    }
+    if (threads >= 0) {
+        config->threads = static_cast<unsigned>(threads);
+    }
+    if (!log_level.empty()) {
+        if (spdlog::level::from_str(log_level) == spdlog::level::off && log_level != "off") {
+            std::cerr << "cloudtimed: --log-level '" << log_level << "' is not a log level\n";
+            return ct::cli::kExitUsage;
+        }
+        config->log_level = log_level;
+    }
+    if (check_only) {
+        std::cout << "configuration OK\n";
+        return ct::cli::kExitOk;
+    }
+
+    auto logger = spdlog::stderr_color_mt("cloudtimed");
+    spdlog::set_default_logger(logger);
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+    spdlog::set_level(spdlog::level::from_str(config->log_level));
+    spdlog::flush_on(spdlog::level::info);
+    spdlog::info("cloudtimed {} starting ({})", CLOUDTIME_VERSION,
+                 config_path.empty() ? std::string("embedded default config") : config_path);
+    return ct::daemon::run(*config);
+}

@@ -1,0 +1,151 @@
+// `cloudtime query [--samples N] [--interval S] [--timeout S] [--json] HOST[:PORT]`
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+#include "client/query.hpp"
+#include "proto/refid.hpp"
+#include "sys/resolve.hpp"
+
+namespace cloudtime::cli {
+
+namespace {
+
+constexpr std::uint16_t kNtpPort = 123;
+
+struct QueryArgs {
+    std::string target;
+    client::QueryOptions options;
+    bool json = false;
+};
+
+std::string refid_text(const proto::Header& h) { return proto::refid_to_string(h.refid, h.stratum); }
+
+nlohmann::json header_json(const proto::Header& h) {
+    return {{"stratum", h.stratum},
+            {"leap", proto::leap_name(h.leap)},
+            {"refid", refid_text(h)},
+            {"version", h.version},
+            {"poll", h.poll},
+            {"precision", h.precision},
+            {"root_delay_s", h.root_delay.to_seconds()},
+            {"root_dispersion_s", h.root_dispersion.to_seconds()}};
+}
+
+nlohmann::json result_json(const QueryArgs& args, const client::QueryResult& r) {
+    nlohmann::json out;
+    out["server"] = args.target;
+    out["address"] = r.server.to_string();
+    out["sent"] = r.sent;
+    out["lost"] = r.lost;
+    out["samples"] = nlohmann::json::array();
+    for (const auto& s : r.samples) {
+        nlohmann::json j = header_json(s.header);
+        j["offset_s"] = s.offset_s;
+        j["delay_s"] = s.delay_s;
+        j["dispersion_s"] = s.dispersion_s;
+        out["samples"].push_back(j);
+    }
+    if (r.summary) {
+        const auto& best = r.samples[r.summary->best_index];
+        out.update(header_json(best.header));
+        out["offset_s"] = r.summary->offset_s;
+        out["delay_s"] = r.summary->delay_s;
+        out["dispersion_s"] = r.summary->dispersion_s;
+        out["jitter_s"] = r.summary->jitter_s;
+    }
+    if (r.rejection) {
+        out["rejected"] = {{"reason", proto::reply_verdict_name(r.rejection->verdict)},
+                           {"header", header_json(r.rejection->header)}};
+        if (r.rejection->verdict == proto::ReplyVerdict::kiss_of_death) {
+            out["rejected"]["kiss_code"] = proto::refid_to_string(r.rejection->header.refid, 0);
+        }
+    }
+    return out;
+}
+
+void print_human(const QueryArgs& args, const client::QueryResult& r) {
+    std::cout << fmt::format("server {} ({}): {} sent, {} answered, {} lost\n", args.target,
+                             r.server.to_string(), r.sent, r.samples.size(), r.lost);
+    if (!r.summary) {
+        return;
+    }
+    const auto& h = r.samples[r.summary->best_index].header;
+    std::cout << fmt::format(
+        "stratum {}, refid {}, leap {}, version {}, root delay {:.6f} s, root dispersion "
+        "{:.6f} s\n",
+        h.stratum, refid_text(h), proto::leap_name(h.leap), h.version, h.root_delay.to_seconds(),
+        h.root_dispersion.to_seconds());
+    std::cout << fmt::format("offset {:+.9f} s, delay {:.9f} s, jitter {:.9f} s\n",
+                             r.summary->offset_s, r.summary->delay_s, r.summary->jitter_s);
+}
+
+std::string rejection_reason(const client::Rejection& rejection) {
+    if (rejection.verdict == proto::ReplyVerdict::kiss_of_death) {
+        return "kiss-of-death " + proto::refid_to_string(rejection.header.refid, 0);
+    }
+    return proto::reply_verdict_name(rejection.verdict);
+}
+
+int run(const QueryArgs& args) {
+    auto target = sys::split_host_port(args.target, kNtpPort);
+    if (!target) {
+        std::cerr << "cloudtime query: " << target.error() << "\n";
+        return kExitUsage;
+    }
+    auto addresses = sys::resolve_udp(target->host, target->port);
+    if (!addresses) {
+        std::cerr << "cloudtime query: " << addresses.error() << "\n";
+        return kExitNoAnswer;
+    }
+    auto result = client::query_server(addresses->front(), args.options);
+    if (!result) {
+        std::cerr << "cloudtime query: " << args.target << ": " << result.error() << "\n";
+        return kExitNoAnswer;
+    }
+    if (args.json) {
+        std::cout << result_json(args, *result).dump(2) << "\n";
+    } else {
+        print_human(args, *result);
+    }
+    if (result->rejection) {
+        std::cerr << "cloudtime query: " << args.target
+                  << ": server answered but is unusable: " << rejection_reason(*result->rejection)
+                  << "\n";
+        return kExitUnusable;
+    }
+    if (result->samples.empty()) {
+        std::cerr << "cloudtime query: " << args.target << ": no answer within "
+                  << args.options.timeout_s << " s (" << result->sent << " requests)\n";
+        return kExitNoAnswer;
+    }
+    return kExitOk;
+}
+
+}  // namespace
+
+Runner add_query_command(CLI::App& app) {
+    auto args = std::make_shared<QueryArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "query", "Measure an NTP server: offset, delay, jitter and what it says of itself.\n"
+                 "Exit codes: 0 measured; 1 answered but unusable (kiss-of-death, "
+                 "unsynchronized); 2 no answer or network error; 64 usage error.");
+    cmd->add_option("server", args->target, "HOST[:PORT] (IPv6 as [ADDR]:PORT; default port 123)")
+        ->required();
+    cmd->add_option("-n,--samples", args->options.samples, "requests to send (default 4)")
+        ->check(CLI::Range(1, 1000));
+    cmd->add_option("-i,--interval", args->options.interval_s,
+                    "seconds between requests (default 1)")
+        ->check(CLI::Range(0.0, 3600.0));
+    cmd->add_option("-t,--timeout", args->options.timeout_s,
+                    "seconds to wait for each answer (default 2)")
+        ->check(CLI::Range(0.001, 60.0));
+    cmd->add_flag("-j,--json", args->json, "print one JSON object");
+    return [args] { return run(*args); };
+}
+
+}  // namespace cloudtime::cli

@@ -1,0 +1,38 @@
+// The NTP client behind `cloudtime query`: data-minimized requests to one server, replies
+// checked and turned into samples.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "proto/client_sample.hpp"
+#include "sys/socket_address.hpp"
+#include "util/expected.hpp"
+
+namespace cloudtime::client {
+
+struct QueryOptions {
+    int samples = 4;
+    double interval_s = 1.0;
+    double timeout_s = 2.0;  // per sample
+};
+
+struct Rejection {
+    proto::ReplyVerdict verdict = proto::ReplyVerdict::ok;
+    proto::Header header;  // the reply that was rejected
+};
+
+struct QueryResult {
+    sys::SocketAddress server;
+    std::vector<proto::Sample> samples;
+    int sent = 0;
+    int lost = 0;                        // no valid answer within the timeout
+    std::optional<Rejection> rejection;  // KoD or unsynchronized: querying stopped there
+    std::optional<proto::SampleSummary> summary;
+};
+
+// Errors are local failures (socket, send); silence from the server is counted as lost.
+Expected<QueryResult> query_server(const sys::SocketAddress& server, const QueryOptions& options);
+
+}  // namespace cloudtime::client

@@ -1,0 +1,276 @@
+#include "daemon/config.hpp"
+
+#include <spdlog/common.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "proto/refid.hpp"
+
+namespace cloudtime::daemon {
+
+namespace {
+
+// Sections of the config contract that later versions implement. Naming them is better than
+// calling them unknown, and refusing them is better than ignoring what the operator asked.
+constexpr std::string_view kPlannedSections[] = {"rate_limit", "tenant_networks", "vendordata",
+                                                 "status"};
+
+class Reader {
+public:
+    explicit Reader(std::string origin) : origin_(std::move(origin)) {}
+
+    Error fail(const toml::source_region& where, const std::string& what) const {
+        return Error{origin_ + ":" + std::to_string(where.begin.line) + ": " + what};
+    }
+
+    Status apply(const toml::table& root, Config& c) const {
+        for (const auto& [key, node] : root) {
+            const std::string name(key.str());
+            const toml::table* table = node.as_table();
+            if (table == nullptr) {
+                return fail(key.source(), "'" + name + "' must be a table ([" + name + "])");
+            }
+            Status s = Done{};
+            if (name == "server") {
+                s = apply_server(*table, c);
+            } else if (name == "clock") {
+                s = apply_clock(*table, c);
+            } else if (name == "leap") {
+                s = apply_leap(*table);
+            } else if (name == "log") {
+                s = apply_log(*table, c);
+            } else if (std::find(std::begin(kPlannedSections), std::end(kPlannedSections), name) !=
+                       std::end(kPlannedSections)) {
+                return fail(key.source(),
+                            "[" + name + "] is not implemented in this version of cloudtimed");
+            } else {
+                return fail(key.source(), "unknown section [" + name + "]");
+            }
+            if (!s) {
+                return s;
+            }
+        }
+        return Done{};
+    }
+
+private:
+    std::string origin_;
+
+    Expected<std::string> string_of(const toml::key& key, const toml::node& node,
+                                    const std::string& section) const {
+        if (const auto v = node.value<std::string>(); v && node.is_string()) {
+            return *v;
+        }
+        return fail(node.source(), section + "." + std::string(key.str()) + " must be a string");
+    }
+
+    Expected<std::int64_t> integer_of(const toml::key& key, const toml::node& node,
+                                      const std::string& section, std::int64_t lo,
+                                      std::int64_t hi) const {
+        const auto v = node.value<std::int64_t>();
+        const std::string name = section + "." + std::string(key.str());
+        if (!node.is_integer() || !v) {
+            return fail(node.source(), name + " must be an integer");
+        }
+        if (*v < lo || *v > hi) {
+            return fail(node.source(), name + " must be between " + std::to_string(lo) +
+                                           " and " + std::to_string(hi) + ", not " +
+                                           std::to_string(*v));
+        }
+        return *v;
+    }
+
+    Error unknown(const toml::key& key, const std::string& section) const {
+        return fail(key.source(), "unknown key '" + std::string(key.str()) + "' in [" + section +
+                                      "]");
+    }
+
+    Status apply_server(const toml::table& t, Config& c) const {
+        for (const auto& [key, node] : t) {
+            if (key == "listen") {
+                const toml::array* list = node.as_array();
+                if (list == nullptr) {
+                    return fail(node.source(), "server.listen must be an array of \"ADDR:PORT\"");
+                }
+                std::vector<sys::SocketAddress> addresses;
+                for (const toml::node& item : *list) {
+                    const auto text = item.value<std::string>();
+                    if (!item.is_string() || !text) {
+                        return fail(item.source(), "server.listen entries must be strings");
+                    }
+                    auto address = sys::parse_socket_address(*text);
+                    if (!address) {
+                        return fail(item.source(), "server.listen: " + address.error());
+                    }
+                    addresses.push_back(*address);
+                }
+                if (addresses.empty()) {
+                    return fail(node.source(), "server.listen must name at least one address");
+                }
+                c.listen = std::move(addresses);
+            } else if (key == "threads") {
+                auto v = integer_of(key, node, "server", 0, 1024);
+                if (!v) {
+                    return Error{v.error()};
+                }
+                c.threads = static_cast<unsigned>(*v);
+            } else {
+                return unknown(key, "server");
+            }
+        }
+        return Done{};
+    }
+
+    Status stratum_and_refid(const toml::key& key, const toml::node& node,
+                             std::uint8_t& stratum, std::uint32_t& refid,
+                             bool is_stratum) const {
+        if (is_stratum) {
+            auto v = integer_of(key, node, "clock", 1, 15);
+            if (!v) {
+                return Error{v.error()};
+            }
+            stratum = static_cast<std::uint8_t>(*v);
+            return Done{};
+        }
+        auto text = string_of(key, node, "clock");
+        if (!text) {
+            return Error{text.error()};
+        }
+        const auto parsed = proto::parse_refid(*text);
+        if (!parsed) {
+            return fail(node.source(), "clock." + std::string(key.str()) + " '" + *text +
+                                           "' is neither an IPv4 address nor 1-4 ASCII characters");
+        }
+        refid = *parsed;
+        return Done{};
+    }
+
+    Status apply_clock(const toml::table& t, Config& c) const {
+        for (const auto& [key, node] : t) {
+            Status s = Done{};
+            if (key == "source") {
+                auto text = string_of(key, node, "clock");
+                if (!text) {
+                    return Error{text.error()};
+                }
+                if (*text == "kernel") {
+                    c.clock_source = ClockSourceKind::kernel;
+                } else if (*text == "local") {
+                    c.clock_source = ClockSourceKind::local;
+                } else if (*text == "chrony") {
+                    return fail(node.source(),
+                                "clock.source = \"chrony\" is not implemented in this version; "
+                                "use \"kernel\" (or \"local\" in a lab)");
+                } else {
+                    return fail(node.source(), "clock.source must be \"kernel\" or \"local\", not \"" +
+                                                   *text + "\"");
+                }
+            } else if (key == "kernel_stratum") {
+                s = stratum_and_refid(key, node, c.kernel_stratum, c.kernel_refid, true);
+            } else if (key == "kernel_refid") {
+                s = stratum_and_refid(key, node, c.kernel_stratum, c.kernel_refid, false);
+            } else if (key == "local_stratum") {
+                s = stratum_and_refid(key, node, c.local_stratum, c.local_refid, true);
+            } else if (key == "local_refid") {
+                s = stratum_and_refid(key, node, c.local_stratum, c.local_refid, false);
+            } else if (key == "chrony_socket") {
+                return fail(key.source(), "clock.chrony_socket is not implemented in this version");
+            } else {
+                return unknown(key, "clock");
+            }
+            if (!s) {
+                return s;
+            }
+        }
+        return Done{};
+    }
+
+    Status apply_leap(const toml::table& t) const {
+        for (const auto& [key, node] : t) {
+            if (key != "mode") {
+                return unknown(key, "leap");
+            }
+            auto text = string_of(key, node, "leap");
+            if (!text) {
+                return Error{text.error()};
+            }
+            if (*text == "smear") {
+                return fail(node.source(), "leap.mode = \"smear\" is not implemented in this version");
+            }
+            if (*text != "pass") {
+                return fail(node.source(), "leap.mode must be \"pass\", not \"" + *text + "\"");
+            }
+        }
+        return Done{};
+    }
+
+    Status apply_log(const toml::table& t, Config& c) const {
+        for (const auto& [key, node] : t) {
+            if (key != "level") {
+                return unknown(key, "log");
+            }
+            auto text = string_of(key, node, "log");
+            if (!text) {
+                return Error{text.error()};
+            }
+            if (spdlog::level::from_str(*text) == spdlog::level::off && *text != "off") {
+                return fail(node.source(), "log.level '" + *text +
+                                               "' is not one of trace, debug, info, warn, "
+                                               "error, critical, off");
+            }
+            c.log_level = *text;
+        }
+        return Done{};
+    }
+};
+
+Status apply_text(std::string_view text, const std::string& origin, Config& config) {
+    toml::table root;
+    try {
+        root = toml::parse(text, origin);
+    } catch (const toml::parse_error& e) {
+        return Error{origin + ":" + std::to_string(e.source().begin.line) + ": " +
+                     std::string(e.description())};
+    }
+    return Reader(origin).apply(root, config);
+}
+
+}  // namespace
+
+Config default_config() {
+    Config config;
+    // The embedded default is part of the build and covered by tests; it cannot fail.
+    const Status s = apply_text(default_config_text(), "<embedded default>", config);
+    if (!s) {
+        std::abort();
+    }
+    return config;
+}
+
+Expected<Config> parse_config(std::string_view text, const std::string& origin) {
+    Config config = default_config();
+    if (Status s = apply_text(text, origin, config); !s) {
+        return Error{s.error()};
+    }
+    return config;
+}
+
+Expected<Config> load_config_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return Error{path + ": cannot open config file"};
+    }
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    if (in.bad()) {
+        return Error{path + ": cannot read config file"};
+    }
+    return parse_config(buffer.str(), path);
+}
+
+}  // namespace cloudtime::daemon

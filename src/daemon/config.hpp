@@ -1,0 +1,37 @@
+// cloudtimed's configuration: the TOML file (DESIGN.md's config contract), validated whole
+// before anything starts; every error names the file and line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sys/socket_address.hpp"
+#include "util/expected.hpp"
+
+namespace cloudtime::daemon {
+
+enum class ClockSourceKind : std::uint8_t { kernel, local };
+
+struct Config {
+    std::vector<sys::SocketAddress> listen;
+    unsigned threads = 0;
+
+    ClockSourceKind clock_source = ClockSourceKind::kernel;
+    std::uint8_t kernel_stratum = 3;
+    std::uint32_t kernel_refid = 0;
+    std::uint8_t local_stratum = 10;
+    std::uint32_t local_refid = 0;
+
+    std::string log_level = "info";
+};
+
+std::string_view default_config_text();
+
+// Parses `text` over the embedded defaults; `origin` names it in errors ("FILE:LINE: ...").
+Expected<Config> parse_config(std::string_view text, const std::string& origin);
+Expected<Config> load_config_file(const std::string& path);
+Config default_config();
+
+}  // namespace cloudtime::daemon

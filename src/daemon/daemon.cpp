@@ -1,0 +1,110 @@
+#include "daemon/daemon.hpp"
+
+#include <csignal>
+#include <cstring>
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "proto/packet.hpp"
+#include "server/clock_source.hpp"
+#include "server/ntp_server.hpp"
+#include "server/snapshot_cell.hpp"
+#include "sys/clock.hpp"
+#include "sys/signals.hpp"
+
+namespace cloudtime::daemon {
+
+namespace {
+
+constexpr int kRefreshIntervalMs = 1000;
+
+std::unique_ptr<server::ClockSource> make_clock_source(const Config& c, std::int8_t precision) {
+    if (c.clock_source == ClockSourceKind::local) {
+        return std::make_unique<server::LocalClockSource>(
+            server::StaticIdentity{c.local_stratum, c.local_refid, precision});
+    }
+    return std::make_unique<server::KernelClockSource>(
+        server::StaticIdentity{c.kernel_stratum, c.kernel_refid, precision});
+}
+
+// Logs only changes of synchronization state, not every refresh.
+void log_transition(const proto::ClockSnapshot& previous, const proto::ClockSnapshot& now,
+                    bool first) {
+    if (!first && previous.synchronized == now.synchronized && previous.leap == now.leap) {
+        return;
+    }
+    if (now.synchronized) {
+        spdlog::info("clock synchronized: stratum {}, leap {}, root dispersion {:.6f} s",
+                     now.stratum, proto::leap_name(now.leap), now.root_dispersion_s);
+    } else {
+        spdlog::warn("clock NOT synchronized: answering with LI=3 and stratum 0 until it is");
+    }
+}
+
+}  // namespace
+
+int run(const Config& config) {
+    // Block the signals before any thread starts, so that only signalfd sees them.
+    auto signals = sys::SignalSet::block({SIGTERM, SIGINT, SIGHUP, SIGUSR1});
+    if (!signals) {
+        spdlog::critical("{}", signals.error());
+        return 1;
+    }
+    const double precision_s = sys::measure_clock_precision();
+    const std::int8_t precision = proto::precision_exponent(precision_s);
+    auto source = make_clock_source(config, precision);
+    spdlog::info("clock source: {}", source->describe());
+    if (config.clock_source == ClockSourceKind::local) {
+        spdlog::warn("clock.source = \"local\" serves this host's clock as synchronized whatever "
+                     "its state: for labs and tests only");
+    }
+
+    server::SnapshotCell cell;
+    proto::ClockSnapshot snapshot = source->refresh(sys::realtime_now());
+    cell.publish(snapshot);
+    log_transition(snapshot, snapshot, true);
+
+    server::ServerOptions options{config.listen, config.threads, proto::ServerPolicy{}};
+    auto bound = server::NtpServer::bind(options, cell);
+    if (!bound) {
+        spdlog::critical("cannot start the NTP server: {}", bound.error());
+        return 1;
+    }
+    server::NtpServer& ntp = **bound;
+    ntp.start();
+    for (const auto& address : ntp.bound_addresses()) {
+        spdlog::info("serving NTP on udp {} ({} threads, clock precision 2^{} s)",
+                     address.to_string(), ntp.thread_count(), static_cast<int>(precision));
+    }
+    spdlog::info("query it with: cloudtime query {}", ntp.bound_addresses().front().to_string());
+
+    for (;;) {
+        if (sys::wait_readable(signals->fd(), kRefreshIntervalMs)) {
+            bool stop = false;
+            while (const auto sig = signals->next()) {
+                if (*sig == SIGUSR1) {
+                    spdlog::info("counters: {}", ntp.totals().to_string());
+                } else if (*sig == SIGHUP) {
+                    spdlog::info("SIGHUP: nothing to reload yet; restart to apply a new config");
+                } else {
+                    spdlog::info("{} received, stopping", strsignal(*sig));
+                    stop = true;
+                }
+            }
+            if (stop) {
+                break;
+            }
+            continue;
+        }
+        const proto::ClockSnapshot next = source->refresh(sys::realtime_now());
+        log_transition(snapshot, next, false);
+        snapshot = next;
+        cell.publish(snapshot);
+    }
+    ntp.stop();
+    spdlog::info("counters: {}", ntp.totals().to_string());
+    return 0;
+}
+
+}  // namespace cloudtime::daemon

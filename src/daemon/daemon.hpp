@@ -1,0 +1,13 @@
+// cloudtimed's lifecycle: start the roles a config asks for, refresh the clock snapshot,
+// answer signals, stop cleanly.
+#pragma once
+
+#include "daemon/config.hpp"
+
+namespace cloudtime::daemon {
+
+// Runs until SIGTERM or SIGINT. Returns the process exit code: 0 after a clean stop,
+// 1 when something could not start (the reason is logged).
+int run(const Config& config);
+
+}  // namespace cloudtime::daemon

@@ -1,0 +1,96 @@
+#include "proto/server_decision.hpp"
+
+#include <algorithm>
+
+#include "proto/extension_fields.hpp"
+#include "proto/packet.hpp"
+
+namespace cloudtime::proto {
+
+double root_dispersion_at(const ClockSnapshot& snapshot, UnixTime now) {
+    const double elapsed = std::max(0.0, seconds_between(snapshot.dispersion_epoch, now));
+    return snapshot.root_dispersion_s + kDispersionRate * elapsed;
+}
+
+const char* drop_reason_name(DropReason reason) {
+    switch (reason) {
+        case DropReason::empty:
+            return "empty";
+        case DropReason::control_mode:
+            return "control_mode";
+        case DropReason::bad_mode:
+            return "bad_mode";
+        case DropReason::bad_version:
+            return "bad_version";
+        case DropReason::too_short:
+            return "too_short";
+        case DropReason::bad_extension:
+            return "bad_extension";
+        case DropReason::authenticated:
+            return "authenticated";
+    }
+    return "unknown";
+}
+
+Decision decide(std::span<const std::uint8_t> request, UnixTime received,
+                const ClockSnapshot& clock, const ServerPolicy& policy,
+                std::span<std::uint8_t, kHeaderSize> reply) {
+    // Mode first: control and private queries are often shorter than a header, and are
+    // worth counting as what they are.
+    if (request.empty()) {
+        return Drop{DropReason::empty};
+    }
+    const Mode mode = mode_of(request[0]);
+    if (mode == Mode::control || mode == Mode::private_use) {
+        return Drop{DropReason::control_mode};
+    }
+    if (mode != Mode::client) {
+        return Drop{DropReason::bad_mode};
+    }
+    const std::uint8_t version = version_of(request[0]);
+    if (version < policy.min_version || version > policy.max_version) {
+        return Drop{DropReason::bad_version};
+    }
+    if (request.size() < kHeaderSize) {
+        return Drop{DropReason::too_short};
+    }
+    const TrailerSummary trailer = scan_trailer(request.subspan(kHeaderSize));
+    if (trailer.error != ExtensionError::none) {
+        return Drop{DropReason::bad_extension};
+    }
+    if (trailer.mac_length != 0) {
+        return Drop{DropReason::authenticated};
+    }
+
+    Header h;
+    h.version = version;
+    h.mode = Mode::server;
+    h.poll = static_cast<std::int8_t>(request[2]);
+    h.precision = clock.precision;
+    if (clock.synchronized) {
+        h.leap = clock.leap;
+        h.stratum = clock.stratum;
+        h.refid = clock.refid;
+        h.root_delay = NtpShort::from_seconds(clock.root_delay_s);
+        h.root_dispersion = NtpShort::from_seconds(root_dispersion_at(clock, received));
+        h.reference = to_ntp(clock.reference_time);
+    } else {
+        // RFC 5905: an unsynchronized server says so with LI=3 and stratum 0 (16 on the
+        // wire is 0), and gives no reference time that a client could mistake for truth.
+        h.leap = Leap::unsynchronized;
+        h.stratum = 0;
+        h.root_delay = NtpShort::from_seconds(clock.root_delay_s);
+        h.root_dispersion = NtpShort::from_seconds(root_dispersion_at(clock, received));
+    }
+    // Origin is copied from the request below, octet for octet.
+    h.receive = to_ntp(received);
+    encode_header(h, reply);
+    std::copy_n(request.begin() + kTransmitOffset, 8, reply.begin() + kOriginOffset);
+    return Reply{kHeaderSize};
+}
+
+void stamp_transmit(std::span<std::uint8_t, kHeaderSize> reply, UnixTime transmit) {
+    store_u64(std::span<std::uint8_t>(reply).subspan(kTransmitOffset, 8), to_ntp(transmit).raw);
+}
+
+}  // namespace cloudtime::proto

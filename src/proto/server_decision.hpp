@@ -1,0 +1,51 @@
+// The server's whole decision for one datagram, without I/O:
+// (request, receive timestamp, clock snapshot, policy) -> reply | drop(reason).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <variant>
+
+#include "proto/clock_snapshot.hpp"
+#include "proto/timestamp.hpp"
+
+namespace cloudtime::proto {
+
+enum class DropReason : std::uint8_t {
+    empty,            // a datagram with no octets at all
+    control_mode,     // mode 6 or 7: never answered, they are amplification vectors
+    bad_mode,         // any other mode than 3 (client)
+    bad_version,      // outside the accepted versions
+    too_short,        // shorter than the 48-octet header
+    bad_extension,    // extension fields that break RFC 7822's length rules
+    authenticated,    // carries a legacy MAC; symmetric keys are not supported
+};
+inline constexpr std::size_t kDropReasonCount = 7;
+
+const char* drop_reason_name(DropReason reason);
+
+struct ServerPolicy {
+    std::uint8_t min_version = 3;
+    std::uint8_t max_version = 4;
+};
+
+struct Reply {
+    std::size_t length = 0;  // octets written at the start of the reply buffer
+};
+struct Drop {
+    DropReason reason = DropReason::empty;
+};
+using Decision = std::variant<Reply, Drop>;
+
+// Writes the reply's header into `reply` (which holds at least kHeaderSize octets), all but
+// the transmit timestamp: that is stamped by the caller as late as it can, with
+// stamp_transmit(). The reply is never longer than the request.
+Decision decide(std::span<const std::uint8_t> request, UnixTime received,
+                const ClockSnapshot& clock, const ServerPolicy& policy,
+                std::span<std::uint8_t, kHeaderSize> reply);
+
+void stamp_transmit(std::span<std::uint8_t, kHeaderSize> reply, UnixTime transmit);
+
+}  // namespace cloudtime::proto

@@ -1,0 +1,49 @@
+// Packet counters. Each worker owns one block and is its only writer (relaxed load+store, no
+// read-modify-write on the hot path); readers sum the blocks.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "proto/server_decision.hpp"
+
+namespace cloudtime::server {
+
+struct CounterTotals {
+    std::uint64_t received = 0;
+    std::uint64_t answered = 0;
+    std::uint64_t oversized = 0;    // larger than the receive buffer: dropped unread
+    std::uint64_t send_errors = 0;
+    std::array<std::uint64_t, proto::kDropReasonCount> dropped{};
+
+    std::uint64_t dropped_total() const;
+    // "received=5 answered=3 dropped=2 dropped.bad_mode=1 ...", every counter, for logs.
+    std::string to_string() const;
+};
+
+class alignas(64) WorkerCounters {
+public:
+    void count_received() { bump(received_); }
+    void count_answered() { bump(answered_); }
+    void count_oversized() { bump(oversized_); }
+    void count_send_error() { bump(send_errors_); }
+    void count_dropped(proto::DropReason reason) {
+        bump(dropped_[static_cast<std::size_t>(reason)]);
+    }
+    void add_to(CounterTotals& totals) const;
+
+private:
+    static void bump(std::atomic<std::uint64_t>& c) {
+        c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+    std::atomic<std::uint64_t> received_{0};
+    std::atomic<std::uint64_t> answered_{0};
+    std::atomic<std::uint64_t> oversized_{0};
+    std::atomic<std::uint64_t> send_errors_{0};
+    std::array<std::atomic<std::uint64_t>, proto::kDropReasonCount> dropped_{};
+};
+
+}  // namespace cloudtime::server

@@ -1,0 +1,76 @@
+#include "server/ntp_server.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "server/worker.hpp"
+
+namespace cloudtime::server {
+
+NtpServer::NtpServer(const SnapshotCell& clock, proto::ServerPolicy policy)
+    : clock_(clock), policy_(policy) {}
+
+NtpServer::~NtpServer() { stop(); }
+
+Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& options,
+                                                      const SnapshotCell& clock) {
+    if (options.listen.empty()) {
+        return Error{"no listen address"};
+    }
+    std::unique_ptr<NtpServer> server(new NtpServer(clock, options.policy));
+    const unsigned threads =
+        options.threads != 0 ? options.threads : std::max(1U, std::thread::hardware_concurrency());
+    server->stop_fd_ = sys::UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!server->stop_fd_.valid()) {
+        return Error{sys::errno_message("eventfd")};
+    }
+    server->per_worker_.resize(threads);
+    for (const auto& address : options.listen) {
+        // The first socket resolves port 0; its siblings share the port it got.
+        sys::SocketAddress target = address;
+        for (unsigned t = 0; t < threads; ++t) {
+            auto socket = sys::UdpSocket::bind(target, {.reuse_port = true, .nonblocking = true});
+            if (!socket) {
+                return Error{socket.error()};
+            }
+            if (t == 0) {
+                target.set_port(socket->local_address().port());
+                server->bound_.push_back(target);
+            }
+            server->per_worker_[t].push_back(std::move(socket).value());
+        }
+    }
+    server->counters_ = std::make_unique<WorkerCounters[]>(threads);
+    return server;
+}
+
+void NtpServer::start() {
+    for (std::size_t t = 0; t < per_worker_.size(); ++t) {
+        WorkerContext ctx{per_worker_[t], stop_fd_.get(), &clock_, policy_, &counters_[t]};
+        threads_.emplace_back([ctx] { run_worker(ctx); });
+    }
+}
+
+void NtpServer::stop() {
+    if (threads_.empty()) {
+        return;
+    }
+    const std::uint64_t one = 1;
+    if (::write(stop_fd_.get(), &one, sizeof(one)) != sizeof(one)) {
+        // The eventfd cannot overflow with one write; nothing else to do.
+    }
+    threads_.clear();  // joins
+}
+
+CounterTotals NtpServer::totals() const {
+    CounterTotals totals;
+    for (std::size_t t = 0; t < per_worker_.size(); ++t) {
+        counters_[t].add_to(totals);
+    }
+    return totals;
+}
+
+}  // namespace cloudtime::server

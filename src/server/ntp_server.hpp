@@ -1,0 +1,53 @@
+// The NTP service: sockets on every listen address for every worker, and the workers.
+#pragma once
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "proto/server_decision.hpp"
+#include "server/counters.hpp"
+#include "server/snapshot_cell.hpp"
+#include "sys/fd.hpp"
+#include "sys/socket_address.hpp"
+#include "sys/udp_socket.hpp"
+#include "util/expected.hpp"
+
+namespace cloudtime::server {
+
+struct ServerOptions {
+    std::vector<sys::SocketAddress> listen;
+    unsigned threads = 0;  // 0: one per core
+    proto::ServerPolicy policy;
+};
+
+class NtpServer {
+public:
+    // Binds every socket (so that errors surface before anything serves); does not start.
+    static Expected<std::unique_ptr<NtpServer>> bind(const ServerOptions& options,
+                                                      const SnapshotCell& clock);
+    ~NtpServer();
+    NtpServer(const NtpServer&) = delete;
+    NtpServer& operator=(const NtpServer&) = delete;
+
+    void start();
+    void stop();
+
+    // The addresses actually bound (port 0 resolved), one per configured address.
+    const std::vector<sys::SocketAddress>& bound_addresses() const { return bound_; }
+    unsigned thread_count() const { return static_cast<unsigned>(per_worker_.size()); }
+    CounterTotals totals() const;
+
+private:
+    NtpServer(const SnapshotCell& clock, proto::ServerPolicy policy);
+
+    const SnapshotCell& clock_;
+    proto::ServerPolicy policy_;
+    sys::UniqueFd stop_fd_;
+    std::vector<sys::SocketAddress> bound_;
+    std::vector<std::vector<sys::UdpSocket>> per_worker_;
+    std::unique_ptr<WorkerCounters[]> counters_;
+    std::vector<std::jthread> threads_;
+};
+
+}  // namespace cloudtime::server

@@ -1,0 +1,24 @@
+// One serving thread: waits on its sockets, decides on each datagram, answers.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "proto/server_decision.hpp"
+#include "server/counters.hpp"
+#include "server/snapshot_cell.hpp"
+#include "sys/udp_socket.hpp"
+
+namespace cloudtime::server {
+
+struct WorkerContext {
+    std::span<const sys::UdpSocket> sockets;  // this worker's own sockets, one per address
+    int stop_fd = -1;                         // readable when the server stops
+    const SnapshotCell* clock = nullptr;
+    proto::ServerPolicy policy;
+    WorkerCounters* counters = nullptr;
+};
+
+void run_worker(const WorkerContext& context);
+
+}  // namespace cloudtime::server

@@ -1,0 +1,22 @@
+#include "sys/fd.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace cloudtime::sys {
+
+void UniqueFd::reset(int fd) {
+    if (fd_ >= 0) {
+        ::close(fd_);
+    }
+    fd_ = fd;
+}
+
+std::string errno_message(const char* what) {
+    const int err = errno;
+    return std::string(what) + ": " + std::strerror(err);
+}
+
+}  // namespace cloudtime::sys

@@ -1,0 +1,54 @@
+// IPv4 and IPv6 socket addresses as values, and the "ADDR:PORT" / "[ADDR]:PORT" notation
+// that the config file and the command line use.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "util/expected.hpp"
+
+namespace cloudtime::sys {
+
+class SocketAddress {
+public:
+    SocketAddress() = default;
+    static std::optional<SocketAddress> from_sockaddr(const sockaddr* sa, socklen_t len);
+
+    const sockaddr* sockaddr_ptr() const { return reinterpret_cast<const sockaddr*>(&storage_); }
+    sockaddr* sockaddr_ptr() { return reinterpret_cast<sockaddr*>(&storage_); }
+    socklen_t length() const;
+    int family() const { return storage_.ss_family; }
+    bool is_ipv6() const { return family() == AF_INET6; }
+    std::uint16_t port() const;
+    void set_port(std::uint16_t port);
+    bool is_wildcard() const;
+    bool is_loopback() const;
+
+    std::string host_string() const;  // "127.0.0.1", "::1", "fe80::1%eth0"
+    std::string to_string() const;    // "127.0.0.1:123", "[::1]:123"
+
+    friend bool operator==(const SocketAddress& a, const SocketAddress& b);
+
+private:
+    sockaddr_storage storage_{};
+};
+
+// Parses a numeric "ADDR:PORT" or "[ADDR]:PORT" (IPv6 may carry "%scope"). The port is
+// required unless default_port is given; then "ADDR", "[ADDR]" and a bare IPv6 work too.
+Expected<SocketAddress> parse_socket_address(std::string_view text,
+                                             std::optional<std::uint16_t> default_port = {});
+
+// Splits "HOST:PORT", "[HOST]:PORT", "HOST", or a bare IPv6 address into host and port, for
+// names that still need resolving.
+struct HostPort {
+    std::string host;
+    std::uint16_t port = 0;
+};
+Expected<HostPort> split_host_port(std::string_view text, std::uint16_t default_port);
+
+}  // namespace cloudtime::sys

@@ -1,0 +1,174 @@
+#include "sys/udp_socket.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "sys/clock.hpp"
+
+namespace cloudtime::sys {
+
+namespace {
+Status set_option(int fd, int level, int name, int value, const char* what) {
+    if (::setsockopt(fd, level, name, &value, sizeof(value)) != 0) {
+        return Error{errno_message(what)};
+    }
+    return Done{};
+}
+
+// Room for a timestamp and a packet-info control message.
+constexpr std::size_t kControlSize =
+    CMSG_SPACE(sizeof(timespec)) + CMSG_SPACE(sizeof(in6_pktinfo)) + 64;
+}  // namespace
+
+Expected<UdpSocket> UdpSocket::bind(const SocketAddress& local, const UdpOptions& options) {
+    int type = SOCK_DGRAM | SOCK_CLOEXEC;
+    if (options.nonblocking) {
+        type |= SOCK_NONBLOCK;
+    }
+    UniqueFd fd(::socket(local.family(), type, 0));
+    if (!fd.valid()) {
+        return Error{errno_message("socket")};
+    }
+    std::array<Status, 4> settings = {
+        set_option(fd.get(), SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"),
+        options.reuse_port ? set_option(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT")
+                           : Status(Done{}),
+        local.is_ipv6() ? set_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY")
+                        : Status(Done{}),
+        Status(Done{}),
+    };
+    const bool pktinfo = local.is_wildcard();
+    if (pktinfo) {
+        settings[3] = local.is_ipv6()
+                          ? set_option(fd.get(), IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO")
+                          : set_option(fd.get(), IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
+    }
+    for (const Status& s : settings) {
+        if (!s) {
+            return Error{s.error()};
+        }
+    }
+    if (::bind(fd.get(), local.sockaddr_ptr(), local.length()) != 0) {
+        return Error{errno_message(("bind " + local.to_string()).c_str())};
+    }
+    return UdpSocket(std::move(fd), pktinfo);
+}
+
+Expected<UdpSocket> UdpSocket::connect(const SocketAddress& server) {
+    UniqueFd fd(::socket(server.family(), SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd.valid()) {
+        return Error{errno_message("socket")};
+    }
+    if (auto s = set_option(fd.get(), SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"); !s) {
+        return Error{s.error()};
+    }
+    if (::connect(fd.get(), server.sockaddr_ptr(), server.length()) != 0) {
+        return Error{errno_message(("connect " + server.to_string()).c_str())};
+    }
+    return UdpSocket(std::move(fd), false);
+}
+
+SocketAddress UdpSocket::local_address() const {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    if (::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+        return {};
+    }
+    return SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).value_or(SocketAddress{});
+}
+
+IoStatus UdpSocket::receive(std::span<std::uint8_t> buffer, Datagram& out) const {
+    sockaddr_storage peer{};
+    iovec iov{buffer.data(), buffer.size()};
+    alignas(cmsghdr) std::array<char, kControlSize> control{};
+    msghdr msg{};
+    msg.msg_name = &peer;
+    msg.msg_namelen = sizeof(peer);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    const ssize_t n = ::recvmsg(fd_.get(), &msg, 0);
+    if (n < 0) {
+        return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? IoStatus::would_block
+                                                                            : IoStatus::error;
+    }
+    out = Datagram{};
+    out.size = static_cast<std::size_t>(n);
+    out.truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+    out.peer = SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), msg.msg_namelen)
+                   .value_or(SocketAddress{});
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            timespec ts{};
+            std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+            out.kernel_receive = from_timespec(ts);
+            out.kernel_timestamp = true;
+        } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            in_pktinfo info{};
+            std::memcpy(&info, CMSG_DATA(c), sizeof(info));
+            out.destination = {true, AF_INET, info.ipi_addr, {}, 0};
+        } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+            in6_pktinfo info{};
+            std::memcpy(&info, CMSG_DATA(c), sizeof(info));
+            out.destination = {true, AF_INET6, {}, info.ipi6_addr, info.ipi6_ifindex};
+        }
+    }
+    if (!out.kernel_timestamp) {
+        out.kernel_receive = realtime_now();
+    }
+    return IoStatus::ok;
+}
+
+IoStatus UdpSocket::send_to(std::span<const std::uint8_t> payload, const Datagram& request) const {
+    iovec iov{const_cast<std::uint8_t*>(payload.data()), payload.size()};
+    alignas(cmsghdr) std::array<char, kControlSize> control{};
+    msghdr msg{};
+    msg.msg_name = const_cast<sockaddr*>(request.peer.sockaddr_ptr());
+    msg.msg_namelen = request.peer.length();
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (pktinfo_ && request.destination.present) {
+        msg.msg_control = control.data();
+        cmsghdr* c = nullptr;
+        if (request.destination.family == AF_INET) {
+            msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
+            c = CMSG_FIRSTHDR(&msg);
+            c->cmsg_level = IPPROTO_IP;
+            c->cmsg_type = IP_PKTINFO;
+            c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+            in_pktinfo info{};
+            info.ipi_spec_dst = request.destination.v4;
+            std::memcpy(CMSG_DATA(c), &info, sizeof(info));
+        } else {
+            msg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
+            c = CMSG_FIRSTHDR(&msg);
+            c->cmsg_level = IPPROTO_IPV6;
+            c->cmsg_type = IPV6_PKTINFO;
+            c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+            in6_pktinfo info{};
+            info.ipi6_addr = request.destination.v6;
+            info.ipi6_ifindex = request.destination.ifindex;
+            std::memcpy(CMSG_DATA(c), &info, sizeof(info));
+        }
+    }
+    const ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_DONTWAIT);
+    if (n < 0) {
+        return (errno == EAGAIN || errno == EWOULDBLOCK) ? IoStatus::would_block : IoStatus::error;
+    }
+    return IoStatus::ok;
+}
+
+IoStatus UdpSocket::send(std::span<const std::uint8_t> payload) const {
+    const ssize_t n = ::send(fd_.get(), payload.data(), payload.size(), MSG_DONTWAIT);
+    if (n < 0) {
+        return (errno == EAGAIN || errno == EWOULDBLOCK) ? IoStatus::would_block : IoStatus::error;
+    }
+    return IoStatus::ok;
+}
+
+}  // namespace cloudtime::sys

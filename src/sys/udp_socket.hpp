@@ -1,0 +1,63 @@
+// A UDP socket that reports the kernel's receive timestamp of every datagram
+// (SO_TIMESTAMPNS) and, when bound to a wildcard address, answers from the address that
+// was asked (IP_PKTINFO / IPV6_PKTINFO).
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "proto/timestamp.hpp"
+#include "sys/fd.hpp"
+#include "sys/socket_address.hpp"
+#include "util/expected.hpp"
+
+namespace cloudtime::sys {
+
+struct UdpOptions {
+    bool reuse_port = false;  // SO_REUSEPORT: one socket per worker on the same address
+    bool nonblocking = true;
+};
+
+// The local address a datagram was sent to, kept to answer from it.
+struct DestinationInfo {
+    bool present = false;
+    int family = 0;
+    in_addr v4{};
+    in6_addr v6{};
+    unsigned ifindex = 0;
+};
+
+struct Datagram {
+    std::size_t size = 0;
+    bool truncated = false;          // larger than the buffer; the tail is lost
+    SocketAddress peer;
+    proto::UnixTime kernel_receive;  // SO_TIMESTAMPNS, or the time read after recvmsg
+    bool kernel_timestamp = false;   // false when the kernel gave none
+    DestinationInfo destination;
+};
+
+enum class IoStatus : std::uint8_t { ok, would_block, error };
+
+class UdpSocket {
+public:
+    static Expected<UdpSocket> bind(const SocketAddress& local, const UdpOptions& options);
+    // An unbound client socket connected to one server (a random source port, RFC 9109).
+    static Expected<UdpSocket> connect(const SocketAddress& server);
+
+    int fd() const { return fd_.get(); }
+    SocketAddress local_address() const;
+
+    IoStatus receive(std::span<std::uint8_t> buffer, Datagram& out) const;
+    IoStatus send_to(std::span<const std::uint8_t> payload, const Datagram& request) const;
+    IoStatus send(std::span<const std::uint8_t> payload) const;  // connected sockets
+
+private:
+    explicit UdpSocket(UniqueFd fd, bool pktinfo) : fd_(std::move(fd)), pktinfo_(pktinfo) {}
+    UniqueFd fd_;
+    bool pktinfo_ = false;
+};
+
+}  // namespace cloudtime::sys

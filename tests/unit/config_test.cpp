@@ -1,0 +1,90 @@
+#include "daemon/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace cloudtime::daemon {
+namespace {
+
+TEST(Config, EmbeddedDefaultServesOnLoopback) {
+    const Config c = default_config();
+    ASSERT_EQ(c.listen.size(), 1U);
+    EXPECT_EQ(c.listen[0].to_string(), "127.0.0.1:11123");
+    EXPECT_EQ(c.threads, 0U);
+    EXPECT_EQ(c.clock_source, ClockSourceKind::kernel);
+    EXPECT_EQ(c.local_stratum, 10);
+    EXPECT_EQ(c.log_level, "info");
+}
+
+TEST(Config, FileHoldsOnlyWhatItChanges) {
+    auto c = parse_config("[clock]\nsource = \"local\"\nlocal_stratum = 7\n", "t.toml");
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_EQ(c->clock_source, ClockSourceKind::local);
+    EXPECT_EQ(c->local_stratum, 7);
+    EXPECT_EQ(c->listen[0].to_string(), "127.0.0.1:11123");  // default kept
+}
+
+TEST(Config, SeveralListenAddresses) {
+    auto c = parse_config(
+        "[server]\nlisten = [\"127.0.0.1:1123\", \"[::1]:1123\", \"0.0.0.0:123\"]\nthreads = 2\n",
+        "t.toml");
+    ASSERT_TRUE(c) << c.error();
+    ASSERT_EQ(c->listen.size(), 3U);
+    EXPECT_TRUE(c->listen[1].is_ipv6());
+    EXPECT_EQ(c->threads, 2U);
+}
+
+struct BadCase {
+    const char* text;
+    const char* expected;  // the error must start with this
+};
+
+TEST(Config, BadFilesNameFileLineAndProblem) {
+    const BadCase cases[] = {
+        {"[server]\nlisten = [\"127.0.0.1\"]\n", "bad.toml:2: server.listen: '127.0.0.1': expected"},
+        {"[server]\n\nthreads = -1\n", "bad.toml:3: server.threads must be between 0 and 1024"},
+        {"[server]\nthreads = \"four\"\n", "bad.toml:2: server.threads must be an integer"},
+        {"[server]\nlisten = []\n", "bad.toml:2: server.listen must name at least one address"},
+        {"[server]\nlisten = \"127.0.0.1:1\"\n", "bad.toml:2: server.listen must be an array"},
+        {"[server]\nlistn = 1\n", "bad.toml:2: unknown key 'listn' in [server]"},
+        {"[clock]\nsource = \"gps\"\n", "bad.toml:2: clock.source must be"},
+        {"[clock]\nsource = \"chrony\"\n", "bad.toml:2: clock.source = \"chrony\" is not implemented"},
+        {"[clock]\nlocal_stratum = 16\n", "bad.toml:2: clock.local_stratum must be between 1 and 15"},
+        {"[clock]\nlocal_refid = \"TOOLONG\"\n", "bad.toml:2: clock.local_refid 'TOOLONG'"},
+        {"[leap]\nmode = \"smear\"\n", "bad.toml:2: leap.mode = \"smear\" is not implemented"},
+        {"[log]\nlevel = \"loud\"\n", "bad.toml:2: log.level 'loud'"},
+        {"[tenant_networks]\nenabled = true\n", "bad.toml:1: [tenant_networks] is not implemented"},
+        {"[nonsense]\n", "bad.toml:1: unknown section [nonsense]"},
+        {"server = 1\n", "bad.toml:1: 'server' must be a table"},
+        {"[server\nlisten = 1\n", "bad.toml:1: "},
+        {"[server]\nthreads = 1\nthreads = 2\n", "bad.toml:3: "},
+    };
+    for (const auto& bad : cases) {
+        auto c = parse_config(bad.text, "bad.toml");
+        ASSERT_FALSE(c) << bad.text;
+        EXPECT_EQ(c.error().rfind(bad.expected, 0), 0U) << "got: " << c.error();
+    }
+}
+
+TEST(Config, MissingFileIsAnError) {
+    auto c = load_config_file("/nonexistent/cloudtimed.toml");
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(), "/nonexistent/cloudtimed.toml: cannot open config file");
+}
+
+TEST(Config, LoadsAFile) {
+    const std::string path = ::testing::TempDir() + "/cloudtime_config_test.toml";
+    {
+        std::ofstream out(path);
+        out << "[server]\nlisten = [\"127.0.0.2:2000\"]\n";
+    }
+    auto c = load_config_file(path);
+    std::remove(path.c_str());
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_EQ(c->listen[0].to_string(), "127.0.0.2:2000");
+}
+
+}  // namespace
+}  // namespace cloudtime::daemon
