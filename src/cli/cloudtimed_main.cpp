@@ -1,8 +1,8 @@
 // cloudtimed: the cloudtime daemon.
-#include <CLI/CLI.hpp>
-#include <iostream>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "cli/exit_codes.hpp"
 #include "daemon/config.hpp"
@@ -26,8 +26,9 @@ int main(int argc, char** argv) {
     app.add_option("-l,--listen", listen,
                    "ADDR:PORT to serve NTP on, IPv6 as [ADDR]:PORT; repeatable; replaces "
                    "server.listen");
-    app.add_option("-t,--threads", threads, "worker threads, 0 = one per core; overrides "
-                                            "server.threads")
+    app.add_option("-t,--threads", threads,
+                   "worker threads, 0 = one per core; overrides "
+                   "server.threads")
         ->check(CLI::Range(0, 1024));
     app.add_option("--log-level", log_level,
                    "trace, debug, info, warn, error, critical or off; overrides log.level");
@@ -44,8 +45,9 @@ int main(int argc, char** argv) {
         return ct::cli::kExitOk;
     }
 
-    auto config = config_path.empty() ? ct::Expected<ct::daemon::Config>(ct::daemon::default_config())
-                                      : ct::daemon::load_config_file(config_path);
+    auto config = config_path.empty()
+                      ? ct::Expected<ct::daemon::Config>(ct::daemon::default_config())
+                      : ct::daemon::load_config_file(config_path);
     if (!config) {
         std::cerr << "cloudtimed: " << config.error() << "\n";
         return ct::cli::kExitConfig;

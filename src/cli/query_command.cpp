@@ -23,7 +23,9 @@ struct QueryArgs {
     bool json = false;
 };
 
-std::string refid_text(const proto::Header& h) { return proto::refid_to_string(h.refid, h.stratum); }
+std::string refid_text(const proto::Header& h) {
+    return proto::refid_to_string(h.refid, h.stratum);
+}
 
 nlohmann::json header_json(const proto::Header& h) {
     return {{"stratum", h.stratum},
@@ -131,9 +133,10 @@ int run(const QueryArgs& args) {
 Runner add_query_command(CLI::App& app) {
     auto args = std::make_shared<QueryArgs>();
     CLI::App* cmd = app.add_subcommand(
-        "query", "Measure an NTP server: offset, delay, jitter and what it says of itself.\n"
-                 "Exit codes: 0 measured; 1 answered but unusable (kiss-of-death, "
-                 "unsynchronized); 2 no answer or network error; 64 usage error.");
+        "query",
+        "Measure an NTP server: offset, delay, jitter and what it says of itself.\n"
+        "Exit codes: 0 measured; 1 answered but unusable (kiss-of-death, "
+        "unsynchronized); 2 no answer or network error; 64 usage error.");
     cmd->add_option("server", args->target, "HOST[:PORT] (IPv6 as [ADDR]:PORT; default port 123)")
         ->required();
     cmd->add_option("-n,--samples", args->options.samples, "requests to send (default 4)")

@@ -33,8 +33,8 @@ Expected<Outcome> exchange(const sys::UdpSocket& socket, double timeout_s,
     if (socket.send(request) == sys::IoStatus::error) {
         return Error{sys::errno_message("send")};
     }
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::duration<double>(timeout_s);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
     std::array<std::uint8_t, 1024> buffer{};
     sys::Datagram datagram;
     for (;;) {

@@ -2,12 +2,12 @@
 
 #include <spdlog/common.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "proto/refid.hpp"
 
@@ -21,7 +21,7 @@ constexpr std::string_view kPlannedSections[] = {"rate_limit", "tenant_networks"
                                                  "status"};
 
 class Reader {
-public:
+  public:
     explicit Reader(std::string origin) : origin_(std::move(origin)) {}
 
     Error fail(const toml::source_region& where, const std::string& what) const {
@@ -58,7 +58,7 @@ public:
         return Done{};
     }
 
-private:
+  private:
     std::string origin_;
 
     Expected<std::string> string_of(const toml::key& key, const toml::node& node,
@@ -78,16 +78,15 @@ private:
             return fail(node.source(), name + " must be an integer");
         }
         if (*v < lo || *v > hi) {
-            return fail(node.source(), name + " must be between " + std::to_string(lo) +
-                                           " and " + std::to_string(hi) + ", not " +
-                                           std::to_string(*v));
+            return fail(node.source(), name + " must be between " + std::to_string(lo) + " and " +
+                                           std::to_string(hi) + ", not " + std::to_string(*v));
         }
         return *v;
     }
 
     Error unknown(const toml::key& key, const std::string& section) const {
-        return fail(key.source(), "unknown key '" + std::string(key.str()) + "' in [" + section +
-                                      "]");
+        return fail(key.source(),
+                    "unknown key '" + std::string(key.str()) + "' in [" + section + "]");
     }
 
     Status apply_server(const toml::table& t, Config& c) const {
@@ -126,9 +125,8 @@ private:
         return Done{};
     }
 
-    Status stratum_and_refid(const toml::key& key, const toml::node& node,
-                             std::uint8_t& stratum, std::uint32_t& refid,
-                             bool is_stratum) const {
+    Status stratum_and_refid(const toml::key& key, const toml::node& node, std::uint8_t& stratum,
+                             std::uint32_t& refid, bool is_stratum) const {
         if (is_stratum) {
             auto v = integer_of(key, node, "clock", 1, 15);
             if (!v) {
@@ -167,8 +165,9 @@ private:
                                 "clock.source = \"chrony\" is not implemented in this version; "
                                 "use \"kernel\" (or \"local\" in a lab)");
                 } else {
-                    return fail(node.source(), "clock.source must be \"kernel\" or \"local\", not \"" +
-                                                   *text + "\"");
+                    return fail(
+                        node.source(),
+                        "clock.source must be \"kernel\" or \"local\", not \"" + *text + "\"");
                 }
             } else if (key == "kernel_stratum") {
                 s = stratum_and_refid(key, node, c.kernel_stratum, c.kernel_refid, true);
@@ -200,7 +199,8 @@ private:
                 return Error{text.error()};
             }
             if (*text == "smear") {
-                return fail(node.source(), "leap.mode = \"smear\" is not implemented in this version");
+                return fail(node.source(),
+                            "leap.mode = \"smear\" is not implemented in this version");
             }
             if (*text != "pass") {
                 return fail(node.source(), "leap.mode must be \"pass\", not \"" + *text + "\"");

@@ -56,8 +56,9 @@ int run(const Config& config) {
     auto source = make_clock_source(config, precision);
     spdlog::info("clock source: {}", source->describe());
     if (config.clock_source == ClockSourceKind::local) {
-        spdlog::warn("clock.source = \"local\" serves this host's clock as synchronized whatever "
-                     "its state: for labs and tests only");
+        spdlog::warn(
+            "clock.source = \"local\" serves this host's clock as synchronized whatever "
+            "its state: for labs and tests only");
     }
 
     server::SnapshotCell cell;

@@ -67,8 +67,7 @@ Sample make_sample(const Header& reply, UnixTime t1, UnixTime t4, std::int8_t cl
     s.offset_s = (forward + backward) / 2.0 / 1e9;
     const double delay = static_cast<double>((t4.ns - t1.ns) - (t3.ns - t2.ns)) / 1e9;
     // A delay below the clocks' precision is rounded up to it, as RFC 5905 does.
-    const double precision_s =
-        std::ldexp(1.0, reply.precision) + std::ldexp(1.0, client_precision);
+    const double precision_s = std::ldexp(1.0, reply.precision) + std::ldexp(1.0, client_precision);
     s.delay_s = std::max(delay, std::ldexp(1.0, client_precision));
     s.dispersion_s = precision_s + kDispersionRate * seconds_between(t1, t4);
     return s;
@@ -78,10 +77,9 @@ std::optional<SampleSummary> summarize(std::span<const Sample> samples) {
     if (samples.empty()) {
         return std::nullopt;
     }
-    const auto best = std::min_element(samples.begin(), samples.end(),
-                                       [](const Sample& a, const Sample& b) {
-                                           return a.delay_s < b.delay_s;
-                                       });
+    const auto best =
+        std::min_element(samples.begin(), samples.end(),
+                         [](const Sample& a, const Sample& b) { return a.delay_s < b.delay_s; });
     SampleSummary summary;
     summary.best_index = static_cast<std::size_t>(best - samples.begin());
     summary.offset_s = best->offset_s;

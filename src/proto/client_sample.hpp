@@ -20,11 +20,11 @@ std::array<std::uint8_t, kHeaderSize> make_client_request(std::uint64_t nonce);
 
 enum class ReplyVerdict : std::uint8_t {
     ok,
-    not_server_mode,   // not mode 4: not an answer to a client
-    origin_mismatch,   // not an answer to our request (spoofed, late or duplicate)
-    kiss_of_death,     // stratum 0 with a kiss code in the refid: stop or slow down
-    unsynchronized,    // LI=3 or stratum 0/>=16: the server does not know the time
-    zero_transmit,     // a transmit timestamp of zero is no time at all
+    not_server_mode,  // not mode 4: not an answer to a client
+    origin_mismatch,  // not an answer to our request (spoofed, late or duplicate)
+    kiss_of_death,    // stratum 0 with a kiss code in the refid: stop or slow down
+    unsynchronized,   // LI=3 or stratum 0/>=16: the server does not know the time
+    zero_transmit,    // a transmit timestamp of zero is no time at all
 };
 
 const char* reply_verdict_name(ReplyVerdict verdict);

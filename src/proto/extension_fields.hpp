@@ -25,9 +25,9 @@ struct ExtensionField {
 
 enum class ExtensionError : std::uint8_t {
     none,
-    truncated,            // fewer octets left than a field header or its declared length
-    bad_length,           // declared length < 16 or not a multiple of 4
-    last_field_too_short, // a final field shorter than 28 octets and not a MAC either
+    truncated,             // fewer octets left than a field header or its declared length
+    bad_length,            // declared length < 16 or not a multiple of 4
+    last_field_too_short,  // a final field shorter than 28 octets and not a MAC either
 };
 
 const char* extension_error_name(ExtensionError error);
@@ -35,14 +35,14 @@ const char* extension_error_name(ExtensionError error);
 // Walks the octets after the header. next() yields each field; at the end, error() tells
 // whether the whole trailer was well formed and mac() what closed it, if anything.
 class ExtensionCursor {
-public:
+  public:
     explicit ExtensionCursor(std::span<const std::uint8_t> trailer) : rest_(trailer) {}
 
     std::optional<ExtensionField> next();
     ExtensionError error() const { return error_; }
     std::span<const std::uint8_t> mac() const { return mac_; }
 
-private:
+  private:
     std::span<const std::uint8_t> rest_;
     std::span<const std::uint8_t> mac_;
     ExtensionError error_ = ExtensionError::none;

@@ -56,7 +56,9 @@ inline constexpr std::size_t kReceiveOffset = 32;
 inline constexpr std::size_t kTransmitOffset = 40;
 
 // Mode and version live in the first octet, readable from any non-empty datagram.
-constexpr Mode mode_of(std::uint8_t first_octet) { return static_cast<Mode>(first_octet & 0x7U); }
+constexpr Mode mode_of(std::uint8_t first_octet) {
+    return static_cast<Mode>(first_octet & 0x7U);
+}
 constexpr std::uint8_t version_of(std::uint8_t first_octet) {
     return static_cast<std::uint8_t>((first_octet >> 3U) & 0x7U);
 }

@@ -11,7 +11,9 @@ std::array<char, 4> octets(std::uint32_t refid) {
             static_cast<char>(refid >> 8U), static_cast<char>(refid)};
 }
 
-bool is_code_char(char c) { return c >= 0x20 && c < 0x7F; }
+bool is_code_char(char c) {
+    return c >= 0x20 && c < 0x7F;
+}
 }  // namespace
 
 bool is_kiss_code(std::uint32_t refid) {

@@ -14,13 +14,13 @@
 namespace cloudtime::proto {
 
 enum class DropReason : std::uint8_t {
-    empty,            // a datagram with no octets at all
-    control_mode,     // mode 6 or 7: never answered, they are amplification vectors
-    bad_mode,         // any other mode than 3 (client)
-    bad_version,      // outside the accepted versions
-    too_short,        // shorter than the 48-octet header
-    bad_extension,    // extension fields that break RFC 7822's length rules
-    authenticated,    // carries a legacy MAC; symmetric keys are not supported
+    empty,          // a datagram with no octets at all
+    control_mode,   // mode 6 or 7: never answered, they are amplification vectors
+    bad_mode,       // any other mode than 3 (client)
+    bad_version,    // outside the accepted versions
+    too_short,      // shorter than the 48-octet header
+    bad_extension,  // extension fields that break RFC 7822's length rules
+    authenticated,  // carries a legacy MAC; symmetric keys are not supported
 };
 inline constexpr std::size_t kDropReasonCount = 7;
 

@@ -21,7 +21,9 @@ NtpShort NtpShort::from_seconds(double seconds) {
     return NtpShort{static_cast<std::uint32_t>(scaled)};
 }
 
-double NtpShort::to_seconds() const { return static_cast<double>(raw) / kShortScale; }
+double NtpShort::to_seconds() const {
+    return static_cast<double>(raw) / kShortScale;
+}
 
 NtpTimestamp to_ntp(UnixTime t) {
     // Floor division so that instants before 1970 keep a fraction in [0, 1 s).
@@ -45,8 +47,8 @@ UnixTime to_unix(NtpTimestamp ts, UnixTime pivot) {
         --pivot_secs;
     }
     const std::int64_t pivot_ntp = pivot_secs + kNtpToUnixSeconds;
-    const auto pivot_era_seconds = static_cast<std::uint32_t>(
-        static_cast<std::uint64_t>(pivot_ntp) & 0xFFFF'FFFFULL);
+    const auto pivot_era_seconds =
+        static_cast<std::uint32_t>(static_cast<std::uint64_t>(pivot_ntp) & 0xFFFF'FFFFULL);
     // Modular difference read as signed: the nearest era wins.
     const auto diff = static_cast<std::int32_t>(ts.seconds() - pivot_era_seconds);
     const std::int64_t unix_secs = pivot_ntp + diff - kNtpToUnixSeconds;

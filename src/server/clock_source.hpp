@@ -14,7 +14,7 @@
 namespace cloudtime::server {
 
 class ClockSource {
-public:
+  public:
     virtual ~ClockSource() = default;
     virtual proto::ClockSnapshot refresh(proto::UnixTime now) = 0;
     virtual std::string describe() const = 0;
@@ -30,12 +30,12 @@ struct StaticIdentity {
 // root dispersion from maxerror. The kernel does not know the upstream's stratum and refid:
 // the operator states them.
 class KernelClockSource final : public ClockSource {
-public:
+  public:
     explicit KernelClockSource(StaticIdentity identity) : identity_(identity) {}
     proto::ClockSnapshot refresh(proto::UnixTime now) override;
     std::string describe() const override;
 
-private:
+  private:
     StaticIdentity identity_;
     double last_max_error_s_ = -1.0;
     proto::UnixTime reference_time_;
@@ -49,12 +49,12 @@ proto::ClockSnapshot snapshot_from_kernel(const sys::KernelTimeState& state,
 
 // A lab clock: always synchronized at a configured stratum. Never for production.
 class LocalClockSource final : public ClockSource {
-public:
+  public:
     explicit LocalClockSource(StaticIdentity identity) : identity_(identity) {}
     proto::ClockSnapshot refresh(proto::UnixTime now) override;
     std::string describe() const override;
 
-private:
+  private:
     StaticIdentity identity_;
     proto::UnixTime started_;
 };

@@ -15,7 +15,7 @@ namespace cloudtime::server {
 struct CounterTotals {
     std::uint64_t received = 0;
     std::uint64_t answered = 0;
-    std::uint64_t oversized = 0;    // larger than the receive buffer: dropped unread
+    std::uint64_t oversized = 0;  // larger than the receive buffer: dropped unread
     std::uint64_t send_errors = 0;
     std::array<std::uint64_t, proto::kDropReasonCount> dropped{};
 
@@ -25,7 +25,7 @@ struct CounterTotals {
 };
 
 class alignas(64) WorkerCounters {
-public:
+  public:
     void count_received() { bump(received_); }
     void count_answered() { bump(answered_); }
     void count_oversized() { bump(oversized_); }
@@ -35,7 +35,7 @@ public:
     }
     void add_to(CounterTotals& totals) const;
 
-private:
+  private:
     static void bump(std::atomic<std::uint64_t>& c) {
         c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }

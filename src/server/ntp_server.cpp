@@ -13,10 +13,12 @@ namespace cloudtime::server {
 NtpServer::NtpServer(const SnapshotCell& clock, proto::ServerPolicy policy)
     : clock_(clock), policy_(policy) {}
 
-NtpServer::~NtpServer() { stop(); }
+NtpServer::~NtpServer() {
+    stop();
+}
 
 Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& options,
-                                                      const SnapshotCell& clock) {
+                                                     const SnapshotCell& clock) {
     if (options.listen.empty()) {
         return Error{"no listen address"};
     }

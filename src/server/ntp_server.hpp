@@ -22,10 +22,10 @@ struct ServerOptions {
 };
 
 class NtpServer {
-public:
+  public:
     // Binds every socket (so that errors surface before anything serves); does not start.
     static Expected<std::unique_ptr<NtpServer>> bind(const ServerOptions& options,
-                                                      const SnapshotCell& clock);
+                                                     const SnapshotCell& clock);
     ~NtpServer();
     NtpServer(const NtpServer&) = delete;
     NtpServer& operator=(const NtpServer&) = delete;
@@ -38,7 +38,7 @@ public:
     unsigned thread_count() const { return static_cast<unsigned>(per_worker_.size()); }
     CounterTotals totals() const;
 
-private:
+  private:
     NtpServer(const SnapshotCell& clock, proto::ServerPolicy policy);
 
     const SnapshotCell& clock_;

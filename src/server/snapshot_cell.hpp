@@ -13,7 +13,7 @@
 namespace cloudtime::server {
 
 class SnapshotCell {
-public:
+  public:
     void publish(const proto::ClockSnapshot& snapshot) {
         Words words{};
         std::memcpy(words.data(), &snapshot, sizeof(snapshot));
@@ -46,7 +46,7 @@ public:
         return snapshot;
     }
 
-private:
+  private:
     static constexpr std::size_t kWords = (sizeof(proto::ClockSnapshot) + 7) / 8;
     using Words = std::array<std::uint64_t, kWords>;
     std::atomic<std::uint64_t> sequence_{0};

@@ -7,7 +7,7 @@
 namespace cloudtime::sys {
 
 class UniqueFd {
-public:
+  public:
     UniqueFd() = default;
     explicit UniqueFd(int fd) : fd_(fd) {}
     UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
@@ -25,7 +25,7 @@ public:
     bool valid() const { return fd_ >= 0; }
     void reset(int fd = -1);
 
-private:
+  private:
     int fd_ = -1;
 };
 

@@ -10,7 +10,7 @@
 namespace cloudtime::sys {
 
 class SignalSet {
-public:
+  public:
     // Blocks the signals in the calling thread (and in every thread it starts afterwards)
     // and opens a descriptor that reports them.
     static Expected<SignalSet> block(std::initializer_list<int> signals);
@@ -19,7 +19,7 @@ public:
     // The next pending signal, or nullopt when none is pending.
     std::optional<int> next() const;
 
-private:
+  private:
     explicit SignalSet(UniqueFd fd) : fd_(std::move(fd)) {}
     UniqueFd fd_;
 };

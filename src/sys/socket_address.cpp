@@ -154,11 +154,11 @@ Expected<HostPort> split_host_port(std::string_view text, std::uint16_t default_
 
 Expected<SocketAddress> parse_socket_address(std::string_view text,
                                              std::optional<std::uint16_t> default_port) {
-    const bool has_port = (text.starts_with('[') && text.find("]:") != std::string_view::npos) ||
-                          (!text.starts_with('[') && std::count(text.begin(), text.end(), ':') == 1);
+    const bool has_port =
+        (text.starts_with('[') && text.find("]:") != std::string_view::npos) ||
+        (!text.starts_with('[') && std::count(text.begin(), text.end(), ':') == 1);
     if (!has_port && !default_port) {
-        return Error{"'" + std::string(text) +
-                     "': expected ADDR:PORT (IPv6 as [ADDR]:PORT)"};
+        return Error{"'" + std::string(text) + "': expected ADDR:PORT (IPv6 as [ADDR]:PORT)"};
     }
     auto hp = split_host_port(text, default_port.value_or(0));
     if (!hp) {
@@ -187,8 +187,7 @@ Expected<SocketAddress> parse_socket_address(std::string_view text,
                 const auto* end = scope.data() + scope.size();
                 const auto [ptr, ec] = std::from_chars(scope.data(), end, index);
                 if (ec != std::errc{} || ptr != end || index == 0) {
-                    return Error{"'" + std::string(text) + "': unknown interface '" + scope +
-                                 "'"};
+                    return Error{"'" + std::string(text) + "': unknown interface '" + scope + "'"};
                 }
             }
             v6.sin6_scope_id = index;

@@ -15,7 +15,7 @@
 namespace cloudtime::sys {
 
 class SocketAddress {
-public:
+  public:
     SocketAddress() = default;
     static std::optional<SocketAddress> from_sockaddr(const sockaddr* sa, socklen_t len);
 
@@ -34,7 +34,7 @@ public:
 
     friend bool operator==(const SocketAddress& a, const SocketAddress& b);
 
-private:
+  private:
     sockaddr_storage storage_{};
 };
 

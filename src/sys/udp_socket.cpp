@@ -43,9 +43,10 @@ Expected<UdpSocket> UdpSocket::bind(const SocketAddress& local, const UdpOptions
     };
     const bool pktinfo = local.is_wildcard();
     if (pktinfo) {
-        settings[3] = local.is_ipv6()
-                          ? set_option(fd.get(), IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO")
-                          : set_option(fd.get(), IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
+        settings[3] =
+            local.is_ipv6()
+                ? set_option(fd.get(), IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO")
+                : set_option(fd.get(), IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
     }
     for (const Status& s : settings) {
         if (!s) {
@@ -78,7 +79,8 @@ SocketAddress UdpSocket::local_address() const {
     if (::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
         return {};
     }
-    return SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).value_or(SocketAddress{});
+    return SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len)
+        .value_or(SocketAddress{});
 }
 
 IoStatus UdpSocket::receive(std::span<std::uint8_t> buffer, Datagram& out) const {
@@ -95,7 +97,7 @@ IoStatus UdpSocket::receive(std::span<std::uint8_t> buffer, Datagram& out) const
     const ssize_t n = ::recvmsg(fd_.get(), &msg, 0);
     if (n < 0) {
         return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? IoStatus::would_block
-                                                                            : IoStatus::error;
+                                                                           : IoStatus::error;
     }
     out = Datagram{};
     out.size = static_cast<std::size_t>(n);

@@ -32,7 +32,7 @@ struct DestinationInfo {
 
 struct Datagram {
     std::size_t size = 0;
-    bool truncated = false;          // larger than the buffer; the tail is lost
+    bool truncated = false;  // larger than the buffer; the tail is lost
     SocketAddress peer;
     proto::UnixTime kernel_receive;  // SO_TIMESTAMPNS, or the time read after recvmsg
     bool kernel_timestamp = false;   // false when the kernel gave none
@@ -42,7 +42,7 @@ struct Datagram {
 enum class IoStatus : std::uint8_t { ok, would_block, error };
 
 class UdpSocket {
-public:
+  public:
     static Expected<UdpSocket> bind(const SocketAddress& local, const UdpOptions& options);
     // An unbound client socket connected to one server (a random source port, RFC 9109).
     static Expected<UdpSocket> connect(const SocketAddress& server);
@@ -54,7 +54,7 @@ public:
     IoStatus send_to(std::span<const std::uint8_t> payload, const Datagram& request) const;
     IoStatus send(std::span<const std::uint8_t> payload) const;  // connected sockets
 
-private:
+  private:
     explicit UdpSocket(UniqueFd fd, bool pktinfo) : fd_(std::move(fd)), pktinfo_(pktinfo) {}
     UniqueFd fd_;
     bool pktinfo_ = false;

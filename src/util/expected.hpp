@@ -14,9 +14,9 @@ struct Error {
 
 template <typename T>
 class [[nodiscard]] Expected {
-public:
-    Expected(T value) : state_(std::move(value)) {}       // NOLINT(google-explicit-constructor)
-    Expected(Error error) : state_(std::move(error)) {}   // NOLINT(google-explicit-constructor)
+  public:
+    Expected(T value) : state_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+    Expected(Error error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
     bool ok() const { return std::holds_alternative<T>(state_); }
     explicit operator bool() const { return ok(); }
@@ -30,7 +30,7 @@ public:
 
     const std::string& error() const { return std::get<Error>(state_).message; }
 
-private:
+  private:
     std::variant<T, Error> state_;
 };
 

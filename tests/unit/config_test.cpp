@@ -43,15 +43,18 @@ struct BadCase {
 
 TEST(Config, BadFilesNameFileLineAndProblem) {
     const BadCase cases[] = {
-        {"[server]\nlisten = [\"127.0.0.1\"]\n", "bad.toml:2: server.listen: '127.0.0.1': expected"},
+        {"[server]\nlisten = [\"127.0.0.1\"]\n",
+         "bad.toml:2: server.listen: '127.0.0.1': expected"},
         {"[server]\n\nthreads = -1\n", "bad.toml:3: server.threads must be between 0 and 1024"},
         {"[server]\nthreads = \"four\"\n", "bad.toml:2: server.threads must be an integer"},
         {"[server]\nlisten = []\n", "bad.toml:2: server.listen must name at least one address"},
         {"[server]\nlisten = \"127.0.0.1:1\"\n", "bad.toml:2: server.listen must be an array"},
         {"[server]\nlistn = 1\n", "bad.toml:2: unknown key 'listn' in [server]"},
         {"[clock]\nsource = \"gps\"\n", "bad.toml:2: clock.source must be"},
-        {"[clock]\nsource = \"chrony\"\n", "bad.toml:2: clock.source = \"chrony\" is not implemented"},
-        {"[clock]\nlocal_stratum = 16\n", "bad.toml:2: clock.local_stratum must be between 1 and 15"},
+        {"[clock]\nsource = \"chrony\"\n",
+         "bad.toml:2: clock.source = \"chrony\" is not implemented"},
+        {"[clock]\nlocal_stratum = 16\n",
+         "bad.toml:2: clock.local_stratum must be between 1 and 15"},
         {"[clock]\nlocal_refid = \"TOOLONG\"\n", "bad.toml:2: clock.local_refid 'TOOLONG'"},
         {"[leap]\nmode = \"smear\"\n", "bad.toml:2: leap.mode = \"smear\" is not implemented"},
         {"[log]\nlevel = \"loud\"\n", "bad.toml:2: log.level 'loud'"},

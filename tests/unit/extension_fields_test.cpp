@@ -19,8 +19,8 @@ TEST(ExtensionFields, EmptyTrailerIsValid) {
 
 TEST(ExtensionFields, YieldsFieldsInOrder) {
     auto p = test::client_request();
-    test::append_field(p, 0x0104, 36);  // NTS unique identifier
-    test::append_field(p, 0x0204, 104); // NTS cookie
+    test::append_field(p, 0x0104, 36);   // NTS unique identifier
+    test::append_field(p, 0x0204, 104);  // NTS cookie
     const auto t = trailer_of(p);
     ExtensionCursor cursor(t);
     auto f1 = cursor.next();

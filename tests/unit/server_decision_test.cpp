@@ -77,8 +77,8 @@ TEST(ServerDecision, EchoesPoll) {
 
 TEST(ServerDecision, OriginIsRequestTransmitBitForBit) {
     // Nanoseconds stored raw in the fraction (as timesyncd does) and odd patterns survive.
-    for (const std::uint64_t t : {0x0123'4567'89AB'CDEFULL, 0xFFFF'FFFF'FFFF'FFFFULL, 0ULL,
-                                  0x0000'0001'3B9A'C9FFULL}) {
+    for (const std::uint64_t t :
+         {0x0123'4567'89AB'CDEFULL, 0xFFFF'FFFF'FFFF'FFFFULL, 0ULL, 0x0000'0001'3B9A'C9FFULL}) {
         EXPECT_EQ(reply_header(run(test::client_request(4, 3, t))).origin.raw, t);
     }
 }

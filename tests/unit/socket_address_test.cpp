@@ -24,9 +24,9 @@ TEST(SocketAddress, ParsesIpv4AndIpv6) {
 }
 
 TEST(SocketAddress, RejectsWhatIsNotAddrPort) {
-    for (const char* bad : {"", "127.0.0.1", "::1", "[::1]", "127.0.0.1:", "127.0.0.1:70000",
-                            "127.0.0.1:12x", "localhost:123", "[::1:123", "[::1]123",
-                            "999.1.1.1:1", "[fe80::1%nosuchif0]:123"}) {
+    for (const char* bad :
+         {"", "127.0.0.1", "::1", "[::1]", "127.0.0.1:", "127.0.0.1:70000", "127.0.0.1:12x",
+          "localhost:123", "[::1:123", "[::1]123", "999.1.1.1:1", "[fe80::1%nosuchif0]:123"}) {
         EXPECT_FALSE(parse_socket_address(bad)) << bad;
     }
 }

@@ -8,8 +8,7 @@
 
 namespace cloudtime::test {
 
-inline std::vector<std::uint8_t> client_request(std::uint8_t version = 4,
-                                                std::uint8_t mode = 3,
+inline std::vector<std::uint8_t> client_request(std::uint8_t version = 4, std::uint8_t mode = 3,
                                                 std::uint64_t transmit = 0x0123'4567'89AB'CDEFULL,
                                                 std::int8_t poll = 6) {
     std::vector<std::uint8_t> out(proto::kHeaderSize, 0);

@@ -1,0 +1,285 @@
+"""Helpers for cloudtime's integration tests: start real peers (cloudtimed, chronyd, ntpdig)
+on loopback or inside network namespaces that the tests create and remove themselves.
+
+Nothing here sends a packet beyond 127.0.0.0/8, ::1 or a namespace of our own, and nothing
+changes this machine's clock: chronyd always runs with -x, and every test class checks that
+the kernel's time state (adjtimex status and frequency) is the same after it as before.
+"""
+
+import contextlib
+import ctypes
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+import unittest
+
+BIN = os.environ.get("CLOUDTIME_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin"))
+CLOUDTIMED = os.path.join(BIN, "cloudtimed")
+CLOUDTIME = os.path.join(BIN, "cloudtime")
+SKIP = 77  # ctest's SKIP_RETURN_CODE for these scripts
+
+LOCAL_CONFIG = '[clock]\nsource = "local"\nlocal_stratum = 10\n'
+
+
+class Timex(ctypes.Structure):
+    _fields_ = [("modes", ctypes.c_uint), ("offset", ctypes.c_long), ("freq", ctypes.c_long),
+                ("maxerror", ctypes.c_long), ("esterror", ctypes.c_long),
+                ("status", ctypes.c_int), ("constant", ctypes.c_long),
+                ("precision", ctypes.c_long), ("tolerance", ctypes.c_long),
+                ("time_sec", ctypes.c_long), ("time_usec", ctypes.c_long),
+                ("tick", ctypes.c_long), ("ppsfreq", ctypes.c_long), ("jitter", ctypes.c_long),
+                ("shift", ctypes.c_int), ("stabil", ctypes.c_long), ("jitcnt", ctypes.c_long),
+                ("calcnt", ctypes.c_long), ("errcnt", ctypes.c_long), ("stbcnt", ctypes.c_long),
+                ("tai", ctypes.c_int), ("pad", ctypes.c_int * 11)]
+
+
+def kernel_time_state():
+    """(status, freq, offset) through a read-only adjtimex (modes = 0)."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    tx = Timex()
+    tx.modes = 0
+    if libc.adjtimex(ctypes.byref(tx)) < 0:
+        raise OSError(ctypes.get_errno(), "adjtimex")
+    return (tx.status, tx.freq, tx.offset)
+
+
+def free_udp_port(host="127.0.0.1"):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def require_root():
+    if os.geteuid() != 0:
+        print("SKIP: needs root (network namespaces)")
+        raise SystemExit(SKIP)
+
+
+def require_program(path):
+    if shutil.which(path) is None:
+        print(f"SKIP: {path} is not installed (run scripts/bootstrap.sh)")
+        raise SystemExit(SKIP)
+
+
+class Daemon:
+    """A cloudtimed process, started with a config text and extra arguments."""
+
+    def __init__(self, config=LOCAL_CONFIG, listen=("127.0.0.1:0",), args=(), netns=None,
+                 workdir=None):
+        self.dir = workdir or tempfile.mkdtemp(prefix="cloudtime-test-")
+        self.config_path = os.path.join(self.dir, "cloudtimed.toml")
+        with open(self.config_path, "w") as f:
+            f.write(config)
+        self.log_path = os.path.join(self.dir, "cloudtimed.log")
+        cmd = [CLOUDTIMED, "--config", self.config_path]
+        for address in listen:
+            cmd += ["--listen", address]
+        cmd += list(args)
+        if netns:
+            cmd = ["ip", "netns", "exec", netns] + cmd
+        self.log = open(self.log_path, "w+")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.addresses = self._wait_for_addresses(len(listen))
+
+    def _wait_for_addresses(self, count, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.findall(r"serving NTP on udp (\S+)", self.read_log())
+            if len(found) >= count:
+                return found
+            if self.proc.poll() is not None:
+                raise AssertionError(f"cloudtimed exited with {self.proc.returncode}:\n"
+                                     + self.read_log())
+            time.sleep(0.02)
+        raise AssertionError("cloudtimed did not start:\n" + self.read_log())
+
+    @property
+    def address(self):
+        return self.addresses[0]
+
+    def host_port(self, index=0):
+        host, _, port = self.addresses[index].rpartition(":")
+        return host.strip("[]"), int(port)
+
+    def read_log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def _counters_once(self, timeout):
+        before = self.read_log().count("counters:")
+        self.proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            lines = [l for l in self.read_log().splitlines(keepends=True) if "counters:" in l]
+            if len(lines) > before and lines[-1].endswith("\n"):
+                return dict((k, int(v)) for k, v in re.findall(r"(\S+)=(\d+)", lines[-1]))
+            time.sleep(0.02)
+        raise AssertionError("no counters after SIGUSR1:\n" + self.read_log())
+
+    def counters(self, timeout=5.0):
+        """Asks for the counters with SIGUSR1 and parses the newest 'counters:' line.
+
+        A worker counts a reply after its send returns, which may be after the client has
+        it: wait until every received datagram is accounted for (answered, dropped or a
+        send error), which is also an invariant of the counters.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            c = self._counters_once(timeout)
+            if c["received"] == c["answered"] + c["dropped"] + c["send_errors"]:
+                return c
+            if time.monotonic() > deadline:
+                raise AssertionError(f"counters do not add up: {c}")
+            time.sleep(0.02)
+
+    def stop(self, timeout=10.0):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("cloudtimed did not stop on SIGTERM:\n" + self.read_log())
+        self.log.close()
+        return self.proc.returncode
+
+    def cleanup(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def run_query(target, *args, netns=None, timeout=60):
+    """Runs `cloudtime query` and returns (exit code, parsed JSON or None, stderr)."""
+    cmd = [CLOUDTIME, "query", "--json", *args, target]
+    if netns:
+        cmd = ["ip", "netns", "exec", netns] + cmd
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    data = json.loads(p.stdout) if p.stdout.strip() else None
+    return p.returncode, data, p.stderr
+
+
+class Chronyd:
+    """A chronyd that never touches the clock (-x), with its files in a private directory."""
+
+    def __init__(self, lines, netns=None):
+        self.dir = tempfile.mkdtemp(prefix="cloudtime-chrony-")
+        os.chmod(self.dir, 0o700)  # chronyd refuses a socket directory open to others
+        self.conf = os.path.join(self.dir, "chrony.conf")
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines + [
+                "cmdport 0",
+                f"pidfile {self.dir}/chronyd.pid",
+                f"driftfile {self.dir}/drift",
+                f"bindcmdaddress {self.dir}/chronyd.sock",
+            ]) + "\n")
+        self.log_path = os.path.join(self.dir, "chronyd.log")
+        cmd = ["chronyd", "-x", "-d", "-u", "root", "-f", self.conf]
+        if netns:
+            cmd = ["ip", "netns", "exec", netns] + cmd
+        self.log = open(self.log_path, "w+")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def read_log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def cleanup(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def chrony_measure(host, port, samples=4, timeout=20):
+    """chronyd -Q as a one-shot client; returns the offset it measured in seconds."""
+    workdir = tempfile.mkdtemp(prefix="cloudtime-chronyq-")
+    try:
+        cmd = ["chronyd", "-Q", "-u", "root", "-t", "15", "-f", "/dev/null",
+               f"server {host} port {port} iburst maxsamples {samples}",
+               f"pidfile {workdir}/pid", "cmdport 0", f"driftfile {workdir}/drift"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        out = p.stdout + p.stderr
+        m = re.search(r"System clock wrong by (-?[0-9.]+) seconds", out)
+        if not m:
+            raise AssertionError("chronyd -Q measured nothing:\n" + out)
+        return float(m.group(1))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def network_namespace(prefix="ct-test"):
+    """A fresh network namespace with loopback up; removed afterwards, also on failure."""
+    name = f"{prefix}-{secrets.token_hex(4)}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        yield name
+    finally:
+        # Kill anything left in the namespace before removing it.
+        pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True)
+        for pid in pids.stdout.split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        subprocess.run(["ip", "netns", "delete", name], check=False)
+
+
+def ntp_request(version=4, mode=3, transmit=None, poll=6, extra=b""):
+    transmit = secrets.randbits(64) if transmit is None else transmit
+    first = (version << 3) | mode
+    header = struct.pack("!BBbb", first, 0, poll, 0) + bytes(36) + struct.pack("!Q", transmit)
+    return header + extra
+
+
+def decode_reply(data):
+    first, stratum, poll, precision, root_delay, root_disp, refid = struct.unpack(
+        "!BBbbIII", data[:16])
+    reference, origin, receive, transmit = struct.unpack("!QQQQ", data[16:48])
+    return dict(leap=first >> 6, version=(first >> 3) & 7, mode=first & 7, stratum=stratum,
+                poll=poll, precision=precision, root_delay=root_delay,
+                root_dispersion=root_disp, refid=refid, reference=reference, origin=origin,
+                receive=receive, transmit=transmit, length=len(data))
+
+
+def exchange(host, port, payload, timeout=0.5):
+    """Sends one datagram; returns the reply bytes or None after `timeout`."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(payload, (host, port))
+        try:
+            return s.recv(4096)
+        except socket.timeout:
+            return None
+
+
+class TestCase(unittest.TestCase):
+    """Guards the machine: the kernel's time state must be untouched by every test class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls._kernel_before = kernel_time_state()
+
+    @classmethod
+    def tearDownClass(cls):
+        after = kernel_time_state()
+        if after[:2] != cls._kernel_before[:2]:
+            raise AssertionError(f"kernel time state changed: {cls._kernel_before} -> {after}")

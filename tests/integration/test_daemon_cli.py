@@ -1,0 +1,121 @@
+"""cloudtimed's command line and lifecycle: config errors before anything starts, overrides,
+clean stops, and the unsynchronized answer of a kernel source."""
+
+import os
+import signal
+import subprocess
+import tempfile
+import unittest
+
+import harness
+
+
+def run_daemon(*args, timeout=10):
+    return subprocess.run([harness.CLOUDTIMED, *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+class DaemonCli(harness.TestCase):
+    def write(self, text):
+        f = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+        f.write(text)
+        f.close()
+        self.addCleanup(os.unlink, f.name)
+        return f.name
+
+    def test_bad_config_names_file_and_line(self):
+        path = self.write('[server]\nlisten = ["127.0.0.1:123"]\nthreads = "many"\n')
+        p = run_daemon("--config", path)
+        self.assertEqual(p.returncode, 78)
+        self.assertIn(f"{path}:3: server.threads must be an integer", p.stderr)
+
+    def test_syntax_error_names_line(self):
+        path = self.write('[clock]\nsource = "local\n')
+        p = run_daemon("--config", path)
+        self.assertEqual(p.returncode, 78)
+        self.assertIn(f"{path}:2:", p.stderr)
+
+    def test_missing_config_file(self):
+        p = run_daemon("--config", "/nonexistent/cloudtimed.toml")
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("/nonexistent/cloudtimed.toml", p.stderr)
+
+    def test_bad_listen_flag(self):
+        p = run_daemon("--listen", "127.0.0.1")
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("expected ADDR:PORT", p.stderr)
+
+    def test_unknown_flag(self):
+        self.assertEqual(run_daemon("--bogus").returncode, 64)
+
+    def test_check_config(self):
+        path = self.write('[clock]\nsource = "local"\n')
+        p = run_daemon("--config", path, "--check-config")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("configuration OK", p.stdout)
+
+    def test_print_default_config_is_a_valid_config(self):
+        p = run_daemon("--print-default-config")
+        self.assertEqual(p.returncode, 0)
+        self.assertIn('listen = ["127.0.0.1:11123"]', p.stdout)
+        path = self.write(p.stdout)
+        self.assertEqual(run_daemon("--config", path, "--check-config").returncode, 0)
+
+    def test_bind_failure_is_reported(self):
+        d = harness.Daemon(listen=("127.0.0.1:0",))
+        try:
+            p = run_daemon("--listen", "127.0.0.1:1", "--listen", "192.0.2.1:123")
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("cannot start the NTP server", p.stderr)
+        finally:
+            d.cleanup()
+
+    def test_clean_stop_on_sigterm_and_sigint_prints_counters(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            d = harness.Daemon()
+            try:
+                d.proc.send_signal(sig)
+                self.assertEqual(d.proc.wait(10), 0)
+                self.assertIn("counters: received=", d.read_log())
+            finally:
+                d.cleanup()
+
+    def test_sighup_does_not_kill(self):
+        d = harness.Daemon()
+        try:
+            d.proc.send_signal(signal.SIGHUP)
+            rc, _, err = harness.run_query(d.address, "-n", "1")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.cleanup()
+
+    def test_threads_flag_and_several_addresses(self):
+        d = harness.Daemon(listen=("127.0.0.1:0", "127.0.0.2:0", "[::1]:0"), args=("-t", "3"))
+        try:
+            self.assertIn("3 threads", d.read_log())
+            for address in d.addresses:
+                rc, _, err = harness.run_query(address, "-n", "2", "-i", "0.01")
+                self.assertEqual(rc, 0, err)
+        finally:
+            d.cleanup()
+
+    def test_kernel_source_follows_kernel_sync_state(self):
+        d = harness.Daemon(config='[clock]\nsource = "kernel"\nkernel_stratum = 4\n')
+        try:
+            rc, data, err = harness.run_query(d.address, "-n", "1")
+            unsynced = harness.kernel_time_state()[0] & 0x40 != 0  # STA_UNSYNC
+            if unsynced:
+                self.assertEqual(rc, 1, err)
+                self.assertIn("not synchronized", err)
+                self.assertEqual(data["rejected"]["header"]["leap"], "unsynchronized")
+                self.assertEqual(data["rejected"]["header"]["stratum"], 0)
+            else:
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(data["stratum"], 4)
+        finally:
+            d.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
