@@ -12,5 +12,14 @@ if [ "${1:-}" = "--format-only" ]; then
 fi
 [ -f build/compile_commands.json ] || cmake --preset release >/dev/null
 mapfile -t units < <(git ls-files 'src/*.cpp')
-run-clang-tidy -quiet -p build "${units[@]}" 2>/dev/null || clang-tidy -quiet -p build "${units[@]}"
-echo "lint: clang-tidy clean"
+report=$(mktemp)
+trap 'rm -f "$report"' EXIT
+status=0
+run-clang-tidy -quiet -p build "${units[@]}" >"$report" 2>&1 || status=$?
+if [ "$status" -ne 0 ]; then
+  # Only the diagnostics: the per-file command lines are noise.
+  grep -E 'warning:|error:|note:|^\s' "$report" | grep -v -E '^\s*$' >&2 || cat "$report" >&2
+  echo "lint: clang-tidy found problems" >&2
+  exit 1
+fi
+echo "lint: clang-tidy clean (${#units[@]} files)"

@@ -1,6 +1,7 @@
 // NTP time formats (RFC 5905 section 6) and their conversion to and from Unix time.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 
 namespace cloudtime::proto {
