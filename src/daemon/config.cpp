@@ -118,6 +118,12 @@ class Reader {
                     return Error{v.error()};
                 }
                 c.threads = static_cast<unsigned>(*v);
+            } else if (key == "batch_size") {
+                auto v = integer_of(key, node, "server", 1, 1024);
+                if (!v) {
+                    return Error{v.error()};
+                }
+                c.batch_size = static_cast<unsigned>(*v);
             } else {
                 return unknown(key, "server");
             }

@@ -17,6 +17,7 @@ enum class ClockSourceKind : std::uint8_t { kernel, local };
 struct Config {
     std::vector<sys::SocketAddress> listen;
     unsigned threads = 0;
+    unsigned batch_size = 32;
 
     ClockSourceKind clock_source = ClockSourceKind::kernel;
     std::uint8_t kernel_stratum = 3;

@@ -66,7 +66,8 @@ int run(const Config& config) {
     cell.publish(snapshot);
     log_transition(snapshot, snapshot, true);
 
-    server::ServerOptions options{config.listen, config.threads, proto::ServerPolicy{}};
+    server::ServerOptions options{config.listen, config.threads, config.batch_size,
+                                  proto::ServerPolicy{}};
     auto bound = server::NtpServer::bind(options, cell);
     if (!bound) {
         spdlog::critical("cannot start the NTP server: {}", bound.error());

@@ -27,18 +27,19 @@ struct CounterTotals {
 class alignas(64) WorkerCounters {
   public:
     void count_received() { bump(received_); }
-    void count_answered() { bump(answered_); }
+    void count_answered(std::uint64_t n) { add(answered_, n); }
     void count_oversized() { bump(oversized_); }
-    void count_send_error() { bump(send_errors_); }
+    void count_send_errors(std::uint64_t n) { add(send_errors_, n); }
     void count_dropped(proto::DropReason reason) {
         bump(dropped_[static_cast<std::size_t>(reason)]);
     }
     void add_to(CounterTotals& totals) const;
 
   private:
-    static void bump(std::atomic<std::uint64_t>& c) {
-        c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    static void add(std::atomic<std::uint64_t>& c, std::uint64_t n) {
+        c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }
+    static void bump(std::atomic<std::uint64_t>& c) { add(c, 1); }
     std::atomic<std::uint64_t> received_{0};
     std::atomic<std::uint64_t> answered_{0};
     std::atomic<std::uint64_t> oversized_{0};

@@ -23,6 +23,7 @@ Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& option
         return Error{"no listen address"};
     }
     std::unique_ptr<NtpServer> server(new NtpServer(clock, options.policy));
+    server->batch_size_ = options.batch_size;
     const unsigned threads =
         options.threads != 0 ? options.threads : std::max(1U, std::thread::hardware_concurrency());
     server->stop_fd_ = sys::UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -51,7 +52,8 @@ Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& option
 
 void NtpServer::start() {
     for (std::size_t t = 0; t < per_worker_.size(); ++t) {
-        WorkerContext ctx{per_worker_[t], stop_fd_.get(), &clock_, policy_, &counters_[t]};
+        WorkerContext ctx{per_worker_[t], stop_fd_.get(), &clock_, policy_, &counters_[t],
+                          batch_size_};
         threads_.emplace_back([ctx] { run_worker(ctx); });
     }
 }

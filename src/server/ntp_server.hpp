@@ -18,6 +18,7 @@ namespace cloudtime::server {
 struct ServerOptions {
     std::vector<sys::SocketAddress> listen;
     unsigned threads = 0;  // 0: one per core
+    std::size_t batch_size = 32;  // datagrams per recvmmsg/sendmmsg
     proto::ServerPolicy policy;
 };
 
@@ -43,6 +44,7 @@ class NtpServer {
 
     const SnapshotCell& clock_;
     proto::ServerPolicy policy_;
+    std::size_t batch_size_ = 32;
     sys::UniqueFd stop_fd_;
     std::vector<sys::SocketAddress> bound_;
     std::vector<std::vector<sys::UdpSocket>> per_worker_;

@@ -2,53 +2,61 @@
 
 #include <poll.h>
 
-#include <array>
-
 #include "proto/packet.hpp"
 #include "sys/clock.hpp"
+#include "sys/datagram_batch.hpp"
 
 namespace cloudtime::server {
 
 namespace {
 // Large enough for any request we would answer; anything bigger is dropped as oversized.
 constexpr std::size_t kReceiveBuffer = 2048;
-// Datagrams taken from one socket before looking at the others, for fairness.
-constexpr int kDrainLimit = 64;
+// Batches taken from one socket before looking at the others, for fairness.
+constexpr int kBatchesPerTurn = 4;
 
-void serve_socket(const sys::UdpSocket& socket, const WorkerContext& ctx) {
-    std::array<std::uint8_t, kReceiveBuffer> request{};
-    std::array<std::uint8_t, proto::kHeaderSize> reply{};
-    sys::Datagram datagram;
-    for (int i = 0; i < kDrainLimit; ++i) {
-        if (socket.receive(request, datagram) != sys::IoStatus::ok) {
+void serve_socket(const sys::UdpSocket& socket, sys::DatagramBatch& batch,
+                  const WorkerContext& ctx) {
+    for (int turn = 0; turn < kBatchesPerTurn; ++turn) {
+        if (batch.receive(socket) != sys::IoStatus::ok) {
             return;
         }
-        ctx.counters->count_received();
-        if (datagram.truncated) {
-            ctx.counters->count_oversized();
-            continue;
-        }
         const proto::ClockSnapshot clock = ctx.clock->load();
-        const proto::Decision decision =
-            proto::decide(std::span(request).first(datagram.size), datagram.kernel_receive, clock,
-                          ctx.policy, reply);
-        if (const auto* drop = std::get_if<proto::Drop>(&decision)) {
-            ctx.counters->count_dropped(drop->reason);
+        WorkerCounters& counters = *ctx.counters;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            counters.count_received();
+            const sys::Datagram& datagram = batch.datagram(i);
+            if (datagram.truncated) {
+                counters.count_oversized();
+                continue;
+            }
+            const proto::Decision decision = proto::decide(
+                batch.payload(i), datagram.kernel_receive, clock, ctx.policy, batch.next_reply());
+            if (const auto* drop = std::get_if<proto::Drop>(&decision)) {
+                counters.count_dropped(drop->reason);
+                continue;
+            }
+            batch.commit_reply(i, std::get<proto::Reply>(decision).length);
+        }
+        if (batch.replies() == 0) {
             continue;
         }
-        const std::size_t length = std::get<proto::Reply>(decision).length;
-        // The transmit timestamp is the last thing written before the send.
-        proto::stamp_transmit(reply, sys::realtime_now());
-        if (socket.send_to(std::span(reply).first(length), datagram) == sys::IoStatus::ok) {
-            ctx.counters->count_answered();
-        } else {
-            ctx.counters->count_send_error();
+        // The transmit timestamp is the last thing written, right before the send.
+        const proto::UnixTime transmit = sys::realtime_now();
+        for (std::size_t r = 0; r < batch.replies(); ++r) {
+            proto::stamp_transmit(batch.reply(r), transmit);
+        }
+        const std::size_t sent = batch.send(socket);
+        counters.count_answered(sent);
+        counters.count_send_errors(batch.replies() - sent);
+        if (batch.size() < batch.capacity()) {
+            return;  // the socket is drained
         }
     }
 }
 }  // namespace
 
 void run_worker(const WorkerContext& ctx) {
+    sys::DatagramBatch batch(ctx.batch_size, kReceiveBuffer);
     std::vector<pollfd> fds;
     fds.reserve(ctx.sockets.size() + 1);
     for (const auto& s : ctx.sockets) {
@@ -64,7 +72,7 @@ void run_worker(const WorkerContext& ctx) {
         }
         for (std::size_t i = 0; i < ctx.sockets.size(); ++i) {
             if ((fds[i].revents & (POLLIN | POLLERR)) != 0) {
-                serve_socket(ctx.sockets[i], ctx);
+                serve_socket(ctx.sockets[i], batch, ctx);
             }
         }
     }

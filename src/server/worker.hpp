@@ -17,6 +17,7 @@ struct WorkerContext {
     const SnapshotCell* clock = nullptr;
     proto::ServerPolicy policy;
     WorkerCounters* counters = nullptr;
+    std::size_t batch_size = 32;              // datagrams per recvmmsg/sendmmsg
 };
 
 void run_worker(const WorkerContext& context);

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "sys/clock.hpp"
+#include "sys/socket_messages.hpp"
 
 namespace cloudtime::sys {
 
@@ -18,10 +19,6 @@ Status set_option(int fd, int level, int name, int value, const char* what) {
     }
     return Done{};
 }
-
-// Room for a timestamp and a packet-info control message.
-constexpr std::size_t kControlSize =
-    CMSG_SPACE(sizeof(timespec)) + CMSG_SPACE(sizeof(in6_pktinfo)) + 64;
 }  // namespace
 
 Expected<UdpSocket> UdpSocket::bind(const SocketAddress& local, const UdpOptions& options) {
@@ -56,7 +53,7 @@ Expected<UdpSocket> UdpSocket::bind(const SocketAddress& local, const UdpOptions
     if (::bind(fd.get(), local.sockaddr_ptr(), local.length()) != 0) {
         return Error{errno_message(("bind " + local.to_string()).c_str())};
     }
-    return UdpSocket(std::move(fd), pktinfo);
+    return UdpSocket(std::move(fd));
 }
 
 Expected<UdpSocket> UdpSocket::connect(const SocketAddress& server) {
@@ -70,7 +67,7 @@ Expected<UdpSocket> UdpSocket::connect(const SocketAddress& server) {
     if (::connect(fd.get(), server.sockaddr_ptr(), server.length()) != 0) {
         return Error{errno_message(("connect " + server.to_string()).c_str())};
     }
-    return UdpSocket(std::move(fd), false);
+    return UdpSocket(std::move(fd));
 }
 
 SocketAddress UdpSocket::local_address() const {
@@ -86,7 +83,7 @@ SocketAddress UdpSocket::local_address() const {
 IoStatus UdpSocket::receive(std::span<std::uint8_t> buffer, Datagram& out) const {
     sockaddr_storage peer{};
     iovec iov{buffer.data(), buffer.size()};
-    alignas(cmsghdr) std::array<char, kControlSize> control{};
+    alignas(cmsghdr) std::array<char, kReceiveControlSize> control{};
     msghdr msg{};
     msg.msg_name = &peer;
     msg.msg_namelen = sizeof(peer);
@@ -97,14 +94,46 @@ IoStatus UdpSocket::receive(std::span<std::uint8_t> buffer, Datagram& out) const
     const ssize_t n = ::recvmsg(fd_.get(), &msg, 0);
     if (n < 0) {
         return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? IoStatus::would_block
-                                                                           : IoStatus::error;
+                                                                            : IoStatus::error;
     }
+    read_message(msg, static_cast<std::size_t>(n), out);
+    return IoStatus::ok;
+}
+
+IoStatus UdpSocket::send_to(std::span<const std::uint8_t> payload, const Datagram& request) const {
+    iovec iov{const_cast<std::uint8_t*>(payload.data()), payload.size()};
+    alignas(cmsghdr) std::array<char, kReplyControlSize> control{};
+    msghdr msg{};
+    msg.msg_name = const_cast<sockaddr*>(request.peer.sockaddr_ptr());
+    msg.msg_namelen = request.peer.length();
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_controllen = write_reply_source(request.destination, control);
+    msg.msg_control = msg.msg_controllen != 0 ? control.data() : nullptr;
+    const ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_DONTWAIT);
+    if (n < 0) {
+        return (errno == EAGAIN || errno == EWOULDBLOCK) ? IoStatus::would_block : IoStatus::error;
+    }
+    return IoStatus::ok;
+}
+
+IoStatus UdpSocket::send(std::span<const std::uint8_t> payload) const {
+    const ssize_t n = ::send(fd_.get(), payload.data(), payload.size(), MSG_DONTWAIT);
+    if (n < 0) {
+        return (errno == EAGAIN || errno == EWOULDBLOCK) ? IoStatus::would_block : IoStatus::error;
+    }
+    return IoStatus::ok;
+}
+
+void read_message(const msghdr& msg, std::size_t size, Datagram& out) {
     out = Datagram{};
-    out.size = static_cast<std::size_t>(n);
-    out.truncated = (msg.msg_flags & MSG_TRUNC) != 0;
-    out.peer = SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), msg.msg_namelen)
+    out.size = size;
+    out.truncated = (static_cast<unsigned>(msg.msg_flags) & MSG_TRUNC) != 0;
+    out.peer = SocketAddress::from_sockaddr(static_cast<const sockaddr*>(msg.msg_name),
+                                            msg.msg_namelen)
                    .value_or(SocketAddress{});
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    auto* m = const_cast<msghdr*>(&msg);
+    for (cmsghdr* c = CMSG_FIRSTHDR(m); c != nullptr; c = CMSG_NXTHDR(m, c)) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
             timespec ts{};
             std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
@@ -123,54 +152,33 @@ IoStatus UdpSocket::receive(std::span<std::uint8_t> buffer, Datagram& out) const
     if (!out.kernel_timestamp) {
         out.kernel_receive = realtime_now();
     }
-    return IoStatus::ok;
 }
 
-IoStatus UdpSocket::send_to(std::span<const std::uint8_t> payload, const Datagram& request) const {
-    iovec iov{const_cast<std::uint8_t*>(payload.data()), payload.size()};
-    alignas(cmsghdr) std::array<char, kControlSize> control{};
+std::size_t write_reply_source(const DestinationInfo& destination, std::span<char> control) {
+    if (!destination.present) {
+        return 0;
+    }
     msghdr msg{};
-    msg.msg_name = const_cast<sockaddr*>(request.peer.sockaddr_ptr());
-    msg.msg_namelen = request.peer.length();
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    if (pktinfo_ && request.destination.present) {
-        msg.msg_control = control.data();
-        cmsghdr* c = nullptr;
-        if (request.destination.family == AF_INET) {
-            msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
-            c = CMSG_FIRSTHDR(&msg);
-            c->cmsg_level = IPPROTO_IP;
-            c->cmsg_type = IP_PKTINFO;
-            c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-            in_pktinfo info{};
-            info.ipi_spec_dst = request.destination.v4;
-            std::memcpy(CMSG_DATA(c), &info, sizeof(info));
-        } else {
-            msg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
-            c = CMSG_FIRSTHDR(&msg);
-            c->cmsg_level = IPPROTO_IPV6;
-            c->cmsg_type = IPV6_PKTINFO;
-            c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-            in6_pktinfo info{};
-            info.ipi6_addr = request.destination.v6;
-            info.ipi6_ifindex = request.destination.ifindex;
-            std::memcpy(CMSG_DATA(c), &info, sizeof(info));
-        }
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    if (destination.family == AF_INET) {
+        c->cmsg_level = IPPROTO_IP;
+        c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+        in_pktinfo info{};
+        info.ipi_spec_dst = destination.v4;
+        std::memcpy(CMSG_DATA(c), &info, sizeof(info));
+        return CMSG_SPACE(sizeof(in_pktinfo));
     }
-    const ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_DONTWAIT);
-    if (n < 0) {
-        return (errno == EAGAIN || errno == EWOULDBLOCK) ? IoStatus::would_block : IoStatus::error;
-    }
-    return IoStatus::ok;
-}
-
-IoStatus UdpSocket::send(std::span<const std::uint8_t> payload) const {
-    const ssize_t n = ::send(fd_.get(), payload.data(), payload.size(), MSG_DONTWAIT);
-    if (n < 0) {
-        return (errno == EAGAIN || errno == EWOULDBLOCK) ? IoStatus::would_block : IoStatus::error;
-    }
-    return IoStatus::ok;
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+    in6_pktinfo info{};
+    info.ipi6_addr = destination.v6;
+    info.ipi6_ifindex = destination.ifindex;
+    std::memcpy(CMSG_DATA(c), &info, sizeof(info));
+    return CMSG_SPACE(sizeof(in6_pktinfo));
 }
 
 }  // namespace cloudtime::sys

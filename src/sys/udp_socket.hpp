@@ -55,9 +55,8 @@ class UdpSocket {
     IoStatus send(std::span<const std::uint8_t> payload) const;  // connected sockets
 
   private:
-    explicit UdpSocket(UniqueFd fd, bool pktinfo) : fd_(std::move(fd)), pktinfo_(pktinfo) {}
+    explicit UdpSocket(UniqueFd fd) : fd_(std::move(fd)) {}
     UniqueFd fd_;
-    bool pktinfo_ = false;
 };
 
 }  // namespace cloudtime::sys

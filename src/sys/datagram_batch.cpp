@@ -1,0 +1,96 @@
+#include "sys/datagram_batch.hpp"
+
+#include <cerrno>
+
+#include "sys/socket_messages.hpp"
+
+namespace cloudtime::sys {
+
+DatagramBatch::DatagramBatch(std::size_t capacity, std::size_t buffer_size)
+    : capacity_(capacity),
+      buffer_size_(buffer_size),
+      buffers_(capacity * buffer_size),
+      reply_buffers_(capacity * proto::kHeaderSize),
+      peers_(capacity),
+      controls_(capacity),
+      reply_controls_(capacity),
+      iov_(capacity),
+      reply_iov_(capacity),
+      in_(capacity),
+      out_(capacity),
+      datagrams_(capacity) {}
+
+IoStatus DatagramBatch::receive(const UdpSocket& socket) {
+    received_ = 0;
+    replies_ = 0;
+    for (std::size_t i = 0; i < capacity_; ++i) {
+        iov_[i] = {&buffers_[i * buffer_size_], buffer_size_};
+        msghdr& h = in_[i].msg_hdr;
+        h = msghdr{};
+        h.msg_name = &peers_[i];
+        h.msg_namelen = sizeof(sockaddr_storage);
+        h.msg_iov = &iov_[i];
+        h.msg_iovlen = 1;
+        h.msg_control = controls_[i].data();
+        h.msg_controllen = controls_[i].size();
+    }
+    const int n = ::recvmmsg(socket.fd(), in_.data(), static_cast<unsigned>(capacity_),
+                             MSG_DONTWAIT, nullptr);
+    if (n <= 0) {
+        return (n == 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                   ? IoStatus::would_block
+                   : IoStatus::error;
+    }
+    received_ = static_cast<std::size_t>(n);
+    for (std::size_t i = 0; i < received_; ++i) {
+        read_message(in_[i].msg_hdr, in_[i].msg_len, datagrams_[i]);
+    }
+    return IoStatus::ok;
+}
+
+std::span<const std::uint8_t> DatagramBatch::payload(std::size_t i) const {
+    return std::span(buffers_).subspan(i * buffer_size_,
+                                       std::min(datagrams_[i].size, buffer_size_));
+}
+
+std::span<std::uint8_t, proto::kHeaderSize> DatagramBatch::reply(std::size_t r) {
+    return std::span(reply_buffers_).subspan(r * proto::kHeaderSize).first<proto::kHeaderSize>();
+}
+
+std::span<std::uint8_t, proto::kHeaderSize> DatagramBatch::next_reply() { return reply(replies_); }
+
+void DatagramBatch::commit_reply(std::size_t i, std::size_t length) {
+    const std::size_t r = replies_++;
+    const Datagram& d = datagrams_[i];
+    reply_iov_[r] = {&reply_buffers_[r * proto::kHeaderSize], length};
+    msghdr& h = out_[r].msg_hdr;
+    h = msghdr{};
+    h.msg_name = const_cast<sockaddr*>(d.peer.sockaddr_ptr());
+    h.msg_namelen = d.peer.length();
+    h.msg_iov = &reply_iov_[r];
+    h.msg_iovlen = 1;
+    h.msg_controllen = write_reply_source(d.destination, reply_controls_[r]);
+    h.msg_control = h.msg_controllen != 0 ? reply_controls_[r].data() : nullptr;
+}
+
+std::size_t DatagramBatch::send(const UdpSocket& socket) {
+    std::size_t sent = 0;
+    std::size_t delivered = 0;
+    while (sent < replies_) {
+        const int n = ::sendmmsg(socket.fd(), &out_[sent], static_cast<unsigned>(replies_ - sent),
+                                 MSG_DONTWAIT);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            // The first unsent reply failed (full buffer, unreachable peer): skip it, try the rest.
+            ++sent;
+            continue;
+        }
+        sent += static_cast<std::size_t>(n);
+        delivered += static_cast<std::size_t>(n);
+    }
+    return delivered;
+}
+
+}  // namespace cloudtime::sys

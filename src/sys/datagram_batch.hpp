@@ -1,0 +1,59 @@
+// Batched UDP I/O for the serving hot path: one recvmmsg fills up to `capacity` datagrams with
+// their kernel receive timestamps, one sendmmsg sends every reply queued for them. All buffers
+// are allocated once, up front; receive() and send() make no allocation and one syscall each.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "proto/packet.hpp"
+#include "sys/udp_socket.hpp"
+
+namespace cloudtime::sys {
+
+class DatagramBatch {
+public:
+    DatagramBatch(std::size_t capacity, std::size_t buffer_size);
+    DatagramBatch(const DatagramBatch&) = delete;
+    DatagramBatch& operator=(const DatagramBatch&) = delete;
+
+    // Reads what is queued on the socket, up to capacity. would_block when nothing was.
+    IoStatus receive(const UdpSocket& socket);
+    std::size_t size() const { return received_; }
+    std::size_t capacity() const { return capacity_; }
+    std::span<const std::uint8_t> payload(std::size_t i) const;
+    const Datagram& datagram(std::size_t i) const { return datagrams_[i]; }
+
+    // The buffer for the next reply; commit_reply() queues it to go back to datagram i's
+    // source (from the address the datagram was sent to).
+    std::span<std::uint8_t, proto::kHeaderSize> next_reply();
+    void commit_reply(std::size_t i, std::size_t length);
+    std::size_t replies() const { return replies_; }
+    std::span<std::uint8_t, proto::kHeaderSize> reply(std::size_t r);
+    // Sends every queued reply (one sendmmsg, repeated only for a partial send); returns how
+    // many the kernel took.
+    std::size_t send(const UdpSocket& socket);
+
+private:
+    std::size_t capacity_;
+    std::size_t buffer_size_;
+    std::size_t received_ = 0;
+    std::size_t replies_ = 0;
+    std::vector<std::uint8_t> buffers_;
+    std::vector<std::uint8_t> reply_buffers_;
+    std::vector<sockaddr_storage> peers_;
+    std::vector<std::array<char, 128>> controls_;
+    std::vector<std::array<char, 64>> reply_controls_;
+    std::vector<iovec> iov_;
+    std::vector<iovec> reply_iov_;
+    std::vector<mmsghdr> in_;
+    std::vector<mmsghdr> out_;
+    std::vector<Datagram> datagrams_;
+};
+
+}  // namespace cloudtime::sys

@@ -1,0 +1,25 @@
+// Control messages shared by the single and batched UDP paths: reading the receive timestamp
+// and destination address of a datagram, writing the source address of a reply.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <span>
+
+#include "sys/udp_socket.hpp"
+
+namespace cloudtime::sys {
+
+// Room for a timestamp and a packet-info control message.
+inline constexpr std::size_t kReceiveControlSize = 128;
+inline constexpr std::size_t kReplyControlSize = 64;
+
+// Fills `out` from a received message header (peer, size, truncation, timestamp, pktinfo).
+void read_message(const msghdr& msg, std::size_t size, Datagram& out);
+
+// Writes the IP_PKTINFO/IPV6_PKTINFO that makes a reply leave from the address its request
+// was sent to; returns the control length to set (0: none needed).
+std::size_t write_reply_source(const DestinationInfo& destination, std::span<char> control);
+
+}  // namespace cloudtime::sys
