@@ -1,4 +1,4 @@
-// cloudtime: the command line (query; more subcommands arrive with their issues).
+// cloudtime: the command line (query, bench; more subcommands arrive with their issues).
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("cloudtime ") + CLOUDTIME_VERSION);
     app.require_subcommand(1);
     const auto run_query = cloudtime::cli::add_query_command(app);
+    const auto run_bench = cloudtime::cli::add_bench_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -18,6 +19,9 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("query")) {
         return run_query();
+    }
+    if (app.got_subcommand("bench")) {
+        return run_bench();
     }
     return cloudtime::cli::kExitUsage;
 }

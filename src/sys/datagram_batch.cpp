@@ -57,7 +57,9 @@ std::span<std::uint8_t, proto::kHeaderSize> DatagramBatch::reply(std::size_t r) 
     return std::span(reply_buffers_).subspan(r * proto::kHeaderSize).first<proto::kHeaderSize>();
 }
 
-std::span<std::uint8_t, proto::kHeaderSize> DatagramBatch::next_reply() { return reply(replies_); }
+std::span<std::uint8_t, proto::kHeaderSize> DatagramBatch::next_reply() {
+    return reply(replies_);
+}
 
 void DatagramBatch::commit_reply(std::size_t i, std::size_t length) {
     const std::size_t r = replies_++;

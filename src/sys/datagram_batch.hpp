@@ -5,8 +5,8 @@
 
 #include <sys/socket.h>
 
-#include <cstddef>
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -17,7 +17,7 @@
 namespace cloudtime::sys {
 
 class DatagramBatch {
-public:
+  public:
     DatagramBatch(std::size_t capacity, std::size_t buffer_size);
     DatagramBatch(const DatagramBatch&) = delete;
     DatagramBatch& operator=(const DatagramBatch&) = delete;
@@ -39,7 +39,7 @@ public:
     // many the kernel took.
     std::size_t send(const UdpSocket& socket);
 
-private:
+  private:
     std::size_t capacity_;
     std::size_t buffer_size_;
     std::size_t received_ = 0;

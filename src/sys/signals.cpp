@@ -38,4 +38,11 @@ bool wait_readable(int fd, int timeout_ms) {
     return ::poll(&p, 1, timeout_ms) > 0;
 }
 
+bool wait_readable_ns(int fd, std::int64_t timeout_ns) {
+    pollfd p{fd, POLLIN, 0};
+    const timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000),
+                      static_cast<long>(timeout_ns % 1'000'000'000)};
+    return ::ppoll(&p, 1, &ts, nullptr) > 0;
+}
+
 }  // namespace cloudtime::sys

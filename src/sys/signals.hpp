@@ -1,6 +1,7 @@
 // Signals delivered as readable events (signalfd), so that no handler runs inside a worker.
 #pragma once
 
+#include <cstdint>
 #include <initializer_list>
 #include <optional>
 
@@ -26,5 +27,7 @@ class SignalSet {
 
 // Waits until `fd` is readable or `timeout_ms` passes; false on timeout.
 bool wait_readable(int fd, int timeout_ms);
+// The same with a timeout in nanoseconds (ppoll), for pacing.
+bool wait_readable_ns(int fd, std::int64_t timeout_ns);
 
 }  // namespace cloudtime::sys

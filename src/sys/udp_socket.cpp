@@ -94,7 +94,7 @@ IoStatus UdpSocket::receive(std::span<std::uint8_t> buffer, Datagram& out) const
     const ssize_t n = ::recvmsg(fd_.get(), &msg, 0);
     if (n < 0) {
         return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? IoStatus::would_block
-                                                                            : IoStatus::error;
+                                                                           : IoStatus::error;
     }
     read_message(msg, static_cast<std::size_t>(n), out);
     return IoStatus::ok;
@@ -129,9 +129,9 @@ void read_message(const msghdr& msg, std::size_t size, Datagram& out) {
     out = Datagram{};
     out.size = size;
     out.truncated = (static_cast<unsigned>(msg.msg_flags) & MSG_TRUNC) != 0;
-    out.peer = SocketAddress::from_sockaddr(static_cast<const sockaddr*>(msg.msg_name),
-                                            msg.msg_namelen)
-                   .value_or(SocketAddress{});
+    out.peer =
+        SocketAddress::from_sockaddr(static_cast<const sockaddr*>(msg.msg_name), msg.msg_namelen)
+            .value_or(SocketAddress{});
     auto* m = const_cast<msghdr*>(&msg);
     for (cmsghdr* c = CMSG_FIRSTHDR(m); c != nullptr; c = CMSG_NXTHDR(m, c)) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {

@@ -1,0 +1,106 @@
+// `cloudtime bench [--rate R] [--duration S] [--sources N] [--threads T] [--json] TARGET`
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+#include "client/load_generator.hpp"
+#include "sys/multi_source_sender.hpp"
+#include "sys/socket_address.hpp"
+
+namespace cloudtime::cli {
+
+namespace {
+
+struct BenchArgs {
+    std::string target;
+    client::LoadOptions options;
+    bool json = false;
+};
+
+nlohmann::json percentiles_json(const client::Percentiles& p) {
+    return {{"p50_s", p.p50_s}, {"p99_s", p.p99_s}, {"p999_s", p.p999_s}};
+}
+
+int run(const BenchArgs& args) {
+    auto target = sys::parse_socket_address(args.target, 123);
+    if (!target) {
+        std::cerr << "cloudtime bench: " << target.error() << "\n";
+        return kExitUsage;
+    }
+    if (auto allowed = client::check_target_allowed(*target, sys::in_private_network_namespace());
+        !allowed) {
+        std::cerr << "cloudtime bench: " << allowed.error() << "\n";
+        return kExitUsage;
+    }
+    auto report = client::run_load(*target, args.options);
+    if (!report) {
+        std::cerr << "cloudtime bench: " << report.error() << "\n";
+        return kExitNoAnswer;
+    }
+    const auto& r = *report;
+    if (args.json) {
+        const nlohmann::json out = {
+            {"target", target->to_string()},
+            {"rate", args.options.rate},
+            {"duration_s", args.options.duration_s},
+            {"sources", args.options.sources},
+            {"threads", args.options.threads},
+            {"sent", r.sent},
+            {"send_failures", r.send_failures},
+            {"answered", r.answered},
+            {"kod", r.kod},
+            {"lost", r.lost},
+            {"loss_ratio",
+             r.sent == 0 ? 0.0 : static_cast<double>(r.lost) / static_cast<double>(r.sent)},
+            {"reply_rate", r.reply_rate},
+            {"elapsed_s", r.elapsed_s},
+            {"latency", percentiles_json(r.latency)},
+            {"server_processing", percentiles_json(r.server_processing)}};
+        std::cout << out.dump(2) << "\n";
+    } else {
+        std::cout << fmt::format(
+            "{}: {} sent ({} not taken by the local kernel), {} answered, {} KoD, {} lost "
+            "({:.3f} %)\nreply rate {:.0f}/s over {:.1f} s\n"
+            "latency p50 {:.1f} us, p99 {:.1f} us, p99.9 {:.1f} us\n"
+            "server processing p50 {:.2f} us, p99 {:.2f} us, p99.9 {:.2f} us\n",
+            target->to_string(), r.sent, r.send_failures, r.answered, r.kod, r.lost,
+            r.sent == 0 ? 0.0 : 100.0 * static_cast<double>(r.lost) / static_cast<double>(r.sent),
+            r.reply_rate, args.options.duration_s, r.latency.p50_s * 1e6, r.latency.p99_s * 1e6,
+            r.latency.p999_s * 1e6, r.server_processing.p50_s * 1e6,
+            r.server_processing.p99_s * 1e6, r.server_processing.p999_s * 1e6);
+    }
+    return kExitOk;
+}
+
+}  // namespace
+
+Runner add_bench_command(CLI::App& app) {
+    auto args = std::make_shared<BenchArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "bench",
+        "Load an NTP server on loopback (open loop, fixed rate, many sources) and measure it.\n"
+        "Only loopback targets are allowed (link-local ones from inside a private network\n"
+        "namespace). Exit codes: 0 ran; 2 could not run; 64 usage error or refused target.");
+    cmd->add_option("target", args->target, "ADDR[:PORT] (IPv6 as [ADDR]:PORT; default port 123)")
+        ->required();
+    cmd->add_option("-r,--rate", args->options.rate, "requests per second (default 1000)")
+        ->check(CLI::Range(1.0, 1e8));
+    cmd->add_option("-d,--duration", args->options.duration_s, "seconds of sending (default 5)")
+        ->check(CLI::Range(0.01, 3600.0));
+    cmd->add_option("-s,--sources", args->options.sources,
+                    "distinct source addresses from 127.0.0.0/8 (default 1)")
+        ->check(CLI::Range(1U, 0x00FF'FFFEU));
+    cmd->add_option("-T,--threads", args->options.threads, "sending threads (default 1)")
+        ->check(CLI::Range(1U, 64U));
+    cmd->add_option("--drain", args->options.drain_s,
+                    "seconds to wait for late replies after sending (default 0.5)")
+        ->check(CLI::Range(0.0, 60.0));
+    cmd->add_flag("-j,--json", args->json, "print one JSON object");
+    return [args] { return run(*args); };
+}
+
+}  // namespace cloudtime::cli
