@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""One run, one load generator, one core budget: cloudtimed beside chronyd, ntpsec's ntpd and a
+bare recvmmsg/sendmmsg reflector (the physical limit), all serving 127.0.0.1:123 in turn inside
+a network namespace this script creates and removes.
+
+Each server is pinned to CPU 1 with one thread; the load generator (`cloudtime bench`) runs
+on CPU 0. Rate limiting is off in every server. For each server: a rate ladder finds the
+highest rate with < 1 % loss (median of --repeat runs per step), then the server's CPU time
+per 1000 replies, its peak RSS, and the processing time (transmit minus receive, from the
+replies) at half that rate.
+
+    sudo ./bench/run_benchmark.py [--duration 2] [--repeat 3] [--sources 1000] [--json FILE]
+
+ntpsec is not installed (it conflicts with chrony): its package is downloaded from the Debian
+mirror and unpacked into bench/.cache, and its ntpd runs without CAP_SYS_TIME so that it
+cannot touch this host's clock (it answers unsynchronized, which costs it the same work).
+"""
+
+import argparse
+import glob
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests/integration"))
+import harness  # noqa: E402
+
+BIN = os.path.join(ROOT, "build/bin")
+CACHE = os.path.join(HERE, ".cache")
+RATES = [25_000, 50_000, 75_000, 100_000, 125_000, 150_000, 200_000, 250_000, 300_000,
+         400_000, 500_000, 600_000, 800_000]
+SERVER_CPU = "1"
+LOAD_CPU = "0"
+
+
+def ntpsec_ntpd():
+    ntpd = os.path.join(CACHE, "ntpsec/usr/sbin/ntpd")
+    if not os.path.exists(ntpd):
+        os.makedirs(CACHE, exist_ok=True)
+        subprocess.run(["apt-get", "download", "ntpsec"], cwd=CACHE, check=True,
+                       capture_output=True)
+        deb = sorted(glob.glob(os.path.join(CACHE, "ntpsec_*.deb")))[-1]
+        subprocess.run(["dpkg", "-x", deb, os.path.join(CACHE, "ntpsec")], check=True)
+    return ntpd
+
+
+def server_commands(workdir):
+    conf = os.path.join(workdir, "cloudtimed.toml")
+    with open(conf, "w") as f:
+        f.write('[server]\nthreads = 1\n[clock]\nsource = "local"\n')
+    chrony_conf = os.path.join(workdir, "chrony.conf")
+    with open(chrony_conf, "w") as f:
+        f.write(f"port 123\nbindaddress 127.0.0.1\nallow 127.0.0.0/8\nlocal stratum 8\n"
+                f"cmdport 0\npidfile {workdir}/chronyd.pid\ndriftfile {workdir}/drift\n")
+    ntp_conf = os.path.join(workdir, "ntp.conf")
+    with open(ntp_conf, "w") as f:
+        f.write(f"refclock local stratum 8\nrestrict default\ndriftfile {workdir}/ntp.drift\n")
+    return {
+        "reflector": [os.path.join(BIN, "ntp_reflector"), "127.0.0.1:123"],
+        "cloudtimed": [os.path.join(BIN, "cloudtimed"), "--config", conf,
+                       "--listen", "127.0.0.1:123", "--log-level", "warn"],
+        "chronyd": ["chronyd", "-x", "-d", "-u", "root", "-f", chrony_conf],
+        "ntpsec": ["setpriv", "--bounding-set=-sys_time", ntpsec_ntpd(), "-n", "-c", ntp_conf],
+    }
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def load(ns, rate, duration, sources):
+    p = subprocess.run(["ip", "netns", "exec", ns, "taskset", "-c", LOAD_CPU,
+                        os.path.join(BIN, "cloudtime"), "bench", "--json", "--rate", str(rate),
+                        "--duration", str(duration), "--sources", str(sources),
+                        "127.0.0.1:123"], capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise SystemExit(f"cloudtime bench failed: {p.stderr}")
+    r = json.loads(p.stdout)
+    replies = r["answered"] + r["kod"]  # ntpsec answers unsynchronized (kiss code INIT)
+    r["replies"] = replies
+    r["loss"] = 1.0 - replies / r["sent"] if r["sent"] else 1.0
+    return r
+
+
+def measure(ns, name, cmd, args):
+    proc = subprocess.Popen(["ip", "netns", "exec", ns, "taskset", "-c", SERVER_CPU] + cmd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while load(ns, 100, 0.2, 1)["replies"] < 15:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit(f"{name} did not start answering")
+            time.sleep(0.5)
+        best = None
+        for rate in RATES:
+            runs = [load(ns, rate, args.duration, args.sources) for _ in range(args.repeat)]
+            loss = statistics.median(r["loss"] for r in runs)
+            print(f"  {name:<10} {rate:>8}/s  loss {loss * 100:6.2f} %  "
+                  f"(generator sent {statistics.median(r['sent'] for r in runs) / args.duration:.0f}/s)",
+                  flush=True)
+            if loss >= 0.01:
+                break
+            best = rate
+        if best is None:
+            return {"server": name, "lossless_rate": 0}
+        half = best // 2
+        cpu_before = cpu_seconds(proc.pid)
+        runs = [load(ns, half, args.duration, args.sources) for _ in range(args.repeat)]
+        cpu = cpu_seconds(proc.pid) - cpu_before
+        replies = sum(r["replies"] for r in runs)
+        return {
+            "server": name,
+            "lossless_rate": best,
+            "cpu_ms_per_1000_replies": 1000.0 * cpu / replies * 1000 if replies else None,
+            "peak_rss_kib": peak_rss_kib(proc.pid),
+            "processing_p50_us": statistics.median(r["server_processing"]["p50_s"] for r in runs) * 1e6,
+            "processing_p99_us": statistics.median(r["server_processing"]["p99_s"] for r in runs) * 1e6,
+            "latency_p50_us": statistics.median(r["latency"]["p50_s"] for r in runs) * 1e6,
+            "latency_p99_us": statistics.median(r["latency"]["p99_s"] for r in runs) * 1e6,
+        }
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=2.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sources", type=int, default=1000)
+    parser.add_argument("--servers", default="reflector,cloudtimed,chronyd,ntpsec")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args()
+    harness.require_root()
+    before = harness.kernel_time_state()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="cloudtime-bench-") as workdir, \
+            harness.network_namespace("ct-bench") as ns:
+        commands = server_commands(workdir)
+        for name in args.servers.split(","):
+            results.append(measure(ns, name, commands[name], args))
+    if harness.kernel_time_state()[:2] != before[:2]:
+        raise SystemExit("the kernel's time state changed during the benchmark")
+
+    by_name = {r["server"]: r for r in results}
+    print(f"\n{'server':<11}{'lossless/s':>11}{'cpu ms/1k':>10}{'peak RSS':>10}"
+          f"{'proc p50':>10}{'proc p99':>10}{'vs chronyd':>11}{'vs reflector':>13}")
+    for r in results:
+        def ratio(other):
+            o = by_name.get(other, {}).get("lossless_rate")
+            return f"{r['lossless_rate'] / o:.2f}x" if o else "-"
+        print(f"{r['server']:<11}{r['lossless_rate']:>11}"
+              f"{r.get('cpu_ms_per_1000_replies') or 0:>10.2f}"
+              f"{r.get('peak_rss_kib', 0) / 1024:>8.1f}Mi"
+              f"{r.get('processing_p50_us', 0):>8.1f}us{r.get('processing_p99_us', 0):>8.1f}us"
+              f"{ratio('chronyd'):>11}{ratio('reflector'):>13}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
