@@ -53,7 +53,7 @@ def ntpsec_ntpd():
 def server_commands(workdir):
     conf = os.path.join(workdir, "cloudtimed.toml")
     with open(conf, "w") as f:
-        f.write('[server]\nthreads = 1\n[clock]\nsource = "local"\n')
+        f.write('[server]\nthreads = 1\n[clock]\nsource = "local"\n[rate_limit]\nenabled = false\n')
     chrony_conf = os.path.join(workdir, "chrony.conf")
     with open(chrony_conf, "w") as f:
         f.write(f"port 123\nbindaddress 127.0.0.1\nallow 127.0.0.0/8\nlocal stratum 8\n"

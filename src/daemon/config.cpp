@@ -17,8 +17,7 @@ namespace {
 
 // Sections of the config contract that later versions implement. Naming them is better than
 // calling them unknown, and refusing them is better than ignoring what the operator asked.
-constexpr std::string_view kPlannedSections[] = {"rate_limit", "tenant_networks", "vendordata",
-                                                 "status"};
+constexpr std::string_view kPlannedSections[] = {"tenant_networks", "vendordata", "status"};
 
 class Reader {
   public:
@@ -42,6 +41,8 @@ class Reader {
                 s = apply_clock(*table, c);
             } else if (name == "leap") {
                 s = apply_leap(*table);
+            } else if (name == "rate_limit") {
+                s = apply_rate_limit(*table, c.rate_limit);
             } else if (name == "log") {
                 s = apply_log(*table, c);
             } else if (std::find(std::begin(kPlannedSections), std::end(kPlannedSections), name) !=
@@ -210,6 +211,60 @@ class Reader {
             }
             if (*text != "pass") {
                 return fail(node.source(), "leap.mode must be \"pass\", not \"" + *text + "\"");
+            }
+        }
+        return Done{};
+    }
+
+    Status apply_rate_limit(const toml::table& t, proto::RateLimitPolicy& r) const {
+        for (const auto& [key, node] : t) {
+            const std::string name = "rate_limit." + std::string(key.str());
+            if (key == "enabled") {
+                const auto v = node.value<bool>();
+                if (!node.is_boolean() || !v) {
+                    return fail(node.source(), name + " must be true or false");
+                }
+                r.enabled = *v;
+            } else if (key == "interval") {
+                const auto v = node.value<double>();
+                if (!(node.is_floating_point() || node.is_integer()) || !v || !(*v >= 1e-6) ||
+                    *v > 86400.0) {
+                    return fail(node.source(),
+                                name + " must be a number of seconds between 0.000001 and 86400");
+                }
+                r.interval_s = *v;
+            } else if (key == "burst") {
+                auto v = integer_of(key, node, "rate_limit", 1, 1'000'000);
+                if (!v) {
+                    return Error{v.error()};
+                }
+                r.burst = static_cast<std::uint32_t>(*v);
+            } else if (key == "leak") {
+                auto v = integer_of(key, node, "rate_limit", 0, 16);
+                if (!v) {
+                    return Error{v.error()};
+                }
+                r.leak = static_cast<std::uint8_t>(*v);
+            } else if (key == "kod") {
+                auto v = integer_of(key, node, "rate_limit", -1, 16);
+                if (!v) {
+                    return Error{v.error()};
+                }
+                r.kod = static_cast<std::int8_t>(*v);
+            } else if (key == "table_size") {
+                auto v = integer_of(key, node, "rate_limit", 4, 1 << 26);
+                if (!v) {
+                    return Error{v.error()};
+                }
+                r.table_entries = static_cast<std::size_t>(*v);
+            } else if (key == "ipv6_prefix") {
+                auto v = integer_of(key, node, "rate_limit", 1, 128);
+                if (!v) {
+                    return Error{v.error()};
+                }
+                r.ipv6_prefix = static_cast<std::uint8_t>(*v);
+            } else {
+                return unknown(key, "rate_limit");
             }
         }
         return Done{};

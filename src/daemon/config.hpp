@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/rate_limiter.hpp"
 #include "sys/socket_address.hpp"
 #include "util/expected.hpp"
 
@@ -24,6 +25,8 @@ struct Config {
     std::uint32_t kernel_refid = 0;
     std::uint8_t local_stratum = 10;
     std::uint32_t local_refid = 0;
+
+    proto::RateLimitPolicy rate_limit;
 
     std::string log_level = "info";
 };

@@ -67,7 +67,7 @@ int run(const Config& config) {
     log_transition(snapshot, snapshot, true);
 
     server::ServerOptions options{config.listen, config.threads, config.batch_size,
-                                  proto::ServerPolicy{}};
+                                  proto::ServerPolicy{}, config.rate_limit};
     auto bound = server::NtpServer::bind(options, cell);
     if (!bound) {
         spdlog::critical("cannot start the NTP server: {}", bound.error());
@@ -78,6 +78,17 @@ int run(const Config& config) {
     for (const auto& address : ntp.bound_addresses()) {
         spdlog::info("serving NTP on udp {} ({} threads, clock precision 2^{} s)",
                      address.to_string(), ntp.thread_count(), static_cast<int>(precision));
+    }
+    if (config.rate_limit.enabled) {
+        const auto& r = config.rate_limit;
+        spdlog::info(
+            "rate limit per source: 1 request per {} s, burst {}, leak 1/2^{}, KoD {}; "
+            "table {} KiB",
+            r.interval_s, r.burst, r.leak,
+            r.kod < 0 ? std::string("never") : "1/2^" + std::to_string(r.kod),
+            ntp.rate_limit_table_bytes() / 1024);
+    } else {
+        spdlog::info("rate limiting is off");
     }
     spdlog::info("query it with: cloudtime query {}", ntp.bound_addresses().front().to_string());
 

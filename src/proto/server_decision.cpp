@@ -28,6 +28,8 @@ const char* drop_reason_name(DropReason reason) {
             return "bad_extension";
         case DropReason::authenticated:
             return "authenticated";
+        case DropReason::rate_limited:
+            return "rate_limited";
     }
     return "unknown";
 }
@@ -91,6 +93,17 @@ Decision decide(std::span<const std::uint8_t> request, UnixTime received,
 
 void stamp_transmit(std::span<std::uint8_t, kHeaderSize> reply, UnixTime transmit) {
     store_u64(std::span<std::uint8_t>(reply).subspan(kTransmitOffset, 8), to_ntp(transmit).raw);
+}
+
+void make_kiss_of_death(std::span<std::uint8_t, kHeaderSize> reply, std::uint32_t code) {
+    reply[0] = static_cast<std::uint8_t>((static_cast<unsigned>(Leap::unsynchronized) << 6U) |
+                                         (reply[0] & 0x3FU));
+    reply[1] = 0;  // stratum 0: the refid is a kiss code
+    const std::span<std::uint8_t> bytes(reply);
+    store_u32(bytes.subspan(4, 4), 0);  // root delay
+    store_u32(bytes.subspan(8, 4), 0);  // root dispersion
+    store_u32(bytes.subspan(12, 4), code);
+    store_u64(bytes.subspan(16, 8), 0);  // reference timestamp
 }
 
 }  // namespace cloudtime::proto

@@ -21,8 +21,9 @@ enum class DropReason : std::uint8_t {
     too_short,      // shorter than the 48-octet header
     bad_extension,  // extension fields that break RFC 7822's length rules
     authenticated,  // carries a legacy MAC; symmetric keys are not supported
+    rate_limited,   // over its source's rate, neither leaked nor sent a KoD
 };
-inline constexpr std::size_t kDropReasonCount = 7;
+inline constexpr std::size_t kDropReasonCount = 8;
 
 const char* drop_reason_name(DropReason reason);
 
@@ -47,5 +48,13 @@ Decision decide(std::span<const std::uint8_t> request, UnixTime received,
                 std::span<std::uint8_t, kHeaderSize> reply);
 
 void stamp_transmit(std::span<std::uint8_t, kHeaderSize> reply, UnixTime transmit);
+
+// Kiss codes a server sends (RFC 5905 section 7.4), as refids.
+inline constexpr std::uint32_t kKissRate = 0x5241'5445U;  // "RATE": slow down
+inline constexpr std::uint32_t kKissDeny = 0x4445'4E59U;  // "DENY": stop, access denied
+
+// Turns a reply that decide() wrote into a kiss-of-death: LI=3, stratum 0, refid = the code,
+// no reference time; version, mode, poll, origin and receive stay as they were.
+void make_kiss_of_death(std::span<std::uint8_t, kHeaderSize> reply, std::uint32_t code);
 
 }  // namespace cloudtime::proto

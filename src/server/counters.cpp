@@ -19,6 +19,8 @@ std::string CounterTotals::to_string() const {
     }
     text += " dropped.oversized=" + std::to_string(oversized);
     text += " send_errors=" + std::to_string(send_errors);
+    text += " kod_sent=" + std::to_string(kod_sent);
+    text += " leaked=" + std::to_string(leaked);
     return text;
 }
 
@@ -27,6 +29,8 @@ void WorkerCounters::add_to(CounterTotals& totals) const {
     totals.answered += answered_.load(std::memory_order_relaxed);
     totals.oversized += oversized_.load(std::memory_order_relaxed);
     totals.send_errors += send_errors_.load(std::memory_order_relaxed);
+    totals.kod_sent += kod_sent_.load(std::memory_order_relaxed);
+    totals.leaked += leaked_.load(std::memory_order_relaxed);
     for (std::size_t i = 0; i < dropped_.size(); ++i) {
         totals.dropped[i] += dropped_[i].load(std::memory_order_relaxed);
     }

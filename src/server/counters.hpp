@@ -17,6 +17,8 @@ struct CounterTotals {
     std::uint64_t answered = 0;
     std::uint64_t oversized = 0;  // larger than the receive buffer: dropped unread
     std::uint64_t send_errors = 0;
+    std::uint64_t kod_sent = 0;  // answered with a KoD RATE (counted in answered too)
+    std::uint64_t leaked = 0;    // over the rate limit but answered anyway (leak)
     std::array<std::uint64_t, proto::kDropReasonCount> dropped{};
 
     std::uint64_t dropped_total() const;
@@ -30,6 +32,8 @@ class alignas(64) WorkerCounters {
     void count_answered(std::uint64_t n) { add(answered_, n); }
     void count_oversized() { bump(oversized_); }
     void count_send_errors(std::uint64_t n) { add(send_errors_, n); }
+    void count_kod() { bump(kod_sent_); }
+    void count_leaked() { bump(leaked_); }
     void count_dropped(proto::DropReason reason) {
         bump(dropped_[static_cast<std::size_t>(reason)]);
     }
@@ -44,6 +48,8 @@ class alignas(64) WorkerCounters {
     std::atomic<std::uint64_t> answered_{0};
     std::atomic<std::uint64_t> oversized_{0};
     std::atomic<std::uint64_t> send_errors_{0};
+    std::atomic<std::uint64_t> kod_sent_{0};
+    std::atomic<std::uint64_t> leaked_{0};
     std::array<std::atomic<std::uint64_t>, proto::kDropReasonCount> dropped_{};
 };
 

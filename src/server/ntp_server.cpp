@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <random>
+
+#include "sys/clock.hpp"
 
 #include "server/worker.hpp"
 
@@ -24,6 +27,13 @@ Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& option
     }
     std::unique_ptr<NtpServer> server(new NtpServer(clock, options.policy));
     server->batch_size_ = options.batch_size;
+    server->ipv6_prefix_ = options.rate_limit.ipv6_prefix;
+    if (options.rate_limit.enabled) {
+        std::random_device device;
+        const std::uint64_t seed = (std::uint64_t{device()} << 32U) | device();
+        server->limiter_ =
+            std::make_unique<proto::RateLimiter>(options.rate_limit, seed, sys::realtime_now());
+    }
     const unsigned threads =
         options.threads != 0 ? options.threads : std::max(1U, std::thread::hardware_concurrency());
     server->stop_fd_ = sys::UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -52,8 +62,11 @@ Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& option
 
 void NtpServer::start() {
     for (std::size_t t = 0; t < per_worker_.size(); ++t) {
-        WorkerContext ctx{per_worker_[t], stop_fd_.get(), &clock_, policy_, &counters_[t],
-                          batch_size_};
+        std::random_device device;
+        WorkerContext ctx{
+            per_worker_[t], stop_fd_.get(), &clock_,
+            policy_,        &counters_[t],  batch_size_,
+            limiter_.get(), ipv6_prefix_,   (std::uint64_t{device()} << 32U) | device()};
         threads_.emplace_back([ctx] { run_worker(ctx); });
     }
 }

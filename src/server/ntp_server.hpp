@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "proto/rate_limiter.hpp"
 #include "proto/server_decision.hpp"
 #include "server/counters.hpp"
 #include "server/snapshot_cell.hpp"
@@ -17,9 +18,10 @@ namespace cloudtime::server {
 
 struct ServerOptions {
     std::vector<sys::SocketAddress> listen;
-    unsigned threads = 0;  // 0: one per core
+    unsigned threads = 0;         // 0: one per core
     std::size_t batch_size = 32;  // datagrams per recvmmsg/sendmmsg
     proto::ServerPolicy policy;
+    proto::RateLimitPolicy rate_limit;
 };
 
 class NtpServer {
@@ -38,6 +40,8 @@ class NtpServer {
     const std::vector<sys::SocketAddress>& bound_addresses() const { return bound_; }
     unsigned thread_count() const { return static_cast<unsigned>(per_worker_.size()); }
     CounterTotals totals() const;
+    // Memory held by the rate limiter's table (0 when limiting is off).
+    std::size_t rate_limit_table_bytes() const { return limiter_ ? limiter_->memory_bytes() : 0; }
 
   private:
     NtpServer(const SnapshotCell& clock, proto::ServerPolicy policy);
@@ -45,6 +49,8 @@ class NtpServer {
     const SnapshotCell& clock_;
     proto::ServerPolicy policy_;
     std::size_t batch_size_ = 32;
+    std::uint8_t ipv6_prefix_ = 64;
+    std::unique_ptr<proto::RateLimiter> limiter_;
     sys::UniqueFd stop_fd_;
     std::vector<sys::SocketAddress> bound_;
     std::vector<std::vector<sys::UdpSocket>> per_worker_;

@@ -14,8 +14,31 @@ constexpr std::size_t kReceiveBuffer = 2048;
 // Batches taken from one socket before looking at the others, for fairness.
 constexpr int kBatchesPerTurn = 4;
 
-void serve_socket(const sys::UdpSocket& socket, sys::DatagramBatch& batch,
-                  const WorkerContext& ctx) {
+// xorshift64*: cheap, per worker, good enough to pick which limited requests leak.
+class FastRandom {
+  public:
+    explicit FastRandom(std::uint64_t seed) : state_(seed | 1U) {}
+    std::uint64_t next() {
+        state_ ^= state_ >> 12U;
+        state_ ^= state_ << 25U;
+        state_ ^= state_ >> 27U;
+        return state_ * 0x2545'F491'4F6C'DD1DULL;
+    }
+
+  private:
+    std::uint64_t state_;
+};
+
+proto::SourceKey source_key(const sys::SocketAddress& peer, std::uint8_t ipv6_prefix) {
+    if (const auto v4 = peer.ipv4()) {
+        return proto::source_key_v4(*v4);
+    }
+    const auto octets = peer.ipv6_octets();
+    return proto::source_key_v6(octets, ipv6_prefix);
+}
+
+void serve_socket(const sys::UdpSocket& socket, sys::DatagramBatch& batch, const WorkerContext& ctx,
+                  FastRandom& random) {
     for (int turn = 0; turn < kBatchesPerTurn; ++turn) {
         if (batch.receive(socket) != sys::IoStatus::ok) {
             return;
@@ -34,6 +57,20 @@ void serve_socket(const sys::UdpSocket& socket, sys::DatagramBatch& batch,
             if (const auto* drop = std::get_if<proto::Drop>(&decision)) {
                 counters.count_dropped(drop->reason);
                 continue;
+            }
+            if (ctx.limiter != nullptr) {
+                const auto verdict = ctx.limiter->check(source_key(datagram.peer, ctx.ipv6_prefix),
+                                                        datagram.kernel_receive, random.next());
+                if (verdict == proto::RateVerdict::drop) {
+                    counters.count_dropped(proto::DropReason::rate_limited);
+                    continue;
+                }
+                if (verdict == proto::RateVerdict::kod) {
+                    proto::make_kiss_of_death(batch.next_reply(), proto::kKissRate);
+                    counters.count_kod();
+                } else if (verdict == proto::RateVerdict::leak) {
+                    counters.count_leaked();
+                }
             }
             batch.commit_reply(i, std::get<proto::Reply>(decision).length);
         }
@@ -57,6 +94,7 @@ void serve_socket(const sys::UdpSocket& socket, sys::DatagramBatch& batch,
 
 void run_worker(const WorkerContext& ctx) {
     sys::DatagramBatch batch(ctx.batch_size, kReceiveBuffer);
+    FastRandom random(ctx.random_seed);
     std::vector<pollfd> fds;
     fds.reserve(ctx.sockets.size() + 1);
     for (const auto& s : ctx.sockets) {
@@ -72,7 +110,7 @@ void run_worker(const WorkerContext& ctx) {
         }
         for (std::size_t i = 0; i < ctx.sockets.size(); ++i) {
             if ((fds[i].revents & (POLLIN | POLLERR)) != 0) {
-                serve_socket(ctx.sockets[i], batch, ctx);
+                serve_socket(ctx.sockets[i], batch, ctx, random);
             }
         }
     }

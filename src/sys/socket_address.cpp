@@ -67,6 +67,27 @@ bool SocketAddress::is_wildcard() const {
     return as_v4(storage_).sin_addr.s_addr == htonl(INADDR_ANY);
 }
 
+std::optional<std::uint32_t> SocketAddress::ipv4() const {
+    if (!is_ipv6()) {
+        return ntohl(as_v4(storage_).sin_addr.s_addr);
+    }
+    const in6_addr& a = as_v6(storage_).sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&a)) {
+        std::uint32_t v4 = 0;
+        std::memcpy(&v4, &a.s6_addr[12], 4);
+        return ntohl(v4);
+    }
+    return std::nullopt;
+}
+
+std::array<std::uint8_t, 16> SocketAddress::ipv6_octets() const {
+    std::array<std::uint8_t, 16> out{};
+    if (is_ipv6()) {
+        std::memcpy(out.data(), &as_v6(storage_).sin6_addr, 16);
+    }
+    return out;
+}
+
 bool SocketAddress::is_loopback() const {
     if (is_ipv6()) {
         return IN6_IS_ADDR_LOOPBACK(&as_v6(storage_).sin6_addr);

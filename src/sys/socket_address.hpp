@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,6 +28,10 @@ class SocketAddress {
     std::uint16_t port() const;
     void set_port(std::uint16_t port);
     bool is_wildcard() const;
+    // The IPv4 address in host order (also for IPv4-mapped IPv6), else nullopt.
+    std::optional<std::uint32_t> ipv4() const;
+    // The 16 octets of an IPv6 address (zero for IPv4).
+    std::array<std::uint8_t, 16> ipv6_octets() const;
     bool is_loopback() const;
 
     std::string host_string() const;  // "127.0.0.1", "::1", "fe80::1%eth0"
