@@ -76,23 +76,7 @@ void DatagramBatch::commit_reply(std::size_t i, std::size_t length) {
 }
 
 std::size_t DatagramBatch::send(const UdpSocket& socket) {
-    std::size_t sent = 0;
-    std::size_t delivered = 0;
-    while (sent < replies_) {
-        const int n = ::sendmmsg(socket.fd(), &out_[sent], static_cast<unsigned>(replies_ - sent),
-                                 MSG_DONTWAIT);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            // The first unsent reply failed (full buffer, unreachable peer): skip it, try the rest.
-            ++sent;
-            continue;
-        }
-        sent += static_cast<std::size_t>(n);
-        delivered += static_cast<std::size_t>(n);
-    }
-    return delivered;
+    return send_messages(socket.fd(), std::span(out_).first(replies_));
 }
 
 }  // namespace cloudtime::sys

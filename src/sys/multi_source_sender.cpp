@@ -1,5 +1,7 @@
 #include "sys/multi_source_sender.hpp"
 
+#include "sys/socket_messages.hpp"
+
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -34,23 +36,9 @@ void MultiSourceSender::add(std::span<const std::uint8_t> payload, std::uint32_t
 }
 
 std::size_t MultiSourceSender::flush(const UdpSocket& socket) {
-    std::size_t done = 0;
-    std::size_t delivered = 0;
-    while (done < count_) {
-        const int n = ::sendmmsg(socket.fd(), &msgs_[done], static_cast<unsigned>(count_ - done),
-                                 MSG_DONTWAIT);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            ++done;  // this one could not go (buffer full): counted as not sent
-            continue;
-        }
-        done += static_cast<std::size_t>(n);
-        delivered += static_cast<std::size_t>(n);
-    }
+    const std::size_t sent = send_messages(socket.fd(), std::span(msgs_).first(count_));
     count_ = 0;
-    return delivered;
+    return sent;
 }
 
 bool in_private_network_namespace() {

@@ -22,4 +22,8 @@ void read_message(const msghdr& msg, std::size_t size, Datagram& out);
 // was sent to; returns the control length to set (0: none needed).
 std::size_t write_reply_source(const DestinationInfo& destination, std::span<char> control);
 
+// sendmmsg until every message was tried; a message the kernel refuses (full buffer,
+// unreachable peer) is skipped. Returns how many were sent.
+std::size_t send_messages(int fd, std::span<mmsghdr> messages);
+
 }  // namespace cloudtime::sys

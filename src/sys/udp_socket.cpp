@@ -181,4 +181,23 @@ std::size_t write_reply_source(const DestinationInfo& destination, std::span<cha
     return CMSG_SPACE(sizeof(in6_pktinfo));
 }
 
+std::size_t send_messages(int fd, std::span<mmsghdr> messages) {
+    std::size_t tried = 0;
+    std::size_t sent = 0;
+    while (tried < messages.size()) {
+        const int n = ::sendmmsg(fd, &messages[tried],
+                                 static_cast<unsigned>(messages.size() - tried), MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            ++tried;  // the first unsent message failed: skip it, try the rest
+            continue;
+        }
+        tried += static_cast<std::size_t>(n);
+        sent += static_cast<std::size_t>(n);
+    }
+    return sent;
+}
+
 }  // namespace cloudtime::sys
