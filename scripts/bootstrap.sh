@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # lint
   clang-format clang-tidy
+  # fuzzing (libFuzzer)
+  clang libclang-rt-14-dev
   # integration tests: the real peers, namespaces, the test driver
   chrony ntpsec-ntpdig iproute2 python3
 )
