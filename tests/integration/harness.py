@@ -286,3 +286,20 @@ class TestCase(unittest.TestCase):
         after = kernel_time_state()
         if after[:2] != cls._kernel_before[:2]:
             raise AssertionError(f"kernel time state changed: {cls._kernel_before} -> {after}")
+
+
+class DaemonTestCase(TestCase):
+    """A test class that shares one cloudtimed (local clock, no rate limiting) on IPv4 and
+    IPv6 loopback, started before its tests and stopped after them."""
+
+    listen = ("127.0.0.1:0", "[::1]:0")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.daemon = Daemon(listen=cls.listen)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.cleanup()
+        super().tearDownClass()

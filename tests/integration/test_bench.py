@@ -16,17 +16,7 @@ def bench(*args, netns=None):
     return p.returncode, (json.loads(p.stdout) if p.stdout.strip() else None), p.stderr
 
 
-class Bench(harness.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.daemon = harness.Daemon(listen=("127.0.0.1:0", "[::1]:0"))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.daemon.cleanup()
-        super().tearDownClass()
-
+class Bench(harness.DaemonTestCase):
     def test_counts_agree_with_the_server(self):
         before = self.daemon.counters()
         rc, r, err = bench("--rate", "2000", "--duration", "1", "--sources", "50",

@@ -5,17 +5,11 @@ import unittest
 import harness
 
 
-class ChronyClient(harness.TestCase):
+class ChronyClient(harness.DaemonTestCase):
     @classmethod
     def setUpClass(cls):
         harness.require_program("chronyd")
         super().setUpClass()
-        cls.daemon = harness.Daemon(listen=("127.0.0.1:0", "[::1]:0"))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.daemon.cleanup()
-        super().tearDownClass()
 
     def test_chronyd_measures_ipv4(self):
         host, port = self.daemon.host_port(0)

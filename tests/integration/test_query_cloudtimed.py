@@ -6,17 +6,7 @@ import unittest
 import harness
 
 
-class QueryCloudtimed(harness.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.daemon = harness.Daemon(listen=("127.0.0.1:0", "[::1]:0"))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.daemon.cleanup()
-        super().tearDownClass()
-
+class QueryCloudtimed(harness.DaemonTestCase):
     def check_measurement(self, target):
         rc, data, err = harness.run_query(target, "--samples", "8", "--interval", "0.05")
         self.assertEqual(rc, 0, err)
