@@ -85,6 +85,18 @@ class Reader {
         return *v;
     }
 
+    // Reads a bounded integer into `out` (whose type holds [lo, hi]).
+    template <typename T>
+    Status read_integer(const toml::key& key, const toml::node& node, const std::string& section,
+                        std::int64_t lo, std::int64_t hi, T& out) const {
+        auto v = integer_of(key, node, section, lo, hi);
+        if (!v) {
+            return Error{v.error()};
+        }
+        out = static_cast<T>(*v);
+        return Done{};
+    }
+
     Error unknown(const toml::key& key, const std::string& section) const {
         return fail(key.source(),
                     "unknown key '" + std::string(key.str()) + "' in [" + section + "]");
@@ -92,6 +104,7 @@ class Reader {
 
     Status apply_server(const toml::table& t, Config& c) const {
         for (const auto& [key, node] : t) {
+            Status s = Done{};
             if (key == "listen") {
                 const toml::array* list = node.as_array();
                 if (list == nullptr) {
@@ -114,34 +127,20 @@ class Reader {
                 }
                 c.listen = std::move(addresses);
             } else if (key == "threads") {
-                auto v = integer_of(key, node, "server", 0, 1024);
-                if (!v) {
-                    return Error{v.error()};
-                }
-                c.threads = static_cast<unsigned>(*v);
+                s = read_integer(key, node, "server", 0, 1024, c.threads);
             } else if (key == "batch_size") {
-                auto v = integer_of(key, node, "server", 1, 1024);
-                if (!v) {
-                    return Error{v.error()};
-                }
-                c.batch_size = static_cast<unsigned>(*v);
+                s = read_integer(key, node, "server", 1, 1024, c.batch_size);
             } else {
                 return unknown(key, "server");
+            }
+            if (!s) {
+                return s;
             }
         }
         return Done{};
     }
 
-    Status stratum_and_refid(const toml::key& key, const toml::node& node, std::uint8_t& stratum,
-                             std::uint32_t& refid, bool is_stratum) const {
-        if (is_stratum) {
-            auto v = integer_of(key, node, "clock", 1, 15);
-            if (!v) {
-                return Error{v.error()};
-            }
-            stratum = static_cast<std::uint8_t>(*v);
-            return Done{};
-        }
+    Status read_refid(const toml::key& key, const toml::node& node, std::uint32_t& refid) const {
         auto text = string_of(key, node, "clock");
         if (!text) {
             return Error{text.error()};
@@ -177,13 +176,13 @@ class Reader {
                         "clock.source must be \"kernel\" or \"local\", not \"" + *text + "\"");
                 }
             } else if (key == "kernel_stratum") {
-                s = stratum_and_refid(key, node, c.kernel_stratum, c.kernel_refid, true);
+                s = read_integer(key, node, "clock", 1, 15, c.kernel_stratum);
             } else if (key == "kernel_refid") {
-                s = stratum_and_refid(key, node, c.kernel_stratum, c.kernel_refid, false);
+                s = read_refid(key, node, c.kernel_refid);
             } else if (key == "local_stratum") {
-                s = stratum_and_refid(key, node, c.local_stratum, c.local_refid, true);
+                s = read_integer(key, node, "clock", 1, 15, c.local_stratum);
             } else if (key == "local_refid") {
-                s = stratum_and_refid(key, node, c.local_stratum, c.local_refid, false);
+                s = read_refid(key, node, c.local_refid);
             } else if (key == "chrony_socket") {
                 return fail(key.source(), "clock.chrony_socket is not implemented in this version");
             } else {
@@ -219,6 +218,7 @@ class Reader {
     Status apply_rate_limit(const toml::table& t, proto::RateLimitPolicy& r) const {
         for (const auto& [key, node] : t) {
             const std::string name = "rate_limit." + std::string(key.str());
+            Status s = Done{};
             if (key == "enabled") {
                 const auto v = node.value<bool>();
                 if (!node.is_boolean() || !v) {
@@ -234,37 +234,20 @@ class Reader {
                 }
                 r.interval_s = *v;
             } else if (key == "burst") {
-                auto v = integer_of(key, node, "rate_limit", 1, 1'000'000);
-                if (!v) {
-                    return Error{v.error()};
-                }
-                r.burst = static_cast<std::uint32_t>(*v);
+                s = read_integer(key, node, "rate_limit", 1, 1'000'000, r.burst);
             } else if (key == "leak") {
-                auto v = integer_of(key, node, "rate_limit", 0, 16);
-                if (!v) {
-                    return Error{v.error()};
-                }
-                r.leak = static_cast<std::uint8_t>(*v);
+                s = read_integer(key, node, "rate_limit", 0, 16, r.leak);
             } else if (key == "kod") {
-                auto v = integer_of(key, node, "rate_limit", -1, 16);
-                if (!v) {
-                    return Error{v.error()};
-                }
-                r.kod = static_cast<std::int8_t>(*v);
+                s = read_integer(key, node, "rate_limit", -1, 16, r.kod);
             } else if (key == "table_size") {
-                auto v = integer_of(key, node, "rate_limit", 4, 1 << 26);
-                if (!v) {
-                    return Error{v.error()};
-                }
-                r.table_entries = static_cast<std::size_t>(*v);
+                s = read_integer(key, node, "rate_limit", 4, 1 << 26, r.table_entries);
             } else if (key == "ipv6_prefix") {
-                auto v = integer_of(key, node, "rate_limit", 1, 128);
-                if (!v) {
-                    return Error{v.error()};
-                }
-                r.ipv6_prefix = static_cast<std::uint8_t>(*v);
+                s = read_integer(key, node, "rate_limit", 1, 128, r.ipv6_prefix);
             } else {
                 return unknown(key, "rate_limit");
+            }
+            if (!s) {
+                return s;
             }
         }
         return Done{};

@@ -59,6 +59,13 @@ TEST(Config, BadFilesNameFileLineAndProblem) {
         {"[leap]\nmode = \"smear\"\n", "bad.toml:2: leap.mode = \"smear\" is not implemented"},
         {"[log]\nlevel = \"loud\"\n", "bad.toml:2: log.level 'loud'"},
         {"[tenant_networks]\nenabled = true\n", "bad.toml:1: [tenant_networks] is not implemented"},
+        {"[rate_limit]\nburst = 0\n", "bad.toml:2: rate_limit.burst must be between 1 and"},
+        {"[rate_limit]\nkod = -2\n", "bad.toml:2: rate_limit.kod must be between -1 and 16"},
+        {"[rate_limit]\ninterval = 0\n", "bad.toml:2: rate_limit.interval must be a number"},
+        {"[rate_limit]\nenabled = \"yes\"\n",
+         "bad.toml:2: rate_limit.enabled must be true or false"},
+        {"[rate_limit]\nbuckets = 1\n", "bad.toml:2: unknown key 'buckets' in [rate_limit]"},
+        {"[server]\nbatch_size = 0\n", "bad.toml:2: server.batch_size must be between 1 and 1024"},
         {"[nonsense]\n", "bad.toml:1: unknown section [nonsense]"},
         {"server = 1\n", "bad.toml:1: 'server' must be a table"},
         {"[server\nlisten = 1\n", "bad.toml:1: "},
@@ -69,6 +76,22 @@ TEST(Config, BadFilesNameFileLineAndProblem) {
         ASSERT_FALSE(c) << bad.text;
         EXPECT_EQ(c.error().rfind(bad.expected, 0), 0U) << "got: " << c.error();
     }
+}
+
+TEST(Config, RateLimitKeys) {
+    auto c = parse_config(
+        "[rate_limit]\nenabled = false\ninterval = 0.5\nburst = 8\nleak = 3\nkod = -1\n"
+        "table_size = 1024\nipv6_prefix = 56\n",
+        "t.toml");
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_FALSE(c->rate_limit.enabled);
+    EXPECT_DOUBLE_EQ(c->rate_limit.interval_s, 0.5);
+    EXPECT_EQ(c->rate_limit.burst, 8U);
+    EXPECT_EQ(c->rate_limit.leak, 3);
+    EXPECT_EQ(c->rate_limit.kod, -1);
+    EXPECT_EQ(c->rate_limit.table_entries, 1024U);
+    EXPECT_EQ(c->rate_limit.ipv6_prefix, 56);
+    EXPECT_TRUE(default_config().rate_limit.enabled);
 }
 
 TEST(Config, MissingFileIsAnError) {
