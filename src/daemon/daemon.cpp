@@ -1,5 +1,6 @@
 #include "daemon/daemon.hpp"
 
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <memory>
@@ -17,7 +18,7 @@ namespace cloudtime::daemon {
 
 namespace {
 
-constexpr int kRefreshIntervalMs = 1000;
+constexpr std::chrono::milliseconds kRefreshInterval{1000};
 
 std::unique_ptr<server::ClockSource> make_clock_source(const Config& c, std::int8_t precision) {
     if (c.clock_source == ClockSourceKind::local) {
@@ -92,9 +93,12 @@ int run(const Config& config) {
     }
     spdlog::info("query it with: cloudtime query {}", ntp.bound_addresses().front().to_string());
 
-    for (;;) {
-        if (sys::wait_readable(signals->fd(), kRefreshIntervalMs)) {
-            bool stop = false;
+    // Refresh on a fixed schedule, however many signals arrive in between.
+    auto next_refresh = std::chrono::steady_clock::now() + kRefreshInterval;
+    for (bool stop = false; !stop;) {
+        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+            next_refresh - std::chrono::steady_clock::now());
+        if (wait.count() > 0 && sys::wait_readable(signals->fd(), static_cast<int>(wait.count()))) {
             while (const auto sig = signals->next()) {
                 if (*sig == SIGUSR1) {
                     spdlog::info("counters: {}", ntp.totals().to_string());
@@ -105,11 +109,9 @@ int run(const Config& config) {
                     stop = true;
                 }
             }
-            if (stop) {
-                break;
-            }
             continue;
         }
+        next_refresh += kRefreshInterval;
         const proto::ClockSnapshot next = source->refresh(sys::realtime_now());
         log_transition(snapshot, next, false);
         snapshot = next;
