@@ -43,6 +43,8 @@ class Reader {
                 s = apply_leap(*table);
             } else if (name == "rate_limit") {
                 s = apply_rate_limit(*table, c.rate_limit);
+            } else if (name == "access") {
+                s = apply_access(*table, c);
             } else if (name == "log") {
                 s = apply_log(*table, c);
             } else if (std::find(std::begin(kPlannedSections), std::end(kPlannedSections), name) !=
@@ -250,6 +252,66 @@ class Reader {
                 return s;
             }
         }
+        return Done{};
+    }
+
+    static std::optional<proto::AccessAction> action_named(std::string_view name) {
+        if (name == "allow") {
+            return proto::AccessAction::allow;
+        }
+        if (name == "ignore") {
+            return proto::AccessAction::ignore;
+        }
+        if (name == "kod") {
+            return proto::AccessAction::deny;
+        }
+        return std::nullopt;
+    }
+
+    Status apply_access(const toml::table& t, Config& c) const {
+        std::vector<proto::AccessRule> rules;
+        for (const auto& [key, node] : t) {
+            const std::string name = "access." + std::string(key.str());
+            if (key == "default") {
+                auto text = string_of(key, node, "access");
+                if (!text) {
+                    return Error{text.error()};
+                }
+                const auto action = action_named(*text);
+                if (!action) {
+                    return fail(node.source(), name + " must be \"allow\", \"ignore\" or \"kod\"");
+                }
+                c.access_default = *action;
+                continue;
+            }
+            const auto action = action_named(key.str());
+            if (!action) {
+                return unknown(key, "access");
+            }
+            const toml::array* list = node.as_array();
+            if (list == nullptr) {
+                return fail(node.source(), name + " must be an array of prefixes (\"10.0.0.0/8\")");
+            }
+            for (const toml::node& item : *list) {
+                const auto text = item.value<std::string>();
+                if (!item.is_string() || !text) {
+                    return fail(item.source(), name + " entries must be strings");
+                }
+                auto cidr = sys::parse_cidr(*text);
+                if (!cidr) {
+                    return fail(item.source(), name + ": " + cidr.error());
+                }
+                for (const auto& other : rules) {
+                    if (other.prefix == cidr->octets && other.length == cidr->length) {
+                        return fail(item.source(), name + ": '" + *text +
+                                                       "' is already listed as " +
+                                                       proto::access_action_name(other.action));
+                    }
+                }
+                rules.push_back({cidr->octets, cidr->length, *action});
+            }
+        }
+        c.access_rules = std::move(rules);
         return Done{};
     }
 

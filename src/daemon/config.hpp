@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/access_list.hpp"
 #include "proto/rate_limiter.hpp"
 #include "sys/socket_address.hpp"
 #include "util/expected.hpp"
@@ -27,6 +28,8 @@ struct Config {
     std::uint32_t local_refid = 0;
 
     proto::RateLimitPolicy rate_limit;
+    std::vector<proto::AccessRule> access_rules;
+    proto::AccessAction access_default = proto::AccessAction::allow;
 
     std::string log_level = "info";
 };

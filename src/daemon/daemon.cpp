@@ -67,8 +67,18 @@ int run(const Config& config) {
     cell.publish(snapshot);
     log_transition(snapshot, snapshot, true);
 
-    server::ServerOptions options{config.listen, config.threads, config.batch_size,
-                                  proto::ServerPolicy{}, config.rate_limit};
+    const server::ServerOptions options{
+        .listen = config.listen,
+        .threads = config.threads,
+        .batch_size = config.batch_size,
+        .policy = proto::ServerPolicy{},
+        .rate_limit = config.rate_limit,
+        .access = proto::AccessList(config.access_rules, config.access_default),
+    };
+    if (!config.access_rules.empty() || config.access_default != proto::AccessAction::allow) {
+        spdlog::info("access list: {} rules, default {}", config.access_rules.size(),
+                     proto::access_action_name(config.access_default));
+    }
     auto bound = server::NtpServer::bind(options, cell);
     if (!bound) {
         spdlog::critical("cannot start the NTP server: {}", bound.error());

@@ -30,6 +30,8 @@ const char* drop_reason_name(DropReason reason) {
             return "authenticated";
         case DropReason::rate_limited:
             return "rate_limited";
+        case DropReason::ignored:
+            return "ignored";
     }
     return "unknown";
 }

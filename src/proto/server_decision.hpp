@@ -22,8 +22,9 @@ enum class DropReason : std::uint8_t {
     bad_extension,  // extension fields that break RFC 7822's length rules
     authenticated,  // carries a legacy MAC; symmetric keys are not supported
     rate_limited,   // over its source's rate, neither leaked nor sent a KoD
+    ignored,        // the access list says to ignore this source
 };
-inline constexpr std::size_t kDropReasonCount = 8;
+inline constexpr std::size_t kDropReasonCount = 9;
 
 const char* drop_reason_name(DropReason reason);
 

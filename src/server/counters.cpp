@@ -21,6 +21,7 @@ std::string CounterTotals::to_string() const {
     text += " send_errors=" + std::to_string(send_errors);
     text += " kod_sent=" + std::to_string(kod_sent);
     text += " leaked=" + std::to_string(leaked);
+    text += " deny_sent=" + std::to_string(deny_sent);
     return text;
 }
 
@@ -31,6 +32,7 @@ void WorkerCounters::add_to(CounterTotals& totals) const {
     totals.send_errors += send_errors_.load(std::memory_order_relaxed);
     totals.kod_sent += kod_sent_.load(std::memory_order_relaxed);
     totals.leaked += leaked_.load(std::memory_order_relaxed);
+    totals.deny_sent += deny_sent_.load(std::memory_order_relaxed);
     for (std::size_t i = 0; i < dropped_.size(); ++i) {
         totals.dropped[i] += dropped_[i].load(std::memory_order_relaxed);
     }

@@ -17,8 +17,9 @@ struct CounterTotals {
     std::uint64_t answered = 0;
     std::uint64_t oversized = 0;  // larger than the receive buffer: dropped unread
     std::uint64_t send_errors = 0;
-    std::uint64_t kod_sent = 0;  // answered with a KoD RATE (counted in answered too)
-    std::uint64_t leaked = 0;    // over the rate limit but answered anyway (leak)
+    std::uint64_t kod_sent = 0;   // answered with a KoD RATE (counted in answered too)
+    std::uint64_t leaked = 0;     // over the rate limit but answered anyway (leak)
+    std::uint64_t deny_sent = 0;  // answered with a KoD DENY (access list; in answered too)
     std::array<std::uint64_t, proto::kDropReasonCount> dropped{};
 
     std::uint64_t dropped_total() const;
@@ -34,6 +35,7 @@ class alignas(64) WorkerCounters {
     void count_send_errors(std::uint64_t n) { add(send_errors_, n); }
     void count_kod() { bump(kod_sent_); }
     void count_leaked() { bump(leaked_); }
+    void count_deny() { bump(deny_sent_); }
     void count_dropped(proto::DropReason reason) {
         bump(dropped_[static_cast<std::size_t>(reason)]);
     }
@@ -50,6 +52,7 @@ class alignas(64) WorkerCounters {
     std::atomic<std::uint64_t> send_errors_{0};
     std::atomic<std::uint64_t> kod_sent_{0};
     std::atomic<std::uint64_t> leaked_{0};
+    std::atomic<std::uint64_t> deny_sent_{0};
     std::array<std::atomic<std::uint64_t>, proto::kDropReasonCount> dropped_{};
 };
 

@@ -28,6 +28,7 @@ Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& option
     std::unique_ptr<NtpServer> server(new NtpServer(clock, options.policy));
     server->batch_size_ = options.batch_size;
     server->ipv6_prefix_ = options.rate_limit.ipv6_prefix;
+    server->access_ = options.access;
     if (options.rate_limit.enabled) {
         std::random_device device;
         const std::uint64_t seed = (std::uint64_t{device()} << 32U) | device();
@@ -63,10 +64,18 @@ Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& option
 void NtpServer::start() {
     for (std::size_t t = 0; t < per_worker_.size(); ++t) {
         std::random_device device;
-        WorkerContext ctx{
-            per_worker_[t], stop_fd_.get(), &clock_,
-            policy_,        &counters_[t],  batch_size_,
-            limiter_.get(), ipv6_prefix_,   (std::uint64_t{device()} << 32U) | device()};
+        const WorkerContext ctx{
+            .sockets = per_worker_[t],
+            .stop_fd = stop_fd_.get(),
+            .clock = &clock_,
+            .policy = policy_,
+            .counters = &counters_[t],
+            .batch_size = batch_size_,
+            .limiter = limiter_.get(),
+            .access = access_.empty() ? nullptr : &access_,
+            .ipv6_prefix = ipv6_prefix_,
+            .random_seed = (std::uint64_t{device()} << 32U) | device(),
+        };
         threads_.emplace_back([ctx] { run_worker(ctx); });
     }
 }

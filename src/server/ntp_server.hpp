@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "proto/access_list.hpp"
 #include "proto/rate_limiter.hpp"
 #include "proto/server_decision.hpp"
 #include "server/counters.hpp"
@@ -22,6 +23,7 @@ struct ServerOptions {
     std::size_t batch_size = 32;  // datagrams per recvmmsg/sendmmsg
     proto::ServerPolicy policy;
     proto::RateLimitPolicy rate_limit;
+    proto::AccessList access;
 };
 
 class NtpServer {
@@ -51,6 +53,7 @@ class NtpServer {
     std::size_t batch_size_ = 32;
     std::uint8_t ipv6_prefix_ = 64;
     std::unique_ptr<proto::RateLimiter> limiter_;
+    proto::AccessList access_;
     sys::UniqueFd stop_fd_;
     std::vector<sys::SocketAddress> bound_;
     std::vector<std::vector<sys::UdpSocket>> per_worker_;

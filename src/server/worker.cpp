@@ -33,7 +33,7 @@ proto::SourceKey source_key(const sys::SocketAddress& peer, std::uint8_t ipv6_pr
     if (const auto v4 = peer.ipv4()) {
         return proto::source_key_v4(*v4);
     }
-    const auto octets = peer.ipv6_octets();
+    const auto octets = peer.mapped_octets();
     return proto::source_key_v6(octets, ipv6_prefix);
 }
 
@@ -52,25 +52,37 @@ void serve_socket(const sys::UdpSocket& socket, sys::DatagramBatch& batch, const
                 counters.count_oversized();
                 continue;
             }
+            const proto::AccessAction access =
+                ctx.access != nullptr ? ctx.access->check(datagram.peer.mapped_octets())
+                                      : proto::AccessAction::allow;
+            if (access == proto::AccessAction::ignore) {
+                counters.count_dropped(proto::DropReason::ignored);
+                continue;
+            }
             const proto::Decision decision = proto::decide(
                 batch.payload(i), datagram.kernel_receive, clock, ctx.policy, batch.next_reply());
             if (const auto* drop = std::get_if<proto::Drop>(&decision)) {
                 counters.count_dropped(drop->reason);
                 continue;
             }
-            if (ctx.limiter != nullptr) {
-                const auto verdict = ctx.limiter->check(source_key(datagram.peer, ctx.ipv6_prefix),
-                                                        datagram.kernel_receive, random.next());
-                if (verdict == proto::RateVerdict::drop) {
-                    counters.count_dropped(proto::DropReason::rate_limited);
-                    continue;
-                }
-                if (verdict == proto::RateVerdict::kod) {
-                    proto::make_kiss_of_death(batch.next_reply(), proto::kKissRate);
-                    counters.count_kod();
-                } else if (verdict == proto::RateVerdict::leak) {
-                    counters.count_leaked();
-                }
+            // Denied sources are rate limited like every other: a KoD DENY is still a reply.
+            const proto::RateVerdict verdict =
+                ctx.limiter != nullptr
+                    ? ctx.limiter->check(source_key(datagram.peer, ctx.ipv6_prefix),
+                                         datagram.kernel_receive, random.next())
+                    : proto::RateVerdict::allow;
+            if (verdict == proto::RateVerdict::drop) {
+                counters.count_dropped(proto::DropReason::rate_limited);
+                continue;
+            }
+            if (access == proto::AccessAction::deny) {
+                proto::make_kiss_of_death(batch.next_reply(), proto::kKissDeny);
+                counters.count_deny();
+            } else if (verdict == proto::RateVerdict::kod) {
+                proto::make_kiss_of_death(batch.next_reply(), proto::kKissRate);
+                counters.count_kod();
+            } else if (verdict == proto::RateVerdict::leak) {
+                counters.count_leaked();
             }
             batch.commit_reply(i, std::get<proto::Reply>(decision).length);
         }

@@ -4,6 +4,7 @@
 #include <span>
 #include <vector>
 
+#include "proto/access_list.hpp"
 #include "proto/rate_limiter.hpp"
 #include "proto/server_decision.hpp"
 #include "server/counters.hpp"
@@ -18,10 +19,11 @@ struct WorkerContext {
     const SnapshotCell* clock = nullptr;
     proto::ServerPolicy policy;
     WorkerCounters* counters = nullptr;
-    std::size_t batch_size = 32;            // datagrams per recvmmsg/sendmmsg
-    proto::RateLimiter* limiter = nullptr;  // shared by all workers; null: no limiting
-    std::uint8_t ipv6_prefix = 64;          // the limiter's unit for IPv6 sources
-    std::uint64_t random_seed = 1;          // for the limiter's leak and KoD choices
+    std::size_t batch_size = 32;                // datagrams per recvmmsg/sendmmsg
+    proto::RateLimiter* limiter = nullptr;      // shared by all workers; null: no limiting
+    const proto::AccessList* access = nullptr;  // null: every source allowed
+    std::uint8_t ipv6_prefix = 64;              // the limiter's unit for IPv6 sources
+    std::uint64_t random_seed = 1;              // for the limiter's leak and KoD choices
 };
 
 void run_worker(const WorkerContext& context);

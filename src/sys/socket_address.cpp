@@ -80,10 +80,53 @@ std::optional<std::uint32_t> SocketAddress::ipv4() const {
     return std::nullopt;
 }
 
-std::array<std::uint8_t, 16> SocketAddress::ipv6_octets() const {
+std::array<std::uint8_t, 16> SocketAddress::mapped_octets() const {
     std::array<std::uint8_t, 16> out{};
     if (is_ipv6()) {
         std::memcpy(out.data(), &as_v6(storage_).sin6_addr, 16);
+    } else {
+        out[10] = 0xFF;
+        out[11] = 0xFF;
+        std::memcpy(&out[12], &as_v4(storage_).sin_addr, 4);
+    }
+    return out;
+}
+
+Expected<Cidr> parse_cidr(std::string_view text) {
+    const std::string whole(text);
+    const auto slash = text.find('/');
+    const std::string host(text.substr(0, slash));
+    Cidr out;
+    unsigned max_length = 128;
+    in_addr v4{};
+    in6_addr v6{};
+    if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+        out.octets[10] = 0xFF;
+        out.octets[11] = 0xFF;
+        std::memcpy(&out.octets[12], &v4, 4);
+        max_length = 32;
+    } else if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+        std::memcpy(out.octets.data(), &v6, 16);
+    } else {
+        return Error{"'" + whole + "': not an IPv4 or IPv6 address or prefix"};
+    }
+    unsigned length = max_length;
+    if (slash != std::string_view::npos) {
+        const std::string_view digits = text.substr(slash + 1);
+        const auto [ptr, ec] =
+            std::from_chars(digits.data(), digits.data() + digits.size(), length);
+        if (digits.empty() || ec != std::errc{} || ptr != digits.data() + digits.size() ||
+            length > max_length) {
+            return Error{"'" + whole + "': prefix length must be 0 to " +
+                         std::to_string(max_length)};
+        }
+    }
+    out.length = static_cast<std::uint8_t>(length + (128 - max_length));
+    // Host bits set is almost always a typo for another network: refuse it.
+    for (unsigned bit = out.length; bit < 128; ++bit) {
+        if ((out.octets[bit / 8] & (0x80U >> (bit % 8))) != 0) {
+            return Error{"'" + whole + "': address has bits set beyond the prefix length"};
+        }
     }
     return out;
 }

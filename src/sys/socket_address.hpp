@@ -30,8 +30,8 @@ class SocketAddress {
     bool is_wildcard() const;
     // The IPv4 address in host order (also for IPv4-mapped IPv6), else nullopt.
     std::optional<std::uint32_t> ipv4() const;
-    // The 16 octets of an IPv6 address (zero for IPv4).
-    std::array<std::uint8_t, 16> ipv6_octets() const;
+    // 16 octets: an IPv6 address as is, an IPv4 one mapped (::ffff:a.b.c.d).
+    std::array<std::uint8_t, 16> mapped_octets() const;
     bool is_loopback() const;
 
     std::string host_string() const;  // "127.0.0.1", "::1", "fe80::1%eth0"
@@ -47,6 +47,14 @@ class SocketAddress {
 // required unless default_port is given; then "ADDR", "[ADDR]" and a bare IPv6 work too.
 Expected<SocketAddress> parse_socket_address(std::string_view text,
                                              std::optional<std::uint16_t> default_port = {});
+
+// An address prefix, "10.0.0.0/8" or "fd00::/8" (a bare address is a whole /32 or /128), with
+// IPv4 mapped into the IPv6 space (::ffff:0:0/96): the length counts from the 128-bit start.
+struct Cidr {
+    std::array<std::uint8_t, 16> octets{};
+    std::uint8_t length = 0;
+};
+Expected<Cidr> parse_cidr(std::string_view text);
 
 // Splits "HOST:PORT", "[HOST]:PORT", "HOST", or a bare IPv6 address into host and port, for
 // names that still need resolving.

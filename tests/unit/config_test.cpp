@@ -66,6 +66,13 @@ TEST(Config, BadFilesNameFileLineAndProblem) {
          "bad.toml:2: rate_limit.enabled must be true or false"},
         {"[rate_limit]\nbuckets = 1\n", "bad.toml:2: unknown key 'buckets' in [rate_limit]"},
         {"[server]\nbatch_size = 0\n", "bad.toml:2: server.batch_size must be between 1 and 1024"},
+        {"[access]\nallow = [\"10.0.0.1/8\"]\n",
+         "bad.toml:2: access.allow: '10.0.0.1/8': address has bits"},
+        {"[access]\nallow = [\"10.0.0.0/8\"]\nkod = [\"10.0.0.0/8\"]\n",
+         "bad.toml:3: access.kod: '10.0.0.0/8' is already listed as allow"},
+        {"[access]\ndefault = \"deny\"\n", "bad.toml:2: access.default must be"},
+        {"[access]\nblock = []\n", "bad.toml:2: unknown key 'block' in [access]"},
+        {"[access]\nignore = \"10.0.0.0/8\"\n", "bad.toml:2: access.ignore must be an array"},
         {"[nonsense]\n", "bad.toml:1: unknown section [nonsense]"},
         {"server = 1\n", "bad.toml:1: 'server' must be a table"},
         {"[server\nlisten = 1\n", "bad.toml:1: "},
@@ -92,6 +99,19 @@ TEST(Config, RateLimitKeys) {
     EXPECT_EQ(c->rate_limit.table_entries, 1024U);
     EXPECT_EQ(c->rate_limit.ipv6_prefix, 56);
     EXPECT_TRUE(default_config().rate_limit.enabled);
+}
+
+TEST(Config, AccessKeys) {
+    auto c = parse_config(
+        "[access]\ndefault = \"ignore\"\nallow = [\"10.0.0.0/8\", \"fd00::/8\"]\n"
+        "kod = [\"10.9.0.0/16\"]\n",
+        "t.toml");
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_EQ(c->access_default, proto::AccessAction::ignore);
+    ASSERT_EQ(c->access_rules.size(), 3U);
+    EXPECT_EQ(c->access_rules[2].action, proto::AccessAction::deny);
+    EXPECT_TRUE(default_config().access_rules.empty());
+    EXPECT_EQ(default_config().access_default, proto::AccessAction::allow);
 }
 
 TEST(Config, MissingFileIsAnError) {
