@@ -17,9 +17,14 @@ cannot touch this host's clock (it answers unsynchronized, which costs it the sa
 """
 
 import argparse
+import ctypes
 import glob
 import json
 import os
+import re
+import socket
+import struct
+import threading
 import statistics
 import subprocess
 import sys
@@ -33,7 +38,7 @@ import harness  # noqa: E402
 
 BIN = os.path.join(ROOT, "build/bin")
 CACHE = os.path.join(HERE, ".cache")
-RATES = [25_000, 50_000, 75_000, 100_000, 125_000, 150_000, 200_000, 250_000, 300_000,
+RATES = [5_000, 10_000, 15_000, 25_000, 50_000, 75_000, 100_000, 125_000, 150_000, 200_000, 250_000, 300_000,
          400_000, 500_000, 600_000, 800_000]
 SERVER_CPU = "1"
 LOAD_CPU = "0"
@@ -50,10 +55,16 @@ def ntpsec_ntpd():
     return ntpd
 
 
-def server_commands(workdir):
-    conf = os.path.join(workdir, "cloudtimed.toml")
+def cloudtimed_command(workdir, rate_limit):
+    conf = os.path.join(workdir, f"cloudtimed-{rate_limit}.toml")
     with open(conf, "w") as f:
-        f.write('[server]\nthreads = 1\n[clock]\nsource = "local"\n[rate_limit]\nenabled = false\n')
+        f.write('[server]\nthreads = 1\n[clock]\nsource = "local"\n'
+                f'[rate_limit]\nenabled = {"true" if rate_limit else "false"}\n')
+    return [os.path.join(BIN, "cloudtimed"), "--config", conf, "--listen", "127.0.0.1:123",
+            "--log-level", "warn"]
+
+
+def server_commands(workdir):
     chrony_conf = os.path.join(workdir, "chrony.conf")
     with open(chrony_conf, "w") as f:
         f.write(f"port 123\nbindaddress 127.0.0.1\nallow 127.0.0.0/8\nlocal stratum 8\n"
@@ -63,8 +74,7 @@ def server_commands(workdir):
         f.write(f"refclock local stratum 8\nrestrict default\ndriftfile {workdir}/ntp.drift\n")
     return {
         "reflector": [os.path.join(BIN, "ntp_reflector"), "127.0.0.1:123"],
-        "cloudtimed": [os.path.join(BIN, "cloudtimed"), "--config", conf,
-                       "--listen", "127.0.0.1:123", "--log-level", "warn"],
+        "cloudtimed": cloudtimed_command(workdir, rate_limit=False),
         "chronyd": ["chronyd", "-x", "-d", "-u", "root", "-f", chrony_conf],
         "ntpsec": ["setpriv", "--bounding-set=-sys_time", ntpsec_ntpd(), "-n", "-c", ntp_conf],
     }
@@ -128,6 +138,9 @@ def measure(ns, name, cmd, args):
             "server": name,
             "lossless_rate": best,
             "cpu_ms_per_1000_replies": 1000.0 * cpu / replies * 1000 if replies else None,
+            # Replies one fully busy core would give at this cost: a capacity that does not
+            # depend on whether the load generator can keep up.
+            "replies_per_cpu_second": replies / cpu if cpu > 0 else None,
             "peak_rss_kib": peak_rss_kib(proc.pid),
             "processing_p50_us": statistics.median(r["server_processing"]["p50_s"] for r in runs) * 1e6,
             "processing_p99_us": statistics.median(r["server_processing"]["p99_s"] for r in runs) * 1e6,
@@ -143,12 +156,81 @@ def measure(ns, name, cmd, args):
             proc.wait()
 
 
+class RealClient(threading.Thread):
+    """One well-behaved client polling at 1 Hz from an address outside the flood's range."""
+
+    def __init__(self, ns_pid, count):
+        super().__init__(daemon=True)
+        self.ns_pid = ns_pid
+        self.count = count
+        self.answered = 0
+
+    def run(self):
+        # Enter the namespace in this thread only (setns is per thread; Python 3.11 has no
+        # os.setns).
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        fd = os.open(f"/proc/{self.ns_pid}/ns/net", os.O_RDONLY)
+        if libc.setns(fd, 0x40000000) != 0:  # CLONE_NEWNET
+            raise OSError(ctypes.get_errno(), "setns")
+        os.close(fd)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.200.0.1", 0))
+            s.settimeout(0.9)
+            for _ in range(self.count):
+                start = time.monotonic()
+                request = harness.ntp_request()
+                s.sendto(request, ("127.0.0.1", 123))
+                try:
+                    while True:
+                        r = harness.decode_reply(s.recv(2048))
+                        if r["origin"] == struct.unpack("!Q", request[40:48])[0]:
+                            if r["mode"] == 4 and r["stratum"] != 0:
+                                self.answered += 1
+                            break
+                except socket.timeout:
+                    pass
+                time.sleep(max(0.0, 1.0 - (time.monotonic() - start)))
+
+
+def flood(ns, workdir, rate, seconds):
+    """cloudtimed with rate limiting on, flooded from 1,000,000 sources at `rate`, while a
+    real client polls once a second: its answer ratio and cloudtimed's peak RSS."""
+    log_path = os.path.join(workdir, f"flood-{rate}.log")
+    log = open(log_path, "w")
+    command = cloudtimed_command(workdir, rate_limit=True)
+    command[command.index("warn")] = "info"  # the counters at exit
+    proc = subprocess.Popen(["ip", "netns", "exec", ns, "taskset", "-c", SERVER_CPU] + command,
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(1.0)
+        client = RealClient(proc.pid, int(seconds))
+        client.start()
+        r = load(ns, rate, seconds, 1_000_000)
+        client.join()
+        rss = peak_rss_kib(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+    with open(log_path) as f:
+        lines = [l for l in f if "counters:" in l]
+    server = dict((k, int(v)) for k, v in re.findall(r"(\S+)=(\d+)", lines[-1])) if lines else {}
+    return {"flood_rate": rate, "flood_sources": 1_000_000, "flood_sent": r["sent"],
+            "flood_answered": r["answered"], "flood_kod": r["kod"],
+            "server_received": server.get("received"), "server_answered": server.get("answered"),
+            "server_rate_limited": server.get("dropped.rate_limited"),
+            "real_client_polls": client.count, "real_client_answered": client.answered,
+            "peak_rss_kib": rss}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=2.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--servers", default="reflector,cloudtimed,chronyd,ntpsec")
+    parser.add_argument("--flood-seconds", type=float, default=20.0,
+                        help="length of each flood run (0: skip the flood runs)")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     harness.require_root()
@@ -159,11 +241,16 @@ def main():
         commands = server_commands(workdir)
         for name in args.servers.split(","):
             results.append(measure(ns, name, commands[name], args))
+        floods = []
+        ours = next((r for r in results if r["server"] == "cloudtimed"), None)
+        if args.flood_seconds > 0 and ours and ours["lossless_rate"]:
+            for rate in (ours["lossless_rate"], 2 * ours["lossless_rate"]):
+                floods.append(flood(ns, workdir, rate, args.flood_seconds))
     if harness.kernel_time_state()[:2] != before[:2]:
         raise SystemExit("the kernel's time state changed during the benchmark")
 
     by_name = {r["server"]: r for r in results}
-    print(f"\n{'server':<11}{'lossless/s':>11}{'cpu ms/1k':>10}{'peak RSS':>10}"
+    print(f"\n{'server':<11}{'lossless/s':>11}{'cpu ms/1k':>10}{'replies/cpu-s':>14}{'peak RSS':>10}"
           f"{'proc p50':>10}{'proc p99':>10}{'vs chronyd':>11}{'vs reflector':>13}")
     for r in results:
         def ratio(other):
@@ -171,12 +258,20 @@ def main():
             return f"{r['lossless_rate'] / o:.2f}x" if o else "-"
         print(f"{r['server']:<11}{r['lossless_rate']:>11}"
               f"{r.get('cpu_ms_per_1000_replies') or 0:>10.2f}"
+              f"{r.get('replies_per_cpu_second') or 0:>14.0f}"
               f"{r.get('peak_rss_kib', 0) / 1024:>8.1f}Mi"
               f"{r.get('processing_p50_us', 0):>8.1f}us{r.get('processing_p99_us', 0):>8.1f}us"
               f"{ratio('chronyd'):>11}{ratio('reflector'):>13}")
+    for f in floods:
+        print(f"flood {f['flood_rate']}/s from {f['flood_sources']} sources for "
+              f"{args.flood_seconds:.0f} s (rate limiting on): sent {f['flood_sent']}, "
+              f"cloudtimed received {f['server_received']} and answered "
+              f"{f['server_answered']}, the generator got {f['flood_answered']}; real client answered "
+              f"{f['real_client_answered']}/{f['real_client_polls']}, cloudtimed peak RSS "
+              f"{f['peak_rss_kib'] / 1024:.1f} MiB")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+            json.dump({"servers": results, "floods": floods}, f, indent=2)
 
 
 if __name__ == "__main__":
