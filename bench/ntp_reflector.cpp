@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
     std::cout << "reflecting on udp " << socket->local_address().to_string() << std::endl;
     ct::sys::DatagramBatch batch(batch_size, 2048);
     pollfd p{socket->fd(), POLLIN, 0};
+    std::uint64_t reflected = 0;
     while (stop == 0) {
         if (batch.receive(*socket) != ct::sys::IoStatus::ok) {
             ::poll(&p, 1, 100);
@@ -60,7 +61,8 @@ int main(int argc, char** argv) {
                         reply.begin() + ct::proto::kOriginOffset);
             batch.commit_reply(i, ct::proto::kHeaderSize);
         }
-        batch.send(*socket);
+        reflected += batch.send(*socket);
     }
+    std::cout << "reflected " << reflected << std::endl;
     return 0;
 }

@@ -68,7 +68,8 @@ def server_commands(workdir):
     chrony_conf = os.path.join(workdir, "chrony.conf")
     with open(chrony_conf, "w") as f:
         f.write(f"port 123\nbindaddress 127.0.0.1\nallow 127.0.0.0/8\nlocal stratum 8\n"
-                f"cmdport 0\npidfile {workdir}/chronyd.pid\ndriftfile {workdir}/drift\n")
+                f"cmdport 0\nbindcmdaddress {workdir}/chronyd.sock\n"
+                f"pidfile {workdir}/chronyd.pid\ndriftfile {workdir}/drift\n")
     ntp_conf = os.path.join(workdir, "ntp.conf")
     with open(ntp_conf, "w") as f:
         f.write(f"refclock local stratum 8\nrestrict default\ndriftfile {workdir}/ntp.drift\n")
@@ -112,11 +113,7 @@ def measure(ns, name, cmd, args):
     proc = subprocess.Popen(["ip", "netns", "exec", ns, "taskset", "-c", SERVER_CPU] + cmd,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while load(ns, 100, 0.2, 1)["replies"] < 15:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit(f"{name} did not start answering")
-            time.sleep(0.5)
+        wait_answering(ns, name, proc)
         best = None
         for rate in RATES:
             runs = [load(ns, rate, args.duration, args.sources) for _ in range(args.repeat)]
@@ -154,6 +151,57 @@ def measure(ns, name, cmd, args):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def wait_answering(ns, name, proc):
+    """Probes until the server answers; returns how many probe requests it was sent."""
+    deadline = time.monotonic() + 30
+    probes = 0
+    while True:
+        r = load(ns, 100, 0.2, 1)
+        probes += r["sent"]
+        if r["replies"] >= 15:
+            return probes
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise SystemExit(f"{name} did not start answering")
+        time.sleep(0.5)
+
+
+def saturate(ns, workdir, name, cmd, rate, seconds, sources):
+    """Offers `rate` (beyond what the generator can read back) to a fresh server and counts
+    what the *server* says it answered: its one-core capacity, whatever the generator's."""
+    if name == "cloudtimed":
+        cmd = [c if c != "warn" else "info" for c in cmd]  # counters at exit
+    log_path = os.path.join(workdir, f"{name}-saturate.log")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, "taskset", "-c", SERVER_CPU] + cmd,
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            probes = wait_answering(ns, name, proc)
+            r = load(ns, rate, seconds, sources)
+            answered = None
+            if name == "chronyd":
+                out = subprocess.run(["chronyc", "-h", f"{workdir}/chronyd.sock", "serverstats"],
+                                     capture_output=True, text=True, timeout=10).stdout
+                received = re.search(r"NTP packets received\s*:\s*(\d+)", out)
+                dropped = re.search(r"NTP packets dropped\s*:\s*(\d+)", out)
+                if received and dropped:
+                    answered = int(received.group(1)) - int(dropped.group(1))
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    with open(log_path) as f:
+        text = f.read()
+    if name == "cloudtimed":
+        found = re.findall(r"counters: received=\d+ answered=(\d+)", text)
+        answered = int(found[-1]) if found else None
+    elif name == "reflector":
+        found = re.findall(r"reflected (\d+)", text)
+        answered = int(found[-1]) if found else None
+    if answered is None:
+        return {"offered": rate, "server_answered_per_s": None, "generator_sent": r["sent"]}
+    return {"offered": rate, "generator_sent": r["sent"],
+            "server_answered_per_s": (answered - probes) / seconds}
 
 
 class RealClient(threading.Thread):
@@ -229,6 +277,9 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--servers", default="reflector,cloudtimed,chronyd,ntpsec")
+    parser.add_argument("--saturate-rate", type=int, default=400_000,
+                        help="offered rate of the saturation run, counted by the servers "
+                             "themselves (0: skip)")
     parser.add_argument("--flood-seconds", type=float, default=20.0,
                         help="length of each flood run (0: skip the flood runs)")
     parser.add_argument("--json", help="also write the results here")
@@ -240,7 +291,11 @@ def main():
             harness.network_namespace("ct-bench") as ns:
         commands = server_commands(workdir)
         for name in args.servers.split(","):
-            results.append(measure(ns, name, commands[name], args))
+            result = measure(ns, name, commands[name], args)
+            if args.saturate_rate > 0:
+                result["saturated"] = saturate(ns, workdir, name, commands[name],
+                                               args.saturate_rate, 5.0, args.sources)
+            results.append(result)
         floods = []
         ours = next((r for r in results if r["server"] == "cloudtimed"), None)
         if args.flood_seconds > 0 and ours and ours["lossless_rate"]:
@@ -262,6 +317,15 @@ def main():
               f"{r.get('peak_rss_kib', 0) / 1024:>8.1f}Mi"
               f"{r.get('processing_p50_us', 0):>8.1f}us{r.get('processing_p99_us', 0):>8.1f}us"
               f"{ratio('chronyd'):>11}{ratio('reflector'):>13}")
+    print("\nsaturated (offered {} /s for 5 s; replies counted by the server itself):".format(
+        args.saturate_rate))
+    for r in results:
+        s = r.get("saturated") or {}
+        v = s.get("server_answered_per_s")
+        ref = (by_name.get("chronyd", {}).get("saturated") or {}).get("server_answered_per_s")
+        print(f"  {r['server']:<11}" + (f"{v:>10.0f} replies/s" if v else "   not countable")
+              + (f"   {v / ref:.2f}x chronyd" if v and ref else "")
+              + f"   (generator sent {s.get('generator_sent', 0) / 5.0:.0f}/s)")
     for f in floods:
         print(f"flood {f['flood_rate']}/s from {f['flood_sources']} sources for "
               f"{args.flood_seconds:.0f} s (rate limiting on): sent {f['flood_sent']}, "
