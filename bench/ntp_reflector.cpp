@@ -1,15 +1,19 @@
-// The physical limit of this machine for an NTP-shaped UDP service: recvmmsg, turn each
-// 48-octet request into a mode-4 datagram that echoes its transmit timestamp as origin (so
-// the load generator accepts it), sendmmsg. No clock reads, no checks: nothing a real server
-// could skip. For the benchmark only.
+// The physical limit of this machine for an NTP-shaped UDP service over recvmmsg/sendmmsg:
+// each batch of requests becomes a batch of replies (bench/reflect.hpp), nothing a real
+// server could skip. For the benchmark only.
+//
+//   ntp_reflector ADDR:PORT [BATCH] [poll|spin]
+//
+// `poll` sleeps in poll() when the socket is empty; `spin` never sleeps (user-space busy
+// polling: recvmmsg with MSG_DONTWAIT in a loop), to measure what waking up costs.
 #include <poll.h>
 
-#include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <iostream>
 #include <string>
 
-#include "proto/packet.hpp"
+#include "bench/reflect.hpp"
 #include "sys/datagram_batch.hpp"
 #include "sys/udp_socket.hpp"
 
@@ -22,8 +26,8 @@ void on_signal(int /*signal*/) {
 
 int main(int argc, char** argv) {
     namespace ct = cloudtime;
-    if (argc != 2 && argc != 3) {
-        std::cerr << "usage: ntp_reflector ADDR:PORT [BATCH]\n";
+    if (argc < 2 || argc > 4) {
+        std::cerr << "usage: ntp_reflector ADDR:PORT [BATCH] [poll|spin]\n";
         return 64;
     }
     auto address = ct::sys::parse_socket_address(argv[1]);
@@ -31,7 +35,12 @@ int main(int argc, char** argv) {
         std::cerr << "ntp_reflector: " << address.error() << "\n";
         return 64;
     }
-    const std::size_t batch_size = argc == 3 ? std::stoul(argv[2]) : 32;
+    const std::size_t batch_size = argc >= 3 ? std::stoul(argv[2]) : 32;
+    const bool spin = argc == 4 && std::strcmp(argv[3], "spin") == 0;
+    if (argc == 4 && !spin && std::strcmp(argv[3], "poll") != 0) {
+        std::cerr << "ntp_reflector: mode must be poll or spin\n";
+        return 64;
+    }
     auto socket = ct::sys::UdpSocket::bind(*address, {.reuse_port = false, .nonblocking = true});
     if (!socket) {
         std::cerr << "ntp_reflector: " << socket.error() << "\n";
@@ -45,21 +54,16 @@ int main(int argc, char** argv) {
     std::uint64_t reflected = 0;
     while (stop == 0) {
         if (batch.receive(*socket) != ct::sys::IoStatus::ok) {
-            ::poll(&p, 1, 100);
+            if (!spin) {
+                ::poll(&p, 1, 100);
+            }
             continue;
         }
         for (std::size_t i = 0; i < batch.size(); ++i) {
-            const auto request = batch.payload(i);
-            if (request.size() < ct::proto::kHeaderSize) {
-                continue;
+            const std::size_t length = ct::bench::reflect(batch.payload(i), batch.next_reply());
+            if (length > 0) {
+                batch.commit_reply(i, length);
             }
-            auto reply = batch.next_reply();
-            std::copy_n(request.begin(), ct::proto::kHeaderSize, reply.begin());
-            reply[0] = static_cast<std::uint8_t>((request[0] & 0x38U) | 0x04U);  // VN kept, mode 4
-            reply[1] = 1;                                                        // stratum 1
-            std::copy_n(request.begin() + ct::proto::kTransmitOffset, 8,
-                        reply.begin() + ct::proto::kOriginOffset);
-            batch.commit_reply(i, ct::proto::kHeaderSize);
         }
         reflected += batch.send(*socket);
     }

@@ -55,10 +55,10 @@ def ntpsec_ntpd():
     return ntpd
 
 
-def cloudtimed_command(workdir, rate_limit):
-    conf = os.path.join(workdir, f"cloudtimed-{rate_limit}.toml")
+def cloudtimed_command(workdir, rate_limit, threads=1):
+    conf = os.path.join(workdir, f"cloudtimed-{rate_limit}-{threads}.toml")
     with open(conf, "w") as f:
-        f.write('[server]\nthreads = 1\n[clock]\nsource = "local"\n'
+        f.write(f'[server]\nthreads = {threads}\n[clock]\nsource = "local"\n'
                 f'[rate_limit]\nenabled = {"true" if rate_limit else "false"}\n')
     return [os.path.join(BIN, "cloudtimed"), "--config", conf, "--listen", "127.0.0.1:123",
             "--log-level", "warn"]
@@ -167,14 +167,15 @@ def wait_answering(ns, name, proc):
         time.sleep(0.5)
 
 
-def saturate(ns, workdir, name, cmd, rate, seconds, sources):
+def saturate(ns, workdir, name, cmd, rate, seconds, sources, cpus=SERVER_CPU):
     """Offers `rate` (beyond what the generator can read back) to a fresh server and counts
-    what the *server* says it answered: its one-core capacity, whatever the generator's."""
-    if name == "cloudtimed":
+    what the *server* says it answered: its capacity on `cpus`, whatever the generator's.
+    `name` starts with the kind of server: cloudtimed, chronyd or a reflector."""
+    if name.startswith("cloudtimed"):
         cmd = [c if c != "warn" else "info" for c in cmd]  # counters at exit
     log_path = os.path.join(workdir, f"{name}-saturate.log")
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(["ip", "netns", "exec", ns, "taskset", "-c", SERVER_CPU] + cmd,
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, "taskset", "-c", cpus] + cmd,
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
             probes = wait_answering(ns, name, proc)
@@ -192,10 +193,10 @@ def saturate(ns, workdir, name, cmd, rate, seconds, sources):
             proc.wait(10)
     with open(log_path) as f:
         text = f.read()
-    if name == "cloudtimed":
+    if name.startswith("cloudtimed"):
         found = re.findall(r"counters: received=\d+ answered=(\d+)", text)
         answered = int(found[-1]) if found else None
-    elif name == "reflector":
+    elif "reflector" in name:
         found = re.findall(r"reflected (\d+)", text)
         answered = int(found[-1]) if found else None
     if answered is None:
@@ -277,7 +278,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--servers", default="reflector,cloudtimed,chronyd,ntpsec")
-    parser.add_argument("--saturate-rate", type=int, default=400_000,
+    parser.add_argument("--saturate-rate", type=int, default=2_000_000,
                         help="offered rate of the saturation run, counted by the servers "
                              "themselves (0: skip)")
     parser.add_argument("--flood-seconds", type=float, default=20.0,

@@ -14,7 +14,7 @@ packages=(
   # fuzzing (libFuzzer)
   clang libclang-rt-14-dev
   # integration tests: the real peers, namespaces, the test driver
-  chrony ntpsec-ntpdig iproute2 python3
+  chrony ntpsec-ntpdig iproute2 python3 liburing-dev pkg-config
 )
 
 missing=()

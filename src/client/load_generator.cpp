@@ -23,6 +23,8 @@ namespace cloudtime::client {
 namespace {
 
 constexpr std::size_t kBatch = 64;
+// Replies pile up while a thread sends; a short receive buffer would count them as lost.
+constexpr int kReceiveBuffer = 8 << 20;
 constexpr std::size_t kRingBits = 20;  // send times kept for the last 2^20 requests per thread
 constexpr std::size_t kRingMask = (std::size_t{1} << kRingBits) - 1;
 constexpr std::size_t kMaxKeptSamples = 20'000'000;   // per thread, bounds memory
@@ -63,7 +65,8 @@ class Worker {
 
     ThreadResult run() {
         auto wildcard = sys::parse_socket_address(target_.is_ipv6() ? "[::]:0" : "0.0.0.0:0");
-        auto socket = sys::UdpSocket::bind(*wildcard, {.reuse_port = false, .nonblocking = true});
+        auto socket = sys::UdpSocket::bind(
+            *wildcard, {.reuse_port = false, .nonblocking = true, .receive_buffer = kReceiveBuffer});
         if (!socket) {
             result_.error = socket.error();
             return std::move(result_);

@@ -20,6 +20,7 @@ struct Config {
     std::vector<sys::SocketAddress> listen;
     unsigned threads = 0;
     unsigned batch_size = 32;
+    unsigned receive_buffer = 4U << 20U;
 
     ClockSourceKind clock_source = ClockSourceKind::kernel;
     std::uint8_t kernel_stratum = 3;

@@ -71,6 +71,7 @@ int run(const Config& config) {
         .listen = config.listen,
         .threads = config.threads,
         .batch_size = config.batch_size,
+        .receive_buffer = static_cast<int>(config.receive_buffer),
         .policy = proto::ServerPolicy{},
         .rate_limit = config.rate_limit,
         .access = proto::AccessList(config.access_rules, config.access_default),
@@ -87,8 +88,11 @@ int run(const Config& config) {
     server::NtpServer& ntp = **bound;
     ntp.start();
     for (const auto& address : ntp.bound_addresses()) {
-        spdlog::info("serving NTP on udp {} ({} threads, clock precision 2^{} s)",
-                     address.to_string(), ntp.thread_count(), static_cast<int>(precision));
+        spdlog::info(
+            "serving NTP on udp {} ({} threads, kernel receive buffer {} KiB per socket, clock "
+            "precision 2^{} s)",
+            address.to_string(), ntp.thread_count(), ntp.receive_buffer() / 1024,
+            static_cast<int>(precision));
     }
     if (config.rate_limit.enabled) {
         const auto& r = config.rate_limit;

@@ -46,7 +46,9 @@ Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& option
         // The first socket resolves port 0; its siblings share the port it got.
         sys::SocketAddress target = address;
         for (unsigned t = 0; t < threads; ++t) {
-            auto socket = sys::UdpSocket::bind(target, {.reuse_port = true, .nonblocking = true});
+            auto socket = sys::UdpSocket::bind(target, {.reuse_port = true,
+                                                        .nonblocking = true,
+                                                        .receive_buffer = options.receive_buffer});
             if (!socket) {
                 return Error{socket.error()};
             }

@@ -21,6 +21,7 @@ struct ServerOptions {
     std::vector<sys::SocketAddress> listen;
     unsigned threads = 0;         // 0: one per core
     std::size_t batch_size = 32;  // datagrams per recvmmsg/sendmmsg
+    int receive_buffer = 0;       // SO_RCVBUF bytes per socket; 0: the kernel's default
     proto::ServerPolicy policy;
     proto::RateLimitPolicy rate_limit;
     proto::AccessList access;
@@ -41,6 +42,8 @@ class NtpServer {
     // The addresses actually bound (port 0 resolved), one per configured address.
     const std::vector<sys::SocketAddress>& bound_addresses() const { return bound_; }
     unsigned thread_count() const { return static_cast<unsigned>(per_worker_.size()); }
+    // The receive buffer the kernel granted each socket, in bytes.
+    int receive_buffer() const { return per_worker_.front().front().receive_buffer(); }
     CounterTotals totals() const;
     // Memory held by the rate limiter's table (0 when limiting is off).
     std::size_t rate_limit_table_bytes() const { return limiter_ ? limiter_->memory_bytes() : 0; }

@@ -50,6 +50,13 @@ Expected<UdpSocket> UdpSocket::bind(const SocketAddress& local, const UdpOptions
             return Error{s.error()};
         }
     }
+    if (options.receive_buffer > 0 &&
+        !set_option(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, options.receive_buffer, "SO_RCVBUFFORCE")) {
+        if (auto s = set_option(fd.get(), SOL_SOCKET, SO_RCVBUF, options.receive_buffer, "SO_RCVBUF");
+            !s) {
+            return Error{s.error()};
+        }
+    }
     if (::bind(fd.get(), local.sockaddr_ptr(), local.length()) != 0) {
         return Error{errno_message(("bind " + local.to_string()).c_str())};
     }
@@ -68,6 +75,15 @@ Expected<UdpSocket> UdpSocket::connect(const SocketAddress& server) {
         return Error{errno_message(("connect " + server.to_string()).c_str())};
     }
     return UdpSocket(std::move(fd));
+}
+
+int UdpSocket::receive_buffer() const {
+    int value = 0;
+    socklen_t len = sizeof(value);
+    if (::getsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &value, &len) != 0) {
+        return 0;
+    }
+    return value;
 }
 
 SocketAddress UdpSocket::local_address() const {

@@ -19,6 +19,9 @@ namespace cloudtime::sys {
 struct UdpOptions {
     bool reuse_port = false;  // SO_REUSEPORT: one socket per worker on the same address
     bool nonblocking = true;
+    // SO_RCVBUF in bytes (0: the kernel's default). Forced past net.core.rmem_max where the
+    // process may (CAP_NET_ADMIN), else capped there by the kernel.
+    int receive_buffer = 0;
 };
 
 // The local address a datagram was sent to, kept to answer from it.
@@ -49,6 +52,9 @@ class UdpSocket {
 
     int fd() const { return fd_.get(); }
     SocketAddress local_address() const;
+    // SO_RCVBUF as the kernel counts it: the default, or twice what was set (the second half
+    // pays for its bookkeeping).
+    int receive_buffer() const;
 
     IoStatus receive(std::span<std::uint8_t> buffer, Datagram& out) const;
     IoStatus send_to(std::span<const std::uint8_t> payload, const Datagram& request) const;

@@ -13,6 +13,7 @@ TEST(Config, EmbeddedDefaultServesOnLoopback) {
     ASSERT_EQ(c.listen.size(), 1U);
     EXPECT_EQ(c.listen[0].to_string(), "127.0.0.1:11123");
     EXPECT_EQ(c.threads, 0U);
+    EXPECT_EQ(c.receive_buffer, 4U << 20U);
     EXPECT_EQ(c.clock_source, ClockSourceKind::kernel);
     EXPECT_EQ(c.local_stratum, 10);
     EXPECT_EQ(c.log_level, "info");
@@ -66,6 +67,8 @@ TEST(Config, BadFilesNameFileLineAndProblem) {
          "bad.toml:2: rate_limit.enabled must be true or false"},
         {"[rate_limit]\nbuckets = 1\n", "bad.toml:2: unknown key 'buckets' in [rate_limit]"},
         {"[server]\nbatch_size = 0\n", "bad.toml:2: server.batch_size must be between 1 and 1024"},
+        {"[server]\nreceive_buffer = -1\n",
+         "bad.toml:2: server.receive_buffer must be between 0 and 1073741824"},
         {"[access]\nallow = [\"10.0.0.1/8\"]\n",
          "bad.toml:2: access.allow: '10.0.0.1/8': address has bits"},
         {"[access]\nallow = [\"10.0.0.0/8\"]\nkod = [\"10.0.0.0/8\"]\n",
