@@ -41,7 +41,9 @@ int main(int argc, char** argv) {
         std::cerr << "ntp_reflector: mode must be poll or spin\n";
         return 64;
     }
-    auto socket = ct::sys::UdpSocket::bind(*address, {.reuse_port = false, .nonblocking = true});
+    // The same receive buffer as cloudtimed's default: the limit is the machine's, not a queue's.
+    auto socket = ct::sys::UdpSocket::bind(
+        *address, {.reuse_port = false, .nonblocking = true, .receive_buffer = 4 << 20});
     if (!socket) {
         std::cerr << "ntp_reflector: " << socket.error() << "\n";
         return 1;

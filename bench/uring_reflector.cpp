@@ -70,7 +70,8 @@ int main(int argc, char** argv) {
         return 64;
     }
     const std::size_t depth = argc == 3 ? std::stoul(argv[2]) : 64;
-    auto socket = ct::sys::UdpSocket::bind(*address, {.reuse_port = false, .nonblocking = false});
+    auto socket = ct::sys::UdpSocket::bind(
+        *address, {.reuse_port = false, .nonblocking = false, .receive_buffer = 4 << 20});
     if (!socket) {
         std::cerr << "uring_reflector: " << socket.error() << "\n";
         return 1;

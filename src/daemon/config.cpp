@@ -40,7 +40,7 @@ class Reader {
             } else if (name == "clock") {
                 s = apply_clock(*table, c);
             } else if (name == "leap") {
-                s = apply_leap(*table);
+                s = apply_leap(*table, c);
             } else if (name == "rate_limit") {
                 s = apply_rate_limit(*table, c.rate_limit);
             } else if (name == "access") {
@@ -85,6 +85,34 @@ class Reader {
                                            std::to_string(hi) + ", not " + std::to_string(*v));
         }
         return *v;
+    }
+
+    Status read_seconds(const toml::key& key, const toml::node& node, const std::string& section,
+                        double lo, double hi, double& out) const {
+        const auto v = node.value<double>();
+        if (!(node.is_floating_point() || node.is_integer()) || !v || !(*v >= lo) || *v > hi) {
+            return fail(node.source(), section + "." + std::string(key.str()) +
+                                           " must be a number of seconds between " +
+                                           fmt_number(lo) + " and " + fmt_number(hi));
+        }
+        out = *v;
+        return Done{};
+    }
+
+    static std::string fmt_number(double v) {
+        std::ostringstream out;
+        out << v;
+        return out.str();
+    }
+
+    Status read_string(const toml::key& key, const toml::node& node, const std::string& section,
+                       std::string& out) const {
+        auto text = string_of(key, node, section);
+        if (!text) {
+            return Error{text.error()};
+        }
+        out = *text;
+        return Done{};
     }
 
     // Reads a bounded integer into `out` (whose type holds [lo, hi]).
@@ -166,18 +194,19 @@ class Reader {
                 if (!text) {
                     return Error{text.error()};
                 }
-                if (*text == "kernel") {
+                if (*text == "auto") {
+                    c.clock_source = ClockSourceKind::automatic;
+                } else if (*text == "chrony") {
+                    c.clock_source = ClockSourceKind::chrony;
+                } else if (*text == "kernel") {
                     c.clock_source = ClockSourceKind::kernel;
                 } else if (*text == "local") {
                     c.clock_source = ClockSourceKind::local;
-                } else if (*text == "chrony") {
-                    return fail(node.source(),
-                                "clock.source = \"chrony\" is not implemented in this version; "
-                                "use \"kernel\" (or \"local\" in a lab)");
                 } else {
-                    return fail(
-                        node.source(),
-                        "clock.source must be \"kernel\" or \"local\", not \"" + *text + "\"");
+                    return fail(node.source(),
+                                "clock.source must be \"auto\", \"chrony\", \"kernel\" or "
+                                "\"local\", not \"" +
+                                    *text + "\"");
                 }
             } else if (key == "kernel_stratum") {
                 s = read_integer(key, node, "clock", 1, 15, c.kernel_stratum);
@@ -188,7 +217,12 @@ class Reader {
             } else if (key == "local_refid") {
                 s = read_refid(key, node, c.local_refid);
             } else if (key == "chrony_socket") {
-                return fail(key.source(), "clock.chrony_socket is not implemented in this version");
+                s = read_string(key, node, "clock", c.chrony_socket);
+                if (s && c.chrony_socket.empty()) {
+                    return fail(node.source(), "clock.chrony_socket must not be empty");
+                }
+            } else if (key == "holdover") {
+                s = read_seconds(key, node, "clock", 0.0, 86'400.0, c.holdover_s);
             } else {
                 return unknown(key, "clock");
             }
@@ -199,22 +233,46 @@ class Reader {
         return Done{};
     }
 
-    Status apply_leap(const toml::table& t) const {
+    Status apply_leap(const toml::table& t, Config& c) const {
+        const toml::node* start_node = nullptr;
         for (const auto& [key, node] : t) {
-            if (key != "mode") {
+            Status s = Done{};
+            if (key == "mode" || key == "smear_shape") {
+                auto text = string_of(key, node, "leap");
+                if (!text) {
+                    return Error{text.error()};
+                }
+                if (key == "mode" && (*text == "pass" || *text == "smear")) {
+                    c.leap_mode = *text == "pass" ? proto::LeapMode::pass : proto::LeapMode::smear;
+                } else if (key == "smear_shape" && (*text == "linear" || *text == "cosine")) {
+                    c.smear.shape =
+                        *text == "linear" ? proto::SmearShape::linear : proto::SmearShape::cosine;
+                } else {
+                    return fail(node.source(),
+                                key == "mode"
+                                    ? "leap.mode must be \"pass\" or \"smear\", not \"" + *text +
+                                          "\""
+                                    : "leap.smear_shape must be \"linear\" or \"cosine\", not \"" +
+                                          *text + "\"");
+                }
+            } else if (key == "leap_seconds_file") {
+                s = read_string(key, node, "leap", c.leap_seconds_file);
+            } else if (key == "smear_duration") {
+                s = read_integer(key, node, "leap", 3600, 7 * 86'400, c.smear.duration_s);
+            } else if (key == "smear_start_before") {
+                s = read_integer(key, node, "leap", 0, 7 * 86'400, c.smear.start_before_s);
+                start_node = &node;
+            } else {
                 return unknown(key, "leap");
             }
-            auto text = string_of(key, node, "leap");
-            if (!text) {
-                return Error{text.error()};
+            if (!s) {
+                return s;
             }
-            if (*text == "smear") {
-                return fail(node.source(),
-                            "leap.mode = \"smear\" is not implemented in this version");
-            }
-            if (*text != "pass") {
-                return fail(node.source(), "leap.mode must be \"pass\", not \"" + *text + "\"");
-            }
+        }
+        if (c.smear.start_before_s > c.smear.duration_s) {
+            return fail(start_node != nullptr ? start_node->source() : t.source(),
+                        "leap.smear_start_before must not exceed leap.smear_duration (the leap "
+                        "must fall inside the smear window)");
         }
         return Done{};
     }
@@ -349,6 +407,16 @@ Status apply_text(std::string_view text, const std::string& origin, Config& conf
 }
 
 }  // namespace
+
+const char* clock_source_name(ClockSourceKind kind) {
+    switch (kind) {
+        case ClockSourceKind::automatic: return "auto";
+        case ClockSourceKind::chrony: return "chrony";
+        case ClockSourceKind::kernel: return "kernel";
+        case ClockSourceKind::local: return "local";
+    }
+    return "?";
+}
 
 Config default_config() {
     Config config;

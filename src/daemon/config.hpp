@@ -8,13 +8,15 @@
 #include <vector>
 
 #include "proto/access_list.hpp"
+#include "proto/leap_smear.hpp"
 #include "proto/rate_limiter.hpp"
 #include "sys/socket_address.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::daemon {
 
-enum class ClockSourceKind : std::uint8_t { kernel, local };
+// auto: chrony when its socket exists at start, else the kernel.
+enum class ClockSourceKind : std::uint8_t { automatic, chrony, kernel, local };
 
 struct Config {
     std::vector<sys::SocketAddress> listen;
@@ -22,11 +24,17 @@ struct Config {
     unsigned batch_size = 32;
     unsigned receive_buffer = 4U << 20U;
 
-    ClockSourceKind clock_source = ClockSourceKind::kernel;
+    ClockSourceKind clock_source = ClockSourceKind::automatic;
+    std::string chrony_socket = "/run/chrony/chronyd.sock";
+    double holdover_s = 0.0;
     std::uint8_t kernel_stratum = 3;
     std::uint32_t kernel_refid = 0;
     std::uint8_t local_stratum = 10;
     std::uint32_t local_refid = 0;
+
+    proto::LeapMode leap_mode = proto::LeapMode::pass;
+    std::string leap_seconds_file = "/usr/share/zoneinfo/leap-seconds.list";
+    proto::SmearPolicy smear;
 
     proto::RateLimitPolicy rate_limit;
     std::vector<proto::AccessRule> access_rules;
@@ -41,5 +49,7 @@ std::string_view default_config_text();
 Expected<Config> parse_config(std::string_view text, const std::string& origin);
 Expected<Config> load_config_file(const std::string& path);
 Config default_config();
+
+const char* clock_source_name(ClockSourceKind kind);
 
 }  // namespace cloudtime::daemon

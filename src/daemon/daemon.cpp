@@ -5,9 +5,13 @@
 #include <cstring>
 #include <memory>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include "proto/packet.hpp"
+#include "server/chrony_source.hpp"
+#include "server/clock_keeper.hpp"
 #include "server/clock_source.hpp"
 #include "server/ntp_server.hpp"
 #include "server/snapshot_cell.hpp"
@@ -20,18 +24,42 @@ namespace {
 
 constexpr std::chrono::milliseconds kRefreshInterval{1000};
 
-std::unique_ptr<server::ClockSource> make_clock_source(const Config& c, std::int8_t precision) {
-    if (c.clock_source == ClockSourceKind::local) {
-        return std::make_unique<server::LocalClockSource>(
-            server::StaticIdentity{c.local_stratum, c.local_refid, precision});
+ClockSourceKind resolve_source(const Config& c) {
+    if (c.clock_source != ClockSourceKind::automatic) {
+        return c.clock_source;
     }
-    return std::make_unique<server::KernelClockSource>(
-        server::StaticIdentity{c.kernel_stratum, c.kernel_refid, precision});
+    struct stat st{};
+    const bool chrony_there = ::stat(c.chrony_socket.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+    spdlog::info("clock.source = \"auto\": {} {}, so the source is {}", c.chrony_socket,
+                 chrony_there ? "exists" : "does not exist", chrony_there ? "chrony" : "kernel");
+    return chrony_there ? ClockSourceKind::chrony : ClockSourceKind::kernel;
+}
+
+std::unique_ptr<server::ClockSource> make_clock_source(const Config& c, ClockSourceKind kind,
+                                                       std::int8_t precision) {
+    switch (kind) {
+        case ClockSourceKind::local:
+            return std::make_unique<server::LocalClockSource>(
+                server::StaticIdentity{c.local_stratum, c.local_refid, precision});
+        case ClockSourceKind::chrony:
+            return std::make_unique<server::ChronyClockSource>(c.chrony_socket, precision);
+        default:
+            return std::make_unique<server::KernelClockSource>(
+                server::StaticIdentity{c.kernel_stratum, c.kernel_refid, precision});
+    }
 }
 
 // Logs only changes of synchronization state, not every refresh.
 void log_transition(const proto::ClockSnapshot& previous, const proto::ClockSnapshot& now,
                     bool first) {
+    if (!first && previous.smear.active != now.smear.active) {
+        if (now.smear.active) {
+            spdlog::warn("leap smear: serving smeared time until {} s after the leap",
+                         now.smear.duration_s - now.smear.start_before_s);
+        } else {
+            spdlog::info("leap smear: over, serving the system clock again");
+        }
+    }
     if (!first && previous.synchronized == now.synchronized && previous.leap == now.leap) {
         return;
     }
@@ -54,16 +82,32 @@ int run(const Config& config) {
     }
     const double precision_s = sys::measure_clock_precision();
     const std::int8_t precision = proto::precision_exponent(precision_s);
-    auto source = make_clock_source(config, precision);
-    spdlog::info("clock source: {}", source->describe());
-    if (config.clock_source == ClockSourceKind::local) {
+    const ClockSourceKind kind = resolve_source(config);
+    server::ClockKeeper keeper(make_clock_source(config, kind, precision),
+                               {.holdover_s = config.holdover_s,
+                                .leap_mode = config.leap_mode,
+                                .smear = config.smear,
+                                .leap_seconds_file = config.leap_seconds_file});
+    spdlog::info("clock source: {}{}", keeper.describe(),
+                 config.holdover_s > 0.0
+                     ? fmt::format("; holdover {} s", config.holdover_s)
+                     : std::string("; no holdover"));
+    if (config.leap_mode == proto::LeapMode::smear) {
+        spdlog::info(
+            "leap.mode = \"smear\": leap seconds are smeared over {} s ({}); clients must not "
+            "mix this server with servers that do not smear",
+            config.smear.duration_s,
+            config.smear.shape == proto::SmearShape::linear ? "linear" : "cosine");
+    }
+    keeper.reload_leap_seconds(sys::realtime_now());
+    if (kind == ClockSourceKind::local) {
         spdlog::warn(
             "clock.source = \"local\" serves this host's clock as synchronized whatever "
             "its state: for labs and tests only");
     }
 
     server::SnapshotCell cell;
-    proto::ClockSnapshot snapshot = source->refresh(sys::realtime_now());
+    proto::ClockSnapshot snapshot = keeper.refresh(sys::realtime_now());
     cell.publish(snapshot);
     log_transition(snapshot, snapshot, true);
 
@@ -117,7 +161,9 @@ int run(const Config& config) {
                 if (*sig == SIGUSR1) {
                     spdlog::info("counters: {}", ntp.totals().to_string());
                 } else if (*sig == SIGHUP) {
-                    spdlog::info("SIGHUP: nothing to reload yet; restart to apply a new config");
+                    spdlog::info("SIGHUP: reading the leap seconds list again (restart to apply "
+                                 "a new config)");
+                    keeper.reload_leap_seconds(sys::realtime_now());
                 } else {
                     spdlog::info("{} received, stopping", strsignal(*sig));
                     stop = true;
@@ -126,7 +172,7 @@ int run(const Config& config) {
             continue;
         }
         next_refresh += kRefreshInterval;
-        const proto::ClockSnapshot next = source->refresh(sys::realtime_now());
+        const proto::ClockSnapshot next = keeper.refresh(sys::realtime_now());
         log_transition(snapshot, next, false);
         snapshot = next;
         cell.publish(snapshot);

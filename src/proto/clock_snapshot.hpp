@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "proto/leap_smear.hpp"
 #include "proto/packet.hpp"
 #include "proto/timestamp.hpp"
 
@@ -22,7 +23,8 @@ struct ClockSnapshot {
     double root_delay_s = 0.0;
     double root_dispersion_s = 0.0;  // as of dispersion_epoch; grows at kDispersionRate
     UnixTime dispersion_epoch;
-    UnixTime reference_time;  // when the clock was last set or corrected
+    UnixTime reference_time;  // when the clock was last set or corrected (already smeared)
+    SmearWindow smear;        // active while served time is being smeared over a leap
 };
 static_assert(std::is_trivially_copyable_v<ClockSnapshot>);
 

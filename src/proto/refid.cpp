@@ -1,5 +1,7 @@
 #include "proto/refid.hpp"
 
+#include <openssl/evp.h>
+
 #include <array>
 #include <charconv>
 
@@ -15,6 +17,18 @@ bool is_code_char(char c) {
     return c >= 0x20 && c < 0x7F;
 }
 }  // namespace
+
+std::uint32_t refid_from_ipv6(std::span<const std::uint8_t, 16> address) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int length = 0;
+    if (EVP_Digest(address.data(), address.size(), digest.data(), &length, EVP_md5(), nullptr) !=
+            1 ||
+        length < 4) {
+        return 0;  // OpenSSL without MD5: an unknown reference
+    }
+    return (std::uint32_t{digest[0]} << 24U) | (std::uint32_t{digest[1]} << 16U) |
+           (std::uint32_t{digest[2]} << 8U) | std::uint32_t{digest[3]};
+}
 
 bool is_kiss_code(std::uint32_t refid) {
     for (const char c : octets(refid)) {

@@ -3,7 +3,7 @@
 #include <poll.h>
 
 #include "proto/packet.hpp"
-#include "sys/clock.hpp"
+#include "server/served_time.hpp"
 #include "sys/datagram_batch.hpp"
 
 namespace cloudtime::server {
@@ -44,6 +44,7 @@ void serve_socket(const sys::UdpSocket& socket, sys::DatagramBatch& batch, const
             return;
         }
         const proto::ClockSnapshot clock = ctx.clock->load();
+        const ServedTime served(clock.smear);
         WorkerCounters& counters = *ctx.counters;
         for (std::size_t i = 0; i < batch.size(); ++i) {
             counters.count_received();
@@ -59,8 +60,9 @@ void serve_socket(const sys::UdpSocket& socket, sys::DatagramBatch& batch, const
                 counters.count_dropped(proto::DropReason::ignored);
                 continue;
             }
-            const proto::Decision decision = proto::decide(
-                batch.payload(i), datagram.kernel_receive, clock, ctx.policy, batch.next_reply());
+            const proto::Decision decision =
+                proto::decide(batch.payload(i), served.receive(datagram.kernel_receive), clock,
+                              ctx.policy, batch.next_reply());
             if (const auto* drop = std::get_if<proto::Drop>(&decision)) {
                 counters.count_dropped(drop->reason);
                 continue;
@@ -90,7 +92,7 @@ void serve_socket(const sys::UdpSocket& socket, sys::DatagramBatch& batch, const
             continue;
         }
         // The transmit timestamp is the last thing written, right before the send.
-        const proto::UnixTime transmit = sys::realtime_now();
+        const proto::UnixTime transmit = served.transmit();
         for (std::size_t r = 0; r < batch.replies(); ++r) {
             proto::stamp_transmit(batch.reply(r), transmit);
         }

@@ -38,6 +38,19 @@ Expected<KernelTimeState> read_kernel_time_state() {
     return k;
 }
 
+TimeWithLeapState read_time_with_leap_state() {
+    timex tx{};
+    tx.modes = 0;
+    const int state = ::adjtimex(&tx);
+    if (state < 0) {
+        return {realtime_now(), false};
+    }
+    const std::int64_t sub_second =
+        (tx.status & STA_NANO) != 0 ? tx.time.tv_usec : std::int64_t{tx.time.tv_usec} * 1000;
+    return {proto::UnixTime{std::int64_t{tx.time.tv_sec} * 1'000'000'000 + sub_second},
+            state == TIME_OOP};
+}
+
 double measure_clock_precision() {
     std::int64_t smallest = std::numeric_limits<std::int64_t>::max();
     proto::UnixTime previous = realtime_now();

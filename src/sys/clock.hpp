@@ -24,6 +24,15 @@ struct KernelTimeState {
 
 Expected<KernelTimeState> read_kernel_time_state();
 
+// The time read together with whether the kernel is inside an inserted leap second (TIME_OOP:
+// the repeated 23:59:59), which the time alone cannot tell. A system call (adjtimex, read
+// only): for the few seconds around a leap, never the ordinary hot path.
+struct TimeWithLeapState {
+    proto::UnixTime now;
+    bool in_inserted_second = false;
+};
+TimeWithLeapState read_time_with_leap_state();
+
 // Smallest step observed between consecutive clock reads, in seconds (the clock's precision
 // in the sense of RFC 5905: what reading it costs and resolves).
 double measure_clock_precision();

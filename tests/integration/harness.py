@@ -177,8 +177,8 @@ def run_query(target, *args, netns=None, timeout=60):
 class Chronyd:
     """A chronyd that never touches the clock (-x), with its files in a private directory."""
 
-    def __init__(self, lines, netns=None):
-        self.dir = tempfile.mkdtemp(prefix="cloudtime-chrony-")
+    def __init__(self, lines, netns=None, workdir=None):
+        self.dir = workdir or tempfile.mkdtemp(prefix="cloudtime-chrony-")
         os.chmod(self.dir, 0o700)  # chronyd refuses a socket directory open to others
         self.conf = os.path.join(self.dir, "chrony.conf")
         with open(self.conf, "w") as f:
@@ -192,14 +192,31 @@ class Chronyd:
         cmd = ["chronyd", "-x", "-d", "-u", "root", "-f", self.conf]
         if netns:
             cmd = ["ip", "netns", "exec", netns] + cmd
-        self.log = open(self.log_path, "w+")
+        self.log = open(self.log_path, "a+")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+
+    @property
+    def socket(self):
+        return os.path.join(self.dir, "chronyd.sock")
 
     def read_log(self):
         with open(self.log_path) as f:
             return f.read()
 
-    def cleanup(self):
+    def tracking(self):
+        """chronyc's view of chronyd's tracking state (CSV fields by name), None if unreachable."""
+        p = subprocess.run(["chronyc", "-c", "-h", self.socket, "tracking"], capture_output=True,
+                           text=True, timeout=10)
+        fields = p.stdout.strip().split(",")
+        if p.returncode != 0 or len(fields) < 14:
+            return None
+        names = ["refid", "reference", "stratum", "ref_time", "system_time", "last_offset",
+                 "rms_offset", "frequency", "residual_frequency", "skew", "root_delay",
+                 "root_dispersion", "update_interval", "leap"]
+        return dict(zip(names, fields))
+
+    def stop(self):
+        """Stops chronyd, keeping its directory (to start another in it)."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -208,6 +225,9 @@ class Chronyd:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+    def cleanup(self):
+        self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

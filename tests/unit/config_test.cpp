@@ -14,7 +14,14 @@ TEST(Config, EmbeddedDefaultServesOnLoopback) {
     EXPECT_EQ(c.listen[0].to_string(), "127.0.0.1:11123");
     EXPECT_EQ(c.threads, 0U);
     EXPECT_EQ(c.receive_buffer, 4U << 20U);
-    EXPECT_EQ(c.clock_source, ClockSourceKind::kernel);
+    EXPECT_EQ(c.clock_source, ClockSourceKind::automatic);
+    EXPECT_EQ(c.chrony_socket, "/run/chrony/chronyd.sock");
+    EXPECT_EQ(c.holdover_s, 0.0);
+    EXPECT_EQ(c.leap_mode, proto::LeapMode::pass);
+    EXPECT_EQ(c.leap_seconds_file, "/usr/share/zoneinfo/leap-seconds.list");
+    EXPECT_EQ(c.smear.duration_s, 86'400);
+    EXPECT_EQ(c.smear.start_before_s, 43'200);
+    EXPECT_EQ(c.smear.shape, proto::SmearShape::linear);
     EXPECT_EQ(c.local_stratum, 10);
     EXPECT_EQ(c.log_level, "info");
 }
@@ -25,6 +32,23 @@ TEST(Config, FileHoldsOnlyWhatItChanges) {
     EXPECT_EQ(c->clock_source, ClockSourceKind::local);
     EXPECT_EQ(c->local_stratum, 7);
     EXPECT_EQ(c->listen[0].to_string(), "127.0.0.1:11123");  // default kept
+}
+
+TEST(Config, ClockAndLeapKeys) {
+    auto c = parse_config(
+        "[clock]\nsource = \"chrony\"\nchrony_socket = \"/tmp/c.sock\"\nholdover = 30\n"
+        "[leap]\nmode = \"smear\"\nsmear_shape = \"cosine\"\nsmear_duration = 72000\n"
+        "smear_start_before = 36000\nleap_seconds_file = \"/etc/leap\"\n",
+        "t.toml");
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_EQ(c->clock_source, ClockSourceKind::chrony);
+    EXPECT_EQ(c->chrony_socket, "/tmp/c.sock");
+    EXPECT_EQ(c->holdover_s, 30.0);
+    EXPECT_EQ(c->leap_mode, proto::LeapMode::smear);
+    EXPECT_EQ(c->smear.shape, proto::SmearShape::cosine);
+    EXPECT_EQ(c->smear.duration_s, 72'000);
+    EXPECT_EQ(c->smear.start_before_s, 36'000);
+    EXPECT_EQ(c->leap_seconds_file, "/etc/leap");
 }
 
 TEST(Config, SeveralListenAddresses) {
@@ -52,12 +76,18 @@ TEST(Config, BadFilesNameFileLineAndProblem) {
         {"[server]\nlisten = \"127.0.0.1:1\"\n", "bad.toml:2: server.listen must be an array"},
         {"[server]\nlistn = 1\n", "bad.toml:2: unknown key 'listn' in [server]"},
         {"[clock]\nsource = \"gps\"\n", "bad.toml:2: clock.source must be"},
-        {"[clock]\nsource = \"chrony\"\n",
-         "bad.toml:2: clock.source = \"chrony\" is not implemented"},
+        {"[clock]\nsource = \"ntp\"\n",
+         "bad.toml:2: clock.source must be \"auto\", \"chrony\", \"kernel\" or \"local\""},
+        {"[clock]\nchrony_socket = \"\"\n", "bad.toml:2: clock.chrony_socket must not be empty"},
+        {"[clock]\nholdover = -1\n", "bad.toml:2: clock.holdover must be a number of seconds"},
+        {"[leap]\nmode = \"slew\"\n", "bad.toml:2: leap.mode must be \"pass\" or \"smear\""},
+        {"[leap]\nsmear_shape = \"quadratic\"\n", "bad.toml:2: leap.smear_shape must be"},
+        {"[leap]\nsmear_duration = 60\n", "bad.toml:2: leap.smear_duration must be between 3600"},
+        {"[leap]\nsmear_duration = 7200\nsmear_start_before = 7201\n",
+         "bad.toml:3: leap.smear_start_before must not exceed leap.smear_duration"},
         {"[clock]\nlocal_stratum = 16\n",
          "bad.toml:2: clock.local_stratum must be between 1 and 15"},
         {"[clock]\nlocal_refid = \"TOOLONG\"\n", "bad.toml:2: clock.local_refid 'TOOLONG'"},
-        {"[leap]\nmode = \"smear\"\n", "bad.toml:2: leap.mode = \"smear\" is not implemented"},
         {"[log]\nlevel = \"loud\"\n", "bad.toml:2: log.level 'loud'"},
         {"[tenant_networks]\nenabled = true\n", "bad.toml:1: [tenant_networks] is not implemented"},
         {"[rate_limit]\nburst = 0\n", "bad.toml:2: rate_limit.burst must be between 1 and"},

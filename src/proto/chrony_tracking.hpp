@@ -1,0 +1,53 @@
+// chrony's command protocol (cmdmon, protocol version 6), the `tracking` request only: the
+// request cloudtimed sends on chronyd's command socket and the decoding of its reply
+// (layouts from chrony's candm.h). Pure: the socket is in sys/.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+
+#include "proto/timestamp.hpp"
+#include "util/expected.hpp"
+
+namespace cloudtime::proto {
+
+// A tracking reply is 104 octets; the request is padded to the same length, because chronyd
+// answers no request shorter than its reply (no amplification).
+inline constexpr std::size_t kChronyTrackingLength = 104;
+
+enum class ChronyLeap : std::uint8_t { normal = 0, insert = 1, remove = 2, unsynchronized = 3 };
+
+enum class ChronyAddressFamily : std::uint8_t { unspecified = 0, inet4 = 1, inet6 = 2, id = 3 };
+
+struct ChronyTracking {
+    std::uint32_t ref_id = 0;
+    ChronyAddressFamily family = ChronyAddressFamily::unspecified;
+    std::array<std::uint8_t, 16> address{};  // IPv4 in the first four octets
+    std::uint16_t stratum = 0;
+    ChronyLeap leap = ChronyLeap::unsynchronized;
+    UnixTime ref_time;
+    double current_correction_s = 0.0;  // system clock minus true time being slewed away
+    double last_offset_s = 0.0;
+    double rms_offset_s = 0.0;
+    double frequency_ppm = 0.0;
+    double skew_ppm = 0.0;
+    double root_delay_s = 0.0;
+    double root_dispersion_s = 0.0;  // as of ref_time
+    double last_update_interval_s = 0.0;
+};
+
+std::array<std::uint8_t, kChronyTrackingLength> make_chrony_tracking_request(
+    std::uint32_t sequence);
+
+// Decodes a reply to the request with `sequence`; an error says what was wrong with it
+// (chrony's status code, a version mismatch, a short or foreign reply).
+Expected<ChronyTracking> parse_chrony_tracking_reply(std::span<const std::uint8_t> reply,
+                                                     std::uint32_t sequence);
+
+// chrony's 32-bit float: a 7-bit signed exponent and a 25-bit signed coefficient,
+// value = coefficient * 2^(exponent - 25).
+double decode_chrony_float(std::uint32_t raw);
+std::uint32_t encode_chrony_float(double value);  // for tests and fakes
+
+}  // namespace cloudtime::proto

@@ -1,0 +1,96 @@
+#include "server/clock_keeper.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace cloudtime::server {
+
+namespace {
+constexpr std::int64_t kLeapListRereadNs = 86'400LL * 1'000'000'000;
+}
+
+ClockKeeper::ClockKeeper(std::unique_ptr<ClockSource> source, ClockKeeperOptions options)
+    : source_(std::move(source)),
+      options_(std::move(options)),
+      planner_(options_.leap_mode, options_.smear) {}
+
+void ClockKeeper::reload_leap_seconds(proto::UnixTime now) {
+    leap_list_read_ = now;
+    if (options_.leap_seconds_file.empty()) {
+        return;
+    }
+    std::ifstream in(options_.leap_seconds_file);
+    if (!in) {
+        spdlog::warn("leap seconds: cannot read {}; only the upstream's announcements count",
+                     options_.leap_seconds_file);
+        leap_list_.reset();
+        return;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    auto parsed = proto::parse_leap_seconds(text.str());
+    if (!parsed) {
+        spdlog::warn("leap seconds: {}: {}; only the upstream's announcements count",
+                     options_.leap_seconds_file, parsed.error());
+        leap_list_.reset();
+        return;
+    }
+    leap_list_ = std::move(parsed).value();
+    if (leap_list_->expired_at(now)) {
+        spdlog::warn(
+            "leap seconds: {} expired {} days ago; update tzdata. Only the upstream's "
+            "announcements count until then",
+            options_.leap_seconds_file, (now.ns - leap_list_->expires.ns) / 86'400'000'000'000LL);
+    } else {
+        spdlog::info("leap seconds: {} ({} entries, TAI-UTC {} s, valid {} more days)",
+                     options_.leap_seconds_file, leap_list_->entries.size(),
+                     leap_list_->entries.back().tai_offset,
+                     (leap_list_->expires.ns - now.ns) / 86'400'000'000'000LL);
+    }
+}
+
+proto::ClockSnapshot ClockKeeper::refresh(proto::UnixTime now) {
+    if (now.ns - leap_list_read_.ns >= kLeapListRereadNs) {
+        reload_leap_seconds(now);
+    }
+    proto::ClockSnapshot s = source_->refresh(now);
+    if (s.synchronized) {
+        last_good_ = s;
+        last_good_at_ = now;
+        if (in_holdover_) {
+            spdlog::info("holdover ended: the source of truth is back");
+            in_holdover_ = false;
+        }
+    } else if (last_good_ && options_.holdover_s > 0.0 &&
+               static_cast<double>(now.ns - last_good_at_.ns) / 1e9 <= options_.holdover_s) {
+        if (!in_holdover_) {
+            spdlog::warn("source of truth lost: holding over on its last state for up to {} s",
+                         options_.holdover_s);
+            in_holdover_ = true;
+        }
+        // Its dispersion keeps growing from its epoch: clients see the uncertainty rise.
+        s = *last_good_;
+    } else if (in_holdover_) {
+        spdlog::warn("holdover of {} s exhausted: answering with LI=3", options_.holdover_s);
+        in_holdover_ = false;
+    }
+    if (!s.synchronized) {
+        return s;
+    }
+    const proto::LeapPlan plan =
+        planner_.plan(now, s.leap, leap_list_ ? &*leap_list_ : nullptr);
+    if (!plan.warning.empty()) {
+        spdlog::warn("leap seconds: {}", plan.warning);
+    }
+    s.leap = plan.announce;
+    s.smear = plan.smear;
+    if (s.smear.active) {
+        s.reference_time =
+            proto::smear(s.smear, s.reference_time, s.reference_time.ns >= s.smear.leap_at.ns);
+    }
+    return s;
+}
+
+}  // namespace cloudtime::server

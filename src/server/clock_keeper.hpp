@@ -1,0 +1,42 @@
+// Turns the source of truth into the snapshot workers serve, once a second: the source's
+// state, kept for a configured holdover when the source is lost, and the leap second plan
+// (announced or smeared) from the upstream's leap bits and the leap-seconds list.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "proto/leap_seconds.hpp"
+#include "proto/leap_smear.hpp"
+#include "server/clock_source.hpp"
+
+namespace cloudtime::server {
+
+struct ClockKeeperOptions {
+    double holdover_s = 0.0;  // keep serving the last synchronized state this long after loss
+    proto::LeapMode leap_mode = proto::LeapMode::pass;
+    proto::SmearPolicy smear;
+    std::string leap_seconds_file;  // empty: none
+};
+
+class ClockKeeper {
+  public:
+    ClockKeeper(std::unique_ptr<ClockSource> source, ClockKeeperOptions options);
+    proto::ClockSnapshot refresh(proto::UnixTime now);
+    // Reads the leap-seconds list again (at start, on SIGHUP, and daily by itself).
+    void reload_leap_seconds(proto::UnixTime now);
+    std::string describe() const { return source_->describe(); }
+
+  private:
+    std::unique_ptr<ClockSource> source_;
+    ClockKeeperOptions options_;
+    proto::LeapPlanner planner_;
+    std::optional<proto::LeapSchedule> leap_list_;
+    proto::UnixTime leap_list_read_;
+    std::optional<proto::ClockSnapshot> last_good_;
+    proto::UnixTime last_good_at_;
+    bool in_holdover_ = false;
+};
+
+}  // namespace cloudtime::server

@@ -1,0 +1,91 @@
+#include "sys/unix_datagram.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "sys/signals.hpp"
+
+namespace cloudtime::sys {
+
+namespace {
+Expected<sockaddr_un> unix_address(const std::string& path) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.empty() || path.size() >= sizeof(address.sun_path)) {
+        return Error{"socket path '" + path + "' is empty or too long"};
+    }
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    return address;
+}
+
+// Several clients in one process (a reconnect before the old one is gone) need distinct names.
+std::atomic<unsigned> next_client{0};
+}  // namespace
+
+Expected<UnixDatagramClient> UnixDatagramClient::connect(const std::string& server_path,
+                                                         const std::string& directory,
+                                                         const std::string& prefix) {
+    auto server = unix_address(server_path);
+    if (!server) {
+        return Error{server.error()};
+    }
+    const std::string own_path = directory + "/" + prefix + "." + std::to_string(::getpid()) +
+                                 "." + std::to_string(next_client.fetch_add(1)) + ".sock";
+    auto own = unix_address(own_path);
+    if (!own) {
+        return Error{own.error()};
+    }
+    UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd.valid()) {
+        return Error{errno_message("socket(AF_UNIX)")};
+    }
+    ::unlink(own_path.c_str());  // a stale file left by a crashed process of the same pid
+    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*own), sizeof(*own)) != 0) {
+        return Error{errno_message(("bind " + own_path).c_str())};
+    }
+    UnixDatagramClient client(std::move(fd), own_path);
+    if (::chmod(own_path.c_str(), 0666) != 0) {
+        return Error{errno_message(("chmod " + own_path).c_str())};
+    }
+    if (::connect(client.fd_.get(), reinterpret_cast<const sockaddr*>(&*server),
+                  sizeof(*server)) != 0) {
+        return Error{errno_message(("connect " + server_path).c_str())};
+    }
+    return client;
+}
+
+UnixDatagramClient::UnixDatagramClient(UnixDatagramClient&& other) noexcept
+    : fd_(std::move(other.fd_)), own_path_(std::exchange(other.own_path_, {})) {}
+
+UnixDatagramClient::~UnixDatagramClient() {
+    if (!own_path_.empty()) {
+        ::unlink(own_path_.c_str());
+    }
+}
+
+Expected<std::size_t> UnixDatagramClient::exchange(std::span<const std::uint8_t> request,
+                                                   std::span<std::uint8_t> reply,
+                                                   int timeout_ms) const {
+    // Drop a late reply to an earlier request that timed out.
+    while (::recv(fd_.get(), reply.data(), reply.size(), MSG_DONTWAIT) >= 0) {
+    }
+    if (::send(fd_.get(), request.data(), request.size(), 0) < 0) {
+        return Error{errno_message("send")};
+    }
+    if (!wait_readable(fd_.get(), timeout_ms)) {
+        return Error{"no reply within " + std::to_string(timeout_ms) + " ms"};
+    }
+    const ssize_t n = ::recv(fd_.get(), reply.data(), reply.size(), 0);
+    if (n < 0) {
+        return Error{errno_message("recv")};
+    }
+    return static_cast<std::size_t>(n);
+}
+
+}  // namespace cloudtime::sys

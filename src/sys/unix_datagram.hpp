@@ -1,0 +1,39 @@
+// A client of a local datagram service on a Unix socket (chronyd's command socket): the
+// reply comes back to the address the request was sent from, so the client binds its own
+// socket file, and removes it again when it is destroyed.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "sys/fd.hpp"
+#include "util/expected.hpp"
+
+namespace cloudtime::sys {
+
+class UnixDatagramClient {
+  public:
+    // Binds a socket file named after `prefix` and the process in `directory` (mode 0666 so
+    // that a server running as another user can answer) and connects it to `server_path`.
+    static Expected<UnixDatagramClient> connect(const std::string& server_path,
+                                                const std::string& directory,
+                                                const std::string& prefix);
+    UnixDatagramClient(UnixDatagramClient&& other) noexcept;
+    UnixDatagramClient& operator=(UnixDatagramClient&&) = delete;
+    UnixDatagramClient(const UnixDatagramClient&) = delete;
+    UnixDatagramClient& operator=(const UnixDatagramClient&) = delete;
+    ~UnixDatagramClient();
+
+    // Sends `request` and waits up to `timeout_ms` for one datagram; returns its length.
+    Expected<std::size_t> exchange(std::span<const std::uint8_t> request,
+                                   std::span<std::uint8_t> reply, int timeout_ms) const;
+
+  private:
+    UnixDatagramClient(UniqueFd fd, std::string own_path)
+        : fd_(std::move(fd)), own_path_(std::move(own_path)) {}
+    UniqueFd fd_;
+    std::string own_path_;
+};
+
+}  // namespace cloudtime::sys

@@ -1,0 +1,149 @@
+"""cloudtimed serving what the host's chronyd says (clock.source = "chrony"): stratum + 1, its
+refid and root values; LI=3 within 2 s of losing it, recovery when it is back; a chrony client
+rejects the unsynchronized replies; a holdover keeps serving with growing dispersion."""
+
+import os
+import time
+import unittest
+
+import harness
+
+
+def config(socket, extra=""):
+    return (f'[clock]\nsource = "chrony"\nchrony_socket = "{socket}"\n{extra}'
+            '[rate_limit]\nenabled = false\n')
+
+
+def reply(host, port):
+    """One exchange; the decoded reply (root values and reference time in seconds) or None."""
+    try:
+        r = harness.decode_reply(harness.exchange(host, port, harness.ntp_request()))
+    except (TimeoutError, OSError):
+        return None
+    r["root_delay"] /= 65536.0
+    r["root_dispersion"] /= 65536.0
+    r["reference_s"] = r["reference"] / 2**32 - 2208988800
+    return r
+
+
+def wait_for(predicate, timeout, step=0.05):
+    """Polls until predicate() returns a true value; returns it and the time it took."""
+    start = time.monotonic()
+    while True:
+        value = predicate()
+        if value:
+            return value, time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            return None, time.monotonic() - start
+        time.sleep(step)
+
+
+CHRONY_LINES = ["port 0", "local stratum 8"]
+
+
+class ChronyUpstream(harness.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        harness.require_program("chronyd")
+        harness.require_program("chronyc")
+        super().setUpClass()
+
+    def setUp(self):
+        self.chronyd = harness.Chronyd(CHRONY_LINES)
+        self.addCleanup(lambda: self.chronyd.cleanup())  # the chronyd running at the end
+
+    def start_daemon(self, extra=""):
+        daemon = harness.Daemon(config=config(self.chronyd.socket, extra))
+        self.addCleanup(daemon.cleanup)
+        return daemon
+
+    def synchronized_reply(self, daemon):
+        host, port = daemon.host_port()
+        r, _ = wait_for(lambda: (lambda x: x if x and x["leap"] != 3 else None)(reply(host, port)),
+                        timeout=20)
+        self.assertIsNotNone(r, "cloudtimed never served chrony's state:\n" + daemon.read_log()
+                             + self.chronyd.read_log())
+        return r
+
+    def test_serves_chronys_state_one_stratum_below(self):
+        daemon = self.start_daemon()
+        r = self.synchronized_reply(daemon)
+        tracking = self.chronyd.tracking()
+        self.assertIsNotNone(tracking)
+        self.assertEqual(int(tracking["stratum"]), 8)
+        self.assertEqual(r["stratum"], 9)
+        self.assertEqual(r["leap"], 0)
+        self.assertEqual(r["refid"], 0x7F7F0101)  # chrony's local reference, 127.127.1.1
+        self.assertEqual(int(tracking["refid"], 16), 0x7F7F0101)
+        # Root delay as chrony's (NTP short format: 15 us steps); dispersion at least chrony's,
+        # grown by at most 15 ppm of the reference's age plus the correction left to slew.
+        self.assertAlmostEqual(r["root_delay"], float(tracking["root_delay"]), delta=2e-5)
+        chrony_dispersion = float(tracking["root_dispersion"])
+        age = time.time() - float(tracking["ref_time"])
+        self.assertGreaterEqual(r["root_dispersion"], chrony_dispersion - 2e-5)
+        self.assertLessEqual(r["root_dispersion"],
+                             chrony_dispersion + 15e-6 * (age + 2) + abs(float(tracking["system_time"])) + 2e-5)
+        # The reference timestamp is chrony's reference time.
+        self.assertAlmostEqual(r["reference_s"], float(tracking["ref_time"]), delta=2.0)
+        self.assertIn("chrony (tracking through", daemon.read_log())
+
+    def test_loss_and_recovery(self):
+        daemon = self.start_daemon()
+        self.synchronized_reply(daemon)
+        host, port = daemon.host_port()
+        self.chronyd.stop()
+        unsynced, took = wait_for(
+            lambda: (lambda x: x if x and x["leap"] == 3 else None)(reply(host, port)), timeout=5)
+        self.assertIsNotNone(unsynced, "still synchronized 5 s after chronyd stopped:\n"
+                             + daemon.read_log())
+        self.assertLessEqual(took, 2.0)
+        self.assertEqual(unsynced["stratum"], 0)
+        # A chrony client does not use a server that says it is unsynchronized.
+        with self.assertRaises(AssertionError):
+            harness.chrony_measure(host, port, samples=2, timeout=30)
+        self.chronyd = harness.Chronyd(CHRONY_LINES, workdir=self.chronyd.dir)
+        recovered = self.synchronized_reply(daemon)
+        self.assertEqual(recovered["stratum"], 9)
+        log = daemon.read_log()
+        self.assertIn("answering with LI=3", log)
+        self.assertIn("chronyd: synchronized", log)
+
+    def test_holdover_keeps_serving_with_growing_dispersion(self):
+        daemon = self.start_daemon("holdover = 3\n")
+        before = self.synchronized_reply(daemon)
+        host, port = daemon.host_port()
+        self.chronyd.stop()
+        time.sleep(1.5)
+        held = reply(host, port)
+        self.assertIsNotNone(held)
+        self.assertEqual(held["leap"], 0, daemon.read_log())
+        self.assertEqual(held["stratum"], 9)
+        self.assertGreater(held["root_dispersion"], before["root_dispersion"])
+        unsynced, _ = wait_for(
+            lambda: (lambda x: x if x and x["leap"] == 3 else None)(reply(host, port)), timeout=6)
+        self.assertIsNotNone(unsynced, "holdover never ended:\n" + daemon.read_log())
+        self.assertIn("holding over", daemon.read_log())
+
+    def test_missing_socket_is_unsynchronized_and_logged(self):
+        daemon = harness.Daemon(config=config(os.path.join(self.chronyd.dir, "absent.sock")))
+        self.addCleanup(daemon.cleanup)
+        host, port = daemon.host_port()
+        r = reply(host, port)
+        self.assertIsNotNone(r)
+        self.assertEqual(r["leap"], 3)
+        self.assertIn("absent.sock", daemon.read_log())
+
+    def test_auto_source_picks_chrony_when_its_socket_exists(self):
+        _, _ = wait_for(lambda: os.path.exists(self.chronyd.socket), timeout=10)
+        daemon = harness.Daemon(config=f'[clock]\nchrony_socket = "{self.chronyd.socket}"\n'
+                                '[rate_limit]\nenabled = false\n')
+        self.addCleanup(daemon.cleanup)
+        self.assertIn("so the source is chrony", daemon.read_log())
+        self.assertEqual(self.synchronized_reply(daemon)["stratum"], 9)
+        absent = harness.Daemon(config=f'[clock]\nchrony_socket = "{self.chronyd.dir}/absent"\n')
+        self.addCleanup(absent.cleanup)
+        self.assertIn("so the source is kernel", absent.read_log())
+
+
+if __name__ == "__main__":
+    unittest.main()

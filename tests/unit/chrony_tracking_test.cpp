@@ -1,0 +1,141 @@
+#include "proto/chrony_tracking.hpp"
+
+#include <gtest/gtest.h>
+
+#include "proto/packet.hpp"
+#include "proto/refid.hpp"
+#include "server/chrony_source.hpp"
+
+namespace cloudtime::proto {
+namespace {
+
+// A tracking reply as chronyd 4.3 lays it out (candm.h), built field by field.
+std::array<std::uint8_t, kChronyTrackingLength> tracking_reply(std::uint32_t sequence) {
+    std::array<std::uint8_t, kChronyTrackingLength> r{};
+    std::span<std::uint8_t> s(r);
+    r[0] = 6;
+    r[1] = 2;
+    store_u16(s.subspan(4), 33);   // command
+    store_u16(s.subspan(6), 5);    // RPY_TRACKING
+    store_u16(s.subspan(8), 0);    // success
+    store_u32(s.subspan(16), sequence);
+    store_u32(s.subspan(28), 0xC0000201);  // ref_id
+    r[32] = 192;
+    r[33] = 0;
+    r[34] = 2;
+    r[35] = 1;
+    store_u16(s.subspan(48), 1);   // IPv4
+    store_u16(s.subspan(52), 2);   // stratum
+    store_u16(s.subspan(54), 1);   // leap: insert
+    store_u32(s.subspan(56), 0);
+    store_u32(s.subspan(60), 1'700'000'000U);
+    store_u32(s.subspan(64), 250'000'000U);
+    store_u32(s.subspan(68), encode_chrony_float(-2e-6));  // current correction
+    store_u32(s.subspan(92), encode_chrony_float(0.0125));  // root delay
+    store_u32(s.subspan(96), encode_chrony_float(0.0007));  // root dispersion
+    store_u32(s.subspan(100), encode_chrony_float(64.5));
+    return r;
+}
+
+TEST(ChronyFloat, RoundTripsWithinItsPrecision) {
+    for (const double v : {1.0, -1.0, 0.5, 1e-9, -3.75e-5, 12345.678, 2.5e7, 0.0}) {
+        const double back = decode_chrony_float(encode_chrony_float(v));
+        EXPECT_NEAR(back, v, std::abs(v) * 1e-7) << v;
+    }
+}
+
+TEST(ChronyFloat, DecodesKnownBitPatterns) {
+    // exponent 1, coefficient 2^24 - 1 would be ~1; take exact ones: 2^24 * 2^(1-25) = 1.
+    EXPECT_DOUBLE_EQ(decode_chrony_float((1U << 25U) | (1U << 23U)), 0.5);
+    // A negative coefficient: -2^23 with exponent 1 is -0.5.
+    EXPECT_DOUBLE_EQ(decode_chrony_float((1U << 25U) | (0x1FF'FFFFU & ~((1U << 23U) - 1U))),
+                     -0.5);
+    // A negative exponent: -1 (0x7F), coefficient 2^23: 2^23 * 2^-26 = 0.125.
+    EXPECT_DOUBLE_EQ(decode_chrony_float((0x7FU << 25U) | (1U << 23U)), 0.125);
+}
+
+TEST(ChronyTracking, RequestIsPaddedToTheReplyLength) {
+    const auto request = make_chrony_tracking_request(0xA1B2C3D4);
+    EXPECT_EQ(request.size(), 104U);
+    EXPECT_EQ(request[0], 6);
+    EXPECT_EQ(request[1], 1);
+    EXPECT_EQ(load_u16(std::span(request).subspan(4)), 33);
+    EXPECT_EQ(load_u32(std::span(request).subspan(8)), 0xA1B2C3D4U);
+}
+
+TEST(ChronyTracking, ParsesEveryField) {
+    auto t = parse_chrony_tracking_reply(tracking_reply(7), 7);
+    ASSERT_TRUE(t) << t.error();
+    EXPECT_EQ(t->ref_id, 0xC0000201U);
+    EXPECT_EQ(t->family, ChronyAddressFamily::inet4);
+    EXPECT_EQ(t->stratum, 2);
+    EXPECT_EQ(t->leap, ChronyLeap::insert);
+    EXPECT_EQ(t->ref_time.ns, 1'700'000'000'250'000'000LL);
+    EXPECT_NEAR(t->current_correction_s, -2e-6, 1e-12);
+    EXPECT_NEAR(t->root_delay_s, 0.0125, 1e-9);
+    EXPECT_NEAR(t->root_dispersion_s, 0.0007, 1e-10);
+    EXPECT_NEAR(t->last_update_interval_s, 64.5, 1e-5);
+}
+
+TEST(ChronyTracking, RejectsWhatIsNotOurReply) {
+    auto reply = tracking_reply(7);
+    EXPECT_FALSE(parse_chrony_tracking_reply(reply, 8));  // another sequence
+    EXPECT_FALSE(parse_chrony_tracking_reply(std::span(reply).first(20), 7));
+    EXPECT_FALSE(parse_chrony_tracking_reply(std::span(reply).first(60), 7));
+    reply[0] = 5;
+    auto old = parse_chrony_tracking_reply(reply, 7);
+    ASSERT_FALSE(old);
+    EXPECT_NE(old.error().find("version 5"), std::string::npos);
+    reply = tracking_reply(7);
+    store_u16(std::span(reply).subspan(8), 2);  // STT_UNAUTH
+    auto refused = parse_chrony_tracking_reply(reply, 7);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().find("unauthorised"), std::string::npos);
+}
+
+TEST(ChronySnapshot, ServesOneStratumBelowWithChronysReference) {
+    auto t = parse_chrony_tracking_reply(tracking_reply(1), 1).value();
+    const ClockSnapshot s = server::snapshot_from_chrony(t, -24);
+    EXPECT_TRUE(s.synchronized);
+    EXPECT_EQ(s.stratum, 3);
+    EXPECT_EQ(s.refid, 0xC0000201U);
+    EXPECT_EQ(s.leap, Leap::insert_second);
+    EXPECT_NEAR(s.root_delay_s, 0.0125, 1e-9);
+    EXPECT_NEAR(s.root_dispersion_s, 0.0007 + 2e-6, 1e-9);  // plus the correction left to slew
+    EXPECT_EQ(s.reference_time.ns, t.ref_time.ns);
+    EXPECT_EQ(s.dispersion_epoch.ns, t.ref_time.ns);
+    EXPECT_EQ(s.precision, -24);
+}
+
+TEST(ChronySnapshot, Ipv6ReferenceIsTheMd5Refid) {
+    auto t = parse_chrony_tracking_reply(tracking_reply(1), 1).value();
+    t.family = ChronyAddressFamily::inet6;
+    t.address = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    // MD5(2001:db8::1) = 39ab9b37... (python3 -c "hashlib.md5(ipaddress.ip_address(
+    // '2001:db8::1').packed).hexdigest()")
+    EXPECT_EQ(server::snapshot_from_chrony(t, -20).refid, 0x39ab9b37U);
+}
+
+TEST(ChronySnapshot, ReferenceClockKeepsChronysRefid) {
+    auto t = parse_chrony_tracking_reply(tracking_reply(1), 1).value();
+    t.family = ChronyAddressFamily::id;
+    t.ref_id = 0x50484330;  // "PHC0"
+    t.stratum = 1;
+    const ClockSnapshot s = server::snapshot_from_chrony(t, -20);
+    EXPECT_EQ(s.refid, 0x50484330U);
+    EXPECT_EQ(s.stratum, 2);
+}
+
+TEST(ChronySnapshot, UnsynchronizedChronyMeansUnsynchronized) {
+    auto t = parse_chrony_tracking_reply(tracking_reply(1), 1).value();
+    t.leap = ChronyLeap::unsynchronized;
+    EXPECT_FALSE(server::snapshot_from_chrony(t, -20).synchronized);
+    t.leap = ChronyLeap::normal;
+    t.stratum = 0;
+    EXPECT_FALSE(server::snapshot_from_chrony(t, -20).synchronized);
+    t.stratum = 15;  // we would serve 16
+    EXPECT_FALSE(server::snapshot_from_chrony(t, -20).synchronized);
+}
+
+}  // namespace
+}  // namespace cloudtime::proto
