@@ -21,8 +21,7 @@ inline std::size_t reflect(std::span<const std::uint8_t> request, std::span<std:
     std::copy_n(request.begin(), proto::kHeaderSize, reply.begin());
     reply[0] = static_cast<std::uint8_t>((request[0] & 0x38U) | 0x04U);  // VN kept, mode 4
     reply[1] = 1;                                                        // stratum 1
-    std::copy_n(request.begin() + proto::kTransmitOffset, 8,
-                reply.begin() + proto::kOriginOffset);
+    std::copy_n(request.begin() + proto::kTransmitOffset, 8, reply.begin() + proto::kOriginOffset);
     return proto::kHeaderSize;
 }
 

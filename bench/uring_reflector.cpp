@@ -110,9 +110,9 @@ int main(int argc, char** argv) {
                 continue;
             }
             const std::size_t length =
-                result > 0 ? ct::bench::reflect(std::span(slot.request).first(
-                                                     static_cast<std::size_t>(result)),
-                                                 slot.reply)
+                result > 0 ? ct::bench::reflect(
+                                 std::span(slot.request).first(static_cast<std::size_t>(result)),
+                                 slot.reply)
                            : 0;
             if (length > 0) {
                 arm_send(ring, socket->fd(), slot, index, length);

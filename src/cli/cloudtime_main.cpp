@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     const auto run_query = cloudtime::cli::add_query_command(app);
     const auto run_bench = cloudtime::cli::add_bench_command(app);
+    const auto run_host_check = cloudtime::cli::add_host_check_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -22,6 +23,9 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("bench")) {
         return run_bench();
+    }
+    if (app.got_subcommand("host-check")) {
+        return run_host_check();
     }
     return cloudtime::cli::kExitUsage;
 }

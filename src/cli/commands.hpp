@@ -11,5 +11,6 @@ using Runner = std::function<int()>;
 // Adds `query` to the app; the returned runner is valid once the app has parsed.
 Runner add_query_command(CLI::App& app);
 Runner add_bench_command(CLI::App& app);
+Runner add_host_check_command(CLI::App& app);
 
 }  // namespace cloudtime::cli

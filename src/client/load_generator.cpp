@@ -66,7 +66,8 @@ class Worker {
     ThreadResult run() {
         auto wildcard = sys::parse_socket_address(target_.is_ipv6() ? "[::]:0" : "0.0.0.0:0");
         auto socket = sys::UdpSocket::bind(
-            *wildcard, {.reuse_port = false, .nonblocking = true, .receive_buffer = kReceiveBuffer});
+            *wildcard,
+            {.reuse_port = false, .nonblocking = true, .receive_buffer = kReceiveBuffer});
         if (!socket) {
             result_.error = socket.error();
             return std::move(result_);

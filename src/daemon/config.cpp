@@ -248,12 +248,12 @@ class Reader {
                     c.smear.shape =
                         *text == "linear" ? proto::SmearShape::linear : proto::SmearShape::cosine;
                 } else {
-                    return fail(node.source(),
-                                key == "mode"
-                                    ? "leap.mode must be \"pass\" or \"smear\", not \"" + *text +
-                                          "\""
-                                    : "leap.smear_shape must be \"linear\" or \"cosine\", not \"" +
-                                          *text + "\"");
+                    return fail(
+                        node.source(),
+                        key == "mode"
+                            ? "leap.mode must be \"pass\" or \"smear\", not \"" + *text + "\""
+                            : "leap.smear_shape must be \"linear\" or \"cosine\", not \"" + *text +
+                                  "\"");
                 }
             } else if (key == "leap_seconds_file") {
                 s = read_string(key, node, "leap", c.leap_seconds_file);
@@ -410,10 +410,14 @@ Status apply_text(std::string_view text, const std::string& origin, Config& conf
 
 const char* clock_source_name(ClockSourceKind kind) {
     switch (kind) {
-        case ClockSourceKind::automatic: return "auto";
-        case ClockSourceKind::chrony: return "chrony";
-        case ClockSourceKind::kernel: return "kernel";
-        case ClockSourceKind::local: return "local";
+        case ClockSourceKind::automatic:
+            return "auto";
+        case ClockSourceKind::chrony:
+            return "chrony";
+        case ClockSourceKind::kernel:
+            return "kernel";
+        case ClockSourceKind::local:
+            return "local";
     }
     return "?";
 }

@@ -28,7 +28,7 @@ ClockSourceKind resolve_source(const Config& c) {
     if (c.clock_source != ClockSourceKind::automatic) {
         return c.clock_source;
     }
-    struct stat st{};
+    struct stat st {};
     const bool chrony_there = ::stat(c.chrony_socket.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
     spdlog::info("clock.source = \"auto\": {} {}, so the source is {}", c.chrony_socket,
                  chrony_there ? "exists" : "does not exist", chrony_there ? "chrony" : "kernel");
@@ -89,9 +89,8 @@ int run(const Config& config) {
                                 .smear = config.smear,
                                 .leap_seconds_file = config.leap_seconds_file});
     spdlog::info("clock source: {}{}", keeper.describe(),
-                 config.holdover_s > 0.0
-                     ? fmt::format("; holdover {} s", config.holdover_s)
-                     : std::string("; no holdover"));
+                 config.holdover_s > 0.0 ? fmt::format("; holdover {} s", config.holdover_s)
+                                         : std::string("; no holdover"));
     if (config.leap_mode == proto::LeapMode::smear) {
         spdlog::info(
             "leap.mode = \"smear\": leap seconds are smeared over {} s ({}); clients must not "
@@ -161,8 +160,9 @@ int run(const Config& config) {
                 if (*sig == SIGUSR1) {
                     spdlog::info("counters: {}", ntp.totals().to_string());
                 } else if (*sig == SIGHUP) {
-                    spdlog::info("SIGHUP: reading the leap seconds list again (restart to apply "
-                                 "a new config)");
+                    spdlog::info(
+                        "SIGHUP: reading the leap seconds list again (restart to apply "
+                        "a new config)");
                     keeper.reload_leap_seconds(sys::realtime_now());
                 } else {
                     spdlog::info("{} received, stopping", strsignal(*sig));

@@ -26,13 +26,20 @@ constexpr std::size_t kData = 28;
 
 const char* status_text(std::uint16_t status) {
     switch (status) {
-        case 1: return "failed";
-        case 2: return "unauthorised";
-        case 3: return "invalid command";
-        case 6: return "not enabled";
-        case 18: return "bad packet version";
-        case 19: return "bad packet length";
-        default: return "error";
+        case 1:
+            return "failed";
+        case 2:
+            return "unauthorised";
+        case 3:
+            return "invalid command";
+        case 6:
+            return "not enabled";
+        case 18:
+            return "bad packet version";
+        case 19:
+            return "bad packet length";
+        default:
+            return "error";
     }
 }
 
@@ -110,8 +117,8 @@ Expected<ChronyTracking> parse_chrony_tracking_reply(std::span<const std::uint8_
     t.ref_id = load_u32(reply.subspan(kData));
     std::copy_n(reply.begin() + kData + 4, 16, t.address.begin());
     const std::uint16_t family = load_u16(reply.subspan(kData + 20));
-    t.family = family <= 3 ? static_cast<ChronyAddressFamily>(family)
-                           : ChronyAddressFamily::unspecified;
+    t.family =
+        family <= 3 ? static_cast<ChronyAddressFamily>(family) : ChronyAddressFamily::unspecified;
     t.stratum = load_u16(reply.subspan(kData + 24));
     const std::uint16_t leap = load_u16(reply.subspan(kData + 26));
     t.leap = leap <= 3 ? static_cast<ChronyLeap>(leap) : ChronyLeap::unsynchronized;
@@ -119,7 +126,8 @@ Expected<ChronyTracking> parse_chrony_tracking_reply(std::span<const std::uint8_
     if (high == kNoHighSeconds) {
         high = 0;
     }
-    const std::uint64_t seconds = (std::uint64_t{high} << 32U) | load_u32(reply.subspan(kData + 32));
+    const std::uint64_t seconds =
+        (std::uint64_t{high} << 32U) | load_u32(reply.subspan(kData + 32));
     const std::uint32_t nanoseconds = load_u32(reply.subspan(kData + 36));
     if (nanoseconds >= 1'000'000'000U || seconds > (std::uint64_t{1} << 33U)) {
         return Error{"chrony's reference time is out of range"};

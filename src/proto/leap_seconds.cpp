@@ -93,7 +93,8 @@ Expected<LeapSchedule> parse_leap_seconds(std::string_view text) {
             std::string_view rest = line.substr(2);
             const auto value = to_number(next_field(rest));
             if (!value) {
-                return at_line(line_number, "a number must follow " + std::string(line.substr(0, 2)));
+                return at_line(line_number,
+                               "a number must follow " + std::string(line.substr(0, 2)));
             }
             (line[1] == '$' ? updated : expires) = value;
             append_digits(hashed, line.substr(2));
@@ -124,7 +125,8 @@ Expected<LeapSchedule> parse_leap_seconds(std::string_view text) {
             if (entry.from.ns <= last.from.ns) {
                 return at_line(line_number, "entries are not in increasing order");
             }
-            if (entry.tai_offset != last.tai_offset + 1 && entry.tai_offset != last.tai_offset - 1) {
+            if (entry.tai_offset != last.tai_offset + 1 &&
+                entry.tai_offset != last.tai_offset - 1) {
                 return at_line(line_number, "TAI-UTC must change by one second per entry");
             }
         }

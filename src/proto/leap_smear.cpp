@@ -85,9 +85,8 @@ LeapPlan LeapPlanner::plan(UnixTime now, Leap upstream, const LeapSchedule* list
     if (announced) {
         const LeapEvent from_upstream{end_of_utc_day(now),
                                       upstream == Leap::insert_second ? 1 : -1};
-        if (list_usable &&
-            (!listed || listed->at.ns != from_upstream.at.ns ||
-             listed->direction != from_upstream.direction)) {
+        if (list_usable && (!listed || listed->at.ns != from_upstream.at.ns ||
+                            listed->direction != from_upstream.direction)) {
             warning = "the upstream announces a leap second before " +
                       format_day(from_upstream.at) + " that leap-seconds.list does not hold";
         }

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
-#include <random>
 
 #include "proto/refid.hpp"
 
@@ -13,11 +12,6 @@ namespace {
 // Well inside the clock thread's one-second period, so that loss shows within 2 s.
 constexpr int kReplyTimeoutMs = 500;
 constexpr std::uint16_t kMaxUpstreamStratum = 14;  // we serve one more; 16 is unsynchronized
-
-std::string directory_of(const std::string& path) {
-    const auto slash = path.rfind('/');
-    return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-}
 }  // namespace
 
 proto::ClockSnapshot snapshot_from_chrony(const proto::ChronyTracking& t, std::int8_t precision) {
@@ -50,38 +44,15 @@ proto::ClockSnapshot snapshot_from_chrony(const proto::ChronyTracking& t, std::i
 }
 
 ChronyClockSource::ChronyClockSource(std::string socket_path, std::int8_t precision)
-    : socket_path_(std::move(socket_path)), precision_(precision) {
-    std::random_device device;
-    sequence_ = device();
-}
-
-Expected<proto::ChronyTracking> ChronyClockSource::query() {
-    if (!client_) {
-        auto client =
-            sys::UnixDatagramClient::connect(socket_path_, directory_of(socket_path_), "cloudtimed");
-        if (!client) {
-            return Error{client.error()};
-        }
-        client_.emplace(std::move(client).value());
-    }
-    const std::uint32_t sequence = ++sequence_;
-    const auto request = proto::make_chrony_tracking_request(sequence);
-    std::array<std::uint8_t, 512> reply{};
-    auto length = client_->exchange(request, reply, kReplyTimeoutMs);
-    if (!length) {
-        client_.reset();  // chronyd may have restarted: connect afresh next time
-        return Error{length.error()};
-    }
-    return proto::parse_chrony_tracking_reply(std::span(reply).first(*length), sequence);
-}
+    : chrony_(std::move(socket_path)), precision_(precision) {}
 
 proto::ClockSnapshot ChronyClockSource::refresh(proto::UnixTime /*now*/) {
-    auto tracking = query();
+    auto tracking = chrony_.tracking(kReplyTimeoutMs);
     std::string problem;
     proto::ClockSnapshot s;
     s.precision = precision_;
     if (!tracking) {
-        problem = "chronyd at " + socket_path_ + ": " + tracking.error();
+        problem = "chronyd at " + chrony_.socket_path() + ": " + tracking.error();
     } else {
         s = snapshot_from_chrony(*tracking, precision_);
         if (!s.synchronized) {
@@ -101,7 +72,7 @@ proto::ClockSnapshot ChronyClockSource::refresh(proto::UnixTime /*now*/) {
 }
 
 std::string ChronyClockSource::describe() const {
-    return "chrony (tracking through " + socket_path_ + ")";
+    return "chrony (tracking through " + chrony_.socket_path() + ")";
 }
 
 }  // namespace cloudtime::server

@@ -2,13 +2,11 @@
 // read by the clock thread about once a second, never by a worker.
 #pragma once
 
-#include <memory>
-#include <optional>
 #include <string>
 
 #include "proto/chrony_tracking.hpp"
 #include "server/clock_source.hpp"
-#include "sys/unix_datagram.hpp"
+#include "sys/chrony_control.hpp"
 
 namespace cloudtime::server {
 
@@ -26,12 +24,8 @@ class ChronyClockSource final : public ClockSource {
     std::string describe() const override;
 
   private:
-    Expected<proto::ChronyTracking> query();
-
-    std::string socket_path_;
+    sys::ChronyControl chrony_;
     std::int8_t precision_;
-    std::optional<sys::UnixDatagramClient> client_;
-    std::uint32_t sequence_ = 0;
     std::string last_problem_ = "(not asked yet)";
 };
 

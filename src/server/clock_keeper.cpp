@@ -79,8 +79,7 @@ proto::ClockSnapshot ClockKeeper::refresh(proto::UnixTime now) {
     if (!s.synchronized) {
         return s;
     }
-    const proto::LeapPlan plan =
-        planner_.plan(now, s.leap, leap_list_ ? &*leap_list_ : nullptr);
+    const proto::LeapPlan plan = planner_.plan(now, s.leap, leap_list_ ? &*leap_list_ : nullptr);
     if (!plan.warning.empty()) {
         spdlog::warn("leap seconds: {}", plan.warning);
     }

@@ -33,8 +33,7 @@ class ServedTime {
             return now;
         }
         const sys::TimeWithLeapState t = read(now);
-        return proto::smear(window_, t.now,
-                            t.now.ns >= window_.leap_at.ns || t.in_inserted_second);
+        return proto::smear(window_, t.now, t.now.ns >= window_.leap_at.ns || t.in_inserted_second);
     }
 
   private:

@@ -50,9 +50,10 @@ Expected<UdpSocket> UdpSocket::bind(const SocketAddress& local, const UdpOptions
             return Error{s.error()};
         }
     }
-    if (options.receive_buffer > 0 &&
-        !set_option(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, options.receive_buffer, "SO_RCVBUFFORCE")) {
-        if (auto s = set_option(fd.get(), SOL_SOCKET, SO_RCVBUF, options.receive_buffer, "SO_RCVBUF");
+    if (options.receive_buffer > 0 && !set_option(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE,
+                                                  options.receive_buffer, "SO_RCVBUFFORCE")) {
+        if (auto s =
+                set_option(fd.get(), SOL_SOCKET, SO_RCVBUF, options.receive_buffer, "SO_RCVBUF");
             !s) {
             return Error{s.error()};
         }

@@ -35,8 +35,8 @@ Expected<UnixDatagramClient> UnixDatagramClient::connect(const std::string& serv
     if (!server) {
         return Error{server.error()};
     }
-    const std::string own_path = directory + "/" + prefix + "." + std::to_string(::getpid()) +
-                                 "." + std::to_string(next_client.fetch_add(1)) + ".sock";
+    const std::string own_path = directory + "/" + prefix + "." + std::to_string(::getpid()) + "." +
+                                 std::to_string(next_client.fetch_add(1)) + ".sock";
     auto own = unix_address(own_path);
     if (!own) {
         return Error{own.error()};
@@ -53,8 +53,8 @@ Expected<UnixDatagramClient> UnixDatagramClient::connect(const std::string& serv
     if (::chmod(own_path.c_str(), 0666) != 0) {
         return Error{errno_message(("chmod " + own_path).c_str())};
     }
-    if (::connect(client.fd_.get(), reinterpret_cast<const sockaddr*>(&*server),
-                  sizeof(*server)) != 0) {
+    if (::connect(client.fd_.get(), reinterpret_cast<const sockaddr*>(&*server), sizeof(*server)) !=
+        0) {
         return Error{errno_message(("connect " + server_path).c_str())};
     }
     return client;

@@ -80,15 +80,37 @@ class DaemonCli(harness.TestCase):
             finally:
                 d.cleanup()
 
-    def test_sighup_does_not_kill(self):
+    def test_sighup_does_not_kill_and_rereads_the_leap_list(self):
         d = harness.Daemon()
         try:
             d.proc.send_signal(signal.SIGHUP)
             rc, _, err = harness.run_query(d.address, "-n", "1")
             self.assertEqual(rc, 0, err)
             self.assertEqual(d.stop(), 0)
+            self.assertIn("SIGHUP: reading the leap seconds list again", d.read_log())
+            self.assertEqual(d.read_log().count("leap seconds: /usr/share/zoneinfo"), 2)
         finally:
             d.cleanup()
+
+    def test_leap_list_problems_are_logged_and_serving_goes_on(self):
+        leap = self.write("#@ 3991593600\n3692217600 37\n")  # no hash line
+        d = harness.Daemon(config=harness.LOCAL_CONFIG +
+                           f'[leap]\nmode = "smear"\nleap_seconds_file = "{leap}"\n')
+        try:
+            log = d.read_log()
+            self.assertIn("no hash (#h line)", log)
+            self.assertIn("clients must not mix this server with servers that do not smear", log)
+            rc, data, err = harness.run_query(d.address, "-n", "1")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(data["leap"], "normal")
+        finally:
+            d.cleanup()
+        missing = harness.Daemon(config=harness.LOCAL_CONFIG +
+                                 '[leap]\nleap_seconds_file = "/nonexistent/leap-seconds.list"\n')
+        try:
+            self.assertIn("cannot read /nonexistent/leap-seconds.list", missing.read_log())
+        finally:
+            missing.cleanup()
 
     def test_threads_flag_and_several_addresses(self):
         d = harness.Daemon(listen=("127.0.0.1:0", "127.0.0.2:0", "[::1]:0"), args=("-t", "3"))

@@ -15,22 +15,22 @@ std::array<std::uint8_t, kChronyTrackingLength> tracking_reply(std::uint32_t seq
     std::span<std::uint8_t> s(r);
     r[0] = 6;
     r[1] = 2;
-    store_u16(s.subspan(4), 33);   // command
-    store_u16(s.subspan(6), 5);    // RPY_TRACKING
-    store_u16(s.subspan(8), 0);    // success
+    store_u16(s.subspan(4), 33);  // command
+    store_u16(s.subspan(6), 5);   // RPY_TRACKING
+    store_u16(s.subspan(8), 0);   // success
     store_u32(s.subspan(16), sequence);
     store_u32(s.subspan(28), 0xC0000201);  // ref_id
     r[32] = 192;
     r[33] = 0;
     r[34] = 2;
     r[35] = 1;
-    store_u16(s.subspan(48), 1);   // IPv4
-    store_u16(s.subspan(52), 2);   // stratum
-    store_u16(s.subspan(54), 1);   // leap: insert
+    store_u16(s.subspan(48), 1);  // IPv4
+    store_u16(s.subspan(52), 2);  // stratum
+    store_u16(s.subspan(54), 1);  // leap: insert
     store_u32(s.subspan(56), 0);
     store_u32(s.subspan(60), 1'700'000'000U);
     store_u32(s.subspan(64), 250'000'000U);
-    store_u32(s.subspan(68), encode_chrony_float(-2e-6));  // current correction
+    store_u32(s.subspan(68), encode_chrony_float(-2e-6));   // current correction
     store_u32(s.subspan(92), encode_chrony_float(0.0125));  // root delay
     store_u32(s.subspan(96), encode_chrony_float(0.0007));  // root dispersion
     store_u32(s.subspan(100), encode_chrony_float(64.5));
@@ -48,8 +48,7 @@ TEST(ChronyFloat, DecodesKnownBitPatterns) {
     // exponent 1, coefficient 2^24 - 1 would be ~1; take exact ones: 2^24 * 2^(1-25) = 1.
     EXPECT_DOUBLE_EQ(decode_chrony_float((1U << 25U) | (1U << 23U)), 0.5);
     // A negative coefficient: -2^23 with exponent 1 is -0.5.
-    EXPECT_DOUBLE_EQ(decode_chrony_float((1U << 25U) | (0x1FF'FFFFU & ~((1U << 23U) - 1U))),
-                     -0.5);
+    EXPECT_DOUBLE_EQ(decode_chrony_float((1U << 25U) | (0x1FF'FFFFU & ~((1U << 23U) - 1U))), -0.5);
     // A negative exponent: -1 (0x7F), coefficient 2^23: 2^23 * 2^-26 = 0.125.
     EXPECT_DOUBLE_EQ(decode_chrony_float((0x7FU << 25U) | (1U << 23U)), 0.125);
 }

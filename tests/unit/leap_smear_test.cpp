@@ -49,9 +49,9 @@ double utc_seconds(const SmearWindow& w, std::int64_t tau_ns) {
 }
 
 void walk_through_leap(int direction, SmearShape shape) {
-    const SmearWindow w =
-        make_smear_window(LeapEvent{UnixTime{kLeap * kSecond}, direction},
-                          SmearPolicy{.shape = shape, .duration_s = 86'400, .start_before_s = 43'200});
+    const SmearWindow w = make_smear_window(
+        LeapEvent{UnixTime{kLeap * kSecond}, direction},
+        SmearPolicy{.shape = shape, .duration_s = 86'400, .start_before_s = 43'200});
     const std::int64_t true_length = (86'400 + direction) * kSecond;
     std::int64_t previous = std::numeric_limits<std::int64_t>::min();
     double worst = 0.0;
@@ -116,7 +116,7 @@ TEST(LeapSmear, InactiveWindowServesTheClock) {
 
 TEST(LeapSmear, ReceiveTimestampsInTheRepeatedSecond) {
     const SmearWindow w = make_smear_window(LeapEvent{UnixTime{kLeap * kSecond}, 1}, {});
-    const UnixTime first_pass = at(kLeap - 0.0001);  // 23:59:59.9999 before the step
+    const UnixTime first_pass = at(kLeap - 0.0001);       // 23:59:59.9999 before the step
     const UnixTime now_after_step = at(kLeap - 0.99995);  // 23:59:60.00005 (reads :59.00005)
     EXPECT_FALSE(stepped_at(w, first_pass, now_after_step, true));
     EXPECT_TRUE(stepped_at(w, at(kLeap - 0.99999), now_after_step, true));
@@ -173,9 +173,9 @@ TEST(LeapPlanner, SmearFollowsTheUpstreamThroughTheWholeWindow) {
 }
 
 TEST(LeapPlanner, ListOpensAWindowThatStartsBeforeTheUpstreamsDay) {
-    LeapPlanner planner(LeapMode::smear, {.shape = SmearShape::linear,
-                                          .duration_s = 2 * 86'400,
-                                          .start_before_s = 86'400 + 3600});
+    LeapPlanner planner(
+        LeapMode::smear,
+        {.shape = SmearShape::linear, .duration_s = 2 * 86'400, .start_before_s = 86'400 + 3600});
     const auto list = schedule_with_leap_at(kLeap, -1, kLeap + 86'400 * 100);
     const LeapPlan plan = planner.plan(at(kLeap - 86'400 - 1800), Leap::none, &list);
     EXPECT_TRUE(plan.smear.active);
