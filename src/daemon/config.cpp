@@ -19,6 +19,8 @@ namespace {
 // calling them unknown, and refusing them is better than ignoring what the operator asked.
 constexpr std::string_view kPlannedSections[] = {"tenant_networks", "vendordata", "status"};
 
+constexpr std::int64_t kMaxSmear = 7 * 86'400LL;  // a week: longer smears serve no one
+
 class Reader {
   public:
     explicit Reader(std::string origin) : origin_(std::move(origin)) {}
@@ -258,9 +260,9 @@ class Reader {
             } else if (key == "leap_seconds_file") {
                 s = read_string(key, node, "leap", c.leap_seconds_file);
             } else if (key == "smear_duration") {
-                s = read_integer(key, node, "leap", 3600, 7 * 86'400, c.smear.duration_s);
+                s = read_integer(key, node, "leap", 3600, kMaxSmear, c.smear.duration_s);
             } else if (key == "smear_start_before") {
-                s = read_integer(key, node, "leap", 0, 7 * 86'400, c.smear.start_before_s);
+                s = read_integer(key, node, "leap", 0, kMaxSmear, c.smear.start_before_s);
                 start_node = &node;
             } else {
                 return unknown(key, "leap");
