@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t i = 1; i < schedule->entries.size(); ++i) {
         const auto& a = schedule->entries[i - 1];
         const auto& b = schedule->entries[i];
-        if (b.from.ns <= a.from.ns || (b.tai_offset - a.tai_offset != 1 && a.tai_offset - b.tai_offset != 1)) {
+        if (b.from.ns <= a.from.ns ||
+            (b.tai_offset - a.tai_offset != 1 && a.tai_offset - b.tai_offset != 1)) {
             std::abort();
         }
     }

@@ -13,6 +13,9 @@ namespace {
 constexpr std::int64_t kNtpToUnixSeconds = 2'208'988'800;  // 1900-01-01 to 1970-01-01
 constexpr std::int64_t kDay = 86'400;
 constexpr std::int64_t kSecond = 1'000'000'000;
+// Beyond any date the list can hold (NTP era 1 ends in 2172), and small enough for UnixTime.
+constexpr std::uint64_t kMaxNtpSeconds = std::uint64_t{1} << 33U;
+constexpr std::uint64_t kMaxTaiOffset = 1000;
 
 UnixTime from_ntp_seconds(std::uint64_t ntp_seconds) {
     return UnixTime{(static_cast<std::int64_t>(ntp_seconds) - kNtpToUnixSeconds) * kSecond};
@@ -96,6 +99,9 @@ Expected<LeapSchedule> parse_leap_seconds(std::string_view text) {
                 return at_line(line_number,
                                "a number must follow " + std::string(line.substr(0, 2)));
             }
+            if (*value > kMaxNtpSeconds) {
+                return at_line(line_number, "the time is out of range");
+            }
             (line[1] == '$' ? updated : expires) = value;
             append_digits(hashed, line.substr(2));
             continue;
@@ -118,6 +124,9 @@ Expected<LeapSchedule> parse_leap_seconds(std::string_view text) {
         const auto offset = to_number(next_field(data));
         if (!when || !offset || !trim(data).empty()) {
             return at_line(line_number, "expected 'NTP-SECONDS TAI-UTC [# comment]'");
+        }
+        if (*when > kMaxNtpSeconds || *offset > kMaxTaiOffset) {
+            return at_line(line_number, "the time or the TAI-UTC offset is out of range");
         }
         const LeapEntry entry{from_ntp_seconds(*when), static_cast<int>(*offset)};
         if (!schedule.entries.empty()) {

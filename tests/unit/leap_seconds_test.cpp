@@ -90,6 +90,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadList{replaced(kList, "3692217600", "3692217601"), "line 6: a leap must fall"},
         BadList{replaced(kList, "3692217600\t37", "3692217600 x"), "line 6: expected"},
         BadList{replaced(kList, "#@\t3991593600", "#@\tsoon"), "line 3: a number must follow"},
+        // Found by fuzz/leap_seconds_fuzz.cpp: an NTP time that overflowed nanoseconds.
+        BadList{replaced(kList, "3692217600", "36492217600"), "line 6: the time or the TAI-UTC"},
+        BadList{replaced(kList, "3991593600", "39915936000"), "line 3: the time is out of range"},
+        BadList{replaced(kList, "\t37\t", "\t99999999999\t"), "line 6: the time or the TAI-UTC"},
         BadList{"", "no expiry"}));
 
 TEST(LeapSeconds, EndOfUtcDay) {
