@@ -17,7 +17,7 @@ namespace {
 
 // Sections of the config contract that later versions implement. Naming them is better than
 // calling them unknown, and refusing them is better than ignoring what the operator asked.
-constexpr std::string_view kPlannedSections[] = {"tenant_networks", "vendordata", "status"};
+constexpr std::string_view kPlannedSections[] = {"vendordata", "status"};
 
 constexpr std::int64_t kMaxSmear = 7 * 86'400LL;  // a week: longer smears serve no one
 
@@ -47,6 +47,8 @@ class Reader {
                 s = apply_rate_limit(*table, c.rate_limit);
             } else if (name == "access") {
                 s = apply_access(*table, c);
+            } else if (name == "tenant_networks") {
+                s = apply_tenant_networks(*table, c);
             } else if (name == "log") {
                 s = apply_log(*table, c);
             } else if (std::find(std::begin(kPlannedSections), std::end(kPlannedSections), name) !=
@@ -374,6 +376,69 @@ class Reader {
             }
         }
         c.access_rules = std::move(rules);
+        return Done{};
+    }
+
+    Expected<std::vector<std::string>> strings_of(const toml::key& key, const toml::node& node,
+                                                  const std::string& section) const {
+        const std::string name = section + "." + std::string(key.str());
+        const toml::array* list = node.as_array();
+        if (list == nullptr) {
+            return fail(node.source(), name + " must be an array of strings");
+        }
+        std::vector<std::string> out;
+        for (const toml::node& item : *list) {
+            const auto text = item.value<std::string>();
+            if (!item.is_string() || !text || text->empty()) {
+                return fail(item.source(), name + " entries must be non-empty strings");
+            }
+            out.push_back(*text);
+        }
+        return out;
+    }
+
+    Status apply_tenant_networks(const toml::table& t, Config& c) const {
+        auto& tn = c.tenant_networks;
+        for (const auto& [key, node] : t) {
+            const std::string name = "tenant_networks." + std::string(key.str());
+            Status s = Done{};
+            if (key == "enabled") {
+                const auto v = node.value<bool>();
+                if (!node.is_boolean() || !v) {
+                    return fail(node.source(), name + " must be true or false");
+                }
+                tn.enabled = *v;
+            } else if (key == "netns_dir") {
+                s = read_string(key, node, "tenant_networks", tn.netns_dir);
+            } else if (key == "patterns") {
+                auto list = strings_of(key, node, "tenant_networks");
+                if (!list) {
+                    return Error{list.error()};
+                }
+                tn.patterns = std::move(list).value();
+            } else if (key == "addresses") {
+                auto list = strings_of(key, node, "tenant_networks");
+                if (!list) {
+                    return Error{list.error()};
+                }
+                tn.addresses.clear();
+                for (const auto& text : *list) {
+                    const bool v6 = text.find(':') != std::string::npos;
+                    auto address = sys::parse_socket_address((v6 ? "[" + text + "]" : text) + ":0");
+                    if (!address) {
+                        return fail(node.source(), name + ": '" + text + "' is not an IP address");
+                    }
+                    tn.addresses.push_back(*address);
+                }
+            } else if (key == "port") {
+                s = read_integer(key, node, "tenant_networks", 1, 65535, tn.port);
+            } else {
+                return unknown(key, "tenant_networks");
+            }
+            if (!s) {
+                return s;
+            }
+        }
         return Done{};
     }
 

@@ -40,6 +40,14 @@ struct Config {
     std::vector<proto::AccessRule> access_rules;
     proto::AccessAction access_default = proto::AccessAction::allow;
 
+    struct TenantNetworks {
+        bool enabled = false;
+        std::string netns_dir = "/run/netns";
+        std::vector<std::string> patterns;
+        std::vector<sys::SocketAddress> addresses;  // validated; the port is `port`
+        std::uint16_t port = 123;
+    } tenant_networks;
+
     std::string log_level = "info";
 };
 

@@ -15,6 +15,7 @@
 #include "server/clock_source.hpp"
 #include "server/ntp_server.hpp"
 #include "server/snapshot_cell.hpp"
+#include "server/tenant_networks.hpp"
 #include "sys/clock.hpp"
 #include "sys/signals.hpp"
 
@@ -68,6 +69,23 @@ void log_transition(const proto::ClockSnapshot& previous, const proto::ClockSnap
                      now.stratum, proto::leap_name(now.leap), now.root_dispersion_s);
     } else {
         spdlog::warn("clock NOT synchronized: answering with LI=3 and stratum 0 until it is");
+    }
+}
+
+void log_tenant_networks(const server::TenantNetworks* tenants) {
+    if (tenants == nullptr) {
+        return;
+    }
+    for (const auto& s : tenants->status()) {
+        std::string addresses;
+        for (const auto& a : s.addresses) {
+            addresses += (addresses.empty() ? "" : ",") + a;
+        }
+        spdlog::info("tenant network {}: on {} received={} answered={}{}", s.name,
+                     addresses.empty() ? "-" : addresses, s.received, s.answered,
+                     s.missing.empty()
+                         ? ""
+                         : " (waiting for " + std::to_string(s.missing.size()) + " addresses)");
     }
 }
 
@@ -150,6 +168,32 @@ int run(const Config& config) {
     }
     spdlog::info("query it with: cloudtime query {}", ntp.bound_addresses().front().to_string());
 
+    std::unique_ptr<server::TenantNetworks> tenants;
+    if (config.tenant_networks.enabled) {
+        const auto& tn = config.tenant_networks;
+        server::TenantNetworkOptions o{.netns_dir = tn.netns_dir,
+                                       .patterns = tn.patterns,
+                                       .addresses = tn.addresses,
+                                       .receive_buffer = static_cast<int>(config.receive_buffer)};
+        std::string addresses;
+        for (auto& a : o.addresses) {
+            a.set_port(tn.port);
+            addresses += (addresses.empty() ? "" : ", ") + a.to_string();
+        }
+        std::string patterns;
+        for (const auto& p : o.patterns) {
+            patterns += (patterns.empty() ? "" : ", ") + p;
+        }
+        auto started = server::TenantNetworks::start(std::move(o), ntp);
+        if (!started) {
+            spdlog::critical("cannot follow tenant networks: {}", started.error());
+            return 1;
+        }
+        tenants = std::move(started).value();
+        spdlog::info("tenant networks: namespaces {} in {}, serving {}", patterns, tn.netns_dir,
+                     addresses);
+    }
+
     // Refresh on a fixed schedule, however many signals arrive in between.
     auto next_refresh = std::chrono::steady_clock::now() + kRefreshInterval;
     for (bool stop = false; !stop;) {
@@ -158,8 +202,12 @@ int run(const Config& config) {
         if (wait.count() > 0 && sys::wait_readable(signals->fd(), static_cast<int>(wait.count()))) {
             while (const auto sig = signals->next()) {
                 if (*sig == SIGUSR1) {
+                    log_tenant_networks(tenants.get());
                     spdlog::info("counters: {}", ntp.totals().to_string());
                 } else if (*sig == SIGHUP) {
+                    if (tenants) {
+                        tenants->reconcile();
+                    }
                     spdlog::info(
                         "SIGHUP: reading the leap seconds list again (restart to apply "
                         "a new config)");
@@ -177,6 +225,7 @@ int run(const Config& config) {
         snapshot = next;
         cell.publish(snapshot);
     }
+    tenants.reset();  // releases every tenant network before the workers stop
     ntp.stop();
     spdlog::info("counters: {}", ntp.totals().to_string());
     return 0;

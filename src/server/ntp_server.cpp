@@ -56,18 +56,31 @@ Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& option
                 target.set_port(socket->local_address().port());
                 server->bound_.push_back(target);
             }
-            server->per_worker_[t].push_back(std::move(socket).value());
+            server->per_worker_[t].push_back(
+                std::make_unique<ServedSocket>(ServedSocket{std::move(socket).value(), nullptr}));
         }
     }
     server->counters_ = std::make_unique<WorkerCounters[]>(threads);
+    for (unsigned t = 0; t < threads; ++t) {
+        auto inbox = WorkerInbox::create();
+        if (!inbox) {
+            return Error{inbox.error()};
+        }
+        server->inboxes_.push_back(std::move(inbox).value());
+    }
     return server;
 }
 
 void NtpServer::start() {
     for (std::size_t t = 0; t < per_worker_.size(); ++t) {
         std::random_device device;
+        std::vector<ServedSocket*> sockets;
+        for (const auto& s : per_worker_[t]) {
+            sockets.push_back(s.get());
+        }
         const WorkerContext ctx{
-            .sockets = per_worker_[t],
+            .sockets = std::move(sockets),
+            .inbox = inboxes_[t].get(),
             .stop_fd = stop_fd_.get(),
             .clock = &clock_,
             .policy = policy_,
@@ -91,6 +104,26 @@ void NtpServer::stop() {
         // The eventfd cannot overflow with one write; nothing else to do.
     }
     threads_.clear();  // joins
+}
+
+const ServedSocket* NtpServer::attach(sys::UdpSocket socket,
+                                      std::shared_ptr<TenantCounters> counters) {
+    auto served =
+        std::make_unique<ServedSocket>(ServedSocket{std::move(socket), std::move(counters)});
+    const ServedSocket* handle = served.get();
+    const std::size_t worker = next_worker_++ % inboxes_.size();
+    attached_[handle] = worker;
+    inboxes_[worker]->add(std::move(served));
+    return handle;
+}
+
+void NtpServer::detach(const ServedSocket* socket) {
+    const auto it = attached_.find(socket);
+    if (it == attached_.end()) {
+        return;
+    }
+    inboxes_[it->second]->remove(socket);
+    attached_.erase(it);
 }
 
 CounterTotals NtpServer::totals() const {

@@ -1,6 +1,7 @@
 // The NTP service: sockets on every listen address for every worker, and the workers.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "proto/rate_limiter.hpp"
 #include "proto/server_decision.hpp"
 #include "server/counters.hpp"
+#include "server/served_socket.hpp"
 #include "server/snapshot_cell.hpp"
 #include "sys/fd.hpp"
 #include "sys/socket_address.hpp"
@@ -39,11 +41,16 @@ class NtpServer {
     void start();
     void stop();
 
+    // Hands a socket opened elsewhere (a tenant network's) to a running worker, chosen in
+    // turn; the handle takes it back with detach(), which closes it. Called from one thread.
+    const ServedSocket* attach(sys::UdpSocket socket, std::shared_ptr<TenantCounters> counters);
+    void detach(const ServedSocket* socket);
+
     // The addresses actually bound (port 0 resolved), one per configured address.
     const std::vector<sys::SocketAddress>& bound_addresses() const { return bound_; }
     unsigned thread_count() const { return static_cast<unsigned>(per_worker_.size()); }
     // The receive buffer the kernel granted each socket, in bytes.
-    int receive_buffer() const { return per_worker_.front().front().receive_buffer(); }
+    int receive_buffer() const { return per_worker_.front().front()->socket.receive_buffer(); }
     CounterTotals totals() const;
     // Memory held by the rate limiter's table (0 when limiting is off).
     std::size_t rate_limit_table_bytes() const { return limiter_ ? limiter_->memory_bytes() : 0; }
@@ -59,7 +66,10 @@ class NtpServer {
     proto::AccessList access_;
     sys::UniqueFd stop_fd_;
     std::vector<sys::SocketAddress> bound_;
-    std::vector<std::vector<sys::UdpSocket>> per_worker_;
+    std::vector<std::vector<std::unique_ptr<ServedSocket>>> per_worker_;
+    std::vector<std::unique_ptr<WorkerInbox>> inboxes_;
+    std::map<const ServedSocket*, std::size_t> attached_;  // which worker holds each
+    std::size_t next_worker_ = 0;
     std::unique_ptr<WorkerCounters[]> counters_;
     std::vector<std::jthread> threads_;
 };

@@ -1,6 +1,10 @@
 #include "server/worker.hpp"
 
-#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <array>
 
 #include "proto/packet.hpp"
 #include "server/served_time.hpp"
@@ -37,11 +41,15 @@ proto::SourceKey source_key(const sys::SocketAddress& peer, std::uint8_t ipv6_pr
     return proto::source_key_v6(octets, ipv6_prefix);
 }
 
-void serve_socket(const sys::UdpSocket& socket, sys::DatagramBatch& batch, const WorkerContext& ctx,
-                  FastRandom& random) {
+void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
+                  const WorkerContext& ctx, FastRandom& random) {
+    const sys::UdpSocket& socket = served_socket.socket;
     for (int turn = 0; turn < kBatchesPerTurn; ++turn) {
         if (batch.receive(socket) != sys::IoStatus::ok) {
             return;
+        }
+        if (served_socket.tenant) {
+            TenantCounters::add(served_socket.tenant->received, batch.size());
         }
         const proto::ClockSnapshot clock = ctx.clock->load();
         const ServedTime served(clock.smear);
@@ -98,9 +106,43 @@ void serve_socket(const sys::UdpSocket& socket, sys::DatagramBatch& batch, const
         }
         const std::size_t sent = batch.send(socket);
         counters.count_answered(sent);
+        if (served_socket.tenant) {
+            TenantCounters::add(served_socket.tenant->answered, sent);
+        }
         counters.count_send_errors(batch.replies() - sent);
         if (batch.size() < batch.capacity()) {
             return;  // the socket is drained
+        }
+    }
+}
+
+// Tags of the two control fds in the epoll set; sockets are tagged with their ServedSocket.
+char stop_tag;
+char inbox_tag;
+
+bool watch(int epoll, int fd, void* tag) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.ptr = tag;
+    return ::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) == 0;
+}
+
+// Sockets handed over while running: watched from now on; sockets taken back: closed.
+void apply(WorkerInbox::Commands commands, int epoll,
+           std::vector<std::unique_ptr<ServedSocket>>& owned) {
+    for (auto& added : commands.added) {
+        if (!watch(epoll, added->socket.fd(), added.get())) {
+            spdlog::error("worker cannot watch a new socket: {}", sys::errno_message("epoll_ctl"));
+            continue;
+        }
+        owned.push_back(std::move(added));
+    }
+    for (const ServedSocket* removed : commands.removed) {
+        const auto it = std::find_if(owned.begin(), owned.end(),
+                                     [&](const auto& s) { return s.get() == removed; });
+        if (it != owned.end()) {
+            ::epoll_ctl(epoll, EPOLL_CTL_DEL, (*it)->socket.fd(), nullptr);
+            owned.erase(it);  // closes the socket
         }
     }
 }
@@ -109,23 +151,37 @@ void serve_socket(const sys::UdpSocket& socket, sys::DatagramBatch& batch, const
 void run_worker(const WorkerContext& ctx) {
     sys::DatagramBatch batch(ctx.batch_size, kReceiveBuffer);
     FastRandom random(ctx.random_seed);
-    std::vector<pollfd> fds;
-    fds.reserve(ctx.sockets.size() + 1);
-    for (const auto& s : ctx.sockets) {
-        fds.push_back({s.fd(), POLLIN, 0});
+    const sys::UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
+    if (!epoll.valid() || !watch(epoll.get(), ctx.stop_fd, &stop_tag) ||
+        !watch(epoll.get(), ctx.inbox->fd(), &inbox_tag)) {
+        spdlog::critical("worker cannot start: {}", sys::errno_message("epoll"));
+        return;
     }
-    fds.push_back({ctx.stop_fd, POLLIN, 0});
+    for (ServedSocket* s : ctx.sockets) {
+        watch(epoll.get(), s->socket.fd(), s);
+    }
+    std::vector<std::unique_ptr<ServedSocket>> owned;
+    std::array<epoll_event, 64> events{};
     for (;;) {
-        if (::poll(fds.data(), fds.size(), -1) < 0) {
-            continue;  // EINTR
+        const int n = ::epoll_wait(epoll.get(), events.data(), static_cast<int>(events.size()), -1);
+        bool stop = false;
+        bool inbox = false;
+        for (int i = 0; i < n; ++i) {
+            void* tag = events[static_cast<std::size_t>(i)].data.ptr;
+            if (tag == &stop_tag) {
+                stop = true;
+            } else if (tag == &inbox_tag) {
+                inbox = true;
+            } else {
+                serve_socket(*static_cast<ServedSocket*>(tag), batch, ctx, random);
+            }
         }
-        if ((fds.back().revents & POLLIN) != 0) {
+        if (stop) {
             return;
         }
-        for (std::size_t i = 0; i < ctx.sockets.size(); ++i) {
-            if ((fds[i].revents & (POLLIN | POLLERR)) != 0) {
-                serve_socket(ctx.sockets[i], batch, ctx, random);
-            }
+        // After serving this round's events: none of them may point at a socket removed now.
+        if (inbox) {
+            apply(ctx.inbox->take(), epoll.get(), owned);
         }
     }
 }

@@ -1,4 +1,5 @@
-// One serving thread: waits on its sockets, decides on each datagram, answers.
+// One serving thread: waits on its sockets (epoll), decides on each datagram, answers; takes
+// sockets from its inbox and gives them back between batches.
 #pragma once
 
 #include <span>
@@ -8,14 +9,16 @@
 #include "proto/rate_limiter.hpp"
 #include "proto/server_decision.hpp"
 #include "server/counters.hpp"
+#include "server/served_socket.hpp"
 #include "server/snapshot_cell.hpp"
 #include "sys/udp_socket.hpp"
 
 namespace cloudtime::server {
 
 struct WorkerContext {
-    std::span<const sys::UdpSocket> sockets;  // this worker's own sockets, one per address
-    int stop_fd = -1;                         // readable when the server stops
+    std::vector<ServedSocket*> sockets;  // this worker's sockets of server.listen
+    WorkerInbox* inbox = nullptr;        // sockets handed over and taken back while running
+    int stop_fd = -1;                    // readable when the server stops
     const SnapshotCell* clock = nullptr;
     proto::ServerPolicy policy;
     WorkerCounters* counters = nullptr;

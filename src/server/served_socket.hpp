@@ -1,0 +1,59 @@
+// A socket a worker serves, and the commands that hand sockets to a running worker and take
+// them back (tenant networks come and go while the server runs).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "sys/fd.hpp"
+#include "sys/udp_socket.hpp"
+#include "util/expected.hpp"
+
+namespace cloudtime::server {
+
+// Counters of one tenant network. Each of its sockets is served by one worker, the only
+// writer of that socket's share: relaxed load+store, summed by readers.
+struct TenantCounters {
+    std::atomic<std::uint64_t> received{0};
+    std::atomic<std::uint64_t> answered{0};
+    static void add(std::atomic<std::uint64_t>& c, std::uint64_t n) {
+        c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+};
+
+struct ServedSocket {
+    sys::UdpSocket socket;
+    std::shared_ptr<TenantCounters> tenant;  // null for the sockets of server.listen
+};
+
+// The control channel of one worker: commands queued under a mutex by the control thread, an
+// eventfd that wakes the worker. The worker takes them between batches; the hot path never
+// touches the mutex.
+class WorkerInbox {
+  public:
+    static Expected<std::unique_ptr<WorkerInbox>> create();
+    int fd() const { return event_.get(); }
+
+    void add(std::unique_ptr<ServedSocket> socket);
+    void remove(const ServedSocket* socket);  // the worker closes it
+
+    struct Commands {
+        std::vector<std::unique_ptr<ServedSocket>> added;
+        std::vector<const ServedSocket*> removed;
+    };
+    Commands take();  // worker side: drains the eventfd and the queue
+
+  private:
+    explicit WorkerInbox(sys::UniqueFd event) : event_(std::move(event)) {}
+    void wake() const;
+
+    sys::UniqueFd event_;
+    std::mutex mutex_;
+    Commands pending_;
+};
+
+}  // namespace cloudtime::server

@@ -1,0 +1,322 @@
+#include "server/tenant_networks.hpp"
+
+#include <fnmatch.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "sys/directory_watch.hpp"
+#include "sys/netns.hpp"
+
+namespace cloudtime::server {
+
+namespace {
+// How often a namespace that could not be entered is tried again (`ip netns add` creates the
+// file before it mounts the namespace on it). Missing addresses need no timer: the
+// namespace's rtnetlink events say when addresses come (or finish DAD).
+constexpr int kRetryMs = 100;
+// How often a missing netns directory is looked for (it appears with the first namespace).
+constexpr int kDirectoryRetryMs = 1000;
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) {
+        out += (out.empty() ? "" : ", ") + item;
+    }
+    return out.empty() ? "none" : out;
+}
+}  // namespace
+
+Expected<std::unique_ptr<TenantNetworks>> TenantNetworks::start(TenantNetworkOptions options,
+                                                                NtpServer& server) {
+    sys::UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!wake.valid()) {
+        return Error{sys::errno_message("eventfd")};
+    }
+    std::unique_ptr<TenantNetworks> t(
+        new TenantNetworks(std::move(options), server, std::move(wake)));
+    t->thread_ = std::thread([raw = t.get()] { raw->run(); });
+    return t;
+}
+
+TenantNetworks::TenantNetworks(TenantNetworkOptions options, NtpServer& server, sys::UniqueFd wake)
+    : options_(std::move(options)), server_(server), wake_(std::move(wake)) {}
+
+TenantNetworks::~TenantNetworks() {
+    stopping_ = true;
+    wake(1);
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+void TenantNetworks::wake(std::uint64_t what) const {
+    [[maybe_unused]] const ssize_t n = ::write(wake_.get(), &what, sizeof(what));
+}
+
+void TenantNetworks::reconcile() {
+    reconcile_requested_ = true;
+    wake(1);
+}
+
+bool TenantNetworks::matches(const std::string& name) const {
+    return std::any_of(options_.patterns.begin(), options_.patterns.end(), [&](const auto& p) {
+        return ::fnmatch(p.c_str(), name.c_str(), FNM_PERIOD) == 0;
+    });
+}
+
+void TenantNetworks::attach(const std::string& name) {
+    const std::string path = options_.netns_dir + "/" + name;
+    if (::access(path.c_str(), F_OK) != 0) {
+        detach(name);  // gone before it could be served
+        return;
+    }
+    Attached* entry = nullptr;
+    {
+        const std::lock_guard lock(mutex_);
+        entry = &attached_[name];  // std::map: the element stays where it is
+    }
+    std::vector<sys::SocketAddress> wanted;
+    for (const auto& address : options_.addresses) {
+        const bool bound = std::any_of(
+            entry->bound.begin(), entry->bound.end(),
+            [&](const auto& b) { return b.mapped_octets() == address.mapped_octets(); });
+        if (!bound) {
+            wanted.push_back(address);
+        }
+    }
+    // Labels are made inside the namespace: a link-local address's scope is named by its
+    // interface there, not by whatever holds that index in our own namespace.
+    std::vector<std::pair<sys::UdpSocket, std::string>> opened;
+    std::vector<std::string> missing;
+    {
+        auto scope = sys::NamespaceScope::enter(path);
+        if (!scope) {
+            // Between `ip netns add` creating the file and mounting the namespace on it.
+            missing.push_back(scope.error());
+        } else {
+            if (!entry->address_events.valid()) {
+                auto events = sys::open_address_events();
+                if (events) {
+                    entry->address_events = std::move(events).value();
+                } else {
+                    spdlog::warn("tenant network {}: {}; its addresses are not followed", name,
+                                 events.error());
+                }
+            }
+            auto found = sys::find_local_addresses(wanted);
+            if (!found) {
+                missing.push_back(found.error());
+            }
+            const std::vector<sys::SocketAddress> present =
+                found ? *found : std::vector<sys::SocketAddress>{};
+            for (const auto& address : wanted) {
+                const auto it = std::find_if(present.begin(), present.end(), [&](const auto& f) {
+                    return f.mapped_octets() == address.mapped_octets();
+                });
+                if (it == present.end()) {
+                    missing.push_back(address.to_string());
+                    continue;
+                }
+                auto socket =
+                    sys::UdpSocket::bind(*it, {.reuse_port = false,
+                                               .nonblocking = true,
+                                               .receive_buffer = options_.receive_buffer});
+                if (!socket) {
+                    missing.push_back(it->to_string() + " (" + socket.error() + ")");
+                    continue;
+                }
+                opened.emplace_back(std::move(socket).value(), it->to_string());
+            }
+        }
+    }  // back in our own namespace before anything else
+    std::vector<std::string> added;
+    for (auto& [socket, label] : opened) {
+        const sys::SocketAddress local = socket.local_address();
+        const ServedSocket* handle = server_.attach(std::move(socket), entry->counters);
+        const std::lock_guard lock(mutex_);
+        entry->bound.push_back(local);
+        entry->labels.push_back(label);
+        entry->sockets.push_back(handle);
+        added.push_back(label);
+    }
+    const bool was_missing = !entry->missing.empty();
+    {
+        const std::lock_guard lock(mutex_);
+        entry->missing = missing;
+        entry->entered = entry->address_events.valid();
+    }
+    if (!added.empty()) {
+        spdlog::info("tenant network {}: serving NTP on {}{}", name, join(added),
+                     missing.empty() ? "" : "; still missing: " + join(missing));
+    } else if (!missing.empty() && !was_missing) {
+        spdlog::info("tenant network {}: waiting for {}", name, join(missing));
+    }
+}
+
+void TenantNetworks::detach(const std::string& name) {
+    std::optional<Attached> gone;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = attached_.find(name);
+        if (it == attached_.end()) {
+            return;
+        }
+        gone = std::move(it->second);
+        attached_.erase(it);
+    }
+    for (const ServedSocket* socket : gone->sockets) {
+        server_.detach(socket);
+    }
+    spdlog::info("tenant network {}: released ({} sockets; received {}, answered {})", name,
+                 gone->sockets.size(), gone->counters->received.load(),
+                 gone->counters->answered.load());
+}
+
+void TenantNetworks::reconcile_now() {
+    auto names = sys::list_directory(options_.netns_dir);
+    if (!names) {
+        names = std::vector<std::string>{};
+    }
+    std::vector<std::string> current;
+    {
+        const std::lock_guard lock(mutex_);
+        for (const auto& [name, entry] : attached_) {
+            current.push_back(name);
+        }
+    }
+    for (const auto& name : current) {
+        if (std::find(names->begin(), names->end(), name) == names->end()) {
+            detach(name);
+        }
+    }
+    for (const auto& name : *names) {
+        if (matches(name) && std::find(current.begin(), current.end(), name) == current.end()) {
+            attach(name);
+        }
+    }
+}
+
+void TenantNetworks::run() {
+    std::optional<sys::DirectoryWatch> watch;
+    bool directory_warned = false;
+    bool need_reconcile = true;
+    while (!stopping_) {
+        if (!watch) {
+            auto opened = sys::DirectoryWatch::open(options_.netns_dir);
+            if (opened) {
+                watch.emplace(std::move(opened).value());
+                need_reconcile = true;
+            } else if (!directory_warned) {
+                spdlog::info("tenant networks: {} (looking again every second)", opened.error());
+                directory_warned = true;
+            }
+        }
+        if (need_reconcile || reconcile_requested_.exchange(false)) {
+            reconcile_now();
+            need_reconcile = false;
+        }
+        // The control fds, then one rtnetlink socket per namespace still missing addresses.
+        std::vector<pollfd> fds{{wake_.get(), POLLIN, 0}, {watch ? watch->fd() : -1, POLLIN, 0}};
+        std::vector<std::string> watched;
+        bool unentered = false;
+        {
+            const std::lock_guard lock(mutex_);
+            for (const auto& [name, entry] : attached_) {
+                if (!entry.entered) {
+                    unentered = true;
+                } else if (!entry.missing.empty()) {
+                    fds.push_back({entry.address_events.get(), POLLIN, 0});
+                    watched.push_back(name);
+                }
+            }
+        }
+        const int timeout = unentered ? kRetryMs : watch ? -1 : kDirectoryRetryMs;
+        if (::poll(fds.data(), fds.size(), timeout) < 0) {
+            continue;
+        }
+        if ((fds[0].revents & POLLIN) != 0) {
+            std::uint64_t value = 0;
+            [[maybe_unused]] const ssize_t n = ::read(wake_.get(), &value, sizeof(value));
+        }
+        if (watch && (fds[1].revents & POLLIN) != 0) {
+            auto changes = watch->read_changes();
+            if (!changes) {
+                spdlog::warn("tenant networks: {}; listing {} again", changes.error(),
+                             options_.netns_dir);
+                watch.reset();
+                need_reconcile = true;
+                continue;
+            }
+            for (const auto& change : *changes) {
+                if (!matches(change.name)) {
+                    continue;
+                }
+                if (change.added) {
+                    attach(change.name);
+                } else {
+                    detach(change.name);
+                }
+            }
+        }
+        for (std::size_t i = 0; i < watched.size(); ++i) {
+            if ((fds[i + 2].revents & POLLIN) == 0) {
+                continue;
+            }
+            bool still_there = false;
+            {
+                const std::lock_guard lock(mutex_);
+                still_there = attached_.count(watched[i]) != 0;  // not detached just above
+            }
+            if (still_there) {
+                sys::drain_events(fds[i + 2].fd);
+                attach(watched[i]);
+            }
+        }
+        if (unentered) {
+            std::vector<std::string> retry;
+            {
+                const std::lock_guard lock(mutex_);
+                for (const auto& [name, entry] : attached_) {
+                    if (!entry.entered) {
+                        retry.push_back(name);
+                    }
+                }
+            }
+            for (const auto& name : retry) {
+                attach(name);
+            }
+        }
+    }
+    std::vector<std::string> names;
+    {
+        const std::lock_guard lock(mutex_);
+        for (const auto& [name, entry] : attached_) {
+            names.push_back(name);
+        }
+    }
+    for (const auto& name : names) {
+        detach(name);
+    }
+}
+
+std::vector<TenantNetworkStatus> TenantNetworks::status() const {
+    std::vector<TenantNetworkStatus> out;
+    const std::lock_guard lock(mutex_);
+    for (const auto& [name, entry] : attached_) {
+        TenantNetworkStatus s{name,
+                              {},
+                              entry.missing,
+                              entry.counters->received.load(),
+                              entry.counters->answered.load()};
+        s.addresses = entry.labels;
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+}  // namespace cloudtime::server

@@ -1,0 +1,41 @@
+// Network namespaces: entering one from the current thread and coming back (setns is per
+// thread; only a dedicated thread may do this), and the addresses found inside.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sys/fd.hpp"
+#include "sys/socket_address.hpp"
+#include "util/expected.hpp"
+
+namespace cloudtime::sys {
+
+// While alive, the calling thread is inside the namespace at `path` (a file under /run/netns);
+// the destructor returns it to the namespace it came from.
+class NamespaceScope {
+  public:
+    static Expected<NamespaceScope> enter(const std::string& path);
+    NamespaceScope(NamespaceScope&&) noexcept = default;
+    NamespaceScope& operator=(NamespaceScope&&) = delete;
+    NamespaceScope(const NamespaceScope&) = delete;
+    NamespaceScope& operator=(const NamespaceScope&) = delete;
+    ~NamespaceScope();
+
+  private:
+    explicit NamespaceScope(UniqueFd home) : home_(std::move(home)) {}
+    UniqueFd home_;
+};
+
+// A socket that becomes readable when an address or a link of the current namespace changes
+// (rtnetlink), including an IPv6 address finishing duplicate address detection; it stays
+// tied to the namespace it was opened in. drain_events() empties it.
+Expected<UniqueFd> open_address_events();
+void drain_events(int fd);
+
+// Which of `wanted` are configured on an interface of the current namespace; an IPv6
+// link-local one comes back with its interface's scope, ready to bind.
+Expected<std::vector<SocketAddress>> find_local_addresses(const std::vector<SocketAddress>& wanted);
+
+}  // namespace cloudtime::sys

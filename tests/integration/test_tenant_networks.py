@@ -1,0 +1,167 @@
+"""NTP inside tenant networks: cloudtimed follows namespaces named like Neutron's (ovnmeta-*)
+and serves 169.254.169.254 and fe80::a9fe:a9fe:123 inside them. Each test builds an OVN-like
+topology of its own (a metadata namespace and a "vm" namespace on one veth link, link-local
+addresses only) and removes it afterwards, also when it fails."""
+
+import contextlib
+import os
+import re
+import secrets
+import subprocess
+import time
+import unittest
+
+import harness
+
+
+def ip(*args):
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+
+class OvnLikeTopology:
+    """ovnmeta-<tag>-<id> holding the metadata addresses on one end of a veth pair, and a vm
+    namespace holding 169.254.10.10 and fe80::10 on the other."""
+
+    def __init__(self, tag):
+        suffix = secrets.token_hex(3)
+        self.meta = f"ovnmeta-{tag}-{suffix}"
+        self.vm = f"ct-vm-{suffix}"
+        self.meta_if = f"ctm{suffix}"
+        self.vm_if = f"ctv{suffix}"
+        ip("netns", "add", self.meta)
+        try:
+            ip("netns", "add", self.vm)
+            for ns in (self.meta, self.vm):
+                ip("-n", ns, "link", "set", "lo", "up")
+            ip("link", "add", "name", self.meta_if, "netns", self.meta, "type", "veth",
+               "peer", "name", self.vm_if, "netns", self.vm)
+            ip("-n", self.meta, "addr", "add", "169.254.169.254/16", "dev", self.meta_if)
+            ip("-n", self.meta, "addr", "add", "fe80::a9fe:a9fe/64", "dev", self.meta_if, "nodad")
+            ip("-n", self.vm, "addr", "add", "169.254.10.10/16", "dev", self.vm_if)
+            ip("-n", self.vm, "addr", "add", "fe80::10/64", "dev", self.vm_if, "nodad")
+            ip("-n", self.meta, "link", "set", self.meta_if, "up")
+            ip("-n", self.vm, "link", "set", self.vm_if, "up")
+        except Exception:
+            self.remove()
+            raise
+
+    def remove(self):
+        for ns in (self.vm, self.meta):
+            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
+            for pid in pids.stdout.split():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), 9)
+            subprocess.run(["ip", "netns", "delete", ns], capture_output=True)
+
+
+def tenant_config(tag):
+    return (harness.LOCAL_CONFIG +
+            f'[tenant_networks]\nenabled = true\npatterns = ["ovnmeta-{tag}-*"]\n'
+            'addresses = ["169.254.169.254", "fe80::a9fe:a9fe"]\n')
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+class TenantNetworks(harness.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        harness.require_root()
+        super().setUpClass()
+
+    def setUp(self):
+        self.tag = "t" + secrets.token_hex(2)
+
+    def topology(self):
+        t = OvnLikeTopology(self.tag)
+        self.addCleanup(t.remove)
+        return t
+
+    def daemon(self):
+        d = harness.Daemon(config=tenant_config(self.tag))
+        self.addCleanup(d.cleanup)
+        return d
+
+    def wait_served(self, daemon, topology, count=2, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            served = re.findall(rf"tenant network {topology.meta}: serving NTP on ([^;\n]+)",
+                                daemon.read_log())
+            if sum(len(s.split(", ")) for s in served) >= count:
+                return
+            time.sleep(0.02)
+        self.fail("the namespace was not served:\n" + daemon.read_log())
+
+    def test_vm_gets_time_on_the_metadata_ip_v4_and_v6(self):
+        topology = self.topology()
+        daemon = self.daemon()
+        self.wait_served(daemon, topology)
+        rc, data, err = harness.run_query("169.254.169.254", "-n", "2", "-i", "0.1",
+                                          netns=topology.vm)
+        self.assertEqual(rc, 0, err + daemon.read_log())
+        self.assertEqual(data["stratum"], 10)
+        self.assertLess(abs(data["offset_s"]), 1e-3)
+        rc, data, err = harness.run_query(f"[fe80::a9fe:a9fe%{topology.vm_if}]:123", "-n", "2",
+                                          "-i", "0.1", netns=topology.vm)
+        self.assertEqual(rc, 0, err + daemon.read_log())
+        p = subprocess.run(["ip", "netns", "exec", topology.vm, "ntpdig", "-j", "-t", "2",
+                            "169.254.169.254"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        # Per-namespace counters, logged with the rest on SIGUSR1.
+        daemon.counters()
+        line = [l for l in daemon.read_log().splitlines() if f"tenant network {topology.meta}:" in l
+                and "received=" in l][-1]
+        self.assertGreaterEqual(int(re.search(r"answered=(\d+)", line).group(1)), 5)
+
+    def test_chronyd_in_the_vm_selects_the_metadata_ip(self):
+        harness.require_program("chronyd")
+        topology = self.topology()
+        daemon = self.daemon()
+        self.wait_served(daemon, topology)
+        chronyd = harness.Chronyd(["server 169.254.169.254 iburst minpoll -2 maxpoll -2"],
+                                  netns=topology.vm)
+        self.addCleanup(chronyd.cleanup)
+        deadline = time.monotonic() + 40
+        sources = ""
+        while time.monotonic() < deadline:
+            sources = subprocess.run(["chronyc", "-h", chronyd.socket, "-n", "sources"],
+                                     capture_output=True, text=True).stdout
+            if re.search(r"^\^\*\s+169\.254\.169\.254", sources, re.M):
+                return
+            time.sleep(0.5)
+        self.fail("chronyd did not select 169.254.169.254:\n" + sources + chronyd.read_log())
+
+    def test_namespaces_are_followed_live(self):
+        daemon = self.daemon()
+        time.sleep(0.3)
+        baseline = fd_count(daemon.proc.pid)
+        topology = self.topology()
+        created = time.monotonic()
+        while True:
+            rc, _, _ = harness.run_query("169.254.169.254", "-n", "1", "-t", "0.05",
+                                         netns=topology.vm)
+            if rc == 0:
+                break
+            self.assertLess(time.monotonic() - created, 1.0,
+                            "not served within 1 s:\n" + daemon.read_log())
+        # One socket per address and the namespace's rtnetlink watch.
+        self.wait_served(daemon, topology, timeout=1.0)
+        self.assertEqual(fd_count(daemon.proc.pid), baseline + 3)
+        topology.remove()
+        removed = time.monotonic()
+        while fd_count(daemon.proc.pid) != baseline:
+            self.assertLess(time.monotonic() - removed, 1.0,
+                            "sockets not closed within 1 s:\n" + daemon.read_log())
+            time.sleep(0.02)
+        self.assertIn(f"tenant network {topology.meta}: released", daemon.read_log())
+
+    def test_other_namespaces_are_left_alone(self):
+        with harness.network_namespace(f"qrouter-{self.tag}") as other:
+            daemon = self.daemon()
+            time.sleep(0.5)
+            self.assertNotIn(other, daemon.read_log())
+
+
+if __name__ == "__main__":
+    unittest.main()
