@@ -164,6 +164,8 @@ class Reader {
                 s = read_integer(key, node, "server", 0, 1024, c.threads);
             } else if (key == "batch_size") {
                 s = read_integer(key, node, "server", 1, 1024, c.batch_size);
+            } else if (key == "user") {
+                s = read_string(key, node, "server", c.user);
             } else if (key == "receive_buffer") {
                 s = read_integer(key, node, "server", 0, 1U << 30U, c.receive_buffer);
             } else {

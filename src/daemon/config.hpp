@@ -23,6 +23,7 @@ struct Config {
     unsigned threads = 0;
     unsigned batch_size = 32;
     unsigned receive_buffer = 4U << 20U;
+    std::string user;  // drop root to this user after binding; empty: keep running as started
 
     ClockSourceKind clock_source = ClockSourceKind::automatic;
     std::string chrony_socket = "/run/chrony/chronyd.sock";

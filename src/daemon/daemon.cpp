@@ -9,14 +9,15 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include "daemon/tenant_role.hpp"
 #include "proto/packet.hpp"
 #include "server/chrony_source.hpp"
 #include "server/clock_keeper.hpp"
 #include "server/clock_source.hpp"
 #include "server/ntp_server.hpp"
 #include "server/snapshot_cell.hpp"
-#include "server/tenant_networks.hpp"
 #include "sys/clock.hpp"
+#include "sys/privileges.hpp"
 #include "sys/signals.hpp"
 
 namespace cloudtime::daemon {
@@ -72,23 +73,6 @@ void log_transition(const proto::ClockSnapshot& previous, const proto::ClockSnap
     }
 }
 
-void log_tenant_networks(const server::TenantNetworks* tenants) {
-    if (tenants == nullptr) {
-        return;
-    }
-    for (const auto& s : tenants->status()) {
-        std::string addresses;
-        for (const auto& a : s.addresses) {
-            addresses += (addresses.empty() ? "" : ",") + a;
-        }
-        spdlog::info("tenant network {}: on {} received={} answered={}{}", s.name,
-                     addresses.empty() ? "-" : addresses, s.received, s.answered,
-                     s.missing.empty()
-                         ? ""
-                         : " (waiting for " + std::to_string(s.missing.size()) + " addresses)");
-    }
-}
-
 }  // namespace
 
 int run(const Config& config) {
@@ -141,12 +125,30 @@ int run(const Config& config) {
         spdlog::info("access list: {} rules, default {}", config.access_rules.size(),
                      proto::access_action_name(config.access_default));
     }
+    // The helper that enters namespaces is forked before any socket or thread exists.
+    std::unique_ptr<TenantRole> tenants;
+    if (config.tenant_networks.enabled) {
+        auto prepared = TenantRole::prepare(config);
+        if (!prepared) {
+            spdlog::critical("cannot follow tenant networks: {}", prepared.error());
+            return 1;
+        }
+        tenants = std::move(prepared).value();
+    }
     auto bound = server::NtpServer::bind(options, cell);
     if (!bound) {
         spdlog::critical("cannot start the NTP server: {}", bound.error());
         return 1;
     }
     server::NtpServer& ntp = **bound;
+    if (!config.user.empty()) {
+        if (auto dropped = sys::drop_privileges(config.user); !dropped) {
+            spdlog::critical("cannot drop privileges to user '{}': {}", config.user,
+                             dropped.error());
+            return 1;
+        }
+        spdlog::info("running as user '{}' with no capabilities", config.user);
+    }
     ntp.start();
     for (const auto& address : ntp.bound_addresses()) {
         spdlog::info(
@@ -168,30 +170,11 @@ int run(const Config& config) {
     }
     spdlog::info("query it with: cloudtime query {}", ntp.bound_addresses().front().to_string());
 
-    std::unique_ptr<server::TenantNetworks> tenants;
-    if (config.tenant_networks.enabled) {
-        const auto& tn = config.tenant_networks;
-        server::TenantNetworkOptions o{.netns_dir = tn.netns_dir,
-                                       .patterns = tn.patterns,
-                                       .addresses = tn.addresses,
-                                       .receive_buffer = static_cast<int>(config.receive_buffer)};
-        std::string addresses;
-        for (auto& a : o.addresses) {
-            a.set_port(tn.port);
-            addresses += (addresses.empty() ? "" : ", ") + a.to_string();
-        }
-        std::string patterns;
-        for (const auto& p : o.patterns) {
-            patterns += (patterns.empty() ? "" : ", ") + p;
-        }
-        auto started = server::TenantNetworks::start(std::move(o), ntp);
-        if (!started) {
+    if (tenants) {
+        if (auto started = tenants->start(ntp); !started) {
             spdlog::critical("cannot follow tenant networks: {}", started.error());
             return 1;
         }
-        tenants = std::move(started).value();
-        spdlog::info("tenant networks: namespaces {} in {}, serving {}", patterns, tn.netns_dir,
-                     addresses);
     }
 
     // Refresh on a fixed schedule, however many signals arrive in between.
@@ -202,7 +185,9 @@ int run(const Config& config) {
         if (wait.count() > 0 && sys::wait_readable(signals->fd(), static_cast<int>(wait.count()))) {
             while (const auto sig = signals->next()) {
                 if (*sig == SIGUSR1) {
-                    log_tenant_networks(tenants.get());
+                    if (tenants) {
+                        tenants->log_status();
+                    }
                     spdlog::info("counters: {}", ntp.totals().to_string());
                 } else if (*sig == SIGHUP) {
                     if (tenants) {
@@ -225,7 +210,7 @@ int run(const Config& config) {
         snapshot = next;
         cell.publish(snapshot);
     }
-    tenants.reset();  // releases every tenant network before the workers stop
+    tenants.reset();  // takes every tenant network's sockets back before the workers stop
     ntp.stop();
     spdlog::info("counters: {}", ntp.totals().to_string());
     return 0;

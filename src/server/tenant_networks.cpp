@@ -32,19 +32,19 @@ std::string join(const std::vector<std::string>& items) {
 }  // namespace
 
 Expected<std::unique_ptr<TenantNetworks>> TenantNetworks::start(TenantNetworkOptions options,
-                                                                NtpServer& server) {
+                                                                TenantSink& sink) {
     sys::UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!wake.valid()) {
         return Error{sys::errno_message("eventfd")};
     }
     std::unique_ptr<TenantNetworks> t(
-        new TenantNetworks(std::move(options), server, std::move(wake)));
+        new TenantNetworks(std::move(options), sink, std::move(wake)));
     t->thread_ = std::thread([raw = t.get()] { raw->run(); });
     return t;
 }
 
-TenantNetworks::TenantNetworks(TenantNetworkOptions options, NtpServer& server, sys::UniqueFd wake)
-    : options_(std::move(options)), server_(server), wake_(std::move(wake)) {}
+TenantNetworks::TenantNetworks(TenantNetworkOptions options, TenantSink& sink, sys::UniqueFd wake)
+    : options_(std::move(options)), sink_(sink), wake_(std::move(wake)) {}
 
 TenantNetworks::~TenantNetworks() {
     stopping_ = true;
@@ -75,11 +75,7 @@ void TenantNetworks::attach(const std::string& name) {
         detach(name);  // gone before it could be served
         return;
     }
-    Attached* entry = nullptr;
-    {
-        const std::lock_guard lock(mutex_);
-        entry = &attached_[name];  // std::map: the element stays where it is
-    }
+    Attached* entry = &attached_[name];  // std::map: the element stays where it is
     std::vector<sys::SocketAddress> wanted;
     for (const auto& address : options_.addresses) {
         const bool bound = std::any_of(
@@ -136,20 +132,13 @@ void TenantNetworks::attach(const std::string& name) {
     }  // back in our own namespace before anything else
     std::vector<std::string> added;
     for (auto& [socket, label] : opened) {
-        const sys::SocketAddress local = socket.local_address();
-        const ServedSocket* handle = server_.attach(std::move(socket), entry->counters);
-        const std::lock_guard lock(mutex_);
-        entry->bound.push_back(local);
-        entry->labels.push_back(label);
-        entry->sockets.push_back(handle);
+        entry->bound.push_back(socket.local_address());
         added.push_back(label);
+        sink_.attached(name, label, std::move(socket));
     }
     const bool was_missing = !entry->missing.empty();
-    {
-        const std::lock_guard lock(mutex_);
-        entry->missing = missing;
-        entry->entered = entry->address_events.valid();
-    }
+    entry->missing = missing;
+    entry->entered = entry->address_events.valid();
     if (!added.empty()) {
         spdlog::info("tenant network {}: serving NTP on {}{}", name, join(added),
                      missing.empty() ? "" : "; still missing: " + join(missing));
@@ -159,22 +148,12 @@ void TenantNetworks::attach(const std::string& name) {
 }
 
 void TenantNetworks::detach(const std::string& name) {
-    std::optional<Attached> gone;
-    {
-        const std::lock_guard lock(mutex_);
-        const auto it = attached_.find(name);
-        if (it == attached_.end()) {
-            return;
-        }
-        gone = std::move(it->second);
-        attached_.erase(it);
+    const auto it = attached_.find(name);
+    if (it == attached_.end()) {
+        return;
     }
-    for (const ServedSocket* socket : gone->sockets) {
-        server_.detach(socket);
-    }
-    spdlog::info("tenant network {}: released ({} sockets; received {}, answered {})", name,
-                 gone->sockets.size(), gone->counters->received.load(),
-                 gone->counters->answered.load());
+    attached_.erase(it);  // closes its rtnetlink socket
+    sink_.released(name);
 }
 
 void TenantNetworks::reconcile_now() {
@@ -183,11 +162,8 @@ void TenantNetworks::reconcile_now() {
         names = std::vector<std::string>{};
     }
     std::vector<std::string> current;
-    {
-        const std::lock_guard lock(mutex_);
-        for (const auto& [name, entry] : attached_) {
-            current.push_back(name);
-        }
+    for (const auto& [name, entry] : attached_) {
+        current.push_back(name);
     }
     for (const auto& name : current) {
         if (std::find(names->begin(), names->end(), name) == names->end()) {
@@ -224,15 +200,12 @@ void TenantNetworks::run() {
         std::vector<pollfd> fds{{wake_.get(), POLLIN, 0}, {watch ? watch->fd() : -1, POLLIN, 0}};
         std::vector<std::string> watched;
         bool unentered = false;
-        {
-            const std::lock_guard lock(mutex_);
-            for (const auto& [name, entry] : attached_) {
-                if (!entry.entered) {
-                    unentered = true;
-                } else if (!entry.missing.empty()) {
-                    fds.push_back({entry.address_events.get(), POLLIN, 0});
-                    watched.push_back(name);
-                }
+        for (const auto& [name, entry] : attached_) {
+            if (!entry.entered) {
+                unentered = true;
+            } else if (!entry.missing.empty()) {
+                fds.push_back({entry.address_events.get(), POLLIN, 0});
+                watched.push_back(name);
             }
         }
         const int timeout = unentered ? kRetryMs : watch ? -1 : kDirectoryRetryMs;
@@ -267,24 +240,16 @@ void TenantNetworks::run() {
             if ((fds[i + 2].revents & POLLIN) == 0) {
                 continue;
             }
-            bool still_there = false;
-            {
-                const std::lock_guard lock(mutex_);
-                still_there = attached_.count(watched[i]) != 0;  // not detached just above
-            }
-            if (still_there) {
+            if (attached_.count(watched[i]) != 0) {  // not detached just above
                 sys::drain_events(fds[i + 2].fd);
                 attach(watched[i]);
             }
         }
         if (unentered) {
             std::vector<std::string> retry;
-            {
-                const std::lock_guard lock(mutex_);
-                for (const auto& [name, entry] : attached_) {
-                    if (!entry.entered) {
-                        retry.push_back(name);
-                    }
+            for (const auto& [name, entry] : attached_) {
+                if (!entry.entered) {
+                    retry.push_back(name);
                 }
             }
             for (const auto& name : retry) {
@@ -292,31 +257,9 @@ void TenantNetworks::run() {
             }
         }
     }
-    std::vector<std::string> names;
-    {
-        const std::lock_guard lock(mutex_);
-        for (const auto& [name, entry] : attached_) {
-            names.push_back(name);
-        }
+    while (!attached_.empty()) {
+        detach(attached_.begin()->first);
     }
-    for (const auto& name : names) {
-        detach(name);
-    }
-}
-
-std::vector<TenantNetworkStatus> TenantNetworks::status() const {
-    std::vector<TenantNetworkStatus> out;
-    const std::lock_guard lock(mutex_);
-    for (const auto& [name, entry] : attached_) {
-        TenantNetworkStatus s{name,
-                              {},
-                              entry.missing,
-                              entry.counters->received.load(),
-                              entry.counters->answered.load()};
-        s.addresses = entry.labels;
-        out.push_back(std::move(s));
-    }
-    return out;
 }
 
 }  // namespace cloudtime::server

@@ -1,18 +1,18 @@
 // NTP in every tenant network: follows the network namespaces Neutron creates (ovnmeta-*,
 // qdhcp-* under /run/netns), opens a socket on the metadata addresses found inside each, and
-// hands it to the running workers; releases them when the namespace goes. One dedicated thread
-// enters namespaces (setns is per thread); workers never do.
+// hands it to a TenantSink (the workers, directly or through the privileged helper's channel);
+// releases them when the namespace goes. One dedicated thread enters namespaces (setns is per
+// thread); workers never do.
 #pragma once
 
 #include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "server/ntp_server.hpp"
+#include "server/tenant_registry.hpp"
 #include "sys/fd.hpp"
 #include "sys/socket_address.hpp"
 #include "util/expected.hpp"
@@ -26,37 +26,25 @@ struct TenantNetworkOptions {
     int receive_buffer = 0;
 };
 
-struct TenantNetworkStatus {
-    std::string name;
-    std::vector<std::string> addresses;  // bound, ADDR:PORT
-    std::vector<std::string> missing;    // configured but not (yet) found or bindable
-    std::uint64_t received = 0;
-    std::uint64_t answered = 0;
-};
-
 class TenantNetworks {
   public:
     static Expected<std::unique_ptr<TenantNetworks>> start(TenantNetworkOptions options,
-                                                           NtpServer& server);
+                                                           TenantSink& sink);
     ~TenantNetworks();  // stops the thread and releases every namespace
     TenantNetworks(const TenantNetworks&) = delete;
     TenantNetworks& operator=(const TenantNetworks&) = delete;
 
     void reconcile();  // list the directory again (SIGHUP)
-    std::vector<TenantNetworkStatus> status() const;
 
   private:
     struct Attached {
         std::vector<sys::SocketAddress> bound;
-        std::vector<std::string> labels;  // ADDR:PORT as named inside the namespace
-        std::vector<const ServedSocket*> sockets;
-        std::shared_ptr<TenantCounters> counters = std::make_shared<TenantCounters>();
         std::vector<std::string> missing;
         sys::UniqueFd address_events;  // rtnetlink, opened inside the namespace
         bool entered = false;          // false: the namespace could not be entered yet
     };
 
-    TenantNetworks(TenantNetworkOptions options, NtpServer& server, sys::UniqueFd wake);
+    TenantNetworks(TenantNetworkOptions options, TenantSink& sink, sys::UniqueFd wake);
     void run();
     bool matches(const std::string& name) const;
     void reconcile_now();
@@ -65,12 +53,11 @@ class TenantNetworks {
     void wake(std::uint64_t what) const;
 
     TenantNetworkOptions options_;
-    NtpServer& server_;
+    TenantSink& sink_;
     sys::UniqueFd wake_;  // eventfd: 1 = reconcile, 2 = stop
     std::atomic<bool> stopping_{false};
     std::atomic<bool> reconcile_requested_{false};
-    mutable std::mutex mutex_;  // guards attached_ against status()
-    std::map<std::string, Attached> attached_;
+    std::map<std::string, Attached> attached_;  // only the follower thread touches it
     std::thread thread_;
 };
 

@@ -1,5 +1,6 @@
 #include "sys/udp_socket.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -85,6 +86,19 @@ int UdpSocket::receive_buffer() const {
         return 0;
     }
     return value;
+}
+
+Expected<UdpSocket> UdpSocket::adopt(UniqueFd fd) {
+    int type = 0;
+    socklen_t length = sizeof(type);
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_TYPE, &type, &length) != 0 || type != SOCK_DGRAM) {
+        return Error{"not a datagram socket"};
+    }
+    const int flags = ::fcntl(fd.get(), F_GETFL);
+    if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
+        return Error{errno_message("fcntl(O_NONBLOCK)")};
+    }
+    return UdpSocket(std::move(fd));
 }
 
 SocketAddress UdpSocket::local_address() const {

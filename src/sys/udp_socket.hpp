@@ -49,6 +49,8 @@ class UdpSocket {
     static Expected<UdpSocket> bind(const SocketAddress& local, const UdpOptions& options);
     // An unbound client socket connected to one server (a random source port, RFC 9109).
     static Expected<UdpSocket> connect(const SocketAddress& server);
+    // A socket opened elsewhere (passed over a channel); it is switched to non-blocking.
+    static Expected<UdpSocket> adopt(UniqueFd fd);
 
     int fd() const { return fd_.get(); }
     SocketAddress local_address() const;

@@ -54,10 +54,16 @@ class OvnLikeTopology:
             subprocess.run(["ip", "netns", "delete", ns], capture_output=True)
 
 
-def tenant_config(tag):
-    return (harness.LOCAL_CONFIG +
+def tenant_config(tag, user=None):
+    server = f'[server]\nuser = "{user}"\n' if user else ""
+    return (server + harness.LOCAL_CONFIG +
             f'[tenant_networks]\nenabled = true\npatterns = ["ovnmeta-{tag}-*"]\n'
             'addresses = ["169.254.169.254", "fe80::a9fe:a9fe"]\n')
+
+
+def proc_status(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
 
 
 def fd_count(pid):
@@ -78,8 +84,8 @@ class TenantNetworks(harness.TestCase):
         self.addCleanup(t.remove)
         return t
 
-    def daemon(self):
-        d = harness.Daemon(config=tenant_config(self.tag))
+    def daemon(self, user=None):
+        d = harness.Daemon(config=tenant_config(self.tag, user))
         self.addCleanup(d.cleanup)
         return d
 
@@ -155,6 +161,36 @@ class TenantNetworks(harness.TestCase):
                             "sockets not closed within 1 s:\n" + daemon.read_log())
             time.sleep(0.02)
         self.assertIn(f"tenant network {topology.meta}: released", daemon.read_log())
+
+    def test_serving_process_holds_no_capabilities(self):
+        topology = self.topology()
+        daemon = self.daemon(user="nobody")
+        self.wait_served(daemon, topology)
+        rc, data, err = harness.run_query("169.254.169.254", "-n", "2", "-i", "0.1",
+                                          netns=topology.vm)
+        self.assertEqual(rc, 0, err + daemon.read_log())
+        # The process that parses packets: no capabilities at all, not root.
+        serving = proc_status(daemon.proc.pid)
+        self.assertEqual(int(serving["CapEff"], 16), 0, serving)
+        self.assertEqual(int(serving["CapPrm"], 16), 0, serving)
+        self.assertNotEqual(serving["Uid"].split()[0], "0")
+        self.assertEqual(serving["NoNewPrivs"], "1")
+        # The helper that entered the namespace and bound port 123 is its child.
+        with open(f"/proc/{daemon.proc.pid}/task/{daemon.proc.pid}/children") as f:
+            children = f.read().split()
+        self.assertEqual(len(children), 1)
+        self.assertIn("privileged helper, pid " + children[0], daemon.read_log())
+        # The helper goes with the server.
+        self.assertEqual(daemon.stop(), 0)
+        self.assertFalse(os.path.exists(f"/proc/{children[0]}"))
+
+    def test_bad_user_is_refused(self):
+        for user, message in (("no-such-user-here", "no such user"), ("root", "is root")):
+            p = subprocess.run([harness.CLOUDTIMED, "--config", "/dev/stdin"],
+                               input=f'[server]\nuser = "{user}"\n' + harness.LOCAL_CONFIG,
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn(message, p.stdout + p.stderr)
 
     def test_other_namespaces_are_left_alone(self):
         with harness.network_namespace(f"qrouter-{self.tag}") as other:

@@ -14,6 +14,13 @@ TEST(Config, EmbeddedDefaultServesOnLoopback) {
     EXPECT_EQ(c.listen[0].to_string(), "127.0.0.1:11123");
     EXPECT_EQ(c.threads, 0U);
     EXPECT_EQ(c.receive_buffer, 4U << 20U);
+    EXPECT_EQ(c.user, "");
+    EXPECT_FALSE(c.tenant_networks.enabled);
+    EXPECT_EQ(c.tenant_networks.netns_dir, "/run/netns");
+    EXPECT_EQ(c.tenant_networks.patterns, (std::vector<std::string>{"ovnmeta-*", "qdhcp-*"}));
+    ASSERT_EQ(c.tenant_networks.addresses.size(), 2U);
+    EXPECT_EQ(c.tenant_networks.addresses[1].host_string(), "fe80::a9fe:a9fe");
+    EXPECT_EQ(c.tenant_networks.port, 123);
     EXPECT_EQ(c.clock_source, ClockSourceKind::automatic);
     EXPECT_EQ(c.chrony_socket, "/run/chrony/chronyd.sock");
     EXPECT_EQ(c.holdover_s, 0.0);

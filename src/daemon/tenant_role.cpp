@@ -1,0 +1,104 @@
+#include "daemon/tenant_role.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "sys/fd_passing.hpp"
+#include "sys/process.hpp"
+
+namespace cloudtime::daemon {
+
+namespace {
+std::string joined(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) {
+        out += (out.empty() ? "" : ", ") + item;
+    }
+    return out;
+}
+}  // namespace
+
+Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) {
+    const auto& tn = config.tenant_networks;
+    server::TenantNetworkOptions options{.netns_dir = tn.netns_dir,
+                                         .patterns = tn.patterns,
+                                         .addresses = tn.addresses,
+                                         .receive_buffer = static_cast<int>(config.receive_buffer)};
+    std::vector<std::string> addresses;
+    for (auto& a : options.addresses) {
+        a.set_port(tn.port);
+        addresses.push_back(a.to_string());
+    }
+    std::unique_ptr<TenantRole> role(new TenantRole(options));
+    if (!config.user.empty()) {
+        auto channel = sys::make_channel();
+        if (!channel) {
+            return Error{channel.error()};
+        }
+        auto pid = sys::spawn_child([&] {
+            channel->first.reset();
+            return server::run_tenant_helper(options, std::move(channel->second));
+        });
+        if (!pid) {
+            return Error{pid.error()};
+        }
+        role->helper_ = *pid;
+        role->channel_ = std::move(channel->first);
+    }
+    spdlog::info("tenant networks: namespaces {} in {}, serving {}{}", joined(tn.patterns),
+                 tn.netns_dir, joined(addresses),
+                 role->helper_ ? fmt::format(" (privileged helper, pid {})", *role->helper_)
+                               : std::string(" (in this process)"));
+    return role;
+}
+
+Status TenantRole::start(server::NtpServer& ntp) {
+    registry_ = std::make_unique<server::TenantRegistry>(ntp);
+    if (helper_) {
+        auto receiver = server::TenantChannelReceiver::start(std::move(channel_), *registry_);
+        if (!receiver) {
+            return Error{receiver.error()};
+        }
+        receiver_ = std::move(receiver).value();
+        return Done{};
+    }
+    auto tenants = server::TenantNetworks::start(options_, *registry_);
+    if (!tenants) {
+        return Error{tenants.error()};
+    }
+    tenants_ = std::move(tenants).value();
+    return Done{};
+}
+
+TenantRole::~TenantRole() {
+    tenants_.reset();   // releases every namespace into the registry
+    receiver_.reset();  // closes the channel: the helper exits
+    registry_.reset();  // takes the remaining sockets back from the workers
+    if (helper_) {
+        channel_.reset();
+        const int status = sys::reap_child(*helper_);
+        if (status != 0) {
+            spdlog::warn("tenant helper exited with status {}", status);
+        }
+    }
+}
+
+void TenantRole::reconcile() const {
+    if (tenants_) {
+        tenants_->reconcile();
+    }
+    if (receiver_) {
+        receiver_->reconcile();
+    }
+}
+
+void TenantRole::log_status() const {
+    if (!registry_) {
+        return;
+    }
+    for (const auto& s : registry_->status()) {
+        spdlog::info("tenant network {}: on {} received={} answered={}", s.name,
+                     s.addresses.empty() ? "-" : joined(s.addresses), s.received, s.answered);
+    }
+}
+
+}  // namespace cloudtime::daemon

@@ -1,0 +1,44 @@
+// The tenant-network role as the daemon runs it: following namespaces in this process, or —
+// when the server drops root (server.user) — in a privileged helper forked before anything
+// else, which passes ready sockets over a channel.
+#pragma once
+
+#include <sys/types.h>
+#include <memory>
+#include <optional>
+
+#include "daemon/config.hpp"
+#include "server/ntp_server.hpp"
+#include "server/tenant_channel.hpp"
+#include "server/tenant_networks.hpp"
+#include "server/tenant_registry.hpp"
+#include "util/expected.hpp"
+
+namespace cloudtime::daemon {
+
+class TenantRole {
+  public:
+    // Call before any socket is bound or thread started: forks the helper when the server
+    // will drop root.
+    static Expected<std::unique_ptr<TenantRole>> prepare(const Config& config);
+    ~TenantRole();  // stops following, takes the sockets back, reaps the helper
+    TenantRole(const TenantRole&) = delete;
+    TenantRole& operator=(const TenantRole&) = delete;
+
+    // Once the server runs: namespaces' sockets start reaching its workers.
+    Status start(server::NtpServer& ntp);
+    void reconcile() const;   // SIGHUP
+    void log_status() const;  // SIGUSR1
+
+  private:
+    explicit TenantRole(server::TenantNetworkOptions options) : options_(std::move(options)) {}
+
+    server::TenantNetworkOptions options_;
+    std::optional<pid_t> helper_;
+    sys::UniqueFd channel_;
+    std::unique_ptr<server::TenantRegistry> registry_;
+    std::unique_ptr<server::TenantNetworks> tenants_;          // in-process
+    std::unique_ptr<server::TenantChannelReceiver> receiver_;  // from the helper
+};
+
+}  // namespace cloudtime::daemon

@@ -1,0 +1,54 @@
+#include "server/tenant_registry.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+namespace cloudtime::server {
+
+TenantRegistry::~TenantRegistry() {
+    for (const auto& [name, entry] : entries_) {
+        for (const ServedSocket* socket : entry.sockets) {
+            server_.detach(socket);
+        }
+    }
+}
+
+void TenantRegistry::attached(const std::string& ns, const std::string& label,
+                              sys::UdpSocket socket) {
+    const std::lock_guard lock(mutex_);
+    Entry& entry = entries_[ns];
+    entry.sockets.push_back(server_.attach(std::move(socket), entry.counters));
+    entry.labels.push_back(label);
+}
+
+void TenantRegistry::released(const std::string& ns) {
+    std::optional<Entry> gone;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = entries_.find(ns);
+        if (it == entries_.end()) {
+            return;
+        }
+        gone = std::move(it->second);
+        entries_.erase(it);
+    }
+    for (const ServedSocket* socket : gone->sockets) {
+        server_.detach(socket);
+    }
+    spdlog::info("tenant network {}: released ({} sockets; received {}, answered {})", ns,
+                 gone->sockets.size(), gone->counters->received.load(),
+                 gone->counters->answered.load());
+}
+
+std::vector<TenantNetworkStatus> TenantRegistry::status() const {
+    std::vector<TenantNetworkStatus> out;
+    const std::lock_guard lock(mutex_);
+    for (const auto& [name, entry] : entries_) {
+        out.push_back(
+            {name, entry.labels, entry.counters->received.load(), entry.counters->answered.load()});
+    }
+    return out;
+}
+
+}  // namespace cloudtime::server

@@ -1,0 +1,27 @@
+// Passing sockets between processes over a Unix SOCK_SEQPACKET channel (SCM_RIGHTS): how
+// the privileged tenant-network helper hands ready sockets to the unprivileged server.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "sys/fd.hpp"
+#include "util/expected.hpp"
+
+namespace cloudtime::sys {
+
+// A connected pair of SOCK_SEQPACKET sockets (message boundaries kept, EOF when one end goes).
+Expected<std::pair<UniqueFd, UniqueFd>> make_channel();
+
+// One message: `text` and, when `fd` >= 0, a duplicate of that descriptor.
+Status send_message(int channel, std::string_view text, int fd = -1);
+
+struct ChannelMessage {
+    std::string text;
+    UniqueFd fd;  // invalid when the message carried none
+};
+// Blocks for the next message; an error at EOF ("channel closed") or on failure.
+Expected<ChannelMessage> receive_message(int channel);
+
+}  // namespace cloudtime::sys
