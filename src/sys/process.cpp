@@ -13,7 +13,7 @@ namespace cloudtime::sys {
 
 Expected<pid_t> spawn_child(const std::function<int()>& body) {
     const pid_t parent = ::getpid();
-    std::fflush(nullptr);  // nothing buffered is written twice
+    (void)std::fflush(nullptr);  // nothing buffered is written twice
     const pid_t pid = ::fork();
     if (pid < 0) {
         return Error{errno_message("fork")};
