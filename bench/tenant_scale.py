@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """cloudtimed serving many tenant networks at once: N namespaces named like ML2/OVN's
-(ovnmeta-scale-*), each with 169.254.169.254 and fe80::a9fe:a9fe on a dummy interface. Reports
+(ovnmeta-scale-*), each with 169.254.169.254 and fe80::a9fe:a9fe on a veth interface. Reports
 the time to attach them all (at start and live), the daemon's fds and RSS per namespace, that
 every namespace answers, and whether the hot path changed (the load generator on the main
 socket with and without the N namespaces attached). Everything is removed afterwards.
@@ -39,12 +39,12 @@ def ip_batch(commands):
 
 def create(names):
     ip_batch([f"netns add {n}" for n in names])
-    cmds = []
-    for n in names:
-        cmds += [f"-n {n} link set lo up", f"-n {n} link add md0 type dummy",
-                 f"-n {n} addr add 169.254.169.254/32 dev md0",
-                 f"-n {n} addr add fe80::a9fe:a9fe/64 dev md0 nodad", f"-n {n} link set md0 up"]
-    ip_batch(cmds)
+    for n in names:  # a veth pair inside the namespace stands in for the metadata port
+        subprocess.run(["ip", "-n", n, "-batch", "-"], check=True, capture_output=True, text=True,
+                       input="link set lo up\nlink add md0 type veth peer name md1\n"
+                             "addr add 169.254.169.254/32 dev md0\n"
+                             "addr add fe80::a9fe:a9fe/64 dev md0 nodad\n"
+                             "link set md0 up\nlink set md1 up\n")
 
 
 def remove(names):
