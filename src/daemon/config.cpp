@@ -418,19 +418,20 @@ class Reader {
                     return Error{list.error()};
                 }
                 tn.patterns = std::move(list).value();
-            } else if (key == "addresses") {
+            } else if (key == "addresses" || key == "managed_addresses") {
                 auto list = strings_of(key, node, "tenant_networks");
                 if (!list) {
                     return Error{list.error()};
                 }
-                tn.addresses.clear();
+                auto& out = key == "addresses" ? tn.addresses : tn.managed_addresses;
+                out.clear();
                 for (const auto& text : *list) {
                     const bool v6 = text.find(':') != std::string::npos;
                     auto address = sys::parse_socket_address((v6 ? "[" + text + "]" : text) + ":0");
                     if (!address) {
                         return fail(node.source(), name + ": '" + text + "' is not an IP address");
                     }
-                    tn.addresses.push_back(*address);
+                    out.push_back(*address);
                 }
             } else if (key == "port") {
                 s = read_integer(key, node, "tenant_networks", 1, 65535, tn.port);

@@ -46,6 +46,7 @@ struct Config {
         std::string netns_dir = "/run/netns";
         std::vector<std::string> patterns;
         std::vector<sys::SocketAddress> addresses;  // validated; the port is `port`
+        std::vector<sys::SocketAddress> managed_addresses;
         std::uint16_t port = 123;
     } tenant_networks;
 

@@ -22,11 +22,16 @@ Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) 
     server::TenantNetworkOptions options{.netns_dir = tn.netns_dir,
                                          .patterns = tn.patterns,
                                          .addresses = tn.addresses,
+                                         .managed = tn.managed_addresses,
                                          .receive_buffer = static_cast<int>(config.receive_buffer)};
     std::vector<std::string> addresses;
     for (auto& a : options.addresses) {
         a.set_port(tn.port);
         addresses.push_back(a.to_string());
+    }
+    for (auto& a : options.managed) {
+        a.set_port(tn.port);
+        addresses.push_back(a.to_string() + " (managed)");
     }
     std::unique_ptr<TenantRole> role(new TenantRole(options));
     if (!config.user.empty()) {

@@ -77,7 +77,9 @@ void TenantNetworks::attach(const std::string& name) {
     }
     Attached* entry = &attached_[name];  // std::map: the element stays where it is
     std::vector<sys::SocketAddress> wanted;
-    for (const auto& address : options_.addresses) {
+    std::vector<sys::SocketAddress> all = options_.addresses;
+    all.insert(all.end(), options_.managed.begin(), options_.managed.end());
+    for (const auto& address : all) {
         const bool bound = std::any_of(
             entry->bound.begin(), entry->bound.end(),
             [&](const auto& b) { return b.mapped_octets() == address.mapped_octets(); });
@@ -107,9 +109,13 @@ void TenantNetworks::attach(const std::string& name) {
             auto found = sys::find_local_addresses(wanted);
             if (!found) {
                 missing.push_back(found.error());
+            } else if (add_managed(name, *entry, *found)) {
+                found = sys::find_local_addresses(wanted);
             }
-            const std::vector<sys::SocketAddress> present =
-                found ? *found : std::vector<sys::SocketAddress>{};
+            std::vector<sys::SocketAddress> present;
+            for (const auto& local : found ? *found : std::vector<sys::LocalAddress>{}) {
+                present.push_back(local.address);
+            }
             for (const auto& address : wanted) {
                 const auto it = std::find_if(present.begin(), present.end(), [&](const auto& f) {
                     return f.mapped_octets() == address.mapped_octets();
@@ -152,8 +158,60 @@ void TenantNetworks::detach(const std::string& name) {
     if (it == attached_.end()) {
         return;
     }
+    sink_.released(name);  // the sockets close before their addresses go
+    remove_managed(name, it->second);
     attached_.erase(it);  // closes its rtnetlink socket
-    sink_.released(name);
+}
+
+bool TenantNetworks::add_managed(const std::string& name, Attached& entry,
+                                 const std::vector<sys::LocalAddress>& present) {
+    const auto is_present = [&](const sys::SocketAddress& a) {
+        return std::any_of(present.begin(), present.end(), [&](const auto& p) {
+            return p.address.mapped_octets() == a.mapped_octets();
+        });
+    };
+    // The interface of the metadata address (the port Neutron plugged into the namespace).
+    unsigned ifindex = 0;
+    for (const auto& p : present) {
+        for (const auto& a : options_.addresses) {
+            if (ifindex == 0 && p.address.mapped_octets() == a.mapped_octets()) {
+                ifindex = p.ifindex;
+            }
+        }
+    }
+    bool changed = false;
+    for (const auto& managed : options_.managed) {
+        if (ifindex == 0 || is_present(managed)) {
+            continue;
+        }
+        const std::uint8_t prefix = managed.is_ipv6() ? 128 : 32;
+        if (auto s = sys::change_address(true, managed, prefix, ifindex); !s) {
+            spdlog::warn("tenant network {}: {}", name, s.error());
+            continue;
+        }
+        entry.added.emplace_back(managed, ifindex);
+        spdlog::info("tenant network {}: added {}/{}", name, managed.host_string(), prefix);
+        changed = true;
+    }
+    return changed;
+}
+
+void TenantNetworks::remove_managed(const std::string& name, const Attached& entry) const {
+    if (entry.added.empty()) {
+        return;
+    }
+    auto scope = sys::NamespaceScope::enter(options_.netns_dir + "/" + name);
+    if (!scope) {
+        return;  // the namespace is gone, and its addresses with it
+    }
+    for (const auto& [address, ifindex] : entry.added) {
+        const std::uint8_t prefix = address.is_ipv6() ? 128 : 32;
+        if (auto s = sys::change_address(false, address, prefix, ifindex); !s) {
+            spdlog::warn("tenant network {}: {}", name, s.error());
+        } else {
+            spdlog::info("tenant network {}: removed {}/{}", name, address.host_string(), prefix);
+        }
+    }
 }
 
 void TenantNetworks::reconcile_now() {

@@ -14,6 +14,7 @@
 
 #include "server/tenant_registry.hpp"
 #include "sys/fd.hpp"
+#include "sys/netns.hpp"
 #include "sys/socket_address.hpp"
 #include "util/expected.hpp"
 
@@ -23,6 +24,9 @@ struct TenantNetworkOptions {
     std::string netns_dir = "/run/netns";
     std::vector<std::string> patterns = {"ovnmeta-*", "qdhcp-*"};
     std::vector<sys::SocketAddress> addresses;  // each with the port to serve (123)
+    // Added by cloudtimed (as /32 or /128) on the interface holding one of `addresses`, served
+    // like them, and removed again when the namespace is released (169.254.169.123).
+    std::vector<sys::SocketAddress> managed;
     int receive_buffer = 0;
 };
 
@@ -40,6 +44,7 @@ class TenantNetworks {
     struct Attached {
         std::vector<sys::SocketAddress> bound;
         std::vector<std::string> missing;
+        std::vector<std::pair<sys::SocketAddress, unsigned>> added;  // managed, on ifindex
         sys::UniqueFd address_events;  // rtnetlink, opened inside the namespace
         bool entered = false;          // false: the namespace could not be entered yet
     };
@@ -50,6 +55,11 @@ class TenantNetworks {
     void reconcile_now();
     void attach(const std::string& name);
     void detach(const std::string& name);
+    // Inside the namespace: adds the managed addresses not there yet on the interface of a
+    // found metadata address; returns whether any was added.
+    bool add_managed(const std::string& name, Attached& entry,
+                     const std::vector<sys::LocalAddress>& present);
+    void remove_managed(const std::string& name, const Attached& entry) const;
     void wake(std::uint64_t what) const;
 
     TenantNetworkOptions options_;

@@ -13,6 +13,7 @@
 #include <array>
 
 #include <cstdlib>
+#include <cstring>
 
 namespace cloudtime::sys {
 
@@ -59,13 +60,12 @@ void drain_events(int fd) {
     }
 }
 
-Expected<std::vector<SocketAddress>> find_local_addresses(
-    const std::vector<SocketAddress>& wanted) {
+Expected<std::vector<LocalAddress>> find_local_addresses(const std::vector<SocketAddress>& wanted) {
     ifaddrs* list = nullptr;
     if (::getifaddrs(&list) != 0) {
         return Error{errno_message("getifaddrs")};
     }
-    std::vector<SocketAddress> found;
+    std::vector<LocalAddress> found;
     for (const SocketAddress& want : wanted) {
         for (const ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
             // A down interface's address is bound all the same: it serves once the link is up.
@@ -80,12 +80,73 @@ Expected<std::vector<SocketAddress>> find_local_addresses(
             }
             SocketAddress bindable = *here;
             bindable.set_port(want.port());
-            found.push_back(bindable);  // from_sockaddr keeps a link-local scope id
+            // from_sockaddr keeps a link-local scope id.
+            found.push_back({bindable, ::if_nametoindex(i->ifa_name)});
             break;
         }
     }
     ::freeifaddrs(list);
     return found;
+}
+
+Status change_address(bool add, const SocketAddress& address, std::uint8_t prefix_length,
+                      unsigned ifindex) {
+    UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+    if (!fd.valid()) {
+        return Error{errno_message("socket(AF_NETLINK)")};
+    }
+    struct Request {
+        nlmsghdr header;
+        ifaddrmsg message;
+        std::array<char, 64> attributes;
+    } request{};
+    const bool v6 = address.is_ipv6();
+    const auto octets = address.mapped_octets();
+    const std::size_t length = v6 ? 16 : 4;
+    const std::uint8_t* bytes = octets.data() + (v6 ? 0 : 12);
+    request.header.nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
+    request.header.nlmsg_flags = static_cast<std::uint16_t>(NLM_F_REQUEST | NLM_F_ACK |
+                                                            (add ? NLM_F_CREATE | NLM_F_EXCL : 0));
+    request.header.nlmsg_seq = 1;
+    request.message.ifa_family = static_cast<std::uint8_t>(v6 ? AF_INET6 : AF_INET);
+    request.message.ifa_prefixlen = prefix_length;
+    request.message.ifa_flags = v6 ? IFA_F_NODAD : 0;
+    request.message.ifa_index = ifindex;
+    std::size_t used = NLMSG_LENGTH(sizeof(ifaddrmsg));
+    for (const unsigned short type :
+         {static_cast<unsigned short>(IFA_LOCAL), static_cast<unsigned short>(IFA_ADDRESS)}) {
+        rtattr attribute{};
+        attribute.rta_type = type;
+        attribute.rta_len = static_cast<unsigned short>(RTA_LENGTH(length));
+        char* at = reinterpret_cast<char*>(&request) + NLMSG_ALIGN(used);
+        std::memcpy(at, &attribute, sizeof(attribute));
+        std::memcpy(at + RTA_LENGTH(0), bytes, length);
+        used = NLMSG_ALIGN(used) + RTA_ALIGN(attribute.rta_len);
+    }
+    request.header.nlmsg_len = static_cast<std::uint32_t>(used);
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (::sendto(fd.get(), &request, used, 0, reinterpret_cast<const sockaddr*>(&kernel),
+                 sizeof(kernel)) < 0) {
+        return Error{errno_message("rtnetlink send")};
+    }
+    std::array<char, 1024> reply{};
+    const ssize_t n = ::recv(fd.get(), reply.data(), reply.size(), 0);
+    if (n < static_cast<ssize_t>(NLMSG_LENGTH(sizeof(nlmsgerr)))) {
+        return Error{errno_message("rtnetlink receive")};
+    }
+    nlmsghdr answer{};
+    std::memcpy(&answer, reply.data(), sizeof(answer));
+    nlmsgerr error{};
+    std::memcpy(&error, reply.data() + NLMSG_LENGTH(0), sizeof(error));
+    if (answer.nlmsg_type != NLMSG_ERROR) {
+        return Error{"rtnetlink: unexpected answer"};
+    }
+    if (error.error != 0) {
+        return Error{std::string(add ? "adding " : "removing ") + address.host_string() + ": " +
+                     std::strerror(-error.error)};
+    }
+    return Done{};
 }
 
 }  // namespace cloudtime::sys

@@ -34,8 +34,18 @@ class NamespaceScope {
 Expected<UniqueFd> open_address_events();
 void drain_events(int fd);
 
-// Which of `wanted` are configured on an interface of the current namespace; an IPv6
-// link-local one comes back with its interface's scope, ready to bind.
-Expected<std::vector<SocketAddress>> find_local_addresses(const std::vector<SocketAddress>& wanted);
+struct LocalAddress {
+    SocketAddress address;  // with the wanted port; a link-local IPv6 one with its scope
+    unsigned ifindex = 0;   // the interface that holds it
+};
+
+// Which of `wanted` are configured on an interface of the current namespace, ready to bind.
+Expected<std::vector<LocalAddress>> find_local_addresses(const std::vector<SocketAddress>& wanted);
+
+// Adds or removes `address`/`prefix_length` on interface `ifindex` of the current namespace
+// (rtnetlink; IPv6 without duplicate address detection). Adding an address that is there
+// already is an error saying so ("File exists").
+Status change_address(bool add, const SocketAddress& address, std::uint8_t prefix_length,
+                      unsigned ifindex);
 
 }  // namespace cloudtime::sys

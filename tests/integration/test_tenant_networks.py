@@ -54,11 +54,17 @@ class OvnLikeTopology:
             subprocess.run(["ip", "netns", "delete", ns], capture_output=True)
 
 
-def tenant_config(tag, user=None):
+def tenant_config(tag, user=None, managed=()):
     server = f'[server]\nuser = "{user}"\n' if user else ""
+    managed_list = ", ".join(f'"{m}"' for m in managed)
     return (server + harness.LOCAL_CONFIG +
             f'[tenant_networks]\nenabled = true\npatterns = ["ovnmeta-{tag}-*"]\n'
-            'addresses = ["169.254.169.254", "fe80::a9fe:a9fe"]\n')
+            'addresses = ["169.254.169.254", "fe80::a9fe:a9fe"]\n'
+            f'managed_addresses = [{managed_list}]\n')
+
+
+def addresses_in(ns):
+    return subprocess.run(["ip", "-n", ns, "addr"], capture_output=True, text=True).stdout
 
 
 def proc_status(pid):
@@ -84,8 +90,8 @@ class TenantNetworks(harness.TestCase):
         self.addCleanup(t.remove)
         return t
 
-    def daemon(self, user=None):
-        d = harness.Daemon(config=tenant_config(self.tag, user))
+    def daemon(self, user=None, managed=()):
+        d = harness.Daemon(config=tenant_config(self.tag, user, managed))
         self.addCleanup(d.cleanup)
         return d
 
@@ -183,6 +189,23 @@ class TenantNetworks(harness.TestCase):
         # The helper goes with the server.
         self.assertEqual(daemon.stop(), 0)
         self.assertFalse(os.path.exists(f"/proc/{children[0]}"))
+
+    def test_managed_address_is_added_served_and_removed(self):
+        topology = self.topology()
+        self.assertNotIn("169.254.169.123", addresses_in(topology.meta))
+        daemon = self.daemon(user="nobody", managed=("169.254.169.123",))
+        self.wait_served(daemon, topology, count=3)
+        self.assertIn("inet 169.254.169.123/32", addresses_in(topology.meta))
+        rc, data, err = harness.run_query("169.254.169.123", "-n", "2", "-i", "0.1",
+                                          netns=topology.vm)
+        self.assertEqual(rc, 0, err + daemon.read_log())
+        self.assertEqual(data["stratum"], 10)
+        # Released when cloudtimed stops: the namespace is left as Neutron made it.
+        self.assertEqual(daemon.stop(), 0)
+        self.assertNotIn("169.254.169.123", addresses_in(topology.meta))
+        self.assertIn("inet 169.254.169.254/16", addresses_in(topology.meta))
+        self.assertIn(f"tenant network {topology.meta}: removed 169.254.169.123/32",
+                      daemon.read_log())
 
     def test_bad_user_is_refused(self):
         for user, message in (("no-such-user-here", "no such user"), ("root", "is root")):

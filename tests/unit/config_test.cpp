@@ -21,6 +21,7 @@ TEST(Config, EmbeddedDefaultServesOnLoopback) {
     ASSERT_EQ(c.tenant_networks.addresses.size(), 2U);
     EXPECT_EQ(c.tenant_networks.addresses[1].host_string(), "fe80::a9fe:a9fe");
     EXPECT_EQ(c.tenant_networks.port, 123);
+    EXPECT_TRUE(c.tenant_networks.managed_addresses.empty());
     EXPECT_EQ(c.clock_source, ClockSourceKind::automatic);
     EXPECT_EQ(c.chrony_socket, "/run/chrony/chronyd.sock");
     EXPECT_EQ(c.holdover_s, 0.0);
@@ -102,6 +103,8 @@ TEST(Config, BadFilesNameFileLineAndProblem) {
         {"[tenant_networks]\npatterns = \"ovnmeta-*\"\n",
          "bad.toml:2: tenant_networks.patterns must be an array of strings"},
         {"[tenant_networks]\nport = 0\n", "bad.toml:2: tenant_networks.port must be between 1"},
+        {"[tenant_networks]\nmanaged_addresses = [\"169.254.169.1234\"]\n",
+         "bad.toml:2: tenant_networks.managed_addresses: '169.254.169.1234' is not an IP"},
         {"[tenant_networks]\nnamespaces = 1\n", "bad.toml:2: unknown key 'namespaces'"},
         {"[rate_limit]\nburst = 0\n", "bad.toml:2: rate_limit.burst must be between 1 and"},
         {"[rate_limit]\nkod = -2\n", "bad.toml:2: rate_limit.kod must be between -1 and 16"},
