@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
     const auto run_query = cloudtime::cli::add_query_command(app);
     const auto run_bench = cloudtime::cli::add_bench_command(app);
     const auto run_host_check = cloudtime::cli::add_host_check_command(app);
+    const auto run_status = cloudtime::cli::add_status_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -26,6 +27,9 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("host-check")) {
         return run_host_check();
+    }
+    if (app.got_subcommand("status")) {
+        return run_status();
     }
     return cloudtime::cli::kExitUsage;
 }

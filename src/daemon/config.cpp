@@ -17,7 +17,7 @@ namespace {
 
 // Sections of the config contract that later versions implement. Naming them is better than
 // calling them unknown, and refusing them is better than ignoring what the operator asked.
-constexpr std::string_view kPlannedSections[] = {"vendordata", "status"};
+constexpr std::string_view kPlannedSections[] = {"vendordata"};
 
 constexpr std::int64_t kMaxSmear = 7 * 86'400LL;  // a week: longer smears serve no one
 
@@ -47,6 +47,8 @@ class Reader {
                 s = apply_rate_limit(*table, c.rate_limit);
             } else if (name == "access") {
                 s = apply_access(*table, c);
+            } else if (name == "status") {
+                s = apply_status(*table, c);
             } else if (name == "tenant_networks") {
                 s = apply_tenant_networks(*table, c);
             } else if (name == "log") {
@@ -439,6 +441,18 @@ class Reader {
                 return unknown(key, "tenant_networks");
             }
             if (!s) {
+                return s;
+            }
+        }
+        return Done{};
+    }
+
+    Status apply_status(const toml::table& t, Config& c) const {
+        for (const auto& [key, node] : t) {
+            if (key != "socket") {
+                return unknown(key, "status");
+            }
+            if (Status s = read_string(key, node, "status", c.status_socket); !s) {
                 return s;
             }
         }

@@ -50,6 +50,8 @@ struct Config {
         std::uint16_t port = 123;
     } tenant_networks;
 
+    std::string status_socket = "/run/cloudtime/status.sock";  // empty: no status socket
+
     std::string log_level = "info";
 };
 

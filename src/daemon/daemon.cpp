@@ -4,11 +4,13 @@
 #include <csignal>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include "daemon/status.hpp"
 #include "daemon/tenant_role.hpp"
 #include "proto/packet.hpp"
 #include "server/chrony_source.hpp"
@@ -19,6 +21,7 @@
 #include "sys/clock.hpp"
 #include "sys/privileges.hpp"
 #include "sys/signals.hpp"
+#include "sys/unix_listener.hpp"
 
 namespace cloudtime::daemon {
 
@@ -177,12 +180,35 @@ int run(const Config& config) {
         }
     }
 
+    std::optional<sys::UnixListener> status;
+    if (!config.status_socket.empty()) {
+        auto listening = sys::UnixListener::listen(config.status_socket);
+        if (listening) {
+            status.emplace(std::move(listening).value());
+            spdlog::info("status: cloudtime status --socket {}", config.status_socket);
+        } else {
+            spdlog::warn("no status socket: {}", listening.error());
+        }
+    }
+    const std::string source_name = clock_source_name(kind);
+
     // Refresh on a fixed schedule, however many signals arrive in between.
     auto next_refresh = std::chrono::steady_clock::now() + kRefreshInterval;
     for (bool stop = false; !stop;) {
         const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
             next_refresh - std::chrono::steady_clock::now());
-        if (wait.count() > 0 && sys::wait_readable(signals->fd(), static_cast<int>(wait.count()))) {
+        const int ready = wait.count() > 0
+                              ? sys::wait_readable_any({signals->fd(), status ? status->fd() : -1},
+                                                       static_cast<int>(wait.count()))
+                              : -1;
+        if (status && ready == status->fd()) {
+            if (auto s = status->answer(status_json(ntp, snapshot, source_name, tenants.get()));
+                !s) {
+                spdlog::debug("status: {}", s.error());
+            }
+            continue;
+        }
+        if (ready == signals->fd()) {
             while (const auto sig = signals->next()) {
                 if (*sig == SIGUSR1) {
                     if (tenants) {

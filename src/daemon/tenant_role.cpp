@@ -96,6 +96,10 @@ void TenantRole::reconcile() const {
     }
 }
 
+std::vector<server::TenantNetworkStatus> TenantRole::status() const {
+    return registry_ ? registry_->status() : std::vector<server::TenantNetworkStatus>{};
+}
+
 void TenantRole::log_status() const {
     if (!registry_) {
         return;

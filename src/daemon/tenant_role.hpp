@@ -29,6 +29,7 @@ class TenantRole {
     Status start(server::NtpServer& ntp);
     void reconcile() const;   // SIGHUP
     void log_status() const;  // SIGUSR1
+    std::vector<server::TenantNetworkStatus> status() const;
 
   private:
     explicit TenantRole(server::TenantNetworkOptions options) : options_(std::move(options)) {}

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <vector>
 
 namespace cloudtime::sys {
 
@@ -36,6 +37,24 @@ std::optional<int> SignalSet::next() const {
 bool wait_readable(int fd, int timeout_ms) {
     pollfd p{fd, POLLIN, 0};
     return ::poll(&p, 1, timeout_ms) > 0;
+}
+
+int wait_readable_any(std::initializer_list<int> fds, int timeout_ms) {
+    std::vector<pollfd> polled;
+    for (const int fd : fds) {
+        if (fd >= 0) {
+            polled.push_back({fd, POLLIN, 0});
+        }
+    }
+    if (::poll(polled.data(), polled.size(), timeout_ms) <= 0) {
+        return -1;
+    }
+    for (const auto& p : polled) {
+        if ((p.revents & (POLLIN | POLLERR | POLLHUP)) != 0) {
+            return p.fd;
+        }
+    }
+    return -1;
 }
 
 bool wait_readable_ns(int fd, std::int64_t timeout_ns) {

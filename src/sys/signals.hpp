@@ -29,5 +29,8 @@ class SignalSet {
 bool wait_readable(int fd, int timeout_ms);
 // The same with a timeout in nanoseconds (ppoll), for pacing.
 bool wait_readable_ns(int fd, std::int64_t timeout_ns);
+// Waits until one of `fds` (negative ones are ignored) is readable; returns it, or -1 when
+// `timeout_ms` passes.
+int wait_readable_any(std::initializer_list<int> fds, int timeout_ms);
 
 }  // namespace cloudtime::sys

@@ -80,6 +80,9 @@ class Daemon:
                  workdir=None):
         self.dir = workdir or tempfile.mkdtemp(prefix="cloudtime-test-")
         self.config_path = os.path.join(self.dir, "cloudtimed.toml")
+        self.status_socket = os.path.join(self.dir, "status.sock")
+        if "[status]" not in config:  # never the machine's /run/cloudtime, never shared
+            config += f'[status]\nsocket = "{self.status_socket}"\n'
         with open(self.config_path, "w") as f:
             f.write(config)
         self.log_path = os.path.join(self.dir, "cloudtimed.log")

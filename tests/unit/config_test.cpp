@@ -98,6 +98,7 @@ TEST(Config, BadFilesNameFileLineAndProblem) {
         {"[clock]\nlocal_refid = \"TOOLONG\"\n", "bad.toml:2: clock.local_refid 'TOOLONG'"},
         {"[log]\nlevel = \"loud\"\n", "bad.toml:2: log.level 'loud'"},
         {"[vendordata]\nenabled = true\n", "bad.toml:1: [vendordata] is not implemented"},
+        {"[status]\npath = \"/tmp/x\"\n", "bad.toml:2: unknown key 'path' in [status]"},
         {"[tenant_networks]\naddresses = [\"metadata\"]\n",
          "bad.toml:2: tenant_networks.addresses: 'metadata' is not an IP address"},
         {"[tenant_networks]\npatterns = \"ovnmeta-*\"\n",

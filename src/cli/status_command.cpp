@@ -1,0 +1,86 @@
+// `cloudtime status [--socket PATH] [--json]`: ask a running cloudtimed what it is doing.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+#include "sys/unix_listener.hpp"
+
+namespace cloudtime::cli {
+
+namespace {
+
+struct StatusArgs {
+    std::string socket = "/run/cloudtime/status.sock";
+    bool json = false;
+};
+
+int run(const StatusArgs& args) {
+    auto text = sys::read_unix_stream(args.socket, 2000);
+    if (!text) {
+        std::cerr << "cloudtime status: " << text.error() << " (is cloudtimed running, with "
+                  << "[status] socket = \"" << args.socket << "\"?)\n";
+        return kExitNoAnswer;
+    }
+    const auto doc = nlohmann::json::parse(*text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+        std::cerr << "cloudtime status: " << args.socket << " did not answer with JSON\n";
+        return kExitNoAnswer;
+    }
+    if (args.json) {
+        std::cout << doc.dump(2) << "\n";
+        return kExitOk;
+    }
+    try {
+        const auto& c = doc.at("clock");
+        std::cout << fmt::format(
+            "cloudtimed {}: clock {} ({}), stratum {}, refid {}, leap {}, root dispersion "
+            "{:.6f} s{}\n",
+            doc.at("version").get<std::string>(), c.at("source").get<std::string>(),
+            c.at("synchronized").get<bool>() ? "synchronized" : "NOT synchronized",
+            c.at("stratum").get<int>(), c.at("refid").get<std::string>(),
+            c.at("leap").get<std::string>(), c.at("root_dispersion_s").get<double>(),
+            c.at("smearing").get<bool>() ? ", smearing a leap second" : "");
+        const auto& n = doc.at("counters");
+        std::cout << fmt::format(
+            "serving {} with {} threads: received {}, answered {}, dropped {}\n",
+            doc.at("listen").dump(), doc.at("threads").get<int>(),
+            n.at("received").get<std::uint64_t>(), n.at("answered").get<std::uint64_t>(),
+            n.at("dropped").get<std::uint64_t>());
+        const auto& networks = doc.at("tenant_networks");
+        std::cout << networks.size() << " tenant networks\n";
+        for (const auto& t : networks) {
+            std::string addresses;
+            for (const auto& a : t.at("addresses")) {
+                addresses += (addresses.empty() ? "" : ", ") + a.get<std::string>();
+            }
+            std::cout << fmt::format("  {}  {}  received {}, answered {}\n",
+                                     t.at("namespace").get<std::string>(), addresses,
+                                     t.at("received").get<std::uint64_t>(),
+                                     t.at("answered").get<std::uint64_t>());
+        }
+    } catch (const nlohmann::json::exception& e) {
+        std::cerr << "cloudtime status: unexpected status document: " << e.what() << "\n";
+        return kExitNoAnswer;
+    }
+    return kExitOk;
+}
+
+}  // namespace
+
+Runner add_status_command(CLI::App& app) {
+    auto args = std::make_shared<StatusArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "status",
+        "Ask a running cloudtimed for its state: clock, counters, tenant networks.\n"
+        "Exit codes: 0 answered; 2 no daemon answered; 64 usage error.");
+    cmd->add_option("--socket", args->socket,
+                    "cloudtimed's status socket (default /run/cloudtime/status.sock)");
+    cmd->add_flag("-j,--json", args->json, "print the daemon's JSON document");
+    return [args] { return run(*args); };
+}
+
+}  // namespace cloudtime::cli

@@ -1,0 +1,48 @@
+#include "daemon/status.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/tenant_role.hpp"
+#include "proto/refid.hpp"
+#include "sys/clock.hpp"
+
+namespace cloudtime::daemon {
+
+std::string status_json(const server::NtpServer& ntp, const proto::ClockSnapshot& clock,
+                        const std::string& clock_source, const TenantRole* tenants) {
+    nlohmann::json out;
+    out["version"] = CLOUDTIME_VERSION;
+    const proto::UnixTime now = sys::realtime_now();
+    out["clock"] = {{"source", clock_source},
+                    {"synchronized", clock.synchronized},
+                    {"stratum", clock.synchronized ? clock.stratum : 0},
+                    {"refid", proto::refid_to_string(clock.refid, clock.stratum)},
+                    {"leap", proto::leap_name(clock.leap)},
+                    {"root_delay_s", clock.root_delay_s},
+                    {"root_dispersion_s", proto::root_dispersion_at(clock, now)},
+                    {"smearing", clock.smear.active}};
+    nlohmann::json listen = nlohmann::json::array();
+    for (const auto& address : ntp.bound_addresses()) {
+        listen.push_back(address.to_string());
+    }
+    out["listen"] = listen;
+    out["threads"] = ntp.thread_count();
+    const server::CounterTotals t = ntp.totals();
+    out["counters"] = {{"received", t.received},       {"answered", t.answered},
+                       {"dropped", t.dropped_total()}, {"kod_sent", t.kod_sent},
+                       {"deny_sent", t.deny_sent},     {"leaked", t.leaked},
+                       {"send_errors", t.send_errors}};
+    nlohmann::json networks = nlohmann::json::array();
+    if (tenants != nullptr) {
+        for (const auto& s : tenants->status()) {
+            networks.push_back({{"namespace", s.name},
+                                {"addresses", s.addresses},
+                                {"received", s.received},
+                                {"answered", s.answered}});
+        }
+    }
+    out["tenant_networks"] = networks;
+    return out.dump(2) + "\n";
+}
+
+}  // namespace cloudtime::daemon

@@ -1,0 +1,17 @@
+// What `cloudtime status` shows: the daemon's state as one JSON document, written to whoever
+// connects to the status socket.
+#pragma once
+
+#include <string>
+
+#include "proto/clock_snapshot.hpp"
+#include "server/ntp_server.hpp"
+
+namespace cloudtime::daemon {
+
+class TenantRole;
+
+std::string status_json(const server::NtpServer& ntp, const proto::ClockSnapshot& clock,
+                        const std::string& clock_source, const TenantRole* tenants);
+
+}  // namespace cloudtime::daemon

@@ -1,0 +1,118 @@
+#include "sys/unix_listener.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace cloudtime::sys {
+
+namespace {
+Expected<sockaddr_un> address_of(const std::string& path) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.empty() || path.size() >= sizeof(address.sun_path)) {
+        return Error{"socket path '" + path + "' is empty or too long"};
+    }
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    return address;
+}
+
+Expected<UniqueFd> connect_to(const std::string& path) {
+    auto address = address_of(path);
+    if (!address) {
+        return Error{address.error()};
+    }
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) {
+        return Error{errno_message("socket(AF_UNIX)")};
+    }
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*address), sizeof(*address)) != 0) {
+        return Error{errno_message(("connect " + path).c_str())};
+    }
+    return fd;
+}
+
+void set_timeout(int fd, int option, int timeout_ms) {
+    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    ::setsockopt(fd, SOL_SOCKET, option, &tv, sizeof(tv));
+}
+}  // namespace
+
+Expected<UnixListener> UnixListener::listen(const std::string& path) {
+    auto address = address_of(path);
+    if (!address) {
+        return Error{address.error()};
+    }
+    if (connect_to(path)) {
+        return Error{path + " is served by another running process"};
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    ::unlink(path.c_str());  // stale: nobody answers on it
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd.valid()) {
+        return Error{errno_message("socket(AF_UNIX)")};
+    }
+    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*address), sizeof(*address)) != 0) {
+        return Error{errno_message(("bind " + path).c_str())};
+    }
+    UnixListener listener(std::move(fd), path);
+    // Status is read-only and holds nothing secret: any local user may ask.
+    if (::chmod(path.c_str(), 0666) != 0 || ::listen(listener.fd(), 8) != 0) {
+        return Error{errno_message(("listen " + path).c_str())};
+    }
+    return listener;
+}
+
+UnixListener::UnixListener(UnixListener&& other) noexcept
+    : fd_(std::move(other.fd_)), path_(std::exchange(other.path_, {})) {}
+
+UnixListener::~UnixListener() {
+    if (!path_.empty()) {
+        ::unlink(path_.c_str());
+    }
+}
+
+Status UnixListener::answer(std::string_view text) const {
+    UniqueFd client(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!client.valid()) {
+        return errno == EAGAIN ? Status(Done{}) : Status(Error{errno_message("accept")});
+    }
+    set_timeout(client.get(), SO_SNDTIMEO, 200);  // a client that does not read cannot stall us
+    while (!text.empty()) {
+        const ssize_t n = ::send(client.get(), text.data(), text.size(), MSG_NOSIGNAL);
+        if (n <= 0) {
+            return Error{errno_message("status send")};
+        }
+        text.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return Done{};
+}
+
+Expected<std::string> read_unix_stream(const std::string& path, int timeout_ms) {
+    auto fd = connect_to(path);
+    if (!fd) {
+        return Error{fd.error()};
+    }
+    set_timeout(fd->get(), SO_RCVTIMEO, timeout_ms);
+    std::string text;
+    std::array<char, 4096> buffer{};
+    for (;;) {
+        const ssize_t n = ::recv(fd->get(), buffer.data(), buffer.size(), 0);
+        if (n == 0) {
+            return text;
+        }
+        if (n < 0) {
+            return Error{errno_message(("read " + path).c_str())};
+        }
+        text.append(buffer.data(), static_cast<std::size_t>(n));
+    }
+}
+
+}  // namespace cloudtime::sys
