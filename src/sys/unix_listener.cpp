@@ -39,7 +39,7 @@ Expected<UniqueFd> connect_to(const std::string& path) {
 }
 
 void set_timeout(int fd, int option, int timeout_ms) {
-    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    timeval tv{timeout_ms / 1000, static_cast<suseconds_t>(timeout_ms % 1000) * 1000};
     ::setsockopt(fd, SOL_SOCKET, option, &tv, sizeof(tv));
 }
 }  // namespace
