@@ -11,6 +11,7 @@
 #include "proto/refid.hpp"
 #include "sys/chrony_control.hpp"
 #include "sys/resolve.hpp"
+#include "sys/text_file.hpp"
 
 namespace cloudtime::check {
 
@@ -251,14 +252,9 @@ HostFacts gather_host_facts(const HostCheckOptions& o) {
         f.kvm = Error{o.kvm_device + ": " + std::strerror(errno)};
     }
     f.leap_seconds_file = o.leap_seconds_file;
-    std::ifstream in(o.leap_seconds_file);
-    if (!in) {
-        f.leap_seconds = Error{std::strerror(errno)};
-    } else {
-        std::ostringstream text;
-        text << in.rdbuf();
-        f.leap_seconds = proto::parse_leap_seconds(text.str());
-    }
+    const auto text = sys::read_text_file(o.leap_seconds_file);
+    f.leap_seconds = text ? proto::parse_leap_seconds(*text)
+                          : Expected<proto::LeapSchedule>(Error{text.error()});
     f.cloudtimed_target = o.cloudtimed;
     if (o.cloudtimed) {
         auto target = sys::split_host_port(*o.cloudtimed, 123);

@@ -4,18 +4,9 @@
 
 #include "sys/fd_passing.hpp"
 #include "sys/process.hpp"
+#include "util/strings.hpp"
 
 namespace cloudtime::daemon {
-
-namespace {
-std::string joined(const std::vector<std::string>& items) {
-    std::string out;
-    for (const auto& item : items) {
-        out += (out.empty() ? "" : ", ") + item;
-    }
-    return out;
-}
-}  // namespace
 
 Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) {
     const auto& tn = config.tenant_networks;
@@ -49,8 +40,8 @@ Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) 
         role->helper_ = *pid;
         role->channel_ = std::move(channel->first);
     }
-    spdlog::info("tenant networks: namespaces {} in {}, serving {}{}", joined(tn.patterns),
-                 tn.netns_dir, joined(addresses),
+    spdlog::info("tenant networks: namespaces {} in {}, serving {}{}", join(tn.patterns),
+                 tn.netns_dir, join(addresses),
                  role->helper_ ? fmt::format(" (privileged helper, pid {})", *role->helper_)
                                : std::string(" (in this process)"));
     return role;
@@ -106,7 +97,7 @@ void TenantRole::log_status() const {
     }
     for (const auto& s : registry_->status()) {
         spdlog::info("tenant network {}: on {} received={} answered={}", s.name,
-                     s.addresses.empty() ? "-" : joined(s.addresses), s.received, s.answered);
+                     s.addresses.empty() ? "-" : join(s.addresses), s.received, s.answered);
     }
 }
 

@@ -2,8 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <fstream>
-#include <sstream>
+#include "sys/text_file.hpp"
 
 namespace cloudtime::server {
 
@@ -21,16 +20,14 @@ void ClockKeeper::reload_leap_seconds(proto::UnixTime now) {
     if (options_.leap_seconds_file.empty()) {
         return;
     }
-    std::ifstream in(options_.leap_seconds_file);
-    if (!in) {
+    const auto text = sys::read_text_file(options_.leap_seconds_file);
+    if (!text) {
         spdlog::warn("leap seconds: cannot read {}; only the upstream's announcements count",
                      options_.leap_seconds_file);
         leap_list_.reset();
         return;
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    auto parsed = proto::parse_leap_seconds(text.str());
+    auto parsed = proto::parse_leap_seconds(*text);
     if (!parsed) {
         spdlog::warn("leap seconds: {}: {}; only the upstream's announcements count",
                      options_.leap_seconds_file, parsed.error());

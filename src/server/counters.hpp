@@ -12,6 +12,11 @@
 
 namespace cloudtime::server {
 
+// For counters with one writer: a relaxed load and store, no read-modify-write.
+inline void add_relaxed(std::atomic<std::uint64_t>& counter, std::uint64_t n) {
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
 struct CounterTotals {
     std::uint64_t received = 0;
     std::uint64_t answered = 0;
@@ -42,10 +47,8 @@ class alignas(64) WorkerCounters {
     void add_to(CounterTotals& totals) const;
 
   private:
-    static void add(std::atomic<std::uint64_t>& c, std::uint64_t n) {
-        c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-    }
-    static void bump(std::atomic<std::uint64_t>& c) { add(c, 1); }
+    static void add(std::atomic<std::uint64_t>& c, std::uint64_t n) { add_relaxed(c, n); }
+    static void bump(std::atomic<std::uint64_t>& c) { add_relaxed(c, 1); }
     std::atomic<std::uint64_t> received_{0};
     std::atomic<std::uint64_t> answered_{0};
     std::atomic<std::uint64_t> oversized_{0};

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "server/counters.hpp"
 #include "sys/fd.hpp"
 #include "sys/udp_socket.hpp"
 #include "util/expected.hpp"
@@ -20,9 +21,6 @@ namespace cloudtime::server {
 struct TenantCounters {
     std::atomic<std::uint64_t> received{0};
     std::atomic<std::uint64_t> answered{0};
-    static void add(std::atomic<std::uint64_t>& c, std::uint64_t n) {
-        c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-    }
 };
 
 struct ServedSocket {

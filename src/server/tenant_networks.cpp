@@ -11,6 +11,7 @@
 
 #include "sys/directory_watch.hpp"
 #include "sys/netns.hpp"
+#include "util/strings.hpp"
 
 namespace cloudtime::server {
 
@@ -22,13 +23,6 @@ constexpr int kRetryMs = 100;
 // How often a missing netns directory is looked for (it appears with the first namespace).
 constexpr int kDirectoryRetryMs = 1000;
 
-std::string join(const std::vector<std::string>& items) {
-    std::string out;
-    for (const auto& item : items) {
-        out += (out.empty() ? "" : ", ") + item;
-    }
-    return out.empty() ? "none" : out;
-}
 }  // namespace
 
 Expected<std::unique_ptr<TenantNetworks>> TenantNetworks::start(TenantNetworkOptions options,
@@ -144,7 +138,6 @@ void TenantNetworks::attach(const std::string& name) {
     }
     const bool was_missing = !entry->missing.empty();
     entry->missing = missing;
-    entry->entered = entry->address_events.valid();
     if (!added.empty()) {
         spdlog::info("tenant network {}: serving NTP on {}{}", name, join(added),
                      missing.empty() ? "" : "; still missing: " + join(missing));
@@ -259,7 +252,7 @@ void TenantNetworks::run() {
         std::vector<std::string> watched;
         bool unentered = false;
         for (const auto& [name, entry] : attached_) {
-            if (!entry.entered) {
+            if (!entry.entered()) {
                 unentered = true;
             } else if (!entry.missing.empty()) {
                 fds.push_back({entry.address_events.get(), POLLIN, 0});
@@ -306,7 +299,7 @@ void TenantNetworks::run() {
         if (unentered) {
             std::vector<std::string> retry;
             for (const auto& [name, entry] : attached_) {
-                if (!entry.entered) {
+                if (!entry.entered()) {
                     retry.push_back(name);
                 }
             }

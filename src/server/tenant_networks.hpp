@@ -46,7 +46,8 @@ class TenantNetworks {
         std::vector<std::string> missing;
         std::vector<std::pair<sys::SocketAddress, unsigned>> added;  // managed, on ifindex
         sys::UniqueFd address_events;  // rtnetlink, opened inside the namespace
-        bool entered = false;          // false: the namespace could not be entered yet
+        // false: the namespace could not be entered yet (its rtnetlink socket opens inside)
+        bool entered() const { return address_events.valid(); }
     };
 
     TenantNetworks(TenantNetworkOptions options, TenantSink& sink, sys::UniqueFd wake);

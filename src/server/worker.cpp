@@ -49,7 +49,7 @@ void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
             return;
         }
         if (served_socket.tenant) {
-            TenantCounters::add(served_socket.tenant->received, batch.size());
+            add_relaxed(served_socket.tenant->received, batch.size());
         }
         const proto::ClockSnapshot clock = ctx.clock->load();
         const ServedTime served(clock.smear);
@@ -107,7 +107,7 @@ void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
         const std::size_t sent = batch.send(socket);
         counters.count_answered(sent);
         if (served_socket.tenant) {
-            TenantCounters::add(served_socket.tenant->answered, sent);
+            add_relaxed(served_socket.tenant->answered, sent);
         }
         counters.count_send_errors(batch.replies() - sent);
         if (batch.size() < batch.capacity()) {

@@ -13,8 +13,7 @@
 
 namespace cloudtime::sys {
 
-namespace {
-Expected<sockaddr_un> unix_address(const std::string& path) {
+Expected<sockaddr_un> unix_socket_address(const std::string& path) {
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     if (path.empty() || path.size() >= sizeof(address.sun_path)) {
@@ -24,6 +23,7 @@ Expected<sockaddr_un> unix_address(const std::string& path) {
     return address;
 }
 
+namespace {
 // Several clients in one process (a reconnect before the old one is gone) need distinct names.
 std::atomic<unsigned> next_client{0};
 }  // namespace
@@ -31,13 +31,13 @@ std::atomic<unsigned> next_client{0};
 Expected<UnixDatagramClient> UnixDatagramClient::connect(const std::string& server_path,
                                                          const std::string& directory,
                                                          const std::string& prefix) {
-    auto server = unix_address(server_path);
+    auto server = unix_socket_address(server_path);
     if (!server) {
         return Error{server.error()};
     }
     const std::string own_path = directory + "/" + prefix + "." + std::to_string(::getpid()) + "." +
                                  std::to_string(next_client.fetch_add(1)) + ".sock";
-    auto own = unix_address(own_path);
+    auto own = unix_socket_address(own_path);
     if (!own) {
         return Error{own.error()};
     }

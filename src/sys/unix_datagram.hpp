@@ -3,6 +3,8 @@
 // socket file, and removes it again when it is destroyed.
 #pragma once
 
+#include <sys/un.h>
+
 #include <cstdint>
 #include <span>
 #include <string>
@@ -11,6 +13,9 @@
 #include "util/expected.hpp"
 
 namespace cloudtime::sys {
+
+// The address of the Unix socket at `path`; an error when the path is empty or too long.
+Expected<sockaddr_un> unix_socket_address(const std::string& path);
 
 class UnixDatagramClient {
   public:

@@ -10,21 +10,13 @@
 #include <cstring>
 #include <filesystem>
 
+#include "sys/unix_datagram.hpp"
+
 namespace cloudtime::sys {
 
 namespace {
-Expected<sockaddr_un> address_of(const std::string& path) {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    if (path.empty() || path.size() >= sizeof(address.sun_path)) {
-        return Error{"socket path '" + path + "' is empty or too long"};
-    }
-    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-    return address;
-}
-
 Expected<UniqueFd> connect_to(const std::string& path) {
-    auto address = address_of(path);
+    auto address = unix_socket_address(path);
     if (!address) {
         return Error{address.error()};
     }
@@ -45,7 +37,7 @@ void set_timeout(int fd, int option, int timeout_ms) {
 }  // namespace
 
 Expected<UnixListener> UnixListener::listen(const std::string& path) {
-    auto address = address_of(path);
+    auto address = unix_socket_address(path);
     if (!address) {
         return Error{address.error()};
     }
