@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "proto/refid.hpp"
+#include "server/router_redirect.hpp"
 
 namespace cloudtime::daemon {
 
@@ -414,12 +415,22 @@ class Reader {
                 tn.enabled = *v;
             } else if (key == "netns_dir") {
                 s = read_string(key, node, "tenant_networks", tn.netns_dir);
-            } else if (key == "patterns") {
+            } else if (key == "patterns" || key == "router_patterns") {
                 auto list = strings_of(key, node, "tenant_networks");
                 if (!list) {
                     return Error{list.error()};
                 }
-                tn.patterns = std::move(list).value();
+                (key == "patterns" ? tn.patterns : tn.router_patterns) = std::move(list).value();
+            } else if (key == "router_interfaces") {
+                s = read_string(key, node, "tenant_networks", tn.router_interfaces);
+                if (s) {
+                    if (auto valid = server::check_interface_pattern(tn.router_interfaces);
+                        !valid) {
+                        return fail(node.source(), name + ": " + valid.error());
+                    }
+                }
+            } else if (key == "router_port") {
+                s = read_integer(key, node, "tenant_networks", 1, 65535, tn.router_port);
             } else if (key == "addresses" || key == "managed_addresses") {
                 auto list = strings_of(key, node, "tenant_networks");
                 if (!list) {
@@ -443,6 +454,15 @@ class Reader {
             if (!s) {
                 return s;
             }
+        }
+        const auto ipv4 = [](const sys::SocketAddress& a) { return !a.is_ipv6(); };
+        if (!tn.router_patterns.empty() &&
+            std::none_of(tn.addresses.begin(), tn.addresses.end(), ipv4) &&
+            std::none_of(tn.managed_addresses.begin(), tn.managed_addresses.end(), ipv4)) {
+            return fail(t.source(),
+                        "tenant_networks.router_patterns: routers redirect IPv4 "
+                        "only, and no IPv4 address is in tenant_networks.addresses "
+                        "or managed_addresses");
         }
         return Done{};
     }

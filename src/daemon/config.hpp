@@ -48,6 +48,9 @@ struct Config {
         std::vector<sys::SocketAddress> addresses;  // validated; the port is `port`
         std::vector<sys::SocketAddress> managed_addresses;
         std::uint16_t port = 123;
+        std::vector<std::string> router_patterns;  // served through an nftables redirect
+        std::string router_interfaces = "qr-*";
+        std::uint16_t router_port = 10123;
     } tenant_networks;
 
     std::string status_socket = "/run/cloudtime/status.sock";  // empty: no status socket

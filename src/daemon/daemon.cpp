@@ -144,6 +144,16 @@ int run(const Config& config) {
         return 1;
     }
     server::NtpServer& ntp = **bound;
+    // Before dropping privileges: its directory (/run/cloudtime) belongs to root.
+    std::optional<sys::UnixListener> status;
+    if (!config.status_socket.empty()) {
+        auto listening = sys::UnixListener::listen(config.status_socket);
+        if (listening) {
+            status.emplace(std::move(listening).value());
+        } else {
+            spdlog::warn("no status socket: {}", listening.error());
+        }
+    }
     if (!config.user.empty()) {
         if (auto dropped = sys::drop_privileges(config.user); !dropped) {
             spdlog::critical("cannot drop privileges to user '{}': {}", config.user,
@@ -180,15 +190,8 @@ int run(const Config& config) {
         }
     }
 
-    std::optional<sys::UnixListener> status;
-    if (!config.status_socket.empty()) {
-        auto listening = sys::UnixListener::listen(config.status_socket);
-        if (listening) {
-            status.emplace(std::move(listening).value());
-            spdlog::info("status: cloudtime status --socket {}", config.status_socket);
-        } else {
-            spdlog::warn("no status socket: {}", listening.error());
-        }
+    if (status) {
+        spdlog::info("status: cloudtime status --socket {}", config.status_socket);
     }
     const std::string source_name = clock_source_name(kind);
 

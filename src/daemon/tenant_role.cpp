@@ -14,6 +14,10 @@ Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) 
                                          .patterns = tn.patterns,
                                          .addresses = tn.addresses,
                                          .managed = tn.managed_addresses,
+                                         .router_patterns = tn.router_patterns,
+                                         .router = {.destinations = {},
+                                                    .interfaces = tn.router_interfaces,
+                                                    .local_port = tn.router_port},
                                          .receive_buffer = static_cast<int>(config.receive_buffer)};
     std::vector<std::string> addresses;
     for (auto& a : options.addresses) {
@@ -23,6 +27,16 @@ Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) 
     for (auto& a : options.managed) {
         a.set_port(tn.port);
         addresses.push_back(a.to_string() + " (managed)");
+    }
+    for (const auto& a : options.addresses) {
+        if (!a.is_ipv6()) {
+            options.router.destinations.push_back(a);
+        }
+    }
+    for (const auto& a : options.managed) {
+        if (!a.is_ipv6()) {
+            options.router.destinations.push_back(a);
+        }
     }
     std::unique_ptr<TenantRole> role(new TenantRole(options));
     if (!config.user.empty()) {
@@ -40,8 +54,14 @@ Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) 
         role->helper_ = *pid;
         role->channel_ = std::move(channel->first);
     }
-    spdlog::info("tenant networks: namespaces {} in {}, serving {}{}", join(tn.patterns),
-                 tn.netns_dir, join(addresses),
+    const std::string routers =
+        tn.router_patterns.empty()
+            ? std::string()
+            : fmt::format("; routers {} redirected from {} to port {}", join(tn.router_patterns),
+                          tn.router_interfaces, tn.router_port);
+    spdlog::info("tenant networks: namespaces {} in {}, serving {}{}{}",
+                 tn.patterns.empty() ? "(none)" : join(tn.patterns), tn.netns_dir, join(addresses),
+                 routers,
                  role->helper_ ? fmt::format(" (privileged helper, pid {})", *role->helper_)
                                : std::string(" (in this process)"));
     return role;

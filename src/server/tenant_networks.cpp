@@ -11,6 +11,7 @@
 
 #include "sys/directory_watch.hpp"
 #include "sys/netns.hpp"
+#include "sys/nftables.hpp"
 #include "util/strings.hpp"
 
 namespace cloudtime::server {
@@ -57,16 +58,26 @@ void TenantNetworks::reconcile() {
     wake(1);
 }
 
-bool TenantNetworks::matches(const std::string& name) const {
-    return std::any_of(options_.patterns.begin(), options_.patterns.end(), [&](const auto& p) {
+namespace {
+bool matches(const std::vector<std::string>& patterns, const std::string& name) {
+    return std::any_of(patterns.begin(), patterns.end(), [&](const auto& p) {
         return ::fnmatch(p.c_str(), name.c_str(), FNM_PERIOD) == 0;
     });
+}
+}  // namespace
+
+bool TenantNetworks::followed(const std::string& name) const {
+    return matches(options_.patterns, name) || matches(options_.router_patterns, name);
 }
 
 void TenantNetworks::attach(const std::string& name) {
     const std::string path = options_.netns_dir + "/" + name;
     if (::access(path.c_str(), F_OK) != 0) {
         detach(name);  // gone before it could be served
+        return;
+    }
+    if (matches(options_.router_patterns, name)) {
+        attach_router(name, path);
         return;
     }
     Attached* entry = &attached_[name];  // std::map: the element stays where it is
@@ -91,7 +102,8 @@ void TenantNetworks::attach(const std::string& name) {
             // Between `ip netns add` creating the file and mounting the namespace on it.
             missing.push_back(scope.error());
         } else {
-            if (!entry->address_events.valid()) {
+            if (!entry->entered) {
+                entry->entered = true;
                 auto events = sys::open_address_events();
                 if (events) {
                     entry->address_events = std::move(events).value();
@@ -146,13 +158,62 @@ void TenantNetworks::attach(const std::string& name) {
     }
 }
 
+void TenantNetworks::attach_router(const std::string& name, const std::string& path) {
+    Attached& entry = attached_[name];
+    if (entry.redirected) {
+        return;
+    }
+    std::optional<sys::UdpSocket> socket;
+    std::string problem;
+    {
+        auto scope = sys::NamespaceScope::enter(path);
+        if (!scope) {
+            entry.missing = {scope.error()};
+            return;  // tried again shortly
+        }
+        entry.entered = true;
+        // Any local address: the redirect rewrites the destination to the address of the
+        // interface the packet came in on, and the answer leaves from there (IP_PKTINFO).
+        sys::SocketAddress local = *sys::parse_socket_address("0.0.0.0:0");
+        local.set_port(options_.router.local_port);
+        auto bound = sys::UdpSocket::bind(
+            local,
+            {.reuse_port = false, .nonblocking = true, .receive_buffer = options_.receive_buffer});
+        if (!bound) {
+            problem = local.to_string() + ": " + bound.error();
+        } else if (auto applied = sys::apply_nft(router_ruleset(options_.router)); !applied) {
+            problem = applied.error();
+        } else {
+            socket.emplace(std::move(bound).value());
+            entry.redirected = true;
+        }
+    }  // back in our own namespace before anything else
+    if (!socket) {
+        if (entry.missing != std::vector<std::string>{problem}) {
+            spdlog::warn("tenant network {}: cannot redirect NTP: {} (tried again on SIGHUP)", name,
+                         problem);
+        }
+        entry.missing = {problem};
+        return;
+    }
+    entry.missing.clear();
+    std::vector<std::string> destinations;
+    for (const auto& d : options_.router.destinations) {
+        destinations.push_back(d.to_string());
+    }
+    const std::string label = fmt::format("{} (from {}, redirected to port {})", join(destinations),
+                                          options_.router.interfaces, options_.router.local_port);
+    sink_.attached(name, label, std::move(*socket));
+    spdlog::info("tenant network {}: serving NTP on {}", name, label);
+}
+
 void TenantNetworks::detach(const std::string& name) {
     const auto it = attached_.find(name);
     if (it == attached_.end()) {
         return;
     }
     sink_.released(name);  // the sockets close before their addresses go
-    remove_managed(name, it->second);
+    undo_changes(name, it->second);
     attached_.erase(it);  // closes its rtnetlink socket
 }
 
@@ -189,13 +250,20 @@ bool TenantNetworks::add_managed(const std::string& name, Attached& entry,
     return changed;
 }
 
-void TenantNetworks::remove_managed(const std::string& name, const Attached& entry) const {
-    if (entry.added.empty()) {
+void TenantNetworks::undo_changes(const std::string& name, const Attached& entry) const {
+    if (entry.added.empty() && !entry.redirected) {
         return;
     }
     auto scope = sys::NamespaceScope::enter(options_.netns_dir + "/" + name);
     if (!scope) {
-        return;  // the namespace is gone, and its addresses with it
+        return;  // the namespace is gone, and its addresses and tables with it
+    }
+    if (entry.redirected) {
+        if (auto removed = sys::apply_nft(router_ruleset_removal()); !removed) {
+            spdlog::warn("tenant network {}: {}", name, removed.error());
+        } else {
+            spdlog::info("tenant network {}: removed the nftables table '{}'", name, kRouterTable);
+        }
     }
     for (const auto& [address, ifindex] : entry.added) {
         const std::uint8_t prefix = address.is_ipv6() ? 128 : 32;
@@ -222,8 +290,9 @@ void TenantNetworks::reconcile_now() {
         }
     }
     for (const auto& name : *names) {
-        if (matches(name) && std::find(current.begin(), current.end(), name) == current.end()) {
-            attach(name);
+        const auto it = attached_.find(name);
+        if (it == attached_.end() ? followed(name) : !it->second.missing.empty()) {
+            attach(name);  // new, or still missing something: try again
         }
     }
 }
@@ -252,9 +321,9 @@ void TenantNetworks::run() {
         std::vector<std::string> watched;
         bool unentered = false;
         for (const auto& [name, entry] : attached_) {
-            if (!entry.entered()) {
+            if (!entry.entered) {
                 unentered = true;
-            } else if (!entry.missing.empty()) {
+            } else if (!entry.missing.empty() && entry.address_events.valid()) {
                 fds.push_back({entry.address_events.get(), POLLIN, 0});
                 watched.push_back(name);
             }
@@ -277,7 +346,7 @@ void TenantNetworks::run() {
                 continue;
             }
             for (const auto& change : *changes) {
-                if (!matches(change.name)) {
+                if (!followed(change.name)) {
                     continue;
                 }
                 if (change.added) {
@@ -299,7 +368,7 @@ void TenantNetworks::run() {
         if (unentered) {
             std::vector<std::string> retry;
             for (const auto& [name, entry] : attached_) {
-                if (!entry.entered()) {
+                if (!entry.entered) {
                     retry.push_back(name);
                 }
             }

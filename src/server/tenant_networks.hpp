@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/router_redirect.hpp"
 #include "server/tenant_registry.hpp"
 #include "sys/fd.hpp"
 #include "sys/netns.hpp"
@@ -27,6 +28,9 @@ struct TenantNetworkOptions {
     // Added by cloudtimed (as /32 or /128) on the interface holding one of `addresses`, served
     // like them, and removed again when the namespace is released (169.254.169.123).
     std::vector<sys::SocketAddress> managed;
+    // Router namespaces (ML2/OVS qrouter-*): served through an nftables redirect instead.
+    std::vector<std::string> router_patterns;
+    RouterRedirect router;
     int receive_buffer = 0;
 };
 
@@ -46,21 +50,25 @@ class TenantNetworks {
         std::vector<std::string> missing;
         std::vector<std::pair<sys::SocketAddress, unsigned>> added;  // managed, on ifindex
         sys::UniqueFd address_events;  // rtnetlink, opened inside the namespace
-        // false: the namespace could not be entered yet (its rtnetlink socket opens inside)
-        bool entered() const { return address_events.valid(); }
+        // false: the namespace could not be entered yet (between `ip netns add` creating
+        // the file and mounting the namespace on it); tried again shortly
+        bool entered = false;
+        bool redirected = false;  // a router namespace holding our nftables table
     };
 
     TenantNetworks(TenantNetworkOptions options, TenantSink& sink, sys::UniqueFd wake);
     void run();
-    bool matches(const std::string& name) const;
+    bool followed(const std::string& name) const;
     void reconcile_now();
     void attach(const std::string& name);
+    void attach_router(const std::string& name, const std::string& path);
     void detach(const std::string& name);
     // Inside the namespace: adds the managed addresses not there yet on the interface of a
     // found metadata address; returns whether any was added.
     bool add_managed(const std::string& name, Attached& entry,
                      const std::vector<sys::LocalAddress>& present);
-    void remove_managed(const std::string& name, const Attached& entry) const;
+    // Inside the namespace again: removes the managed addresses added and our nftables table.
+    void undo_changes(const std::string& name, const Attached& entry) const;
     void wake(std::uint64_t what) const;
 
     TenantNetworkOptions options_;

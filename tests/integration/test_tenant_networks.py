@@ -76,6 +76,21 @@ def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def assert_chronyd_selects_metadata_ip(test, vm, timeout=40):
+    """A chronyd in namespace `vm` (no clock control) selects 169.254.169.254 as its source."""
+    chronyd = harness.Chronyd(["server 169.254.169.254 iburst minpoll -2 maxpoll -2"], netns=vm)
+    test.addCleanup(chronyd.cleanup)
+    deadline = time.monotonic() + timeout
+    sources = ""
+    while time.monotonic() < deadline:
+        sources = subprocess.run(["chronyc", "-h", chronyd.socket, "-n", "sources"],
+                                 capture_output=True, text=True).stdout
+        if re.search(r"^\^\*\s+169\.254\.169\.254", sources, re.M):
+            return
+        time.sleep(0.5)
+    test.fail("chronyd did not select 169.254.169.254:\n" + sources + chronyd.read_log())
+
+
 class TenantNetworks(harness.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -131,18 +146,7 @@ class TenantNetworks(harness.TestCase):
         topology = self.topology()
         daemon = self.daemon()
         self.wait_served(daemon, topology)
-        chronyd = harness.Chronyd(["server 169.254.169.254 iburst minpoll -2 maxpoll -2"],
-                                  netns=topology.vm)
-        self.addCleanup(chronyd.cleanup)
-        deadline = time.monotonic() + 40
-        sources = ""
-        while time.monotonic() < deadline:
-            sources = subprocess.run(["chronyc", "-h", chronyd.socket, "-n", "sources"],
-                                     capture_output=True, text=True).stdout
-            if re.search(r"^\^\*\s+169\.254\.169\.254", sources, re.M):
-                return
-            time.sleep(0.5)
-        self.fail("chronyd did not select 169.254.169.254:\n" + sources + chronyd.read_log())
+        assert_chronyd_selects_metadata_ip(self, topology.vm)
 
     def test_namespaces_are_followed_live(self):
         daemon = self.daemon()

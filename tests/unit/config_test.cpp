@@ -22,6 +22,9 @@ TEST(Config, EmbeddedDefaultServesOnLoopback) {
     EXPECT_EQ(c.tenant_networks.addresses[1].host_string(), "fe80::a9fe:a9fe");
     EXPECT_EQ(c.tenant_networks.port, 123);
     EXPECT_TRUE(c.tenant_networks.managed_addresses.empty());
+    EXPECT_TRUE(c.tenant_networks.router_patterns.empty());
+    EXPECT_EQ(c.tenant_networks.router_interfaces, "qr-*");
+    EXPECT_EQ(c.tenant_networks.router_port, 10123);
     EXPECT_EQ(c.clock_source, ClockSourceKind::automatic);
     EXPECT_EQ(c.chrony_socket, "/run/chrony/chronyd.sock");
     EXPECT_EQ(c.holdover_s, 0.0);
@@ -107,6 +110,16 @@ TEST(Config, BadFilesNameFileLineAndProblem) {
         {"[tenant_networks]\nmanaged_addresses = [\"169.254.169.1234\"]\n",
          "bad.toml:2: tenant_networks.managed_addresses: '169.254.169.1234' is not an IP"},
         {"[tenant_networks]\nnamespaces = 1\n", "bad.toml:2: unknown key 'namespaces'"},
+        {"[tenant_networks]\nrouter_interfaces = \"qr-*-x\"\n",
+         "bad.toml:2: tenant_networks.router_interfaces: 'qr-*-x': an interface name may hold"},
+        {"[tenant_networks]\nrouter_interfaces = \"a-name-that-is-too-long\"\n",
+         "bad.toml:2: tenant_networks.router_interfaces: 'a-name-that-is-too-long' is not an "
+         "interface name"},
+        {"[tenant_networks]\nrouter_port = 65536\n",
+         "bad.toml:2: tenant_networks.router_port must be between 1 and 65535"},
+        {"[tenant_networks]\nrouter_patterns = [\"qrouter-*\"]\naddresses = "
+         "[\"fe80::a9fe:a9fe\"]\n",
+         "bad.toml:1: tenant_networks.router_patterns: routers redirect IPv4 only"},
         {"[rate_limit]\nburst = 0\n", "bad.toml:2: rate_limit.burst must be between 1 and"},
         {"[rate_limit]\nkod = -2\n", "bad.toml:2: rate_limit.kod must be between -1 and 16"},
         {"[rate_limit]\ninterval = 0\n", "bad.toml:2: rate_limit.interval must be a number"},

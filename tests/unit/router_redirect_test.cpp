@@ -1,0 +1,51 @@
+#include "server/router_redirect.hpp"
+
+#include <gtest/gtest.h>
+
+namespace cloudtime::server {
+namespace {
+
+sys::SocketAddress address(const char* text) {
+    return *sys::parse_socket_address(text);
+}
+
+TEST(RouterRedirect, ReplacesItsOwnTableInOneTransaction) {
+    const RouterRedirect redirect{
+        .destinations = {address("169.254.169.254:123"), address("169.254.169.123:123")},
+        .interfaces = "qr-*",
+        .local_port = 10123};
+    EXPECT_EQ(router_ruleset(redirect),
+              "table ip cloudtime\n"
+              "delete table ip cloudtime\n"
+              "table ip cloudtime {\n"
+              "  chain prerouting {\n"
+              "    type nat hook prerouting priority dstnat; policy accept;\n"
+              "    iifname \"qr-*\" ip daddr 169.254.169.254 udp dport 123 redirect to :10123\n"
+              "    iifname \"qr-*\" ip daddr 169.254.169.123 udp dport 123 redirect to :10123\n"
+              "  }\n"
+              "  chain input {\n"
+              "    type filter hook input priority filter; policy accept;\n"
+              "    udp dport 10123 ct status dnat accept\n"
+              "    udp dport 10123 drop\n"
+              "  }\n"
+              "}\n");
+}
+
+TEST(RouterRedirect, RemovalWorksWhetherTheTableExistsOrNot) {
+    EXPECT_EQ(router_ruleset_removal(), "table ip cloudtime\ndelete table ip cloudtime\n");
+}
+
+TEST(RouterRedirect, InterfacePatterns) {
+    for (const char* good : {"qr-*", "qr-1234abcd-56", "eth0", "a*", "tap.v_1-*"}) {
+        EXPECT_TRUE(check_interface_pattern(good)) << good;
+    }
+    // Empty, only a star, 16 characters, a star inside, quotes or spaces (they would leave
+    // the nft string), a slash.
+    for (const char* bad : {"", "*", "0123456789abcdef", "qr-*x", "qr\"", "q r", "qr/1"}) {
+        EXPECT_FALSE(check_interface_pattern(bad)) << bad;
+    }
+    EXPECT_TRUE(check_interface_pattern("0123456789abcde"));  // 15: the kernel's limit
+}
+
+}  // namespace
+}  // namespace cloudtime::server
