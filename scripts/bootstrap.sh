@@ -8,13 +8,15 @@ packages=(
   # build
   g++ cmake ninja-build pkg-config
   libssl-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libnftables-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libnftables-dev libcpp-httplib-dev
   # lint
   clang-format clang-tidy
   # fuzzing (libFuzzer)
   clang libclang-rt-14-dev
   # integration tests: the real peers, namespaces, the test driver
   chrony ntpsec-ntpdig iproute2 nftables python3 liburing-dev pkg-config
+  # the consumers of vendordata, config drives and DHCP option 42
+  cloud-init xorriso dnsmasq-base isc-dhcp-client
 )
 
 missing=()
@@ -47,5 +49,10 @@ trap cleanup EXIT
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+had_cloud_init=$(dpkg-query -W -f='${db:Status-Status}' cloud-init 2>/dev/null || true)
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# cloud-init is here for its parsers and schema; it must never configure this machine at boot.
+if [ "$had_cloud_init" != "installed" ] && [ -d /etc/cloud ]; then
+  touch /etc/cloud/cloud-init.disabled
+fi
 echo "bootstrap: done"

@@ -9,6 +9,8 @@
 #include <limits>
 #include <sstream>
 
+#include "daemon/toml_reader.hpp"
+#include "daemon/vendordata_config.hpp"
 #include "proto/refid.hpp"
 #include "server/router_redirect.hpp"
 
@@ -16,19 +18,12 @@ namespace cloudtime::daemon {
 
 namespace {
 
-// Sections of the config contract that later versions implement. Naming them is better than
-// calling them unknown, and refusing them is better than ignoring what the operator asked.
-constexpr std::string_view kPlannedSections[] = {"vendordata"};
 
 constexpr std::int64_t kMaxSmear = 7 * 86'400LL;  // a week: longer smears serve no one
 
-class Reader {
+class Reader : public TomlReader {
   public:
-    explicit Reader(std::string origin) : origin_(std::move(origin)) {}
-
-    Error fail(const toml::source_region& where, const std::string& what) const {
-        return Error{origin_ + ":" + std::to_string(where.begin.line) + ": " + what};
-    }
+    using TomlReader::TomlReader;
 
     Status apply(const toml::table& root, Config& c) const {
         for (const auto& [key, node] : root) {
@@ -52,12 +47,10 @@ class Reader {
                 s = apply_status(*table, c);
             } else if (name == "tenant_networks") {
                 s = apply_tenant_networks(*table, c);
+            } else if (name == "vendordata") {
+                s = apply_vendordata(*this, *table, c.vendordata);
             } else if (name == "log") {
                 s = apply_log(*table, c);
-            } else if (std::find(std::begin(kPlannedSections), std::end(kPlannedSections), name) !=
-                       std::end(kPlannedSections)) {
-                return fail(key.source(),
-                            "[" + name + "] is not implemented in this version of cloudtimed");
             } else {
                 return fail(key.source(), "unknown section [" + name + "]");
             }
@@ -69,76 +62,6 @@ class Reader {
     }
 
   private:
-    std::string origin_;
-
-    Expected<std::string> string_of(const toml::key& key, const toml::node& node,
-                                    const std::string& section) const {
-        if (const auto v = node.value<std::string>(); v && node.is_string()) {
-            return *v;
-        }
-        return fail(node.source(), section + "." + std::string(key.str()) + " must be a string");
-    }
-
-    Expected<std::int64_t> integer_of(const toml::key& key, const toml::node& node,
-                                      const std::string& section, std::int64_t lo,
-                                      std::int64_t hi) const {
-        const auto v = node.value<std::int64_t>();
-        const std::string name = section + "." + std::string(key.str());
-        if (!node.is_integer() || !v) {
-            return fail(node.source(), name + " must be an integer");
-        }
-        if (*v < lo || *v > hi) {
-            return fail(node.source(), name + " must be between " + std::to_string(lo) + " and " +
-                                           std::to_string(hi) + ", not " + std::to_string(*v));
-        }
-        return *v;
-    }
-
-    Status read_seconds(const toml::key& key, const toml::node& node, const std::string& section,
-                        double lo, double hi, double& out) const {
-        const auto v = node.value<double>();
-        if (!(node.is_floating_point() || node.is_integer()) || !v || !(*v >= lo) || *v > hi) {
-            return fail(node.source(), section + "." + std::string(key.str()) +
-                                           " must be a number of seconds between " +
-                                           fmt_number(lo) + " and " + fmt_number(hi));
-        }
-        out = *v;
-        return Done{};
-    }
-
-    static std::string fmt_number(double v) {
-        std::ostringstream out;
-        out << v;
-        return out.str();
-    }
-
-    Status read_string(const toml::key& key, const toml::node& node, const std::string& section,
-                       std::string& out) const {
-        auto text = string_of(key, node, section);
-        if (!text) {
-            return Error{text.error()};
-        }
-        out = *text;
-        return Done{};
-    }
-
-    // Reads a bounded integer into `out` (whose type holds [lo, hi]).
-    template <typename T>
-    Status read_integer(const toml::key& key, const toml::node& node, const std::string& section,
-                        std::int64_t lo, std::int64_t hi, T& out) const {
-        auto v = integer_of(key, node, section, lo, hi);
-        if (!v) {
-            return Error{v.error()};
-        }
-        out = static_cast<T>(*v);
-        return Done{};
-    }
-
-    Error unknown(const toml::key& key, const std::string& section) const {
-        return fail(key.source(),
-                    "unknown key '" + std::string(key.str()) + "' in [" + section + "]");
-    }
-
     Status apply_server(const toml::table& t, Config& c) const {
         for (const auto& [key, node] : t) {
             Status s = Done{};
@@ -291,11 +214,7 @@ class Reader {
             const std::string name = "rate_limit." + std::string(key.str());
             Status s = Done{};
             if (key == "enabled") {
-                const auto v = node.value<bool>();
-                if (!node.is_boolean() || !v) {
-                    return fail(node.source(), name + " must be true or false");
-                }
-                r.enabled = *v;
+                s = read_bool(key, node, "rate_limit", r.enabled);
             } else if (key == "interval") {
                 const auto v = node.value<double>();
                 if (!(node.is_floating_point() || node.is_integer()) || !v || !(*v >= 1e-6) ||
@@ -384,35 +303,13 @@ class Reader {
         return Done{};
     }
 
-    Expected<std::vector<std::string>> strings_of(const toml::key& key, const toml::node& node,
-                                                  const std::string& section) const {
-        const std::string name = section + "." + std::string(key.str());
-        const toml::array* list = node.as_array();
-        if (list == nullptr) {
-            return fail(node.source(), name + " must be an array of strings");
-        }
-        std::vector<std::string> out;
-        for (const toml::node& item : *list) {
-            const auto text = item.value<std::string>();
-            if (!item.is_string() || !text || text->empty()) {
-                return fail(item.source(), name + " entries must be non-empty strings");
-            }
-            out.push_back(*text);
-        }
-        return out;
-    }
-
     Status apply_tenant_networks(const toml::table& t, Config& c) const {
         auto& tn = c.tenant_networks;
         for (const auto& [key, node] : t) {
             const std::string name = "tenant_networks." + std::string(key.str());
             Status s = Done{};
             if (key == "enabled") {
-                const auto v = node.value<bool>();
-                if (!node.is_boolean() || !v) {
-                    return fail(node.source(), name + " must be true or false");
-                }
-                tn.enabled = *v;
+                s = read_bool(key, node, "tenant_networks", tn.enabled);
             } else if (key == "netns_dir") {
                 s = read_string(key, node, "tenant_networks", tn.netns_dir);
             } else if (key == "patterns" || key == "router_patterns") {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cloud/time_policy.hpp"
 #include "proto/access_list.hpp"
 #include "proto/leap_smear.hpp"
 #include "proto/rate_limiter.hpp"
@@ -52,6 +53,21 @@ struct Config {
         std::string router_interfaces = "qr-*";
         std::uint16_t router_port = 10123;
     } tenant_networks;
+
+    // The HTTP endpoint for Nova's DynamicJSON vendordata provider, and the policy that
+    // `cloudtime vendordata` renders for the static channels.
+    struct Vendordata {
+        bool enabled = false;
+        sys::SocketAddress listen;
+        std::string path = "/";
+        cloud::TimePolicy policy;
+        std::vector<cloud::PolicyRule> rules;
+        bool instance_metadata = true;  // honour cloudtime_ntp / cloudtime_ptp
+        std::size_t max_body = 65536;
+        std::string tls_certificate;  // both set: HTTPS only
+        std::string tls_key;
+        std::vector<sys::Cidr> allowed_clients;  // empty: any client that can connect
+    } vendordata;
 
     std::string status_socket = "/run/cloudtime/status.sock";  // empty: no status socket
 

@@ -26,8 +26,12 @@ class Ntpdig(harness.TestCase):
             daemon = harness.Daemon(listen=("127.0.0.1:123", "[::1]:123"), netns=ns)
             try:
                 for host in ("127.0.0.1", "::1"):
-                    result = self.run_ntpdig(ns, host)
-                    self.assertLess(abs(result["offset"]), 1e-3, result)
+                    # NTP's own clock filter: of a few exchanges, the one with the least
+                    # delay (ntpdig's error bound) says the most; one exchange on a busy
+                    # 2-core machine may wait milliseconds in one direction only.
+                    samples = [self.run_ntpdig(ns, host) for _ in range(3)]
+                    result = min(samples, key=lambda r: r["precision"])
+                    self.assertLess(abs(result["offset"]), 1e-3, samples)
                     self.assertEqual(result["stratum"], 10, result)
                     self.assertEqual(result["leap"], "no-leap", result)
                 counters = daemon.counters()

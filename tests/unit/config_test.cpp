@@ -23,6 +23,12 @@ TEST(Config, EmbeddedDefaultServesOnLoopback) {
     EXPECT_EQ(c.tenant_networks.port, 123);
     EXPECT_TRUE(c.tenant_networks.managed_addresses.empty());
     EXPECT_TRUE(c.tenant_networks.router_patterns.empty());
+    EXPECT_FALSE(c.vendordata.enabled);
+    EXPECT_EQ(c.vendordata.listen.to_string(), "127.0.0.1:8790");
+    EXPECT_EQ(c.vendordata.policy.servers, (std::vector<std::string>{"169.254.169.254"}));
+    EXPECT_TRUE(c.vendordata.policy.ptp_kvm);
+    EXPECT_EQ(c.vendordata.policy.strategy, cloud::Strategy::drop_in);
+    EXPECT_FALSE(c.vendordata.policy.install_client);
     EXPECT_EQ(c.tenant_networks.router_interfaces, "qr-*");
     EXPECT_EQ(c.tenant_networks.router_port, 10123);
     EXPECT_EQ(c.clock_source, ClockSourceKind::automatic);
@@ -35,6 +41,41 @@ TEST(Config, EmbeddedDefaultServesOnLoopback) {
     EXPECT_EQ(c.smear.shape, proto::SmearShape::linear);
     EXPECT_EQ(c.local_stratum, 10);
     EXPECT_EQ(c.log_level, "info");
+}
+
+TEST(Config, VendordataPolicyAndRules) {
+    auto c = parse_config(R"([vendordata]
+enabled = true
+listen = "[::1]:8790"
+servers = ["169.254.169.254", "ntp.example.net"]
+strategy = "cloud-init-ntp"
+ptp_kvm = false
+allowed_clients = ["10.0.0.0/8"]
+
+[[vendordata.rules]]
+image_ids = ["img-1", "img-2"]
+ptp_kvm = true
+
+[[vendordata.rules]]
+project_ids = ["p"]
+metadata = { tier = "gold" }
+enabled = false
+)",
+                          "t.toml");
+    ASSERT_TRUE(c) << c.error();
+    const auto& v = c->vendordata;
+    EXPECT_TRUE(v.enabled);
+    EXPECT_EQ(v.listen.to_string(), "[::1]:8790");
+    EXPECT_EQ(v.policy.servers, (std::vector<std::string>{"169.254.169.254", "ntp.example.net"}));
+    EXPECT_EQ(v.policy.strategy, cloud::Strategy::cloud_init_ntp);
+    EXPECT_FALSE(v.policy.ptp_kvm);
+    EXPECT_TRUE(v.policy.enabled);  // the endpoint's switch is not the policy's
+    ASSERT_EQ(v.rules.size(), 2U);
+    EXPECT_EQ(v.rules[0].image_ids, (std::vector<std::string>{"img-1", "img-2"}));
+    EXPECT_EQ(v.rules[0].change.ptp_kvm, true);
+    EXPECT_EQ(v.rules[1].metadata.at("tier"), "gold");
+    EXPECT_EQ(v.rules[1].change.enabled, false);
+    EXPECT_EQ(v.allowed_clients.size(), 1U);
 }
 
 TEST(Config, FileHoldsOnlyWhatItChanges) {
@@ -100,7 +141,24 @@ TEST(Config, BadFilesNameFileLineAndProblem) {
          "bad.toml:2: clock.local_stratum must be between 1 and 15"},
         {"[clock]\nlocal_refid = \"TOOLONG\"\n", "bad.toml:2: clock.local_refid 'TOOLONG'"},
         {"[log]\nlevel = \"loud\"\n", "bad.toml:2: log.level 'loud'"},
-        {"[vendordata]\nenabled = true\n", "bad.toml:1: [vendordata] is not implemented"},
+        {"[vendordata]\nstrategy = \"ntp\"\n",
+         "bad.toml:2: vendordata.strategy must be \"drop-in\" or \"cloud-init-ntp\", not \"ntp\""},
+        {"[vendordata]\nservers = []\n",
+         "bad.toml:2: vendordata.servers must name at least one NTP server"},
+        {"[vendordata]\nservers = [\"ntp server\"]\n",
+         "bad.toml:2: vendordata.servers: 'ntp server' is not an address or a DNS name"},
+        {"[vendordata]\nlisten = \"localhost\"\n", "bad.toml:2: vendordata.listen: "},
+        {"[vendordata]\npath = \"vendordata\"\n", "bad.toml:2: vendordata.path must start with '/'"},
+        {"[vendordata]\nmax_body = 10\n", "bad.toml:2: vendordata.max_body must be between 1024"},
+        {"[vendordata]\ntls_key = \"/k.pem\"\n",
+         "bad.toml:1: vendordata.tls_certificate and vendordata.tls_key go together"},
+        {"[vendordata]\nallowed_clients = [\"10.0.0.1/8\"]\n",
+         "bad.toml:2: vendordata.allowed_clients: '10.0.0.1/8': address has bits"},
+        {"[[vendordata.rules]]\nimage_id = \"x\"\n",
+         "bad.toml:2: unknown key 'image_id' in [vendordata.rules]"},
+        {"[[vendordata.rules]]\nmetadata = { cloudtime_ptp = false }\n",
+         "bad.toml:2: vendordata.rules.metadata.cloudtime_ptp must be a string"},
+        {"[vendordata]\nrules = 1\n", "bad.toml:2: vendordata.rules must be"},
         {"[status]\npath = \"/tmp/x\"\n", "bad.toml:2: unknown key 'path' in [status]"},
         {"[tenant_networks]\naddresses = [\"metadata\"]\n",
          "bad.toml:2: tenant_networks.addresses: 'metadata' is not an IP address"},

@@ -1,0 +1,72 @@
+// What a VM is told about time: the cloud's policy, refined per instance by the operator's
+// rules (project, image, instance metadata) and by the instance's own opt-outs.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/expected.hpp"
+
+namespace cloudtime::cloud {
+
+enum class Strategy {
+    drop_in,         // files the distribution's client already reads; its config left alone
+    cloud_init_ntp,  // cloud-init's own ntp module (rewrites the client's config)
+};
+std::string_view strategy_name(Strategy s);
+std::optional<Strategy> parse_strategy(std::string_view text);
+
+struct TimePolicy {
+    bool enabled = true;               // false: the instance gets no time vendordata
+    std::vector<std::string> servers;  // NTP servers: addresses or names
+    bool ptp_kvm = true;               // load ptp_kvm and use /dev/ptp_kvm where it appears
+    Strategy strategy = Strategy::drop_in;
+    bool install_client = false;  // install chrony where the image has no NTP client
+};
+
+// What a rule changes; unset fields keep the value from before.
+struct PolicyChange {
+    std::optional<bool> enabled;
+    std::optional<std::vector<std::string>> servers;
+    std::optional<bool> ptp_kvm;
+    std::optional<Strategy> strategy;
+    std::optional<bool> install_client;
+};
+
+void apply_change(const PolicyChange& change, TimePolicy& policy);
+
+// A rule applies when every condition it sets holds: the project is one of project_ids, the
+// image one of image_ids, and each metadata key has the value given.
+struct PolicyRule {
+    std::vector<std::string> project_ids;
+    std::vector<std::string> image_ids;
+    std::map<std::string, std::string> metadata;
+    PolicyChange change;
+};
+
+// What Nova tells a DynamicJSON vendordata provider about the instance.
+struct InstanceFacts {
+    std::string project_id;
+    std::string instance_id;
+    std::string image_id;
+    std::string hostname;
+    std::map<std::string, std::string> metadata;
+};
+
+// Instance metadata keys a tenant may set (when the operator honours them):
+// cloudtime_ntp=off (no time vendordata) and cloudtime_ptp=on|off.
+inline constexpr std::string_view kOptOutKey = "cloudtime_ntp";
+inline constexpr std::string_view kPtpKey = "cloudtime_ptp";
+
+// The base policy, then every matching rule in order (a later one wins), then, if
+// `honour_instance_keys`, the instance's own cloudtime_* metadata.
+TimePolicy resolve_policy(const TimePolicy& base, const std::vector<PolicyRule>& rules,
+                          const InstanceFacts& instance, bool honour_instance_keys);
+
+// An NTP server as a VM's client will be told it: an IPv4 or IPv6 address or a DNS name.
+Status check_server_name(std::string_view server);
+
+}  // namespace cloudtime::cloud

@@ -1,0 +1,53 @@
+// Reading typed, bounded values out of a TOML table, with errors that name the file, the
+// line and the key ("cloudtimed.toml:12: server.threads must be between 0 and 1024, not -1").
+#pragma once
+
+#include <toml++/toml.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "util/expected.hpp"
+
+namespace cloudtime::daemon {
+
+class TomlReader {
+  public:
+    explicit TomlReader(std::string origin) : origin_(std::move(origin)) {}
+
+    Error fail(const toml::source_region& where, const std::string& what) const;
+    Error unknown(const toml::key& key, const std::string& section) const;
+
+    Expected<std::string> string_of(const toml::key& key, const toml::node& node,
+                                    const std::string& section) const;
+    Expected<std::int64_t> integer_of(const toml::key& key, const toml::node& node,
+                                      const std::string& section, std::int64_t lo,
+                                      std::int64_t hi) const;
+    // An array of non-empty strings.
+    Expected<std::vector<std::string>> strings_of(const toml::key& key, const toml::node& node,
+                                                  const std::string& section) const;
+
+    Status read_string(const toml::key& key, const toml::node& node, const std::string& section,
+                       std::string& out) const;
+    Status read_bool(const toml::key& key, const toml::node& node, const std::string& section,
+                     bool& out) const;
+    Status read_seconds(const toml::key& key, const toml::node& node, const std::string& section,
+                        double lo, double hi, double& out) const;
+    // Reads a bounded integer into `out` (whose type holds [lo, hi]).
+    template <typename T>
+    Status read_integer(const toml::key& key, const toml::node& node, const std::string& section,
+                        std::int64_t lo, std::int64_t hi, T& out) const {
+        auto v = integer_of(key, node, section, lo, hi);
+        if (!v) {
+            return Error{v.error()};
+        }
+        out = static_cast<T>(*v);
+        return Done{};
+    }
+
+  private:
+    std::string origin_;
+};
+
+}  // namespace cloudtime::daemon

@@ -1,0 +1,193 @@
+#include "daemon/vendordata_config.hpp"
+
+namespace cloudtime::daemon {
+
+namespace {
+constexpr std::size_t kMaxBodyLimit = 16U << 20U;  // Nova's bodies hold user-data: 64 KiB max
+
+Expected<std::vector<std::string>> servers_of(const TomlReader& r, const toml::key& key,
+                                              const toml::node& node, const std::string& section) {
+    auto list = r.strings_of(key, node, section);
+    if (!list) {
+        return Error{list.error()};
+    }
+    if (list->empty()) {
+        return r.fail(node.source(), section + ".servers must name at least one NTP server");
+    }
+    for (const auto& server : *list) {
+        if (auto valid = cloud::check_server_name(server); !valid) {
+            return r.fail(node.source(), section + ".servers: " + valid.error());
+        }
+    }
+    return list;
+}
+
+Expected<cloud::Strategy> strategy_of(const TomlReader& r, const toml::key& key,
+                                      const toml::node& node, const std::string& section) {
+    auto text = r.string_of(key, node, section);
+    if (!text) {
+        return Error{text.error()};
+    }
+    const auto strategy = cloud::parse_strategy(*text);
+    if (!strategy) {
+        return r.fail(node.source(),
+                      section + ".strategy must be \"drop-in\" or \"cloud-init-ntp\", not \"" +
+                          *text + "\"");
+    }
+    return *strategy;
+}
+
+// Keys that set the policy, in [vendordata] itself and in each rule. Returns false for a key
+// that is not one of them.
+Expected<bool> apply_policy_key(const TomlReader& r, const toml::key& key, const toml::node& node,
+                                const std::string& section, cloud::PolicyChange& change) {
+    bool flag = false;
+    Status s = Done{};
+    if (key == "enabled" || key == "ptp_kvm" || key == "install_client") {
+        s = r.read_bool(key, node, section, flag);
+        auto& target = key == "enabled"   ? change.enabled
+                       : key == "ptp_kvm" ? change.ptp_kvm
+                                          : change.install_client;
+        target = flag;
+    } else if (key == "servers") {
+        auto servers = servers_of(r, key, node, section);
+        if (!servers) {
+            return Error{servers.error()};
+        }
+        change.servers = std::move(servers).value();
+    } else if (key == "strategy") {
+        auto strategy = strategy_of(r, key, node, section);
+        if (!strategy) {
+            return Error{strategy.error()};
+        }
+        change.strategy = *strategy;
+    } else {
+        return false;
+    }
+    if (!s) {
+        return Error{s.error()};
+    }
+    return true;
+}
+
+Expected<cloud::PolicyRule> rule_of(const TomlReader& r, const toml::node& node,
+                                    const std::string& section) {
+    const toml::table* table = node.as_table();
+    if (table == nullptr) {
+        return r.fail(node.source(), section + " must be a table ([[vendordata.rules]])");
+    }
+    cloud::PolicyRule rule;
+    for (const auto& [key, value] : *table) {
+        if (key == "project_ids" || key == "image_ids") {
+            auto ids = r.strings_of(key, value, section);
+            if (!ids) {
+                return Error{ids.error()};
+            }
+            (key == "project_ids" ? rule.project_ids : rule.image_ids) = std::move(ids).value();
+        } else if (key == "metadata") {
+            const toml::table* pairs = value.as_table();
+            if (pairs == nullptr) {
+                return r.fail(value.source(),
+                              section + ".metadata must be a table of strings ({ key = \"value\" })");
+            }
+            for (const auto& [name, text] : *pairs) {
+                auto s = r.string_of(name, text, section + ".metadata");
+                if (!s) {
+                    return Error{s.error()};
+                }
+                rule.metadata[std::string(name.str())] = *s;
+            }
+        } else {
+            auto known = apply_policy_key(r, key, value, section, rule.change);
+            if (!known) {
+                return Error{known.error()};
+            }
+            if (!*known) {
+                return r.unknown(key, section);
+            }
+        }
+    }
+    return rule;
+}
+}  // namespace
+
+Status apply_vendordata(const TomlReader& r, const toml::table& table, Config::Vendordata& out) {
+    const std::string section = "vendordata";
+    for (const auto& [key, node] : table) {
+        Status s = Done{};
+        if (key == "enabled") {
+            s = r.read_bool(key, node, section, out.enabled);
+        } else if (key == "listen") {
+            auto text = r.string_of(key, node, section);
+            if (!text) {
+                return Error{text.error()};
+            }
+            auto address = sys::parse_socket_address(*text);
+            if (!address) {
+                return r.fail(node.source(), section + ".listen: " + address.error());
+            }
+            out.listen = *address;
+        } else if (key == "path") {
+            s = r.read_string(key, node, section, out.path);
+            if (s && (out.path.empty() || out.path.front() != '/')) {
+                return r.fail(node.source(), section + ".path must start with '/'");
+            }
+        } else if (key == "instance_metadata") {
+            s = r.read_bool(key, node, section, out.instance_metadata);
+        } else if (key == "max_body") {
+            s = r.read_integer(key, node, section, 1024, kMaxBodyLimit, out.max_body);
+        } else if (key == "tls_certificate") {
+            s = r.read_string(key, node, section, out.tls_certificate);
+        } else if (key == "tls_key") {
+            s = r.read_string(key, node, section, out.tls_key);
+        } else if (key == "allowed_clients") {
+            auto list = r.strings_of(key, node, section);
+            if (!list) {
+                return Error{list.error()};
+            }
+            out.allowed_clients.clear();
+            for (const auto& text : *list) {
+                auto cidr = sys::parse_cidr(text);
+                if (!cidr) {
+                    return r.fail(node.source(),
+                                  section + ".allowed_clients: " + cidr.error());
+                }
+                out.allowed_clients.push_back(*cidr);
+            }
+        } else if (key == "rules") {
+            const toml::array* rules = node.as_array();
+            if (rules == nullptr) {
+                return r.fail(node.source(), section + ".rules must be [[vendordata.rules]] tables");
+            }
+            out.rules.clear();
+            for (const toml::node& item : *rules) {
+                auto rule = rule_of(r, item, section + ".rules");
+                if (!rule) {
+                    return Error{rule.error()};
+                }
+                out.rules.push_back(std::move(rule).value());
+            }
+        } else {
+            // The policy keys; "enabled" above is the endpoint's.
+            cloud::PolicyChange change;
+            auto known = apply_policy_key(r, key, node, section, change);
+            if (!known) {
+                return Error{known.error()};
+            }
+            if (!*known) {
+                return r.unknown(key, section);
+            }
+            cloud::apply_change(change, out.policy);
+        }
+        if (!s) {
+            return s;
+        }
+    }
+    if (out.tls_certificate.empty() != out.tls_key.empty()) {
+        return r.fail(table.source(),
+                      "vendordata.tls_certificate and vendordata.tls_key go together");
+    }
+    return Done{};
+}
+
+}  // namespace cloudtime::daemon
