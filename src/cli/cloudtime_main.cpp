@@ -1,4 +1,4 @@
-// cloudtime: the command line (query, bench; more subcommands arrive with their issues).
+// cloudtime: the command line (query, bench, host-check, status, vendordata).
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
     const auto run_bench = cloudtime::cli::add_bench_command(app);
     const auto run_host_check = cloudtime::cli::add_host_check_command(app);
     const auto run_status = cloudtime::cli::add_status_command(app);
+    const auto run_vendordata = cloudtime::cli::add_vendordata_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -30,6 +31,9 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("status")) {
         return run_status();
+    }
+    if (app.got_subcommand("vendordata")) {
+        return run_vendordata();
     }
     return cloudtime::cli::kExitUsage;
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "daemon/status.hpp"
+#include "daemon/vendordata_endpoint.hpp"
 #include "daemon/tenant_role.hpp"
 #include "proto/packet.hpp"
 #include "server/chrony_source.hpp"
@@ -144,6 +145,19 @@ int run(const Config& config) {
         return 1;
     }
     server::NtpServer& ntp = **bound;
+    // Before dropping privileges: a TLS key is readable by root only.
+    std::unique_ptr<VendordataEndpoint> vendordata;
+    if (config.vendordata.enabled) {
+        auto started = VendordataEndpoint::start(config.vendordata);
+        if (!started) {
+            spdlog::critical("{}", started.error());
+            return 1;
+        }
+        vendordata = std::move(started).value();
+        spdlog::info("vendordata for Nova's DynamicJSON provider at {} (nova.conf: [api] "
+                     "vendordata_dynamic_targets = cloud-init@{})",
+                     vendordata->url(), vendordata->url());
+    }
     // Before dropping privileges: its directory (/run/cloudtime) belongs to root.
     std::optional<sys::UnixListener> status;
     if (!config.status_socket.empty()) {

@@ -4,8 +4,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <array>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 
 #include "sys/fd.hpp"
 
@@ -35,6 +39,62 @@ int reap_child(pid_t pid) {
         }
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Expected<ProgramResult> run_program(const std::vector<std::string>& argv) {
+    if (argv.empty()) {
+        return Error{"run_program: no program"};
+    }
+    std::array<int, 2> output{};
+    std::array<int, 2> status{};  // the child writes errno here if exec fails
+    if (::pipe2(output.data(), O_CLOEXEC) != 0 || ::pipe2(status.data(), O_CLOEXEC) != 0) {
+        return Error{errno_message("pipe")};
+    }
+    UniqueFd out_read(output[0]);
+    UniqueFd out_write(output[1]);
+    UniqueFd status_read(status[0]);
+    UniqueFd status_write(status[1]);
+    std::vector<char*> args;
+    for (const auto& a : argv) {
+        args.push_back(const_cast<char*>(a.c_str()));  // execvp's signature, not modified
+    }
+    args.push_back(nullptr);
+    (void)std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        return Error{errno_message("fork")};
+    }
+    if (pid == 0) {
+        const int null = ::open("/dev/null", O_RDONLY);
+        if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(out_write.get(), 1) < 0 ||
+            ::dup2(out_write.get(), 2) < 0) {
+            ::_exit(127);
+        }
+        ::execvp(args[0], args.data());
+        const int error = errno;
+        [[maybe_unused]] const ssize_t n = ::write(status_write.get(), &error, sizeof(error));
+        ::_exit(127);
+    }
+    out_write.reset();
+    status_write.reset();
+    ProgramResult result;
+    std::array<char, 4096> buffer{};
+    for (;;) {
+        const ssize_t n = ::read(out_read.get(), buffer.data(), buffer.size());
+        if (n > 0) {
+            result.output.append(buffer.data(), static_cast<std::size_t>(n));
+        } else if (n == 0 || errno != EINTR) {
+            break;
+        }
+    }
+    int exec_error = 0;
+    const bool exec_failed =
+        ::read(status_read.get(), &exec_error, sizeof(exec_error)) == sizeof(exec_error);
+    result.exit_code = reap_child(pid);
+    if (exec_failed) {
+        return Error{argv[0] + ": " + std::strerror(exec_error)};
+    }
+    return result;
 }
 
 }  // namespace cloudtime::sys

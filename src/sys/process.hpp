@@ -1,9 +1,12 @@
-// A child process for privileged work (the tenant-network helper): forked before any thread
-// starts, killed by the kernel when its parent dies.
+// Child processes: one for privileged work (the tenant-network helper), forked before any
+// thread starts and killed by the kernel when its parent dies; and other programs run to
+// completion (xorriso).
 #pragma once
 
 #include <sys/types.h>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "util/expected.hpp"
 
@@ -15,5 +18,13 @@ Expected<pid_t> spawn_child(const std::function<int()>& body);
 
 // Waits for the child to exit (after its channel was closed); its exit status, or -1.
 int reap_child(pid_t pid);
+
+struct ProgramResult {
+    int exit_code = -1;  // -1: killed by a signal
+    std::string output;  // stdout and stderr together
+};
+// Runs argv[0] (looked up in PATH) with no stdin and waits for it. An error only when it
+// cannot be started at all ("xorriso: No such file or directory").
+Expected<ProgramResult> run_program(const std::vector<std::string>& argv);
 
 }  // namespace cloudtime::sys

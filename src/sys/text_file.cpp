@@ -1,6 +1,8 @@
 #include "sys/text_file.hpp"
 
 #include <cerrno>
+#include <cstdio>
+#include <filesystem>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -15,6 +17,37 @@ Expected<std::string> read_text_file(const std::string& path) {
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
+}
+
+}  // namespace cloudtime::sys
+
+namespace cloudtime::sys {
+
+Status write_text_file(const std::string& path, std::string_view contents) {
+    std::error_code ec;
+    const auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) {
+        std::filesystem::create_directories(parent, ec);
+        if (ec) {
+            return Error{parent.string() + ": " + ec.message()};
+        }
+    }
+    const std::string temporary = path + ".new";
+    {
+        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+        out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+        out.close();
+        if (!out) {
+            (void)std::remove(temporary.c_str());
+            return Error{temporary + ": " + std::strerror(errno)};
+        }
+    }
+    if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+        const std::string why = std::strerror(errno);
+        (void)std::remove(temporary.c_str());
+        return Error{path + ": " + why};
+    }
+    return Done{};
 }
 
 }  // namespace cloudtime::sys

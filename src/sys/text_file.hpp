@@ -1,7 +1,8 @@
-// Reading a small text file whole (the leap-seconds list).
+// Reading a small text file whole (the leap-seconds list), writing one whole.
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "util/expected.hpp"
 
@@ -9,5 +10,9 @@ namespace cloudtime::sys {
 
 // The file's contents; the error is the system's reason ("No such file or directory").
 Expected<std::string> read_text_file(const std::string& path);
+
+// Writes `contents` to `path` through a temporary file renamed over it (a reader never sees
+// half a file), creating missing parent directories.
+Status write_text_file(const std::string& path, std::string_view contents);
 
 }  // namespace cloudtime::sys
