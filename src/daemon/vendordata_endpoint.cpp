@@ -65,7 +65,9 @@ Expected<std::unique_ptr<VendordataEndpoint>> VendordataEndpoint::start(
 }
 
 VendordataEndpoint::~VendordataEndpoint() {
-    server_->stop();
+    if (server_) {  // null when start() failed before making it
+        server_->stop();
+    }
     if (thread_.joinable()) {
         thread_.join();
     }
