@@ -17,19 +17,21 @@ log() {
     fi
 }
 
+# run COMMAND...: its output is discarded (its status says enough); under CLOUDTIME_ROOT it
+# is only reported.
 run() {
     if [ -n "$root" ]; then
         log "not run (CLOUDTIME_ROOT is set): $*"
         return 0
     fi
-    "$@"
+    "$@" >/dev/null 2>&1
 }
 
 # restart UNIT...: each that exists and runs; queued, never waited for (cloud-init itself
 # may be what the unit is ordered after).
 restart() {
     for unit in "$@"; do
-        run systemctl --no-block try-restart "$unit" 2>/dev/null || true
+        run systemctl --no-block try-restart "$unit" || true
     done
 }
 
@@ -51,8 +53,8 @@ directive() {
 ptp_device=""
 if [ "$CLOUDTIME_PTP_KVM" = yes ]; then
     write /etc/modules-load.d/cloudtime-ptp_kvm.conf ptp_kvm
-    if run modprobe ptp_kvm 2>/dev/null; then
-        run udevadm settle --timeout=10 2>/dev/null || true
+    if run modprobe ptp_kvm; then
+        run udevadm settle --timeout=10 || true
     fi
     if [ -e "$root/dev/ptp_kvm" ]; then
         ptp_device=/dev/ptp_kvm
@@ -116,7 +118,7 @@ refclock PHC $ptp_device poll 2" && action=restart
     fi
     case "$action" in
     reload)
-        run chronyc reload sources >/dev/null 2>&1 || restart chrony.service chronyd.service
+        run chronyc reload sources || restart chrony.service chronyd.service
         ;;
     restart)
         restart chrony.service chronyd.service
