@@ -67,8 +67,7 @@ int run_render(const VendordataArgs& args, const daemon::Config& config) {
         const std::string& text =
             args.part == "cloud-config" ? vendordata->cloud_config : vendordata->script;
         if (text.empty()) {
-            std::cerr << "cloudtime vendordata: this policy renders no " << args.part
-                      << " part\n";
+            std::cerr << "cloudtime vendordata: this policy renders no " << args.part << " part\n";
             return kExitUnusable;
         }
         std::cout << text;
@@ -99,9 +98,10 @@ Expected<std::optional<cloud::StaticIpv4>> static_network(const VendordataArgs& 
             return Error{"--gateway: '" + args.gateway + "' is not an IPv4 address"};
         }
     }
-    return std::optional<cloud::StaticIpv4>{cloud::StaticIpv4{
-        .mac = args.mac, .address = cidr->first, .prefix_length = cidr->second,
-        .gateway = args.gateway}};
+    return std::optional<cloud::StaticIpv4>{cloud::StaticIpv4{.mac = args.mac,
+                                                              .address = cidr->first,
+                                                              .prefix_length = cidr->second,
+                                                              .gateway = args.gateway}};
 }
 
 int run_config_drive(const VendordataArgs& args, const daemon::Config& config) {
@@ -130,8 +130,7 @@ int run_config_drive(const VendordataArgs& args, const daemon::Config& config) {
         instance.user_data = std::move(text).value();
     }
     for (const auto& [path, contents] : cloud::config_drive_files(instance, *vendordata)) {
-        if (auto written = sys::write_text_file(args.directory + "/" + path, contents);
-            !written) {
+        if (auto written = sys::write_text_file(args.directory + "/" + path, contents); !written) {
             return fail(written.error());
         }
     }
@@ -140,17 +139,17 @@ int run_config_drive(const VendordataArgs& args, const daemon::Config& config) {
         return kExitOk;
     }
     // Rock Ridge and Joliet, like Nova's genisoimage call; the label is what cloud-init seeks.
-    auto made = sys::run_program({"xorriso", "-as", "mkisofs", "-quiet", "-o", args.iso,
-                                  "-V", std::string(cloud::kConfigDriveLabel), "-J", "-r",
-                                  args.directory});
+    auto made =
+        sys::run_program({"xorriso", "-as", "mkisofs", "-quiet", "-o", args.iso, "-V",
+                          std::string(cloud::kConfigDriveLabel), "-J", "-r", args.directory});
     if (!made) {
         return fail("cannot run xorriso (Debian package xorriso): " + made.error());
     }
     if (made->exit_code != 0) {
         return fail(fmt::format("xorriso failed (exit {}): {}", made->exit_code, made->output));
     }
-    std::cerr << "config drive image " << args.iso << " (label "
-              << cloud::kConfigDriveLabel << ")\n";
+    std::cerr << "config drive image " << args.iso << " (label " << cloud::kConfigDriveLabel
+              << ")\n";
     return kExitOk;
 }
 
@@ -182,13 +181,15 @@ void add_instance_options(CLI::App& cmd, VendordataArgs& args) {
 
 Runner add_vendordata_command(CLI::App& app) {
     auto args = std::make_shared<VendordataArgs>();
-    auto* cmd = app.add_subcommand(
-        "vendordata", "Render the time vendordata for Nova's static provider, a config drive "
-                      "or DHCP option 42 from cloudtimed's [vendordata] policy");
+    auto* cmd =
+        app.add_subcommand("vendordata",
+                           "Render the time vendordata for Nova's static provider, a config drive "
+                           "or DHCP option 42 from cloudtimed's [vendordata] policy");
     cmd->add_option("-c,--config", args->config, "cloudtimed's config file (default: embedded)");
     cmd->require_subcommand(1);
 
-    auto* render = cmd->add_subcommand("render", "print the vendordata (Nova's DynamicJSON answer)");
+    auto* render =
+        cmd->add_subcommand("render", "print the vendordata (Nova's DynamicJSON answer)");
     render->add_flag("--static", args->static_json,
                      "print {\"cloud-init\": ...} for StaticJSON's vendor_data.json");
     render->add_option("--part", args->part, "print one part's text alone")

@@ -11,8 +11,7 @@ namespace cloudtime::cloud {
 
 namespace {
 std::string netmask(int prefix_length) {
-    const std::uint32_t mask =
-        prefix_length == 0 ? 0U : ~std::uint32_t{0} << (32 - prefix_length);
+    const std::uint32_t mask = prefix_length == 0 ? 0U : ~std::uint32_t{0} << (32 - prefix_length);
     return fmt::format("{}.{}.{}.{}", mask >> 24, (mask >> 16) & 0xffU, (mask >> 8) & 0xffU,
                        mask & 0xffU);
 }
@@ -45,13 +44,11 @@ nlohmann::json network_data(const std::optional<StaticIpv4>& nic) {
 std::map<std::string, std::string> config_drive_files(const ConfigDriveInstance& instance,
                                                       const Vendordata& vendordata) {
     const std::string dir = "openstack/latest/";
-    const nlohmann::json meta = {{"uuid", instance.uuid},
-                                 {"name", instance.hostname},
-                                 {"hostname", instance.hostname},
-                                 {"project_id", instance.project_id},
-                                 {"availability_zone", "nova"},
-                                 {"launch_index", 0},
-                                 {"meta", nlohmann::json::object()}};
+    const nlohmann::json meta = {
+        {"uuid", instance.uuid},           {"name", instance.hostname},
+        {"hostname", instance.hostname},   {"project_id", instance.project_id},
+        {"availability_zone", "nova"},     {"launch_index", 0},
+        {"meta", nlohmann::json::object()}};
     const std::string document = vendordata_document(vendordata).dump(2) + "\n";
     std::map<std::string, std::string> files = {
         {dir + "meta_data.json", meta.dump(2) + "\n"},

@@ -15,10 +15,10 @@ inline constexpr std::string_view kConfigDriveLabel = "config-2";
 
 // One NIC with a static IPv4 address, as network_data.json describes it.
 struct StaticIpv4 {
-    std::string mac;       // "52:54:00:12:34:56"
-    std::string address;   // "169.254.100.10"
+    std::string mac;      // "52:54:00:12:34:56"
+    std::string address;  // "169.254.100.10"
     int prefix_length = 24;
-    std::string gateway;   // "" = none
+    std::string gateway;  // "" = none
 };
 
 struct ConfigDriveInstance {

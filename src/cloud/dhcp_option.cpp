@@ -29,40 +29,40 @@ Expected<DhcpSnippet> dhcp_option_snippet(DhcpBackend backend,
         if (::inet_pton(AF_INET, server.c_str(), &parsed) == 1) {
             ipv4.push_back(server);
         } else {
-            out.warnings.push_back(fmt::format(
-                "{} left out: DHCP option 42 carries IPv4 addresses only", server));
+            out.warnings.push_back(
+                fmt::format("{} left out: DHCP option 42 carries IPv4 addresses only", server));
         }
     }
     if (ipv4.empty()) {
         return Error{"no IPv4 address among the servers: DHCP option 42 cannot name any"};
     }
     switch (backend) {
-    case DhcpBackend::ovn:
-    case DhcpBackend::port:
-        // Both are comma-separated lists of their own (oslo ListOpt, the client's key=value
-        // pairs): one address fits.
-        for (std::size_t i = 1; i < ipv4.size(); ++i) {
-            out.warnings.push_back(
-                fmt::format("{} left out: this setting holds one NTP server", ipv4[i]));
-        }
-        if (backend == DhcpBackend::ovn) {
+        case DhcpBackend::ovn:
+        case DhcpBackend::port:
+            // Both are comma-separated lists of their own (oslo ListOpt, the client's key=value
+            // pairs): one address fits.
+            for (std::size_t i = 1; i < ipv4.size(); ++i) {
+                out.warnings.push_back(
+                    fmt::format("{} left out: this setting holds one NTP server", ipv4[i]));
+            }
+            if (backend == DhcpBackend::ovn) {
+                out.text = fmt::format(
+                    "# ML2/OVN: neutron.conf (or ml2_conf.ini) of every neutron-server\n[ovn]\n"
+                    "ovn_dhcp4_global_options = ntp_server:{}\n",
+                    ipv4[0]);
+            } else {
+                out.text = fmt::format(
+                    "# per port (ML2/OVN or ML2/OVS), for each VM port PORT:\nopenstack port set "
+                    "--extra-dhcp-option name=ntp-server,value={},ip-version=4 PORT\n",
+                    ipv4[0]);
+            }
+            break;
+        case DhcpBackend::dnsmasq:
             out.text = fmt::format(
-                "# ML2/OVN: neutron.conf (or ml2_conf.ini) of every neutron-server\n[ovn]\n"
-                "ovn_dhcp4_global_options = ntp_server:{}\n",
-                ipv4[0]);
-        } else {
-            out.text = fmt::format(
-                "# per port (ML2/OVN or ML2/OVS), for each VM port PORT:\nopenstack port set "
-                "--extra-dhcp-option name=ntp-server,value={},ip-version=4 PORT\n",
-                ipv4[0]);
-        }
-        break;
-    case DhcpBackend::dnsmasq:
-        out.text = fmt::format(
-            "# ML2/OVS: the file named by dnsmasq_config_file in dhcp_agent.ini\n"
-            "dhcp-option=option:ntp-server,{}\n",
-            join(ipv4, ","));
-        break;
+                "# ML2/OVS: the file named by dnsmasq_config_file in dhcp_agent.ini\n"
+                "dhcp-option=option:ntp-server,{}\n",
+                join(ipv4, ","));
+            break;
     }
     out.warnings.emplace_back(
         "IPv6-only subnets get no NTP server this way: OVN's DHCPv6 has no NTP option; use the "

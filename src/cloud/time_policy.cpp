@@ -92,12 +92,12 @@ Status check_server_name(std::string_view server) {
     while (start <= text.size()) {
         const std::size_t end = std::min(text.find('.', start), text.size());
         const std::string_view label(text.data() + start, end - start);
-        const bool valid =
-            !label.empty() && label.size() <= 63 && label.front() != '-' &&
-            label.back() != '-' && std::all_of(label.begin(), label.end(), [](char c) {
-                return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                       (c >= '0' && c <= '9') || c == '-';
-            });
+        const bool valid = !label.empty() && label.size() <= 63 && label.front() != '-' &&
+                           label.back() != '-' &&
+                           std::all_of(label.begin(), label.end(), [](char c) {
+                               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                      (c >= '0' && c <= '9') || c == '-';
+                           });
         if (!valid) {
             return Error{"'" + text + "' is not an address or a DNS name"};
         }

@@ -18,7 +18,6 @@ namespace cloudtime::daemon {
 
 namespace {
 
-
 constexpr std::int64_t kMaxSmear = 7 * 86'400LL;  // a week: longer smears serve no one
 
 class Reader : public TomlReader {

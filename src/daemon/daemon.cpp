@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 
 #include "daemon/status.hpp"
-#include "daemon/vendordata_endpoint.hpp"
 #include "daemon/tenant_role.hpp"
+#include "daemon/vendordata_endpoint.hpp"
 #include "proto/packet.hpp"
 #include "server/chrony_source.hpp"
 #include "server/clock_keeper.hpp"
@@ -154,9 +154,10 @@ int run(const Config& config) {
             return 1;
         }
         vendordata = std::move(started).value();
-        spdlog::info("vendordata for Nova's DynamicJSON provider at {} (nova.conf: [api] "
-                     "vendordata_dynamic_targets = cloud-init@{})",
-                     vendordata->url(), vendordata->url());
+        spdlog::info(
+            "vendordata for Nova's DynamicJSON provider at {} (nova.conf: [api] "
+            "vendordata_dynamic_targets = cloud-init@{})",
+            vendordata->url(), vendordata->url());
     }
     // Before dropping privileges: its directory (/run/cloudtime) belongs to root.
     std::optional<sys::UnixListener> status;

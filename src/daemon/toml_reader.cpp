@@ -91,8 +91,7 @@ Status TomlReader::read_seconds(const toml::key& key, const toml::node& node,
                                 double& out) const {
     const auto v = node.value<double>();
     if (!(node.is_floating_point() || node.is_integer()) || !v || !(*v >= lo) || *v > hi) {
-        return fail(node.source(), name_of(section, key) +
-                                       " must be a number of seconds between " +
+        return fail(node.source(), name_of(section, key) + " must be a number of seconds between " +
                                        number_text(lo) + " and " + number_text(hi));
     }
     out = *v;

@@ -30,9 +30,9 @@ Expected<cloud::Strategy> strategy_of(const TomlReader& r, const toml::key& key,
     }
     const auto strategy = cloud::parse_strategy(*text);
     if (!strategy) {
-        return r.fail(node.source(),
-                      section + ".strategy must be \"drop-in\" or \"cloud-init-ntp\", not \"" +
-                          *text + "\"");
+        return r.fail(
+            node.source(),
+            section + ".strategy must be \"drop-in\" or \"cloud-init-ntp\", not \"" + *text + "\"");
     }
     return *strategy;
 }
@@ -87,8 +87,9 @@ Expected<cloud::PolicyRule> rule_of(const TomlReader& r, const toml::node& node,
         } else if (key == "metadata") {
             const toml::table* pairs = value.as_table();
             if (pairs == nullptr) {
-                return r.fail(value.source(),
-                              section + ".metadata must be a table of strings ({ key = \"value\" })");
+                return r.fail(
+                    value.source(),
+                    section + ".metadata must be a table of strings ({ key = \"value\" })");
             }
             for (const auto& [name, text] : *pairs) {
                 auto s = r.string_of(name, text, section + ".metadata");
@@ -149,15 +150,15 @@ Status apply_vendordata(const TomlReader& r, const toml::table& table, Config::V
             for (const auto& text : *list) {
                 auto cidr = sys::parse_cidr(text);
                 if (!cidr) {
-                    return r.fail(node.source(),
-                                  section + ".allowed_clients: " + cidr.error());
+                    return r.fail(node.source(), section + ".allowed_clients: " + cidr.error());
                 }
                 out.allowed_clients.push_back(*cidr);
             }
         } else if (key == "rules") {
             const toml::array* rules = node.as_array();
             if (rules == nullptr) {
-                return r.fail(node.source(), section + ".rules must be [[vendordata.rules]] tables");
+                return r.fail(node.source(),
+                              section + ".rules must be [[vendordata.rules]] tables");
             }
             out.rules.clear();
             for (const toml::node& item : *rules) {

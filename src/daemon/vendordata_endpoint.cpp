@@ -84,13 +84,14 @@ void VendordataEndpoint::install_handlers() {
             return httplib::Server::HandlerResponse::Unhandled;
         }
         ++refused_;
-        spdlog::warn("vendordata: refused {} (not in vendordata.allowed_clients)",
-                     req.remote_addr);
+        spdlog::warn("vendordata: refused {} (not in vendordata.allowed_clients)", req.remote_addr);
         answer_error(res, 403, "client not allowed");
         return httplib::Server::HandlerResponse::Handled;
     });
-    s.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                               std::exception_ptr) { answer_error(res, 500, "internal error"); });
+    s.set_exception_handler(
+        [](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
+            answer_error(res, 500, "internal error");
+        });
     s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
         if (res.body.empty()) {
             answer_error(res, res.status,
@@ -112,8 +113,8 @@ void VendordataEndpoint::install_handlers() {
         const auto value = cloud::vendordata_value(cloud::render_vendordata(policy));
         res.set_content(value.dump() + "\n", "application/json");
         ++answered_;
-        spdlog::debug("vendordata: instance {} of project {} (image {}): {}",
-                      instance->instance_id, instance->project_id, instance->image_id,
+        spdlog::debug("vendordata: instance {} of project {} (image {}): {}", instance->instance_id,
+                      instance->project_id, instance->image_id,
                       policy.enabled ? "servers " + join(policy.servers, " ") +
                                            (policy.ptp_kvm ? ", ptp_kvm" : "")
                                      : std::string("opted out"));

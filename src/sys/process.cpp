@@ -55,6 +55,7 @@ Expected<ProgramResult> run_program(const std::vector<std::string>& argv) {
     UniqueFd status_read(status[0]);
     UniqueFd status_write(status[1]);
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const auto& a : argv) {
         args.push_back(const_cast<char*>(a.c_str()));  // execvp's signature, not modified
     }

@@ -134,7 +134,8 @@ TEST(ConfigDrive, FilesAsNovaLaysThemOut) {
 }
 
 TEST(ConfigDrive, AddressesAndMacs) {
-    EXPECT_EQ(*parse_ipv4_cidr("169.254.100.10/16"), (std::pair<std::string, int>{"169.254.100.10", 16}));
+    EXPECT_EQ(*parse_ipv4_cidr("169.254.100.10/16"),
+              (std::pair<std::string, int>{"169.254.100.10", 16}));
     EXPECT_EQ(parse_ipv4_cidr("10.0.0.1")->second, 32);
     for (const char* bad : {"10.0.0/8", "10.0.0.1/33", "10.0.0.1/", "10.0.0.1/a", "::1/64"}) {
         EXPECT_FALSE(parse_ipv4_cidr(bad)) << bad;
@@ -150,16 +151,19 @@ TEST(DhcpOption, EachBackend) {
                                               "fe80::a9fe:a9fe", "10.1.2.3"};
     auto dnsmasq = dhcp_option_snippet(DhcpBackend::dnsmasq, servers);
     ASSERT_TRUE(dnsmasq);
-    EXPECT_TRUE(contains(dnsmasq->text, "\ndhcp-option=option:ntp-server,169.254.169.254,10.1.2.3\n"));
+    EXPECT_TRUE(
+        contains(dnsmasq->text, "\ndhcp-option=option:ntp-server,169.254.169.254,10.1.2.3\n"));
     EXPECT_EQ(dnsmasq->warnings.size(), 3U);  // a name, an IPv6 address, DHCPv6
     auto ovn = dhcp_option_snippet(DhcpBackend::ovn, servers);
     ASSERT_TRUE(ovn);
-    EXPECT_TRUE(contains(ovn->text, "[ovn]\novn_dhcp4_global_options = ntp_server:169.254.169.254\n"));
+    EXPECT_TRUE(
+        contains(ovn->text, "[ovn]\novn_dhcp4_global_options = ntp_server:169.254.169.254\n"));
     EXPECT_TRUE(contains(ovn->warnings[2], "10.1.2.3 left out"));
     auto port = dhcp_option_snippet(DhcpBackend::port, servers);
     ASSERT_TRUE(port);
-    EXPECT_TRUE(contains(port->text, "openstack port set --extra-dhcp-option "
-                                     "name=ntp-server,value=169.254.169.254,ip-version=4 PORT\n"));
+    EXPECT_TRUE(contains(port->text,
+                         "openstack port set --extra-dhcp-option "
+                         "name=ntp-server,value=169.254.169.254,ip-version=4 PORT\n"));
     EXPECT_FALSE(dhcp_option_snippet(DhcpBackend::dnsmasq, {"ntp.example.net"}));
     EXPECT_EQ(parse_dhcp_backend("ovn"), DhcpBackend::ovn);
     EXPECT_FALSE(parse_dhcp_backend("neutron"));
