@@ -62,6 +62,12 @@ int run(const StatusArgs& args) {
                                      t.at("received").get<std::uint64_t>(),
                                      t.at("answered").get<std::uint64_t>());
         }
+        if (doc.contains("vendordata")) {
+            const auto& v = doc.at("vendordata");
+            std::cout << fmt::format(
+                "vendordata at {}: answered {}, refused {}\n", v.at("url").get<std::string>(),
+                v.at("answered").get<std::uint64_t>(), v.at("refused").get<std::uint64_t>());
+        }
     } catch (const nlohmann::json::exception& e) {
         std::cerr << "cloudtime status: unexpected status document: " << e.what() << "\n";
         return kExitNoAnswer;

@@ -220,7 +220,8 @@ int run(const Config& config) {
                                                        static_cast<int>(wait.count()))
                               : -1;
         if (status && ready == status->fd()) {
-            if (auto s = status->answer(status_json(ntp, snapshot, source_name, tenants.get()));
+            if (auto s = status->answer(
+                    status_json(ntp, snapshot, source_name, tenants.get(), vendordata.get()));
                 !s) {
                 spdlog::debug("status: {}", s.error());
             }

@@ -3,13 +3,15 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/tenant_role.hpp"
+#include "daemon/vendordata_endpoint.hpp"
 #include "proto/refid.hpp"
 #include "sys/clock.hpp"
 
 namespace cloudtime::daemon {
 
 std::string status_json(const server::NtpServer& ntp, const proto::ClockSnapshot& clock,
-                        const std::string& clock_source, const TenantRole* tenants) {
+                        const std::string& clock_source, const TenantRole* tenants,
+                        const VendordataEndpoint* vendordata) {
     nlohmann::json out;
     out["version"] = CLOUDTIME_VERSION;
     const proto::UnixTime now = sys::realtime_now();
@@ -42,6 +44,11 @@ std::string status_json(const server::NtpServer& ntp, const proto::ClockSnapshot
         }
     }
     out["tenant_networks"] = networks;
+    if (vendordata != nullptr) {
+        out["vendordata"] = {{"url", vendordata->url()},
+                             {"answered", vendordata->answered()},
+                             {"refused", vendordata->refused()}};
+    }
     return out.dump(2) + "\n";
 }
 

@@ -27,8 +27,8 @@ class VendordataEndpoint {
     VendordataEndpoint& operator=(const VendordataEndpoint&) = delete;
 
     std::string url() const { return url_; }
-    std::uint64_t answered() const { return answered_; }
-    std::uint64_t refused() const { return refused_; }
+    std::uint64_t answered() const { return answered_; }  // 200
+    std::uint64_t refused() const { return refused_; }    // 400 and 403
 
   private:
     explicit VendordataEndpoint(Config::Vendordata config);

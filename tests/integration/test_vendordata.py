@@ -226,6 +226,15 @@ class Vendordata(harness.TestCase):
         self.assertIsNone(self.daemon.proc.poll())
         status, text, _ = post(self.port, NOVA_BODY)
         self.assertEqual(status, 200)
+        # Counted in the daemon's status.
+        p = subprocess.run([harness.CLOUDTIME, "status", "--json", "--socket",
+                            self.daemon.status_socket], capture_output=True, text=True,
+                           timeout=10)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        counts = json.loads(p.stdout)["vendordata"]
+        self.assertEqual(counts["url"], f"http://127.0.0.1:{self.port}/")
+        self.assertGreaterEqual(counts["refused"], 3)  # the three 400s above
+        self.assertGreaterEqual(counts["answered"], 1)
 
     def test_every_rendered_cloud_config_is_valid_and_survives_cloud_init(self):
         for name, (lines, metadata) in POLICIES.items():
