@@ -19,19 +19,6 @@ namespace {
 constexpr int kChronyTimeoutMs = 1000;
 constexpr double kDay = 86'400.0;
 
-std::string seconds_text(double s) {
-    std::ostringstream out;
-    out.precision(3);
-    if (std::fabs(s) < 1e-3) {
-        out << std::fixed << s * 1e6 << " us";
-    } else if (std::fabs(s) < 1.0) {
-        out << std::fixed << s * 1e3 << " ms";
-    } else {
-        out << std::fixed << s << " s";
-    }
-    return out.str();
-}
-
 Expected<std::string> read_first_line(const std::string& path) {
     std::ifstream in(path);
     if (!in) {
@@ -216,22 +203,6 @@ CheckResult cloudtimed_check(const HostFacts& f, const HostThresholds& t) {
 }
 }  // namespace
 
-const char* verdict_name(Verdict v) {
-    switch (v) {
-        case Verdict::pass:
-            return "PASS";
-        case Verdict::warn:
-            return "WARN";
-        case Verdict::fail:
-            return "FAIL";
-        case Verdict::skip:
-            return "SKIP";
-        case Verdict::abort:
-            return "ABORT";
-    }
-    return "?";
-}
-
 HostFacts gather_host_facts(const HostCheckOptions& o) {
     HostFacts f;
     f.now = sys::realtime_now();
@@ -273,16 +244,6 @@ HostFacts gather_host_facts(const HostCheckOptions& o) {
 std::vector<CheckResult> evaluate_host(const HostFacts& f, const HostThresholds& t) {
     return {kernel_check(f), chrony_check(f, t), leap_status_check(f),  clocksource_check(f),
             kvm_check(f),    leap_list_check(f), cloudtimed_check(f, t)};
-}
-
-int host_check_exit_code(const std::vector<CheckResult>& results) {
-    bool failed = false;
-    bool aborted = false;
-    for (const auto& r : results) {
-        failed = failed || r.verdict == Verdict::fail;
-        aborted = aborted || r.verdict == Verdict::abort;
-    }
-    return failed ? 1 : aborted ? 2 : 0;
 }
 
 }  // namespace cloudtime::check

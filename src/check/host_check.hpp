@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "check/check_result.hpp"
 #include "client/query.hpp"
 #include "proto/chrony_tracking.hpp"
 #include "proto/leap_seconds.hpp"
@@ -14,22 +15,6 @@
 #include "util/expected.hpp"
 
 namespace cloudtime::check {
-
-enum class Verdict : std::uint8_t {
-    pass,
-    warn,  // works, but an operator should look (an expired leap list, a large offset)
-    fail,
-    skip,   // does not apply here (no chrony, no cloudtimed configured)
-    abort,  // could not be checked (no permission, unreadable)
-};
-const char* verdict_name(Verdict v);  // "PASS", "WARN", ...
-
-struct CheckResult {
-    std::string id;  // scs-0129-<id>
-    std::string title;
-    Verdict verdict = Verdict::abort;
-    std::string reason;
-};
 
 struct HostThresholds {
     double offset_warn_s = 0.001;  // a hypervisor serves its VMs: hold it to a millisecond
@@ -63,8 +48,5 @@ struct HostCheckOptions {
 
 HostFacts gather_host_facts(const HostCheckOptions& options);
 std::vector<CheckResult> evaluate_host(const HostFacts& facts, const HostThresholds& thresholds);
-
-// 0 when nothing failed or aborted, 1 when a check failed, 2 when one could not be checked.
-int host_check_exit_code(const std::vector<CheckResult>& results);
 
 }  // namespace cloudtime::check

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "check/host_check.hpp"
+#include "cli/check_output.hpp"
 #include "cli/commands.hpp"
 
 namespace cloudtime::cli {
@@ -21,52 +22,19 @@ struct HostCheckArgs {
     bool scs = false;
 };
 
-std::string lower(std::string s) {
-    for (char& c : s) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return s;
-}
-
 int run(HostCheckArgs& args) {
     if (!args.cloudtimed.empty()) {
         args.options.cloudtimed = args.cloudtimed;
     }
     const check::HostFacts facts = check::gather_host_facts(args.options);
     const auto results = check::evaluate_host(facts, args.thresholds);
-    const int code = check::host_check_exit_code(results);
-    if (args.json) {
-        nlohmann::json out;
-        out["checks"] = nlohmann::json::array();
-        for (const auto& r : results) {
-            out["checks"].push_back({{"id", r.id},
-                                     {"title", r.title},
-                                     {"verdict", lower(check::verdict_name(r.verdict))},
-                                     {"reason", r.reason}});
-        }
-        out["exit_code"] = code;
-        std::cout << out.dump(2) << "\n";
-    } else if (args.scs) {
-        // The SCS compliance harness's format; a check that does not apply is left out, and a
-        // warning is a pass that the human and JSON outputs explain.
-        for (const auto& r : results) {
-            if (r.verdict == check::Verdict::skip) {
-                continue;
-            }
-            const char* verdict =
-                r.verdict == check::Verdict::warn ? "PASS" : check::verdict_name(r.verdict);
-            std::cout << "scs-0129-" << r.id << ": " << verdict << "\n";
-        }
-    } else {
-        for (const auto& r : results) {
-            std::cout << fmt::format("{:<6} {:<52} {}\n", check::verdict_name(r.verdict), r.title,
-                                     r.reason);
-        }
-        std::cout << (code == 0   ? "host ready\n"
-                      : code == 1 ? "host NOT ready: a check failed\n"
-                                  : "host readiness unknown: a check could not be run\n");
-    }
-    return code;
+    return print_check_results(results,
+                               args.json  ? CheckOutput::json
+                               : args.scs ? CheckOutput::scs
+                                          : CheckOutput::human,
+                               nlohmann::json::object(),
+                               {"host ready", "host NOT ready: a check failed",
+                                "host readiness unknown: a check could not be run"});
 }
 
 }  // namespace

@@ -55,7 +55,7 @@ TEST(HostCheck, HealthyHostPassesAndSkipsWhatIsNotConfigured) {
             EXPECT_EQ(r.verdict, Verdict::pass) << r.id << ": " << r.reason;
         }
     }
-    EXPECT_EQ(host_check_exit_code(results), 0);
+    EXPECT_EQ(exit_code(results), 0);
 }
 
 TEST(HostCheck, UnsynchronizedKernelFails) {
@@ -63,14 +63,14 @@ TEST(HostCheck, UnsynchronizedKernelFails) {
     f.kernel->synchronized = false;
     const auto results = evaluate_host(f, {});
     EXPECT_EQ(verdict_of(results, "kernel-clock-synchronized"), Verdict::fail);
-    EXPECT_EQ(host_check_exit_code(results), 1);
+    EXPECT_EQ(exit_code(results), 1);
 }
 
 TEST(HostCheck, ChronyOffsetWarnsThenFails) {
     HostFacts f = healthy();
     f.chrony->current_correction_s = -0.004;
     EXPECT_EQ(verdict_of(evaluate_host(f, {}), "chrony-synchronized"), Verdict::warn);
-    EXPECT_EQ(host_check_exit_code(evaluate_host(f, {})), 0);  // a warning is not a failure
+    EXPECT_EQ(exit_code(evaluate_host(f, {})), 0);  // a warning is not a failure
     f.chrony->current_correction_s = 0.2;
     EXPECT_EQ(verdict_of(evaluate_host(f, {}), "chrony-synchronized"), Verdict::fail);
     f.chrony->current_correction_s = 0.0;
@@ -94,7 +94,7 @@ TEST(HostCheck, NoPermissionIsAnAbortNotAFailure) {
     f.chrony = Error{"bind /run/chrony/cloudtime.1.0.sock: Permission denied"};
     const auto results = evaluate_host(f, {});
     EXPECT_EQ(verdict_of(results, "chrony-synchronized"), Verdict::abort);
-    EXPECT_EQ(host_check_exit_code(results), 2);
+    EXPECT_EQ(exit_code(results), 2);
 }
 
 TEST(HostCheck, ClocksourceKvmAndLeapList) {
@@ -113,7 +113,7 @@ TEST(HostCheck, ExpiredLeapListWarns) {
     f.leap_seconds->expires = proto::UnixTime{kNow.ns - 10 * 86'400 * kSecond};
     const auto results = evaluate_host(f, {});
     EXPECT_EQ(verdict_of(results, "leap-seconds-list"), Verdict::warn);
-    EXPECT_EQ(host_check_exit_code(results), 0);
+    EXPECT_EQ(exit_code(results), 0);
 }
 
 TEST(HostCheck, CloudtimedUnsynchronizedFails) {

@@ -1,0 +1,33 @@
+// What a checker says about one thing: a verdict and the reason, the pieces both checkers
+// (`host-check` on the hypervisor, `check` inside a VM) share.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cloudtime::check {
+
+enum class Verdict : std::uint8_t {
+    pass,
+    warn,  // works, but an operator should look (an expired leap list, a large offset)
+    fail,
+    skip,   // does not apply here (no chrony, no cloudtimed configured)
+    abort,  // could not be checked (no permission, unreadable)
+};
+const char* verdict_name(Verdict v);  // "PASS", "WARN", ...
+
+struct CheckResult {
+    std::string id;  // scs-0129-<id>
+    std::string title;
+    Verdict verdict = Verdict::abort;
+    std::string reason;
+};
+
+// 0 when nothing failed or aborted, 1 when a check failed, 2 when one could not be checked.
+int exit_code(const std::vector<CheckResult>& results);
+
+// "12.345 us", "1.234 ms", "2.000 s".
+std::string seconds_text(double s);
+
+}  // namespace cloudtime::check
