@@ -1,4 +1,4 @@
-// cloudtime: the command line (query, bench, host-check, status, vendordata).
+// cloudtime: the command line (query, bench, host-check, status, vendordata, check).
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
     const auto run_host_check = cloudtime::cli::add_host_check_command(app);
     const auto run_status = cloudtime::cli::add_status_command(app);
     const auto run_vendordata = cloudtime::cli::add_vendordata_command(app);
+    const auto run_check = cloudtime::cli::add_check_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -34,6 +35,9 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("vendordata")) {
         return run_vendordata();
+    }
+    if (app.got_subcommand("check")) {
+        return run_check();
     }
     return cloudtime::cli::kExitUsage;
 }

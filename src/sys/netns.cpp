@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <algorithm>
 #include <array>
 
 #include <cstdlib>
@@ -147,6 +148,22 @@ Status change_address(bool add, const SocketAddress& address, std::uint8_t prefi
                      std::strerror(-error.error)};
     }
     return Done{};
+}
+
+std::vector<std::string> interface_names() {
+    std::vector<std::string> names;
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) {
+        return names;
+    }
+    for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+        const bool usable = (a->ifa_flags & IFF_UP) != 0 && (a->ifa_flags & IFF_LOOPBACK) == 0;
+        if (usable && std::find(names.begin(), names.end(), a->ifa_name) == names.end()) {
+            names.emplace_back(a->ifa_name);
+        }
+    }
+    ::freeifaddrs(list);
+    return names;
 }
 
 }  // namespace cloudtime::sys

@@ -11,7 +11,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "sys/directory_watch.hpp"
 #include "sys/fd.hpp"
+#include "sys/text_file.hpp"
 
 namespace cloudtime::sys {
 
@@ -96,6 +98,23 @@ Expected<ProgramResult> run_program(const std::vector<std::string>& argv) {
         return Error{argv[0] + ": " + std::strerror(exec_error)};
     }
     return result;
+}
+
+bool process_running(const std::string& comm) {
+    const auto entries = list_directory("/proc");
+    if (!entries) {
+        return false;
+    }
+    for (const auto& pid : *entries) {
+        if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) {
+            continue;
+        }
+        auto name = read_text_file("/proc/" + pid + "/comm");
+        if (name && name->substr(0, name->find('\n')) == comm.substr(0, 15)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 }  // namespace cloudtime::sys

@@ -27,4 +27,7 @@ struct ProgramResult {
 // cannot be started at all ("xorriso: No such file or directory").
 Expected<ProgramResult> run_program(const std::vector<std::string>& argv);
 
+// Whether a process whose name (/proc/PID/comm, at most 15 characters) is `comm` runs.
+bool process_running(const std::string& comm);
+
 }  // namespace cloudtime::sys

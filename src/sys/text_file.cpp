@@ -1,5 +1,8 @@
 #include "sys/text_file.hpp"
 
+#include <glob.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -48,6 +51,19 @@ Status write_text_file(const std::string& path, std::string_view contents) {
         return Error{path + ": " + why};
     }
     return Done{};
+}
+
+std::vector<std::string> glob_files(const std::string& pattern) {
+    glob_t matches{};
+    std::vector<std::string> out;
+    if (::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &matches) == 0) {
+        for (std::size_t i = 0; i < matches.gl_pathc; ++i) {
+            out.emplace_back(matches.gl_pathv[i]);
+        }
+    }
+    ::globfree(&matches);
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 }  // namespace cloudtime::sys

@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/expected.hpp"
 
@@ -14,5 +15,8 @@ Expected<std::string> read_text_file(const std::string& path);
 // Writes `contents` to `path` through a temporary file renamed over it (a reader never sees
 // half a file), creating missing parent directories.
 Status write_text_file(const std::string& path, std::string_view contents);
+
+// The files a shell pattern names ("/var/lib/dhcp/*.leases"), sorted; none is no error.
+std::vector<std::string> glob_files(const std::string& pattern);
 
 }  // namespace cloudtime::sys

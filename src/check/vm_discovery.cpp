@@ -1,0 +1,246 @@
+#include "check/vm_discovery.hpp"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+
+#include "check/lease_files.hpp"
+#include "cloud/vendordata_servers.hpp"
+#include "sys/chrony_control.hpp"
+#include "sys/netns.hpp"
+#include "sys/process.hpp"
+#include "sys/resolve.hpp"
+#include "sys/text_file.hpp"
+#include "util/strings.hpp"
+
+namespace cloudtime::check {
+
+namespace {
+constexpr int kChronyTimeoutMs = 1000;
+constexpr std::uint16_t kNtpPort = 123;
+
+Expected<std::vector<std::string>> servers_in_json_text(const std::string& text) {
+    const auto doc = nlohmann::json::parse(text, nullptr, false);
+    if (doc.is_discarded()) {
+        return Error{"not JSON"};
+    }
+    return cloud::ntp_servers_in_vendordata(doc);
+}
+
+// "http://host[:port]/path/" -> the client's "http://host[:port]" and "/path/".
+std::pair<std::string, std::string> split_url(const std::string& url) {
+    const auto scheme = url.find("://");
+    const auto path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+    if (path == std::string::npos) {
+        return {url, "/"};
+    }
+    return {url.substr(0, path), url.substr(path)};
+}
+
+void metadata_channels(const VmCheckOptions& o, VmFacts& f) {
+    if (o.metadata_url.empty()) {
+        return;
+    }
+    auto [base, path] = split_url(o.metadata_url);
+    if (path.back() != '/') {
+        path += '/';
+    }
+    httplib::Client http(base);
+    const auto seconds = static_cast<time_t>(o.metadata_timeout_s);
+    const auto micros =
+        static_cast<time_t>((o.metadata_timeout_s - static_cast<double>(seconds)) * 1e6);
+    http.set_connection_timeout(seconds, micros);
+    http.set_read_timeout(seconds, micros);
+    bool reachable = true;
+    for (const char* file : {"vendor_data2.json", "vendor_data.json"}) {
+        Channel c{"metadata", base + path + file, Error{""}};
+        if (!reachable) {
+            c.servers = Error{"the metadata service does not answer"};
+            f.channels.push_back(c);
+            continue;
+        }
+        const auto response = http.Get(path + file);
+        if (!response) {
+            reachable = false;
+            c.servers = Error{"the metadata service does not answer (" +
+                              httplib::to_string(response.error()) + ")"};
+        } else if (response->status != 200) {
+            c.servers = Error{"HTTP " + std::to_string(response->status)};
+        } else {
+            c.servers = servers_in_json_text(response->body);
+        }
+        f.channels.push_back(c);
+    }
+}
+
+void config_drive_channels(const VmCheckOptions& o, VmFacts& f) {
+    bool found = false;
+    for (const auto& dir : o.config_drives) {
+        const std::string latest = dir + "/openstack/latest/";
+        std::error_code ec;
+        if (!std::filesystem::is_directory(latest, ec)) {
+            continue;
+        }
+        found = true;
+        for (const char* file : {"vendor_data2.json", "vendor_data.json"}) {
+            Channel c{"config-drive", latest + file, Error{""}};
+            auto text = sys::read_text_file(latest + file);
+            c.servers = text ? servers_in_json_text(*text)
+                             : Expected<std::vector<std::string>>(Error{text.error()});
+            f.channels.push_back(c);
+        }
+    }
+    if (found) {
+        return;
+    }
+    std::error_code ec;
+    const bool device = std::filesystem::exists(o.config_drive_device, ec);
+    f.channels.push_back(
+        {"config-drive", device ? o.config_drive_device : join(o.config_drives, ", "),
+         Error{device ? "present but not mounted: mount it read-only on " + o.config_drives[0] +
+                            " (root), or pass --config-drive DIR"
+                      : "no config drive"}});
+}
+
+void dhcp_channels(const VmCheckOptions& o, VmFacts& f) {
+    bool any = false;
+    for (const auto& pattern : o.lease_files) {
+        for (const auto& file : sys::glob_files(pattern)) {
+            auto text = sys::read_text_file(file);
+            if (!text) {
+                f.channels.push_back({"dhcp", file, Error{text.error()}});
+                continue;
+            }
+            any = true;
+            f.channels.push_back({"dhcp", file, ntp_servers_in_lease(*text)});
+        }
+    }
+    if (!any) {
+        f.channels.push_back({"dhcp", join(o.lease_files, " "), Error{"no lease file"}});
+    }
+}
+
+void add_server(VmFacts& f, const std::string& server, const std::string& found_by) {
+    auto it = std::find_if(f.servers.begin(), f.servers.end(),
+                           [&](const auto& s) { return s.server == server; });
+    if (it == f.servers.end()) {
+        f.servers.push_back({server, {}, Error{"not measured"}});
+        it = f.servers.end() - 1;
+    }
+    if (std::find(it->found_by.begin(), it->found_by.end(), found_by) == it->found_by.end()) {
+        it->found_by.push_back(found_by);
+    }
+}
+
+Expected<client::QueryResult> measure(const std::string& server,
+                                      const client::QueryOptions& options) {
+    auto addresses = sys::resolve_udp(server, kNtpPort);
+    if (!addresses) {
+        return Error{addresses.error()};
+    }
+    if (addresses->empty()) {
+        return Error{server + ": no address"};
+    }
+    return client::query_server(addresses->front(), options);
+}
+
+void measure_servers(const VmCheckOptions& o, VmFacts& f) {
+    for (const auto& c : f.channels) {
+        for (const auto& s : c.servers ? *c.servers : std::vector<std::string>{}) {
+            add_server(f, s, c.kind);
+        }
+    }
+    // Link-local addresses: probed with one request; an IPv6 one on every interface.
+    const client::QueryOptions probe{
+        .samples = 1, .interval_s = 0.0, .timeout_s = o.probe_timeout_s};
+    for (const auto& address : o.link_local) {
+        std::vector<std::string> candidates = {address};
+        if (address.find(':') != std::string::npos && address.find('%') == std::string::npos) {
+            candidates.clear();
+            for (const auto& name : sys::interface_names()) {
+                candidates.push_back(address + "%" + name);
+            }
+        }
+        for (const auto& candidate : candidates) {
+            const bool known = std::any_of(f.servers.begin(), f.servers.end(),
+                                           [&](const auto& s) { return s.server == candidate; });
+            if (known) {
+                add_server(f, candidate, "link-local");
+                continue;
+            }
+            auto result = measure(candidate, probe);
+            if (result && result->summary && !result->rejection) {
+                add_server(f, candidate, "link-local");
+            }
+        }
+    }
+    for (auto& s : f.servers) {
+        s.result = measure(s.server, o.measurement);
+    }
+}
+
+void ptp_clocks(const VmCheckOptions& o, VmFacts& f) {
+    auto clocks = sys::list_ptp_clocks(o.ptp_sysfs, o.dev_dir);
+    if (!clocks) {
+        f.ptp = Error{clocks.error()};
+        return;
+    }
+    std::vector<PtpClock> out;
+    for (const auto& info : *clocks) {
+        out.push_back({info, sys::read_phc_offset(info.device)});
+    }
+    f.ptp = std::move(out);
+}
+
+std::vector<std::string> timesyncd_servers(const VmCheckOptions& o) {
+    std::vector<std::string> servers;
+    for (const auto& pattern : o.timesyncd_configs) {
+        for (const auto& file : sys::glob_files(pattern)) {
+            auto text = sys::read_text_file(file);
+            std::istringstream lines(text ? *text : std::string());
+            for (std::string line; std::getline(lines, line);) {
+                if (line.rfind("NTP=", 0) == 0) {
+                    servers.clear();  // a later file replaces
+                    std::istringstream words(line.substr(4));
+                    for (std::string w; words >> w;) {
+                        servers.push_back(w);
+                    }
+                }
+            }
+        }
+    }
+    return servers;
+}
+
+void ntp_client(const VmCheckOptions& o, VmFacts& f) {
+    ClientFacts& c = f.client;
+    c.chrony_socket = o.chrony_socket;
+    std::error_code ec;
+    if (std::filesystem::exists(o.chrony_socket, ec) || sys::process_running("chronyd")) {
+        c.kind = ClientKind::chrony;
+        sys::ChronyControl chrony(o.chrony_socket);
+        c.chrony = chrony.tracking(kChronyTimeoutMs);
+        return;
+    }
+    if (sys::process_running("systemd-timesyncd")) {
+        c.kind = ClientKind::timesyncd;
+        c.timesyncd_synchronized = std::filesystem::exists(o.timesyncd_flag, ec);
+        c.timesyncd_servers = timesyncd_servers(o);
+    }
+}
+}  // namespace
+
+VmFacts gather_vm_facts(const VmCheckOptions& options) {
+    VmFacts facts;
+    metadata_channels(options, facts);
+    config_drive_channels(options, facts);
+    dhcp_channels(options, facts);
+    ptp_clocks(options, facts);
+    ntp_client(options, facts);
+    measure_servers(options, facts);
+    return facts;
+}
+
+}  // namespace cloudtime::check

@@ -1,0 +1,191 @@
+// `cloudtime check`: inside a VM, where can it get time, is its clock synchronized, and how
+// well. Prints the facts and the verdicts (human, --json, or --scs lines).
+#include <fmt/format.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "check/vm_discovery.hpp"
+#include "cli/check_output.hpp"
+#include "cli/commands.hpp"
+
+namespace cloudtime::cli {
+
+namespace {
+
+struct CheckArgs {
+    check::VmCheckOptions options;
+    check::VmThresholds thresholds;
+    std::vector<std::string> config_drives;
+    std::vector<std::string> lease_files;
+    std::string redundancy = "required";
+    bool no_metadata = false;
+    bool json = false;
+    bool scs = false;
+};
+
+nlohmann::json facts_json(const check::VmFacts& f) {
+    nlohmann::json out;
+    out["channels"] = nlohmann::json::array();
+    for (const auto& c : f.channels) {
+        nlohmann::json j = {{"kind", c.kind}, {"source", c.source}};
+        if (c.servers) {
+            j["servers"] = *c.servers;
+        } else {
+            j["error"] = c.servers.error();
+        }
+        out["channels"].push_back(j);
+    }
+    out["servers"] = nlohmann::json::array();
+    for (const auto& s : f.servers) {
+        nlohmann::json j = {
+            {"server", s.server}, {"found_by", s.found_by}, {"answered", s.answered()}};
+        if (!s.result) {
+            j["error"] = s.result.error();
+        } else {
+            j["address"] = s.result->server.to_string();
+            j["sent"] = s.result->sent;
+            j["lost"] = s.result->lost;
+            if (s.result->rejection) {
+                j["rejected"] = proto::reply_verdict_name(s.result->rejection->verdict);
+            }
+            if (s.result->summary) {
+                j["offset_s"] = s.result->summary->offset_s;
+                j["delay_s"] = s.result->summary->delay_s;
+                j["jitter_s"] = s.result->summary->jitter_s;
+                j["stratum"] = s.result->samples.back().header.stratum;
+            }
+        }
+        out["servers"].push_back(j);
+    }
+    out["ptp_clocks"] = nlohmann::json::array();
+    if (f.ptp) {
+        for (const auto& clock : *f.ptp) {
+            nlohmann::json j = {{"device", clock.info.device},
+                                {"clock_name", clock.info.clock_name}};
+            if (clock.offset) {
+                j["offset_s"] = clock.offset->offset_s;
+                j["method"] = clock.offset->method;
+            } else {
+                j["error"] = clock.offset.error();
+            }
+            out["ptp_clocks"].push_back(j);
+        }
+    } else {
+        out["ptp_error"] = f.ptp.error();
+    }
+    const auto& c = f.client;
+    nlohmann::json client;
+    client["kind"] = c.kind == check::ClientKind::chrony      ? "chrony"
+                     : c.kind == check::ClientKind::timesyncd ? "systemd-timesyncd"
+                                                              : "none";
+    if (c.kind == check::ClientKind::chrony) {
+        client["socket"] = c.chrony_socket;
+        if (c.chrony) {
+            client["stratum"] = c.chrony->stratum;
+            client["leap"] = static_cast<int>(c.chrony->leap);
+            client["last_offset_s"] = c.chrony->last_offset_s;
+            client["rms_offset_s"] = c.chrony->rms_offset_s;
+        } else {
+            client["error"] = c.chrony.error();
+        }
+    } else if (c.kind == check::ClientKind::timesyncd) {
+        client["synchronized"] = c.timesyncd_synchronized;
+        client["servers"] = c.timesyncd_servers;
+    }
+    out["client"] = client;
+    // The human table: one line per server measured.
+    nlohmann::json table = nlohmann::json::array();
+    table.push_back(fmt::format("{:<32} {:<24} {:>12} {:>12} {:>12}", "server", "found by",
+                                "offset", "delay", "jitter"));
+    for (const auto& s : f.servers) {
+        std::string found;
+        for (const auto& k : s.found_by) {
+            found += (found.empty() ? "" : ",") + k;
+        }
+        if (s.answered()) {
+            const auto& m = *s.result->summary;
+            table.push_back(fmt::format("{:<32} {:<24} {:>12} {:>12} {:>12}", s.server, found,
+                                        check::seconds_text(m.offset_s),
+                                        check::seconds_text(m.delay_s),
+                                        check::seconds_text(m.jitter_s)));
+        } else {
+            table.push_back(fmt::format("{:<32} {:<24} {}", s.server, found,
+                                        s.result ? "no usable answer" : s.result.error()));
+        }
+    }
+    out["table"] = table;
+    return out;
+}
+
+int run(CheckArgs& args) {
+    if (!args.config_drives.empty()) {
+        args.options.config_drives = args.config_drives;
+    }
+    if (!args.lease_files.empty()) {
+        args.options.lease_files = args.lease_files;
+    }
+    if (args.no_metadata) {
+        args.options.metadata_url.clear();
+    }
+    args.thresholds.redundancy = args.redundancy == "required"   ? check::RedundancyRule::required
+                                 : args.redundancy == "advisory" ? check::RedundancyRule::advisory
+                                                                 : check::RedundancyRule::off;
+    const check::VmFacts facts = check::gather_vm_facts(args.options);
+    const auto results = check::evaluate_vm(facts, args.thresholds);
+    return print_check_results(results,
+                               args.json  ? CheckOutput::json
+                               : args.scs ? CheckOutput::scs
+                                          : CheckOutput::human,
+                               facts_json(facts),
+                               {"time in this VM: OK", "time in this VM: NOT OK (a check failed)",
+                                "time in this VM: unknown (a check could not be run)"});
+}
+
+}  // namespace
+
+Runner add_check_command(CLI::App& app) {
+    auto args = std::make_shared<CheckArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "check",
+        "Inside a VM: where can it get time (metadata vendordata, config drive, DHCP, link-local\n"
+        "NTP, PTP clocks), is its NTP client synchronized to the cloud, and how well.\n"
+        "Exit codes: 0 every check passed (or warned); 1 a check failed; 2 a check could not be "
+        "run; 64 usage error.");
+    auto& o = args->options;
+    cmd->add_option("--metadata-url", o.metadata_url,
+                    "where vendor_data2.json and vendor_data.json are (default "
+                    "http://169.254.169.254/openstack/latest/)");
+    cmd->add_flag("--no-metadata", args->no_metadata, "do not ask the metadata service");
+    cmd->add_option("--config-drive", args->config_drives,
+                    "a directory where a config drive is mounted (repeatable)");
+    cmd->add_option("--lease-file", args->lease_files,
+                    "a DHCP lease file or pattern (repeatable; default: dhclient's, "
+                    "systemd-networkd's, NetworkManager's)");
+    cmd->add_option("--link-local", o.link_local,
+                    "link-local NTP addresses to probe (default 169.254.169.254 "
+                    "169.254.169.123 fe80::a9fe:a9fe)");
+    cmd->add_option("--chrony-socket", o.chrony_socket,
+                    "chronyd's command socket (default /run/chrony/chronyd.sock)");
+    cmd->add_option("--ptp-sysfs", o.ptp_sysfs, "where PTP clocks are listed (for tests)");
+    cmd->add_option("--samples", o.measurement.samples, "samples per NTP server (default 4)")
+        ->check(CLI::Range(2, 64));
+    cmd->add_option("--offset-warn", args->thresholds.offset_warn_s,
+                    "seconds of offset that warn (default 0.010)")
+        ->check(CLI::Range(0.0, 10.0));
+    cmd->add_option("--offset-fail", args->thresholds.offset_fail_s,
+                    "seconds of offset that fail (default 0.050)")
+        ->check(CLI::Range(0.0, 10.0));
+    cmd->add_option("--jitter-fail", args->thresholds.jitter_fail_s,
+                    "seconds of jitter that fail (default 0.005)")
+        ->check(CLI::Range(0.0, 10.0));
+    cmd->add_option("--redundancy", args->redundancy,
+                    "a PTP clock or two cloud NTP servers: required (default), advisory, off")
+        ->check(CLI::IsMember({"required", "advisory", "off"}));
+    auto* json = cmd->add_flag("-j,--json", args->json, "print one JSON object");
+    cmd->add_flag("--scs", args->scs, "print 'scs-0129-<check>: PASS|FAIL|ABORT' lines")
+        ->excludes(json);
+    return [args] { return run(*args); };
+}
+
+}  // namespace cloudtime::cli
