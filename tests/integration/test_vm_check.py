@@ -1,0 +1,221 @@
+"""`cloudtime check` inside a "vm" namespace beside an ovnmeta- namespace where cloudtimed serves
+169.254.169.254:123 (and fe80::a9fe:a9fe) and a fixture serves the metadata paths with
+vendordata rendered by cloudtime itself; a chronyd in the vm namespace (no clock control) syncs
+to it. Then the failures: cloudtimed stopped, fixtures for config drives and each DHCP client's
+lease files, a PTP clock that is listed but not readable. Link-local addresses in the test's
+own namespaces only; everything is removed afterwards."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+from test_tenant_networks import OvnLikeTopology, tenant_config
+
+METADATA_SERVER = r"""
+import functools, http.server, sys
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+handler = functools.partial(Quiet, directory=sys.argv[1])
+http.server.ThreadingHTTPServer(("169.254.169.254", 80), handler).serve_forever()
+"""
+
+DHCLIENT_LEASE = """lease {
+  interface "eth0";
+  fixed-address 169.254.10.10;
+  option ntp-servers 10.9.9.9;
+}
+lease {
+  interface "eth0";
+  fixed-address 169.254.10.10;
+  option ntp-servers 169.254.169.254,169.254.169.123;
+}
+"""
+NETWORKD_LEASE = "# This is private data. Do not parse.\nADDRESS=169.254.10.10\nNTP=169.254.169.1\n"
+NM_DEVICE = "[device]\nmanaged=true\n[dhcp4]\noption_42_ntp_servers=169.254.169.2\n"
+
+
+def run_check(netns, *args):
+    cmd = ["ip", "netns", "exec", netns, harness.CLOUDTIME, "check", *args]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return p
+
+
+def checks_by_id(doc):
+    return {c["id"]: c for c in doc["checks"]}
+
+
+class VmCheck(harness.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        harness.require_root()
+        harness.require_program("chronyd")
+        super().setUpClass()
+
+    def setUp(self):
+        self.tag = "k" + os.urandom(2).hex()
+        self.dir = tempfile.mkdtemp(prefix="cloudtime-check-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def topology(self):
+        t = OvnLikeTopology(self.tag)
+        self.addCleanup(t.remove)
+        return t
+
+    def serve_metadata(self, topology):
+        """The metadata paths in the ovnmeta namespace, with cloudtime's own vendordata."""
+        rendered = subprocess.run([harness.CLOUDTIME, "vendordata", "render", "--static"],
+                                  capture_output=True, text=True, check=True, timeout=30)
+        latest = os.path.join(self.dir, "metadata", "openstack", "latest")
+        os.makedirs(latest)
+        with open(os.path.join(latest, "vendor_data2.json"), "w") as f:
+            f.write(rendered.stdout)
+        with open(os.path.join(latest, "meta_data.json"), "w") as f:
+            f.write('{"uuid": "vm"}\n')
+        server = subprocess.Popen(["ip", "netns", "exec", topology.meta, "python3", "-c",
+                                   METADATA_SERVER, os.path.join(self.dir, "metadata")])
+        self.addCleanup(server.wait)
+        self.addCleanup(server.kill)
+        return server
+
+    def isolated_args(self):
+        """Nothing of this machine's own DHCP, config drive or PTP state leaks into a check."""
+        return ["--config-drive", os.path.join(self.dir, "no-drive"),
+                "--lease-file", os.path.join(self.dir, "no-leases", "*"),
+                "--ptp-sysfs", os.path.join(self.dir, "no-ptp")]
+
+    def test_vm_with_cloud_time_passes_and_fails_when_the_server_goes(self):
+        topology = self.topology()
+        daemon = harness.Daemon(config=tenant_config(self.tag))
+        self.addCleanup(daemon.cleanup)
+        self.serve_metadata(topology)
+        chronyd = harness.Chronyd(["server 169.254.169.254 iburst minpoll -2 maxpoll -2"],
+                                  netns=topology.vm)
+        self.addCleanup(chronyd.cleanup)
+        deadline = time.monotonic() + 40
+        while True:
+            tracking = chronyd.tracking()
+            if tracking and tracking["reference"] == "169.254.169.254":
+                break
+            self.assertLess(time.monotonic(), deadline, "chronyd did not sync:\n" +
+                            chronyd.read_log() + daemon.read_log())
+            time.sleep(0.5)
+
+        p = run_check(topology.vm, "--json", "--chrony-socket", chronyd.socket,
+                      *self.isolated_args())
+        doc = json.loads(p.stdout)
+        self.assertEqual(p.returncode, 0, json.dumps(doc, indent=2) + p.stderr)
+        checks = checks_by_id(doc)
+        self.assertTrue(all(c["verdict"] in ("pass", "skip") for c in doc["checks"]), doc)
+        # The metadata vendordata names 169.254.169.254; the link-local probes find it and
+        # fe80::a9fe:a9fe on the vm's interface.
+        metadata = [c for c in doc["channels"] if c["kind"] == "metadata"]
+        self.assertEqual(metadata[0]["servers"], ["169.254.169.254"], metadata)
+        servers = {s["server"]: s for s in doc["servers"]}
+        self.assertEqual(sorted(servers["169.254.169.254"]["found_by"]),
+                         ["link-local", "metadata"])
+        self.assertTrue(servers[f"fe80::a9fe:a9fe%{topology.vm_if}"]["answered"])
+        self.assertLess(abs(servers["169.254.169.254"]["offset_s"]), 0.010)
+        self.assertIn("chronyd follows 169.254.169.254", checks["client-synchronized"]["reason"])
+        self.assertEqual(checks["ptp-clock"]["verdict"], "skip")
+        self.assertIn("absent", checks["ptp-clock"]["reason"])
+        self.assertEqual(doc["client"]["kind"], "chrony")
+
+        # The SCS harness's lines: every case, PASS.
+        p = run_check(topology.vm, "--scs", "--chrony-socket", chronyd.socket,
+                      *self.isolated_args())
+        self.assertEqual(p.returncode, 0, p.stdout)
+        lines = p.stdout.splitlines()
+        self.assertIn("scs-0129-client-synchronized: PASS", lines)
+        self.assertTrue(all(re.fullmatch(r"scs-0129-[a-z-]+: PASS", line) for line in lines),
+                        lines)
+
+        # cloudtimed stops: the server the metadata names is unreachable, and check says so.
+        self.assertEqual(daemon.stop(), 0)
+        p = run_check(topology.vm, "--json", "--chrony-socket", chronyd.socket,
+                      *self.isolated_args())
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        checks = checks_by_id(json.loads(p.stdout))
+        self.assertEqual(checks["ntp-servers-reachable"]["verdict"], "fail")
+        # Refused (cloudtimed's port is closed) or silent: either way it is named.
+        self.assertRegex(checks["ntp-servers-reachable"]["reason"],
+                         r"unreachable: 169\.254\.169\.254 \(from metadata, link-local\): "
+                         r"(receive: Connection refused|no answer to \d+ requests)")
+        p = run_check(topology.vm, "--scs", "--chrony-socket", chronyd.socket,
+                      *self.isolated_args())
+        self.assertIn("scs-0129-ntp-servers-reachable: FAIL", p.stdout.splitlines())
+
+    def test_config_drive_and_lease_files_are_discovered(self):
+        drive = os.path.join(self.dir, "config-2")
+        config = os.path.join(self.dir, "cloudtimed.toml")
+        with open(config, "w") as f:
+            f.write('[vendordata]\nservers = ["169.254.169.254", "ntp.example.net"]\n')
+        subprocess.run([harness.CLOUDTIME, "vendordata", "-c", config, "config-drive", drive],
+                       check=True, capture_output=True, timeout=30)
+        leases = os.path.join(self.dir, "leases")
+        os.makedirs(leases)
+        for name, text in (("dhclient.eth0.leases", DHCLIENT_LEASE), ("2", NETWORKD_LEASE),
+                           ("nm-device-3", NM_DEVICE)):
+            with open(os.path.join(leases, name), "w") as f:
+                f.write(text)
+        with harness.network_namespace("ct-check") as ns:  # no network: nothing answers
+            p = run_check(ns, "--json", "--no-metadata", "--config-drive", drive,
+                          "--lease-file", os.path.join(leases, "*"), "--ptp-sysfs",
+                          os.path.join(self.dir, "no-ptp"), "--chrony-socket",
+                          os.path.join(self.dir, "no-chrony.sock"))
+        doc = json.loads(p.stdout)
+        self.assertEqual(p.returncode, 1, p.stdout)
+        found = {(c["kind"], os.path.basename(c["source"])): c.get("servers")
+                 for c in doc["channels"]}
+        self.assertEqual(found[("config-drive", "vendor_data2.json")],
+                         ["169.254.169.254", "ntp.example.net"])
+        self.assertEqual(found[("config-drive", "vendor_data.json")],
+                         ["169.254.169.254", "ntp.example.net"])
+        self.assertEqual(found[("dhcp", "dhclient.eth0.leases")],
+                         ["169.254.169.254", "169.254.169.123"])  # the last lease
+        self.assertEqual(found[("dhcp", "2")], ["169.254.169.1"])
+        self.assertEqual(found[("dhcp", "nm-device-3")], ["169.254.169.2"])
+        checks = checks_by_id(doc)
+        self.assertEqual(checks["time-source-delivered"]["verdict"], "pass")
+        self.assertEqual(checks["ntp-servers-reachable"]["verdict"], "fail")
+        self.assertIn("no NTP client runs", checks["client-synchronized"]["reason"])
+
+    def test_nothing_delivered_and_a_ptp_clock_the_user_cannot_read(self):
+        with harness.network_namespace("ct-check") as ns:
+            base = ["--no-metadata", *self.isolated_args(), "--chrony-socket",
+                    os.path.join(self.dir, "no-chrony.sock")]
+            p = run_check(ns, "--json", *base)
+            checks = checks_by_id(json.loads(p.stdout))
+            self.assertEqual(p.returncode, 1)
+            self.assertTrue(checks["time-source-delivered"]["reason"].startswith(
+                "no cloud time source delivered"), checks)
+            self.assertEqual(checks["ptp-clock"]["verdict"], "skip")
+            self.assertEqual(checks["source-redundancy"]["verdict"], "fail")
+            p = run_check(ns, "--json", "--redundancy", "advisory", *base)
+            self.assertEqual(checks_by_id(json.loads(p.stdout))["source-redundancy"]["verdict"],
+                             "warn")
+            # A KVM PTP clock is listed, but its device cannot be read here.
+            sysfs = os.path.join(self.dir, "ptp")
+            os.makedirs(os.path.join(sysfs, "ptp0"))
+            with open(os.path.join(sysfs, "ptp0", "clock_name"), "w") as f:
+                f.write("KVM virtual PTP\n")
+            p = run_check(ns, "--json", "--no-metadata", "--ptp-sysfs", sysfs,
+                          "--config-drive", os.path.join(self.dir, "no-drive"),
+                          "--lease-file", os.path.join(self.dir, "none"))
+            doc = json.loads(p.stdout)
+            checks = checks_by_id(doc)
+            self.assertEqual(doc["ptp_clocks"][0]["clock_name"], "KVM virtual PTP")
+            self.assertEqual(checks["ptp-clock"]["verdict"], "warn")
+            self.assertIn("not readable here", checks["ptp-clock"]["reason"])
+            self.assertEqual(checks["source-redundancy"]["verdict"], "pass")
+            self.assertEqual(checks["time-source-delivered"]["verdict"], "pass")
+
+
+if __name__ == "__main__":
+    unittest.main()
