@@ -9,7 +9,7 @@
 
 #include "check/check_result.hpp"
 #include "client/query.hpp"
-#include "proto/chrony_tracking.hpp"
+#include "proto/chrony_command.hpp"
 #include "proto/leap_seconds.hpp"
 #include "sys/clock.hpp"
 #include "util/expected.hpp"

@@ -9,18 +9,20 @@
 namespace cloudtime::check {
 
 namespace {
-std::string address_text(const proto::ChronyTracking& t) {
-    if (t.family == proto::ChronyAddressFamily::inet4) {
-        return std::to_string(t.address[0]) + "." + std::to_string(t.address[1]) + "." +
-               std::to_string(t.address[2]) + "." + std::to_string(t.address[3]);
+// An address in chrony's IPAddr form as text; "" for a reference clock's id.
+std::string address_text(proto::ChronyAddressFamily family,
+                         const std::array<std::uint8_t, 16>& address) {
+    if (family == proto::ChronyAddressFamily::inet4) {
+        return std::to_string(address[0]) + "." + std::to_string(address[1]) + "." +
+               std::to_string(address[2]) + "." + std::to_string(address[3]);
     }
-    if (t.family == proto::ChronyAddressFamily::inet6) {
+    if (family == proto::ChronyAddressFamily::inet6) {
         sockaddr_in6 sa{};
         sa.sin6_family = AF_INET6;
-        std::copy(t.address.begin(), t.address.end(), sa.sin6_addr.s6_addr);
-        const auto address =
+        std::copy(address.begin(), address.end(), sa.sin6_addr.s6_addr);
+        const auto parsed =
             sys::SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&sa), sizeof(sa));
-        return address ? address->host_string() : "?";
+        return parsed ? parsed->host_string() : "?";
     }
     return {};
 }
@@ -182,7 +184,7 @@ CheckResult client_check(const VmFacts& f) {
         r.reason = "chronyd is not synchronized";
         return r;
     }
-    const std::string selected = address_text(t);
+    const std::string selected = address_text(t.family, t.address);
     if (selected.empty()) {  // a reference clock
         const std::string refid = refid_text(t.ref_id);
         if (refid.rfind("PHC", 0) == 0 && ptp_count(f) > 0) {
@@ -200,6 +202,65 @@ CheckResult client_check(const VmFacts& f) {
     r.verdict = Verdict::pass;
     r.reason = "chronyd follows " + selected + " (stratum " + std::to_string(t.stratum) +
                ", last offset " + seconds_text(t.last_offset_s) + ")";
+    return r;
+}
+
+// Every cloud server by name and address: those the channels named, and link-local ones that
+// answer.
+std::set<std::string> cloud_servers(const VmFacts& f) {
+    std::set<std::string> out = cloud_addresses(f);
+    for (const auto& c : f.channels) {
+        for (const auto& s : c.servers ? *c.servers : std::vector<std::string>{}) {
+            out.insert(s);
+        }
+    }
+    return out;
+}
+
+CheckResult configured_check(const VmFacts& f) {
+    CheckResult r{"client-uses-cloud-servers", "the NTP client is configured with them",
+                  Verdict::fail, ""};
+    const auto cloud = cloud_servers(f);
+    std::vector<std::string> configured;
+    const auto& c = f.client;
+    switch (c.kind) {
+        case ClientKind::none:
+            r.verdict = Verdict::skip;
+            r.reason = "no NTP client";
+            return r;
+        case ClientKind::timesyncd:
+            configured = c.timesyncd_servers;
+            break;
+        case ClientKind::chrony:
+            if (!c.chrony_sources) {
+                const bool denied =
+                    c.chrony_sources.error().find("ermission denied") != std::string::npos;
+                r.verdict = denied ? Verdict::abort : Verdict::fail;
+                r.reason = "cannot list chronyd's sources: " + c.chrony_sources.error();
+                return r;
+            }
+            for (const auto& s : *c.chrony_sources) {
+                const std::string address = address_text(s.family, s.address);
+                if (!address.empty()) {
+                    configured.push_back(address);
+                }
+            }
+            break;
+    }
+    std::vector<std::string> used;
+    for (const auto& s : configured) {
+        if (cloud.count(without_scope(s)) != 0) {
+            used.push_back(s);
+        }
+    }
+    if (used.empty()) {
+        r.reason = "its servers (" + (configured.empty() ? "none" : join(configured, " ")) +
+                   ") include none of the cloud's (" +
+                   (cloud.empty() ? "none found" : join({cloud.begin(), cloud.end()}, " ")) + ")";
+        return r;
+    }
+    r.verdict = Verdict::pass;
+    r.reason = "uses " + join(used, " ");
     return r;
 }
 
@@ -355,6 +416,7 @@ std::vector<CheckResult> evaluate_vm(const VmFacts& facts, const VmThresholds& t
     return {delivered_check(facts),
             reachable_check(facts),
             client_check(facts),
+            configured_check(facts),
             offset_check(facts, thresholds),
             jitter_check(facts, thresholds),
             redundancy_check(facts, thresholds),

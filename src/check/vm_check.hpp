@@ -9,7 +9,7 @@
 
 #include "check/check_result.hpp"
 #include "client/query.hpp"
-#include "proto/chrony_tracking.hpp"
+#include "proto/chrony_command.hpp"
 #include "sys/phc.hpp"
 #include "util/expected.hpp"
 
@@ -44,6 +44,7 @@ struct ClientFacts {
     ClientKind kind = ClientKind::none;
     std::string chrony_socket;
     Expected<proto::ChronyTracking> chrony = Error{"not asked"};
+    Expected<std::vector<proto::ChronySource>> chrony_sources = Error{"not asked"};
     bool timesyncd_synchronized = false;         // /run/systemd/timesync/synchronized
     std::vector<std::string> timesyncd_servers;  // NTP= of its configuration
 };

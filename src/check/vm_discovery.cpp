@@ -222,6 +222,7 @@ void ntp_client(const VmCheckOptions& o, VmFacts& f) {
         c.kind = ClientKind::chrony;
         sys::ChronyControl chrony(o.chrony_socket);
         c.chrony = chrony.tracking(kChronyTimeoutMs);
+        c.chrony_sources = chrony.sources(kChronyTimeoutMs);
         return;
     }
     if (sys::process_running("systemd-timesyncd")) {

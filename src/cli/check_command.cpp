@@ -89,6 +89,19 @@ nlohmann::json facts_json(const check::VmFacts& f) {
         } else {
             client["error"] = c.chrony.error();
         }
+        if (c.chrony_sources) {
+            nlohmann::json sources = nlohmann::json::array();
+            for (const auto& s : *c.chrony_sources) {
+                sources.push_back({{"family", static_cast<int>(s.family)},
+                                   {"state", static_cast<int>(s.state)},
+                                   {"stratum", s.stratum},
+                                   {"reachability", s.reachability},
+                                   {"latest_offset_s", s.latest_offset_s}});
+            }
+            client["sources"] = sources;
+        } else {
+            client["sources_error"] = c.chrony_sources.error();
+        }
     } else if (c.kind == check::ClientKind::timesyncd) {
         client["synchronized"] = c.timesyncd_synchronized;
         client["servers"] = c.timesyncd_servers;

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "proto/chrony_tracking.hpp"
+#include "proto/chrony_command.hpp"
 #include "server/clock_source.hpp"
 #include "sys/chrony_control.hpp"
 

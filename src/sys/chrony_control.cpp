@@ -1,5 +1,7 @@
 #include "sys/chrony_control.hpp"
 
+#include <algorithm>
+
 #include <array>
 #include <random>
 
@@ -17,7 +19,8 @@ ChronyControl::ChronyControl(std::string socket_path) : socket_path_(std::move(s
     sequence_ = device();
 }
 
-Expected<proto::ChronyTracking> ChronyControl::tracking(int timeout_ms) {
+Expected<std::span<const std::uint8_t>> ChronyControl::exchange(
+    std::span<const std::uint8_t> request, int timeout_ms) {
     if (!client_) {
         auto client =
             UnixDatagramClient::connect(socket_path_, directory_of(socket_path_), "cloudtime");
@@ -26,15 +29,50 @@ Expected<proto::ChronyTracking> ChronyControl::tracking(int timeout_ms) {
         }
         client_.emplace(std::move(client).value());
     }
-    const std::uint32_t sequence = ++sequence_;
-    const auto request = proto::make_chrony_tracking_request(sequence);
-    std::array<std::uint8_t, 512> reply{};
-    auto length = client_->exchange(request, reply, timeout_ms);
+    auto length = client_->exchange(request, reply_, timeout_ms);
     if (!length) {
         client_.reset();
         return Error{length.error()};
     }
-    return proto::parse_chrony_tracking_reply(std::span(reply).first(*length), sequence);
+    return std::span<const std::uint8_t>(reply_).first(*length);
+}
+
+Expected<proto::ChronyTracking> ChronyControl::tracking(int timeout_ms) {
+    const std::uint32_t sequence = ++sequence_;
+    auto reply = exchange(proto::make_chrony_tracking_request(sequence), timeout_ms);
+    if (!reply) {
+        return Error{reply.error()};
+    }
+    return proto::parse_chrony_tracking_reply(*reply, sequence);
+}
+
+Expected<std::vector<proto::ChronySource>> ChronyControl::sources(int timeout_ms) {
+    std::uint32_t sequence = ++sequence_;
+    auto reply = exchange(proto::make_chrony_n_sources_request(sequence), timeout_ms);
+    if (!reply) {
+        return Error{reply.error()};
+    }
+    auto count = proto::parse_chrony_n_sources_reply(*reply, sequence);
+    if (!count) {
+        return Error{count.error()};
+    }
+    constexpr std::uint32_t kMaxSources = 256;  // more than any chrony.conf has
+    std::vector<proto::ChronySource> sources;
+    for (std::uint32_t i = 0; i < std::min(*count, kMaxSources); ++i) {
+        sequence = ++sequence_;
+        reply =
+            exchange(proto::make_chrony_source_data_request(sequence, static_cast<std::int32_t>(i)),
+                     timeout_ms);
+        if (!reply) {
+            return Error{reply.error()};
+        }
+        auto source = proto::parse_chrony_source_data_reply(*reply, sequence);
+        if (!source) {
+            return Error{source.error()};
+        }
+        sources.push_back(*source);
+    }
+    return sources;
 }
 
 }  // namespace cloudtime::sys

@@ -123,6 +123,10 @@ class VmCheck(harness.TestCase):
         self.assertTrue(servers[f"fe80::a9fe:a9fe%{topology.vm_if}"]["answered"])
         self.assertLess(abs(servers["169.254.169.254"]["offset_s"]), 0.010)
         self.assertIn("chronyd follows 169.254.169.254", checks["client-synchronized"]["reason"])
+        # chronyd's own sources list (cmdmon sources), read as chronyc reads it.
+        self.assertEqual(checks["client-uses-cloud-servers"]["reason"], "uses 169.254.169.254")
+        self.assertEqual(doc["client"]["sources"][0]["state"], 0)  # selected
+        self.assertEqual(doc["client"]["sources"][0]["reachability"] & 1, 1)
         self.assertEqual(checks["ptp-clock"]["verdict"], "skip")
         self.assertIn("absent", checks["ptp-clock"]["reason"])
         self.assertEqual(doc["client"]["kind"], "chrony")

@@ -72,6 +72,13 @@ VmFacts healthy() {
     t.stratum = 4;
     t.leap = proto::ChronyLeap::normal;
     f.client.chrony = t;
+    proto::ChronySource ours;
+    ours.family = proto::ChronyAddressFamily::inet4;
+    ours.address = {169, 254, 169, 254};
+    proto::ChronySource pool;  // the distribution's own, unreachable here
+    pool.family = proto::ChronyAddressFamily::inet4;
+    pool.address = {192, 0, 2, 1};
+    f.client.chrony_sources = std::vector<proto::ChronySource>{pool, ours};
     return f;
 }
 
@@ -156,6 +163,20 @@ TEST(VmCheck, ClientStates) {
     EXPECT_EQ(verdict_of(evaluate_vm(h, {}), "client-synchronized"), Verdict::pass);
     h.client.kind = ClientKind::none;
     EXPECT_EQ(verdict_of(evaluate_vm(h, {}), "client-synchronized"), Verdict::fail);
+}
+
+TEST(VmCheck, ClientConfiguredWithTheCloudsServers) {
+    auto f = healthy();
+    auto results = evaluate_vm(f, {});
+    EXPECT_EQ(verdict_of(results, "client-uses-cloud-servers"), Verdict::pass);
+    f.client.chrony_sources->pop_back();  // only the distribution's pool left
+    results = evaluate_vm(f, {});
+    EXPECT_EQ(verdict_of(results, "client-uses-cloud-servers"), Verdict::fail);
+    EXPECT_EQ(results[3].reason,
+              "its servers (192.0.2.1) include none of the cloud's (169.254.169.123 "
+              "169.254.169.254)");
+    f.client.chrony_sources = Error{"connect: Permission denied"};
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-uses-cloud-servers"), Verdict::abort);
 }
 
 TEST(VmCheck, NothingDelivered) {

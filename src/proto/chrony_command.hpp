@@ -1,6 +1,6 @@
-// chrony's command protocol (cmdmon, protocol version 6), the `tracking` request only: the
-// request cloudtimed sends on chronyd's command socket and the decoding of its reply
-// (layouts from chrony's candm.h). Pure: the socket is in sys/.
+// chrony's command protocol (cmdmon, protocol version 6), the requests chronyc's `tracking` and
+// `sources` send on chronyd's command socket and the decoding of their replies (layouts from
+// chrony's candm.h). Pure: the socket is in sys/.
 #pragma once
 
 #include <array>
@@ -44,6 +44,38 @@ std::array<std::uint8_t, kChronyTrackingLength> make_chrony_tracking_request(
 // (chrony's status code, a version mismatch, a short or foreign reply).
 Expected<ChronyTracking> parse_chrony_tracking_reply(std::span<const std::uint8_t> reply,
                                                      std::uint32_t sequence);
+
+// `sources`: how many there are, then each by its index.
+enum class ChronySourceState : std::uint8_t {
+    selected = 0,
+    nonselectable = 1,
+    falseticker = 2,
+    jittery = 3,
+    unselected = 4,
+    selectable = 5,
+};
+enum class ChronySourceMode : std::uint8_t { client = 0, peer = 1, reference_clock = 2 };
+
+struct ChronySource {
+    ChronyAddressFamily family = ChronyAddressFamily::unspecified;
+    std::array<std::uint8_t, 16> address{};  // IPv4 first; for a reference clock, its refid
+    std::int16_t poll = 0;
+    std::uint16_t stratum = 0;
+    ChronySourceState state = ChronySourceState::nonselectable;
+    ChronySourceMode mode = ChronySourceMode::client;
+    std::uint16_t reachability = 0;  // the last 8 polls, a bit each
+    double latest_offset_s = 0.0;
+    double latest_error_s = 0.0;
+};
+
+std::array<std::uint8_t, kChronyTrackingLength> make_chrony_n_sources_request(
+    std::uint32_t sequence);
+Expected<std::uint32_t> parse_chrony_n_sources_reply(std::span<const std::uint8_t> reply,
+                                                     std::uint32_t sequence);
+std::array<std::uint8_t, kChronyTrackingLength> make_chrony_source_data_request(
+    std::uint32_t sequence, std::int32_t index);
+Expected<ChronySource> parse_chrony_source_data_reply(std::span<const std::uint8_t> reply,
+                                                      std::uint32_t sequence);
 
 // chrony's 32-bit float: a 7-bit signed exponent and a 25-bit signed coefficient,
 // value = coefficient * 2^(exponent - 25).

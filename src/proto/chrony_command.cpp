@@ -1,4 +1,4 @@
-#include "proto/chrony_tracking.hpp"
+#include "proto/chrony_command.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -14,6 +14,11 @@ constexpr std::uint8_t kRequestType = 1;
 constexpr std::uint8_t kReplyType = 2;
 constexpr std::uint16_t kRequestTracking = 33;
 constexpr std::uint16_t kReplyTracking = 5;
+constexpr std::uint16_t kRequestNSources = 14;
+constexpr std::uint16_t kReplyNSources = 2;
+constexpr std::uint16_t kRequestSourceData = 15;
+constexpr std::uint16_t kReplySourceData = 3;
+constexpr std::size_t kSourceDataLength = 48;
 constexpr std::uint32_t kNoHighSeconds = 0x7FFF'FFFFU;  // chrony's marker for 32-bit seconds
 constexpr int kCoefficientBits = 25;
 constexpr int kExponentMin = -64;  // 7-bit signed exponent
@@ -82,18 +87,23 @@ std::uint32_t encode_chrony_float(double value) {
     return (exponent_bits << kCoefficientBits) | coefficient_bits;
 }
 
-std::array<std::uint8_t, kChronyTrackingLength> make_chrony_tracking_request(
-    std::uint32_t sequence) {
+namespace {
+// Every request is padded to the longest reply we ask for: chronyd answers no request shorter
+// than its reply.
+std::array<std::uint8_t, kChronyTrackingLength> make_request(std::uint16_t command,
+                                                             std::uint32_t sequence) {
     std::array<std::uint8_t, kChronyTrackingLength> request{};
     request[0] = kProtocolVersion;
     request[1] = kRequestType;
-    store_u16(std::span(request).subspan(4), kRequestTracking);
+    store_u16(std::span(request).subspan(4), command);
     store_u32(std::span(request).subspan(8), sequence);
     return request;
 }
 
-Expected<ChronyTracking> parse_chrony_tracking_reply(std::span<const std::uint8_t> reply,
-                                                     std::uint32_t sequence) {
+// The reply's header checked against the request; `name` says which in errors.
+Status check_reply(std::span<const std::uint8_t> reply, std::uint32_t sequence,
+                   std::uint16_t command, std::uint16_t reply_code, std::size_t data_length,
+                   const std::string& name) {
     if (reply.size() < kData) {
         return Error{"chrony reply too short (" + std::to_string(reply.size()) + " octets)"};
     }
@@ -101,24 +111,87 @@ Expected<ChronyTracking> parse_chrony_tracking_reply(std::span<const std::uint8_
         return Error{"chrony speaks command protocol version " + std::to_string(reply[0]) +
                      ", not 6"};
     }
-    if (reply[1] != kReplyType || load_u16(reply.subspan(4)) != kRequestTracking ||
+    if (reply[1] != kReplyType || load_u16(reply.subspan(4)) != command ||
         load_u32(reply.subspan(kSequenceOffset)) != sequence) {
-        return Error{"not a reply to our tracking request"};
+        return Error{"not a reply to our " + name + " request"};
     }
     if (const std::uint16_t status = load_u16(reply.subspan(kStatusOffset)); status != 0) {
-        return Error{std::string("chrony refused the tracking request: ") + status_text(status) +
+        return Error{"chrony refused the " + name + " request: " + status_text(status) +
                      " (status " + std::to_string(status) + ")"};
     }
-    if (load_u16(reply.subspan(6)) != kReplyTracking || reply.size() < kChronyTrackingLength) {
-        return Error{"chrony's tracking reply is malformed (" + std::to_string(reply.size()) +
+    if (load_u16(reply.subspan(6)) != reply_code || reply.size() < kData + data_length) {
+        return Error{"chrony's " + name + " reply is malformed (" + std::to_string(reply.size()) +
                      " octets)"};
+    }
+    return Done{};
+}
+
+ChronyAddressFamily family_at(std::span<const std::uint8_t> reply, std::size_t offset) {
+    const std::uint16_t family = load_u16(reply.subspan(offset));
+    return family <= 3 ? static_cast<ChronyAddressFamily>(family)
+                       : ChronyAddressFamily::unspecified;
+}
+}  // namespace
+
+std::array<std::uint8_t, kChronyTrackingLength> make_chrony_tracking_request(
+    std::uint32_t sequence) {
+    return make_request(kRequestTracking, sequence);
+}
+
+std::array<std::uint8_t, kChronyTrackingLength> make_chrony_n_sources_request(
+    std::uint32_t sequence) {
+    return make_request(kRequestNSources, sequence);
+}
+
+std::array<std::uint8_t, kChronyTrackingLength> make_chrony_source_data_request(
+    std::uint32_t sequence, std::int32_t index) {
+    auto request = make_request(kRequestSourceData, sequence);
+    store_u32(std::span(request).subspan(20), static_cast<std::uint32_t>(index));
+    return request;
+}
+
+Expected<std::uint32_t> parse_chrony_n_sources_reply(std::span<const std::uint8_t> reply,
+                                                     std::uint32_t sequence) {
+    if (auto ok = check_reply(reply, sequence, kRequestNSources, kReplyNSources, 4, "sources");
+        !ok) {
+        return Error{ok.error()};
+    }
+    return load_u32(reply.subspan(kData));
+}
+
+Expected<ChronySource> parse_chrony_source_data_reply(std::span<const std::uint8_t> reply,
+                                                      std::uint32_t sequence) {
+    if (auto ok = check_reply(reply, sequence, kRequestSourceData, kReplySourceData,
+                              kSourceDataLength, "source data");
+        !ok) {
+        return Error{ok.error()};
+    }
+    ChronySource s;
+    std::copy_n(reply.begin() + kData, 16, s.address.begin());
+    s.family = family_at(reply, kData + 16);
+    s.poll = static_cast<std::int16_t>(load_u16(reply.subspan(kData + 20)));
+    s.stratum = load_u16(reply.subspan(kData + 22));
+    const std::uint16_t state = load_u16(reply.subspan(kData + 24));
+    s.state = state <= 5 ? static_cast<ChronySourceState>(state) : ChronySourceState::nonselectable;
+    const std::uint16_t mode = load_u16(reply.subspan(kData + 26));
+    s.mode = mode <= 2 ? static_cast<ChronySourceMode>(mode) : ChronySourceMode::client;
+    s.reachability = load_u16(reply.subspan(kData + 30));
+    s.latest_offset_s = float_at(reply, kData + 40);
+    s.latest_error_s = float_at(reply, kData + 44);
+    return s;
+}
+
+Expected<ChronyTracking> parse_chrony_tracking_reply(std::span<const std::uint8_t> reply,
+                                                     std::uint32_t sequence) {
+    if (auto ok = check_reply(reply, sequence, kRequestTracking, kReplyTracking,
+                              kChronyTrackingLength - kData, "tracking");
+        !ok) {
+        return Error{ok.error()};
     }
     ChronyTracking t;
     t.ref_id = load_u32(reply.subspan(kData));
     std::copy_n(reply.begin() + kData + 4, 16, t.address.begin());
-    const std::uint16_t family = load_u16(reply.subspan(kData + 20));
-    t.family =
-        family <= 3 ? static_cast<ChronyAddressFamily>(family) : ChronyAddressFamily::unspecified;
+    t.family = family_at(reply, kData + 20);
     t.stratum = load_u16(reply.subspan(kData + 24));
     const std::uint16_t leap = load_u16(reply.subspan(kData + 26));
     t.leap = leap <= 3 ? static_cast<ChronyLeap>(leap) : ChronyLeap::unsynchronized;

@@ -1,4 +1,4 @@
-#include "proto/chrony_tracking.hpp"
+#include "proto/chrony_command.hpp"
 
 #include <gtest/gtest.h>
 
@@ -134,6 +134,72 @@ TEST(ChronySnapshot, UnsynchronizedChronyMeansUnsynchronized) {
     EXPECT_FALSE(server::snapshot_from_chrony(t, -20).synchronized);
     t.stratum = 15;  // we would serve 16
     EXPECT_FALSE(server::snapshot_from_chrony(t, -20).synchronized);
+}
+
+}  // namespace
+}  // namespace cloudtime::proto
+
+namespace cloudtime::proto {
+namespace {
+
+std::array<std::uint8_t, 76> source_data_reply(std::uint32_t sequence) {
+    std::array<std::uint8_t, 76> r{};
+    const std::span s(r);
+    r[0] = 6;
+    r[1] = 2;
+    store_u16(s.subspan(4), 15);  // REQ_SOURCE_DATA
+    store_u16(s.subspan(6), 3);   // RPY_SOURCE_DATA
+    store_u32(s.subspan(16), sequence);
+    r[28] = 169;
+    r[29] = 254;
+    r[30] = 169;
+    r[31] = 254;
+    store_u16(s.subspan(44), 1);       // IPv4
+    store_u16(s.subspan(48), 0xFFFE);  // poll -2
+    store_u16(s.subspan(50), 11);      // stratum
+    store_u16(s.subspan(52), 0);       // selected
+    store_u16(s.subspan(54), 0);       // client
+    store_u16(s.subspan(58), 0377);    // reachability
+    store_u32(s.subspan(68), encode_chrony_float(-3.5e-6));
+    store_u32(s.subspan(72), encode_chrony_float(2.5e-5));
+    return r;
+}
+
+TEST(ChronySources, RequestsAndReplies) {
+    const auto count_request = make_chrony_n_sources_request(9);
+    EXPECT_EQ(count_request.size(), kChronyTrackingLength);  // padded: chronyd wants that
+    EXPECT_EQ(load_u16(std::span(count_request).subspan(4)), 14);
+    const auto data_request = make_chrony_source_data_request(10, 3);
+    EXPECT_EQ(load_u16(std::span(data_request).subspan(4)), 15);
+    EXPECT_EQ(load_u32(std::span(data_request).subspan(20)), 3U);
+
+    std::array<std::uint8_t, 32> count{};
+    count[0] = 6;
+    count[1] = 2;
+    store_u16(std::span(count).subspan(4), 14);
+    store_u16(std::span(count).subspan(6), 2);
+    store_u32(std::span(count).subspan(16), 9);
+    store_u32(std::span(count).subspan(28), 2);
+    EXPECT_EQ(*parse_chrony_n_sources_reply(count, 9), 2U);
+    EXPECT_FALSE(parse_chrony_n_sources_reply(count, 8));
+    EXPECT_FALSE(parse_chrony_n_sources_reply(std::span(count).first(30), 9));
+
+    const auto source = parse_chrony_source_data_reply(source_data_reply(10), 10);
+    ASSERT_TRUE(source) << source.error();
+    EXPECT_EQ(source->family, ChronyAddressFamily::inet4);
+    EXPECT_EQ(source->address[0], 169);
+    EXPECT_EQ(source->address[3], 254);
+    EXPECT_EQ(source->poll, -2);
+    EXPECT_EQ(source->stratum, 11);
+    EXPECT_EQ(source->state, ChronySourceState::selected);
+    EXPECT_EQ(source->mode, ChronySourceMode::client);
+    EXPECT_EQ(source->reachability, 0377);
+    EXPECT_NEAR(source->latest_offset_s, -3.5e-6, 1e-12);
+    EXPECT_NEAR(source->latest_error_s, 2.5e-5, 1e-11);
+    auto refused = source_data_reply(10);
+    store_u16(std::span(refused).subspan(8), 3);  // invalid command
+    EXPECT_EQ(parse_chrony_source_data_reply(refused, 10).error(),
+              "chrony refused the source data request: invalid command (status 3)");
 }
 
 }  // namespace
