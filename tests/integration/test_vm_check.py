@@ -140,6 +140,20 @@ class VmCheck(harness.TestCase):
         self.assertTrue(all(re.fullmatch(r"scs-0129-[a-z-]+: PASS", line) for line in lines),
                         lines)
 
+        # Without root: discovery and measurement work; chronyd's socket is root's, and that is
+        # reported as not checkable (exit 2), not as the cloud's failure.
+        p = subprocess.run(["ip", "netns", "exec", topology.vm, "setpriv", "--reuid=nobody",
+                            "--regid=nogroup", "--clear-groups", harness.CLOUDTIME, "check",
+                            "--json", "--chrony-socket", chronyd.socket, *self.isolated_args()],
+                           capture_output=True, text=True, timeout=120)
+        doc = json.loads(p.stdout)
+        checks = checks_by_id(doc)
+        self.assertEqual(p.returncode, 2, json.dumps(doc, indent=2))
+        self.assertEqual(checks["client-synchronized"]["verdict"], "abort")
+        self.assertIn("Permission denied", checks["client-synchronized"]["reason"])
+        for passing in ("time-source-delivered", "ntp-servers-reachable", "offset", "jitter"):
+            self.assertEqual(checks[passing]["verdict"], "pass", checks[passing])
+
         # cloudtimed stops: the server the metadata names is unreachable, and check says so.
         self.assertEqual(daemon.stop(), 0)
         p = run_check(topology.vm, "--json", "--chrony-socket", chronyd.socket,
