@@ -81,7 +81,7 @@ std::string unreachable_reason(const ServerMeasurement& s) {
 }
 
 CheckResult delivered_check(const VmFacts& f) {
-    CheckResult r{"time-source-delivered", "a cloud time source is delivered to this VM",
+    CheckResult r{"time-source-delivered", "the cloud tells this VM where to get time",
                   Verdict::fail, ""};
     std::vector<std::string> found;
     std::vector<std::string> missing;
@@ -92,11 +92,11 @@ CheckResult delivered_check(const VmFacts& f) {
             missing.push_back(c.kind + ": " + (c.servers ? "no NTP servers" : c.servers.error()));
         }
     }
+    // A link-local server that answers is reachable, but nothing told this VM to use it.
+    std::vector<std::string> untold;
     for (const auto& s : f.servers) {
-        const bool link_local =
-            std::find(s.found_by.begin(), s.found_by.end(), "link-local") != s.found_by.end();
-        if (link_local && s.answered()) {
-            found.push_back("link-local NTP " + s.server);
+        if (s.found_by == std::vector<std::string>{"link-local"} && s.answered()) {
+            untold.push_back(s.server);
         }
     }
     if (ptp_count(f) > 0) {
@@ -105,8 +105,10 @@ CheckResult delivered_check(const VmFacts& f) {
         }
     }
     if (found.empty()) {
-        r.reason = "no cloud time source delivered: " + join(missing, "; ") +
-                   "; no link-local NTP server answers; no PTP clock";
+        r.reason = "no cloud time source delivered: " + join(missing, "; ") + "; no PTP clock" +
+                   (untold.empty() ? std::string()
+                                   : "; NTP answers on " + join(untold, ", ") +
+                                         ", but nothing told this VM to use it");
         return r;
     }
     r.verdict = Verdict::pass;

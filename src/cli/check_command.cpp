@@ -2,8 +2,11 @@
 // well. Prints the facts and the verdicts (human, --json, or --scs lines).
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "check/vm_discovery.hpp"
 #include "cli/check_output.hpp"
@@ -19,6 +22,7 @@ struct CheckArgs {
     std::vector<std::string> config_drives;
     std::vector<std::string> lease_files;
     std::string redundancy = "required";
+    double wait_s = 0.0;
     bool no_metadata = false;
     bool json = false;
     bool scs = false;
@@ -144,8 +148,20 @@ int run(CheckArgs& args) {
     args.thresholds.redundancy = args.redundancy == "required"   ? check::RedundancyRule::required
                                  : args.redundancy == "advisory" ? check::RedundancyRule::advisory
                                                                  : check::RedundancyRule::off;
-    const check::VmFacts facts = check::gather_vm_facts(args.options);
-    const auto results = check::evaluate_vm(facts, args.thresholds);
+    // With --wait, look again until the client follows a cloud source (a VM just booted:
+    // chronyd needs a few polls) or the time is up.
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::duration<double>(args.wait_s);
+    check::VmFacts facts = check::gather_vm_facts(args.options);
+    auto results = check::evaluate_vm(facts, args.thresholds);
+    while (std::chrono::steady_clock::now() < deadline &&
+           std::any_of(results.begin(), results.end(), [](const check::CheckResult& r) {
+               return r.id == "client-synchronized" && r.verdict == check::Verdict::fail;
+           })) {
+        std::this_thread::sleep_for(std::chrono::seconds(2));
+        facts = check::gather_vm_facts(args.options);
+        results = check::evaluate_vm(facts, args.thresholds);
+    }
     return print_check_results(results,
                                args.json  ? CheckOutput::json
                                : args.scs ? CheckOutput::scs
@@ -195,6 +211,9 @@ Runner add_check_command(CLI::App& app) {
     cmd->add_option("--redundancy", args->redundancy,
                     "a PTP clock or two cloud NTP servers: required (default), advisory, off")
         ->check(CLI::IsMember({"required", "advisory", "off"}));
+    cmd->add_option("--wait", args->wait_s,
+                    "seconds to wait for the NTP client to follow a cloud source (default 0)")
+        ->check(CLI::Range(0.0, 3600.0));
     auto* json = cmd->add_flag("-j,--json", args->json, "print one JSON object");
     cmd->add_flag("--scs", args->scs, "print 'scs-0129-<check>: PASS|FAIL|ABORT' lines")
         ->excludes(json);

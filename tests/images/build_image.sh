@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Builds a small Debian 12 cloud image the way vendors build theirs, for the tests of
+# `cloudtime validate-image`: debootstrap (systemd, cloud-init with its ConfigDrive datasource,
+# a kernel, and chrony or only systemd-timesyncd), one ext4 partition labelled "root" on an
+# MBR disk with GRUB in the MBR (it boots through the firmware like a vendor image), serial
+# console, converted to qcow2. Nothing of cloudtime is in it.
+#
+#   tests/images/build_image.sh chrony|timesyncd OUT.qcow2 [PACKAGE_CACHE_DIR]
+#
+# Needs root (debootstrap, loop devices) and Debian's package mirror; about 100 s with a warm
+# package cache. The mirror is the first bookworm one in this machine's apt sources.
+set -euo pipefail
+
+variant=${1:?usage: build_image.sh chrony|timesyncd OUT.qcow2 [CACHE_DIR]}
+out=${2:?usage: build_image.sh chrony|timesyncd OUT.qcow2 [CACHE_DIR]}
+cache=${3:-/var/cache/cloudtime-test-images/debs}
+case "$variant" in
+chrony) client=chrony ;;
+timesyncd) client=systemd-timesyncd ;;
+*) echo "build_image: variant must be chrony or timesyncd, not '$variant'" >&2; exit 64 ;;
+esac
+[ "$(id -u)" -eq 0 ] || { echo "build_image: needs root" >&2; exit 77; }
+for tool in debootstrap qemu-img sfdisk partx losetup mkfs.ext4; do
+  command -v "$tool" >/dev/null || { echo "build_image: $tool is missing (bootstrap.sh)" >&2; exit 77; }
+done
+
+mirror=$(grep -rhoE '^deb(\s+\[[^]]*\])?\s+https?://[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+  awk '{print $NF}' | head -n 1 || true)
+if [ -z "$mirror" ]; then
+  mirror=$(grep -rhoE '^URIs:\s+https?://[^ ]+' /etc/apt/sources.list.d/*.sources 2>/dev/null |
+    awk '{print $2}' | head -n 1 || true)
+fi
+mirror=${mirror:-http://deb.debian.org/debian}
+
+work=$(mktemp -d /var/tmp/cloudtime-image.XXXXXX)
+root="$work/root"
+mnt="$work/mnt"
+loop=""
+cleanup() {
+  for m in dev/pts dev proc sys; do umount "$mnt/$m" 2>/dev/null || true; done
+  umount "$mnt" 2>/dev/null || true
+  if [ -n "$loop" ]; then
+    partx -d "$loop" 2>/dev/null || true
+    losetup -d "$loop" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+mkdir -p "$cache" "$mnt"
+packages=systemd-sysv,udev,kmod,linux-image-amd64,initramfs-tools,grub-pc-bin,grub2-common
+packages=$packages,cloud-init,python3-cffi-backend,python3-jsonschema,locales,ifupdown
+packages=$packages,isc-dhcp-client,iproute2,procps,$client
+echo "build_image: debootstrap bookworm ($variant) from $mirror"
+debootstrap --variant=minbase --include="$packages" --cache-dir="$cache" bookworm "$root" \
+  "$mirror" >"$work/debootstrap.log" 2>&1 || { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
+
+echo "cloudtime-image-$variant" >"$root/etc/hostname"
+echo "LANG=C.UTF-8" >"$root/etc/default/locale"
+echo "LABEL=root / ext4 defaults,errors=remount-ro 0 1" >"$root/etc/fstab"
+: >"$root/etc/machine-id"  # a new one at first boot, like a vendor image
+mkdir -p "$root/etc/cloud/cloud.cfg.d"
+cat >"$root/etc/cloud/cloud.cfg.d/90-cloudtime-test.cfg" <<'CFG'
+# The test cloud offers a config drive only: no datasource probes the network.
+datasource_list: [ ConfigDrive, None ]
+CFG
+mkdir -p "$root/boot/grub"
+cat >"$root/boot/grub/grub.cfg" <<'GRUB'
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+set timeout=0
+search --no-floppy --label root --set=root
+linux /vmlinuz root=LABEL=root ro console=ttyS0,115200 net.ifnames=0
+initrd /initrd.img
+boot
+GRUB
+
+raw="$work/disk.raw"
+truncate -s 2G "$raw"
+echo 'start=2048, type=83, bootable' | sfdisk -q "$raw"
+loop=$(losetup -f --show "$raw")
+partx -a "$loop"  # losetup --partscan does not make the partition node here
+mkfs.ext4 -q -L root "${loop}p1"
+mount "${loop}p1" "$mnt"
+cp -a "$root/." "$mnt/"
+for m in dev dev/pts proc sys; do mount --bind "/$m" "$mnt/$m"; done
+chroot "$mnt" grub-install --target=i386-pc --modules="part_msdos ext2 search_label serial" \
+  "$loop" >"$work/grub.log" 2>&1 || { cat "$work/grub.log" >&2; exit 1; }
+for m in dev/pts dev proc sys; do umount "$mnt/$m"; done
+umount "$mnt"
+partx -d "$loop"
+losetup -d "$loop"
+loop=""
+mkdir -p "$(dirname "$out")"
+qemu-img convert -O qcow2 "$raw" "$out.new"
+mv "$out.new" "$out"
+echo "build_image: $out ($(du -h "$out" | cut -f1))"
