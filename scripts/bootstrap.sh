@@ -17,6 +17,8 @@ packages=(
   chrony ntpsec-ntpdig iproute2 nftables python3 liburing-dev pkg-config
   # the consumers of vendordata, config drives and DHCP option 42
   cloud-init xorriso dnsmasq-base isc-dhcp-client
+  # validate-image: QEMU, and what builds the test images
+  qemu-system-x86 qemu-utils debootstrap
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #include "check/vm_discovery.hpp"
 
 #include <httplib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -75,33 +76,55 @@ void metadata_channels(const VmCheckOptions& o, VmFacts& f) {
     }
 }
 
-void config_drive_channels(const VmCheckOptions& o, VmFacts& f) {
-    bool found = false;
-    for (const auto& dir : o.config_drives) {
-        const std::string latest = dir + "/openstack/latest/";
-        std::error_code ec;
-        if (!std::filesystem::is_directory(latest, ec)) {
-            continue;
-        }
-        found = true;
-        for (const char* file : {"vendor_data2.json", "vendor_data.json"}) {
-            Channel c{"config-drive", latest + file, Error{""}};
-            auto text = sys::read_text_file(latest + file);
-            c.servers = text ? servers_in_json_text(*text)
-                             : Expected<std::vector<std::string>>(Error{text.error()});
-            f.channels.push_back(c);
-        }
+void read_config_drive(const std::string& dir, const std::string& label, VmFacts& f) {
+    const std::string latest = dir + "/openstack/latest/";
+    for (const char* file : {"vendor_data2.json", "vendor_data.json"}) {
+        Channel c{"config-drive", label + "/openstack/latest/" + file, Error{""}};
+        auto text = sys::read_text_file(latest + file);
+        c.servers = text ? servers_in_json_text(*text)
+                         : Expected<std::vector<std::string>>(Error{text.error()});
+        f.channels.push_back(c);
     }
-    if (found) {
-        return;
+}
+
+void config_drive_channels(const VmCheckOptions& o, VmFacts& f) {
+    for (const auto& dir : o.config_drives) {
+        std::error_code ec;
+        if (std::filesystem::is_directory(dir + "/openstack/latest/", ec)) {
+            read_config_drive(dir, dir, f);
+            return;
+        }
     }
     std::error_code ec;
-    const bool device = std::filesystem::exists(o.config_drive_device, ec);
-    f.channels.push_back(
-        {"config-drive", device ? o.config_drive_device : join(o.config_drives, ", "),
-         Error{device ? "present but not mounted: mount it read-only on " + o.config_drives[0] +
-                            " (root), or pass --config-drive DIR"
-                      : "no config drive"}});
+    if (!std::filesystem::exists(o.config_drive_device, ec)) {
+        f.channels.push_back(
+            {"config-drive", join(o.config_drives, ", "), Error{"no config drive"}});
+        return;
+    }
+    // Mountable but not mounted (cloud-init mounts it only while it reads it): as root, mount
+    // it read-only for a moment.
+    if (::geteuid() != 0) {
+        f.channels.push_back({"config-drive", o.config_drive_device,
+                              Error{"present but not mounted, and mounting needs root (or "
+                                    "mount it and pass --config-drive DIR)"}});
+        return;
+    }
+    char pattern[] = "/tmp/cloudtime-config-2.XXXXXX";
+    if (::mkdtemp(pattern) == nullptr) {
+        f.channels.push_back({"config-drive", o.config_drive_device, Error{"mkdtemp failed"}});
+        return;
+    }
+    const std::string mountpoint = pattern;
+    auto mounted = sys::run_program({"mount", "-o", "ro", o.config_drive_device, mountpoint});
+    if (mounted && mounted->exit_code == 0) {
+        read_config_drive(mountpoint, o.config_drive_device, f);
+        (void)sys::run_program({"umount", mountpoint});
+    } else {
+        f.channels.push_back(
+            {"config-drive", o.config_drive_device,
+             Error{"cannot mount it: " + (mounted ? mounted->output : mounted.error())}});
+    }
+    std::filesystem::remove(mountpoint, ec);
 }
 
 void dhcp_channels(const VmCheckOptions& o, VmFacts& f) {

@@ -148,16 +148,13 @@ int run(CheckArgs& args) {
     args.thresholds.redundancy = args.redundancy == "required"   ? check::RedundancyRule::required
                                  : args.redundancy == "advisory" ? check::RedundancyRule::advisory
                                                                  : check::RedundancyRule::off;
-    // With --wait, look again until the client follows a cloud source (a VM just booted:
-    // chronyd needs a few polls) or the time is up.
+    // With --wait, look again while a check fails (a VM just booted: chronyd needs a few polls
+    // to follow the cloud's server, and seconds to slew its clock onto it).
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::duration<double>(args.wait_s);
     check::VmFacts facts = check::gather_vm_facts(args.options);
     auto results = check::evaluate_vm(facts, args.thresholds);
-    while (std::chrono::steady_clock::now() < deadline &&
-           std::any_of(results.begin(), results.end(), [](const check::CheckResult& r) {
-               return r.id == "client-synchronized" && r.verdict == check::Verdict::fail;
-           })) {
+    while (std::chrono::steady_clock::now() < deadline && check::exit_code(results) == 1) {
         std::this_thread::sleep_for(std::chrono::seconds(2));
         facts = check::gather_vm_facts(args.options);
         results = check::evaluate_vm(facts, args.thresholds);
@@ -212,7 +209,7 @@ Runner add_check_command(CLI::App& app) {
                     "a PTP clock or two cloud NTP servers: required (default), advisory, off")
         ->check(CLI::IsMember({"required", "advisory", "off"}));
     cmd->add_option("--wait", args->wait_s,
-                    "seconds to wait for the NTP client to follow a cloud source (default 0)")
+                    "seconds to look again, every 2 s, while a check fails (default 0)")
         ->check(CLI::Range(0.0, 3600.0));
     auto* json = cmd->add_flag("-j,--json", args->json, "print one JSON object");
     cmd->add_flag("--scs", args->scs, "print 'scs-0129-<check>: PASS|FAIL|ABORT' lines")

@@ -1,4 +1,5 @@
-// cloudtime: the command line (query, bench, host-check, status, vendordata, check).
+// cloudtime: the command line (query, bench, host-check, status, vendordata, check,
+// validate-image).
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
     const auto run_status = cloudtime::cli::add_status_command(app);
     const auto run_vendordata = cloudtime::cli::add_vendordata_command(app);
     const auto run_check = cloudtime::cli::add_check_command(app);
+    const auto run_validate = cloudtime::cli::add_validate_image_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -38,6 +40,9 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("check")) {
         return run_check();
+    }
+    if (app.got_subcommand("validate-image")) {
+        return run_validate();
     }
     return cloudtime::cli::kExitUsage;
 }

@@ -15,5 +15,6 @@ Runner add_host_check_command(CLI::App& app);
 Runner add_status_command(CLI::App& app);
 Runner add_vendordata_command(CLI::App& app);
 Runner add_check_command(CLI::App& app);
+Runner add_validate_image_command(CLI::App& app);
 
 }  // namespace cloudtime::cli

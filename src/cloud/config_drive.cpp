@@ -27,11 +27,15 @@ nlohmann::json network_data(const std::optional<StaticIpv4>& nic) {
         {{"id", "tap0"}, {"type", "phy"}, {"ethernet_mac_address", nic->mac}, {"mtu", 1500}});
     nlohmann::json network = {{"id", "network0"},
                               {"link", "tap0"},
-                              {"type", "ipv4"},
-                              {"ip_address", nic->address},
-                              {"netmask", netmask(nic->prefix_length)},
-                              {"routes", nlohmann::json::array()},
+                              {"type", nic->dhcp ? "ipv4_dhcp" : "ipv4"},
                               {"network_id", "cloudtime-validation"}};
+    if (nic->dhcp) {
+        doc["networks"].push_back(network);
+        return doc;
+    }
+    network["ip_address"] = nic->address;
+    network["netmask"] = netmask(nic->prefix_length);
+    network["routes"] = nlohmann::json::array();
     if (!nic->gateway.empty()) {
         network["routes"].push_back(
             {{"network", "0.0.0.0"}, {"netmask", "0.0.0.0"}, {"gateway", nic->gateway}});

@@ -13,12 +13,14 @@ namespace cloudtime::cloud {
 
 inline constexpr std::string_view kConfigDriveLabel = "config-2";
 
-// One NIC with a static IPv4 address, as network_data.json describes it.
+// One NIC with a static IPv4 address (or one that asks DHCP), as network_data.json
+// describes it.
 struct StaticIpv4 {
     std::string mac;      // "52:54:00:12:34:56"
     std::string address;  // "169.254.100.10"
     int prefix_length = 24;
     std::string gateway;  // "" = none
+    bool dhcp = false;    // Nova's "ipv4_dhcp": then address, prefix and gateway are unused
 };
 
 struct ConfigDriveInstance {

@@ -117,4 +117,49 @@ bool process_running(const std::string& comm) {
     return false;
 }
 
+Expected<pid_t> spawn_program(const std::vector<std::string>& argv, const std::string& log_path) {
+    if (argv.empty()) {
+        return Error{"spawn_program: no program"};
+    }
+    UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (!log.valid()) {
+        return Error{errno_message(log_path.c_str())};
+    }
+    std::vector<char*> args;
+    args.reserve(argv.size() + 1);
+    for (const auto& a : argv) {
+        args.push_back(const_cast<char*>(a.c_str()));  // execvp's signature, not modified
+    }
+    args.push_back(nullptr);
+    return spawn_child([&] {
+        const int null = ::open("/dev/null", O_RDONLY);
+        if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(log.get(), 1) < 0 ||
+            ::dup2(log.get(), 2) < 0) {
+            return 127;
+        }
+        ::execvp(args[0], args.data());
+        const std::string why = std::string(argv[0]) + ": " + std::strerror(errno) + "\n";
+        [[maybe_unused]] const ssize_t n = ::write(2, why.data(), why.size());
+        return 127;
+    });
+}
+
+bool child_exited(pid_t pid) {
+    int status = 0;
+    return ::waitpid(pid, &status, WNOHANG) == pid;
+}
+
+int stop_child(pid_t pid, int grace_ms) {
+    ::kill(pid, SIGTERM);
+    for (int waited = 0; waited < grace_ms; waited += 10) {
+        int status = 0;
+        if (::waitpid(pid, &status, WNOHANG) == pid) {
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        }
+        ::usleep(10'000);
+    }
+    ::kill(pid, SIGKILL);
+    return reap_child(pid);
+}
+
 }  // namespace cloudtime::sys

@@ -27,6 +27,16 @@ struct ProgramResult {
 // cannot be started at all ("xorriso: No such file or directory").
 Expected<ProgramResult> run_program(const std::vector<std::string>& argv);
 
+// Starts argv[0] (looked up in PATH) in the background with stdin from /dev/null and stdout
+// and stderr appended to `log_path`; it is killed when this process dies (PDEATHSIG).
+Expected<pid_t> spawn_program(const std::vector<std::string>& argv, const std::string& log_path);
+
+// SIGTERM, then SIGKILL after `grace_ms`; reaps it. Its exit status, or -1 if killed.
+int stop_child(pid_t pid, int grace_ms);
+
+// Whether the child has exited (reaped if so), without waiting.
+bool child_exited(pid_t pid);
+
 // Whether a process whose name (/proc/PID/comm, at most 15 characters) is `comm` runs.
 bool process_running(const std::string& comm);
 

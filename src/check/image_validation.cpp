@@ -1,0 +1,418 @@
+#include "check/image_validation.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "cloud/config_drive.hpp"
+#include "sys/process.hpp"
+#include "sys/text_file.hpp"
+
+namespace cloudtime::check {
+
+namespace {
+constexpr const char* kMac = "52:54:00:c1:0c:7e";
+constexpr const char* kServedAddress = "169.254.169.254";
+constexpr const char* kJsonBegin = "CLOUDTIME-CHECK-JSON-BEGIN";
+constexpr const char* kJsonEnd = "CLOUDTIME-CHECK-JSON-END";
+constexpr const char* kExitMarker = "CLOUDTIME-CHECK-EXIT ";
+constexpr int kGuestWaitS = 120;  // for chronyd in the guest to follow the cloud's server
+
+// Everything started or made, undone in reverse on every path out.
+class Teardown {
+  public:
+    Teardown() = default;
+    Teardown(const Teardown&) = delete;
+    Teardown& operator=(const Teardown&) = delete;
+    ~Teardown() {
+        for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
+            sys::stop_child(*it, 3000);
+        }
+        if (!netns_.empty()) {
+            (void)sys::run_program({"ip", "netns", "delete", netns_});
+        }
+        if (!directory_.empty()) {
+            std::error_code ec;
+            std::filesystem::remove_all(directory_, ec);
+        }
+    }
+    void child(pid_t pid) { children_.push_back(pid); }
+    void netns(std::string name) { netns_ = std::move(name); }
+    void directory(std::string path) { directory_ = std::move(path); }
+
+  private:
+    std::vector<pid_t> children_;
+    std::string netns_;
+    std::string directory_;
+};
+
+Status run(const std::vector<std::string>& argv) {
+    auto result = sys::run_program(argv);
+    if (!result) {
+        return Error{result.error()};
+    }
+    if (result->exit_code != 0) {
+        std::string command;
+        for (const auto& a : argv) {
+            command += (command.empty() ? "" : " ") + a;
+        }
+        return Error{command + " failed (exit " + std::to_string(result->exit_code) +
+                     "): " + result->output};
+    }
+    return Done{};
+}
+
+std::string file_text(const std::string& path) {
+    auto text = sys::read_text_file(path);
+    return text ? *text : std::string();
+}
+
+// The cloudtime binary and every library it loads (and the loader itself), so that the guest
+// runs it without installing anything: ld-linux --library-path lib cloudtime ...
+Status make_tools_drive(const std::string& bin_dir, const std::string& dir,
+                        const std::string& iso) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::create_directories(dir + "/lib", ec);
+    const std::string binary = bin_dir + "/cloudtime";
+    fs::copy_file(binary, dir + "/cloudtime", fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+        return Error{binary + ": " + ec.message()};
+    }
+    auto libs = sys::run_program({"ldd", binary});
+    if (!libs || libs->exit_code != 0) {
+        return Error{"ldd " + binary + " failed"};
+    }
+    std::string loader;
+    const std::regex library(R"((/\S+\.so[.\d]*) \(0x)");
+    std::istringstream lines(libs->output);
+    for (std::string line; std::getline(lines, line);) {
+        std::smatch m;
+        if (!std::regex_search(line, m, library)) {
+            continue;
+        }
+        const fs::path path(m[1].str());
+        fs::copy_file(path, dir + "/lib/" + path.filename().string(),
+                      fs::copy_options::overwrite_existing, ec);
+        if (path.filename().string().rfind("ld-linux", 0) == 0) {
+            loader = path.filename().string();
+        }
+    }
+    if (loader.empty()) {
+        return Error{"ldd named no loader for " + binary};
+    }
+    const std::string script =
+        "#!/bin/sh\n# Run by the validator's user-data: cloudtime check, its verdict on the "
+        "serial console.\nd=$(dirname \"$0\")\n\"$d/lib/" +
+        loader + "\" --library-path \"$d/lib\" \"$d/cloudtime\" check --json --wait " +
+        std::to_string(kGuestWaitS) +
+        " >/run/cloudtime-check.json 2>/run/cloudtime-check.err\ncode=$?\n"
+        "{ echo " +
+        kJsonBegin + "; cat /run/cloudtime-check.json; echo " + kJsonEnd + "; echo \"" +
+        kExitMarker + "$code\"; } >/dev/ttyS0\n";
+    if (auto s = sys::write_text_file(dir + "/run-check", script); !s) {
+        return s;
+    }
+    return run(
+        {"xorriso", "-as", "mkisofs", "-quiet", "-o", iso, "-V", "CLOUDTIME", "-J", "-r", dir});
+}
+
+std::string user_data() {
+    return "#cloud-config\n"
+           "# cloudtime validate-image: run the check from the tools drive, then power off\n"
+           "runcmd:\n"
+           "  - [sh, -c, \"mkdir -p /run/cloudtime-tools && mount -o ro LABEL=CLOUDTIME "
+           "/run/cloudtime-tools && sh /run/cloudtime-tools/run-check\"]\n"
+           "power_state:\n  mode: poweroff\n  delay: now\n  timeout: 30\n";
+}
+
+std::string tail_lines(const std::string& text, std::size_t count) {
+    std::size_t pos = text.size();
+    for (std::size_t n = 0; n <= count && pos != std::string::npos && pos > 0; ++n) {
+        pos = text.rfind('\n', pos - 1);
+    }
+    return pos == std::string::npos ? text : text.substr(pos + 1);
+}
+
+// Starts QEMU in the namespace; the log and the console are files in `dir`.
+Expected<pid_t> start_qemu(const ImageValidationOptions& o, const std::string& dir,
+                           const std::string& netns, const std::string& accel) {
+    const std::string console = dir + "/console.log";
+    std::filesystem::remove(console);
+    return sys::spawn_program(
+        {"ip",
+         "netns",
+         "exec",
+         netns,
+         "qemu-system-x86_64",
+         "-accel",
+         accel,
+         "-m",
+         std::to_string(o.memory_mb),
+         "-nodefaults",
+         "-display",
+         "none",
+         "-no-reboot",
+         "-serial",
+         "file:" + console,
+         "-drive",
+         "file=" + dir + "/overlay.qcow2,if=virtio",
+         "-drive",
+         "file=" + dir + "/config-2.iso,media=cdrom,readonly=on,if=ide,index=1",
+         "-drive",
+         "file=" + dir + "/tools.iso,media=cdrom,readonly=on,if=ide,index=2",
+         "-netdev",
+         "tap,id=n0,ifname=tap0,script=no,downscript=no",
+         "-device",
+         std::string("virtio-net-pci,netdev=n0,mac=") + kMac},
+        dir + "/qemu.log");
+}
+}  // namespace
+
+void parse_console(const std::string& console, ImageValidation& out) {
+    const auto begin = console.find(kJsonBegin);
+    const auto end = console.find(kJsonEnd, begin == std::string::npos ? 0 : begin);
+    const auto exit = console.find(kExitMarker);
+    if (begin == std::string::npos || end == std::string::npos) {
+        return;
+    }
+    out.reached_check = true;
+    // The kernel and systemd may write lines of their own in between: keep ours.
+    std::string json;
+    std::istringstream lines(console.substr(begin + std::string(kJsonBegin).size(),
+                                            end - begin - std::string(kJsonBegin).size()));
+    const std::regex kernel_line(R"(^\[\s*\d+\.\d+\].*)");
+    for (std::string line; std::getline(lines, line);) {
+        if (!line.empty() && line.back() == '\r') {
+            line.pop_back();
+        }
+        if (!std::regex_match(line, kernel_line)) {
+            json += line + "\n";
+        }
+    }
+    auto doc = nlohmann::json::parse(json, nullptr, false);
+    if (!doc.is_discarded() && doc.is_object()) {
+        out.guest = doc;
+    }
+    if (exit != std::string::npos) {
+        out.guest_exit = std::atoi(console.c_str() + exit + std::string(kExitMarker).size());
+    }
+}
+
+Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
+    namespace fs = std::filesystem;
+    if (::geteuid() != 0) {
+        return Error{"needs root (a network namespace, a tap device)"};
+    }
+    std::error_code ec;
+    if (!fs::is_regular_file(o.image, ec)) {
+        return Error{o.image + ": not a file"};
+    }
+    Teardown teardown;
+    std::string dir = o.work_dir;
+    if (dir.empty()) {
+        char pattern[] = "/var/tmp/cloudtime-validate.XXXXXX";
+        if (::mkdtemp(pattern) == nullptr) {
+            return Error{"mkdtemp: cannot make a work directory in /var/tmp"};
+        }
+        dir = pattern;
+        teardown.directory(dir);
+    } else {
+        fs::create_directories(dir, ec);
+    }
+    // The image is only ever read: a copy-on-write overlay takes every write.
+    auto info = sys::run_program({"qemu-img", "info", "--output=json", o.image});
+    if (!info || info->exit_code != 0) {
+        return Error{o.image + ": qemu-img cannot read it" +
+                     (info ? ": " + info->output : ": " + info.error())};
+    }
+    const auto format = nlohmann::json::parse(info->output, nullptr, false);
+    if (format.is_discarded() || !format.contains("format")) {
+        return Error{o.image + ": qemu-img says nothing of its format"};
+    }
+    if (auto s = run({"qemu-img", "create", "-q", "-f", "qcow2", "-F",
+                      format["format"].get<std::string>(), "-b", fs::absolute(o.image).string(),
+                      dir + "/overlay.qcow2"});
+        !s) {
+        return Error{s.error()};
+    }
+    // The config drive, as nova-compute makes it.
+    const bool dhcp = !o.dhcp_option_config.empty();
+    cloud::ConfigDriveInstance instance{.uuid = "6c0a1b7e-2f4d-4c8e-9a3b-0d5e7f1a2b3c",
+                                        .hostname = "cloudtime-vm",
+                                        .project_id = "cloudtime-validation",
+                                        .user_data = user_data(),
+                                        .network = cloud::StaticIpv4{.mac = kMac,
+                                                                     .address = "169.254.100.10",
+                                                                     .prefix_length = 16,
+                                                                     .gateway = "",
+                                                                     .dhcp = dhcp}};
+    for (const auto& [path, contents] : cloud::config_drive_files(instance, o.vendordata)) {
+        if (auto s = sys::write_text_file(dir + "/config-2/" + path, contents); !s) {
+            return Error{s.error()};
+        }
+    }
+    if (auto s = run({"xorriso", "-as", "mkisofs", "-quiet", "-o", dir + "/config-2.iso", "-V",
+                      "config-2", "-J", "-r", dir + "/config-2"});
+        !s) {
+        return Error{s.error()};
+    }
+    if (auto s = make_tools_drive(o.bin_dir, dir + "/tools", dir + "/tools.iso"); !s) {
+        return Error{s.error()};
+    }
+    // The tenant network: a namespace with the tap device, cloudtimed on the metadata IP.
+    const std::string netns = "cloudtime-validate-" + std::to_string(::getpid());
+    if (auto s = run({"ip", "netns", "add", netns}); !s) {
+        return Error{s.error()};
+    }
+    teardown.netns(netns);
+    for (const auto& command : std::vector<std::vector<std::string>>{
+             {"ip", "-n", netns, "link", "set", "lo", "up"},
+             {"ip", "-n", netns, "tuntap", "add", "dev", "tap0", "mode", "tap"},
+             {"ip", "-n", netns, "addr", "add", std::string(kServedAddress) + "/16", "dev", "tap0"},
+             {"ip", "-n", netns, "addr", "add", "fe80::a9fe:a9fe/64", "dev", "tap0", "nodad"},
+             {"ip", "-n", netns, "link", "set", "tap0", "up"}}) {
+        if (auto s = run(command); !s) {
+            return Error{s.error()};
+        }
+    }
+    // As the tenant-network role serves an ovnmeta namespace: both metadata addresses.
+    std::vector<std::string> cloudtimed = {"ip",
+                                           "netns",
+                                           "exec",
+                                           netns,
+                                           o.bin_dir + "/cloudtimed",
+                                           "--listen",
+                                           std::string(kServedAddress) + ":123",
+                                           "--listen",
+                                           "[fe80::a9fe:a9fe%tap0]:123"};
+    if (!o.cloudtimed_config.empty()) {
+        cloudtimed.insert(cloudtimed.end(), {"--config", o.cloudtimed_config});
+    }
+    auto daemon = sys::spawn_program(cloudtimed, dir + "/cloudtimed.log");
+    if (!daemon) {
+        return Error{daemon.error()};
+    }
+    teardown.child(*daemon);
+    const std::string serving = std::string("serving NTP on udp ") + kServedAddress + ":123";
+    for (int i = 0; file_text(dir + "/cloudtimed.log").find(serving) == std::string::npos; ++i) {
+        if (i >= 100 || sys::child_exited(*daemon)) {
+            return Error{"cloudtimed did not start: " + file_text(dir + "/cloudtimed.log")};
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (dhcp) {
+        if (auto s = sys::write_text_file(dir + "/dnsmasq-ntp.conf", o.dhcp_option_config); !s) {
+            return Error{s.error()};
+        }
+        auto dnsmasq = sys::spawn_program(
+            {"ip", "netns", "exec", netns, "dnsmasq", "--no-daemon", "--port=0",
+             "--conf-file=" + dir + "/dnsmasq-ntp.conf", "--interface=tap0", "--bind-interfaces",
+             "--dhcp-range=169.254.100.100,169.254.100.150,255.255.0.0,1h",
+             "--dhcp-leasefile=" + dir + "/dnsmasq.leases", "--pid-file=" + dir + "/dnsmasq.pid",
+             "--user=nobody", "--group=nogroup"},
+            dir + "/dnsmasq.log");
+        if (!dnsmasq) {
+            return Error{dnsmasq.error()};
+        }
+        teardown.child(*dnsmasq);
+    }
+
+    ImageValidation v;
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + std::chrono::seconds(o.timeout_s);
+    // KVM where /dev/kvm can run this guest: detected by the guest printing anything at all.
+    std::string accel = "tcg";
+    std::string why = "no /dev/kvm";
+    pid_t qemu = 0;
+    if (fs::exists("/dev/kvm", ec)) {
+        auto probe = start_qemu(o, dir, netns, "kvm");
+        if (!probe) {
+            return Error{probe.error()};
+        }
+        bool printed = false;
+        for (int i = 0; i < o.kvm_probe_s * 10 && !printed && !sys::child_exited(*probe); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            printed =
+                fs::exists(dir + "/console.log", ec) && fs::file_size(dir + "/console.log", ec) > 0;
+        }
+        if (printed) {
+            accel = "kvm";
+            teardown.child(*probe);
+            qemu = *probe;
+        } else {
+            sys::stop_child(*probe, 1000);
+            why = "KVM guest printed nothing in " + std::to_string(o.kvm_probe_s) + " s";
+        }
+    }
+    if (accel == "tcg") {
+        auto started = start_qemu(o, dir, netns, "tcg");
+        if (!started) {
+            return Error{started.error()};
+        }
+        qemu = *started;
+        teardown.child(qemu);
+        v.accelerator = "tcg (" + why + ")";
+    } else {
+        v.accelerator = "kvm";
+    }
+    std::string console;
+    while (std::chrono::steady_clock::now() < deadline) {
+        console = file_text(dir + "/console.log");
+        if (console.find(kExitMarker) != std::string::npos) {
+            break;
+        }
+        if (qemu != 0 && sys::child_exited(qemu)) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    v.boot_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    console = file_text(dir + "/console.log");
+    parse_console(console, v);
+    if (!v.reached_check) {
+        v.console_tail = tail_lines(console, 30) + file_text(dir + "/qemu.log");
+    }
+    return v;
+}
+
+std::vector<CheckResult> evaluate_image(const ImageValidation& v, int timeout_s) {
+    std::vector<CheckResult> out;
+    CheckResult boots{"image-boots", "the image boots and cloud-init runs the check", Verdict::fail,
+                      ""};
+    if (v.reached_check && v.guest) {
+        boots.verdict = Verdict::pass;
+        std::ostringstream text;
+        text.precision(1);
+        text << std::fixed << "cloud-init ran the check " << v.boot_s << " s after start ("
+             << v.accelerator << ")";
+        boots.reason = text.str();
+    } else if (v.reached_check) {
+        boots.reason = "the check ran, but its output on the console is not JSON";
+    } else {
+        boots.reason = "the guest did not run the check within " + std::to_string(timeout_s) +
+                       " s (" + v.accelerator + "); the console ends with:\n" + v.console_tail;
+    }
+    out.push_back(boots);
+    if (v.guest && v.guest->contains("checks")) {
+        for (const auto& c : (*v.guest)["checks"]) {
+            const std::string verdict = c.value("verdict", "abort");
+            CheckResult r{c.value("id", "?"), "guest: " + c.value("title", ""),
+                          verdict == "pass"   ? Verdict::pass
+                          : verdict == "warn" ? Verdict::warn
+                          : verdict == "fail" ? Verdict::fail
+                          : verdict == "skip" ? Verdict::skip
+                                              : Verdict::abort,
+                          c.value("reason", "")};
+            out.push_back(r);
+        }
+    }
+    return out;
+}
+
+}  // namespace cloudtime::check

@@ -1,0 +1,53 @@
+// `cloudtime validate-image`: boots an image the way the cloud would (a config drive with the
+// vendordata rendered from the operator's cloudtimed config, one NIC on a tap device in a
+// network namespace of its own where cloudtimed serves 169.254.169.254:123, optionally
+// DHCP option 42 from dnsmasq), runs `cloudtime check` inside the guest from a second
+// read-only drive, and reads its verdict from the serial console. The image is never
+// modified (a copy-on-write overlay), and everything is torn down on every exit path.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "check/check_result.hpp"
+#include "cloud/vendordata.hpp"
+#include "util/expected.hpp"
+
+namespace cloudtime::check {
+
+struct ImageValidationOptions {
+    std::string image;
+    std::string cloudtimed_config;  // "" = cloudtimed's embedded default
+    cloud::Vendordata vendordata;   // for the config drive; empty parts: none
+    // Non-empty: dnsmasq hands these out as option 42 and the guest's NIC uses DHCP.
+    std::string dhcp_option_config;  // dnsmasq lines (`cloudtime vendordata dhcp`)
+    int timeout_s = 600;
+    int memory_mb = 1024;
+    std::string work_dir;  // "" = a new directory under /var/tmp, removed afterwards
+    std::string bin_dir;   // where cloudtime and cloudtimed are
+    int kvm_probe_s = 20;  // no console output from a KVM guest this long: use TCG
+};
+
+struct ImageValidation {
+    std::string accelerator;  // "kvm" or "tcg (why)"
+    double boot_s = 0.0;      // from start to the guest's check output
+    bool reached_check = false;
+    std::optional<nlohmann::json> guest;  // `cloudtime check --json` from inside
+    std::vector<std::string> guest_scs;   // its --scs lines
+    int guest_exit = -1;
+    std::string console_tail;  // the console's last lines, when something went wrong
+};
+
+// Could-not-validate problems (no qemu, not root, the image unreadable) are errors.
+Expected<ImageValidation> validate_image(const ImageValidationOptions& options);
+
+// Pure: what the console printed between the markers.
+void parse_console(const std::string& console, ImageValidation& out);
+
+// The validator's verdicts: the image booted to cloud-init's final stage in time, and the
+// guest's own checks (scs-0129-<id>), each as the guest judged it.
+std::vector<CheckResult> evaluate_image(const ImageValidation& v, int timeout_s);
+
+}  // namespace cloudtime::check
