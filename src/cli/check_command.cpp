@@ -154,7 +154,14 @@ int run(CheckArgs& args) {
         std::chrono::steady_clock::now() + std::chrono::duration<double>(args.wait_s);
     check::VmFacts facts = check::gather_vm_facts(args.options);
     auto results = check::evaluate_vm(facts, args.thresholds);
-    while (std::chrono::steady_clock::now() < deadline && check::exit_code(results) == 1) {
+    // What was not delivered at boot will not be delivered by waiting.
+    const auto settling = [](const std::vector<check::CheckResult>& r) {
+        return check::exit_code(r) == 1 &&
+               std::none_of(r.begin(), r.end(), [](const check::CheckResult& c) {
+                   return c.id == "time-source-delivered" && c.verdict == check::Verdict::fail;
+               });
+    };
+    while (std::chrono::steady_clock::now() < deadline && settling(results)) {
         std::this_thread::sleep_for(std::chrono::seconds(2));
         facts = check::gather_vm_facts(args.options);
         results = check::evaluate_vm(facts, args.thresholds);
@@ -209,7 +216,8 @@ Runner add_check_command(CLI::App& app) {
                     "a PTP clock or two cloud NTP servers: required (default), advisory, off")
         ->check(CLI::IsMember({"required", "advisory", "off"}));
     cmd->add_option("--wait", args->wait_s,
-                    "seconds to look again, every 2 s, while a check fails (default 0)")
+                    "seconds to look again, every 2 s, while a check fails and time was delivered "
+                    "(default 0)")
         ->check(CLI::Range(0.0, 3600.0));
     auto* json = cmd->add_flag("-j,--json", args->json, "print one JSON object");
     cmd->add_flag("--scs", args->scs, "print 'scs-0129-<check>: PASS|FAIL|ABORT' lines")
