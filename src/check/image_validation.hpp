@@ -27,7 +27,7 @@ struct ImageValidationOptions {
     int memory_mb = 1024;
     std::string work_dir;  // "" = a new directory under /var/tmp, removed afterwards
     std::string bin_dir;   // where cloudtime and cloudtimed are
-    int kvm_probe_s = 20;  // no console output from a KVM guest this long: use TCG
+    int kvm_probe_s = 10;  // no console output from a KVM guest this long: use TCG
 };
 
 struct ImageValidation {
