@@ -41,8 +41,11 @@ NETWORKD_LEASE = "# This is private data. Do not parse.\nADDRESS=169.254.10.10\n
 NM_DEVICE = "[device]\nmanaged=true\n[dhcp4]\noption_42_ntp_servers=169.254.169.2\n"
 
 
-def run_check(netns, *args):
-    cmd = ["ip", "netns", "exec", netns, harness.CLOUDTIME, "check", *args]
+def run_check(netns, *args, own_pids=False):
+    """`cloudtime check` in `netns`; with own_pids, in a PID namespace of its own too, so that
+    no chronyd of another test running on this machine looks like this VM's client."""
+    isolate = ["unshare", "--pid", "--fork", "--mount-proc"] if own_pids else []
+    cmd = ["ip", "netns", "exec", netns, *isolate, harness.CLOUDTIME, "check", *args]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     return p
 
@@ -186,7 +189,7 @@ class VmCheck(harness.TestCase):
             p = run_check(ns, "--json", "--no-metadata", "--config-drive", drive,
                           "--lease-file", os.path.join(leases, "*"), "--ptp-sysfs",
                           os.path.join(self.dir, "no-ptp"), "--chrony-socket",
-                          os.path.join(self.dir, "no-chrony.sock"))
+                          os.path.join(self.dir, "no-chrony.sock"), own_pids=True)
         doc = json.loads(p.stdout)
         self.assertEqual(p.returncode, 1, p.stdout)
         found = {(c["kind"], os.path.basename(c["source"])): c.get("servers")
@@ -208,7 +211,7 @@ class VmCheck(harness.TestCase):
         with harness.network_namespace("ct-check") as ns:
             base = ["--no-metadata", *self.isolated_args(), "--chrony-socket",
                     os.path.join(self.dir, "no-chrony.sock")]
-            p = run_check(ns, "--json", *base)
+            p = run_check(ns, "--json", *base, own_pids=True)
             checks = checks_by_id(json.loads(p.stdout))
             self.assertEqual(p.returncode, 1)
             self.assertTrue(checks["time-source-delivered"]["reason"].startswith(
