@@ -3,14 +3,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
-#include <thread>
 
 #include "cloud/config_drive.hpp"
 #include "sys/process.hpp"
+#include "sys/signals.hpp"
 #include "sys/text_file.hpp"
 
 namespace cloudtime::check {
@@ -209,6 +210,14 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     if (::geteuid() != 0) {
         return Error{"needs root (a network namespace, a tap device)"};
     }
+    // Ctrl-C, SIGTERM, SIGHUP: an exit path like any other, through the teardown below.
+    auto signals = sys::SignalSet::block({SIGINT, SIGTERM, SIGHUP});
+    if (!signals) {
+        return Error{signals.error()};
+    }
+    const auto pause = [&](int ms) {
+        return !sys::wait_readable(signals->fd(), ms);  // false: a signal came
+    };
     std::error_code ec;
     if (!fs::is_regular_file(o.image, ec)) {
         return Error{o.image + ": not a file"};
@@ -304,7 +313,9 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
         if (i >= 100 || sys::child_exited(*daemon)) {
             return Error{"cloudtimed did not start: " + file_text(dir + "/cloudtimed.log")};
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (!pause(50)) {
+            return Error{"interrupted by a signal"};
+        }
     }
     if (dhcp) {
         if (auto s = sys::write_text_file(dir + "/dnsmasq-ntp.conf", o.dhcp_option_config); !s) {
@@ -337,7 +348,10 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
         }
         bool printed = false;
         for (int i = 0; i < o.kvm_probe_s * 10 && !printed && !sys::child_exited(*probe); ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            if (!pause(100)) {
+                sys::stop_child(*probe, 1000);
+                return Error{"interrupted by a signal"};
+            }
             printed =
                 fs::exists(dir + "/console.log", ec) && fs::file_size(dir + "/console.log", ec) > 0;
         }
@@ -370,7 +384,9 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
         if (qemu != 0 && sys::child_exited(qemu)) {
             break;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        if (!pause(500)) {
+            return Error{"interrupted by a signal"};
+        }
     }
     v.boot_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     console = file_text(dir + "/console.log");

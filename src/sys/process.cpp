@@ -68,6 +68,9 @@ Expected<ProgramResult> run_program(const std::vector<std::string>& argv) {
         return Error{errno_message("fork")};
     }
     if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
         const int null = ::open("/dev/null", O_RDONLY);
         if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(out_write.get(), 1) < 0 ||
             ::dup2(out_write.get(), 2) < 0) {
@@ -132,6 +135,10 @@ Expected<pid_t> spawn_program(const std::vector<std::string>& argv, const std::s
     }
     args.push_back(nullptr);
     return spawn_child([&] {
+        // A blocked signal stays blocked across exec: the program gets a clean mask.
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
         const int null = ::open("/dev/null", O_RDONLY);
         if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(log.get(), 1) < 0 ||
             ::dup2(log.get(), 2) < 0) {

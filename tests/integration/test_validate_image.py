@@ -9,8 +9,10 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 import unittest
 
 import harness
@@ -102,6 +104,32 @@ class ValidateImage(harness.TestCase):
         self.assertEqual(checks["time-source-delivered"]["verdict"], "fail")
         self.assertTrue(checks["time-source-delivered"]["reason"].startswith(
             "no cloud time source delivered"), checks["time-source-delivered"])
+
+    def test_interrupted_validation_leaves_nothing_behind(self):
+        path = image("chrony")
+        proc = subprocess.Popen([harness.CLOUDTIME, "validate-image", "-c", self.config, path],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Wait until the guest runs (its namespace exists and QEMU with it), then Ctrl-C.
+        deadline = time.monotonic() + 120
+        while not qemu_running():
+            self.assertLess(time.monotonic(), deadline, "QEMU did not start")
+            self.assertIsNone(proc.poll(), proc.communicate())
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 2, out + err)
+        self.assertIn("interrupted by a signal", err)
+        namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+        self.assertNotIn("cloudtime-validate-", namespaces.stdout)
+        self.assertFalse(qemu_running())
+        self.assertEqual([d for d in os.listdir("/var/tmp") if d.startswith("cloudtime-validate.")],
+                         [])
+
+
+def qemu_running():
+    p = subprocess.run(["pgrep", "-f", "qemu-system-x86_64.*cloudtime-validate"],
+                       capture_output=True, text=True)
+    return p.returncode == 0
 
 
 if __name__ == "__main__":
