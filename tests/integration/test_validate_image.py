@@ -113,7 +113,8 @@ class ValidateImage(harness.TestCase):
         deadline = time.monotonic() + 120
         while not qemu_running():
             self.assertLess(time.monotonic(), deadline, "QEMU did not start")
-            self.assertIsNone(proc.poll(), proc.communicate())
+            if proc.poll() is not None:
+                self.fail("validate-image ended before QEMU was seen: " + str(proc.communicate()))
             time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
