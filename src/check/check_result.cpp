@@ -31,6 +31,10 @@ int exit_code(const std::vector<CheckResult>& results) {
     return failed ? 1 : aborted ? 2 : 0;
 }
 
+bool is_permission_denied(const std::string& error) {
+    return error.find("ermission denied") != std::string::npos;
+}
+
 std::string seconds_text(double s) {
     std::ostringstream out;
     out.precision(3);

@@ -27,6 +27,10 @@ struct CheckResult {
 // 0 when nothing failed or aborted, 1 when a check failed, 2 when one could not be checked.
 int exit_code(const std::vector<CheckResult>& results);
 
+// Whether a system error message says the caller lacks permission (EACCES): then a
+// check could not be made, which is not a failure of what it checks.
+bool is_permission_denied(const std::string& error);
+
 // "12.345 us", "1.234 ms", "2.000 s".
 std::string seconds_text(double s);
 

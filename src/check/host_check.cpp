@@ -58,7 +58,7 @@ CheckResult chrony_check(const HostFacts& f, const HostThresholds& t) {
         return r;
     }
     if (!f.chrony) {
-        const bool denied = f.chrony.error().find("ermission denied") != std::string::npos;
+        const bool denied = is_permission_denied(f.chrony.error());
         r.verdict = denied ? Verdict::abort : Verdict::fail;
         r.reason = (denied ? "not allowed to ask chronyd (run as root or as chrony's group): "
                            : "chronyd does not answer: ") +

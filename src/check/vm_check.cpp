@@ -173,7 +173,7 @@ CheckResult client_check(const VmFacts& f) {
             break;
     }
     if (!c.chrony) {
-        const bool denied = c.chrony.error().find("ermission denied") != std::string::npos;
+        const bool denied = is_permission_denied(c.chrony.error());
         r.verdict = denied ? Verdict::abort : Verdict::fail;
         r.reason = denied
                        ? "cannot ask chronyd (" + c.chrony.error() +
@@ -235,8 +235,7 @@ CheckResult configured_check(const VmFacts& f) {
             break;
         case ClientKind::chrony:
             if (!c.chrony_sources) {
-                const bool denied =
-                    c.chrony_sources.error().find("ermission denied") != std::string::npos;
+                const bool denied = is_permission_denied(c.chrony_sources.error());
                 r.verdict = denied ? Verdict::abort : Verdict::fail;
                 r.reason = "cannot list chronyd's sources: " + c.chrony_sources.error();
                 return r;

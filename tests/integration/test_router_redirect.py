@@ -14,7 +14,8 @@ import time
 import unittest
 
 import harness
-from test_tenant_networks import assert_chronyd_selects_metadata_ip, fd_count, ip
+from test_tenant_networks import (assert_chronyd_selects_metadata_ip,
+                                  assert_released_within_a_second, fd_count, ip)
 
 REDIRECT_PORT = 10123
 
@@ -177,12 +178,7 @@ class RouterRedirect(harness.TestCase):
                             "not served within 1 s:\n" + daemon.read_log())
         self.assertEqual(fd_count(daemon.proc.pid), baseline + 1)  # the one socket
         topology.remove()
-        removed = time.monotonic()
-        while fd_count(daemon.proc.pid) != baseline:
-            self.assertLess(time.monotonic() - removed, 1.0,
-                            "socket not closed within 1 s:\n" + daemon.read_log())
-            time.sleep(0.02)
-        self.assertIn(f"tenant network {topology.router}: released", daemon.read_log())
+        assert_released_within_a_second(self, daemon, topology.router, baseline)
 
     def test_port_in_use_is_reported_and_retried_on_sighup(self):
         topology = self.topology()

@@ -76,6 +76,17 @@ def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def assert_released_within_a_second(test, daemon, namespace, baseline_fds):
+    """After `namespace` is deleted, the daemon's fds return to the baseline within 1 s and
+    the log says the namespace was released."""
+    removed = time.monotonic()
+    while fd_count(daemon.proc.pid) != baseline_fds:
+        test.assertLess(time.monotonic() - removed, 1.0,
+                        "sockets not closed within 1 s:\n" + daemon.read_log())
+        time.sleep(0.02)
+    test.assertIn(f"tenant network {namespace}: released", daemon.read_log())
+
+
 def assert_chronyd_selects_metadata_ip(test, vm, timeout=40):
     """A chronyd in namespace `vm` (no clock control) selects 169.254.169.254 as its source."""
     chronyd = harness.Chronyd(["server 169.254.169.254 iburst minpoll -2 maxpoll -2"], netns=vm)
@@ -165,12 +176,7 @@ class TenantNetworks(harness.TestCase):
         self.wait_served(daemon, topology, timeout=1.0)
         self.assertEqual(fd_count(daemon.proc.pid), baseline + 3)
         topology.remove()
-        removed = time.monotonic()
-        while fd_count(daemon.proc.pid) != baseline:
-            self.assertLess(time.monotonic() - removed, 1.0,
-                            "sockets not closed within 1 s:\n" + daemon.read_log())
-            time.sleep(0.02)
-        self.assertIn(f"tenant network {topology.meta}: released", daemon.read_log())
+        assert_released_within_a_second(self, daemon, topology.meta, baseline)
 
     def test_serving_process_holds_no_capabilities(self):
         topology = self.topology()

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "check_results.hpp"
+
 namespace cloudtime::check {
 namespace {
 
@@ -33,16 +35,6 @@ HostFacts healthy() {
     f.leap_seconds_file = "leap-seconds.list";
     f.leap_seconds = list;
     return f;
-}
-
-Verdict verdict_of(const std::vector<CheckResult>& results, const std::string& id) {
-    for (const auto& r : results) {
-        if (r.id == id) {
-            return r.verdict;
-        }
-    }
-    ADD_FAILURE() << "no check " << id;
-    return Verdict::abort;
 }
 
 TEST(HostCheck, HealthyHostPassesAndSkipsWhatIsNotConfigured) {

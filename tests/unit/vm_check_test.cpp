@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "check_results.hpp"
+
 #include "check/lease_files.hpp"
 #include "cloud/vendordata.hpp"
 #include "cloud/vendordata_servers.hpp"
@@ -80,16 +82,6 @@ VmFacts healthy() {
     pool.address = {192, 0, 2, 1};
     f.client.chrony_sources = std::vector<proto::ChronySource>{pool, ours};
     return f;
-}
-
-Verdict verdict_of(const std::vector<CheckResult>& results, const std::string& id) {
-    for (const auto& r : results) {
-        if (r.id == id) {
-            return r.verdict;
-        }
-    }
-    ADD_FAILURE() << "no check " << id;
-    return Verdict::abort;
 }
 
 TEST(VmCheck, HealthyVmPasses) {
