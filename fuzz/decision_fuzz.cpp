@@ -1,6 +1,8 @@
-// libFuzzer target: the server's decision on arbitrary datagrams. Checks the rules that keep
-// cloudtimed from ever being an amplifier: only mode 3 is answered, with mode 4, never with
-// more octets than the request, and with its transmit timestamp as origin.
+// libFuzzer target: the server's whole per-datagram decision (proto::handle) on arbitrary
+// datagrams, under an access action, a rate limit state and a random draw that the first three
+// octets choose. Checks the rules that keep cloudtimed from ever being an amplifier: only mode 3
+// is answered, with mode 4, never with more octets than the request, with its transmit timestamp
+// as origin; an ignored source is never answered; a kiss-of-death carries stratum 0 and LI=3.
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -10,26 +12,60 @@
 
 #include "proto/server_decision.hpp"
 
+namespace p = cloudtime::proto;
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    namespace p = cloudtime::proto;
-    const std::span<const std::uint8_t> request(data, size);
-    p::ClockSnapshot clock;
-    clock.synchronized = size % 2 == 0;
-    clock.stratum = 2;
-    clock.root_dispersion_s = 0.001;
-    std::array<std::uint8_t, p::kHeaderSize> reply{};
-    const p::UnixTime now{1'790'000'000LL * p::kNanosPerSecond};
-    const auto decision = p::decide(request, now, clock, p::ServerPolicy{}, reply);
-    const auto* answer = std::get_if<p::Reply>(&decision);
-    if (answer == nullptr) {
+    if (size < 3) {
         return 0;
     }
-    if (answer->length > size || p::mode_of(request[0]) != p::Mode::client ||
-        p::mode_of(reply[0]) != p::Mode::server ||
+    const std::span<const std::uint8_t> input(data, size);
+    const std::uint8_t choice = input[0];
+    const std::uint8_t spent = input[1];  // requests the source sent just before this one
+    const std::uint64_t random = input[2];
+    const std::span<const std::uint8_t> request = input.subspan(3);
+
+    const p::UnixTime now{1'790'000'000LL * p::kNanosPerSecond};
+    p::ClockSnapshot clock;
+    clock.synchronized = (choice & 1U) == 0;
+    clock.stratum = 2;
+    clock.root_dispersion_s = 0.001;
+
+    const auto action = static_cast<p::AccessAction>((choice >> 1U) % 3U);
+    const p::AccessList access({}, action);
+    p::RateLimitPolicy limits;
+    limits.burst = 4;
+    limits.leak = 1;
+    limits.kod = 1;
+    limits.table_entries = 64;
+    p::RateLimiter limiter(limits, 11, now);
+    const p::ServerRules rules{.policy = {},
+                               .access = &access,
+                               .limiter = (choice & 8U) != 0 ? &limiter : nullptr,
+                               .ipv6_prefix = 64};
+    const p::Arrival arrival{
+        .source = p::ipv4_mapped(0xC000'0205U), .kernel_receive = now, .served_receive = now};
+    for (unsigned i = 0; i < spent % 8U; ++i) {
+        limiter.check(p::source_key(arrival.source, 64), now, random);
+    }
+
+    std::array<std::uint8_t, p::kHeaderSize> reply{};
+    const auto decision = p::handle(rules, arrival, request, clock, random, reply);
+    std::size_t length = 0;
+    if (const auto* answer = std::get_if<p::Reply>(&decision)) {
+        length = answer->length;
+    } else if (const auto* kiss = std::get_if<p::KissOfDeath>(&decision)) {
+        length = kiss->length;
+        if (reply[1] != 0 || (reply[0] >> 6U) != 3U) {
+            std::abort();
+        }
+    } else {
+        return 0;
+    }
+    if (action == p::AccessAction::ignore || length > request.size() ||
+        p::mode_of(request[0]) != p::Mode::client || p::mode_of(reply[0]) != p::Mode::server ||
         !std::equal(request.begin() + p::kTransmitOffset, request.begin() + p::kHeaderSize,
                     reply.begin() + p::kOriginOffset)) {
         std::abort();
     }
-    p::make_kiss_of_death(reply, p::kKissRate);
     return 0;
 }

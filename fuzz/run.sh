@@ -7,8 +7,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 out=build-fuzz
 mkdir -p "$out"
-proto=(src/proto/timestamp.cpp src/proto/packet.cpp src/proto/extension_fields.cpp
-       src/proto/server_decision.cpp src/proto/leap_seconds.cpp src/proto/chrony_command.cpp)
+proto=(src/proto/*.cpp)
 cloud=(src/cloud/nova_request.cpp src/cloud/time_policy.cpp)
 for target in packet decision leap_seconds chrony_reply nova_request; do
   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

@@ -1,5 +1,6 @@
 #include "check/check_result.hpp"
 
+#include <cerrno>
 #include <cmath>
 #include <sstream>
 
@@ -31,8 +32,8 @@ int exit_code(const std::vector<CheckResult>& results) {
     return failed ? 1 : aborted ? 2 : 0;
 }
 
-bool is_permission_denied(const std::string& error) {
-    return error.find("ermission denied") != std::string::npos;
+bool is_permission_denied(const Error& error) {
+    return error.code == EACCES || error.code == EPERM;
 }
 
 std::string seconds_text(double s) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "util/expected.hpp"
+
 namespace cloudtime::check {
 
 enum class Verdict : std::uint8_t {
@@ -27,9 +29,9 @@ struct CheckResult {
 // 0 when nothing failed or aborted, 1 when a check failed, 2 when one could not be checked.
 int exit_code(const std::vector<CheckResult>& results);
 
-// Whether a system error message says the caller lacks permission (EACCES): then a
-// check could not be made, which is not a failure of what it checks.
-bool is_permission_denied(const std::string& error);
+// Whether the kernel refused the caller permission (EACCES, EPERM): then a check could not be
+// made, which is not a failure of what it checks.
+bool is_permission_denied(const Error& error);
 
 // "12.345 us", "1.234 ms", "2.000 s".
 std::string seconds_text(double s);

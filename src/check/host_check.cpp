@@ -58,7 +58,7 @@ CheckResult chrony_check(const HostFacts& f, const HostThresholds& t) {
         return r;
     }
     if (!f.chrony) {
-        const bool denied = is_permission_denied(f.chrony.error());
+        const bool denied = is_permission_denied(f.chrony.failure());
         r.verdict = denied ? Verdict::abort : Verdict::fail;
         r.reason = (denied ? "not allowed to ask chronyd (run as root or as chrony's group): "
                            : "chronyd does not answer: ") +
@@ -224,15 +224,15 @@ HostFacts gather_host_facts(const HostCheckOptions& o) {
     }
     f.leap_seconds_file = o.leap_seconds_file;
     const auto text = sys::read_text_file(o.leap_seconds_file);
-    f.leap_seconds = text ? proto::parse_leap_seconds(*text)
-                          : Expected<proto::LeapSchedule>(Error{text.error()});
+    f.leap_seconds =
+        text ? proto::parse_leap_seconds(*text) : Expected<proto::LeapSchedule>(text.failure());
     f.cloudtimed_target = o.cloudtimed;
     if (o.cloudtimed) {
         auto target = sys::split_host_port(*o.cloudtimed, 123);
         auto addresses = target ? sys::resolve_udp(target->host, target->port)
-                                : Expected<std::vector<sys::SocketAddress>>(Error{target.error()});
+                                : Expected<std::vector<sys::SocketAddress>>(target.failure());
         if (!addresses) {
-            f.cloudtimed = Error{addresses.error()};
+            f.cloudtimed = addresses.failure();
         } else {
             f.cloudtimed = client::query_server(addresses->front(),
                                                 {.samples = 4, .interval_s = 0.2, .timeout_s = 1});

@@ -55,7 +55,7 @@ class Teardown {
 Status run(const std::vector<std::string>& argv) {
     auto result = sys::run_program(argv);
     if (!result) {
-        return Error{result.error()};
+        return result.failure();
     }
     if (result->exit_code != 0) {
         std::string command;
@@ -213,7 +213,7 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     // Ctrl-C, SIGTERM, SIGHUP: an exit path like any other, through the teardown below.
     auto signals = sys::SignalSet::block({SIGINT, SIGTERM, SIGHUP});
     if (!signals) {
-        return Error{signals.error()};
+        return signals.failure();
     }
     const auto pause = [&](int ms) {
         return !sys::wait_readable(signals->fd(), ms);  // false: a signal came
@@ -248,7 +248,7 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
                       format["format"].get<std::string>(), "-b", fs::absolute(o.image).string(),
                       dir + "/overlay.qcow2"});
         !s) {
-        return Error{s.error()};
+        return s.failure();
     }
     // The config drive, as nova-compute makes it.
     const bool dhcp = !o.dhcp_option_config.empty();
@@ -263,21 +263,21 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
                                                                      .dhcp = dhcp}};
     for (const auto& [path, contents] : cloud::config_drive_files(instance, o.vendordata)) {
         if (auto s = sys::write_text_file(dir + "/config-2/" + path, contents); !s) {
-            return Error{s.error()};
+            return s.failure();
         }
     }
     if (auto s = run({"xorriso", "-as", "mkisofs", "-quiet", "-o", dir + "/config-2.iso", "-V",
                       "config-2", "-J", "-r", dir + "/config-2"});
         !s) {
-        return Error{s.error()};
+        return s.failure();
     }
     if (auto s = make_tools_drive(o.bin_dir, dir + "/tools", dir + "/tools.iso"); !s) {
-        return Error{s.error()};
+        return s.failure();
     }
     // The tenant network: a namespace with the tap device, cloudtimed on the metadata IP.
     const std::string netns = "cloudtime-validate-" + std::to_string(::getpid());
     if (auto s = run({"ip", "netns", "add", netns}); !s) {
-        return Error{s.error()};
+        return s.failure();
     }
     teardown.netns(netns);
     for (const auto& command : std::vector<std::vector<std::string>>{
@@ -287,7 +287,7 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
              {"ip", "-n", netns, "addr", "add", "fe80::a9fe:a9fe/64", "dev", "tap0", "nodad"},
              {"ip", "-n", netns, "link", "set", "tap0", "up"}}) {
         if (auto s = run(command); !s) {
-            return Error{s.error()};
+            return s.failure();
         }
     }
     // As the tenant-network role serves an ovnmeta namespace: both metadata addresses.
@@ -305,7 +305,7 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     }
     auto daemon = sys::spawn_program(cloudtimed, dir + "/cloudtimed.log");
     if (!daemon) {
-        return Error{daemon.error()};
+        return daemon.failure();
     }
     teardown.child(*daemon);
     const std::string serving = std::string("serving NTP on udp ") + kServedAddress + ":123";
@@ -319,7 +319,7 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     }
     if (dhcp) {
         if (auto s = sys::write_text_file(dir + "/dnsmasq-ntp.conf", o.dhcp_option_config); !s) {
-            return Error{s.error()};
+            return s.failure();
         }
         auto dnsmasq = sys::spawn_program(
             {"ip", "netns", "exec", netns, "dnsmasq", "--no-daemon", "--port=0",
@@ -329,7 +329,7 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
              "--user=nobody", "--group=nogroup"},
             dir + "/dnsmasq.log");
         if (!dnsmasq) {
-            return Error{dnsmasq.error()};
+            return dnsmasq.failure();
         }
         teardown.child(*dnsmasq);
     }
@@ -344,7 +344,7 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     if (fs::exists("/dev/kvm", ec)) {
         auto probe = start_qemu(o, dir, netns, "kvm");
         if (!probe) {
-            return Error{probe.error()};
+            return probe.failure();
         }
         bool printed = false;
         for (int i = 0; i < o.kvm_probe_s * 10 && !printed && !sys::child_exited(*probe); ++i) {
@@ -367,7 +367,7 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     if (accel == "tcg") {
         auto started = start_qemu(o, dir, netns, "tcg");
         if (!started) {
-            return Error{started.error()};
+            return started.failure();
         }
         qemu = *started;
         teardown.child(qemu);

@@ -173,7 +173,7 @@ CheckResult client_check(const VmFacts& f) {
             break;
     }
     if (!c.chrony) {
-        const bool denied = is_permission_denied(c.chrony.error());
+        const bool denied = is_permission_denied(c.chrony.failure());
         r.verdict = denied ? Verdict::abort : Verdict::fail;
         r.reason = denied
                        ? "cannot ask chronyd (" + c.chrony.error() +
@@ -235,7 +235,7 @@ CheckResult configured_check(const VmFacts& f) {
             break;
         case ClientKind::chrony:
             if (!c.chrony_sources) {
-                const bool denied = is_permission_denied(c.chrony_sources.error());
+                const bool denied = is_permission_denied(c.chrony_sources.failure());
                 r.verdict = denied ? Verdict::abort : Verdict::fail;
                 r.reason = "cannot list chronyd's sources: " + c.chrony_sources.error();
                 return r;

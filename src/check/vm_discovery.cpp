@@ -81,8 +81,8 @@ void read_config_drive(const std::string& dir, const std::string& label, VmFacts
     for (const char* file : {"vendor_data2.json", "vendor_data.json"}) {
         Channel c{"config-drive", label + "/openstack/latest/" + file, Error{""}};
         auto text = sys::read_text_file(latest + file);
-        c.servers = text ? servers_in_json_text(*text)
-                         : Expected<std::vector<std::string>>(Error{text.error()});
+        c.servers =
+            text ? servers_in_json_text(*text) : Expected<std::vector<std::string>>(text.failure());
         f.channels.push_back(c);
     }
 }
@@ -133,7 +133,7 @@ void dhcp_channels(const VmCheckOptions& o, VmFacts& f) {
         for (const auto& file : sys::glob_files(pattern)) {
             auto text = sys::read_text_file(file);
             if (!text) {
-                f.channels.push_back({"dhcp", file, Error{text.error()}});
+                f.channels.push_back({"dhcp", file, text.failure()});
                 continue;
             }
             any = true;
@@ -161,7 +161,7 @@ Expected<client::QueryResult> measure(const std::string& server,
                                       const client::QueryOptions& options) {
     auto addresses = sys::resolve_udp(server, kNtpPort);
     if (!addresses) {
-        return Error{addresses.error()};
+        return addresses.failure();
     }
     if (addresses->empty()) {
         return Error{server + ": no address"};
@@ -207,7 +207,7 @@ void measure_servers(const VmCheckOptions& o, VmFacts& f) {
 void ptp_clocks(const VmCheckOptions& o, VmFacts& f) {
     auto clocks = sys::list_ptp_clocks(o.ptp_sysfs, o.dev_dir);
     if (!clocks) {
-        f.ptp = Error{clocks.error()};
+        f.ptp = clocks.failure();
         return;
     }
     std::vector<PtpClock> out;

@@ -208,7 +208,7 @@ Status check_target_allowed(const sys::SocketAddress& target, bool in_private_na
 Expected<LoadReport> run_load(const sys::SocketAddress& target, const LoadOptions& options) {
     if (auto allowed = check_target_allowed(target, sys::in_private_network_namespace());
         !allowed) {
-        return Error{allowed.error()};
+        return allowed.failure();
     }
     if (options.sources > kMaxSources) {
         return Error{"at most " + std::to_string(kMaxSources) + " sources (127.0.0.0/8)"};

@@ -31,7 +31,7 @@ Expected<Outcome> exchange(const sys::UdpSocket& socket, double timeout_s,
     const auto request = proto::make_client_request(nonce);
     const proto::UnixTime t1 = sys::realtime_now();
     if (socket.send(request) == sys::IoStatus::error) {
-        return Error{sys::errno_message("send")};
+        return sys::os_error("send");
     }
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
@@ -49,7 +49,7 @@ Expected<Outcome> exchange(const sys::UdpSocket& socket, double timeout_s,
         }
         if (status == sys::IoStatus::error) {
             // ECONNREFUSED and friends: the port is closed or unreachable.
-            return Error{sys::errno_message("receive")};
+            return sys::os_error("receive");
         }
         const auto header = proto::decode_header(std::span(buffer).first(datagram.size));
         if (!header) {
@@ -74,7 +74,7 @@ Expected<Outcome> exchange(const sys::UdpSocket& socket, double timeout_s,
 Expected<QueryResult> query_server(const sys::SocketAddress& server, const QueryOptions& options) {
     auto socket = sys::UdpSocket::connect(server);
     if (!socket) {
-        return Error{socket.error()};
+        return socket.failure();
     }
     const std::int8_t precision = proto::precision_exponent(sys::measure_clock_precision());
     QueryResult result;
@@ -86,7 +86,7 @@ Expected<QueryResult> query_server(const sys::SocketAddress& server, const Query
         ++result.sent;
         auto outcome = exchange(*socket, options.timeout_s, precision);
         if (!outcome) {
-            return Error{outcome.error()};
+            return outcome.failure();
         }
         if (outcome->kind == Outcome::lost) {
             ++result.lost;

@@ -31,7 +31,7 @@ Expected<InstanceFacts> parse_nova_request(std::string_view body) {
          {std::pair{"project-id", &facts.project_id}, std::pair{"instance-id", &facts.instance_id},
           std::pair{"image-id", &facts.image_id}, std::pair{"hostname", &facts.hostname}}) {
         if (auto s = read_string(doc, key, *out); !s) {
-            return Error{s.error()};
+            return s.failure();
         }
     }
     const auto metadata = doc.find("metadata");

@@ -106,7 +106,7 @@ class Reader : public TomlReader {
     Status read_refid(const toml::key& key, const toml::node& node, std::uint32_t& refid) const {
         auto text = string_of(key, node, "clock");
         if (!text) {
-            return Error{text.error()};
+            return text.failure();
         }
         const auto parsed = proto::parse_refid(*text);
         if (!parsed) {
@@ -123,7 +123,7 @@ class Reader : public TomlReader {
             if (key == "source") {
                 auto text = string_of(key, node, "clock");
                 if (!text) {
-                    return Error{text.error()};
+                    return text.failure();
                 }
                 if (*text == "auto") {
                     c.clock_source = ClockSourceKind::automatic;
@@ -171,7 +171,7 @@ class Reader : public TomlReader {
             if (key == "mode" || key == "smear_shape") {
                 auto text = string_of(key, node, "leap");
                 if (!text) {
-                    return Error{text.error()};
+                    return text.failure();
                 }
                 if (key == "mode" && (*text == "pass" || *text == "smear")) {
                     c.leap_mode = *text == "pass" ? proto::LeapMode::pass : proto::LeapMode::smear;
@@ -262,7 +262,7 @@ class Reader : public TomlReader {
             if (key == "default") {
                 auto text = string_of(key, node, "access");
                 if (!text) {
-                    return Error{text.error()};
+                    return text.failure();
                 }
                 const auto action = action_named(*text);
                 if (!action) {
@@ -314,7 +314,7 @@ class Reader : public TomlReader {
             } else if (key == "patterns" || key == "router_patterns") {
                 auto list = strings_of(key, node, "tenant_networks");
                 if (!list) {
-                    return Error{list.error()};
+                    return list.failure();
                 }
                 (key == "patterns" ? tn.patterns : tn.router_patterns) = std::move(list).value();
             } else if (key == "router_interfaces") {
@@ -330,7 +330,7 @@ class Reader : public TomlReader {
             } else if (key == "addresses" || key == "managed_addresses") {
                 auto list = strings_of(key, node, "tenant_networks");
                 if (!list) {
-                    return Error{list.error()};
+                    return list.failure();
                 }
                 auto& out = key == "addresses" ? tn.addresses : tn.managed_addresses;
                 out.clear();
@@ -382,7 +382,7 @@ class Reader : public TomlReader {
             }
             auto text = string_of(key, node, "log");
             if (!text) {
-                return Error{text.error()};
+                return text.failure();
             }
             if (spdlog::level::from_str(*text) == spdlog::level::off && *text != "off") {
                 return fail(node.source(), "log.level '" + *text +
@@ -435,7 +435,7 @@ Config default_config() {
 Expected<Config> parse_config(std::string_view text, const std::string& origin) {
     Config config = default_config();
     if (Status s = apply_text(text, origin, config); !s) {
-        return Error{s.error()};
+        return s.failure();
     }
     return config;
 }

@@ -42,14 +42,14 @@ Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) 
     if (!config.user.empty()) {
         auto channel = sys::make_channel();
         if (!channel) {
-            return Error{channel.error()};
+            return channel.failure();
         }
         auto pid = sys::spawn_child([&] {
             channel->first.reset();
             return server::run_tenant_helper(options, std::move(channel->second));
         });
         if (!pid) {
-            return Error{pid.error()};
+            return pid.failure();
         }
         role->helper_ = *pid;
         role->channel_ = std::move(channel->first);
@@ -72,14 +72,14 @@ Status TenantRole::start(server::NtpServer& ntp) {
     if (helper_) {
         auto receiver = server::TenantChannelReceiver::start(std::move(channel_), *registry_);
         if (!receiver) {
-            return Error{receiver.error()};
+            return receiver.failure();
         }
         receiver_ = std::move(receiver).value();
         return Done{};
     }
     auto tenants = server::TenantNetworks::start(options_, *registry_);
     if (!tenants) {
-        return Error{tenants.error()};
+        return tenants.failure();
     }
     tenants_ = std::move(tenants).value();
     return Done{};

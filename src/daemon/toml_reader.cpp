@@ -70,7 +70,7 @@ Status TomlReader::read_string(const toml::key& key, const toml::node& node,
                                const std::string& section, std::string& out) const {
     auto text = string_of(key, node, section);
     if (!text) {
-        return Error{text.error()};
+        return text.failure();
     }
     out = *text;
     return Done{};

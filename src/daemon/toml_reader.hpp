@@ -40,7 +40,7 @@ class TomlReader {
                         std::int64_t lo, std::int64_t hi, T& out) const {
         auto v = integer_of(key, node, section, lo, hi);
         if (!v) {
-            return Error{v.error()};
+            return v.failure();
         }
         out = static_cast<T>(*v);
         return Done{};

@@ -9,7 +9,7 @@ Expected<std::vector<std::string>> servers_of(const TomlReader& r, const toml::k
                                               const toml::node& node, const std::string& section) {
     auto list = r.strings_of(key, node, section);
     if (!list) {
-        return Error{list.error()};
+        return list.failure();
     }
     if (list->empty()) {
         return r.fail(node.source(), section + ".servers must name at least one NTP server");
@@ -26,7 +26,7 @@ Expected<cloud::Strategy> strategy_of(const TomlReader& r, const toml::key& key,
                                       const toml::node& node, const std::string& section) {
     auto text = r.string_of(key, node, section);
     if (!text) {
-        return Error{text.error()};
+        return text.failure();
     }
     const auto strategy = cloud::parse_strategy(*text);
     if (!strategy) {
@@ -52,20 +52,20 @@ Expected<bool> apply_policy_key(const TomlReader& r, const toml::key& key, const
     } else if (key == "servers") {
         auto servers = servers_of(r, key, node, section);
         if (!servers) {
-            return Error{servers.error()};
+            return servers.failure();
         }
         change.servers = std::move(servers).value();
     } else if (key == "strategy") {
         auto strategy = strategy_of(r, key, node, section);
         if (!strategy) {
-            return Error{strategy.error()};
+            return strategy.failure();
         }
         change.strategy = *strategy;
     } else {
         return false;
     }
     if (!s) {
-        return Error{s.error()};
+        return s.failure();
     }
     return true;
 }
@@ -81,7 +81,7 @@ Expected<cloud::PolicyRule> rule_of(const TomlReader& r, const toml::node& node,
         if (key == "project_ids" || key == "image_ids") {
             auto ids = r.strings_of(key, value, section);
             if (!ids) {
-                return Error{ids.error()};
+                return ids.failure();
             }
             (key == "project_ids" ? rule.project_ids : rule.image_ids) = std::move(ids).value();
         } else if (key == "metadata") {
@@ -94,14 +94,14 @@ Expected<cloud::PolicyRule> rule_of(const TomlReader& r, const toml::node& node,
             for (const auto& [name, text] : *pairs) {
                 auto s = r.string_of(name, text, section + ".metadata");
                 if (!s) {
-                    return Error{s.error()};
+                    return s.failure();
                 }
                 rule.metadata[std::string(name.str())] = *s;
             }
         } else {
             auto known = apply_policy_key(r, key, value, section, rule.change);
             if (!known) {
-                return Error{known.error()};
+                return known.failure();
             }
             if (!*known) {
                 return r.unknown(key, section);
@@ -121,7 +121,7 @@ Status apply_vendordata(const TomlReader& r, const toml::table& table, Config::V
         } else if (key == "listen") {
             auto text = r.string_of(key, node, section);
             if (!text) {
-                return Error{text.error()};
+                return text.failure();
             }
             auto address = sys::parse_socket_address(*text);
             if (!address) {
@@ -144,7 +144,7 @@ Status apply_vendordata(const TomlReader& r, const toml::table& table, Config::V
         } else if (key == "allowed_clients") {
             auto list = r.strings_of(key, node, section);
             if (!list) {
-                return Error{list.error()};
+                return list.failure();
             }
             out.allowed_clients.clear();
             for (const auto& text : *list) {
@@ -164,7 +164,7 @@ Status apply_vendordata(const TomlReader& r, const toml::table& table, Config::V
             for (const toml::node& item : *rules) {
                 auto rule = rule_of(r, item, section + ".rules");
                 if (!rule) {
-                    return Error{rule.error()};
+                    return rule.failure();
                 }
                 out.rules.push_back(std::move(rule).value());
             }
@@ -173,7 +173,7 @@ Status apply_vendordata(const TomlReader& r, const toml::table& table, Config::V
             cloud::PolicyChange change;
             auto known = apply_policy_key(r, key, node, section, change);
             if (!known) {
-                return Error{known.error()};
+                return known.failure();
             }
             if (!*known) {
                 return r.unknown(key, section);

@@ -154,7 +154,7 @@ Expected<std::uint32_t> parse_chrony_n_sources_reply(std::span<const std::uint8_
                                                      std::uint32_t sequence) {
     if (auto ok = check_reply(reply, sequence, kRequestNSources, kReplyNSources, 4, "sources");
         !ok) {
-        return Error{ok.error()};
+        return ok.failure();
     }
     return load_u32(reply.subspan(kData));
 }
@@ -164,7 +164,7 @@ Expected<ChronySource> parse_chrony_source_data_reply(std::span<const std::uint8
     if (auto ok = check_reply(reply, sequence, kRequestSourceData, kReplySourceData,
                               kSourceDataLength, "source data");
         !ok) {
-        return Error{ok.error()};
+        return ok.failure();
     }
     ChronySource s;
     std::copy_n(reply.begin() + kData, 16, s.address.begin());
@@ -186,7 +186,7 @@ Expected<ChronyTracking> parse_chrony_tracking_reply(std::span<const std::uint8_
     if (auto ok = check_reply(reply, sequence, kRequestTracking, kReplyTracking,
                               kChronyTrackingLength - kData, "tracking");
         !ok) {
-        return Error{ok.error()};
+        return ok.failure();
     }
     ChronyTracking t;
     t.ref_id = load_u32(reply.subspan(kData));

@@ -65,6 +65,16 @@ SourceKey source_key_v6(std::span<const std::uint8_t, 16> a, std::uint8_t prefix
     return {high, low};
 }
 
+SourceKey source_key(std::span<const std::uint8_t, 16> a, std::uint8_t ipv6_prefix) {
+    const bool mapped = std::all_of(a.begin(), a.begin() + 10, [](auto o) { return o == 0; }) &&
+                        a[10] == 0xFF && a[11] == 0xFF;
+    if (!mapped) {
+        return source_key_v6(a, ipv6_prefix);
+    }
+    return source_key_v4((std::uint32_t{a[12]} << 24U) | (std::uint32_t{a[13]} << 16U) |
+                         (std::uint32_t{a[14]} << 8U) | a[15]);
+}
+
 RateLimiter::RateLimiter(const RateLimitPolicy& policy, std::uint64_t seed, UnixTime epoch)
     : policy_(policy),
       seed_(seed),

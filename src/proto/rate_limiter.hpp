@@ -38,6 +38,8 @@ struct SourceKey {
 };
 SourceKey source_key_v4(std::uint32_t address);
 SourceKey source_key_v6(std::span<const std::uint8_t, 16> address, std::uint8_t prefix);
+// Either of the above: an IPv4-mapped address (::ffff:a.b.c.d) is its IPv4 source.
+SourceKey source_key(std::span<const std::uint8_t, 16> address, std::uint8_t ipv6_prefix);
 
 enum class RateVerdict : std::uint8_t { allow, leak, kod, drop };
 

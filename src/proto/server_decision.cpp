@@ -36,9 +36,12 @@ const char* drop_reason_name(DropReason reason) {
     return "unknown";
 }
 
-Decision decide(std::span<const std::uint8_t> request, UnixTime received,
-                const ClockSnapshot& clock, const ServerPolicy& policy,
-                std::span<std::uint8_t, kHeaderSize> reply) {
+namespace {
+
+// The request's own checks, then the reply's header (all but the transmit timestamp).
+std::variant<Reply, Drop> answer(std::span<const std::uint8_t> request, UnixTime received,
+                                 const ClockSnapshot& clock, const ServerPolicy& policy,
+                                 std::span<std::uint8_t, kHeaderSize> reply) {
     // Mode first: control and private queries are often shorter than a header, and are
     // worth counting as what they are.
     if (request.empty()) {
@@ -93,10 +96,8 @@ Decision decide(std::span<const std::uint8_t> request, UnixTime received,
     return Reply{kHeaderSize};
 }
 
-void stamp_transmit(std::span<std::uint8_t, kHeaderSize> reply, UnixTime transmit) {
-    store_u64(std::span<std::uint8_t>(reply).subspan(kTransmitOffset, 8), to_ntp(transmit).raw);
-}
-
+// LI=3, stratum 0, refid = the code, no reference time; version, mode, poll, origin and
+// receive stay as answer() wrote them.
 void make_kiss_of_death(std::span<std::uint8_t, kHeaderSize> reply, std::uint32_t code) {
     reply[0] = static_cast<std::uint8_t>((static_cast<unsigned>(Leap::unsynchronized) << 6U) |
                                          (reply[0] & 0x3FU));
@@ -106,6 +107,45 @@ void make_kiss_of_death(std::span<std::uint8_t, kHeaderSize> reply, std::uint32_
     store_u32(bytes.subspan(8, 4), 0);  // root dispersion
     store_u32(bytes.subspan(12, 4), code);
     store_u64(bytes.subspan(16, 8), 0);  // reference timestamp
+}
+
+}  // namespace
+
+Decision handle(const ServerRules& rules, const Arrival& arrival,
+                std::span<const std::uint8_t> request, const ClockSnapshot& clock,
+                std::uint64_t random, std::span<std::uint8_t, kHeaderSize> reply) {
+    const AccessAction access =
+        rules.access != nullptr ? rules.access->check(arrival.source) : AccessAction::allow;
+    if (access == AccessAction::ignore) {
+        return Drop{DropReason::ignored};
+    }
+    const auto answered = answer(request, arrival.served_receive, clock, rules.policy, reply);
+    if (const auto* drop = std::get_if<Drop>(&answered)) {
+        return *drop;
+    }
+    const std::size_t length = std::get<Reply>(answered).length;
+    // Denied sources are rate limited like every other: a KoD DENY is still a reply.
+    const RateVerdict verdict =
+        rules.limiter != nullptr
+            ? rules.limiter->check(source_key(arrival.source, rules.ipv6_prefix),
+                                   arrival.kernel_receive, random)
+            : RateVerdict::allow;
+    if (verdict == RateVerdict::drop) {
+        return Drop{DropReason::rate_limited};
+    }
+    if (access == AccessAction::deny) {
+        make_kiss_of_death(reply, kKissDeny);
+        return KissOfDeath{length, kKissDeny};
+    }
+    if (verdict == RateVerdict::kod) {
+        make_kiss_of_death(reply, kKissRate);
+        return KissOfDeath{length, kKissRate};
+    }
+    return Reply{length, verdict == RateVerdict::leak};
+}
+
+void stamp_transmit(std::span<std::uint8_t, kHeaderSize> reply, UnixTime transmit) {
+    store_u64(std::span<std::uint8_t>(reply).subspan(kTransmitOffset, 8), to_ntp(transmit).raw);
 }
 
 }  // namespace cloudtime::proto

@@ -1,5 +1,8 @@
-// The server's whole decision for one datagram, without I/O:
-// (request, receive timestamp, clock snapshot, policy) -> reply | drop(reason).
+// The server's whole decision for one datagram, without I/O: access list, request checks,
+// rate limit, kiss-of-death, reply. Time and randomness come in; nothing is read or sent here.
+// The order is chrony's NCR_ProcessRxUnknown and ntpd-rs's server: a source the access list
+// ignores costs nothing more; a request that is no valid client request is dropped before it
+// can spend the source's rate; only then the limiter decides between reply, leak, KoD, drop.
 #pragma once
 
 #include <array>
@@ -8,7 +11,9 @@
 #include <span>
 #include <variant>
 
+#include "proto/access_list.hpp"
 #include "proto/clock_snapshot.hpp"
+#include "proto/rate_limiter.hpp"
 #include "proto/timestamp.hpp"
 
 namespace cloudtime::proto {
@@ -33,29 +38,46 @@ struct ServerPolicy {
     std::uint8_t max_version = 4;
 };
 
-struct Reply {
-    std::size_t length = 0;  // octets written at the start of the reply buffer
+// What the server applies to every datagram besides the clock. The limiter is shared by all
+// workers (lock-free); null pointers mean "every source allowed" and "no limiting".
+struct ServerRules {
+    ServerPolicy policy;
+    const AccessList* access = nullptr;
+    RateLimiter* limiter = nullptr;
+    std::uint8_t ipv6_prefix = 64;  // the limiter's unit for IPv6 sources
 };
-struct Drop {
-    DropReason reason = DropReason::empty;
+
+struct Arrival {
+    Address16 source{};       // IPv4 as IPv4-mapped IPv6
+    UnixTime kernel_receive;  // the kernel's receive time: the rate limiter's clock
+    UnixTime served_receive;  // the receive timestamp the reply carries (smeared in a window)
 };
-using Decision = std::variant<Reply, Drop>;
-
-// Writes the reply's header into `reply` (which holds at least kHeaderSize octets), all but
-// the transmit timestamp: that is stamped by the caller as late as it can, with
-// stamp_transmit(). The reply is never longer than the request.
-Decision decide(std::span<const std::uint8_t> request, UnixTime received,
-                const ClockSnapshot& clock, const ServerPolicy& policy,
-                std::span<std::uint8_t, kHeaderSize> reply);
-
-void stamp_transmit(std::span<std::uint8_t, kHeaderSize> reply, UnixTime transmit);
 
 // Kiss codes a server sends (RFC 5905 section 7.4), as refids.
 inline constexpr std::uint32_t kKissRate = 0x5241'5445U;  // "RATE": slow down
 inline constexpr std::uint32_t kKissDeny = 0x4445'4E59U;  // "DENY": stop, access denied
 
-// Turns a reply that decide() wrote into a kiss-of-death: LI=3, stratum 0, refid = the code,
-// no reference time; version, mode, poll, origin and receive stay as they were.
-void make_kiss_of_death(std::span<std::uint8_t, kHeaderSize> reply, std::uint32_t code);
+struct Reply {
+    std::size_t length = 0;  // octets written at the start of the reply buffer
+    bool leaked = false;     // over the rate limit, answered anyway (RFC 8633's leak)
+};
+struct KissOfDeath {
+    std::size_t length = 0;
+    std::uint32_t code = kKissRate;
+};
+struct Drop {
+    DropReason reason = DropReason::empty;
+};
+using Decision = std::variant<Reply, KissOfDeath, Drop>;
+
+// Writes a reply or kiss-of-death into `reply` (at least kHeaderSize octets), all but the
+// transmit timestamp: the caller stamps that as late as it can, with stamp_transmit().
+// Whatever is written is never longer than the request. `random` is any well-mixed 64-bit
+// value; it decides which limited requests leak or get a KoD.
+Decision handle(const ServerRules& rules, const Arrival& arrival,
+                std::span<const std::uint8_t> request, const ClockSnapshot& clock,
+                std::uint64_t random, std::span<std::uint8_t, kHeaderSize> reply);
+
+void stamp_transmit(std::span<std::uint8_t, kHeaderSize> reply, UnixTime transmit);
 
 }  // namespace cloudtime::proto

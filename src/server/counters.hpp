@@ -38,9 +38,8 @@ class alignas(64) WorkerCounters {
     void count_answered(std::uint64_t n) { add(answered_, n); }
     void count_oversized() { bump(oversized_); }
     void count_send_errors(std::uint64_t n) { add(send_errors_, n); }
-    void count_kod() { bump(kod_sent_); }
+    void count_kiss(std::uint32_t code) { bump(code == proto::kKissDeny ? deny_sent_ : kod_sent_); }
     void count_leaked() { bump(leaked_); }
-    void count_deny() { bump(deny_sent_); }
     void count_dropped(proto::DropReason reason) {
         bump(dropped_[static_cast<std::size_t>(reason)]);
     }

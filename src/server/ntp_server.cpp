@@ -39,7 +39,7 @@ Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& option
         options.threads != 0 ? options.threads : std::max(1U, std::thread::hardware_concurrency());
     server->stop_fd_ = sys::UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!server->stop_fd_.valid()) {
-        return Error{sys::errno_message("eventfd")};
+        return sys::os_error("eventfd");
     }
     server->per_worker_.resize(threads);
     for (const auto& address : options.listen) {
@@ -50,7 +50,7 @@ Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& option
                                                         .nonblocking = true,
                                                         .receive_buffer = options.receive_buffer});
             if (!socket) {
-                return Error{socket.error()};
+                return socket.failure();
             }
             if (t == 0) {
                 target.set_port(socket->local_address().port());
@@ -64,7 +64,7 @@ Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& option
     for (unsigned t = 0; t < threads; ++t) {
         auto inbox = WorkerInbox::create();
         if (!inbox) {
-            return Error{inbox.error()};
+            return inbox.failure();
         }
         server->inboxes_.push_back(std::move(inbox).value());
     }
@@ -83,12 +83,12 @@ void NtpServer::start() {
             .inbox = inboxes_[t].get(),
             .stop_fd = stop_fd_.get(),
             .clock = &clock_,
-            .policy = policy_,
+            .rules = {.policy = policy_,
+                      .access = access_.empty() ? nullptr : &access_,
+                      .limiter = limiter_.get(),
+                      .ipv6_prefix = ipv6_prefix_},
             .counters = &counters_[t],
             .batch_size = batch_size_,
-            .limiter = limiter_.get(),
-            .access = access_.empty() ? nullptr : &access_,
-            .ipv6_prefix = ipv6_prefix_,
             .random_seed = (std::uint64_t{device()} << 32U) | device(),
         };
         threads_.emplace_back([ctx] { run_worker(ctx); });

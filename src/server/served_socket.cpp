@@ -8,7 +8,7 @@ namespace cloudtime::server {
 Expected<std::unique_ptr<WorkerInbox>> WorkerInbox::create() {
     sys::UniqueFd event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!event.valid()) {
-        return Error{sys::errno_message("eventfd")};
+        return sys::os_error("eventfd");
     }
     return std::unique_ptr<WorkerInbox>(new WorkerInbox(std::move(event)));
 }

@@ -30,7 +30,7 @@ Expected<std::unique_ptr<TenantNetworks>> TenantNetworks::start(TenantNetworkOpt
                                                                 TenantSink& sink) {
     sys::UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!wake.valid()) {
-        return Error{sys::errno_message("eventfd")};
+        return sys::os_error("eventfd");
     }
     std::unique_ptr<TenantNetworks> t(
         new TenantNetworks(std::move(options), sink, std::move(wake)));

@@ -33,14 +33,6 @@ class FastRandom {
     std::uint64_t state_;
 };
 
-proto::SourceKey source_key(const sys::SocketAddress& peer, std::uint8_t ipv6_prefix) {
-    if (const auto v4 = peer.ipv4()) {
-        return proto::source_key_v4(*v4);
-    }
-    const auto octets = peer.mapped_octets();
-    return proto::source_key_v6(octets, ipv6_prefix);
-}
-
 void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
                   const WorkerContext& ctx, FastRandom& random) {
     const sys::UdpSocket& socket = served_socket.socket;
@@ -61,40 +53,25 @@ void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
                 counters.count_oversized();
                 continue;
             }
-            const proto::AccessAction access =
-                ctx.access != nullptr ? ctx.access->check(datagram.peer.mapped_octets())
-                                      : proto::AccessAction::allow;
-            if (access == proto::AccessAction::ignore) {
-                counters.count_dropped(proto::DropReason::ignored);
-                continue;
-            }
-            const proto::Decision decision =
-                proto::decide(batch.payload(i), served.receive(datagram.kernel_receive), clock,
-                              ctx.policy, batch.next_reply());
+            const proto::Arrival arrival{
+                .source = datagram.peer.mapped_octets(),
+                .kernel_receive = datagram.kernel_receive,
+                .served_receive = served.receive(datagram.kernel_receive),
+            };
+            const proto::Decision decision = proto::handle(
+                ctx.rules, arrival, batch.payload(i), clock, random.next(), batch.next_reply());
             if (const auto* drop = std::get_if<proto::Drop>(&decision)) {
                 counters.count_dropped(drop->reason);
-                continue;
+            } else if (const auto* kiss = std::get_if<proto::KissOfDeath>(&decision)) {
+                counters.count_kiss(kiss->code);
+                batch.commit_reply(i, kiss->length);
+            } else {
+                const auto& reply = std::get<proto::Reply>(decision);
+                if (reply.leaked) {
+                    counters.count_leaked();
+                }
+                batch.commit_reply(i, reply.length);
             }
-            // Denied sources are rate limited like every other: a KoD DENY is still a reply.
-            const proto::RateVerdict verdict =
-                ctx.limiter != nullptr
-                    ? ctx.limiter->check(source_key(datagram.peer, ctx.ipv6_prefix),
-                                         datagram.kernel_receive, random.next())
-                    : proto::RateVerdict::allow;
-            if (verdict == proto::RateVerdict::drop) {
-                counters.count_dropped(proto::DropReason::rate_limited);
-                continue;
-            }
-            if (access == proto::AccessAction::deny) {
-                proto::make_kiss_of_death(batch.next_reply(), proto::kKissDeny);
-                counters.count_deny();
-            } else if (verdict == proto::RateVerdict::kod) {
-                proto::make_kiss_of_death(batch.next_reply(), proto::kKissRate);
-                counters.count_kod();
-            } else if (verdict == proto::RateVerdict::leak) {
-                counters.count_leaked();
-            }
-            batch.commit_reply(i, std::get<proto::Reply>(decision).length);
         }
         if (batch.replies() == 0) {
             continue;

@@ -1,12 +1,11 @@
-// One serving thread: waits on its sockets (epoll), decides on each datagram, answers; takes
-// sockets from its inbox and gives them back between batches.
+// One serving thread: waits on its sockets (epoll), hands each datagram to proto::handle, sends
+// what it decided and counts; takes sockets from its inbox and gives them back between batches.
+// It moves bytes and counts; every decision about a datagram is proto's.
 #pragma once
 
 #include <span>
 #include <vector>
 
-#include "proto/access_list.hpp"
-#include "proto/rate_limiter.hpp"
 #include "proto/server_decision.hpp"
 #include "server/counters.hpp"
 #include "server/served_socket.hpp"
@@ -20,13 +19,10 @@ struct WorkerContext {
     WorkerInbox* inbox = nullptr;        // sockets handed over and taken back while running
     int stop_fd = -1;                    // readable when the server stops
     const SnapshotCell* clock = nullptr;
-    proto::ServerPolicy policy;
+    proto::ServerRules rules;  // access list, versions, the rate limiter shared by all workers
     WorkerCounters* counters = nullptr;
-    std::size_t batch_size = 32;                // datagrams per recvmmsg/sendmmsg
-    proto::RateLimiter* limiter = nullptr;      // shared by all workers; null: no limiting
-    const proto::AccessList* access = nullptr;  // null: every source allowed
-    std::uint8_t ipv6_prefix = 64;              // the limiter's unit for IPv6 sources
-    std::uint64_t random_seed = 1;              // for the limiter's leak and KoD choices
+    std::size_t batch_size = 32;    // datagrams per recvmmsg/sendmmsg
+    std::uint64_t random_seed = 1;  // for the limiter's leak and KoD choices
 };
 
 void run_worker(const WorkerContext& context);

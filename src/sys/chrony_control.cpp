@@ -25,14 +25,14 @@ Expected<std::span<const std::uint8_t>> ChronyControl::exchange(
         auto client =
             UnixDatagramClient::connect(socket_path_, directory_of(socket_path_), "cloudtime");
         if (!client) {
-            return Error{client.error()};
+            return client.failure();
         }
         client_.emplace(std::move(client).value());
     }
     auto length = client_->exchange(request, reply_, timeout_ms);
     if (!length) {
         client_.reset();
-        return Error{length.error()};
+        return length.failure();
     }
     return std::span<const std::uint8_t>(reply_).first(*length);
 }
@@ -41,7 +41,7 @@ Expected<proto::ChronyTracking> ChronyControl::tracking(int timeout_ms) {
     const std::uint32_t sequence = ++sequence_;
     auto reply = exchange(proto::make_chrony_tracking_request(sequence), timeout_ms);
     if (!reply) {
-        return Error{reply.error()};
+        return reply.failure();
     }
     return proto::parse_chrony_tracking_reply(*reply, sequence);
 }
@@ -50,11 +50,11 @@ Expected<std::vector<proto::ChronySource>> ChronyControl::sources(int timeout_ms
     std::uint32_t sequence = ++sequence_;
     auto reply = exchange(proto::make_chrony_n_sources_request(sequence), timeout_ms);
     if (!reply) {
-        return Error{reply.error()};
+        return reply.failure();
     }
     auto count = proto::parse_chrony_n_sources_reply(*reply, sequence);
     if (!count) {
-        return Error{count.error()};
+        return count.failure();
     }
     constexpr std::uint32_t kMaxSources = 256;  // more than any chrony.conf has
     std::vector<proto::ChronySource> sources;
@@ -64,11 +64,11 @@ Expected<std::vector<proto::ChronySource>> ChronyControl::sources(int timeout_ms
             exchange(proto::make_chrony_source_data_request(sequence, static_cast<std::int32_t>(i)),
                      timeout_ms);
         if (!reply) {
-            return Error{reply.error()};
+            return reply.failure();
         }
         auto source = proto::parse_chrony_source_data_reply(*reply, sequence);
         if (!source) {
-            return Error{source.error()};
+            return source.failure();
         }
         sources.push_back(*source);
     }

@@ -26,7 +26,7 @@ Expected<KernelTimeState> read_kernel_time_state() {
     tx.modes = 0;  // read only: never change the kernel's time state
     const int state = ::adjtimex(&tx);
     if (state < 0) {
-        return Error{errno_message("adjtimex")};
+        return os_error("adjtimex");
     }
     KernelTimeState k;
     k.status = tx.status;

@@ -13,14 +13,14 @@ namespace cloudtime::sys {
 Expected<DirectoryWatch> DirectoryWatch::open(const std::string& directory) {
     UniqueFd fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
     if (!fd.valid()) {
-        return Error{errno_message("inotify_init1")};
+        return os_error("inotify_init1");
     }
     // `ip netns add` creates the file and then bind-mounts the namespace on it; `ip netns
     // delete` unmounts and unlinks it.
     constexpr std::uint32_t kMask = IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
                                     IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
     if (::inotify_add_watch(fd.get(), directory.c_str(), kMask) < 0) {
-        return Error{errno_message(("inotify_add_watch " + directory).c_str())};
+        return os_error("inotify_add_watch " + directory);
     }
     return DirectoryWatch(std::move(fd));
 }
@@ -34,7 +34,7 @@ Expected<std::vector<DirectoryChange>> DirectoryWatch::read_changes() const {
             if (errno == EAGAIN || errno == EINTR) {
                 return changes;
             }
-            return Error{errno_message("read inotify")};
+            return os_error("read inotify");
         }
         for (ssize_t offset = 0; offset < n;) {
             inotify_event event{};
@@ -58,7 +58,7 @@ Expected<std::vector<DirectoryChange>> DirectoryWatch::read_changes() const {
 Expected<std::vector<std::string>> list_directory(const std::string& directory) {
     DIR* dir = ::opendir(directory.c_str());
     if (dir == nullptr) {
-        return Error{errno_message(("opendir " + directory).c_str())};
+        return os_error("opendir " + directory);
     }
     std::vector<std::string> names;
     while (const dirent* entry = ::readdir(dir)) {

@@ -19,4 +19,9 @@ std::string errno_message(const char* what) {
     return std::string(what) + ": " + std::strerror(err);
 }
 
+Error os_error(const std::string& what) {
+    const int err = errno;
+    return Error{what + ": " + std::strerror(err), err};
+}
+
 }  // namespace cloudtime::sys

@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include "util/expected.hpp"
+
 namespace cloudtime::sys {
 
 class UniqueFd {
@@ -31,5 +33,7 @@ class UniqueFd {
 
 // "what: strerror(errno)", for error messages at the kernel boundary.
 std::string errno_message(const char* what);
+// The same as an Error that keeps errno as its code.
+Error os_error(const std::string& what);
 
 }  // namespace cloudtime::sys

@@ -15,7 +15,7 @@ constexpr std::size_t kMaxMessage = 4096;
 Expected<std::pair<UniqueFd, UniqueFd>> make_channel() {
     std::array<int, 2> fds{-1, -1};
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds.data()) != 0) {
-        return Error{errno_message("socketpair")};
+        return os_error("socketpair");
     }
     return std::pair<UniqueFd, UniqueFd>{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
@@ -40,7 +40,7 @@ Status send_message(int channel, std::string_view text, int fd) {
             return Done{};
         }
         if (errno != EINTR) {
-            return Error{errno_message("sendmsg")};
+            return os_error("sendmsg");
         }
     }
 }
@@ -59,7 +59,7 @@ Expected<ChannelMessage> receive_message(int channel) {
         n = ::recvmsg(channel, &message, MSG_CMSG_CLOEXEC);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
-        return Error{errno_message("recvmsg")};
+        return os_error("recvmsg");
     }
     if (n == 0) {
         return Error{"channel closed"};

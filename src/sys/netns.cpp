@@ -21,14 +21,14 @@ namespace cloudtime::sys {
 Expected<NamespaceScope> NamespaceScope::enter(const std::string& path) {
     UniqueFd home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
     if (!home.valid()) {
-        return Error{errno_message("open /proc/thread-self/ns/net")};
+        return os_error("open /proc/thread-self/ns/net");
     }
     UniqueFd target(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!target.valid()) {
-        return Error{errno_message(("open " + path).c_str())};
+        return os_error("open " + path);
     }
     if (::setns(target.get(), CLONE_NEWNET) != 0) {
-        return Error{errno_message(("setns " + path).c_str())};
+        return os_error("setns " + path);
     }
     return NamespaceScope(std::move(home));
 }
@@ -44,13 +44,13 @@ NamespaceScope::~NamespaceScope() {
 Expected<UniqueFd> open_address_events() {
     UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE));
     if (!fd.valid()) {
-        return Error{errno_message("socket(AF_NETLINK)")};
+        return os_error("socket(AF_NETLINK)");
     }
     sockaddr_nl local{};
     local.nl_family = AF_NETLINK;
     local.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_LINK;
     if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&local), sizeof(local)) != 0) {
-        return Error{errno_message("bind(AF_NETLINK)")};
+        return os_error("bind(AF_NETLINK)");
     }
     return fd;
 }
@@ -64,7 +64,7 @@ void drain_events(int fd) {
 Expected<std::vector<LocalAddress>> find_local_addresses(const std::vector<SocketAddress>& wanted) {
     ifaddrs* list = nullptr;
     if (::getifaddrs(&list) != 0) {
-        return Error{errno_message("getifaddrs")};
+        return os_error("getifaddrs");
     }
     std::vector<LocalAddress> found;
     for (const SocketAddress& want : wanted) {
@@ -94,7 +94,7 @@ Status change_address(bool add, const SocketAddress& address, std::uint8_t prefi
                       unsigned ifindex) {
     UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
     if (!fd.valid()) {
-        return Error{errno_message("socket(AF_NETLINK)")};
+        return os_error("socket(AF_NETLINK)");
     }
     struct Request {
         nlmsghdr header;
@@ -129,12 +129,12 @@ Status change_address(bool add, const SocketAddress& address, std::uint8_t prefi
     kernel.nl_family = AF_NETLINK;
     if (::sendto(fd.get(), &request, used, 0, reinterpret_cast<const sockaddr*>(&kernel),
                  sizeof(kernel)) < 0) {
-        return Error{errno_message("rtnetlink send")};
+        return os_error("rtnetlink send");
     }
     std::array<char, 1024> reply{};
     const ssize_t n = ::recv(fd.get(), reply.data(), reply.size(), 0);
     if (n < static_cast<ssize_t>(NLMSG_LENGTH(sizeof(nlmsgerr)))) {
-        return Error{errno_message("rtnetlink receive")};
+        return os_error("rtnetlink receive");
     }
     nlmsghdr answer{};
     std::memcpy(&answer, reply.data(), sizeof(answer));

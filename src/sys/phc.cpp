@@ -49,7 +49,7 @@ Expected<std::vector<PtpClockInfo>> list_ptp_clocks(const std::string& sysfs_dir
 Expected<PhcOffset> read_phc_offset(const std::string& device) {
     const UniqueFd fd(::open(device.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) {
-        return Error{errno_message(device.c_str())};
+        return os_error(device);
     }
     ptp_sys_offset_precise precise{};
     if (::ioctl(fd.get(), PTP_SYS_OFFSET_PRECISE, &precise) == 0) {
@@ -58,7 +58,7 @@ Expected<PhcOffset> read_phc_offset(const std::string& device) {
     ptp_sys_offset_extended extended{};
     extended.n_samples = 5;
     if (::ioctl(fd.get(), PTP_SYS_OFFSET_EXTENDED, &extended) != 0) {
-        return Error{errno_message((device + ": PTP_SYS_OFFSET_EXTENDED").c_str())};
+        return os_error(device + ": PTP_SYS_OFFSET_EXTENDED");
     }
     PhcOffset best{0.0, std::numeric_limits<double>::max(), "extended"};
     for (unsigned i = 0; i < extended.n_samples; ++i) {

@@ -20,24 +20,24 @@ Status drop_privileges(const std::string& user) {
         return Error{"user '" + user + "' is root: that drops nothing"};
     }
     if (::setgroups(0, nullptr) != 0) {
-        return Error{errno_message("setgroups")};
+        return os_error("setgroups");
     }
     if (::setgid(entry->pw_gid) != 0) {
-        return Error{errno_message("setgid")};
+        return os_error("setgid");
     }
     // From root to another uid the kernel clears every capability (no SECBIT_KEEP_CAPS).
     if (::setuid(entry->pw_uid) != 0) {
-        return Error{errno_message("setuid")};
+        return os_error("setuid");
     }
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-        return Error{errno_message("prctl(PR_SET_NO_NEW_PRIVS)")};
+        return os_error("prctl(PR_SET_NO_NEW_PRIVS)");
     }
     if (::setuid(0) == 0) {
         return Error{"still able to become root after dropping privileges"};
     }
     auto caps = effective_capabilities();
     if (!caps) {
-        return Error{caps.error()};
+        return caps.failure();
     }
     if (caps->find_first_not_of('0') != std::string::npos) {
         return Error{"capabilities left after dropping privileges: " + *caps};

@@ -22,7 +22,7 @@ Expected<pid_t> spawn_child(const std::function<int()>& body) {
     (void)std::fflush(nullptr);  // nothing buffered is written twice
     const pid_t pid = ::fork();
     if (pid < 0) {
-        return Error{errno_message("fork")};
+        return os_error("fork");
     }
     if (pid == 0) {
         if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) {
@@ -50,7 +50,7 @@ Expected<ProgramResult> run_program(const std::vector<std::string>& argv) {
     std::array<int, 2> output{};
     std::array<int, 2> status{};  // the child writes errno here if exec fails
     if (::pipe2(output.data(), O_CLOEXEC) != 0 || ::pipe2(status.data(), O_CLOEXEC) != 0) {
-        return Error{errno_message("pipe")};
+        return os_error("pipe");
     }
     UniqueFd out_read(output[0]);
     UniqueFd out_write(output[1]);
@@ -65,7 +65,7 @@ Expected<ProgramResult> run_program(const std::vector<std::string>& argv) {
     (void)std::fflush(nullptr);
     const pid_t pid = ::fork();
     if (pid < 0) {
-        return Error{errno_message("fork")};
+        return os_error("fork");
     }
     if (pid == 0) {
         sigset_t none;
@@ -126,7 +126,7 @@ Expected<pid_t> spawn_program(const std::vector<std::string>& argv, const std::s
     }
     UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
     if (!log.valid()) {
-        return Error{errno_message(log_path.c_str())};
+        return os_error(log_path);
     }
     std::vector<char*> args;
     args.reserve(argv.size() + 1);

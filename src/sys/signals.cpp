@@ -21,7 +21,7 @@ Expected<SignalSet> SignalSet::block(std::initializer_list<int> signals) {
     }
     UniqueFd fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!fd.valid()) {
-        return Error{errno_message("signalfd")};
+        return os_error("signalfd");
     }
     return SignalSet(std::move(fd));
 }

@@ -226,7 +226,7 @@ Expected<SocketAddress> parse_socket_address(std::string_view text,
     }
     auto hp = split_host_port(text, default_port.value_or(0));
     if (!hp) {
-        return Error{hp.error()};
+        return hp.failure();
     }
     SocketAddress out;
     std::string host = hp->host;

@@ -16,7 +16,7 @@ namespace cloudtime::sys {
 namespace {
 Status set_option(int fd, int level, int name, int value, const char* what) {
     if (::setsockopt(fd, level, name, &value, sizeof(value)) != 0) {
-        return Error{errno_message(what)};
+        return os_error(what);
     }
     return Done{};
 }
@@ -29,7 +29,7 @@ Expected<UdpSocket> UdpSocket::bind(const SocketAddress& local, const UdpOptions
     }
     UniqueFd fd(::socket(local.family(), type, 0));
     if (!fd.valid()) {
-        return Error{errno_message("socket")};
+        return os_error("socket");
     }
     std::array<Status, 4> settings = {
         set_option(fd.get(), SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"),
@@ -48,7 +48,7 @@ Expected<UdpSocket> UdpSocket::bind(const SocketAddress& local, const UdpOptions
     }
     for (const Status& s : settings) {
         if (!s) {
-            return Error{s.error()};
+            return s.failure();
         }
     }
     if (options.receive_buffer > 0 && !set_option(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE,
@@ -56,11 +56,11 @@ Expected<UdpSocket> UdpSocket::bind(const SocketAddress& local, const UdpOptions
         if (auto s =
                 set_option(fd.get(), SOL_SOCKET, SO_RCVBUF, options.receive_buffer, "SO_RCVBUF");
             !s) {
-            return Error{s.error()};
+            return s.failure();
         }
     }
     if (::bind(fd.get(), local.sockaddr_ptr(), local.length()) != 0) {
-        return Error{errno_message(("bind " + local.to_string()).c_str())};
+        return os_error("bind " + local.to_string());
     }
     return UdpSocket(std::move(fd));
 }
@@ -68,13 +68,13 @@ Expected<UdpSocket> UdpSocket::bind(const SocketAddress& local, const UdpOptions
 Expected<UdpSocket> UdpSocket::connect(const SocketAddress& server) {
     UniqueFd fd(::socket(server.family(), SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.valid()) {
-        return Error{errno_message("socket")};
+        return os_error("socket");
     }
     if (auto s = set_option(fd.get(), SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"); !s) {
-        return Error{s.error()};
+        return s.failure();
     }
     if (::connect(fd.get(), server.sockaddr_ptr(), server.length()) != 0) {
-        return Error{errno_message(("connect " + server.to_string()).c_str())};
+        return os_error("connect " + server.to_string());
     }
     return UdpSocket(std::move(fd));
 }
@@ -96,7 +96,7 @@ Expected<UdpSocket> UdpSocket::adopt(UniqueFd fd) {
     }
     const int flags = ::fcntl(fd.get(), F_GETFL);
     if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
-        return Error{errno_message("fcntl(O_NONBLOCK)")};
+        return os_error("fcntl(O_NONBLOCK)");
     }
     return UdpSocket(std::move(fd));
 }

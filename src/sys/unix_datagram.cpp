@@ -33,29 +33,29 @@ Expected<UnixDatagramClient> UnixDatagramClient::connect(const std::string& serv
                                                          const std::string& prefix) {
     auto server = unix_socket_address(server_path);
     if (!server) {
-        return Error{server.error()};
+        return server.failure();
     }
     const std::string own_path = directory + "/" + prefix + "." + std::to_string(::getpid()) + "." +
                                  std::to_string(next_client.fetch_add(1)) + ".sock";
     auto own = unix_socket_address(own_path);
     if (!own) {
-        return Error{own.error()};
+        return own.failure();
     }
     UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.valid()) {
-        return Error{errno_message("socket(AF_UNIX)")};
+        return os_error("socket(AF_UNIX)");
     }
     ::unlink(own_path.c_str());  // a stale file left by a crashed process of the same pid
     if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*own), sizeof(*own)) != 0) {
-        return Error{errno_message(("bind " + own_path).c_str())};
+        return os_error("bind " + own_path);
     }
     UnixDatagramClient client(std::move(fd), own_path);
     if (::chmod(own_path.c_str(), 0666) != 0) {
-        return Error{errno_message(("chmod " + own_path).c_str())};
+        return os_error("chmod " + own_path);
     }
     if (::connect(client.fd_.get(), reinterpret_cast<const sockaddr*>(&*server), sizeof(*server)) !=
         0) {
-        return Error{errno_message(("connect " + server_path).c_str())};
+        return os_error("connect " + server_path);
     }
     return client;
 }
@@ -76,14 +76,14 @@ Expected<std::size_t> UnixDatagramClient::exchange(std::span<const std::uint8_t>
     while (::recv(fd_.get(), reply.data(), reply.size(), MSG_DONTWAIT) >= 0) {
     }
     if (::send(fd_.get(), request.data(), request.size(), 0) < 0) {
-        return Error{errno_message("send")};
+        return os_error("send");
     }
     if (!wait_readable(fd_.get(), timeout_ms)) {
         return Error{"no reply within " + std::to_string(timeout_ms) + " ms"};
     }
     const ssize_t n = ::recv(fd_.get(), reply.data(), reply.size(), 0);
     if (n < 0) {
-        return Error{errno_message("recv")};
+        return os_error("recv");
     }
     return static_cast<std::size_t>(n);
 }

@@ -18,14 +18,14 @@ namespace {
 Expected<UniqueFd> connect_to(const std::string& path) {
     auto address = unix_socket_address(path);
     if (!address) {
-        return Error{address.error()};
+        return address.failure();
     }
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd.valid()) {
-        return Error{errno_message("socket(AF_UNIX)")};
+        return os_error("socket(AF_UNIX)");
     }
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*address), sizeof(*address)) != 0) {
-        return Error{errno_message(("connect " + path).c_str())};
+        return os_error("connect " + path);
     }
     return fd;
 }
@@ -39,7 +39,7 @@ void set_timeout(int fd, int option, int timeout_ms) {
 Expected<UnixListener> UnixListener::listen(const std::string& path) {
     auto address = unix_socket_address(path);
     if (!address) {
-        return Error{address.error()};
+        return address.failure();
     }
     if (connect_to(path)) {
         return Error{path + " is served by another running process"};
@@ -49,15 +49,15 @@ Expected<UnixListener> UnixListener::listen(const std::string& path) {
     ::unlink(path.c_str());  // stale: nobody answers on it
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.valid()) {
-        return Error{errno_message("socket(AF_UNIX)")};
+        return os_error("socket(AF_UNIX)");
     }
     if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*address), sizeof(*address)) != 0) {
-        return Error{errno_message(("bind " + path).c_str())};
+        return os_error("bind " + path);
     }
     UnixListener listener(std::move(fd), path);
     // Status is read-only and holds nothing secret: any local user may ask.
     if (::chmod(path.c_str(), 0666) != 0 || ::listen(listener.fd(), 8) != 0) {
-        return Error{errno_message(("listen " + path).c_str())};
+        return os_error("listen " + path);
     }
     return listener;
 }
@@ -74,13 +74,13 @@ UnixListener::~UnixListener() {
 Status UnixListener::answer(std::string_view text) const {
     UniqueFd client(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!client.valid()) {
-        return errno == EAGAIN ? Status(Done{}) : Status(Error{errno_message("accept")});
+        return errno == EAGAIN ? Status(Done{}) : Status(os_error("accept"));
     }
     set_timeout(client.get(), SO_SNDTIMEO, 200);  // a client that does not read cannot stall us
     while (!text.empty()) {
         const ssize_t n = ::send(client.get(), text.data(), text.size(), MSG_NOSIGNAL);
         if (n <= 0) {
-            return Error{errno_message("status send")};
+            return os_error("status send");
         }
         text.remove_prefix(static_cast<std::size_t>(n));
     }
@@ -90,7 +90,7 @@ Status UnixListener::answer(std::string_view text) const {
 Expected<std::string> read_unix_stream(const std::string& path, int timeout_ms) {
     auto fd = connect_to(path);
     if (!fd) {
-        return Error{fd.error()};
+        return fd.failure();
     }
     set_timeout(fd->get(), SO_RCVTIMEO, timeout_ms);
     std::string text;
@@ -101,7 +101,7 @@ Expected<std::string> read_unix_stream(const std::string& path, int timeout_ms) 
             return text;
         }
         if (n < 0) {
-            return Error{errno_message(("read " + path).c_str())};
+            return os_error("read " + path);
         }
         text.append(buffer.data(), static_cast<std::size_t>(n));
     }

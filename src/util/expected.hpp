@@ -1,5 +1,6 @@
-// Errors as values at boundaries: a value or a human-readable reason (C++20 has no
-// std::expected yet).
+// Errors as values at boundaries: a value or a human-readable reason, with the errno it came
+// from when the kernel said it, so that callers decide by the code, never by the text (C++20
+// has no std::expected yet).
 #pragma once
 
 #include <string>
@@ -10,6 +11,7 @@ namespace cloudtime {
 
 struct Error {
     std::string message;
+    int code = 0;  // the errno value when the kernel refused; 0 otherwise
 };
 
 template <typename T>
@@ -30,6 +32,8 @@ class [[nodiscard]] Expected {
     const T& operator*() const& { return value(); }
 
     const std::string& error() const { return std::get<Error>(state_).message; }
+    int error_code() const { return std::get<Error>(state_).code; }
+    const Error& failure() const { return std::get<Error>(state_); }
 
   private:
     std::variant<T, Error> state_;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include "check_results.hpp"
 
 namespace cloudtime::check {
@@ -83,10 +85,19 @@ TEST(HostCheck, ChronyUnsynchronizedOrSilentFails) {
 
 TEST(HostCheck, NoPermissionIsAnAbortNotAFailure) {
     HostFacts f = healthy();
-    f.chrony = Error{"bind /run/chrony/cloudtime.1.0.sock: Permission denied"};
+    f.chrony = Error{"bind /run/chrony/cloudtime.1.0.sock: Permission denied", EACCES};
     const auto results = evaluate_host(f, {});
     EXPECT_EQ(verdict_of(results, "chrony-synchronized"), Verdict::abort);
     EXPECT_EQ(exit_code(results), 2);
+}
+
+TEST(HostCheck, PermissionIsDecidedByTheCodeNotTheText) {
+    HostFacts f = healthy();
+    // chronyd's own words may say anything; only the kernel's EACCES/EPERM means "no permission".
+    f.chrony = Error{"chronyd replied: Permission denied"};
+    EXPECT_EQ(verdict_of(evaluate_host(f, {}), "chrony-synchronized"), Verdict::fail);
+    f.chrony = Error{"connect /run/chrony/chronyd.sock: Operation not permitted", EPERM};
+    EXPECT_EQ(verdict_of(evaluate_host(f, {}), "chrony-synchronized"), Verdict::abort);
 }
 
 TEST(HostCheck, ClocksourceKvmAndLeapList) {

@@ -6,9 +6,6 @@
 #include <thread>
 #include <vector>
 
-#include "proto/server_decision.hpp"
-#include "test_packets.hpp"
-
 namespace cloudtime::proto {
 namespace {
 
@@ -136,25 +133,6 @@ TEST(RateLimiter, SharedAcrossThreads) {
     a.join();
     b.join();
     EXPECT_EQ(allowed.load(), 100);
-}
-
-TEST(KissOfDeath, RateCode) {
-    auto request = test::client_request(4, 3, 0xABCDEF, 7);
-    std::array<std::uint8_t, kHeaderSize> reply{};
-    ClockSnapshot clock;
-    clock.synchronized = true;
-    clock.stratum = 2;
-    ASSERT_TRUE(std::holds_alternative<Reply>(decide(request, kEpoch, clock, {}, reply)));
-    make_kiss_of_death(reply, kKissRate);
-    const Header h = *decode_header(reply);
-    EXPECT_EQ(h.leap, Leap::unsynchronized);
-    EXPECT_EQ(h.stratum, 0);
-    EXPECT_EQ(h.refid, 0x52415445U);
-    EXPECT_EQ(h.mode, Mode::server);
-    EXPECT_EQ(h.version, 4);
-    EXPECT_EQ(h.poll, 7);
-    EXPECT_EQ(h.origin.raw, 0xABCDEFU);
-    EXPECT_TRUE(h.reference.is_zero());
 }
 
 }  // namespace

@@ -34,7 +34,9 @@ struct Outcome {
 
 Outcome run(const std::vector<std::uint8_t>& request, const ClockSnapshot& clock = synced_clock()) {
     Outcome o;
-    o.decision = decide(request, kNow, clock, ServerPolicy{}, o.reply);
+    const Arrival arrival{
+        .source = ipv4_mapped(0xC000'0205U), .kernel_receive = kNow, .served_receive = kNow};
+    o.decision = handle(ServerRules{}, arrival, request, clock, 1, o.reply);
     return o;
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include "check_results.hpp"
 
 #include "check/lease_files.hpp"
@@ -126,7 +128,7 @@ TEST(VmCheck, RedundancyFollowsTheRuleAndAPtpClockCounts) {
     off.redundancy = RedundancyRule::off;
     EXPECT_EQ(verdict_of(evaluate_vm(f, off), "source-redundancy"), Verdict::skip);
     f.ptp = std::vector<PtpClock>{
-        {{"ptp0", "KVM virtual PTP", "/dev/ptp0"}, Error{"/dev/ptp0: Permission denied"}}};
+        {{"ptp0", "KVM virtual PTP", "/dev/ptp0"}, Error{"/dev/ptp0: Permission denied", EACCES}}};
     const auto results = evaluate_vm(f, {});
     EXPECT_EQ(verdict_of(results, "source-redundancy"), Verdict::pass);
     EXPECT_EQ(verdict_of(results, "ptp-clock"), Verdict::warn);  // not the cloud's failure
@@ -135,7 +137,7 @@ TEST(VmCheck, RedundancyFollowsTheRuleAndAPtpClockCounts) {
 
 TEST(VmCheck, ClientStates) {
     auto f = healthy();
-    f.client.chrony = Error{"connect /run/chrony/chronyd.sock: Permission denied"};
+    f.client.chrony = Error{"connect /run/chrony/chronyd.sock: Permission denied", EACCES};
     EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-synchronized"), Verdict::abort);
     f.client.chrony = Error{"no answer within 1000 ms"};
     EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-synchronized"), Verdict::fail);
@@ -167,7 +169,7 @@ TEST(VmCheck, ClientConfiguredWithTheCloudsServers) {
     EXPECT_EQ(results[3].reason,
               "its servers (192.0.2.1) include none of the cloud's (169.254.169.123 "
               "169.254.169.254)");
-    f.client.chrony_sources = Error{"connect: Permission denied"};
+    f.client.chrony_sources = Error{"connect: Permission denied", EACCES};
     EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-uses-cloud-servers"), Verdict::abort);
 }
 
