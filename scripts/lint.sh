@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# clang-format (always) and clang-tidy (unless --format-only) over the project's sources.
+# clang-format (always), the kernel-calls rule (only src/sys touches the kernel) and clang-tidy
+# (unless --format-only) over the project's sources.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mapfile -t sources < <(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp')
 clang-format --dry-run -Werror "${sources[@]}"
 echo "lint: clang-format clean (${#sources[@]} files)"
+python3 scripts/kernel_calls.py
 
 if [ "${1:-}" = "--format-only" ]; then
   exit 0

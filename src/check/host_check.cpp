@@ -1,7 +1,5 @@
 #include "check/host_check.hpp"
 
-#include <sys/stat.h>
-
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -10,6 +8,7 @@
 
 #include "proto/refid.hpp"
 #include "sys/chrony_control.hpp"
+#include "sys/paths.hpp"
 #include "sys/resolve.hpp"
 #include "sys/text_file.hpp"
 
@@ -52,9 +51,15 @@ CheckResult kernel_check(const HostFacts& f) {
 CheckResult chrony_check(const HostFacts& f, const HostThresholds& t) {
     CheckResult r{"chrony-synchronized", "chronyd synchronized, offset and root distance",
                   Verdict::fail, ""};
-    if (!f.chrony_socket_exists) {
-        r.verdict = Verdict::skip;
-        r.reason = "no chronyd command socket at " + f.chrony_socket;
+    if (!f.chrony_socket_seen) {
+        if (is_permission_denied(f.chrony_socket_seen.failure())) {
+            r.verdict = Verdict::abort;
+            r.reason = "not allowed to see chronyd's command socket (" +
+                       f.chrony_socket_seen.error() + "): run as root or as chrony's group";
+        } else {
+            r.verdict = Verdict::skip;
+            r.reason = "no chronyd command socket at " + f.chrony_socket;
+        }
         return r;
     }
     if (!f.chrony) {
@@ -88,7 +93,7 @@ CheckResult chrony_check(const HostFacts& f, const HostThresholds& t) {
 
 CheckResult leap_status_check(const HostFacts& f) {
     CheckResult r{"leap-status", "leap status", Verdict::pass, ""};
-    if (f.chrony_socket_exists && f.chrony) {
+    if (f.chrony_socket_seen && f.chrony) {
         const char* names[] = {"normal", "a second will be inserted today",
                                "a second will be deleted today", "unsynchronized"};
         r.reason = std::string("chronyd: ") + names[static_cast<int>(f.chrony->leap)];
@@ -208,19 +213,22 @@ HostFacts gather_host_facts(const HostCheckOptions& o) {
     f.now = sys::realtime_now();
     f.kernel = sys::read_kernel_time_state();
     f.chrony_socket = o.chrony_socket;
-    struct stat st {};
-    f.chrony_socket_exists = ::stat(o.chrony_socket.c_str(), &st) == 0;
-    if (f.chrony_socket_exists) {
+    if (const auto kind = sys::file_kind(o.chrony_socket); kind) {
+        f.chrony_socket_seen = Done{};
+    } else {
+        f.chrony_socket_seen = kind.failure();
+    }
+    if (f.chrony_socket_seen) {
         sys::ChronyControl chrony(o.chrony_socket);
         f.chrony = chrony.tracking(kChronyTimeoutMs);
     }
     f.clocksource = read_first_line(o.clocksource_file);
-    if (::stat(o.kvm_device.c_str(), &st) == 0) {
-        f.kvm = S_ISCHR(st.st_mode);
-    } else if (errno == ENOENT) {
+    if (const auto kvm = sys::file_kind(o.kvm_device); kvm) {
+        f.kvm = *kvm == sys::FileKind::character_device;
+    } else if (kvm.error_code() == ENOENT) {
         f.kvm = false;
     } else {
-        f.kvm = Error{o.kvm_device + ": " + std::strerror(errno)};
+        f.kvm = kvm.failure();
     }
     f.leap_seconds_file = o.leap_seconds_file;
     const auto text = sys::read_text_file(o.leap_seconds_file);

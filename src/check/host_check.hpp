@@ -27,7 +27,9 @@ struct HostFacts {
     proto::UnixTime now;
     Expected<sys::KernelTimeState> kernel = Error{"not read"};
     std::string chrony_socket;
-    bool chrony_socket_exists = false;
+    // Whether the socket could be seen: ENOENT (no chronyd) and EACCES (not allowed to look
+    // into /run/chrony) are different answers.
+    Status chrony_socket_seen = Error{"not looked at"};
     Expected<proto::ChronyTracking> chrony = Error{"not asked"};
     Expected<std::string> clocksource = Error{"not read"};
     Expected<bool> kvm = Error{"not read"};  // /dev/kvm is a character device

@@ -1,7 +1,5 @@
 #include "check/image_validation.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -10,6 +8,8 @@
 #include <sstream>
 
 #include "cloud/config_drive.hpp"
+#include "sys/paths.hpp"
+#include "sys/poller.hpp"
 #include "sys/process.hpp"
 #include "sys/signals.hpp"
 #include "sys/text_file.hpp"
@@ -37,19 +37,13 @@ class Teardown {
         if (!netns_.empty()) {
             (void)sys::run_program({"ip", "netns", "delete", netns_});
         }
-        if (!directory_.empty()) {
-            std::error_code ec;
-            std::filesystem::remove_all(directory_, ec);
-        }
     }
     void child(pid_t pid) { children_.push_back(pid); }
     void netns(std::string name) { netns_ = std::move(name); }
-    void directory(std::string path) { directory_ = std::move(path); }
 
   private:
     std::vector<pid_t> children_;
     std::string netns_;
-    std::string directory_;
 };
 
 Status run(const std::vector<std::string>& argv) {
@@ -207,7 +201,7 @@ void parse_console(const std::string& console, ImageValidation& out) {
 
 Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     namespace fs = std::filesystem;
-    if (::geteuid() != 0) {
+    if (!sys::running_as_root()) {
         return Error{"needs root (a network namespace, a tap device)"};
     }
     // Ctrl-C, SIGTERM, SIGHUP: an exit path like any other, through the teardown below.
@@ -222,15 +216,17 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     if (!fs::is_regular_file(o.image, ec)) {
         return Error{o.image + ": not a file"};
     }
+    // Removed last, after the teardown below stopped everything that used it.
+    std::optional<sys::TemporaryDirectory> work;
     Teardown teardown;
     std::string dir = o.work_dir;
     if (dir.empty()) {
-        char pattern[] = "/var/tmp/cloudtime-validate.XXXXXX";
-        if (::mkdtemp(pattern) == nullptr) {
-            return Error{"mkdtemp: cannot make a work directory in /var/tmp"};
+        auto made = sys::TemporaryDirectory::create("/var/tmp/cloudtime-validate.");
+        if (!made) {
+            return Error{"cannot make a work directory: " + made.error(), made.error_code()};
         }
-        dir = pattern;
-        teardown.directory(dir);
+        work.emplace(std::move(made).value());
+        dir = work->path();
     } else {
         fs::create_directories(dir, ec);
     }
@@ -275,7 +271,7 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
         return s.failure();
     }
     // The tenant network: a namespace with the tap device, cloudtimed on the metadata IP.
-    const std::string netns = "cloudtime-validate-" + std::to_string(::getpid());
+    const std::string netns = "cloudtime-validate-" + std::to_string(sys::process_id());
     if (auto s = run({"ip", "netns", "add", netns}); !s) {
         return s.failure();
     }

@@ -1,7 +1,6 @@
 #include "check/vm_discovery.hpp"
 
 #include <httplib.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -10,7 +9,8 @@
 #include "check/lease_files.hpp"
 #include "cloud/vendordata_servers.hpp"
 #include "sys/chrony_control.hpp"
-#include "sys/netns.hpp"
+#include "sys/interfaces.hpp"
+#include "sys/paths.hpp"
 #include "sys/process.hpp"
 #include "sys/resolve.hpp"
 #include "sys/text_file.hpp"
@@ -103,18 +103,18 @@ void config_drive_channels(const VmCheckOptions& o, VmFacts& f) {
     }
     // Mountable but not mounted (cloud-init mounts it only while it reads it): as root, mount
     // it read-only for a moment.
-    if (::geteuid() != 0) {
+    if (!sys::running_as_root()) {
         f.channels.push_back({"config-drive", o.config_drive_device,
                               Error{"present but not mounted, and mounting needs root (or "
                                     "mount it and pass --config-drive DIR)"}});
         return;
     }
-    char pattern[] = "/tmp/cloudtime-config-2.XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) {
-        f.channels.push_back({"config-drive", o.config_drive_device, Error{"mkdtemp failed"}});
+    auto mountpoint_dir = sys::TemporaryDirectory::create("/tmp/cloudtime-config-2.");
+    if (!mountpoint_dir) {
+        f.channels.push_back({"config-drive", o.config_drive_device, mountpoint_dir.failure()});
         return;
     }
-    const std::string mountpoint = pattern;
+    const std::string& mountpoint = mountpoint_dir->path();
     auto mounted = sys::run_program({"mount", "-o", "ro", o.config_drive_device, mountpoint});
     if (mounted && mounted->exit_code == 0) {
         read_config_drive(mountpoint, o.config_drive_device, f);
@@ -124,7 +124,6 @@ void config_drive_channels(const VmCheckOptions& o, VmFacts& f) {
             {"config-drive", o.config_drive_device,
              Error{"cannot mount it: " + (mounted ? mounted->output : mounted.error())}});
     }
-    std::filesystem::remove(mountpoint, ec);
 }
 
 void dhcp_channels(const VmCheckOptions& o, VmFacts& f) {

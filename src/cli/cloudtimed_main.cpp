@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "cli/exit_codes.hpp"
-#include "daemon/config.hpp"
+#include "config/config.hpp"
 #include "daemon/daemon.hpp"
 
 namespace ct = cloudtime;
@@ -41,13 +41,13 @@ int main(int argc, char** argv) {
         return rc == 0 ? ct::cli::kExitOk : ct::cli::kExitUsage;
     }
     if (print_default) {
-        std::cout << ct::daemon::default_config_text();
+        std::cout << ct::config::default_config_text();
         return ct::cli::kExitOk;
     }
 
     auto config = config_path.empty()
-                      ? ct::Expected<ct::daemon::Config>(ct::daemon::default_config())
-                      : ct::daemon::load_config_file(config_path);
+                      ? ct::Expected<ct::config::Config>(ct::config::default_config())
+                      : ct::config::load_config_file(config_path);
     if (!config) {
         std::cerr << "cloudtimed: " << config.error() << "\n";
         return ct::cli::kExitConfig;

@@ -1,7 +1,6 @@
 // `cloudtime validate-image IMAGE`: boot an image as the cloud would and prove its clock gets
 // synchronized (check/image_validation).
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
@@ -12,7 +11,7 @@
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cloud/dhcp_option.hpp"
-#include "daemon/config.hpp"
+#include "config/config.hpp"
 
 namespace cloudtime::cli {
 
@@ -70,8 +69,8 @@ nlohmann::json report(const check::ImageValidation& v, const std::string& image)
 
 int run(ValidateArgs& args) {
     auto& o = args.options;
-    auto config = o.cloudtimed_config.empty() ? Expected<daemon::Config>(daemon::default_config())
-                                              : daemon::load_config_file(o.cloudtimed_config);
+    auto config = o.cloudtimed_config.empty() ? Expected<config::Config>(config::default_config())
+                                              : config::load_config_file(o.cloudtimed_config);
     if (!config) {
         std::cerr << "cloudtime validate-image: " << config.error() << "\n";
         return kExitConfig;

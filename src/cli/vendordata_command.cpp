@@ -10,7 +10,7 @@
 #include "cloud/config_drive.hpp"
 #include "cloud/dhcp_option.hpp"
 #include "cloud/vendordata.hpp"
-#include "daemon/config.hpp"
+#include "config/config.hpp"
 #include "sys/process.hpp"
 #include "sys/text_file.hpp"
 
@@ -36,14 +36,14 @@ struct VendordataArgs {
     std::string backend;
 };
 
-Expected<daemon::Config> load(const VendordataArgs& args) {
+Expected<config::Config> load(const VendordataArgs& args) {
     if (args.config.empty()) {
-        return daemon::default_config();
+        return config::default_config();
     }
-    return daemon::load_config_file(args.config);
+    return config::load_config_file(args.config);
 }
 
-Expected<cloud::Vendordata> rendered(const VendordataArgs& args, const daemon::Config& config) {
+Expected<cloud::Vendordata> rendered(const VendordataArgs& args, const config::Config& config) {
     cloud::InstanceFacts instance = args.instance;
     for (const auto& pair : args.metadata) {
         const auto eq = pair.find('=');
@@ -57,7 +57,7 @@ Expected<cloud::Vendordata> rendered(const VendordataArgs& args, const daemon::C
         cloud::resolve_policy(v.policy, v.rules, instance, v.instance_metadata));
 }
 
-int run_render(const VendordataArgs& args, const daemon::Config& config) {
+int run_render(const VendordataArgs& args, const config::Config& config) {
     auto vendordata = rendered(args, config);
     if (!vendordata) {
         std::cerr << "cloudtime vendordata: " << vendordata.error() << "\n";
@@ -104,7 +104,7 @@ Expected<std::optional<cloud::StaticIpv4>> static_network(const VendordataArgs& 
                                                               .gateway = args.gateway}};
 }
 
-int run_config_drive(const VendordataArgs& args, const daemon::Config& config) {
+int run_config_drive(const VendordataArgs& args, const config::Config& config) {
     const auto fail = [](const std::string& why) {
         std::cerr << "cloudtime vendordata config-drive: " << why << "\n";
         return kExitUnusable;
@@ -153,7 +153,7 @@ int run_config_drive(const VendordataArgs& args, const daemon::Config& config) {
     return kExitOk;
 }
 
-int run_dhcp(const VendordataArgs& args, const daemon::Config& config) {
+int run_dhcp(const VendordataArgs& args, const config::Config& config) {
     const auto backend = cloud::parse_dhcp_backend(args.backend);
     if (!backend) {
         std::cerr << "cloudtime vendordata dhcp: --backend must be ovn, dnsmasq or port\n";

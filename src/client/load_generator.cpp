@@ -15,7 +15,7 @@
 #include "sys/clock.hpp"
 #include "sys/datagram_batch.hpp"
 #include "sys/multi_source_sender.hpp"
-#include "sys/signals.hpp"
+#include "sys/poller.hpp"
 #include "sys/udp_socket.hpp"
 
 namespace cloudtime::client {

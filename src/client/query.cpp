@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "sys/clock.hpp"
-#include "sys/signals.hpp"
+#include "sys/poller.hpp"
 #include "sys/udp_socket.hpp"
 
 namespace cloudtime::client {

@@ -8,7 +8,6 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 #include "daemon/status.hpp"
 #include "daemon/tenant_role.hpp"
@@ -20,11 +19,15 @@
 #include "server/ntp_server.hpp"
 #include "server/snapshot_cell.hpp"
 #include "sys/clock.hpp"
+#include "sys/paths.hpp"
+#include "sys/poller.hpp"
 #include "sys/privileges.hpp"
 #include "sys/signals.hpp"
 #include "sys/unix_listener.hpp"
 
 namespace cloudtime::daemon {
+
+using config::ClockSourceKind;
 
 namespace {
 
@@ -34,8 +37,8 @@ ClockSourceKind resolve_source(const Config& c) {
     if (c.clock_source != ClockSourceKind::automatic) {
         return c.clock_source;
     }
-    struct stat st {};
-    const bool chrony_there = ::stat(c.chrony_socket.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+    const auto kind = sys::file_kind(c.chrony_socket);
+    const bool chrony_there = kind && *kind == sys::FileKind::socket;
     spdlog::info("clock.source = \"auto\": {} {}, so the source is {}", c.chrony_socket,
                  chrony_there ? "exists" : "does not exist", chrony_there ? "chrony" : "kernel");
     return chrony_there ? ClockSourceKind::chrony : ClockSourceKind::kernel;

@@ -2,9 +2,11 @@
 // answer signals, stop cleanly.
 #pragma once
 
-#include "daemon/config.hpp"
+#include "config/config.hpp"
 
 namespace cloudtime::daemon {
+
+using config::Config;  // the daemon runs what the config schema describes
 
 // Runs until SIGTERM or SIGINT. Returns the process exit code: 0 after a clean stop,
 // 1 when something could not start (the reason is logged).

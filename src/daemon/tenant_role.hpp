@@ -7,7 +7,7 @@
 #include <memory>
 #include <optional>
 
-#include "daemon/config.hpp"
+#include "config/config.hpp"
 #include "server/ntp_server.hpp"
 #include "server/tenant_channel.hpp"
 #include "server/tenant_networks.hpp"
@@ -15,6 +15,8 @@
 #include "util/expected.hpp"
 
 namespace cloudtime::daemon {
+
+using config::Config;  // the daemon runs what the config schema describes
 
 class TenantRole {
   public:

@@ -9,7 +9,7 @@
 #include <string>
 #include <thread>
 
-#include "daemon/config.hpp"
+#include "config/config.hpp"
 #include "util/expected.hpp"
 
 namespace httplib {
@@ -17,6 +17,8 @@ class Server;
 }
 
 namespace cloudtime::daemon {
+
+using config::Config;  // the daemon runs what the config schema describes
 
 class VendordataEndpoint {
   public:

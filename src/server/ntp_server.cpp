@@ -1,8 +1,5 @@
 #include "server/ntp_server.hpp"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <random>
@@ -37,10 +34,11 @@ Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& option
     }
     const unsigned threads =
         options.threads != 0 ? options.threads : std::max(1U, std::thread::hardware_concurrency());
-    server->stop_fd_ = sys::UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!server->stop_fd_.valid()) {
-        return sys::os_error("eventfd");
+    auto stop = sys::Wakeup::create();
+    if (!stop) {
+        return stop.failure();
     }
+    server->stop_.emplace(std::move(stop).value());
     server->per_worker_.resize(threads);
     for (const auto& address : options.listen) {
         // The first socket resolves port 0; its siblings share the port it got.
@@ -81,7 +79,7 @@ void NtpServer::start() {
         const WorkerContext ctx{
             .sockets = std::move(sockets),
             .inbox = inboxes_[t].get(),
-            .stop_fd = stop_fd_.get(),
+            .stop_fd = stop_->fd(),
             .clock = &clock_,
             .rules = {.policy = policy_,
                       .access = access_.empty() ? nullptr : &access_,
@@ -99,10 +97,7 @@ void NtpServer::stop() {
     if (threads_.empty()) {
         return;
     }
-    const std::uint64_t one = 1;
-    if (::write(stop_fd_.get(), &one, sizeof(one)) != sizeof(one)) {
-        // The eventfd cannot overflow with one write; nothing else to do.
-    }
+    stop_->signal();
     threads_.clear();  // joins
 }
 

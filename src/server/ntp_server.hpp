@@ -3,6 +3,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "sys/fd.hpp"
 #include "sys/socket_address.hpp"
 #include "sys/udp_socket.hpp"
+#include "sys/wakeup.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::server {
@@ -64,7 +66,7 @@ class NtpServer {
     std::uint8_t ipv6_prefix_ = 64;
     std::unique_ptr<proto::RateLimiter> limiter_;
     proto::AccessList access_;
-    sys::UniqueFd stop_fd_;
+    std::optional<sys::Wakeup> stop_;  // signalled once: every worker returns
     std::vector<sys::SocketAddress> bound_;
     std::vector<std::vector<std::unique_ptr<ServedSocket>>> per_worker_;
     std::vector<std::unique_ptr<WorkerInbox>> inboxes_;

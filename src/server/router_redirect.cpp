@@ -1,9 +1,6 @@
 #include "server/router_redirect.hpp"
 
 #include <fmt/format.h>
-#include <net/if.h>
-
-#include <algorithm>
 
 namespace cloudtime::server {
 
@@ -33,26 +30,6 @@ std::string router_ruleset(const RouterRedirect& redirect) {
 
 std::string router_ruleset_removal() {
     return declare_table() + fmt::format("delete table ip {}\n", kRouterTable);
-}
-
-Status check_interface_pattern(std::string_view pattern) {
-    const std::string_view name =
-        !pattern.empty() && pattern.back() == '*' ? pattern.substr(0, pattern.size() - 1) : pattern;
-    if (name.empty() || name.size() >= IFNAMSIZ) {
-        return Error{
-            fmt::format("'{}' is not an interface name or a prefix ending in '*'", pattern)};
-    }
-    const bool valid = std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '_' || c == '.' || c == '-';
-    });
-    if (!valid) {
-        return Error{
-            fmt::format("'{}': an interface name may hold letters, digits, '_', '.' "
-                        "and '-' (and a final '*')",
-                        pattern)};
-    }
-    return Done{};
 }
 
 }  // namespace cloudtime::server

@@ -31,8 +31,4 @@ std::string router_ruleset(const RouterRedirect& redirect);
 // nft commands that remove the table, whether it exists or not.
 std::string router_ruleset_removal();
 
-// Whether `pattern` can stand in an nft iifname match: 1-15 characters of [A-Za-z0-9_.-],
-// optionally ending in '*'.
-Status check_interface_pattern(std::string_view pattern);
-
 }  // namespace cloudtime::server

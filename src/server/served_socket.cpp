@@ -1,22 +1,13 @@
 #include "server/served_socket.hpp"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 namespace cloudtime::server {
 
 Expected<std::unique_ptr<WorkerInbox>> WorkerInbox::create() {
-    sys::UniqueFd event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!event.valid()) {
-        return sys::os_error("eventfd");
+    auto wakeup = sys::Wakeup::create();
+    if (!wakeup) {
+        return wakeup.failure();
     }
-    return std::unique_ptr<WorkerInbox>(new WorkerInbox(std::move(event)));
-}
-
-void WorkerInbox::wake() const {
-    const std::uint64_t one = 1;
-    // An eventfd counter cannot overflow with one write per command.
-    [[maybe_unused]] const ssize_t n = ::write(event_.get(), &one, sizeof(one));
+    return std::unique_ptr<WorkerInbox>(new WorkerInbox(std::move(wakeup).value()));
 }
 
 void WorkerInbox::add(std::unique_ptr<ServedSocket> socket) {
@@ -24,7 +15,7 @@ void WorkerInbox::add(std::unique_ptr<ServedSocket> socket) {
         const std::lock_guard lock(mutex_);
         pending_.added.push_back(std::move(socket));
     }
-    wake();
+    wakeup_.signal();
 }
 
 void WorkerInbox::remove(const ServedSocket* socket) {
@@ -32,12 +23,11 @@ void WorkerInbox::remove(const ServedSocket* socket) {
         const std::lock_guard lock(mutex_);
         pending_.removed.push_back(socket);
     }
-    wake();
+    wakeup_.signal();
 }
 
 WorkerInbox::Commands WorkerInbox::take() {
-    std::uint64_t count = 0;
-    [[maybe_unused]] const ssize_t n = ::read(event_.get(), &count, sizeof(count));
+    wakeup_.drain();
     const std::lock_guard lock(mutex_);
     return std::exchange(pending_, {});
 }

@@ -12,6 +12,7 @@
 #include "server/counters.hpp"
 #include "sys/fd.hpp"
 #include "sys/udp_socket.hpp"
+#include "sys/wakeup.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::server {
@@ -29,12 +30,12 @@ struct ServedSocket {
 };
 
 // The control channel of one worker: commands queued under a mutex by the control thread, an
-// eventfd that wakes the worker. The worker takes them between batches; the hot path never
+// wake-up (eventfd) for the worker. The worker takes them between batches; the hot path never
 // touches the mutex.
 class WorkerInbox {
   public:
     static Expected<std::unique_ptr<WorkerInbox>> create();
-    int fd() const { return event_.get(); }
+    int fd() const { return wakeup_.fd(); }
 
     void add(std::unique_ptr<ServedSocket> socket);
     void remove(const ServedSocket* socket);  // the worker closes it
@@ -46,10 +47,9 @@ class WorkerInbox {
     Commands take();  // worker side: drains the eventfd and the queue
 
   private:
-    explicit WorkerInbox(sys::UniqueFd event) : event_(std::move(event)) {}
-    void wake() const;
+    explicit WorkerInbox(sys::Wakeup wakeup) : wakeup_(std::move(wakeup)) {}
 
-    sys::UniqueFd event_;
+    sys::Wakeup wakeup_;
     std::mutex mutex_;
     Commands pending_;
 };

@@ -13,7 +13,7 @@ class ServedTime {
     // Called once per batch, before its receive timestamps are converted.
     explicit ServedTime(const proto::SmearWindow& window) : window_(window) {
         if (window_.active) {
-            reference_ = read(sys::realtime_now());
+            reference_ = sample(sys::realtime_now());
         }
     }
 
@@ -32,12 +32,12 @@ class ServedTime {
         if (!window_.active) {
             return now;
         }
-        const sys::TimeWithLeapState t = read(now);
+        const sys::TimeWithLeapState t = sample(now);
         return proto::smear(window_, t.now, t.now.ns >= window_.leap_at.ns || t.in_inserted_second);
     }
 
   private:
-    sys::TimeWithLeapState read(proto::UnixTime now) const {
+    sys::TimeWithLeapState sample(proto::UnixTime now) const {
         return window_.near_leap(now) ? sys::read_time_with_leap_state()
                                       : sys::TimeWithLeapState{now, false};
     }

@@ -1,8 +1,6 @@
 #include "server/tenant_channel.hpp"
 
-#include <poll.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 
 #include "sys/fd_passing.hpp"
 
@@ -54,7 +52,7 @@ Expected<std::unique_ptr<TenantChannelReceiver>> TenantChannelReceiver::start(sy
 }
 
 TenantChannelReceiver::~TenantChannelReceiver() {
-    ::shutdown(channel_.get(), SHUT_RDWR);  // wakes the thread with EOF; the helper exits
+    sys::shut_channel(channel_.get());  // wakes the thread with EOF; the helper exits
     if (thread_.joinable()) {
         thread_.join();
     }

@@ -1,10 +1,7 @@
 #include "server/tenant_networks.hpp"
 
 #include <fnmatch.h>
-#include <poll.h>
 #include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <optional>
@@ -12,6 +9,8 @@
 #include "sys/directory_watch.hpp"
 #include "sys/netns.hpp"
 #include "sys/nftables.hpp"
+#include "sys/paths.hpp"
+#include "sys/poller.hpp"
 #include "util/strings.hpp"
 
 namespace cloudtime::server {
@@ -28,34 +27,30 @@ constexpr int kDirectoryRetryMs = 1000;
 
 Expected<std::unique_ptr<TenantNetworks>> TenantNetworks::start(TenantNetworkOptions options,
                                                                 TenantSink& sink) {
-    sys::UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!wake.valid()) {
-        return sys::os_error("eventfd");
+    auto wakeup = sys::Wakeup::create();
+    if (!wakeup) {
+        return wakeup.failure();
     }
     std::unique_ptr<TenantNetworks> t(
-        new TenantNetworks(std::move(options), sink, std::move(wake)));
+        new TenantNetworks(std::move(options), sink, std::move(wakeup).value()));
     t->thread_ = std::thread([raw = t.get()] { raw->run(); });
     return t;
 }
 
-TenantNetworks::TenantNetworks(TenantNetworkOptions options, TenantSink& sink, sys::UniqueFd wake)
-    : options_(std::move(options)), sink_(sink), wake_(std::move(wake)) {}
+TenantNetworks::TenantNetworks(TenantNetworkOptions options, TenantSink& sink, sys::Wakeup wakeup)
+    : options_(std::move(options)), sink_(sink), wakeup_(std::move(wakeup)) {}
 
 TenantNetworks::~TenantNetworks() {
     stopping_ = true;
-    wake(1);
+    wakeup_.signal();
     if (thread_.joinable()) {
         thread_.join();
     }
 }
 
-void TenantNetworks::wake(std::uint64_t what) const {
-    [[maybe_unused]] const ssize_t n = ::write(wake_.get(), &what, sizeof(what));
-}
-
 void TenantNetworks::reconcile() {
     reconcile_requested_ = true;
-    wake(1);
+    wakeup_.signal();
 }
 
 namespace {
@@ -72,7 +67,7 @@ bool TenantNetworks::followed(const std::string& name) const {
 
 void TenantNetworks::attach(const std::string& name) {
     const std::string path = options_.netns_dir + "/" + name;
-    if (::access(path.c_str(), F_OK) != 0) {
+    if (!sys::path_exists(path)) {
         detach(name);  // gone before it could be served
         return;
     }
@@ -317,26 +312,26 @@ void TenantNetworks::run() {
             need_reconcile = false;
         }
         // The control fds, then one rtnetlink socket per namespace still missing addresses.
-        std::vector<pollfd> fds{{wake_.get(), POLLIN, 0}, {watch ? watch->fd() : -1, POLLIN, 0}};
+        std::vector<int> fds{wakeup_.fd(), watch ? watch->fd() : -1};
         std::vector<std::string> watched;
         bool unentered = false;
         for (const auto& [name, entry] : attached_) {
             if (!entry.entered) {
                 unentered = true;
             } else if (!entry.missing.empty() && entry.address_events.valid()) {
-                fds.push_back({entry.address_events.get(), POLLIN, 0});
+                fds.push_back(entry.address_events.get());
                 watched.push_back(name);
             }
         }
         const int timeout = unentered ? kRetryMs : watch ? -1 : kDirectoryRetryMs;
-        if (::poll(fds.data(), fds.size(), timeout) < 0) {
-            continue;
+        const std::vector<bool> readable = sys::readable_among(fds, timeout);
+        if (readable.empty()) {
+            continue;  // interrupted
         }
-        if ((fds[0].revents & POLLIN) != 0) {
-            std::uint64_t value = 0;
-            [[maybe_unused]] const ssize_t n = ::read(wake_.get(), &value, sizeof(value));
+        if (readable[0]) {
+            wakeup_.drain();
         }
-        if (watch && (fds[1].revents & POLLIN) != 0) {
+        if (watch && readable[1]) {
             auto changes = watch->read_changes();
             if (!changes) {
                 spdlog::warn("tenant networks: {}; listing {} again", changes.error(),
@@ -357,11 +352,11 @@ void TenantNetworks::run() {
             }
         }
         for (std::size_t i = 0; i < watched.size(); ++i) {
-            if ((fds[i + 2].revents & POLLIN) == 0) {
+            if (!readable[i + 2]) {
                 continue;
             }
             if (attached_.count(watched[i]) != 0) {  // not detached just above
-                sys::drain_events(fds[i + 2].fd);
+                sys::drain_events(fds[i + 2]);
                 attach(watched[i]);
             }
         }

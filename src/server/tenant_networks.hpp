@@ -17,6 +17,7 @@
 #include "sys/fd.hpp"
 #include "sys/netns.hpp"
 #include "sys/socket_address.hpp"
+#include "sys/wakeup.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::server {
@@ -56,7 +57,7 @@ class TenantNetworks {
         bool redirected = false;  // a router namespace holding our nftables table
     };
 
-    TenantNetworks(TenantNetworkOptions options, TenantSink& sink, sys::UniqueFd wake);
+    TenantNetworks(TenantNetworkOptions options, TenantSink& sink, sys::Wakeup wakeup);
     void run();
     bool followed(const std::string& name) const;
     void reconcile_now();
@@ -69,11 +70,10 @@ class TenantNetworks {
                      const std::vector<sys::LocalAddress>& present);
     // Inside the namespace again: removes the managed addresses added and our nftables table.
     void undo_changes(const std::string& name, const Attached& entry) const;
-    void wake(std::uint64_t what) const;
 
     TenantNetworkOptions options_;
     TenantSink& sink_;
-    sys::UniqueFd wake_;  // eventfd: 1 = reconcile, 2 = stop
+    sys::Wakeup wakeup_;  // a reconcile was asked for, or the follower is stopping
     std::atomic<bool> stopping_{false};
     std::atomic<bool> reconcile_requested_{false};
     std::map<std::string, Attached> attached_;  // only the follower thread touches it

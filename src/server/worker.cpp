@@ -1,7 +1,6 @@
 #include "server/worker.hpp"
 
 #include <spdlog/spdlog.h>
-#include <sys/epoll.h>
 
 #include <algorithm>
 #include <array>
@@ -9,6 +8,7 @@
 #include "proto/packet.hpp"
 #include "server/served_time.hpp"
 #include "sys/datagram_batch.hpp"
+#include "sys/poller.hpp"
 
 namespace cloudtime::server {
 
@@ -97,19 +97,12 @@ void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
 char stop_tag;
 char inbox_tag;
 
-bool watch(int epoll, int fd, void* tag) {
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.ptr = tag;
-    return ::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) == 0;
-}
-
 // Sockets handed over while running: watched from now on; sockets taken back: closed.
-void apply(WorkerInbox::Commands commands, int epoll,
+void apply(WorkerInbox::Commands commands, sys::EpollSet& epoll,
            std::vector<std::unique_ptr<ServedSocket>>& owned) {
     for (auto& added : commands.added) {
-        if (!watch(epoll, added->socket.fd(), added.get())) {
-            spdlog::error("worker cannot watch a new socket: {}", sys::errno_message("epoll_ctl"));
+        if (auto watched = epoll.add(added->socket.fd(), added.get()); !watched) {
+            spdlog::error("worker cannot watch a new socket: {}", watched.error());
             continue;
         }
         owned.push_back(std::move(added));
@@ -118,7 +111,7 @@ void apply(WorkerInbox::Commands commands, int epoll,
         const auto it = std::find_if(owned.begin(), owned.end(),
                                      [&](const auto& s) { return s.get() == removed; });
         if (it != owned.end()) {
-            ::epoll_ctl(epoll, EPOLL_CTL_DEL, (*it)->socket.fd(), nullptr);
+            epoll.remove((*it)->socket.fd());
             owned.erase(it);  // closes the socket
         }
     }
@@ -128,23 +121,29 @@ void apply(WorkerInbox::Commands commands, int epoll,
 void run_worker(const WorkerContext& ctx) {
     sys::DatagramBatch batch(ctx.batch_size, kReceiveBuffer);
     FastRandom random(ctx.random_seed);
-    const sys::UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
-    if (!epoll.valid() || !watch(epoll.get(), ctx.stop_fd, &stop_tag) ||
-        !watch(epoll.get(), ctx.inbox->fd(), &inbox_tag)) {
-        spdlog::critical("worker cannot start: {}", sys::errno_message("epoll"));
+    auto epoll = sys::EpollSet::create();
+    Status watching = epoll ? epoll->add(ctx.stop_fd, &stop_tag) : epoll.failure();
+    if (watching) {
+        watching = epoll->add(ctx.inbox->fd(), &inbox_tag);
+    }
+    if (!watching) {
+        spdlog::critical("worker cannot start: {}", watching.error());
         return;
     }
     for (ServedSocket* s : ctx.sockets) {
-        watch(epoll.get(), s->socket.fd(), s);
+        if (auto watched = epoll->add(s->socket.fd(), s); !watched) {
+            spdlog::error("worker cannot watch {}: {}", s->socket.local_address().to_string(),
+                          watched.error());
+        }
     }
     std::vector<std::unique_ptr<ServedSocket>> owned;
-    std::array<epoll_event, 64> events{};
+    std::array<void*, 64> ready{};
     for (;;) {
-        const int n = ::epoll_wait(epoll.get(), events.data(), static_cast<int>(events.size()), -1);
+        const std::size_t n = epoll->wait(ready);
         bool stop = false;
         bool inbox = false;
-        for (int i = 0; i < n; ++i) {
-            void* tag = events[static_cast<std::size_t>(i)].data.ptr;
+        for (std::size_t i = 0; i < n; ++i) {
+            void* tag = ready[i];
             if (tag == &stop_tag) {
                 stop = true;
             } else if (tag == &inbox_tag) {
@@ -158,7 +157,7 @@ void run_worker(const WorkerContext& ctx) {
         }
         // After serving this round's events: none of them may point at a socket removed now.
         if (inbox) {
-            apply(ctx.inbox->take(), epoll.get(), owned);
+            apply(ctx.inbox->take(), *epoll, owned);
         }
     }
 }

@@ -1,6 +1,5 @@
 #include "sys/directory_watch.hpp"
 
-#include <dirent.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -53,22 +52,6 @@ Expected<std::vector<DirectoryChange>> DirectoryWatch::read_changes() const {
             offset += static_cast<ssize_t>(sizeof(inotify_event) + event.len);
         }
     }
-}
-
-Expected<std::vector<std::string>> list_directory(const std::string& directory) {
-    DIR* dir = ::opendir(directory.c_str());
-    if (dir == nullptr) {
-        return os_error("opendir " + directory);
-    }
-    std::vector<std::string> names;
-    while (const dirent* entry = ::readdir(dir)) {
-        const std::string name = entry->d_name;
-        if (name != "." && name != "..") {
-            names.push_back(name);
-        }
-    }
-    ::closedir(dir);
-    return names;
 }
 
 }  // namespace cloudtime::sys

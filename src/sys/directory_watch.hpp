@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "sys/fd.hpp"
+#include "sys/paths.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::sys {
@@ -26,8 +27,5 @@ class DirectoryWatch {
     explicit DirectoryWatch(UniqueFd fd) : fd_(std::move(fd)) {}
     UniqueFd fd_;
 };
-
-// The names in `directory` (no "." and ".."); an error when it cannot be read.
-Expected<std::vector<std::string>> list_directory(const std::string& directory);
 
 }  // namespace cloudtime::sys

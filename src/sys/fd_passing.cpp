@@ -79,4 +79,8 @@ Expected<ChannelMessage> receive_message(int channel) {
     return out;
 }
 
+void shut_channel(int channel) {
+    ::shutdown(channel, SHUT_RDWR);
+}
+
 }  // namespace cloudtime::sys

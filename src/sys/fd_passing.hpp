@@ -24,4 +24,8 @@ struct ChannelMessage {
 // Blocks for the next message; an error at EOF ("channel closed") or on failure.
 Expected<ChannelMessage> receive_message(int channel);
 
+// Shuts both directions of the channel: a thread blocked in receive_message() on it, here or
+// in the process at the other end, wakes with EOF.
+void shut_channel(int channel);
+
 }  // namespace cloudtime::sys

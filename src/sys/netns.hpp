@@ -42,9 +42,6 @@ struct LocalAddress {
 // Which of `wanted` are configured on an interface of the current namespace, ready to bind.
 Expected<std::vector<LocalAddress>> find_local_addresses(const std::vector<SocketAddress>& wanted);
 
-// The names of the current namespace's interfaces that are up, loopback excluded.
-std::vector<std::string> interface_names();
-
 // Adds or removes `address`/`prefix_length` on interface `ifindex` of the current namespace
 // (rtnetlink; IPv6 without duplicate address detection). Adding an address that is there
 // already is an error saying so ("File exists").

@@ -11,8 +11,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "sys/directory_watch.hpp"
 #include "sys/fd.hpp"
+#include "sys/paths.hpp"
 #include "sys/text_file.hpp"
 
 namespace cloudtime::sys {

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "sys/signals.hpp"
+#include "sys/poller.hpp"
 
 namespace cloudtime::sys {
 

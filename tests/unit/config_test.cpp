@@ -1,11 +1,12 @@
-#include "daemon/config.hpp"
+#include "config/config.hpp"
+#include "config/interface_pattern.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <fstream>
 
-namespace cloudtime::daemon {
+namespace cloudtime::config {
 namespace {
 
 TEST(Config, EmbeddedDefaultServesOnLoopback) {
@@ -254,5 +255,17 @@ TEST(Config, LoadsAFile) {
     EXPECT_EQ(c->listen[0].to_string(), "127.0.0.2:2000");
 }
 
+TEST(Config, InterfacePatterns) {
+    for (const char* good : {"qr-*", "qr-1234abcd-56", "eth0", "a*", "tap.v_1-*"}) {
+        EXPECT_TRUE(check_interface_pattern(good)) << good;
+    }
+    // Empty, only a star, 16 characters, a star inside, quotes or spaces (they would leave
+    // the nft string), a slash.
+    for (const char* bad : {"", "*", "0123456789abcdef", "qr-*x", "qr\"", "q r", "qr/1"}) {
+        EXPECT_FALSE(check_interface_pattern(bad)) << bad;
+    }
+    EXPECT_TRUE(check_interface_pattern("0123456789abcde"));  // 15: the kernel's limit
+}
+
 }  // namespace
-}  // namespace cloudtime::daemon
+}  // namespace cloudtime::config

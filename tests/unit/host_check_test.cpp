@@ -20,7 +20,7 @@ HostFacts healthy() {
     k.max_error_s = 0.002;
     f.kernel = k;
     f.chrony_socket = "/run/chrony/chronyd.sock";
-    f.chrony_socket_exists = true;
+    f.chrony_socket_seen = Done{};
     proto::ChronyTracking t;
     t.stratum = 2;
     t.leap = proto::ChronyLeap::normal;
@@ -86,6 +86,16 @@ TEST(HostCheck, ChronyUnsynchronizedOrSilentFails) {
 TEST(HostCheck, NoPermissionIsAnAbortNotAFailure) {
     HostFacts f = healthy();
     f.chrony = Error{"bind /run/chrony/cloudtime.1.0.sock: Permission denied", EACCES};
+    const auto results = evaluate_host(f, {});
+    EXPECT_EQ(verdict_of(results, "chrony-synchronized"), Verdict::abort);
+    EXPECT_EQ(exit_code(results), 2);
+}
+
+TEST(HostCheck, SocketNotVisibleIsSkipWhenAbsentAndAbortWhenNotAllowed) {
+    HostFacts f = healthy();
+    f.chrony_socket_seen = Error{"/run/chrony/chronyd.sock: No such file or directory", ENOENT};
+    EXPECT_EQ(verdict_of(evaluate_host(f, {}), "chrony-synchronized"), Verdict::skip);
+    f.chrony_socket_seen = Error{"/run/chrony/chronyd.sock: Permission denied", EACCES};
     const auto results = evaluate_host(f, {});
     EXPECT_EQ(verdict_of(results, "chrony-synchronized"), Verdict::abort);
     EXPECT_EQ(exit_code(results), 2);

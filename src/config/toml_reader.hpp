@@ -10,7 +10,7 @@
 
 #include "util/expected.hpp"
 
-namespace cloudtime::daemon {
+namespace cloudtime::config {
 
 class TomlReader {
   public:
@@ -50,4 +50,4 @@ class TomlReader {
     std::string origin_;
 };
 
-}  // namespace cloudtime::daemon
+}  // namespace cloudtime::config

@@ -1,6 +1,6 @@
-#include "daemon/vendordata_config.hpp"
+#include "config/vendordata_config.hpp"
 
-namespace cloudtime::daemon {
+namespace cloudtime::config {
 
 namespace {
 constexpr std::size_t kMaxBodyLimit = 16U << 20U;  // Nova's bodies hold user-data: 64 KiB max
@@ -191,4 +191,4 @@ Status apply_vendordata(const TomlReader& r, const toml::table& table, Config::V
     return Done{};
 }
 
-}  // namespace cloudtime::daemon
+}  // namespace cloudtime::config

@@ -1,8 +1,8 @@
-#include "daemon/toml_reader.hpp"
+#include "config/toml_reader.hpp"
 
 #include <sstream>
 
-namespace cloudtime::daemon {
+namespace cloudtime::config {
 
 namespace {
 std::string name_of(const std::string& section, const toml::key& key) {
@@ -98,4 +98,4 @@ Status TomlReader::read_seconds(const toml::key& key, const toml::node& node,
     return Done{};
 }
 
-}  // namespace cloudtime::daemon
+}  // namespace cloudtime::config

@@ -1,4 +1,4 @@
-#include "daemon/config.hpp"
+#include "config/config.hpp"
 
 #include <spdlog/common.h>
 
@@ -9,12 +9,12 @@
 #include <limits>
 #include <sstream>
 
-#include "daemon/toml_reader.hpp"
-#include "daemon/vendordata_config.hpp"
+#include "config/interface_pattern.hpp"
+#include "config/toml_reader.hpp"
+#include "config/vendordata_config.hpp"
 #include "proto/refid.hpp"
-#include "server/router_redirect.hpp"
 
-namespace cloudtime::daemon {
+namespace cloudtime::config {
 
 namespace {
 
@@ -320,8 +320,7 @@ class Reader : public TomlReader {
             } else if (key == "router_interfaces") {
                 s = read_string(key, node, "tenant_networks", tn.router_interfaces);
                 if (s) {
-                    if (auto valid = server::check_interface_pattern(tn.router_interfaces);
-                        !valid) {
+                    if (auto valid = check_interface_pattern(tn.router_interfaces); !valid) {
                         return fail(node.source(), name + ": " + valid.error());
                     }
                 }
@@ -453,4 +452,4 @@ Expected<Config> load_config_file(const std::string& path) {
     return parse_config(buffer.str(), path);
 }
 
-}  // namespace cloudtime::daemon
+}  // namespace cloudtime::config

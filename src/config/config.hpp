@@ -14,7 +14,7 @@
 #include "sys/socket_address.hpp"
 #include "util/expected.hpp"
 
-namespace cloudtime::daemon {
+namespace cloudtime::config {
 
 // auto: chrony when its socket exists at start, else the kernel.
 enum class ClockSourceKind : std::uint8_t { automatic, chrony, kernel, local };
@@ -83,4 +83,4 @@ Config default_config();
 
 const char* clock_source_name(ClockSourceKind kind);
 
-}  // namespace cloudtime::daemon
+}  // namespace cloudtime::config

@@ -3,12 +3,12 @@
 
 #include <toml++/toml.h>
 
-#include "daemon/config.hpp"
-#include "daemon/toml_reader.hpp"
+#include "config/config.hpp"
+#include "config/toml_reader.hpp"
 
-namespace cloudtime::daemon {
+namespace cloudtime::config {
 
 Status apply_vendordata(const TomlReader& reader, const toml::table& table,
                         Config::Vendordata& out);
 
-}  // namespace cloudtime::daemon
+}  // namespace cloudtime::config
