@@ -4,56 +4,14 @@
 #include <cmath>
 #include <set>
 
+#include "check/chrony_view.hpp"
+#include "check/server_identity.hpp"
 #include "util/strings.hpp"
 
 namespace cloudtime::check {
 
 namespace {
-// An address in chrony's IPAddr form as text; "" for a reference clock's id.
-std::string address_text(proto::ChronyAddressFamily family,
-                         const std::array<std::uint8_t, 16>& address) {
-    if (family == proto::ChronyAddressFamily::inet4) {
-        return std::to_string(address[0]) + "." + std::to_string(address[1]) + "." +
-               std::to_string(address[2]) + "." + std::to_string(address[3]);
-    }
-    if (family == proto::ChronyAddressFamily::inet6) {
-        sockaddr_in6 sa{};
-        sa.sin6_family = AF_INET6;
-        std::copy(address.begin(), address.end(), sa.sin6_addr.s6_addr);
-        const auto parsed =
-            sys::SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&sa), sizeof(sa));
-        return parsed ? parsed->host_string() : "?";
-    }
-    return {};
-}
-
-// The refid of a reference clock as chrony names it ("PHC0").
-std::string refid_text(std::uint32_t refid) {
-    std::string text;
-    for (int shift = 24; shift >= 0; shift -= 8) {
-        const auto c = static_cast<char>((refid >> static_cast<unsigned>(shift)) & 0xFFU);
-        if (c >= 0x20 && c < 0x7F) {
-            text.push_back(c);
-        }
-    }
-    return text;
-}
-
-std::string without_scope(const std::string& host) {
-    return host.substr(0, host.find('%'));
-}
-
-// Every form a cloud server is known by: as discovered, and the addresses that answered.
-std::set<std::string> cloud_addresses(const VmFacts& f) {
-    std::set<std::string> out;
-    for (const auto& s : f.servers) {
-        if (s.answered()) {
-            out.insert(without_scope(s.server));
-            out.insert(without_scope(s.result->server.host_string()));
-        }
-    }
-    return out;
-}
+constexpr std::size_t kMinJitterSamples = 3;
 
 std::vector<const ServerMeasurement*> answering(const VmFacts& f) {
     std::vector<const ServerMeasurement*> out;
@@ -89,13 +47,16 @@ CheckResult delivered_check(const VmFacts& f) {
         if (c.servers && !c.servers->empty()) {
             found.push_back(c.kind + " (" + c.source + "): " + join(*c.servers, " "));
         } else {
-            missing.push_back(c.kind + ": " + (c.servers ? "no NTP servers" : c.servers.error()));
+            std::string why = c.kind + ": " + (c.servers ? "no NTP servers" : c.servers.error());
+            if (std::find(missing.begin(), missing.end(), why) == missing.end()) {
+                missing.push_back(std::move(why));  // both vendordata files say the same
+            }
         }
     }
     // A link-local server that answers is reachable, but nothing told this VM to use it.
     std::vector<std::string> untold;
     for (const auto& s : f.servers) {
-        if (s.found_by == std::vector<std::string>{"link-local"} && s.answered()) {
+        if (s.found_by == std::vector<std::string>{"link-local"} && s.reached()) {
             untold.push_back(s.server);
         }
     }
@@ -121,11 +82,20 @@ CheckResult reachable_check(const VmFacts& f) {
                   ""};
     std::vector<std::string> good;
     std::vector<std::string> bad;
+    // A server chronyd follows answers this VM: its reachability register says so for the
+    // last polls, even when a rate limit dropped this check's own request.
+    const auto followed = chrony_followed_server(f.client);
     for (const auto& s : f.servers) {
         const bool named = std::any_of(s.found_by.begin(), s.found_by.end(),
                                        [](const auto& k) { return k != "link-local"; });
         if (s.answered()) {
             good.push_back(s.server);
+        } else if (s.rate_limited()) {
+            good.push_back(s.server + " (it rate-limited this check: KoD RATE)");
+        } else if (followed && without_scope(s.server) == followed->address) {
+            good.push_back(s.server + " (to chronyd, reachability " +
+                           reachability_text(followed->source.reachability) +
+                           "; this check's request: " + unreachable_reason(s) + ")");
         } else if (named) {
             bad.push_back(s.server + " (from " + join(s.found_by, ", ") +
                           "): " + unreachable_reason(s));
@@ -144,129 +114,36 @@ CheckResult reachable_check(const VmFacts& f) {
     return r;
 }
 
-CheckResult client_check(const VmFacts& f) {
-    CheckResult r{"client-synchronized", "the VM's NTP client follows a cloud source",
-                  Verdict::fail, ""};
-    const auto cloud = cloud_addresses(f);
-    const auto& c = f.client;
-    switch (c.kind) {
-        case ClientKind::none:
-            r.reason = "no NTP client runs (neither chronyd nor systemd-timesyncd)";
-            return r;
-        case ClientKind::timesyncd: {
-            const bool uses_cloud =
-                std::any_of(c.timesyncd_servers.begin(), c.timesyncd_servers.end(),
-                            [&](const auto& s) { return cloud.count(s) != 0; });
-            if (!c.timesyncd_synchronized) {
-                r.reason = "systemd-timesyncd has not synchronized the clock";
-            } else if (!uses_cloud) {
-                r.reason = "systemd-timesyncd is synchronized, but its servers (" +
-                           join(c.timesyncd_servers, " ") + ") are not the cloud's";
-            } else {
-                r.verdict = Verdict::pass;
-                r.reason = "systemd-timesyncd synchronized, configured with " +
-                           join(c.timesyncd_servers, " ");
-            }
-            return r;
-        }
-        case ClientKind::chrony:
-            break;
-    }
-    if (!c.chrony) {
-        const bool denied = is_permission_denied(c.chrony.failure());
-        r.verdict = denied ? Verdict::abort : Verdict::fail;
-        r.reason = denied
-                       ? "cannot ask chronyd (" + c.chrony.error() +
-                             "): run as root or as a member of chrony's group"
-                       : "chronyd does not answer on " + c.chrony_socket + ": " + c.chrony.error();
-        return r;
-    }
-    const auto& t = *c.chrony;
-    if (t.leap == proto::ChronyLeap::unsynchronized || t.stratum == 0) {
-        r.reason = "chronyd is not synchronized";
-        return r;
-    }
-    const std::string selected = address_text(t.family, t.address);
-    if (selected.empty()) {  // a reference clock
-        const std::string refid = refid_text(t.ref_id);
-        if (refid.rfind("PHC", 0) == 0 && ptp_count(f) > 0) {
-            r.verdict = Verdict::pass;
-            r.reason = "chronyd follows the PTP clock (refid " + refid + ")";
-        } else {
-            r.reason = "chronyd follows reference clock " + refid + ", not a cloud source";
-        }
-        return r;
-    }
-    if (cloud.count(selected) == 0) {
-        r.reason = "chronyd follows " + selected + ", which is not a cloud source that answers";
-        return r;
-    }
-    r.verdict = Verdict::pass;
-    r.reason = "chronyd follows " + selected + " (stratum " + std::to_string(t.stratum) +
-               ", last offset " + seconds_text(t.last_offset_s) + ")";
-    return r;
+Verdict offset_verdict(double magnitude, const VmThresholds& th) {
+    return magnitude <= th.offset_warn_s   ? Verdict::pass
+           : magnitude <= th.offset_fail_s ? Verdict::warn
+                                           : Verdict::fail;
 }
 
-// Every cloud server by name and address: those the channels named, and link-local ones that
-// answer.
-std::set<std::string> cloud_servers(const VmFacts& f) {
-    std::set<std::string> out = cloud_addresses(f);
-    for (const auto& c : f.channels) {
-        for (const auto& s : c.servers ? *c.servers : std::vector<std::string>{}) {
-            out.insert(s);
-        }
-    }
-    return out;
+std::string limits_text(const VmThresholds& th) {
+    return "warn above " + seconds_text(th.offset_warn_s) + ", fail above " +
+           seconds_text(th.offset_fail_s);
 }
 
-CheckResult configured_check(const VmFacts& f) {
-    CheckResult r{"client-uses-cloud-servers", "the NTP client is configured with them",
-                  Verdict::fail, ""};
-    const auto cloud = cloud_servers(f);
-    std::vector<std::string> configured;
-    const auto& c = f.client;
-    switch (c.kind) {
-        case ClientKind::none:
-            r.verdict = Verdict::skip;
-            r.reason = "no NTP client";
-            return r;
-        case ClientKind::timesyncd:
-            configured = c.timesyncd_servers;
-            break;
-        case ClientKind::chrony:
-            if (!c.chrony_sources) {
-                const bool denied = is_permission_denied(c.chrony_sources.failure());
-                r.verdict = denied ? Verdict::abort : Verdict::fail;
-                r.reason = "cannot list chronyd's sources: " + c.chrony_sources.error();
-                return r;
-            }
-            for (const auto& s : *c.chrony_sources) {
-                const std::string address = address_text(s.family, s.address);
-                if (!address.empty()) {
-                    configured.push_back(address);
-                }
-            }
-            break;
-    }
-    std::vector<std::string> used;
-    for (const auto& s : configured) {
-        if (cloud.count(without_scope(s)) != 0) {
-            used.push_back(s);
-        }
-    }
-    if (used.empty()) {
-        r.reason = "its servers (" + (configured.empty() ? "none" : join(configured, " ")) +
-                   ") include none of the cloud's (" +
-                   (cloud.empty() ? "none found" : join({cloud.begin(), cloud.end()}, " ")) + ")";
-        return r;
-    }
-    r.verdict = Verdict::pass;
-    r.reason = "uses " + join(used, " ");
-    return r;
+bool any_rate_limited(const VmFacts& f) {
+    return std::any_of(f.servers.begin(), f.servers.end(),
+                       [](const auto& s) { return s.rate_limited(); });
 }
 
 CheckResult offset_check(const VmFacts& f, const VmThresholds& th) {
     CheckResult r{"offset", "system clock offset from the cloud's time", Verdict::abort, ""};
+    // chronyd measures the server it follows every poll, and filters: its view is the better
+    // one, and reading it sends the server nothing.
+    if (const auto followed = chrony_follows_cloud_server(f)) {
+        const auto& t = *f.client.chrony;
+        const double magnitude =
+            std::max(std::fabs(t.current_correction_s), std::fabs(t.last_offset_s));
+        r.verdict = offset_verdict(magnitude, th);
+        r.reason = "chronyd, following " + followed->address + ": system clock " +
+                   seconds_text(t.current_correction_s) + " from its time, last offset " +
+                   seconds_text(t.last_offset_s) + " (" + limits_text(th) + ")";
+        return r;
+    }
     double offset = 0.0;
     std::string against;
     if (const auto* best = best_server(f)) {
@@ -282,33 +159,45 @@ CheckResult offset_check(const VmFacts& f, const VmThresholds& th) {
         }
     }
     if (against.empty()) {
-        r.reason =
-            "nothing to measure against: no cloud NTP server answered, no readable PTP "
-            "clock";
+        r.reason = any_rate_limited(f)
+                       ? "not measured: the cloud's server rate-limited this check (KoD RATE) "
+                         "and no NTP client here follows it; run the check again in a minute"
+                       : "nothing to measure against: no cloud NTP server answered, no "
+                         "readable PTP clock";
         return r;
     }
-    const double magnitude = std::fabs(offset);
-    r.verdict = magnitude <= th.offset_warn_s   ? Verdict::pass
-                : magnitude <= th.offset_fail_s ? Verdict::warn
-                                                : Verdict::fail;
-    r.reason = seconds_text(offset) + " against " + against + " (warn above " +
-               seconds_text(th.offset_warn_s) + ", fail above " + seconds_text(th.offset_fail_s) +
-               ")";
+    r.verdict = offset_verdict(std::fabs(offset), th);
+    r.reason = seconds_text(offset) + " against " + against + " (" + limits_text(th) + ")";
     return r;
 }
 
 CheckResult jitter_check(const VmFacts& f, const VmThresholds& th) {
     CheckResult r{"jitter", "jitter of the cloud's time", Verdict::abort, ""};
-    const auto* best = best_server(f);
-    if (best == nullptr || best->result->samples.size() < 2) {
-        r.reason = "needs two samples from an answering cloud server";
+    if (const auto followed = chrony_follows_cloud_server(f)) {
+        const double jitter = f.client.chrony->rms_offset_s;
+        r.verdict = jitter <= th.jitter_fail_s ? Verdict::pass : Verdict::fail;
+        r.reason = "chronyd's RMS offset " + seconds_text(jitter) + ", following " +
+                   followed->address + " (fail above " + seconds_text(th.jitter_fail_s) + ")";
         return r;
     }
-    const double jitter = best->result->summary->jitter_s;
+    const auto* best = best_server(f);
+    if (best == nullptr) {
+        r.reason = "needs an answering cloud server";
+        return r;
+    }
+    const auto& m = *best->result;
+    if (m.samples.size() < kMinJitterSamples) {
+        // Lost requests are what a rate limit that drops looks like: a jitter over the few
+        // that came back says nothing.
+        r.reason = "only " + std::to_string(m.samples.size()) + " of " + std::to_string(m.sent) +
+                   " requests to " + best->server + " were answered; jitter needs " +
+                   std::to_string(kMinJitterSamples);
+        return r;
+    }
+    const double jitter = m.summary->jitter_s;
     r.verdict = jitter <= th.jitter_fail_s ? Verdict::pass : Verdict::fail;
-    r.reason = seconds_text(jitter) + " over " + std::to_string(best->result->samples.size()) +
-               " samples of " + best->server + " (fail above " + seconds_text(th.jitter_fail_s) +
-               ")";
+    r.reason = seconds_text(jitter) + " over " + std::to_string(m.samples.size()) + " samples of " +
+               best->server + " (fail above " + seconds_text(th.jitter_fail_s) + ")";
     return r;
 }
 
@@ -317,10 +206,19 @@ CheckResult redundancy_check(const VmFacts& f, const VmThresholds& th) {
                   "a network-independent source (PTP clock) or two cloud NTP servers",
                   Verdict::pass, ""};
     const std::size_t ptp = ptp_count(f);
-    const std::size_t servers = answering(f).size();
-    const std::string counts = std::to_string(ptp) + " PTP clock" + (ptp == 1 ? "" : "s") + ", " +
-                               std::to_string(servers) + " answering cloud NTP server" +
-                               (servers == 1 ? "" : "s");
+    const std::size_t servers = distinct_servers(f);
+    std::vector<std::string> addresses;
+    for (const auto& s : f.servers) {
+        if (s.reached()) {
+            addresses.push_back(s.server);
+        }
+    }
+    std::string counts = std::to_string(ptp) + " PTP clock" + (ptp == 1 ? "" : "s") + ", " +
+                         std::to_string(servers) + " answering cloud NTP server" +
+                         (servers == 1 ? "" : "s");
+    if (addresses.size() > servers) {
+        counts += " (on " + join(addresses, ", ") + ")";
+    }
     if (th.redundancy == RedundancyRule::off) {
         r.verdict = Verdict::skip;
         r.reason = "not required (" + counts + ")";
@@ -332,7 +230,9 @@ CheckResult redundancy_check(const VmFacts& f, const VmThresholds& th) {
     }
     r.verdict = th.redundancy == RedundancyRule::required ? Verdict::fail : Verdict::warn;
     r.reason = counts + (f.ptp ? "" : " (PTP clocks: " + f.ptp.error() + ")") +
-               ": one failure leaves this VM without time";
+               ": if it fails, this VM has no time. The cloud can add the KVM PTP clock "
+               "(ptp_kvm) where its hypervisors support it, or a second NTP server that does "
+               "not share the first one's host";
     return r;
 }
 
@@ -411,6 +311,64 @@ const ServerMeasurement* best_server(const VmFacts& facts) {
         }
     }
     return best;
+}
+
+std::set<std::string> cloud_addresses(const VmFacts& facts) {
+    std::set<std::string> out;
+    const auto followed = chrony_followed_server(facts.client);
+    for (const auto& s : facts.servers) {
+        if (s.reached()) {
+            out.insert(without_scope(s.server));
+            out.insert(without_scope(s.result->server.host_string()));
+        } else if (followed && without_scope(s.server) == followed->address) {
+            out.insert(followed->address);  // answers chronyd, if not this check's request
+        }
+    }
+    return out;
+}
+
+std::optional<FollowedServer> chrony_followed_server(const ClientFacts& c) {
+    if (c.kind != ClientKind::chrony || !c.chrony || !c.chrony_sources ||
+        c.chrony->leap == proto::ChronyLeap::unsynchronized || c.chrony->stratum == 0) {
+        return std::nullopt;
+    }
+    const std::string address = chrony_address_text(c.chrony->family, c.chrony->address);
+    const auto source = reference_source(*c.chrony, *c.chrony_sources);
+    if (address.empty() || !source || source->state != proto::ChronySourceState::selected ||
+        source->reachability == 0) {
+        return std::nullopt;
+    }
+    return FollowedServer{address, *source};
+}
+
+std::optional<FollowedServer> chrony_follows_cloud_server(const VmFacts& facts) {
+    auto followed = chrony_followed_server(facts.client);
+    if (followed && cloud_addresses(facts).count(followed->address) == 0) {
+        return std::nullopt;
+    }
+    return followed;
+}
+
+std::size_t distinct_servers(const VmFacts& facts) {
+    std::vector<std::vector<proto::Header>> answers;
+    bool unidentified = false;
+    for (const auto& s : facts.servers) {
+        if (!s.reached()) {
+            continue;
+        }
+        std::vector<proto::Header> headers;
+        for (const auto& sample : s.result->samples) {
+            headers.push_back(sample.header);
+        }
+        if (headers.empty()) {
+            unidentified = true;  // only a KoD RATE: no identity to compare
+        } else {
+            answers.push_back(std::move(headers));
+        }
+    }
+    const auto groups = group_servers(answers);
+    const std::set<std::size_t> distinct(groups.begin(), groups.end());
+    return distinct.empty() && unidentified ? 1 : distinct.size();
 }
 
 std::vector<CheckResult> evaluate_vm(const VmFacts& facts, const VmThresholds& thresholds) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct ServerMeasurement {
     Expected<client::QueryResult> result = Error{"not measured"};
     // A usable answer: synchronized, no KoD, at least one sample.
     bool answered() const { return result && result->summary && !result->rejection; }
+    // The server told this check to slow down (KoD RATE): it is there and answering, only not
+    // to so many requests from this VM (whose NTP client asks it too).
+    bool rate_limited() const { return result && client::rate_limited(*result); }
+    bool reached() const { return answered() || rate_limited(); }
 };
 
 struct PtpClock {
@@ -58,7 +63,7 @@ struct VmFacts {
 
 enum class RedundancyRule : std::uint8_t {
     required,  // fail without a PHC or two answering cloud servers
-    advisory,  // warn
+    advisory,  // warn, saying what to add (the decision record's minimum is one NTP server)
     off,
 };
 
@@ -66,7 +71,7 @@ struct VmThresholds {
     double offset_warn_s = 0.010;
     double offset_fail_s = 0.050;  // Ceph's default allowed drift
     double jitter_fail_s = 0.005;
-    RedundancyRule redundancy = RedundancyRule::required;
+    RedundancyRule redundancy = RedundancyRule::advisory;
 };
 
 std::vector<CheckResult> evaluate_vm(const VmFacts& facts, const VmThresholds& thresholds);
@@ -74,5 +79,28 @@ std::vector<CheckResult> evaluate_vm(const VmFacts& facts, const VmThresholds& t
 // The measurement the offset and jitter verdicts use: the answering server with the smallest
 // delay; null when none answered.
 const ServerMeasurement* best_server(const VmFacts& facts);
+
+// Every form a cloud server is known by: as discovered, and the addresses that replied (or,
+// for the server chronyd follows, that reply to chronyd).
+std::set<std::string> cloud_addresses(const VmFacts& facts);
+
+// The server chronyd follows now: tracking names it as the reference, and chronyd's sources
+// list it selected ('*') and reachable; nullopt otherwise. `address` is how chrony names it.
+struct FollowedServer {
+    std::string address;
+    proto::ChronySource source;
+};
+std::optional<FollowedServer> chrony_followed_server(const ClientFacts& client);
+// The same, when that server is one of the cloud's.
+std::optional<FollowedServer> chrony_follows_cloud_server(const VmFacts& facts);
+
+// Distinct servers among those that replied (an address each): answers that carry the same
+// server's identity (same_server) count once. A server that only said "slow down" has no
+// identity; it counts only when nothing else replied.
+std::size_t distinct_servers(const VmFacts& facts);
+
+// The checks about the VM's NTP client (vm_client_check.cpp).
+CheckResult client_check(const VmFacts& facts);
+CheckResult configured_check(const VmFacts& facts);
 
 }  // namespace cloudtime::check

@@ -1,5 +1,6 @@
 #include "check/vm_discovery.hpp"
 
+#include <fmt/format.h>
 #include <httplib.h>
 
 #include <algorithm>
@@ -40,6 +41,21 @@ std::pair<std::string, std::string> split_url(const std::string& url) {
     return {url.substr(0, path), url.substr(path)};
 }
 
+std::string http_failure_text(httplib::Error error, double timeout_s) {
+    switch (error) {
+        case httplib::Error::Connection:
+            return "cannot connect (refused, or no route)";
+        case httplib::Error::ConnectionTimeout:
+            return fmt::format("no connection within {:g} s", timeout_s);
+        case httplib::Error::Read:
+            return "the connection broke or nothing came within the timeout";
+        case httplib::Error::Write:
+            return "the request could not be sent";
+        default:
+            return httplib::to_string(error);
+    }
+}
+
 void metadata_channels(const VmCheckOptions& o, VmFacts& f) {
     if (o.metadata_url.empty()) {
         return;
@@ -54,20 +70,18 @@ void metadata_channels(const VmCheckOptions& o, VmFacts& f) {
         static_cast<time_t>((o.metadata_timeout_s - static_cast<double>(seconds)) * 1e6);
     http.set_connection_timeout(seconds, micros);
     http.set_read_timeout(seconds, micros);
-    bool reachable = true;
     for (const char* file : {"vendor_data2.json", "vendor_data.json"}) {
         Channel c{"metadata", base + path + file, Error{""}};
-        if (!reachable) {
-            c.servers = Error{"the metadata service does not answer"};
-            f.channels.push_back(c);
-            continue;
-        }
         const auto response = http.Get(path + file);
         if (!response) {
-            reachable = false;
-            c.servers = Error{"the metadata service does not answer (" +
-                              httplib::to_string(response.error()) + ")"};
-        } else if (response->status != 200) {
+            // One entry says it: the other file is behind the same silent service.
+            c.source = base;
+            c.servers = Error{"the metadata service at " + base + " does not answer: " +
+                              http_failure_text(response.error(), o.metadata_timeout_s)};
+            f.channels.push_back(c);
+            return;
+        }
+        if (response->status != 200) {
             c.servers = Error{"HTTP " + std::to_string(response->status)};
         } else {
             c.servers = servers_in_json_text(response->body);
@@ -193,13 +207,21 @@ void measure_servers(const VmCheckOptions& o, VmFacts& f) {
                 continue;
             }
             auto result = measure(candidate, probe);
-            if (result && result->summary && !result->rejection) {
+            const bool replied = result && ((result->summary && !result->rejection) ||
+                                            client::rate_limited(*result));
+            if (replied) {
                 add_server(f, candidate, "link-local");
             }
         }
     }
+    // The server chronyd follows is measured by chronyd every poll: one request says it is
+    // there, and keeps this check within the server's rate limit (the VM's chronyd spends the
+    // same source's rate).
+    const auto followed = chrony_followed_server(f.client);
+    const client::QueryOptions once{.samples = 1, .interval_s = 0.0, .timeout_s = 1.0};
     for (auto& s : f.servers) {
-        s.result = measure(s.server, o.measurement);
+        const bool chrony_measures = followed && without_scope(s.server) == followed->address;
+        s.result = measure(s.server, chrony_measures ? once : o.measurement);
     }
 }
 

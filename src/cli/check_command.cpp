@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "check/chrony_view.hpp"
 #include "check/vm_discovery.hpp"
 #include "cli/check_output.hpp"
 #include "cli/commands.hpp"
@@ -21,7 +22,7 @@ struct CheckArgs {
     check::VmThresholds thresholds;
     std::vector<std::string> config_drives;
     std::vector<std::string> lease_files;
-    std::string redundancy = "required";
+    std::string redundancy = "advisory";
     double wait_s = 0.0;
     bool no_metadata = false;
     bool json = false;
@@ -96,11 +97,16 @@ nlohmann::json facts_json(const check::VmFacts& f) {
         if (c.chrony_sources) {
             nlohmann::json sources = nlohmann::json::array();
             for (const auto& s : *c.chrony_sources) {
-                sources.push_back({{"family", static_cast<int>(s.family)},
-                                   {"state", static_cast<int>(s.state)},
-                                   {"stratum", s.stratum},
-                                   {"reachability", s.reachability},
-                                   {"latest_offset_s", s.latest_offset_s}});
+                sources.push_back(
+                    {{"address", check::chrony_source_name(s)},
+                     {"mode", s.mode == proto::ChronySourceMode::reference_clock ? "refclock"
+                              : s.mode == proto::ChronySourceMode::peer          ? "peer"
+                                                                                 : "server"},
+                     {"state", check::source_state_name(s.state)},
+                     {"symbol", std::string(1, check::source_state_symbol(s.state))},
+                     {"stratum", s.stratum},
+                     {"reachability", check::reachability_text(s.reachability)},
+                     {"latest_offset_s", s.latest_offset_s}});
             }
             client["sources"] = sources;
         } else {
@@ -135,6 +141,15 @@ nlohmann::json facts_json(const check::VmFacts& f) {
     return out;
 }
 
+// The most requests this round sent to one server.
+int requests_per_server(const check::VmFacts& f) {
+    int most = 0;
+    for (const auto& s : f.servers) {
+        most = std::max(most, s.result ? s.result->sent : 0);
+    }
+    return most;
+}
+
 int run(CheckArgs& args) {
     if (!args.config_drives.empty()) {
         args.options.config_drives = args.config_drives;
@@ -162,7 +177,19 @@ int run(CheckArgs& args) {
                });
     };
     while (std::chrono::steady_clock::now() < deadline && settling(results)) {
-        std::this_thread::sleep_for(std::chrono::seconds(2));
+        // Progress on stderr (stdout stays one report): what still fails, and for how long
+        // this goes on.
+        const auto left = std::chrono::duration_cast<std::chrono::seconds>(
+            deadline - std::chrono::steady_clock::now());
+        for (const auto& r : results) {
+            if (r.verdict == check::Verdict::fail) {
+                fmt::print(stderr, "waiting ({} s left): {}: {}\n", left.count(), r.id, r.reason);
+            }
+        }
+        // Paced so that this check, added to the VM's own client, stays within a server's
+        // default rate limit (one request per 2 s on average).
+        std::this_thread::sleep_for(std::chrono::seconds(2) *
+                                    std::max(1, requests_per_server(facts)));
         facts = check::gather_vm_facts(args.options);
         results = check::evaluate_vm(facts, args.thresholds);
     }
@@ -201,8 +228,10 @@ Runner add_check_command(CLI::App& app) {
     cmd->add_option("--chrony-socket", o.chrony_socket,
                     "chronyd's command socket (default /run/chrony/chronyd.sock)");
     cmd->add_option("--ptp-sysfs", o.ptp_sysfs, "where PTP clocks are listed (for tests)");
-    cmd->add_option("--samples", o.measurement.samples, "samples per NTP server (default 4)")
-        ->check(CLI::Range(2, 64));
+    cmd->add_option("--samples", o.measurement.samples,
+                    "samples per NTP server the NTP client does not follow (default 4; jitter "
+                    "needs 3)")
+        ->check(CLI::Range(3, 64));
     cmd->add_option("--offset-warn", args->thresholds.offset_warn_s,
                     "seconds of offset that warn (default 0.010)")
         ->check(CLI::Range(0.0, 10.0));
@@ -213,11 +242,12 @@ Runner add_check_command(CLI::App& app) {
                     "seconds of jitter that fail (default 0.005)")
         ->check(CLI::Range(0.0, 10.0));
     cmd->add_option("--redundancy", args->redundancy,
-                    "a PTP clock or two cloud NTP servers: required (default), advisory, off")
+                    "a PTP clock or two distinct cloud NTP servers: advisory (default: warn, "
+                    "saying what to add), required (fail), off")
         ->check(CLI::IsMember({"required", "advisory", "off"}));
     cmd->add_option("--wait", args->wait_s,
-                    "seconds to look again, every 2 s, while a check fails and time was delivered "
-                    "(default 0)")
+                    "seconds to look again while a check fails and time was delivered, every 2 s "
+                    "per request a round sent to one server; progress on stderr (default 0)")
         ->check(CLI::Range(0.0, 3600.0));
     auto* json = cmd->add_flag("-j,--json", args->json, "print one JSON object");
     cmd->add_flag("--scs", args->scs, "print 'scs-0129-<check>: PASS|FAIL|ABORT' lines")

@@ -10,6 +10,11 @@
 
 namespace cloudtime::client {
 
+bool rate_limited(const QueryResult& result) {
+    return result.rejection && result.rejection->verdict == proto::ReplyVerdict::kiss_of_death &&
+           result.rejection->header.refid == proto::kKissRate;
+}
+
 namespace {
 
 std::uint64_t random_nonce() {

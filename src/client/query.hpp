@@ -32,6 +32,9 @@ struct QueryResult {
     std::optional<proto::SampleSummary> summary;
 };
 
+// Whether querying stopped at a KoD RATE: the server is there, and asks for fewer requests.
+bool rate_limited(const QueryResult& result);
+
 // Errors are local failures (socket, send); silence from the server is counted as lost.
 Expected<QueryResult> query_server(const sys::SocketAddress& server, const QueryOptions& options);
 

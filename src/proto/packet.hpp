@@ -50,6 +50,10 @@ struct Header {
     friend bool operator==(const Header&, const Header&) = default;
 };
 
+// Kiss codes a server sends (RFC 5905 section 7.4), as refids.
+inline constexpr std::uint32_t kKissRate = 0x5241'5445U;  // "RATE": slow down
+inline constexpr std::uint32_t kKissDeny = 0x4445'4E59U;  // "DENY": stop, access denied
+
 // Byte offsets of the fields that the server writes one at a time.
 inline constexpr std::size_t kOriginOffset = 24;
 inline constexpr std::size_t kReceiveOffset = 32;

@@ -13,6 +13,7 @@
 
 #include "proto/access_list.hpp"
 #include "proto/clock_snapshot.hpp"
+#include "proto/packet.hpp"
 #include "proto/rate_limiter.hpp"
 #include "proto/timestamp.hpp"
 
@@ -52,10 +53,6 @@ struct Arrival {
     UnixTime kernel_receive;  // the kernel's receive time: the rate limiter's clock
     UnixTime served_receive;  // the receive timestamp the reply carries (smeared in a window)
 };
-
-// Kiss codes a server sends (RFC 5905 section 7.4), as refids.
-inline constexpr std::uint32_t kKissRate = 0x5241'5445U;  // "RATE": slow down
-inline constexpr std::uint32_t kKissDeny = 0x4445'4E59U;  // "DENY": stop, access denied
 
 struct Reply {
     std::size_t length = 0;  // octets written at the start of the reply buffer

@@ -44,6 +44,15 @@ std::optional<SocketAddress> SocketAddress::from_sockaddr(const sockaddr* sa, so
     return std::nullopt;
 }
 
+SocketAddress SocketAddress::from_ipv6_octets(const std::array<std::uint8_t, 16>& octets,
+                                              std::uint16_t port) {
+    sockaddr_in6 v6{};
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(port);
+    std::memcpy(&v6.sin6_addr, octets.data(), octets.size());
+    return *from_sockaddr(reinterpret_cast<const sockaddr*>(&v6), sizeof(v6));
+}
+
 socklen_t SocketAddress::length() const {
     return is_ipv6() ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
 }

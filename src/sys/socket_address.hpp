@@ -19,6 +19,9 @@ class SocketAddress {
   public:
     SocketAddress() = default;
     static std::optional<SocketAddress> from_sockaddr(const sockaddr* sa, socklen_t len);
+    // An IPv6 address from its 16 octets (network order), without a scope.
+    static SocketAddress from_ipv6_octets(const std::array<std::uint8_t, 16>& octets,
+                                          std::uint16_t port);
 
     const sockaddr* sockaddr_ptr() const { return reinterpret_cast<const sockaddr*>(&storage_); }
     sockaddr* sockaddr_ptr() { return reinterpret_cast<sockaddr*>(&storage_); }

@@ -18,4 +18,9 @@ inline std::string join(const std::vector<std::string>& items, std::string_view 
     return out;
 }
 
+// "fe80::1%eth0" -> "fe80::1": an address as a peer names it, without the local scope.
+inline std::string without_scope(const std::string& host) {
+    return host.substr(0, host.find('%'));
+}
+
 }  // namespace cloudtime

@@ -218,6 +218,26 @@ class Chronyd:
                  "root_dispersion", "update_interval", "leap"]
         return dict(zip(names, fields))
 
+    def chronyc(self, *args):
+        """chronyc against this chronyd's socket; its stdout (raises if it fails)."""
+        return subprocess.run(["chronyc", "-h", self.socket, *args], capture_output=True,
+                              text=True, timeout=10, check=True).stdout
+
+    def sources(self):
+        """`chronyc -c -n sources` by name: {"169.254.169.254": {"state": "*", "reach": 0o377}};
+        None while chronyd does not answer."""
+        p = subprocess.run(["chronyc", "-h", self.socket, "-c", "-n", "sources"],
+                           capture_output=True, text=True, timeout=10)
+        if p.returncode != 0:
+            return None
+        out = {}
+        for line in p.stdout.splitlines():
+            fields = line.split(",")
+            if len(fields) >= 6:
+                out[fields[2]] = {"mode": fields[0], "state": fields[1],
+                                  "reach": int(fields[5], 8)}
+        return out
+
     def stop(self):
         """Stops chronyd, keeping its directory (to start another in it)."""
         if self.proc.poll() is None:

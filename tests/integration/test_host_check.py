@@ -124,6 +124,24 @@ class HostCheck(harness.TestCase):
         self.assertIn("host", human.splitlines()[-1])
         self.assertEqual(len(human.strip().splitlines()), len(CHECKS) + 1)
 
+    def test_without_permission_to_see_chronyds_socket_is_abort(self):
+        # chronyd's socket lives in a directory only root may enter (as /run/chrony is
+        # _chrony's): an unprivileged host-check cannot tell whether chronyd runs, and says so.
+        harness.require_root()
+        unprivileged = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                        harness.CLOUDTIME, "host-check", "--chrony-socket", self.chronyd.socket]
+        p = subprocess.run(unprivileged + ["--json"], capture_output=True, text=True,
+                           timeout=60)
+        data = json.loads(p.stdout)
+        checks = {c["id"]: c for c in data["checks"]}
+        self.assertEqual(checks["chrony-synchronized"]["verdict"], "abort", checks)
+        self.assertIn("Permission denied", checks["chrony-synchronized"]["reason"])
+        self.assertIn("chrony's group", checks["chrony-synchronized"]["reason"])
+        self.assertEqual(p.returncode, expected_exit([c["verdict"] for c in data["checks"]]))
+        self.assertIn(p.returncode, (1, 2))
+        p = subprocess.run(unprivileged + ["--scs"], capture_output=True, text=True, timeout=60)
+        self.assertIn("scs-0129-chrony-synchronized: ABORT", p.stdout.splitlines())
+
     def test_usage_errors(self):
         rc, _, err = host_check("--json", "--scs")
         self.assertEqual(rc, 64, err)

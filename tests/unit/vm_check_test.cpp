@@ -7,6 +7,7 @@
 #include "check_results.hpp"
 
 #include "check/lease_files.hpp"
+#include "check/server_identity.hpp"
 #include "cloud/vendordata.hpp"
 #include "cloud/vendordata_servers.hpp"
 
@@ -52,14 +53,43 @@ TEST(VendordataServers, OursAndCloudConfigNtp) {
     EXPECT_TRUE(cloud::ntp_servers_in_vendordata("#cloud-config\nruncmd: [ls]\n").empty());
 }
 
+// What one server says of itself in every answer (stratum, refid, reference time, root delay
+// and dispersion): equal for every address the same server answers on.
+proto::Header server_identity(std::uint32_t refid) {
+    proto::Header h;
+    h.mode = proto::Mode::server;
+    h.stratum = 3;
+    h.refid = refid;
+    h.reference.raw = 0xEA00'0000'0000'0000ULL + refid;
+    h.root_delay = proto::NtpShort::from_seconds(0.002);
+    h.root_dispersion = proto::NtpShort::from_seconds(0.001);
+    h.receive.raw = 0xEA00'0100'0000'0000ULL;
+    return h;
+}
+
 ServerMeasurement answered_server(const std::string& name, double offset, double jitter,
-                                  const std::string& found_by) {
+                                  const std::string& found_by, std::uint32_t refid = 0) {
     client::QueryResult q;
-    q.server = *sys::parse_socket_address(name + ":123");
+    q.server = *sys::parse_socket_address(name, 123);
     q.sent = 4;
     q.samples.resize(4);
+    // Each server its own identity unless told otherwise: two distinct servers by default.
+    const std::uint32_t identity = refid != 0 ? refid : std::hash<std::string>{}(name)&0xFFFF'FFFFU;
+    for (auto& sample : q.samples) {
+        sample.header = server_identity(static_cast<std::uint32_t>(identity));
+    }
     q.summary = proto::SampleSummary{0, offset, 0.0002, 0.0, jitter};
     return {name, {found_by}, q};
+}
+
+proto::ChronySource chrony_source(std::array<std::uint8_t, 16> address,
+                                  proto::ChronySourceState state, std::uint16_t reachability) {
+    proto::ChronySource s;
+    s.family = proto::ChronyAddressFamily::inet4;
+    s.address = address;
+    s.state = state;
+    s.reachability = reachability;
+    return s;
 }
 
 VmFacts healthy() {
@@ -76,12 +106,14 @@ VmFacts healthy() {
     t.stratum = 4;
     t.leap = proto::ChronyLeap::normal;
     f.client.chrony = t;
-    proto::ChronySource ours;
-    ours.family = proto::ChronyAddressFamily::inet4;
-    ours.address = {169, 254, 169, 254};
-    proto::ChronySource pool;  // the distribution's own, unreachable here
-    pool.family = proto::ChronyAddressFamily::inet4;
-    pool.address = {192, 0, 2, 1};
+    t.current_correction_s = 0.0001;
+    t.last_offset_s = -0.0002;
+    t.rms_offset_s = 0.0003;
+    f.client.chrony = t;
+    // As `chronyc sources` shows a healthy VM: ^* 169.254.169.254 (377), ^? the pool.
+    const auto ours = chrony_source({169, 254, 169, 254}, proto::ChronySourceState::selected, 0377);
+    const auto pool =  // the distribution's own, unreachable here
+        chrony_source({192, 0, 2, 1}, proto::ChronySourceState::nonselectable, 0);
     f.client.chrony_sources = std::vector<proto::ChronySource>{pool, ours};
     return f;
 }
@@ -108,6 +140,7 @@ TEST(VmCheck, UnreachableServerIsNamed) {
 
 TEST(VmCheck, OffsetAndJitterThresholds) {
     auto f = healthy();
+    f.client = ClientFacts{};  // no NTP client: the check's own measurement is judged
     f.servers[1].result = Error{"gone"};
     f.servers[0].result->summary->offset_s = -0.020;
     EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "offset"), Verdict::warn);
@@ -120,10 +153,14 @@ TEST(VmCheck, OffsetAndJitterThresholds) {
 TEST(VmCheck, RedundancyFollowsTheRuleAndAPtpClockCounts) {
     auto f = healthy();
     f.servers.pop_back();  // one server only
-    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "source-redundancy"), Verdict::fail);
+    VmThresholds required;
+    required.redundancy = RedundancyRule::required;
+    EXPECT_EQ(verdict_of(evaluate_vm(f, required), "source-redundancy"), Verdict::fail);
     VmThresholds advisory;
     advisory.redundancy = RedundancyRule::advisory;
     EXPECT_EQ(verdict_of(evaluate_vm(f, advisory), "source-redundancy"), Verdict::warn);
+    // The decision record's minimum (one NTP server) is not a failure by default.
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "source-redundancy"), Verdict::warn);
     VmThresholds off;
     off.redundancy = RedundancyRule::off;
     EXPECT_EQ(verdict_of(evaluate_vm(f, off), "source-redundancy"), Verdict::skip);
@@ -147,6 +184,10 @@ TEST(VmCheck, ClientStates) {
     g.client.chrony->family = proto::ChronyAddressFamily::unspecified;  // a refclock
     g.client.chrony->ref_id = 0x50484330;                               // "PHC0"
     g.ptp = std::vector<PtpClock>{{{"ptp0", "KVM virtual PTP", "/dev/ptp0"}, Error{"x"}}};
+    auto phc = chrony_source({'P', 'H', 'C', '0'}, proto::ChronySourceState::selected, 0377);
+    phc.family = proto::ChronyAddressFamily::unspecified;
+    phc.mode = proto::ChronySourceMode::reference_clock;
+    g.client.chrony_sources->push_back(phc);
     EXPECT_EQ(verdict_of(evaluate_vm(g, {}), "client-synchronized"), Verdict::pass);
     g.client.chrony->leap = proto::ChronyLeap::insert;
     EXPECT_EQ(verdict_of(evaluate_vm(g, {}), "leap-status"), Verdict::warn);
@@ -181,6 +222,146 @@ TEST(VmCheck, NothingDelivered) {
     EXPECT_EQ(results[0].verdict, Verdict::fail);
     EXPECT_EQ(results[0].reason.rfind("no cloud time source delivered", 0), 0U);
     EXPECT_EQ(exit_code(results), 1);
+}
+
+TEST(VmCheck, OneServerOnSeveralAddressesCountsOnce) {
+    // cloudtimed answers on 169.254.169.254, fe80::a9fe:a9fe and a managed 169.254.169.123:
+    // the same stratum, refid, reference time and root values, so one server, not three.
+    auto f = healthy();
+    f.servers.clear();
+    f.servers.push_back(answered_server("169.254.169.254", 0.0002, 0.0001, "metadata", 7));
+    f.servers.push_back(answered_server("169.254.169.123", 0.0002, 0.0001, "link-local", 7));
+    f.servers.push_back(answered_server("fe80::a9fe:a9fe", 0.0002, 0.0001, "link-local", 7));
+    // The later answers' dispersion grew at 15 ppm over the second between them.
+    for (auto& sample : f.servers[2].result->samples) {
+        sample.header.receive.raw += 1ULL << 32U;
+        sample.header.root_dispersion = proto::NtpShort::from_seconds(0.001 + 15e-6);
+    }
+    EXPECT_EQ(distinct_servers(f), 1U);
+    const auto results = evaluate_vm(f, {});
+    EXPECT_EQ(verdict_of(results, "source-redundancy"), Verdict::warn);
+    EXPECT_EQ(results[6].reason.rfind("0 PTP clocks, 1 answering cloud NTP server (on "
+                                      "169.254.169.254, 169.254.169.123, fe80::a9fe:a9fe)",
+                                      0),
+              0U)
+        << results[6].reason;
+    EXPECT_NE(results[6].reason.find("KVM PTP clock"), std::string::npos);  // what to add
+    // Another server (its own reference time) makes two.
+    f.servers.push_back(answered_server("169.254.169.1", 0.0002, 0.0001, "dhcp", 8));
+    EXPECT_EQ(distinct_servers(f), 2U);
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "source-redundancy"), Verdict::pass);
+}
+
+TEST(VmCheck, SameServerNeedsEveryIdentityFieldAndConsistentDispersion) {
+    const proto::Header a = server_identity(7);
+    EXPECT_TRUE(same_server(a, a));
+    proto::Header b = a;
+    b.reference.raw += 1;
+    EXPECT_FALSE(same_server(a, b));
+    b = a;
+    b.root_delay.raw += 1;
+    EXPECT_FALSE(same_server(a, b));
+    b = a;
+    b.stratum = 4;
+    EXPECT_FALSE(same_server(a, b));
+    // Dispersion may grow by 15 ppm of the time between the answers, not more.
+    b = a;
+    b.receive.raw += 10ULL << 32U;  // 10 s later: 150 us of growth, plus two roundings
+    b.root_dispersion.raw += 12;    // +183 us
+    EXPECT_FALSE(same_server(a, b));
+    b.root_dispersion.raw = a.root_dispersion.raw + 11;  // +168 us
+    EXPECT_TRUE(same_server(a, b));
+}
+
+TEST(VmCheck, FollowsMeansSelectedAndReachable) {
+    auto f = healthy();
+    auto& ours = f.client.chrony_sources->back();
+    ours.state = proto::ChronySourceState::nonselectable;  // '^?' while tracking still names it
+    auto results = evaluate_vm(f, {});
+    EXPECT_EQ(verdict_of(results, "client-synchronized"), Verdict::fail);
+    EXPECT_EQ(results[2].reason,
+              "chronyd does not follow 169.254.169.254 now: nonselectable ('?'), reachability "
+              "377");
+    ours.state = proto::ChronySourceState::selected;
+    ours.reachability = 0;
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-synchronized"), Verdict::fail);
+    // `chronyc delete 169.254.169.254`: gone from the sources, tracking still names it.
+    f.client.chrony_sources->pop_back();
+    results = evaluate_vm(f, {});
+    EXPECT_EQ(verdict_of(results, "client-synchronized"), Verdict::fail);
+    EXPECT_EQ(results[2].reason,
+              "chronyd's last reference 169.254.169.254 is no longer among its sources");
+    // Sources that cannot be listed: not confirmed, and said so.
+    f.client.chrony_sources = Error{"connect: Permission denied", EACCES};
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-synchronized"), Verdict::abort);
+    auto g = healthy();
+    results = evaluate_vm(g, {});
+    EXPECT_EQ(verdict_of(results, "client-synchronized"), Verdict::pass);
+    EXPECT_NE(results[2].reason.find("selected ('*'), reachability 377"), std::string::npos);
+}
+
+ServerMeasurement rate_limited_server(const std::string& name, std::size_t samples_before) {
+    auto s = answered_server(name, 0.0002, 0.0001, "metadata", 7);
+    s.result->samples.resize(samples_before);
+    s.result->rejection = client::Rejection{proto::ReplyVerdict::kiss_of_death, {}};
+    s.result->rejection->header.refid = proto::kKissRate;
+    return s;
+}
+
+TEST(VmCheck, KissOfDeathRateIsNotUnreachable) {
+    auto f = healthy();
+    f.servers = {rate_limited_server("169.254.169.254", 2)};
+    auto results = evaluate_vm(f, {});
+    EXPECT_EQ(verdict_of(results, "ntp-servers-reachable"), Verdict::pass);
+    EXPECT_NE(results[1].reason.find("rate-limited this check"), std::string::npos);
+    // chronyd follows it: chronyd's own measurement is judged, not the cut-short probe.
+    EXPECT_EQ(verdict_of(results, "client-synchronized"), Verdict::pass);
+    EXPECT_EQ(verdict_of(results, "offset"), Verdict::pass);
+    EXPECT_EQ(results[4].reason.rfind("chronyd, following 169.254.169.254", 0), 0U);
+    EXPECT_EQ(verdict_of(results, "jitter"), Verdict::pass);
+    EXPECT_EQ(results[5].reason.rfind("chronyd's RMS offset", 0), 0U);
+    EXPECT_EQ(exit_code(results), 0);
+    // Without a client that follows it there is nothing to judge the offset by: ABORT, not
+    // "unreachable", and not a jitter over the two answers that came before the KoD.
+    f.client = ClientFacts{};
+    results = evaluate_vm(f, {});
+    EXPECT_EQ(verdict_of(results, "ntp-servers-reachable"), Verdict::pass);
+    EXPECT_EQ(verdict_of(results, "offset"), Verdict::abort);
+    EXPECT_NE(results[4].reason.find("rate-limited this check (KoD RATE)"), std::string::npos);
+    EXPECT_EQ(verdict_of(results, "jitter"), Verdict::abort);
+}
+
+TEST(VmCheck, JitterNeedsThreeAnsweredRequests) {
+    auto f = healthy();
+    f.client = ClientFacts{};
+    f.servers.pop_back();
+    f.servers[0].result->samples.resize(2);  // two of four dropped by a rate limit
+    f.servers[0].result->lost = 2;
+    const auto results = evaluate_vm(f, {});
+    EXPECT_EQ(verdict_of(results, "jitter"), Verdict::abort);
+    EXPECT_EQ(results[5].reason,
+              "only 2 of 4 requests to 169.254.169.254 were answered; jitter needs 3");
+}
+
+TEST(VmCheck, ChronysOffsetIsJudgedWhenItFollowsTheCloud) {
+    auto f = healthy();
+    f.client.chrony->current_correction_s = 0.030;
+    auto results = evaluate_vm(f, {});
+    EXPECT_EQ(verdict_of(results, "offset"), Verdict::warn);
+    f.client.chrony->last_offset_s = -0.070;
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "offset"), Verdict::fail);
+    f.client.chrony->rms_offset_s = 0.006;
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "jitter"), Verdict::fail);
+}
+
+TEST(VmCheck, SameFailureOfBothMetadataFilesIsSaidOnce) {
+    VmFacts f;
+    f.channels.push_back({"metadata", "http://169.254.169.254/a", Error{"does not answer"}});
+    f.channels.push_back({"metadata", "http://169.254.169.254/b", Error{"does not answer"}});
+    f.ptp = std::vector<PtpClock>{};
+    const auto results = evaluate_vm(f, {});
+    EXPECT_EQ(results[0].reason,
+              "no cloud time source delivered: metadata: does not answer; no PTP clock");
 }
 
 }  // namespace
