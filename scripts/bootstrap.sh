@@ -8,13 +8,13 @@ packages=(
   # build
   g++ cmake ninja-build pkg-config
   libssl-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libnftables-dev libcpp-httplib-dev
+  libgtest-dev libnftables-dev libcpp-httplib-dev
   # lint
   clang-format clang-tidy
   # fuzzing (libFuzzer)
   clang libclang-rt-14-dev
   # integration tests: the real peers, namespaces, the test driver
-  chrony ntpsec-ntpdig iproute2 nftables python3 liburing-dev pkg-config
+  chrony ntpsec-ntpdig iproute2 nftables python3 util-linux
   # the consumers of vendordata, config drives and DHCP option 42
   cloud-init xorriso dnsmasq-base isc-dhcp-client
   # validate-image: QEMU, and what builds the test images

@@ -109,20 +109,25 @@ int run(const QueryArgs& args) {
         std::cerr << "cloudtime query: " << args.target << ": " << result.error() << "\n";
         return kExitNoAnswer;
     }
+    // What happened is said once: the measurement on stdout, or why there is none on stderr.
+    const bool measured = !result->rejection && !result->samples.empty();
     if (args.json) {
         std::cout << result_json(args, *result).dump(2) << "\n";
-    } else {
+    } else if (measured) {
         print_human(args, *result);
     }
+    const std::string who = args.target + " (" + result->server.to_string() + ")";
     if (result->rejection) {
-        std::cerr << "cloudtime query: " << args.target
-                  << ": server answered but is unusable: " << rejection_reason(*result->rejection)
-                  << "\n";
+        std::cerr << "cloudtime query: " << who
+                  << ": answered, but the answer is unusable: "
+                  << rejection_reason(*result->rejection) << " (after " << result->sent
+                  << (result->sent == 1 ? " request" : " requests") << ")\n";
         return kExitUnusable;
     }
     if (result->samples.empty()) {
-        std::cerr << "cloudtime query: " << args.target << ": no answer within "
-                  << args.options.timeout_s << " s (" << result->sent << " requests)\n";
+        std::cerr << "cloudtime query: " << who << ": no answer within "
+                  << args.options.timeout_s << " s to any of " << result->sent
+                  << (result->sent == 1 ? " request" : " requests") << "\n";
         return kExitNoAnswer;
     }
     return kExitOk;

@@ -75,6 +75,11 @@ int run_render(const VendordataArgs& args, const config::Config& config) {
     }
     const auto value = args.static_json ? cloud::vendordata_document(*vendordata)
                                         : cloud::vendordata_value(*vendordata);
+    if (args.static_json && value["cloud-init"].is_null()) {
+        std::cerr << "cloudtime vendordata: warning: this policy opts the instance out, so the "
+                     "vendordata is null; pasted into Nova's StaticJSON file it turns time "
+                     "vendordata off for every instance of the cloud\n";
+    }
     std::cout << value.dump(2) << "\n";
     return kExitOk;
 }
@@ -213,6 +218,11 @@ Runner add_vendordata_command(CLI::App& app) {
     auto* dhcp = cmd->add_subcommand("dhcp", "print the DHCP option 42 setting for Neutron");
     dhcp->add_option("--backend", args->backend, "ovn | dnsmasq | port")->required();
 
+    // `vendordata render -c FILE` as well as `vendordata -c FILE render`: what a subcommand
+    // does not know goes to its parent.
+    for (auto* sub : {render, drive, dhcp}) {
+        sub->fallthrough();
+    }
     return [args, render, drive, dhcp] {
         auto config = load(*args);
         if (!config) {

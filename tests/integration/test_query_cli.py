@@ -86,6 +86,20 @@ class QueryCli(harness.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("not synchronized", err)
 
+    def test_an_unusable_answer_is_said_once(self):
+        # Human output: no "1 sent, 0 answered" on stdout beside the reason on stderr.
+        for respond, reason in ((lambda r: [reply(r, leap=3, stratum=0, refid=0)],
+                                 "answered, but the answer is unusable: "),
+                                (lambda r: [], "no answer within 0.2 s to any of 1 request")):
+            target = self.serve(respond)
+            p = subprocess.run([harness.CLOUDTIME, "query", "-n", "1", "-t", "0.2", target],
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.stdout, "", reason)
+            lines = p.stderr.splitlines()
+            self.assertEqual(len(lines), 1, p.stderr)
+            self.assertIn(reason, lines[0])
+            self.assertIn(target, lines[0])
+
     def test_spoofed_replies_are_ignored(self):
         # A reply with a wrong origin and a symmetric-mode packet arrive first; the real
         # answer after them is the one measured.

@@ -295,6 +295,23 @@ class Vendordata(harness.TestCase):
                 self.assertEqual(net["links"][0]["ethernet_mac_address"], "52:54:00:12:34:56")
                 self.assertEqual(net["networks"][0]["ip_address"], "169.254.100.10")
 
+    def test_cli_takes_the_config_before_or_after_the_subcommand(self):
+        before = cloudtime("vendordata", "-c", self.config_path, "render", "--static").stdout
+        after = cloudtime("vendordata", "render", "--static", "-c", self.config_path).stdout
+        self.assertEqual(before, after)
+        self.assertEqual(cloudtime("vendordata", "dhcp", "--backend", "ovn", "--config",
+                                   self.config_path).stdout,
+                         cloudtime("vendordata", "--config", self.config_path, "dhcp",
+                                   "--backend", "ovn").stdout)
+
+    def test_static_render_for_an_opted_out_project_warns(self):
+        p = cloudtime("vendordata", "render", "-c", self.config_path, "--static",
+                      "--project-id", "opted-out-project")
+        self.assertEqual(json.loads(p.stdout), {"cloud-init": None})
+        self.assertIn("turns time vendordata off for every instance", p.stderr)
+        p = cloudtime("vendordata", "render", "-c", self.config_path, "--static")
+        self.assertNotIn("warning", p.stderr)
+
 
 class VendordataEndpointOptions(harness.TestCase):
     @classmethod
