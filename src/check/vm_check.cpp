@@ -203,7 +203,7 @@ CheckResult jitter_check(const VmFacts& f, const VmThresholds& th) {
 
 CheckResult redundancy_check(const VmFacts& f, const VmThresholds& th) {
     CheckResult r{"source-redundancy",
-                  "a network-independent source (PTP clock) or two cloud NTP servers",
+                  "a PTP clock or two distinct cloud NTP servers",
                   Verdict::pass, ""};
     const std::size_t ptp = ptp_count(f);
     const std::size_t servers = distinct_servers(f);
@@ -230,9 +230,9 @@ CheckResult redundancy_check(const VmFacts& f, const VmThresholds& th) {
     }
     r.verdict = th.redundancy == RedundancyRule::required ? Verdict::fail : Verdict::warn;
     r.reason = counts + (f.ptp ? "" : " (PTP clocks: " + f.ptp.error() + ")") +
-               ": if it fails, this VM has no time. The cloud can add the KVM PTP clock "
-               "(ptp_kvm) where its hypervisors support it, or a second NTP server that does "
-               "not share the first one's host";
+               (servers == 1 ? ": if it fails, this VM has no time" : "") +
+               ". The cloud can add the KVM PTP clock (ptp_kvm) where its hypervisors support "
+               "it, or a second NTP server that does not share the first one's host";
     return r;
 }
 

@@ -1,7 +1,5 @@
 #include "check/vm_discovery.hpp"
 
-#include <fmt/format.h>
-#include <httplib.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -10,6 +8,7 @@
 #include "check/lease_files.hpp"
 #include "cloud/vendordata_servers.hpp"
 #include "sys/chrony_control.hpp"
+#include "sys/http_get.hpp"
 #include "sys/interfaces.hpp"
 #include "sys/paths.hpp"
 #include "sys/process.hpp"
@@ -41,21 +40,6 @@ std::pair<std::string, std::string> split_url(const std::string& url) {
     return {url.substr(0, path), url.substr(path)};
 }
 
-std::string http_failure_text(httplib::Error error, double timeout_s) {
-    switch (error) {
-        case httplib::Error::Connection:
-            return "cannot connect (refused, or no route)";
-        case httplib::Error::ConnectionTimeout:
-            return fmt::format("no connection within {:g} s", timeout_s);
-        case httplib::Error::Read:
-            return "the connection broke or nothing came within the timeout";
-        case httplib::Error::Write:
-            return "the request could not be sent";
-        default:
-            return httplib::to_string(error);
-    }
-}
-
 void metadata_channels(const VmCheckOptions& o, VmFacts& f) {
     if (o.metadata_url.empty()) {
         return;
@@ -64,20 +48,15 @@ void metadata_channels(const VmCheckOptions& o, VmFacts& f) {
     if (path.back() != '/') {
         path += '/';
     }
-    httplib::Client http(base);
-    const auto seconds = static_cast<time_t>(o.metadata_timeout_s);
-    const auto micros =
-        static_cast<time_t>((o.metadata_timeout_s - static_cast<double>(seconds)) * 1e6);
-    http.set_connection_timeout(seconds, micros);
-    http.set_read_timeout(seconds, micros);
     for (const char* file : {"vendor_data2.json", "vendor_data.json"}) {
         Channel c{"metadata", base + path + file, Error{""}};
-        const auto response = http.Get(path + file);
+        const auto response = sys::http_get(c.source, o.metadata_timeout_s);
         if (!response) {
             // One entry says it: the other file is behind the same silent service.
             c.source = base;
-            c.servers = Error{"the metadata service at " + base + " does not answer: " +
-                              http_failure_text(response.error(), o.metadata_timeout_s)};
+            c.servers = Error{"the metadata service at " + base +
+                                  " does not answer: " + response.error(),
+                              response.error_code()};
             f.channels.push_back(c);
             return;
         }
