@@ -13,6 +13,14 @@ namespace cloudtime::check {
 namespace {
 constexpr std::size_t kMinJitterSamples = 3;
 
+// Whether `s` is the server chronyd follows and answered chronyd's latest poll: then it
+// answers this VM even when this check's one request was lost (a rate limit drops some
+// silently).
+bool answers_chrony(const std::optional<FollowedServer>& followed, const ServerMeasurement& s) {
+    return followed && without_scope(s.server) == followed->address &&
+           (followed->source.reachability & 1U) != 0;
+}
+
 std::vector<const ServerMeasurement*> answering(const VmFacts& f) {
     std::vector<const ServerMeasurement*> out;
     for (const auto& s : f.servers) {
@@ -35,7 +43,8 @@ std::string unreachable_reason(const ServerMeasurement& s) {
         return std::string("answered but ") +
                proto::reply_verdict_name(s.result->rejection->verdict);
     }
-    return "no answer to " + std::to_string(s.result->sent) + " requests";
+    return "no answer to " + std::to_string(s.result->sent) +
+           (s.result->sent == 1 ? " request" : " requests");
 }
 
 CheckResult delivered_check(const VmFacts& f) {
@@ -92,7 +101,7 @@ CheckResult reachable_check(const VmFacts& f) {
             good.push_back(s.server);
         } else if (s.rate_limited()) {
             good.push_back(s.server + " (it rate-limited this check: KoD RATE)");
-        } else if (followed && without_scope(s.server) == followed->address) {
+        } else if (answers_chrony(followed, s)) {
             good.push_back(s.server + " (to chronyd, reachability " +
                            reachability_text(followed->source.reachability) +
                            "; this check's request: " + unreachable_reason(s) + ")");
@@ -202,8 +211,7 @@ CheckResult jitter_check(const VmFacts& f, const VmThresholds& th) {
 }
 
 CheckResult redundancy_check(const VmFacts& f, const VmThresholds& th) {
-    CheckResult r{"source-redundancy",
-                  "a PTP clock or two distinct cloud NTP servers",
+    CheckResult r{"source-redundancy", "a PTP clock or two distinct cloud NTP servers",
                   Verdict::pass, ""};
     const std::size_t ptp = ptp_count(f);
     const std::size_t servers = distinct_servers(f);
@@ -320,7 +328,7 @@ std::set<std::string> cloud_addresses(const VmFacts& facts) {
         if (s.reached()) {
             out.insert(without_scope(s.server));
             out.insert(without_scope(s.result->server.host_string()));
-        } else if (followed && without_scope(s.server) == followed->address) {
+        } else if (answers_chrony(followed, s)) {
             out.insert(followed->address);  // answers chronyd, if not this check's request
         }
     }

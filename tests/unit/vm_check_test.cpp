@@ -129,6 +129,8 @@ TEST(VmCheck, UnreachableServerIsNamed) {
     auto f = healthy();
     f.servers[0].result->summary.reset();
     f.servers[0].result->lost = 4;
+    // Gone: chronyd's latest poll went unanswered too (its register shifted a 0 in).
+    f.client.chrony_sources->back().reachability = 0376;
     const auto results = evaluate_vm(f, {});
     EXPECT_EQ(exit_code(results), 1);
     EXPECT_EQ(verdict_of(results, "ntp-servers-reachable"), Verdict::fail);
@@ -136,6 +138,23 @@ TEST(VmCheck, UnreachableServerIsNamed) {
               std::string::npos)
         << results[1].reason;
     EXPECT_EQ(verdict_of(results, "client-synchronized"), Verdict::fail);  // not answering
+}
+
+TEST(VmCheck, ALostProbeOfTheServerChronydReachesIsNotUnreachable) {
+    // One request to the server chronyd follows, dropped by a rate limit; chronyd's latest
+    // poll was answered.
+    auto f = healthy();
+    f.servers[0].result->summary.reset();
+    f.servers[0].result->samples.clear();
+    f.servers[0].result->sent = 1;
+    f.servers[0].result->lost = 1;
+    const auto results = evaluate_vm(f, {});
+    EXPECT_EQ(verdict_of(results, "ntp-servers-reachable"), Verdict::pass);
+    EXPECT_NE(results[1].reason.find("169.254.169.254 (to chronyd, reachability 377; this "
+                                     "check's request: no answer to 1 request)"),
+              std::string::npos)
+        << results[1].reason;
+    EXPECT_EQ(verdict_of(results, "client-synchronized"), Verdict::pass);
 }
 
 TEST(VmCheck, OffsetAndJitterThresholds) {
