@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cloud/config_drive.hpp"
+#include "sys/iso_image.hpp"
 #include "sys/paths.hpp"
 #include "sys/poller.hpp"
 #include "sys/process.hpp"
@@ -22,7 +23,9 @@ constexpr const char* kServedAddress = "169.254.169.254";
 constexpr const char* kJsonBegin = "CLOUDTIME-CHECK-JSON-BEGIN";
 constexpr const char* kJsonEnd = "CLOUDTIME-CHECK-JSON-END";
 constexpr const char* kExitMarker = "CLOUDTIME-CHECK-EXIT ";
-constexpr int kGuestWaitS = 120;  // for chronyd in the guest to follow the cloud's server
+constexpr int kGuestWaitS = 120;
+constexpr std::string_view kVmChecker =
+    "cloudtime-vm";  // for chronyd in the guest to follow the cloud's server
 
 // Everything started or made, undone in reverse on every path out.
 class Teardown {
@@ -67,45 +70,23 @@ std::string file_text(const std::string& path) {
     return text ? *text : std::string();
 }
 
-// The cloudtime binary and every library it loads (and the loader itself), so that the guest
-// runs it without installing anything: ld-linux --library-path lib cloudtime ...
+// The static in-VM checker alone (cloudtime-vm: no shared library, no loader), and the
+// script the user-data runs: the guest installs nothing.
 Status make_tools_drive(const std::string& bin_dir, const std::string& dir,
                         const std::string& iso) {
     namespace fs = std::filesystem;
     std::error_code ec;
-    fs::create_directories(dir + "/lib", ec);
-    const std::string binary = bin_dir + "/cloudtime";
-    fs::copy_file(binary, dir + "/cloudtime", fs::copy_options::overwrite_existing, ec);
+    fs::create_directories(dir, ec);
+    const std::string binary = bin_dir + "/" + std::string(kVmChecker);
+    fs::copy_file(binary, dir + "/" + std::string(kVmChecker), fs::copy_options::overwrite_existing,
+                  ec);
     if (ec) {
-        return Error{binary + ": " + ec.message()};
-    }
-    auto libs = sys::run_program({"ldd", binary});
-    if (!libs || libs->exit_code != 0) {
-        return Error{"ldd " + binary + " failed"};
-    }
-    std::string loader;
-    const std::regex library(R"((/\S+\.so[.\d]*) \(0x)");
-    std::istringstream lines(libs->output);
-    for (std::string line; std::getline(lines, line);) {
-        std::smatch m;
-        if (!std::regex_search(line, m, library)) {
-            continue;
-        }
-        const fs::path path(m[1].str());
-        fs::copy_file(path, dir + "/lib/" + path.filename().string(),
-                      fs::copy_options::overwrite_existing, ec);
-        if (path.filename().string().rfind("ld-linux", 0) == 0) {
-            loader = path.filename().string();
-        }
-    }
-    if (loader.empty()) {
-        return Error{"ldd named no loader for " + binary};
+        return Error{binary + ": " + ec.message() + " (built by the release preset)"};
     }
     const std::string script =
-        "#!/bin/sh\n# Run by the validator's user-data: cloudtime check, its verdict on the "
-        "serial console.\nd=$(dirname \"$0\")\n\"$d/lib/" +
-        loader + "\" --library-path \"$d/lib\" \"$d/cloudtime\" check --json --wait " +
-        std::to_string(kGuestWaitS) +
+        "#!/bin/sh\n# Run by the validator's user-data: cloudtime-vm check, its verdict on the "
+        "serial console.\nd=$(dirname \"$0\")\n\"$d/" +
+        std::string(kVmChecker) + "\" check --json --wait " + std::to_string(kGuestWaitS) +
         " >/run/cloudtime-check.json 2>/run/cloudtime-check.err\ncode=$?\n"
         "{ echo " +
         kJsonBegin + "; cat /run/cloudtime-check.json; echo " + kJsonEnd + "; echo \"" +
@@ -113,8 +94,7 @@ Status make_tools_drive(const std::string& bin_dir, const std::string& dir,
     if (auto s = sys::write_text_file(dir + "/run-check", script); !s) {
         return s;
     }
-    return run(
-        {"xorriso", "-as", "mkisofs", "-quiet", "-o", iso, "-V", "CLOUDTIME", "-J", "-r", dir});
+    return sys::make_iso_image(dir, iso, "CLOUDTIME");
 }
 
 std::string user_data() {
@@ -257,13 +237,13 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
                                                                      .prefix_length = 16,
                                                                      .gateway = "",
                                                                      .dhcp = dhcp}};
-    for (const auto& [path, contents] : cloud::config_drive_files(instance, o.vendordata)) {
-        if (auto s = sys::write_text_file(dir + "/config-2/" + path, contents); !s) {
-            return s.failure();
-        }
+    if (auto s = sys::write_file_tree(dir + "/config-2",
+                                      cloud::config_drive_files(instance, o.vendordata));
+        !s) {
+        return s.failure();
     }
-    if (auto s = run({"xorriso", "-as", "mkisofs", "-quiet", "-o", dir + "/config-2.iso", "-V",
-                      "config-2", "-J", "-r", dir + "/config-2"});
+    if (auto s =
+            sys::make_iso_image(dir + "/config-2", dir + "/config-2.iso", cloud::kConfigDriveLabel);
         !s) {
         return s.failure();
     }

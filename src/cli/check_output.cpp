@@ -31,6 +31,7 @@ int print_check_results(const std::vector<check::CheckResult>& results, CheckOut
                                          {"reason", r.reason}});
             }
             out["exit_code"] = code;
+            out["checker"] = std::string(CLOUDTIME_PROGRAM) + " " + CLOUDTIME_VERSION;
             std::cout << out.dump(2) << "\n";
             break;
         }

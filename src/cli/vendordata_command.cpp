@@ -11,7 +11,7 @@
 #include "cloud/dhcp_option.hpp"
 #include "cloud/vendordata.hpp"
 #include "config/config.hpp"
-#include "sys/process.hpp"
+#include "sys/iso_image.hpp"
 #include "sys/text_file.hpp"
 
 namespace cloudtime::cli {
@@ -134,24 +134,18 @@ int run_config_drive(const VendordataArgs& args, const config::Config& config) {
         }
         instance.user_data = std::move(text).value();
     }
-    for (const auto& [path, contents] : cloud::config_drive_files(instance, *vendordata)) {
-        if (auto written = sys::write_text_file(args.directory + "/" + path, contents); !written) {
-            return fail(written.error());
-        }
+    if (auto written =
+            sys::write_file_tree(args.directory, cloud::config_drive_files(instance, *vendordata));
+        !written) {
+        return fail(written.error());
     }
     std::cerr << "config drive tree in " << args.directory << "\n";
     if (args.iso.empty()) {
         return kExitOk;
     }
-    // Rock Ridge and Joliet, like Nova's genisoimage call; the label is what cloud-init seeks.
-    auto made =
-        sys::run_program({"xorriso", "-as", "mkisofs", "-quiet", "-o", args.iso, "-V",
-                          std::string(cloud::kConfigDriveLabel), "-J", "-r", args.directory});
-    if (!made) {
-        return fail("cannot run xorriso (Debian package xorriso): " + made.error());
-    }
-    if (made->exit_code != 0) {
-        return fail(fmt::format("xorriso failed (exit {}): {}", made->exit_code, made->output));
+    if (auto made = sys::make_iso_image(args.directory, args.iso, cloud::kConfigDriveLabel);
+        !made) {
+        return fail(made.error());
     }
     std::cerr << "config drive image " << args.iso << " (label " << cloud::kConfigDriveLabel
               << ")\n";

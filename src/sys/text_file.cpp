@@ -15,16 +15,13 @@ namespace cloudtime::sys {
 Expected<std::string> read_text_file(const std::string& path) {
     std::ifstream in(path);
     if (!in) {
-        return Error{std::strerror(errno)};
+        const int err = errno;
+        return Error{std::strerror(err), err};
     }
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
 }
-
-}  // namespace cloudtime::sys
-
-namespace cloudtime::sys {
 
 Status write_text_file(const std::string& path, std::string_view contents) {
     std::error_code ec;
@@ -64,6 +61,15 @@ std::vector<std::string> glob_files(const std::string& pattern) {
     ::globfree(&matches);
     std::sort(out.begin(), out.end());
     return out;
+}
+
+Status write_file_tree(const std::string& root, const std::map<std::string, std::string>& files) {
+    for (const auto& [path, contents] : files) {
+        if (auto written = write_text_file(root + "/" + path, contents); !written) {
+            return written;
+        }
+    }
+    return Done{};
 }
 
 }  // namespace cloudtime::sys

@@ -87,6 +87,8 @@ class ValidateImage(harness.TestCase):
         servers = {s["server"]: s for s in doc["guest"]["servers"]}
         self.assertLess(abs(servers["169.254.169.254"]["offset_s"]), 0.050)
         self.assertEqual(doc["guest"]["client"]["kind"], "chrony")
+        # The guest ran the static checker, the only program the validator copied in.
+        self.assertTrue(doc["guest"]["checker"].startswith("cloudtime-vm "), doc["guest"])
 
     def test_timesyncd_image_through_the_drop_in(self):
         code, doc = self.validate(image("timesyncd"))
