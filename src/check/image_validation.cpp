@@ -23,9 +23,8 @@ constexpr const char* kServedAddress = "169.254.169.254";
 constexpr const char* kJsonBegin = "CLOUDTIME-CHECK-JSON-BEGIN";
 constexpr const char* kJsonEnd = "CLOUDTIME-CHECK-JSON-END";
 constexpr const char* kExitMarker = "CLOUDTIME-CHECK-EXIT ";
-constexpr int kGuestWaitS = 120;
-constexpr std::string_view kVmChecker =
-    "cloudtime-vm";  // for chronyd in the guest to follow the cloud's server
+constexpr int kGuestWaitS = 120;  // for chronyd in the guest to follow the cloud's server
+constexpr std::string_view kVmChecker = "cloudtime-vm";  // the static checker, alone
 
 // Everything started or made, undone in reverse on every path out.
 class Teardown {
@@ -170,9 +169,13 @@ void parse_console(const std::string& console, ImageValidation& out) {
             json += line + "\n";
         }
     }
-    auto doc = nlohmann::json::parse(json, nullptr, false);
-    if (!doc.is_discarded() && doc.is_object()) {
-        out.guest = doc;
+    const auto doc = nlohmann::json::parse(json, nullptr, false);
+    if (doc.is_discarded()) {
+        out.guest = Error{"its output on the console is not JSON"};
+    } else if (auto report = report_from_json(doc); report) {
+        out.guest = std::move(report).value();
+    } else {
+        out.guest = Error{"its report is not one: " + report.error()};
     }
     if (exit != std::string::npos) {
         out.guest_exit = std::atoi(console.c_str() + exit + std::string(kExitMarker).size());
@@ -377,7 +380,7 @@ std::vector<CheckResult> evaluate_image(const ImageValidation& v, int timeout_s)
     std::vector<CheckResult> out;
     CheckResult boots{"image-boots", "the image boots and cloud-init runs the check", Verdict::fail,
                       ""};
-    if (v.reached_check && v.guest) {
+    if (v.reached_check && v.guest && *v.guest) {
         boots.verdict = Verdict::pass;
         std::ostringstream text;
         text.precision(1);
@@ -385,23 +388,16 @@ std::vector<CheckResult> evaluate_image(const ImageValidation& v, int timeout_s)
              << v.accelerator << ")";
         boots.reason = text.str();
     } else if (v.reached_check) {
-        boots.reason = "the check ran, but its output on the console is not JSON";
+        boots.reason = "the check ran, but " +
+                       (v.guest ? v.guest->error() : std::string("its report never came"));
     } else {
         boots.reason = "the guest did not run the check within " + std::to_string(timeout_s) +
                        " s (" + v.accelerator + "); the console ends with:\n" + v.console_tail;
     }
     out.push_back(boots);
-    if (v.guest && v.guest->contains("checks")) {
-        for (const auto& c : (*v.guest)["checks"]) {
-            const std::string verdict = c.value("verdict", "abort");
-            CheckResult r{c.value("id", "?"), "guest: " + c.value("title", ""),
-                          verdict == "pass"   ? Verdict::pass
-                          : verdict == "warn" ? Verdict::warn
-                          : verdict == "fail" ? Verdict::fail
-                          : verdict == "skip" ? Verdict::skip
-                                              : Verdict::abort,
-                          c.value("reason", "")};
-            out.push_back(r);
+    if (v.guest && *v.guest) {
+        for (const auto& r : (*v.guest)->checks) {
+            out.push_back({r.id, "guest: " + r.title, r.verdict, r.reason});
         }
     }
     return out;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "check/check_result.hpp"
+#include "check/report.hpp"
 #include "cloud/vendordata.hpp"
 #include "util/expected.hpp"
 
@@ -34,8 +35,9 @@ struct ImageValidation {
     std::string accelerator;  // "kvm" or "tcg (why)"
     double boot_s = 0.0;      // from start to the guest's check output
     bool reached_check = false;
-    std::optional<nlohmann::json> guest;  // `cloudtime check --json` from inside
-    std::vector<std::string> guest_scs;   // its --scs lines
+    // The report of `cloudtime-vm check --json` from inside, or why it is not one; none when
+    // the check never printed.
+    std::optional<Expected<Report>> guest;
     int guest_exit = -1;
     std::string console_tail;  // the console's last lines, when something went wrong
 };

@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "check/chrony_view.hpp"
 #include "check/vm_discovery.hpp"
+#include "check/vm_report.hpp"
 #include "cli/check_output.hpp"
 #include "cli/commands.hpp"
 
@@ -28,118 +28,6 @@ struct CheckArgs {
     bool json = false;
     bool scs = false;
 };
-
-nlohmann::json facts_json(const check::VmFacts& f) {
-    nlohmann::json out;
-    out["channels"] = nlohmann::json::array();
-    for (const auto& c : f.channels) {
-        nlohmann::json j = {{"kind", c.kind}, {"source", c.source}};
-        if (c.servers) {
-            j["servers"] = *c.servers;
-        } else {
-            j["error"] = c.servers.error();
-        }
-        out["channels"].push_back(j);
-    }
-    out["servers"] = nlohmann::json::array();
-    for (const auto& s : f.servers) {
-        nlohmann::json j = {
-            {"server", s.server}, {"found_by", s.found_by}, {"answered", s.answered()}};
-        if (!s.result) {
-            j["error"] = s.result.error();
-        } else {
-            j["address"] = s.result->server.to_string();
-            j["sent"] = s.result->sent;
-            j["lost"] = s.result->lost;
-            if (s.result->rejection) {
-                j["rejected"] = proto::reply_verdict_name(s.result->rejection->verdict);
-            }
-            if (s.result->summary) {
-                j["offset_s"] = s.result->summary->offset_s;
-                j["delay_s"] = s.result->summary->delay_s;
-                j["jitter_s"] = s.result->summary->jitter_s;
-                j["stratum"] = s.result->samples.back().header.stratum;
-            }
-        }
-        out["servers"].push_back(j);
-    }
-    out["ptp_clocks"] = nlohmann::json::array();
-    if (f.ptp) {
-        for (const auto& clock : *f.ptp) {
-            nlohmann::json j = {{"device", clock.info.device},
-                                {"clock_name", clock.info.clock_name}};
-            if (clock.offset) {
-                j["offset_s"] = clock.offset->offset_s;
-                j["method"] = clock.offset->method;
-            } else {
-                j["error"] = clock.offset.error();
-            }
-            out["ptp_clocks"].push_back(j);
-        }
-    } else {
-        out["ptp_error"] = f.ptp.error();
-    }
-    const auto& c = f.client;
-    nlohmann::json client;
-    client["kind"] = c.kind == check::ClientKind::chrony      ? "chrony"
-                     : c.kind == check::ClientKind::timesyncd ? "systemd-timesyncd"
-                                                              : "none";
-    if (c.kind == check::ClientKind::chrony) {
-        client["socket"] = c.chrony_socket;
-        if (c.chrony) {
-            client["stratum"] = c.chrony->stratum;
-            client["leap"] = static_cast<int>(c.chrony->leap);
-            client["last_offset_s"] = c.chrony->last_offset_s;
-            client["rms_offset_s"] = c.chrony->rms_offset_s;
-        } else {
-            client["error"] = c.chrony.error();
-        }
-        if (c.chrony_sources) {
-            nlohmann::json sources = nlohmann::json::array();
-            for (const auto& s : *c.chrony_sources) {
-                sources.push_back(
-                    {{"address", check::chrony_source_name(s)},
-                     {"mode", s.mode == proto::ChronySourceMode::reference_clock ? "refclock"
-                              : s.mode == proto::ChronySourceMode::peer          ? "peer"
-                                                                                 : "server"},
-                     {"state", check::source_state_name(s.state)},
-                     {"symbol", std::string(1, check::source_state_symbol(s.state))},
-                     {"stratum", s.stratum},
-                     {"reachability", check::reachability_text(s.reachability)},
-                     {"latest_offset_s", s.latest_offset_s}});
-            }
-            client["sources"] = sources;
-        } else {
-            client["sources_error"] = c.chrony_sources.error();
-        }
-    } else if (c.kind == check::ClientKind::timesyncd) {
-        client["synchronized"] = c.timesyncd_synchronized;
-        client["servers"] = c.timesyncd_servers;
-    }
-    out["client"] = client;
-    // The human table: one line per server measured.
-    nlohmann::json table = nlohmann::json::array();
-    table.push_back(fmt::format("{:<32} {:<24} {:>12} {:>12} {:>12}", "server", "found by",
-                                "offset", "delay", "jitter"));
-    for (const auto& s : f.servers) {
-        std::string found;
-        for (const auto& k : s.found_by) {
-            found += (found.empty() ? "" : ",") + k;
-        }
-        if (s.answered()) {
-            const auto& m = *s.result->summary;
-            table.push_back(fmt::format("{:<32} {:<24} {:>12} {:>12} {:>12}", s.server, found,
-                                        check::seconds_text(m.offset_s),
-                                        check::seconds_text(m.delay_s),
-                                        check::seconds_text(m.jitter_s)));
-        } else {
-            table.push_back(fmt::format("{:<32} {:<24} {}", s.server, found,
-                                        s.result ? "no usable answer" : s.result.error()));
-        }
-    }
-    out["table"] = table;
-    return out;
-}
 
 // The most requests this round sent to one server.
 int requests_per_server(const check::VmFacts& f) {
@@ -193,13 +81,14 @@ int run(CheckArgs& args) {
         facts = check::gather_vm_facts(args.options);
         results = check::evaluate_vm(facts, args.thresholds);
     }
-    return print_check_results(results,
-                               args.json  ? CheckOutput::json
-                               : args.scs ? CheckOutput::scs
-                                          : CheckOutput::human,
-                               facts_json(facts),
-                               {"time in this VM: OK", "time in this VM: NOT OK (a check failed)",
-                                "time in this VM: unknown (a check could not be run)"});
+    const check::Report report{checker_name(), results, check::vm_facts_json(facts)};
+    return print_report(report,
+                        args.json  ? CheckOutput::json
+                        : args.scs ? CheckOutput::scs
+                                   : CheckOutput::human,
+                        check::vm_facts_table(facts),
+                        {"time in this VM: OK", "time in this VM: NOT OK (a check failed)",
+                         "time in this VM: unknown (a check could not be run)"});
 }
 
 }  // namespace

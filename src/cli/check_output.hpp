@@ -1,12 +1,11 @@
-// How both checkers print their results: a human table, one JSON object, or the SCS
-// compliance harness's `scs-0129-<check>: PASS|FAIL|ABORT` lines.
+// How the checkers print their report: a human table, the report as one JSON object, or the
+// SCS compliance harness's `scs-0129-<check>: PASS|FAIL|ABORT` lines.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "check/check_result.hpp"
+#include "check/report.hpp"
 
 namespace cloudtime::cli {
 
@@ -18,9 +17,12 @@ struct CheckSummary {
     std::string unknown;  // "host readiness unknown: a check could not be run"
 };
 
-// Prints the results and returns their exit code. `details` (an object) is merged into the
-// JSON output beside "checks" and "exit_code"; the human output prints its "table" lines.
-int print_check_results(const std::vector<check::CheckResult>& results, CheckOutput mode,
-                        const nlohmann::json& details, const CheckSummary& summary);
+// This program and version, as reports name their checker ("cloudtime-vm 0.1.0").
+std::string checker_name();
+
+// Prints the report and returns its exit code. `table` is for people only: the human output
+// prints it above the verdicts; the JSON carries the facts instead.
+int print_report(const check::Report& report, CheckOutput mode,
+                 const std::vector<std::string>& table, const CheckSummary& summary);
 
 }  // namespace cloudtime::cli

@@ -28,13 +28,13 @@ int run(HostCheckArgs& args) {
     }
     const check::HostFacts facts = check::gather_host_facts(args.options);
     const auto results = check::evaluate_host(facts, args.thresholds);
-    return print_check_results(results,
-                               args.json  ? CheckOutput::json
-                               : args.scs ? CheckOutput::scs
-                                          : CheckOutput::human,
-                               nlohmann::json::object(),
-                               {"host ready", "host NOT ready: a check failed",
-                                "host readiness unknown: a check could not be run"});
+    return print_report({checker_name(), results, nlohmann::json::object()},
+                        args.json  ? CheckOutput::json
+                        : args.scs ? CheckOutput::scs
+                                   : CheckOutput::human,
+                        {},
+                        {"host ready", "host NOT ready: a check failed",
+                         "host readiness unknown: a check could not be run"});
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "cli/exit_codes.hpp"
 #include "cloud/dhcp_option.hpp"
 #include "config/config.hpp"
+#include "util/strings.hpp"
 
 namespace cloudtime::cli {
 
@@ -31,40 +32,50 @@ std::string own_directory() {
     return ec ? std::string(".") : self.parent_path().string();
 }
 
-// The human table: what the guest found and how its client fared.
-nlohmann::json report(const check::ImageValidation& v, const std::string& image) {
+// The validator's facts: the boot, and the guest's own report whole.
+nlohmann::json validation_facts(const check::ImageValidation& v, const std::string& image) {
     nlohmann::json out = {{"image", image},
                           {"accelerator", v.accelerator},
                           {"boot_s", v.boot_s},
                           {"reached_check", v.reached_check},
                           {"guest_exit_code", v.guest_exit}};
-    nlohmann::json table = nlohmann::json::array();
-    table.push_back(
-        fmt::format("image {}: {}, {:.1f} s to the check", image, v.accelerator, v.boot_s));
-    if (v.guest) {
-        out["guest"] = *v.guest;
-        std::vector<std::string> delivered;
-        for (const auto& c : (*v.guest).value("channels", nlohmann::json::array())) {
-            if (c.contains("servers") && !c["servers"].empty()) {
-                delivered.push_back(c.value("kind", "?") + " (" + c["servers"].dump() + ")");
-            }
-        }
-        for (const auto& s : (*v.guest).value("servers", nlohmann::json::array())) {
-            if (s.value("answered", false)) {
-                table.push_back(fmt::format(
-                    "  server {} found by {}: offset {:.6f} s, delay {:.6f} s, jitter {:.6f} s",
-                    s.value("server", "?"), s["found_by"].dump(), s.value("offset_s", 0.0),
-                    s.value("delay_s", 0.0), s.value("jitter_s", 0.0)));
-            }
-        }
-        const auto client = (*v.guest).value("client", nlohmann::json::object());
-        table.push_back("  delivered by: " + (delivered.empty()
-                                                  ? std::string("nothing")
-                                                  : fmt::format("{}", fmt::join(delivered, ", "))));
-        table.push_back("  guest NTP client: " + client.value("kind", std::string("none")));
+    if (v.guest && *v.guest) {
+        out["guest"] = check::to_json(**v.guest);
+    } else if (v.guest) {
+        out["guest_error"] = v.guest->error();
     }
-    out["table"] = table;
     return out;
+}
+
+// The human table: what the guest found and how its client fared, from its report's facts.
+std::vector<std::string> validation_table(const check::ImageValidation& v,
+                                          const std::string& image) {
+    std::vector<std::string> table{
+        fmt::format("image {}: {}, {:.1f} s to the check", image, v.accelerator, v.boot_s)};
+    if (!v.guest || !*v.guest) {
+        return table;
+    }
+    const nlohmann::json& facts = (*v.guest)->facts;
+    std::vector<std::string> delivered;
+    for (const auto& c : facts.value("channels", nlohmann::json::array())) {
+        if (c.contains("servers") && !c["servers"].empty()) {
+            delivered.push_back(c.value("kind", "?") + " (" + c["servers"].dump() + ")");
+        }
+    }
+    for (const auto& s : facts.value("servers", nlohmann::json::array())) {
+        if (s.value("answered", false)) {
+            table.push_back(fmt::format(
+                "  server {} found by {}: offset {:.6f} s, delay {:.6f} s, jitter {:.6f} s",
+                s.value("server", "?"), s["found_by"].dump(), s.value("offset_s", 0.0),
+                s.value("delay_s", 0.0), s.value("jitter_s", 0.0)));
+        }
+    }
+    const auto client = facts.value("client", nlohmann::json::object());
+    table.push_back("  delivered by: " +
+                    (delivered.empty() ? std::string("nothing") : join(delivered, ", ")));
+    table.push_back("  guest NTP client: " + client.value("kind", std::string("none")) +
+                    " (checked by " + (*v.guest)->checker + ")");
+    return table;
 }
 
 int run(ValidateArgs& args) {
@@ -79,8 +90,8 @@ int run(ValidateArgs& args) {
     if (!args.no_vendordata) {
         cloud::InstanceFacts instance;
         instance.project_id = "cloudtime-validation";
-        o.vendordata = cloud::render_vendordata(
-            cloud::resolve_policy(vd.policy, vd.rules, instance, vd.instance_metadata));
+        o.vendordata =
+            cloud::deliver(vd.policy, vd.rules, vd.instance_metadata, instance).vendordata;
     }
     if (args.dhcp) {
         auto snippet = cloud::dhcp_option_snippet(cloud::DhcpBackend::dnsmasq, vd.policy.servers);
@@ -99,13 +110,15 @@ int run(ValidateArgs& args) {
                   << validation.error() << "\n";
         return kExitNoAnswer;  // 2: could not validate
     }
-    return print_check_results(check::evaluate_image(*validation, o.timeout_s),
-                               args.json  ? CheckOutput::json
-                               : args.scs ? CheckOutput::scs
-                                          : CheckOutput::human,
-                               report(*validation, o.image),
-                               {"image PASSES: its clock is synchronized to the cloud's time",
-                                "image FAILS", "image could not be validated"});
+    const check::Report report{checker_name(), check::evaluate_image(*validation, o.timeout_s),
+                               validation_facts(*validation, o.image)};
+    return print_report(report,
+                        args.json  ? CheckOutput::json
+                        : args.scs ? CheckOutput::scs
+                                   : CheckOutput::human,
+                        validation_table(*validation, o.image),
+                        {"image PASSES: its clock is synchronized to the cloud's time",
+                         "image FAILS", "image could not be validated"});
 }
 
 }  // namespace

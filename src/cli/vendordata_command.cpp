@@ -53,8 +53,7 @@ Expected<cloud::Vendordata> rendered(const VendordataArgs& args, const config::C
         instance.metadata[pair.substr(0, eq)] = pair.substr(eq + 1);
     }
     const auto& v = config.vendordata;
-    return cloud::render_vendordata(
-        cloud::resolve_policy(v.policy, v.rules, instance, v.instance_metadata));
+    return cloud::deliver(v.policy, v.rules, v.instance_metadata, instance).vendordata;
 }
 
 int run_render(const VendordataArgs& args, const config::Config& config) {

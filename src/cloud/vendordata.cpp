@@ -63,4 +63,12 @@ nlohmann::json vendordata_document(const Vendordata& vendordata) {
     return {{"cloud-init", vendordata_value(vendordata)}};
 }
 
+Delivery deliver(const TimePolicy& base, const std::vector<PolicyRule>& rules,
+                 bool honour_instance_keys, const InstanceFacts& instance) {
+    Delivery d;
+    d.policy = resolve_policy(base, rules, instance, honour_instance_keys);
+    d.vendordata = render_vendordata(d.policy);
+    return d;
+}
+
 }  // namespace cloudtime::cloud

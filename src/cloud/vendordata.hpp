@@ -17,6 +17,18 @@ struct Vendordata {
 
 Vendordata render_vendordata(const TimePolicy& policy);
 
+// What one instance is told, and under which policy.
+struct Delivery {
+    TimePolicy policy;
+    Vendordata vendordata;
+};
+
+// The one delivery call that the vendordata endpoint, `cloudtime vendordata` and
+// validate-image share: the operator's base policy, the rules that match the instance (in
+// order), its own cloudtime_* metadata when honoured, rendered.
+Delivery deliver(const TimePolicy& base, const std::vector<PolicyRule>& rules,
+                 bool honour_instance_keys, const InstanceFacts& instance);
+
 // The value cloud-init reads under the key "cloud-init": one part as a string, two as a list
 // of strings (cloud-init runs each as a user-data part), none (opted out) as null.
 nlohmann::json vendordata_value(const Vendordata& vendordata);

@@ -108,9 +108,10 @@ void VendordataEndpoint::install_handlers() {
             answer_error(res, 400, instance.error());
             return;
         }
-        const cloud::TimePolicy policy = cloud::resolve_policy(
-            config_.policy, config_.rules, *instance, config_.instance_metadata);
-        const auto value = cloud::vendordata_value(cloud::render_vendordata(policy));
+        const auto delivery =
+            cloud::deliver(config_.policy, config_.rules, config_.instance_metadata, *instance);
+        const cloud::TimePolicy& policy = delivery.policy;
+        const auto value = cloud::vendordata_value(delivery.vendordata);
         res.set_content(value.dump() + "\n", "application/json");
         ++answered_;
         spdlog::debug("vendordata: instance {} of project {} (image {}): {}", instance->instance_id,

@@ -1,0 +1,122 @@
+#include "check/vm_report.hpp"
+
+#include <fmt/format.h>
+
+#include "check/chrony_view.hpp"
+#include "util/strings.hpp"
+
+namespace cloudtime::check {
+
+nlohmann::json vm_facts_json(const VmFacts& f) {
+    nlohmann::json out;
+    out["channels"] = nlohmann::json::array();
+    for (const auto& c : f.channels) {
+        nlohmann::json j = {{"kind", c.kind}, {"source", c.source}};
+        if (c.servers) {
+            j["servers"] = *c.servers;
+        } else {
+            j["error"] = c.servers.error();
+        }
+        out["channels"].push_back(j);
+    }
+    out["servers"] = nlohmann::json::array();
+    for (const auto& s : f.servers) {
+        nlohmann::json j = {
+            {"server", s.server}, {"found_by", s.found_by}, {"answered", s.answered()}};
+        if (!s.result) {
+            j["error"] = s.result.error();
+        } else {
+            j["address"] = s.result->server.to_string();
+            j["sent"] = s.result->sent;
+            j["lost"] = s.result->lost;
+            if (s.result->rejection) {
+                j["rejected"] = proto::reply_verdict_name(s.result->rejection->verdict);
+            }
+            if (s.result->summary) {
+                j["offset_s"] = s.result->summary->offset_s;
+                j["delay_s"] = s.result->summary->delay_s;
+                j["jitter_s"] = s.result->summary->jitter_s;
+                j["stratum"] = s.result->samples.back().header.stratum;
+            }
+        }
+        out["servers"].push_back(j);
+    }
+    out["ptp_clocks"] = nlohmann::json::array();
+    if (f.ptp) {
+        for (const auto& clock : *f.ptp) {
+            nlohmann::json j = {{"device", clock.info.device},
+                                {"clock_name", clock.info.clock_name}};
+            if (clock.offset) {
+                j["offset_s"] = clock.offset->offset_s;
+                j["method"] = clock.offset->method;
+            } else {
+                j["error"] = clock.offset.error();
+            }
+            out["ptp_clocks"].push_back(j);
+        }
+    } else {
+        out["ptp_error"] = f.ptp.error();
+    }
+    const auto& c = f.client;
+    nlohmann::json client;
+    client["kind"] = c.kind == ClientKind::chrony      ? "chrony"
+                     : c.kind == ClientKind::timesyncd ? "systemd-timesyncd"
+                                                       : "none";
+    if (c.kind == ClientKind::chrony) {
+        client["socket"] = c.chrony_socket;
+        if (c.chrony) {
+            client["stratum"] = c.chrony->stratum;
+            client["leap"] = static_cast<int>(c.chrony->leap);
+            client["last_offset_s"] = c.chrony->last_offset_s;
+            client["rms_offset_s"] = c.chrony->rms_offset_s;
+        } else {
+            client["error"] = c.chrony.error();
+        }
+        if (c.chrony_sources) {
+            nlohmann::json sources = nlohmann::json::array();
+            for (const auto& s : *c.chrony_sources) {
+                sources.push_back(
+                    {{"address", chrony_source_name(s)},
+                     {"mode", s.mode == proto::ChronySourceMode::reference_clock ? "refclock"
+                              : s.mode == proto::ChronySourceMode::peer          ? "peer"
+                                                                                 : "server"},
+                     {"state", source_state_name(s.state)},
+                     {"symbol", std::string(1, source_state_symbol(s.state))},
+                     {"stratum", s.stratum},
+                     {"reachability", reachability_text(s.reachability)},
+                     {"latest_offset_s", s.latest_offset_s}});
+            }
+            client["sources"] = sources;
+        } else {
+            client["sources_error"] = c.chrony_sources.error();
+        }
+    } else if (c.kind == ClientKind::timesyncd) {
+        client["synchronized"] = c.timesyncd_synchronized;
+        client["servers"] = c.timesyncd_servers;
+    }
+    out["client"] = client;
+    return out;
+}
+
+std::vector<std::string> vm_facts_table(const VmFacts& f) {
+    std::vector<std::string> table;
+    table.push_back(fmt::format("{:<32} {:<24} {:>12} {:>12} {:>12}", "server", "found by",
+                                "offset", "delay", "jitter"));
+    for (const auto& s : f.servers) {
+        const std::string found = join(s.found_by, ",");
+        if (s.answered()) {
+            const auto& m = *s.result->summary;
+            table.push_back(fmt::format("{:<32} {:<24} {:>12} {:>12} {:>12}", s.server, found,
+                                        seconds_text(m.offset_s), seconds_text(m.delay_s),
+                                        seconds_text(m.jitter_s)));
+        } else {
+            const std::string why = !s.result          ? s.result.error()
+                                    : s.rate_limited() ? "rate-limited this check (KoD RATE)"
+                                                       : "no usable answer";
+            table.push_back(fmt::format("{:<32} {:<24} {}", s.server, found, why));
+        }
+    }
+    return table;
+}
+
+}  // namespace cloudtime::check
