@@ -1,5 +1,6 @@
 #include "check/image_validation.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "sys/process.hpp"
 #include "sys/signals.hpp"
 #include "sys/text_file.hpp"
+#include "sys/unix_listener.hpp"
 
 namespace cloudtime::check {
 
@@ -94,6 +96,20 @@ Status make_tools_drive(const std::string& bin_dir, const std::string& dir,
         return s;
     }
     return sys::make_iso_image(dir, iso, "CLOUDTIME");
+}
+
+// Whether the cloudtimed behind `status_socket` answers and serves NTP on `address`.
+bool serves(const std::string& status_socket, const std::string& address) {
+    const auto text = sys::read_unix_stream(status_socket, 500);
+    if (!text) {
+        return false;
+    }
+    const auto status = nlohmann::json::parse(*text, nullptr, false);
+    if (status.is_discarded() || !status.contains("listen") || !status["listen"].is_array()) {
+        return false;
+    }
+    const auto& listen = status["listen"];
+    return std::find(listen.begin(), listen.end(), address) != listen.end();
 }
 
 std::string user_data() {
@@ -278,7 +294,9 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
                                            "--listen",
                                            std::string(kServedAddress) + ":123",
                                            "--listen",
-                                           "[fe80::a9fe:a9fe%tap0]:123"};
+                                           "[fe80::a9fe:a9fe%tap0]:123",
+                                           "--status-socket",
+                                           dir + "/status.sock"};
     if (!o.cloudtimed_config.empty()) {
         cloudtimed.insert(cloudtimed.end(), {"--config", o.cloudtimed_config});
     }
@@ -287,8 +305,8 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
         return daemon.failure();
     }
     teardown.child(*daemon);
-    const std::string serving = std::string("serving NTP on udp ") + kServedAddress + ":123";
-    for (int i = 0; file_text(dir + "/cloudtimed.log").find(serving) == std::string::npos; ++i) {
+    // Ready when its status socket answers (it answers once it serves) and lists the address.
+    for (int i = 0; !serves(dir + "/status.sock", std::string(kServedAddress) + ":123"); ++i) {
         if (i >= 100 || sys::child_exited(*daemon)) {
             return Error{"cloudtimed did not start: " + file_text(dir + "/cloudtimed.log")};
         }

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <optional>
 
 #include "cli/exit_codes.hpp"
 #include "config/config.hpp"
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> listen;
     int threads = -1;
     std::string log_level;
+    std::optional<std::string> status_socket;
     bool check_only = false;
     bool print_default = false;
     app.add_option("-c,--config", config_path, "TOML config file (default: the embedded one)")
@@ -30,6 +32,8 @@ int main(int argc, char** argv) {
                    "worker threads, 0 = one per core; overrides "
                    "server.threads")
         ->check(CLI::Range(0, 1024));
+    app.add_option("--status-socket", status_socket,
+                   "where `cloudtime status` asks (\"\" for none); overrides status.socket");
     app.add_option("--log-level", log_level,
                    "trace, debug, info, warn, error, critical or off; overrides log.level");
     app.add_flag("--check-config", check_only, "validate the configuration and exit");
@@ -62,6 +66,9 @@ int main(int argc, char** argv) {
             }
             config->listen.push_back(*address);
         }
+    }
+    if (status_socket) {
+        config->status_socket = *status_socket;
     }
     if (threads >= 0) {
         config->threads = static_cast<unsigned>(threads);

@@ -30,9 +30,18 @@ std::string status_json(const server::NtpServer& ntp, const proto::ClockSnapshot
     out["listen"] = listen;
     out["threads"] = ntp.thread_count();
     const server::CounterTotals t = ntp.totals();
-    out["counters"] = {{"received", t.received},       {"answered", t.answered},
-                       {"dropped", t.dropped_total()}, {"kod_sent", t.kod_sent},
-                       {"deny_sent", t.deny_sent},     {"leaked", t.leaked},
+    // Every received datagram is answered, dropped (for one reason) or a send error.
+    nlohmann::json dropped = {{"oversized", t.oversized}};
+    for (std::size_t i = 0; i < t.dropped.size(); ++i) {
+        dropped[proto::drop_reason_name(static_cast<proto::DropReason>(i))] = t.dropped[i];
+    }
+    out["counters"] = {{"received", t.received},
+                       {"answered", t.answered},
+                       {"dropped", t.dropped_total() + t.oversized},
+                       {"dropped_by_reason", dropped},
+                       {"kod_sent", t.kod_sent},
+                       {"deny_sent", t.deny_sent},
+                       {"leaked", t.leaked},
                        {"send_errors", t.send_errors}};
     nlohmann::json networks = nlohmann::json::array();
     if (tenants != nullptr) {

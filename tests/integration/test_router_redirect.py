@@ -111,7 +111,7 @@ class RouterRedirect(harness.TestCase):
             time.sleep(0.02)
 
     def wait_served(self, daemon, topology, timeout=5.0):
-        self.wait_for_log(daemon, f"tenant network {topology.router}: serving NTP on", timeout)
+        daemon.wait_tenant_served(topology.router, 1, timeout)
 
     def test_vm_behind_the_router_gets_time_and_nothing_else_reaches_the_port(self):
         harness.require_program("chronyd")

@@ -26,10 +26,7 @@ class Status(harness.TestCase):
         self.addCleanup(topology.remove)
         daemon = harness.Daemon(config=tenant_config(tag))
         self.addCleanup(daemon.cleanup)
-        deadline = time.monotonic() + 5
-        while "serving NTP on 169.254.169.254" not in daemon.read_log():
-            self.assertLess(time.monotonic(), deadline, daemon.read_log())
-            time.sleep(0.02)
+        daemon.wait_tenant_served(topology.meta, 2)
         rc, _, err = harness.run_query("169.254.169.254", "-n", "3", "-i", "0.05",
                                        netns=topology.vm)
         self.assertEqual(rc, 0, err)
@@ -68,9 +65,13 @@ class Status(harness.TestCase):
         rc, out, err = status(socket_path, "--json")
         self.assertEqual(rc, 0, err + first.read_log())
         # A second daemon never takes a socket that a live one serves.
-        second = harness.Daemon(config=config)
+        # (Its readiness cannot come from a status socket it does not have: its log says why.)
+        second = harness.Daemon(config=config, wait_ready=False)
         self.addCleanup(second.cleanup)
-        self.assertIn("served by another running process", second.read_log())
+        deadline = time.monotonic() + 10
+        while "served by another running process" not in second.read_log():
+            self.assertLess(time.monotonic(), deadline, second.read_log())
+            time.sleep(0.05)
         rc, out, _ = status(socket_path, "--json")
         self.assertEqual(json.loads(out)["listen"], [first.address])
         # Stopping removes the socket file.
