@@ -1,6 +1,5 @@
 #include "check/vm_discovery.hpp"
 
-
 #include <algorithm>
 #include <filesystem>
 #include <sstream>
@@ -54,9 +53,9 @@ void metadata_channels(const VmCheckOptions& o, VmFacts& f) {
         if (!response) {
             // One entry says it: the other file is behind the same silent service.
             c.source = base;
-            c.servers = Error{"the metadata service at " + base +
-                                  " does not answer: " + response.error(),
-                              response.error_code()};
+            c.servers =
+                Error{"the metadata service at " + base + " does not answer: " + response.error(),
+                      response.error_code()};
             f.channels.push_back(c);
             return;
         }

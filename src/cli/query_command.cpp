@@ -118,15 +118,14 @@ int run(const QueryArgs& args) {
     }
     const std::string who = args.target + " (" + result->server.to_string() + ")";
     if (result->rejection) {
-        std::cerr << "cloudtime query: " << who
-                  << ": answered, but the answer is unusable: "
+        std::cerr << "cloudtime query: " << who << ": answered, but the answer is unusable: "
                   << rejection_reason(*result->rejection) << " (after " << result->sent
                   << (result->sent == 1 ? " request" : " requests") << ")\n";
         return kExitUnusable;
     }
     if (result->samples.empty()) {
-        std::cerr << "cloudtime query: " << who << ": no answer within "
-                  << args.options.timeout_s << " s to any of " << result->sent
+        std::cerr << "cloudtime query: " << who << ": no answer within " << args.options.timeout_s
+                  << " s to any of " << result->sent
                   << (result->sent == 1 ? " request" : " requests") << "\n";
         return kExitNoAnswer;
     }
