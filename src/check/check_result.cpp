@@ -1,25 +1,42 @@
 #include "check/check_result.hpp"
 
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <sstream>
 
 namespace cloudtime::check {
 
+namespace {
+// By the enum's value: how people read a verdict, and its word in JSON reports.
+struct VerdictNames {
+    const char* name;
+    const char* word;
+};
+constexpr std::array<VerdictNames, 5> kVerdictNames{
+    {{"PASS", "pass"}, {"WARN", "warn"}, {"FAIL", "fail"}, {"SKIP", "skip"}, {"ABORT", "abort"}}};
+
+const VerdictNames& names_of(Verdict v) {
+    const auto i = static_cast<std::size_t>(v);
+    return kVerdictNames.at(i < kVerdictNames.size() ? i : kVerdictNames.size() - 1);
+}
+}  // namespace
+
 const char* verdict_name(Verdict v) {
-    switch (v) {
-        case Verdict::pass:
-            return "PASS";
-        case Verdict::warn:
-            return "WARN";
-        case Verdict::fail:
-            return "FAIL";
-        case Verdict::skip:
-            return "SKIP";
-        case Verdict::abort:
-            return "ABORT";
+    return names_of(v).name;
+}
+
+const char* verdict_word(Verdict v) {
+    return names_of(v).word;
+}
+
+std::optional<Verdict> verdict_from_word(std::string_view word) {
+    for (std::size_t i = 0; i < kVerdictNames.size(); ++i) {
+        if (word == kVerdictNames.at(i).word) {
+            return static_cast<Verdict>(i);
+        }
     }
-    return "?";
+    return std::nullopt;
 }
 
 int exit_code(const std::vector<CheckResult>& results) {

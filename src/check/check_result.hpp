@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/expected.hpp"
@@ -17,7 +19,9 @@ enum class Verdict : std::uint8_t {
     skip,   // does not apply here (no chrony, no cloudtimed configured)
     abort,  // could not be checked (no permission, unreadable)
 };
-const char* verdict_name(Verdict v);  // "PASS", "WARN", ...
+const char* verdict_name(Verdict v);  // "PASS", "WARN", ...: for people
+const char* verdict_word(Verdict v);  // "pass", "warn", ...: in JSON reports
+std::optional<Verdict> verdict_from_word(std::string_view word);
 
 struct CheckResult {
     std::string id;  // scs-0129-<id>

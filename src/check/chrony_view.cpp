@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 
 #include "sys/socket_address.hpp"
 
@@ -36,6 +37,23 @@ std::uint32_t refclock_id(const proto::ChronySource& s) {
     return (std::uint32_t{s.address[0]} << 24U) | (std::uint32_t{s.address[1]} << 16U) |
            (std::uint32_t{s.address[2]} << 8U) | s.address[3];
 }
+
+// By chrony's state value (RPY_SD_ST_*): its word, and the symbol chronyc shows.
+struct StateNames {
+    const char* name;
+    char symbol;
+};
+constexpr std::array<StateNames, 6> kStateNames{{{"selected", '*'},
+                                                 {"nonselectable", '?'},
+                                                 {"falseticker", 'x'},
+                                                 {"jittery", '~'},
+                                                 {"unselected", '-'},
+                                                 {"selectable", '+'}}};
+
+const StateNames* names_of(proto::ChronySourceState state) {
+    const auto i = static_cast<std::size_t>(state);
+    return i < kStateNames.size() ? &kStateNames.at(i) : nullptr;
+}
 }  // namespace
 
 std::string chrony_source_name(const proto::ChronySource& source) {
@@ -44,39 +62,13 @@ std::string chrony_source_name(const proto::ChronySource& source) {
 }
 
 const char* source_state_name(proto::ChronySourceState state) {
-    switch (state) {
-        case proto::ChronySourceState::selected:
-            return "selected";
-        case proto::ChronySourceState::nonselectable:
-            return "nonselectable";
-        case proto::ChronySourceState::falseticker:
-            return "falseticker";
-        case proto::ChronySourceState::jittery:
-            return "jittery";
-        case proto::ChronySourceState::unselected:
-            return "unselected";
-        case proto::ChronySourceState::selectable:
-            return "selectable";
-    }
-    return "unknown";
+    const auto* names = names_of(state);
+    return names != nullptr ? names->name : "unknown";
 }
 
 char source_state_symbol(proto::ChronySourceState state) {
-    switch (state) {
-        case proto::ChronySourceState::selected:
-            return '*';
-        case proto::ChronySourceState::nonselectable:
-            return '?';
-        case proto::ChronySourceState::falseticker:
-            return 'x';
-        case proto::ChronySourceState::jittery:
-            return '~';
-        case proto::ChronySourceState::unselected:
-            return '-';
-        case proto::ChronySourceState::selectable:
-            return '+';
-    }
-    return ' ';
+    const auto* names = names_of(state);
+    return names != nullptr ? names->symbol : ' ';
 }
 
 std::string reachability_text(std::uint16_t reachability) {

@@ -1,39 +1,13 @@
 #include "check/report.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace cloudtime::check {
 
 namespace {
-constexpr std::array kVerdicts{Verdict::pass, Verdict::warn, Verdict::fail, Verdict::skip,
-                               Verdict::abort};
 constexpr std::array<std::string_view, 3> kReserved{"checker", "checks", "exit_code"};
 }  // namespace
-
-const char* verdict_word(Verdict v) {
-    switch (v) {
-        case Verdict::pass:
-            return "pass";
-        case Verdict::warn:
-            return "warn";
-        case Verdict::fail:
-            return "fail";
-        case Verdict::skip:
-            return "skip";
-        case Verdict::abort:
-            return "abort";
-    }
-    return "abort";
-}
-
-std::optional<Verdict> verdict_from_word(std::string_view word) {
-    for (const Verdict v : kVerdicts) {
-        if (word == verdict_word(v)) {
-            return v;
-        }
-    }
-    return std::nullopt;
-}
 
 nlohmann::json to_json(const Report& report) {
     nlohmann::json out = report.facts.is_object() ? report.facts : nlohmann::json::object();

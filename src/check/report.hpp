@@ -27,10 +27,6 @@ struct Report {
     int exit_code() const { return check::exit_code(checks); }
 };
 
-// "pass", "warn", ... (the JSON words; verdict_name() gives the human "PASS").
-const char* verdict_word(Verdict v);
-std::optional<Verdict> verdict_from_word(std::string_view word);
-
 nlohmann::json to_json(const Report& report);
 // Strict: a check without an id, title or reason, or with an unknown verdict, is an error that
 // names it; so is an exit code that does not follow from the checks.

@@ -13,7 +13,8 @@ constexpr std::int64_t kLeapListRereadNs = 86'400LL * 1'000'000'000;
 ClockKeeper::ClockKeeper(std::unique_ptr<ClockSource> source, ClockKeeperOptions options)
     : source_(std::move(source)),
       options_(std::move(options)),
-      planner_(options_.leap_mode, options_.smear) {}
+      planner_(options_.leap_mode, options_.smear),
+      holdover_(options_.holdover_s) {}
 
 void ClockKeeper::reload_leap_seconds(proto::UnixTime now) {
     leap_list_read_ = now;
@@ -52,27 +53,22 @@ proto::ClockSnapshot ClockKeeper::refresh(proto::UnixTime now) {
     if (now.ns - leap_list_read_.ns >= kLeapListRereadNs) {
         reload_leap_seconds(now);
     }
-    proto::ClockSnapshot s = source_->refresh(now);
-    if (s.synchronized) {
-        last_good_ = s;
-        last_good_at_ = now;
-        if (in_holdover_) {
-            spdlog::info("holdover ended: the source of truth is back");
-            in_holdover_ = false;
-        }
-    } else if (last_good_ && options_.holdover_s > 0.0 &&
-               static_cast<double>(now.ns - last_good_at_.ns) / 1e9 <= options_.holdover_s) {
-        if (!in_holdover_) {
+    const proto::HoldoverStep step = holdover_.update(source_->refresh(now), now);
+    switch (step.event) {
+        case proto::HoldoverEvent::none:
+            break;
+        case proto::HoldoverEvent::started:
             spdlog::warn("source of truth lost: holding over on its last state for up to {} s",
                          options_.holdover_s);
-            in_holdover_ = true;
-        }
-        // Its dispersion keeps growing from its epoch: clients see the uncertainty rise.
-        s = *last_good_;
-    } else if (in_holdover_) {
-        spdlog::warn("holdover of {} s exhausted: answering with LI=3", options_.holdover_s);
-        in_holdover_ = false;
+            break;
+        case proto::HoldoverEvent::ended:
+            spdlog::info("holdover ended: the source of truth is back");
+            break;
+        case proto::HoldoverEvent::exhausted:
+            spdlog::warn("holdover of {} s exhausted: answering with LI=3", options_.holdover_s);
+            break;
     }
+    proto::ClockSnapshot s = step.served;
     if (!s.synchronized) {
         return s;
     }

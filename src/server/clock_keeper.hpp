@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "proto/holdover.hpp"
 #include "proto/leap_seconds.hpp"
 #include "proto/leap_smear.hpp"
 #include "server/clock_source.hpp"
@@ -34,9 +35,7 @@ class ClockKeeper {
     proto::LeapPlanner planner_;
     std::optional<proto::LeapSchedule> leap_list_;
     proto::UnixTime leap_list_read_;
-    std::optional<proto::ClockSnapshot> last_good_;
-    proto::UnixTime last_good_at_;
-    bool in_holdover_ = false;
+    proto::Holdover holdover_;
 };
 
 }  // namespace cloudtime::server
