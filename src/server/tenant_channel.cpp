@@ -33,10 +33,10 @@ int run_tenant_helper(TenantNetworkOptions options, sys::UniqueFd channel) {
     }
     for (;;) {
         auto message = sys::receive_message(channel.get());
-        if (!message) {
+        if (!message || !*message) {
             break;  // the server closed the channel or is gone
         }
-        if (message->text == "reconcile") {
+        if ((*message)->text == "reconcile") {
             (*tenants)->reconcile();
         }
     }
@@ -64,18 +64,20 @@ void TenantChannelReceiver::reconcile() const {
 
 void TenantChannelReceiver::run() {
     for (;;) {
-        auto message = sys::receive_message(channel_.get());
-        if (!message) {
-            if (message.error() != "channel closed") {
-                spdlog::error("tenant networks: {}", message.error());
-            }
+        auto received = sys::receive_message(channel_.get());
+        if (!received) {
+            spdlog::error("tenant networks: {}", received.error());
             return;
         }
-        const std::string& text = message->text;
+        if (!*received) {
+            return;  // the helper closed the channel
+        }
+        sys::ChannelMessage& message = **received;
+        const std::string& text = message.text;
         const auto first = text.find('\t');
         const auto second = text.find('\t', first + 1);
-        if (text.rfind("A\t", 0) == 0 && second != std::string::npos && message->fd.valid()) {
-            auto socket = sys::UdpSocket::adopt(std::move(message->fd));
+        if (text.rfind("A\t", 0) == 0 && second != std::string::npos && message.fd.valid()) {
+            auto socket = sys::UdpSocket::adopt(std::move(message.fd));
             if (!socket) {
                 spdlog::error("tenant networks: the helper sent {}", socket.error());
                 continue;

@@ -45,7 +45,7 @@ Status send_message(int channel, std::string_view text, int fd) {
     }
 }
 
-Expected<ChannelMessage> receive_message(int channel) {
+Expected<std::optional<ChannelMessage>> receive_message(int channel) {
     std::array<char, kMaxMessage> buffer{};
     iovec iov{buffer.data(), buffer.size()};
     msghdr message{};
@@ -62,7 +62,7 @@ Expected<ChannelMessage> receive_message(int channel) {
         return os_error("recvmsg");
     }
     if (n == 0) {
-        return Error{"channel closed"};
+        return std::optional<ChannelMessage>{};  // closed
     }
     ChannelMessage out{std::string(buffer.data(), static_cast<std::size_t>(n)), UniqueFd{}};
     for (cmsghdr* h = CMSG_FIRSTHDR(&message); h != nullptr; h = CMSG_NXTHDR(&message, h)) {
@@ -76,7 +76,7 @@ Expected<ChannelMessage> receive_message(int channel) {
     if ((message.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
         return Error{"a message on the channel was truncated"};
     }
-    return out;
+    return std::optional<ChannelMessage>{std::move(out)};
 }
 
 void shut_channel(int channel) {

@@ -2,6 +2,7 @@
 // the privileged tenant-network helper hands ready sockets to the unprivileged server.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,8 +22,9 @@ struct ChannelMessage {
     std::string text;
     UniqueFd fd;  // invalid when the message carried none
 };
-// Blocks for the next message; an error at EOF ("channel closed") or on failure.
-Expected<ChannelMessage> receive_message(int channel);
+// Blocks for the next message; nullopt when the other end closed the channel (EOF), an error
+// (with errno) when receiving failed.
+Expected<std::optional<ChannelMessage>> receive_message(int channel);
 
 // Shuts both directions of the channel: a thread blocked in receive_message() on it, here or
 // in the process at the other end, wakes with EOF.
