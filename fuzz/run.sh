@@ -9,9 +9,10 @@ out=build-fuzz
 mkdir -p "$out"
 proto=(src/proto/*.cpp)
 cloud=(src/cloud/nova_request.cpp src/cloud/time_policy.cpp)
-for target in packet decision leap_seconds chrony_reply nova_request; do
+check=(src/check/report.cpp src/check/check_result.cpp)
+for target in packet decision leap_seconds chrony_reply nova_request report; do
   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    -Isrc "fuzz/${target}_fuzz.cpp" "${proto[@]}" "${cloud[@]}" -lcrypto -o "$out/${target}_fuzz"
+    -Isrc "fuzz/${target}_fuzz.cpp" "${proto[@]}" "${cloud[@]}" "${check[@]}" -lcrypto -o "$out/${target}_fuzz"
   scratch=$(mktemp -d)
   cp fuzz/corpus/"$target"/* "$scratch"/
   echo "fuzz: ${target} for ${seconds} s"

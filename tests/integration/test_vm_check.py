@@ -307,6 +307,69 @@ class VmCheck(harness.TestCase):
         self.assertEqual(checks["ntp-servers-reachable"]["verdict"], "fail")
         self.assertIn("no NTP client runs", checks["client-synchronized"]["reason"])
 
+    def test_a_metadata_service_that_misbehaves_is_named_once(self):
+        # On loopback inside a namespace of the test: a service that refuses, one that accepts
+        # and never answers, one that answers 404, one whose answer is far too large.
+        server = r"""
+import socket, sys, threading, time
+mode = sys.argv[1]
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 8775)); s.listen(8)
+def serve(c):
+    c.recv(4096)
+    if mode == "404":
+        c.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+    elif mode == "huge":
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n")
+        try:
+            c.sendall(b"x" * 4194304)
+        except OSError:
+            pass
+    else:
+        time.sleep(30)
+    c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+"""
+        with harness.network_namespace("ct-check") as ns:
+            base = ["--json", "--metadata-url", "http://127.0.0.1:8775/openstack/latest/",
+                    "--link-local", "127.0.0.2", *self.isolated_args(), "--chrony-socket",
+                    os.path.join(self.dir, "no-chrony.sock")]
+            expected = {
+                None: "the metadata service at http://127.0.0.1:8775 does not answer: cannot "
+                      "connect: Connection refused",
+                "silent": "the metadata service at http://127.0.0.1:8775 does not answer: no "
+                          "complete answer: no answer within 2 s",
+                "404": "HTTP 404",
+                "huge": "the metadata service at http://127.0.0.1:8775 does not answer: no "
+                        "complete answer: body limit exceeded",
+            }
+            for mode, reason in expected.items():
+                fixture = None
+                if mode:
+                    fixture = subprocess.Popen(["ip", "netns", "exec", ns, "python3", "-c",
+                                                server, mode])
+                    self.addCleanup(fixture.wait)
+                    self.addCleanup(fixture.kill)
+                    time.sleep(0.5)
+                started = time.monotonic()
+                p = run_check(ns, *base, own_pids=True)
+                took = time.monotonic() - started
+                doc = json.loads(p.stdout)
+                metadata = [c for c in doc["channels"] if c["kind"] == "metadata"]
+                errors = [c.get("error") for c in metadata]
+                self.assertIn(reason, errors, (mode, doc["channels"]))
+                if mode != "404":
+                    # One line for the service, not one per file; the check did not hang.
+                    self.assertEqual(len(metadata), 1, metadata)
+                    self.assertLess(took, 20, mode)
+                delivered = checks_by_id(doc)["time-source-delivered"]["reason"]
+                self.assertEqual(delivered.count("metadata: "), 1, delivered)
+                if fixture:
+                    fixture.kill()
+                    fixture.wait()
+
     def test_nothing_delivered_and_a_ptp_clock_the_user_cannot_read(self):
         with harness.network_namespace("ct-check") as ns:
             base = ["--no-metadata", *self.isolated_args(), "--chrony-socket",
