@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <numeric>
+#include <tuple>
 
 namespace cloudtime::check {
 
@@ -26,8 +27,20 @@ std::size_t find_root(std::vector<std::size_t>& parent, std::size_t i) {
 }  // namespace
 
 bool same_server(const proto::Header& a, const proto::Header& b) {
-    if (a.stratum != b.stratum || a.refid != b.refid || a.reference != b.reference ||
-        a.root_delay != b.root_delay) {
+    if (a.stratum != b.stratum || a.refid != b.refid) {
+        return false;
+    }
+    if (a.reference != b.reference) {
+        // Its upstream may have updated it between the two answers: then the later answer's
+        // reference time lies between them (and its root values are new). Erring this way can
+        // only count two servers as one, never one as two.
+        const auto& [earlier, later] = static_cast<std::int64_t>(a.receive.raw - b.receive.raw) <= 0
+                                           ? std::tie(a, b)
+                                           : std::tie(b, a);
+        return static_cast<std::int64_t>(later.reference.raw - earlier.receive.raw) > 0 &&
+               static_cast<std::int64_t>(later.receive.raw - later.reference.raw) >= 0;
+    }
+    if (a.root_delay != b.root_delay) {
         return false;
     }
     const double grown = kPhi * seconds_apart(a.receive, b.receive);

@@ -2,7 +2,9 @@
 // it serves (169.254.169.254, fe80::a9fe:a9fe, a managed 169.254.169.123): counting addresses
 // would count it several times and overstate redundancy. Two answers are the same server when
 // they carry the same stratum, refid, reference time and root delay, and root dispersions
-// that differ by no more than a server's dispersion grows between the two answers.
+// that differ by no more than a server's dispersion grows between the two answers; or the same
+// stratum and refid, and the later answer's reference time falls between the two answers (its
+// upstream updated it in between).
 #pragma once
 
 #include <cstddef>

@@ -290,6 +290,20 @@ TEST(VmCheck, SameServerNeedsEveryIdentityFieldAndConsistentDispersion) {
     EXPECT_FALSE(same_server(a, b));
     b.root_dispersion.raw = a.root_dispersion.raw + 11;  // +168 us
     EXPECT_TRUE(same_server(a, b));
+    // The upstream updated the server between the two answers: a new reference time (after
+    // the first answer, before the second) and new root values, still one server.
+    proto::Header updated = a;
+    updated.receive.raw = a.receive.raw + (2ULL << 32U);
+    updated.reference.raw = a.receive.raw + (1ULL << 32U);
+    updated.root_delay.raw += 40;
+    updated.root_dispersion.raw += 300;
+    EXPECT_TRUE(same_server(a, updated));
+    EXPECT_TRUE(same_server(updated, a));
+    // A reference time that does not fall between the answers is another server's.
+    updated.reference.raw = a.receive.raw - (5ULL << 32U);
+    EXPECT_FALSE(same_server(a, updated));
+    updated.reference.raw = updated.receive.raw + (1ULL << 32U);  // in the future
+    EXPECT_FALSE(same_server(a, updated));
 }
 
 TEST(VmCheck, FollowsMeansSelectedAndReachable) {
