@@ -13,12 +13,13 @@ namespace cloudtime::check {
 namespace {
 constexpr std::size_t kMinJitterSamples = 3;
 
-// Whether `s` is the server chronyd follows and answered chronyd's latest poll: then it
-// answers this VM even when this check's one request was lost (a rate limit drops some
-// silently).
-bool answers_chrony(const std::optional<FollowedServer>& followed, const ServerMeasurement& s) {
-    return followed && without_scope(s.server) == followed->address &&
-           (followed->source.reachability & 1U) != 0;
+// Whether `s` is the server chronyd follows (it answered chronyd within its last 8 polls) and
+// this check's requests to it went unanswered without an error: what a rate limit that drops
+// silently looks like, when the VM's own chronyd spends the same source's rate.
+bool silent_to_the_check_only(const std::optional<FollowedServer>& followed,
+                              const ServerMeasurement& s) {
+    return followed && without_scope(s.server) == followed->address && s.result &&
+           s.result->samples.empty() && !s.result->rejection;
 }
 
 std::vector<const ServerMeasurement*> answering(const VmFacts& f) {
@@ -90,9 +91,8 @@ CheckResult reachable_check(const VmFacts& f) {
     CheckResult r{"ntp-servers-reachable", "the NTP servers the cloud names answer", Verdict::fail,
                   ""};
     std::vector<std::string> good;
+    std::vector<std::string> doubtful;
     std::vector<std::string> bad;
-    // A server chronyd follows answers this VM: its reachability register says so for the
-    // last polls, even when a rate limit dropped this check's own request.
     const auto followed = chrony_followed_server(f.client);
     for (const auto& s : f.servers) {
         const bool named = std::any_of(s.found_by.begin(), s.found_by.end(),
@@ -101,10 +101,13 @@ CheckResult reachable_check(const VmFacts& f) {
             good.push_back(s.server);
         } else if (s.rate_limited()) {
             good.push_back(s.server + " (it rate-limited this check: KoD RATE)");
-        } else if (answers_chrony(followed, s)) {
-            good.push_back(s.server + " (to chronyd, reachability " +
-                           reachability_text(followed->source.reachability) +
-                           "; this check's request: " + unreachable_reason(s) + ")");
+        } else if (silent_to_the_check_only(followed, s)) {
+            // chronyd's latest poll answered: it is there. Only older polls: it was there a
+            // moment ago, and is rate-limiting this VM or going away: say so, do not decide.
+            const std::string seen = s.server + " (to chronyd, reachability " +
+                                     reachability_text(followed->source.reachability) +
+                                     "; this check's requests: " + unreachable_reason(s) + ")";
+            ((followed->source.reachability & 1U) != 0 ? good : doubtful).push_back(seen);
         } else if (named) {
             bad.push_back(s.server + " (from " + join(s.found_by, ", ") +
                           "): " + unreachable_reason(s));
@@ -114,8 +117,16 @@ CheckResult reachable_check(const VmFacts& f) {
         r.reason = "unreachable: " + join(bad, "; ");
         return r;
     }
-    if (good.empty()) {
+    if (good.empty() && doubtful.empty()) {
         r.reason = "no NTP server to reach: none named by the cloud, none on a link-local address";
+        return r;
+    }
+    if (!doubtful.empty()) {
+        r.verdict = Verdict::warn;
+        r.reason = "answered chronyd in its last polls but not its latest, nor this check: " +
+                   join(doubtful, "; ") +
+                   " (rate-limiting this VM, or going away: run the check again)" +
+                   (good.empty() ? "" : "; answering: " + join(good, ", "));
         return r;
     }
     r.verdict = Verdict::pass;
@@ -328,7 +339,7 @@ std::set<std::string> cloud_addresses(const VmFacts& facts) {
         if (s.reached()) {
             out.insert(without_scope(s.server));
             out.insert(without_scope(s.result->server.host_string()));
-        } else if (answers_chrony(followed, s)) {
+        } else if (silent_to_the_check_only(followed, s)) {
             out.insert(followed->address);  // answers chronyd, if not this check's request
         }
     }

@@ -192,14 +192,16 @@ void measure_servers(const VmCheckOptions& o, VmFacts& f) {
             }
         }
     }
-    // The server chronyd follows is measured by chronyd every poll: one request says it is
+    // The server chronyd follows is measured by chronyd every poll: one answer says it is
     // there, and keeps this check within the server's rate limit (the VM's chronyd spends the
-    // same source's rate).
+    // same source's rate). Up to 3 tries, stopping at the first answer: a limiter that drops
+    // some requests silently still answers one of three (or says RATE) nearly always.
     const auto followed = chrony_followed_server(f.client);
-    const client::QueryOptions once{.samples = 1, .interval_s = 0.0, .timeout_s = 1.0};
+    const client::QueryOptions followed_probe{
+        .samples = 3, .interval_s = 0.25, .timeout_s = 0.5, .until_first_answer = true};
     for (auto& s : f.servers) {
         const bool chrony_measures = followed && without_scope(s.server) == followed->address;
-        s.result = measure(s.server, chrony_measures ? once : o.measurement);
+        s.result = measure(s.server, chrony_measures ? followed_probe : o.measurement);
     }
 }
 

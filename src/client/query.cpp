@@ -100,6 +100,9 @@ Expected<QueryResult> query_server(const sys::SocketAddress& server, const Query
             break;  // a KoD means stop; an unsynchronized server will not improve in a second
         } else {
             result.samples.push_back(outcome->value);
+            if (options.until_first_answer) {
+                break;
+            }
         }
     }
     result.summary = proto::summarize(result.samples);

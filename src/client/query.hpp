@@ -13,9 +13,12 @@
 namespace cloudtime::client {
 
 struct QueryOptions {
-    int samples = 4;
+    int samples = 4;  // requests at most
     double interval_s = 1.0;
     double timeout_s = 2.0;  // per sample
+    // Stop at the first answer: `samples` is then how often a lost request is tried again
+    // (a probe that only needs to know the server is there).
+    bool until_first_answer = false;
 };
 
 struct Rejection {

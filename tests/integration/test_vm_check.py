@@ -261,9 +261,12 @@ class VmCheck(harness.TestCase):
             p = run_check(topology.vm, *base)
             doc = json.loads(p.stdout)
             checks = checks_by_id(doc)
-            self.assertEqual(checks["ntp-servers-reachable"]["verdict"], "pass",
-                             json.dumps(doc, indent=2))
-            self.assertNotIn("kiss", checks["ntp-servers-reachable"]["reason"])
+            # Never "unreachable": answered, or (when neither chronyd's latest poll nor the
+            # check's three tries got through the limiter) said to be undecided.
+            reachable = checks["ntp-servers-reachable"]
+            self.assertIn(reachable["verdict"], ("pass", "warn"), json.dumps(doc, indent=2))
+            self.assertNotIn("unreachable", reachable["reason"])
+            self.assertNotIn("kiss", reachable["reason"])
             for judged in ("offset", "jitter"):
                 self.assertEqual(checks[judged]["verdict"], "pass", checks[judged])
             self.assertTrue(checks["offset"]["reason"].startswith("chronyd, following"))

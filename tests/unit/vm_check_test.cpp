@@ -129,8 +129,8 @@ TEST(VmCheck, UnreachableServerIsNamed) {
     auto f = healthy();
     f.servers[0].result->summary.reset();
     f.servers[0].result->lost = 4;
-    // Gone: chronyd's latest poll went unanswered too (its register shifted a 0 in).
-    f.client.chrony_sources->back().reachability = 0376;
+    // Gone: chronyd hears nothing from it either.
+    f.client.chrony_sources->back().reachability = 0;
     const auto results = evaluate_vm(f, {});
     EXPECT_EQ(exit_code(results), 1);
     EXPECT_EQ(verdict_of(results, "ntp-servers-reachable"), Verdict::fail);
@@ -151,10 +151,22 @@ TEST(VmCheck, ALostProbeOfTheServerChronydReachesIsNotUnreachable) {
     const auto results = evaluate_vm(f, {});
     EXPECT_EQ(verdict_of(results, "ntp-servers-reachable"), Verdict::pass);
     EXPECT_NE(results[1].reason.find("169.254.169.254 (to chronyd, reachability 377; this "
-                                     "check's request: no answer to 1 request)"),
+                                     "check's requests: no answer to 1 request)"),
               std::string::npos)
         << results[1].reason;
     EXPECT_EQ(verdict_of(results, "client-synchronized"), Verdict::pass);
+    // chronyd's latest poll went unanswered too, older ones were answered: not decided, said.
+    f.client.chrony_sources->back().reachability = 0300;
+    const auto doubtful = evaluate_vm(f, {});
+    EXPECT_EQ(verdict_of(doubtful, "ntp-servers-reachable"), Verdict::warn);
+    EXPECT_EQ(doubtful[1].reason.rfind("answered chronyd in its last polls but not its latest", 0),
+              0U)
+        << doubtful[1].reason;
+    EXPECT_EQ(exit_code(doubtful), 0);
+    // A refusal is an answer of its own: unreachable, whatever chronyd remembers.
+    f.client.chrony_sources->back().reachability = 0377;
+    f.servers[0].result = Error{"receive: Connection refused", ECONNREFUSED};
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "ntp-servers-reachable"), Verdict::fail);
 }
 
 TEST(VmCheck, OffsetAndJitterThresholds) {
