@@ -4,7 +4,6 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -171,7 +170,6 @@ void parse_console(const std::string& console, ImageValidation& out) {
     if (begin == std::string::npos || end == std::string::npos) {
         return;
     }
-    out.reached_check = true;
     // The kernel and systemd may write lines of their own in between: keep ours.
     std::string json;
     std::istringstream lines(console.substr(begin + std::string(kJsonBegin).size(),
@@ -388,7 +386,7 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     v.boot_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     console = file_text(dir + "/console.log");
     parse_console(console, v);
-    if (!v.reached_check) {
+    if (!v.reached_check()) {
         v.console_tail = tail_lines(console, 30) + file_text(dir + "/qemu.log");
     }
     return v;
@@ -398,16 +396,15 @@ std::vector<CheckResult> evaluate_image(const ImageValidation& v, int timeout_s)
     std::vector<CheckResult> out;
     CheckResult boots{"image-boots", "the image boots and cloud-init runs the check", Verdict::fail,
                       ""};
-    if (v.reached_check && v.guest && *v.guest) {
+    if (v.guest && *v.guest) {
         boots.verdict = Verdict::pass;
         std::ostringstream text;
         text.precision(1);
         text << std::fixed << "cloud-init ran the check " << v.boot_s << " s after start ("
              << v.accelerator << ")";
         boots.reason = text.str();
-    } else if (v.reached_check) {
-        boots.reason = "the check ran, but " +
-                       (v.guest ? v.guest->error() : std::string("its report never came"));
+    } else if (v.reached_check()) {
+        boots.reason = "the check ran, but " + v.guest->error();
     } else {
         boots.reason = "the guest did not run the check within " + std::to_string(timeout_s) +
                        " s (" + v.accelerator + "); the console ends with:\n" + v.console_tail;

@@ -34,10 +34,10 @@ struct ImageValidationOptions {
 struct ImageValidation {
     std::string accelerator;  // "kvm" or "tcg (why)"
     double boot_s = 0.0;      // from start to the guest's check output
-    bool reached_check = false;
     // The report of `cloudtime-vm check --json` from inside, or why it is not one; none when
     // the check never printed.
     std::optional<Expected<Report>> guest;
+    bool reached_check() const { return guest.has_value(); }
     int guest_exit = -1;
     std::string console_tail;  // the console's last lines, when something went wrong
 };

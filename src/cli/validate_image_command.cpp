@@ -37,7 +37,7 @@ nlohmann::json validation_facts(const check::ImageValidation& v, const std::stri
     nlohmann::json out = {{"image", image},
                           {"accelerator", v.accelerator},
                           {"boot_s", v.boot_s},
-                          {"reached_check", v.reached_check},
+                          {"reached_check", v.reached_check()},
                           {"guest_exit_code", v.guest_exit}};
     if (v.guest && *v.guest) {
         out["guest"] = check::to_json(**v.guest);

@@ -58,8 +58,10 @@ void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
                 .kernel_receive = datagram.kernel_receive,
                 .served_receive = served.receive(datagram.kernel_receive),
             };
-            const proto::Decision decision = proto::handle(
-                ctx.rules, arrival, batch.payload(i), clock, random.next(), batch.next_reply());
+            // Only the limiter uses randomness: without one, the draw is not made.
+            const std::uint64_t draw = ctx.rules.limiter != nullptr ? random.next() : 0;
+            const proto::Decision decision = proto::handle(ctx.rules, arrival, batch.payload(i),
+                                                           clock, draw, batch.next_reply());
             if (const auto* drop = std::get_if<proto::Drop>(&decision)) {
                 counters.count_dropped(drop->reason);
             } else if (const auto* kiss = std::get_if<proto::KissOfDeath>(&decision)) {

@@ -14,11 +14,6 @@ void UniqueFd::reset(int fd) {
     fd_ = fd;
 }
 
-std::string errno_message(const char* what) {
-    const int err = errno;
-    return std::string(what) + ": " + std::strerror(err);
-}
-
 Error os_error(const std::string& what) {
     const int err = errno;
     return Error{what + ": " + std::strerror(err), err};

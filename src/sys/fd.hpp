@@ -31,9 +31,7 @@ class UniqueFd {
     int fd_ = -1;
 };
 
-// "what: strerror(errno)", for error messages at the kernel boundary.
-std::string errno_message(const char* what);
-// The same as an Error that keeps errno as its code.
+// "what: strerror(errno)" as an Error that keeps errno as its code, at the kernel boundary.
 Error os_error(const std::string& what);
 
 }  // namespace cloudtime::sys

@@ -50,24 +50,6 @@ bool wait_readable(int fd, int timeout_ms) {
     return ::poll(&p, 1, timeout_ms) > 0;
 }
 
-int wait_readable_any(std::initializer_list<int> fds, int timeout_ms) {
-    std::vector<pollfd> polled;
-    for (const int fd : fds) {
-        if (fd >= 0) {
-            polled.push_back({fd, POLLIN, 0});
-        }
-    }
-    if (::poll(polled.data(), polled.size(), timeout_ms) <= 0) {
-        return -1;
-    }
-    for (const auto& p : polled) {
-        if ((p.revents & (POLLIN | POLLERR | POLLHUP)) != 0) {
-            return p.fd;
-        }
-    }
-    return -1;
-}
-
 bool wait_readable_ns(int fd, std::int64_t timeout_ns) {
     pollfd p{fd, POLLIN, 0};
     const timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000),
@@ -75,7 +57,10 @@ bool wait_readable_ns(int fd, std::int64_t timeout_ns) {
     return ::ppoll(&p, 1, &ts, nullptr) > 0;
 }
 
-std::vector<bool> readable_among(std::span<const int> fds, int timeout_ms) {
+namespace {
+// One poll over `fds` (negative ones are left out by poll itself): which have any of `events`
+// in their revents, in order; nothing when poll failed (a signal).
+std::vector<bool> poll_fds(std::span<const int> fds, int timeout_ms, short events) {
     std::vector<pollfd> polled;
     polled.reserve(fds.size());
     for (const int fd : fds) {
@@ -84,12 +69,28 @@ std::vector<bool> readable_among(std::span<const int> fds, int timeout_ms) {
     if (::poll(polled.data(), polled.size(), timeout_ms) < 0) {
         return {};
     }
-    std::vector<bool> readable;
-    readable.reserve(polled.size());
+    std::vector<bool> ready;
+    ready.reserve(polled.size());
     for (const auto& p : polled) {
-        readable.push_back((p.revents & POLLIN) != 0);
+        ready.push_back((p.revents & events) != 0);
     }
-    return readable;
+    return ready;
+}
+}  // namespace
+
+std::vector<bool> readable_among(std::span<const int> fds, int timeout_ms) {
+    return poll_fds(fds, timeout_ms, POLLIN);
+}
+
+int wait_readable_any(std::initializer_list<int> fds, int timeout_ms) {
+    const std::span<const int> list(fds.begin(), fds.size());
+    const std::vector<bool> ready = poll_fds(list, timeout_ms, POLLIN | POLLERR | POLLHUP);
+    for (std::size_t i = 0; i < ready.size(); ++i) {
+        if (ready[i]) {
+            return list[i];
+        }
+    }
+    return -1;
 }
 
 }  // namespace cloudtime::sys

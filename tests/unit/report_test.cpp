@@ -78,7 +78,7 @@ TEST(ImageValidation, TheGuestsReportIsReadFromTheConsole) {
                       "\n[   12.345678] a kernel line in between\n"
                       "CLOUDTIME-CHECK-JSON-END\nCLOUDTIME-CHECK-EXIT 2\n",
                   v);
-    EXPECT_TRUE(v.reached_check);
+    EXPECT_TRUE(v.reached_check());
     EXPECT_EQ(v.guest_exit, 2);
     ASSERT_TRUE(v.guest && *v.guest) << (v.guest ? v.guest->error() : "none");
     const auto results = evaluate_image(v, 600);
@@ -92,7 +92,7 @@ TEST(ImageValidation, TheGuestsReportIsReadFromTheConsole) {
     ImageValidation broken;
     parse_console("CLOUDTIME-CHECK-JSON-BEGIN\n{\"checks\": []}\nCLOUDTIME-CHECK-JSON-END\n",
                   broken);
-    EXPECT_TRUE(broken.reached_check);
+    EXPECT_TRUE(broken.reached_check());
     const auto verdicts = evaluate_image(broken, 600);
     ASSERT_EQ(verdicts.size(), 1U);
     EXPECT_EQ(verdicts[0].verdict, Verdict::fail);
