@@ -33,12 +33,14 @@ void TenantRegistry::released(const std::string& ns) {
         gone = std::move(it->second);
         entries_.erase(it);
     }
-    for (const ServedSocket* socket : gone->sockets) {
-        server_.detach(socket);
-    }
+    // Said before the workers close the sockets (they do it on their own threads): whoever
+    // sees the sockets gone finds the line already written.
     spdlog::info("tenant network {}: released ({} sockets; received {}, answered {})", ns,
                  gone->sockets.size(), gone->counters->received.load(),
                  gone->counters->answered.load());
+    for (const ServedSocket* socket : gone->sockets) {
+        server_.detach(socket);
+    }
 }
 
 std::vector<TenantNetworkStatus> TenantRegistry::status() const {
