@@ -231,7 +231,7 @@ HostFacts gather_host_facts(const HostCheckOptions& o) {
         f.kvm = kvm.failure();
     }
     f.leap_seconds_file = o.leap_seconds_file;
-    const auto text = sys::read_text_file(o.leap_seconds_file);
+    const auto text = sys::read_text_file(o.leap_seconds_file, proto::kLeapSecondsFileLimit);
     f.leap_seconds =
         text ? proto::parse_leap_seconds(*text) : Expected<proto::LeapSchedule>(text.failure());
     f.cloudtimed_target = o.cloudtimed;

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <optional>
+#include <string_view>
 
 #include "cli/exit_codes.hpp"
 #include "config/config.hpp"
@@ -12,6 +13,10 @@
 namespace ct = cloudtime;
 
 int main(int argc, char** argv) {
+    // The vendordata endpoint's own process, started by cloudtimed itself (not for operators).
+    if (argc == 2 && std::string_view(argv[1]) == "--vendordata-process") {
+        return ct::daemon::run_vendordata_process();
+    }
     CLI::App app{
         "cloudtimed: serves this host's synchronized clock over NTP to the VMs of a cloud.\n"
         "Without --config it runs on its embedded default (NTP on 127.0.0.1:11123)."};
@@ -49,9 +54,17 @@ int main(int argc, char** argv) {
         return ct::cli::kExitOk;
     }
 
-    auto config = config_path.empty()
-                      ? ct::Expected<ct::config::Config>(ct::config::default_config())
-                      : ct::config::load_config_file(config_path);
+    ct::daemon::ConfigSource source{std::string(ct::config::default_config_text()),
+                                    "embedded default config"};
+    if (!config_path.empty()) {
+        auto text = ct::config::read_config_text(config_path);
+        if (!text) {
+            std::cerr << "cloudtimed: " << text.error() << "\n";
+            return ct::cli::kExitConfig;
+        }
+        source = {std::move(text).value(), config_path};
+    }
+    auto config = ct::config::parse_config(source.text, source.origin);
     if (!config) {
         std::cerr << "cloudtimed: " << config.error() << "\n";
         return ct::cli::kExitConfig;
@@ -92,5 +105,5 @@ int main(int argc, char** argv) {
     spdlog::flush_on(spdlog::level::info);
     spdlog::info("cloudtimed {} starting ({})", CLOUDTIME_VERSION,
                  config_path.empty() ? std::string("embedded default config") : config_path);
-    return ct::daemon::run(*config);
+    return ct::daemon::run(*config, source);
 }

@@ -13,6 +13,7 @@
 #include "config/toml_reader.hpp"
 #include "config/vendordata_config.hpp"
 #include "proto/refid.hpp"
+#include "sys/text_file.hpp"
 
 namespace cloudtime::config {
 
@@ -439,17 +440,21 @@ Expected<Config> parse_config(std::string_view text, const std::string& origin) 
     return config;
 }
 
+Expected<std::string> read_config_text(const std::string& path) {
+    // A pipe too (--config /dev/stdin); never a FIFO that blocks or a device without end.
+    auto text = sys::read_text_file(path, kConfigLimit, true);
+    if (!text) {
+        return Error{path + ": cannot read config file: " + text.error()};
+    }
+    return text;
+}
+
 Expected<Config> load_config_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return Error{path + ": cannot open config file"};
+    auto text = read_config_text(path);
+    if (!text) {
+        return text.failure();
     }
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    if (in.bad()) {
-        return Error{path + ": cannot read config file"};
-    }
-    return parse_config(buffer.str(), path);
+    return parse_config(*text, path);
 }
 
 }  // namespace cloudtime::config

@@ -64,6 +64,8 @@ struct Config {
         std::vector<cloud::PolicyRule> rules;
         bool instance_metadata = true;  // honour cloudtime_ntp / cloudtime_ptp
         std::size_t max_body = 65536;
+        std::size_t max_connections = 256;  // the longest-waiting one is closed to make room
+        std::size_t max_connections_per_client = 32;
         std::string tls_certificate;  // both set: HTTPS only
         std::string tls_key;
         std::vector<sys::Cidr> allowed_clients;  // empty: any client that can connect
@@ -78,6 +80,9 @@ std::string_view default_config_text();
 
 // Parses `text` over the embedded defaults; `origin` names it in errors ("FILE:LINE: ...").
 Expected<Config> parse_config(std::string_view text, const std::string& origin);
+inline constexpr std::size_t kConfigLimit = 16U << 20U;
+// The config file's text: a regular file or a pipe, at most kConfigLimit bytes.
+Expected<std::string> read_config_text(const std::string& path);
 Expected<Config> load_config_file(const std::string& path);
 Config default_config();
 

@@ -4,6 +4,7 @@ namespace cloudtime::config {
 
 namespace {
 constexpr std::size_t kMaxBodyLimit = 16U << 20U;  // Nova's bodies hold user-data: 64 KiB max
+constexpr std::size_t kMaxConnectionsLimit = 65536;
 
 Expected<std::vector<std::string>> servers_of(const TomlReader& r, const toml::key& key,
                                               const toml::node& node, const std::string& section) {
@@ -137,6 +138,11 @@ Status apply_vendordata(const TomlReader& r, const toml::table& table, Config::V
             s = r.read_bool(key, node, section, out.instance_metadata);
         } else if (key == "max_body") {
             s = r.read_integer(key, node, section, 1024, kMaxBodyLimit, out.max_body);
+        } else if (key == "max_connections") {
+            s = r.read_integer(key, node, section, 1, kMaxConnectionsLimit, out.max_connections);
+        } else if (key == "max_connections_per_client") {
+            s = r.read_integer(key, node, section, 1, kMaxConnectionsLimit,
+                               out.max_connections_per_client);
         } else if (key == "tls_certificate") {
             s = r.read_string(key, node, section, out.tls_certificate);
         } else if (key == "tls_key") {

@@ -11,7 +11,6 @@
 
 #include "daemon/status.hpp"
 #include "daemon/tenant_role.hpp"
-#include "daemon/vendordata_endpoint.hpp"
 #include "proto/packet.hpp"
 #include "server/chrony_source.hpp"
 #include "server/clock_keeper.hpp"
@@ -82,7 +81,7 @@ void log_transition(const proto::ClockSnapshot& previous, const proto::ClockSnap
 
 }  // namespace
 
-int run(const Config& config) {
+int run(const Config& config, const ConfigSource& source) {
     // Block the signals before any thread starts, so that only signalfd sees them.
     auto signals = sys::SignalSet::block({SIGTERM, SIGINT, SIGHUP, SIGUSR1});
     if (!signals) {
@@ -149,9 +148,9 @@ int run(const Config& config) {
     }
     server::NtpServer& ntp = **bound;
     // Before dropping privileges: a TLS key is readable by root only.
-    std::unique_ptr<VendordataEndpoint> vendordata;
+    std::unique_ptr<VendordataProcess> vendordata;
     if (config.vendordata.enabled) {
-        auto started = VendordataEndpoint::start(config.vendordata);
+        auto started = VendordataProcess::start(config, source);
         if (!started) {
             spdlog::critical("{}", started.error());
             return 1;
@@ -219,9 +218,14 @@ int run(const Config& config) {
         const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
             next_refresh - std::chrono::steady_clock::now());
         const int ready = wait.count() > 0
-                              ? sys::wait_readable_any({signals->fd(), status ? status->fd() : -1},
+                              ? sys::wait_readable_any({signals->fd(), status ? status->fd() : -1,
+                                                        vendordata ? vendordata->fd() : -1},
                                                        static_cast<int>(wait.count()))
                               : -1;
+        if (vendordata && ready == vendordata->fd()) {
+            vendordata->on_readable();
+            continue;
+        }
         if (status && ready == status->fd()) {
             if (auto s = status->answer(
                     status_json(ntp, snapshot, source_name, tenants.get(), vendordata.get()));
@@ -253,6 +257,9 @@ int run(const Config& config) {
             continue;
         }
         next_refresh += kRefreshInterval;
+        if (vendordata) {
+            vendordata->on_tick();
+        }
         const proto::ClockSnapshot next = keeper.refresh(sys::realtime_now());
         log_transition(snapshot, next, false);
         snapshot = next;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "daemon/vendordata_process.hpp"
 
 namespace cloudtime::daemon {
 
@@ -10,6 +11,7 @@ using config::Config;  // the daemon runs what the config schema describes
 
 // Runs until SIGTERM or SIGINT. Returns the process exit code: 0 after a clean stop,
 // 1 when something could not start (the reason is logged).
-int run(const Config& config);
+// `source` is the config's text, for the vendordata process to read the same.
+int run(const Config& config, const ConfigSource& source);
 
 }  // namespace cloudtime::daemon

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/tenant_role.hpp"
-#include "daemon/vendordata_endpoint.hpp"
+#include "daemon/vendordata_process.hpp"
 #include "proto/refid.hpp"
 #include "sys/clock.hpp"
 
@@ -11,7 +11,7 @@ namespace cloudtime::daemon {
 
 std::string status_json(const server::NtpServer& ntp, const proto::ClockSnapshot& clock,
                         const std::string& clock_source, const TenantRole* tenants,
-                        const VendordataEndpoint* vendordata) {
+                        const VendordataProcess* vendordata) {
     nlohmann::json out;
     out["version"] = CLOUDTIME_VERSION;
     const proto::UnixTime now = sys::realtime_now();
@@ -54,9 +54,7 @@ std::string status_json(const server::NtpServer& ntp, const proto::ClockSnapshot
     }
     out["tenant_networks"] = networks;
     if (vendordata != nullptr) {
-        out["vendordata"] = {{"url", vendordata->url()},
-                             {"answered", vendordata->answered()},
-                             {"refused", vendordata->refused()}};
+        out["vendordata"] = vendordata->status();
     }
     return out.dump(2) + "\n";
 }

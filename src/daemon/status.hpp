@@ -10,11 +10,11 @@
 namespace cloudtime::daemon {
 
 class TenantRole;
-class VendordataEndpoint;
+class VendordataProcess;
 
 // `tenants` and `vendordata` are null when their role is off.
 std::string status_json(const server::NtpServer& ntp, const proto::ClockSnapshot& clock,
                         const std::string& clock_source, const TenantRole* tenants,
-                        const VendordataEndpoint* vendordata);
+                        const VendordataProcess* vendordata);
 
 }  // namespace cloudtime::daemon

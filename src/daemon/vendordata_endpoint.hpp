@@ -1,20 +1,15 @@
-// The [vendordata] role: an HTTP(S) endpoint for Nova's DynamicJSON vendordata provider.
-// Nova POSTs the instance's facts; the answer is the JSON value cloud-init reads under the
-// target name "cloud-init" (vendor_data2.json). Requests are served by the HTTP library's own
-// threads, never by the NTP workers.
+// The [vendordata] role's answers: what Nova's DynamicJSON vendordata provider gets for each
+// request. Nova POSTs the instance's facts; the answer is the JSON value cloud-init reads under
+// the target name "cloud-init" (vendor_data2.json). The HTTP server around it
+// (sys/http_server) runs in its own unprivileged process (daemon/vendordata_process).
 #pragma once
 
-#include <atomic>
-#include <memory>
+#include <chrono>
+#include <cstdint>
 #include <string>
-#include <thread>
 
 #include "config/config.hpp"
-#include "util/expected.hpp"
-
-namespace httplib {
-class Server;
-}
+#include "sys/http_server.hpp"
 
 namespace cloudtime::daemon {
 
@@ -22,26 +17,19 @@ using config::Config;  // the daemon runs what the config schema describes
 
 class VendordataEndpoint {
   public:
-    // Binds (errors say why: address in use, unreadable certificate) and starts serving.
-    static Expected<std::unique_ptr<VendordataEndpoint>> start(const Config::Vendordata& config);
-    ~VendordataEndpoint();  // stops accepting, finishes, joins
-    VendordataEndpoint(const VendordataEndpoint&) = delete;
-    VendordataEndpoint& operator=(const VendordataEndpoint&) = delete;
+    explicit VendordataEndpoint(Config::Vendordata config) : config_(std::move(config)) {}
 
-    std::string url() const { return url_; }
-    std::uint64_t answered() const { return answered_; }  // 200
-    std::uint64_t refused() const { return refused_; }    // 400 and 403
+    sys::HttpResponse answer(const sys::HttpRequest& request) const;
+    // Whether vendordata.allowed_clients lets `client` in (logs a refusal, at most once a
+    // second with the number of the others).
+    bool allowed(const sys::SocketAddress& client);
+    // An error the way every answer of this endpoint is written: {"error": why}.
+    static sys::HttpResponse error(int status, const std::string& why);
 
   private:
-    explicit VendordataEndpoint(Config::Vendordata config);
-    void install_handlers();
-
     Config::Vendordata config_;
-    std::unique_ptr<httplib::Server> server_;
-    std::thread thread_;
-    std::string url_;
-    std::atomic<std::uint64_t> answered_{0};
-    std::atomic<std::uint64_t> refused_{0};
+    std::chrono::steady_clock::time_point last_refusal_logged_{};
+    std::uint64_t refusals_unlogged_ = 0;
 };
 
 }  // namespace cloudtime::daemon

@@ -3,6 +3,7 @@
 // the file carries on its `#h` line. Pure: the caller reads the file.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,9 @@
 #include "util/expected.hpp"
 
 namespace cloudtime::proto {
+
+// The IERS list is about 10 kB; anything far larger is not a leap-seconds list.
+inline constexpr std::size_t kLeapSecondsFileLimit = 1U << 20U;
 
 struct LeapEntry {
     UnixTime from;       // TAI-UTC is `tai_offset` from this instant (a UTC midnight) on

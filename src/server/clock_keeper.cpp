@@ -21,10 +21,10 @@ void ClockKeeper::reload_leap_seconds(proto::UnixTime now) {
     if (options_.leap_seconds_file.empty()) {
         return;
     }
-    const auto text = sys::read_text_file(options_.leap_seconds_file);
+    const auto text = sys::read_text_file(options_.leap_seconds_file, proto::kLeapSecondsFileLimit);
     if (!text) {
-        spdlog::warn("leap seconds: cannot read {}; only the upstream's announcements count",
-                     options_.leap_seconds_file);
+        spdlog::warn("leap seconds: cannot read {}: {}; only the upstream's announcements count",
+                     options_.leap_seconds_file, text.error());
         leap_list_.reset();
         return;
     }

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <array>
 #include <csignal>
 #include <cstdio>
@@ -149,6 +150,71 @@ Expected<pid_t> spawn_program(const std::vector<std::string>& argv, const std::s
         [[maybe_unused]] const ssize_t n = ::write(2, why.data(), why.size());
         return 127;
     });
+}
+
+Expected<pid_t> spawn_self(const std::vector<std::string>& arguments, const std::vector<int>& fds) {
+    static constexpr int kFirstFd = 3;
+    static constexpr int kParked = 64;  // above every target, so no dup2 overwrites a source
+    std::string self = "/proc/self/exe";
+    std::vector<char*> args;
+    args.reserve(arguments.size() + 2);
+    args.push_back(self.data());
+    for (const auto& a : arguments) {
+        args.push_back(const_cast<char*>(a.c_str()));  // execv's signature, not modified
+    }
+    args.push_back(nullptr);
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        return os_error("fork");
+    }
+    if (pid != 0) {
+        return pid;
+    }
+    // The child of a threaded process: async-signal-safe calls only until exec.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) {
+        ::_exit(126);
+    }
+    std::array<int, 16> parked{};
+    const std::size_t count = std::min(fds.size(), parked.size());
+    for (std::size_t i = 0; i < count; ++i) {
+        parked[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, kParked);
+        if (parked[i] < 0) {
+            ::_exit(126);
+        }
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        if (::dup2(parked[i], kFirstFd + static_cast<int>(i)) < 0) {  // dup2 clears CLOEXEC
+            ::_exit(126);
+        }
+    }
+    ::close_range(static_cast<unsigned>(kFirstFd) + static_cast<unsigned>(count), ~0U, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+}
+
+std::string await_child_end(pid_t pid, int grace_ms) {
+    int status = 0;
+    pid_t reaped = 0;
+    for (int waited = 0; (reaped = ::waitpid(pid, &status, WNOHANG)) == 0 && waited < grace_ms;
+         waited += 10) {
+        ::usleep(10'000);
+    }
+    if (reaped == 0) {
+        ::kill(pid, SIGKILL);
+        reaped = ::waitpid(pid, &status, 0);
+    }
+    if (reaped != pid) {
+        return "not known (" + std::string(std::strerror(errno)) + ")";
+    }
+    if (WIFEXITED(status)) {
+        return "exit status " + std::to_string(WEXITSTATUS(status));
+    }
+    const int sig = WTERMSIG(status);
+    return "killed by signal " + std::to_string(sig) + " (" + strsignal(sig) + ")";
 }
 
 bool child_exited(pid_t pid) {

@@ -34,6 +34,16 @@ Expected<pid_t> spawn_program(const std::vector<std::string>& argv, const std::s
 // SIGTERM, then SIGKILL after `grace_ms`; reaps it. Its exit status, or -1 if killed.
 int stop_child(pid_t pid, int grace_ms);
 
+// Runs this program again (/proc/self/exe, so an upgraded binary on disk does not matter)
+// with `arguments`; `fds` become descriptors 3, 4, ... in the child, which inherits no other
+// descriptor beyond 0-2, starts with no signal blocked, and is killed when this process dies.
+// Safe to call with threads running (nothing but system calls between fork and exec).
+Expected<pid_t> spawn_self(const std::vector<std::string>& arguments, const std::vector<int>& fds);
+
+// Waits up to `grace_ms` for the child to end, then kills it; reaps it and says how it ended
+// ("exit status 1", "killed by signal 9 (Killed)").
+std::string await_child_end(pid_t pid, int grace_ms);
+
 // Whether the child has exited (reaped if so), without waiting.
 bool child_exited(pid_t pid);
 

@@ -1,8 +1,14 @@
 #include "sys/text_file.hpp"
 
+#include <fcntl.h>
 #include <glob.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -12,15 +18,100 @@
 
 namespace cloudtime::sys {
 
-Expected<std::string> read_text_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) {
+namespace {
+constexpr int kPipeTimeoutMs = 10'000;
+
+const char* kind_name(mode_t mode) {
+    switch (mode & S_IFMT) {
+        case S_IFIFO:
+            return "a FIFO";
+        case S_IFCHR:
+            return "a character device";
+        case S_IFBLK:
+            return "a block device";
+        case S_IFSOCK:
+            return "a socket";
+        case S_IFDIR:
+            return "a directory";
+        default:
+            return "not a regular file";
+    }
+}
+
+// Reads `fd` to its end, at most max_bytes; a pipe is waited for with a deadline.
+Expected<std::string> read_to_end(int fd, std::size_t max_bytes, bool pipe) {
+    std::string out;
+    std::array<char, 65536> buffer{};
+    for (;;) {
+        const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+        if (n > 0) {
+            out.append(buffer.data(), static_cast<std::size_t>(n));
+            if (out.size() > max_bytes) {
+                return Error{"larger than " + std::to_string(max_bytes) + " bytes", EFBIG};
+            }
+        } else if (n == 0) {
+            return out;
+        } else if (errno == EAGAIN && pipe) {
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, kPipeTimeoutMs) == 0) {
+                return Error{"nothing more to read for 10 s", ETIMEDOUT};
+            }
+        } else if (errno != EINTR) {
+            const int err = errno;
+            return Error{std::strerror(err), err};
+        }
+    }
+}
+}  // namespace
+
+Expected<std::string> read_text_file(const std::string& path, std::size_t max_bytes,
+                                     bool pipe_allowed) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+    if (!fd.valid()) {
         const int err = errno;
         return Error{std::strerror(err), err};
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        const int err = errno;
+        return Error{std::strerror(err), err};
+    }
+    const bool pipe = S_ISFIFO(st.st_mode);
+    if (!S_ISREG(st.st_mode) && !(pipe && pipe_allowed)) {
+        return Error{std::string("not a regular file (") + kind_name(st.st_mode) + ")", EINVAL};
+    }
+    if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+        return Error{"larger than " + std::to_string(max_bytes) + " bytes (" +
+                         std::to_string(st.st_size) + ")",
+                     EFBIG};
+    }
+    return read_to_end(fd.get(), max_bytes, pipe);
+}
+
+Expected<UniqueFd> memory_file(const std::string& name, std::string_view contents) {
+    UniqueFd fd(::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (!fd.valid()) {
+        return os_error("memfd_create");
+    }
+    for (std::size_t done = 0; done < contents.size();) {
+        const ssize_t n = ::write(fd.get(), contents.data() + done, contents.size() - done);
+        if (n < 0 && errno != EINTR) {
+            return os_error("memfd write");
+        }
+        done += n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+    if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) !=
+        0) {
+        return os_error("memfd seal");
+    }
+    return fd;
+}
+
+Expected<std::string> read_whole(int fd, std::size_t max_bytes) {
+    if (::lseek(fd, 0, SEEK_SET) != 0) {
+        return os_error("lseek");
+    }
+    return read_to_end(fd, max_bytes, false);
 }
 
 Status write_text_file(const std::string& path, std::string_view contents) {

@@ -1,0 +1,193 @@
+#include "daemon/vendordata_process.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "sys/fd_passing.hpp"
+#include "sys/http_server.hpp"
+#include "sys/poller.hpp"
+#include "sys/process.hpp"
+#include "sys/text_file.hpp"
+
+namespace cloudtime::daemon {
+
+namespace {
+constexpr int kListenBacklog = 1024;
+constexpr int kReadyTimeoutMs = 10'000;
+constexpr int kStopGraceMs = 2'000;
+constexpr std::size_t kPemLimit = 1U << 20U;
+constexpr auto kMaxBackoff = std::chrono::seconds(30);
+constexpr auto kStableAfter = std::chrono::seconds(60);  // then a new failure starts at 1 s
+
+// Adds the counters of an ended incarnation into the totals ("open" is a level, not a count).
+void add_counts(nlohmann::json& into, const nlohmann::json& from) {
+    for (const auto& [key, value] : from.items()) {
+        if (value.is_object()) {
+            if (!into[key].is_object()) {
+                into[key] = nlohmann::json::object();
+            }
+            add_counts(into[key], value);
+        } else if (value.is_number_unsigned() && key != "open") {
+            into[key] = into.value(key, std::uint64_t{0}) + value.get<std::uint64_t>();
+        }
+    }
+}
+
+std::uint64_t sum_of(const nlohmann::json& responses, int from, int to) {
+    std::uint64_t n = 0;
+    for (const auto& [code, count] : responses.items()) {
+        const int c = std::atoi(code.c_str());
+        if (c >= from && c < to && count.is_number_unsigned()) {
+            n += count.get<std::uint64_t>();
+        }
+    }
+    return n;
+}
+}  // namespace
+
+Expected<std::unique_ptr<VendordataProcess>> VendordataProcess::start(const Config& config,
+                                                                      const ConfigSource& source) {
+    const auto& v = config.vendordata;
+    std::unique_ptr<VendordataProcess> p(new VendordataProcess());
+    auto listener = sys::listen_tcp(v.listen, kListenBacklog);
+    if (!listener) {
+        return Error{"vendordata: cannot listen on " + v.listen.to_string() + ": " +
+                     listener.error()};
+    }
+    p->listener_ = std::move(listener).value();
+    nlohmann::json setup{
+        {"config", source.text}, {"origin", source.origin}, {"log_level", config.log_level}};
+    const bool tls = !v.tls_certificate.empty();
+    if (tls) {
+        for (const auto& [key, path] :
+             {std::pair{"certificate", v.tls_certificate}, std::pair{"key", v.tls_key}}) {
+            auto pem = sys::read_text_file(path, kPemLimit);
+            if (!pem) {
+                return Error{"vendordata: cannot use the certificate " + v.tls_certificate +
+                             " with the key " + v.tls_key + ": " + path + ": " + pem.error()};
+            }
+            setup[key] = std::move(pem).value();
+        }
+    }
+    auto setup_file = sys::memory_file("cloudtime-vendordata-setup", setup.dump());
+    if (!setup_file) {
+        return setup_file.failure();
+    }
+    p->setup_ = std::move(setup_file).value();
+    p->url_ = std::string(tls ? "https://" : "http://") + v.listen.to_string() + v.path;
+    if (auto spawned = p->spawn(); !spawned) {
+        return spawned.failure();
+    }
+    if (auto ready = p->await_ready(); !ready) {
+        return ready.failure();
+    }
+    return p;
+}
+
+Status VendordataProcess::spawn() {
+    auto channel = sys::make_channel();
+    if (!channel) {
+        return channel.failure();
+    }
+    auto pid = sys::spawn_self({"--vendordata-process"},
+                               {listener_.get(), setup_.get(), channel->second.get()});
+    if (!pid) {
+        return Error{"vendordata: cannot start its process: " + pid.error()};
+    }
+    pid_ = *pid;
+    channel_ = std::move(channel->first);
+    started_at_ = std::chrono::steady_clock::now();
+    return Done{};
+}
+
+Status VendordataProcess::await_ready() {
+    if (!sys::wait_readable(channel_.get(), kReadyTimeoutMs)) {
+        sys::stop_child(pid_, 0);
+        pid_ = -1;
+        return Error{"vendordata: its process did not start within 10 s"};
+    }
+    auto message = sys::receive_message(channel_.get());
+    if (!message || !*message) {
+        const std::string how = sys::await_child_end(pid_, kStopGraceMs);
+        pid_ = -1;
+        return Error{"vendordata: its process ended at start (" + how + ")"};
+    }
+    const auto j = nlohmann::json::parse((*message)->text, nullptr, false);
+    if (!j.is_object() || !j.contains("ready")) {
+        const std::string why = j.is_object() ? j.value("error", std::string("no reason given"))
+                                              : std::string("an unreadable message");
+        sys::await_child_end(pid_, kStopGraceMs);
+        pid_ = -1;
+        return Error{why};
+    }
+    spdlog::info("vendordata: serving in its own process (pid {})", pid_);
+    return Done{};
+}
+
+void VendordataProcess::on_readable() {
+    auto message = sys::receive_message(channel_.get());
+    if (!message || !*message) {
+        ended();
+        return;
+    }
+    const auto j = nlohmann::json::parse((*message)->text, nullptr, false);
+    if (!j.is_object()) {
+        return;
+    }
+    if (j.contains("counters") && j["counters"].is_object()) {
+        counters_ = j["counters"];
+    } else if (j.contains("ready")) {
+        spdlog::info("vendordata: serving again in its own process (pid {})", pid_);
+    } else if (j.contains("error")) {
+        spdlog::error("vendordata: {}", j.value("error", std::string()));
+    }
+}
+
+void VendordataProcess::ended() {
+    const std::string how = sys::await_child_end(pid_, kStopGraceMs);
+    add_counts(totals_, counters_);
+    counters_ = nlohmann::json::object();
+    channel_.reset();
+    const auto now = std::chrono::steady_clock::now();
+    if (now - started_at_ > kStableAfter) {
+        backoff_ = std::chrono::seconds(1);
+    }
+    spdlog::error("vendordata: its process (pid {}) ended ({}); starting it again in {} s", pid_,
+                  how, backoff_.count());
+    pid_ = -1;
+    restart_at_ = now + backoff_;
+    backoff_ = std::min(backoff_ * 2, std::chrono::seconds(kMaxBackoff));
+}
+
+void VendordataProcess::on_tick() {
+    if (!restart_at_ || std::chrono::steady_clock::now() < *restart_at_) {
+        return;
+    }
+    restart_at_.reset();
+    ++restarts_;
+    if (auto spawned = spawn(); !spawned) {
+        spdlog::error("{}; trying again in {} s", spawned.error(), backoff_.count());
+        restart_at_ = std::chrono::steady_clock::now() + backoff_;
+    }
+}
+
+nlohmann::json VendordataProcess::status() const {
+    nlohmann::json all = totals_;
+    add_counts(all, counters_);
+    const nlohmann::json responses = all.value("responses", nlohmann::json::object());
+    nlohmann::json out = all;
+    out["url"] = url_;
+    out["pid"] = pid_;
+    out["restarts"] = restarts_;
+    out["open"] = counters_.value("open", 0);
+    out["answered"] = sum_of(responses, 200, 300);
+    out["refused"] = sum_of(responses, 400, 600);
+    return out;
+}
+
+VendordataProcess::~VendordataProcess() {
+    if (pid_ > 0) {
+        sys::stop_child(pid_, kStopGraceMs);
+    }
+}
+
+}  // namespace cloudtime::daemon

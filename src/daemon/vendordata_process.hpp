@@ -1,0 +1,73 @@
+// The vendordata endpoint in its own process, so that nothing a client sends over HTTP can
+// take memory, descriptors or CPU time from the NTP workers. cloudtimed binds the address and
+// reads the TLS files (as root), then runs itself again as that process (`cloudtimed
+// --vendordata-process`, named cloudtimed-http): it drops to the server's user (or nobody),
+// caps its memory and descriptors, and serves. When it ends, cloudtimed logs how at error and
+// starts it again on the same socket (1 s, doubling to 30 s while it keeps failing).
+#pragma once
+
+#include <sys/types.h>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+#include "sys/fd.hpp"
+#include "util/expected.hpp"
+
+namespace cloudtime::daemon {
+
+using config::Config;  // the daemon runs what the config schema describes
+
+// What the vendordata process needs to read the same config the daemon read.
+struct ConfigSource {
+    std::string text;    // the TOML as read
+    std::string origin;  // the file's path, or "embedded default" (for FILE:LINE errors)
+};
+
+class VendordataProcess {
+  public:
+    // Binds, reads the TLS files, starts the process and waits until it serves; an error says
+    // why it cannot (address in use, certificate unusable).
+    static Expected<std::unique_ptr<VendordataProcess>> start(const Config& config,
+                                                              const ConfigSource& source);
+    ~VendordataProcess();  // stops the process
+    VendordataProcess(const VendordataProcess&) = delete;
+    VendordataProcess& operator=(const VendordataProcess&) = delete;
+
+    const std::string& url() const { return url_; }
+    // Readable when the process reports counters or ends: then call on_readable().
+    int fd() const { return channel_.get(); }
+    void on_readable();
+    // Starts the process again when it ended and its back-off is over.
+    void on_tick();
+    // {url, pid, restarts, answered, refused, responses{code: n}, connections...}
+    nlohmann::json status() const;
+
+  private:
+    VendordataProcess() = default;
+    Status spawn();
+    Status await_ready();
+    void ended();
+
+    sys::UniqueFd listener_;
+    sys::UniqueFd setup_;    // the sealed setup document (memfd), read by every incarnation
+    sys::UniqueFd channel_;  // from the running process: counters; EOF when it ends
+    pid_t pid_ = -1;
+    std::string url_;
+    unsigned restarts_ = 0;
+    std::chrono::seconds backoff_{1};
+    std::optional<std::chrono::steady_clock::time_point> restart_at_;
+    std::chrono::steady_clock::time_point started_at_{};
+    nlohmann::json counters_ = nlohmann::json::object();  // the running incarnation's
+    nlohmann::json totals_ = nlohmann::json::object();    // the ended ones', summed
+};
+
+// The vendordata process's main (descriptors 3: the listening socket, 4: the setup document,
+// 5: the channel to cloudtimed). Its exit status: 0 when stopped by a signal.
+int run_vendordata_process();
+
+}  // namespace cloudtime::daemon

@@ -1,0 +1,432 @@
+#include "sys/http_server.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <list>
+
+namespace cloudtime::sys {
+
+namespace {
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using ClientKey = std::array<std::uint8_t, 16>;
+
+constexpr auto kCountersEvery = std::chrono::milliseconds(100);
+constexpr auto kAcceptRetry = std::chrono::milliseconds(100);  // after EMFILE and the like
+constexpr std::size_t kFramingSlack = 1024;  // chunk sizes and CRLFs beside the body
+
+// Why the server itself answers instead of the handler: (status, reason).
+std::pair<int, std::string> refusal_for(const beast::error_code& ec) {
+    if (ec == http::error::body_limit) {
+        return {413, "request body too large"};
+    }
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+        return {431, "request header too large"};
+    }
+    return {400, "malformed request: " + ec.message()};
+}
+
+// Framing that Beast accepts but that two parsers could read differently: refused.
+std::optional<std::pair<int, std::string>> ambiguity_in(const http::request<http::string_body>& r,
+                                                        std::size_t max_fields) {
+    if (static_cast<std::size_t>(std::distance(r.begin(), r.end())) > max_fields) {
+        return std::pair{431, std::string("too many header fields")};
+    }
+    if (r.version() != 10 && r.version() != 11) {
+        return std::pair{505, std::string("only HTTP/1.0 and HTTP/1.1")};
+    }
+    if (r.count(http::field::content_length) > 1) {
+        return std::pair{400, std::string("more than one Content-Length")};
+    }
+    if (r.count(http::field::transfer_encoding) > 0 &&
+        !beast::iequals(r[http::field::transfer_encoding], "chunked")) {
+        return std::pair{400, std::string("Transfer-Encoding other than chunked")};
+    }
+    return std::nullopt;
+}
+}  // namespace
+
+class SessionBase {
+  public:
+    virtual ~SessionBase() = default;
+    virtual void close() = 0;
+    // Since when this connection waits for a request; nullopt while one is being answered.
+    std::optional<Clock::time_point> waiting_since;
+    ClientKey client{};
+};
+
+struct HttpServerState {
+    net::io_context io{1};
+    tcp::acceptor acceptor{io};
+    std::optional<ssl::context> tls;
+    HttpLimits limits;
+    HttpHandlers handlers;
+    HttpServerCounters counters;
+    net::steady_timer counters_timer{io};
+    bool counters_pending = false;
+    Clock::time_point last_report{};
+    net::steady_timer accept_retry{io};
+    std::list<SessionBase*> sessions;  // each unregisters itself when closed
+    std::map<ClientKey, std::size_t> per_client;
+    std::optional<net::signal_set> signals;
+
+    // Reports at once when the last report is older than kCountersEvery, else once that
+    // much time has passed: a flood of requests makes at most 10 reports a second.
+    void counted() {
+        if (counters_pending || !handlers.counters_changed) {
+            return;
+        }
+        const auto now = Clock::now();
+        if (now - last_report >= kCountersEvery) {
+            report();
+            return;
+        }
+        counters_pending = true;
+        counters_timer.expires_at(last_report + kCountersEvery);
+        counters_timer.async_wait([this](const beast::error_code& ec) {
+            counters_pending = false;
+            if (!ec) {
+                report();
+            }
+        });
+    }
+    void report() {
+        last_report = Clock::now();
+        counters.open = sessions.size();
+        handlers.counters_changed(counters);
+    }
+
+    void accept();
+    void admit(tcp::socket socket);
+    bool make_room();
+    template <class Stream>
+    void start_session(Stream stream, SocketAddress peer, bool allowed);
+};
+
+namespace {
+
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  public:
+    Session(HttpServerState& server, Stream stream, SocketAddress peer)
+        : server_(server),
+          stream_(std::move(stream)),
+          buffer_(server.limits.max_header_bytes + server.limits.max_body + kFramingSlack),
+          peer_(std::move(peer)) {
+        client = peer_.mapped_octets();
+        server_.sessions.push_back(this);
+        place_ = std::prev(server_.sessions.end());
+        ++server_.per_client[client];
+    }
+    ~Session() override { unregister(); }
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    // allowed: read and answer requests; not allowed: answer 403 at once and close.
+    void start(bool allowed) {
+        beast::get_lowest_layer(stream_).expires_after(server_.limits.request_deadline);
+        waiting_since = Clock::now();
+        if constexpr (kTls) {
+            stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this(),
+                                                               allowed](beast::error_code ec) {
+                if (ec) {
+                    self->ended(ec);
+                } else {
+                    self->begin(allowed);
+                }
+            });
+        } else {
+            begin(allowed);
+        }
+    }
+
+    void close() override {
+        unregister();
+        beast::error_code ignored;
+        beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+        beast::get_lowest_layer(stream_).close();
+    }
+
+  private:
+    static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+    void begin(bool allowed) {
+        if (allowed) {
+            read_next();
+            return;
+        }
+        ++server_.counters.not_allowed;
+        send(server_.handlers.error(403, "client not allowed"), false);
+    }
+
+    void read_next() {
+        parser_.emplace();
+        parser_->header_limit(static_cast<std::uint32_t>(server_.limits.max_header_bytes));
+        parser_->body_limit(server_.limits.max_body);
+        waiting_since = Clock::now();
+        beast::get_lowest_layer(stream_).expires_after(server_.limits.request_deadline);
+        http::async_read(stream_, buffer_, *parser_,
+                         [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                             self->on_read(ec);
+                         });
+    }
+
+    void on_read(const beast::error_code& ec) {
+        if (ec && ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
+            ec != http::error::end_of_stream && ec != http::error::partial_message) {
+            const auto [status, why] = refusal_for(ec);
+            ++server_.counters.malformed;
+            send(server_.handlers.error(status, why), false);
+            return;
+        }
+        if (ec) {
+            ended(ec);
+            return;
+        }
+        http::request<http::string_body> request = parser_->release();
+        if (const auto refusal = ambiguity_in(request, server_.limits.max_header_fields)) {
+            ++server_.counters.malformed;
+            send(server_.handlers.error(refusal->first, refusal->second), false);
+            return;
+        }
+        ++requests_;
+        const bool keep_alive =
+            request.keep_alive() && requests_ < server_.limits.max_requests_per_connection;
+        HttpRequest r{std::string(request.method_string()), std::string(request.target()),
+                      std::move(request.body()), peer_};
+        send(server_.handlers.answer(r), keep_alive, request.version());
+    }
+
+    void send(const HttpResponse& answer, bool keep_alive, unsigned version = 11) {
+        waiting_since.reset();
+        auto response = std::make_shared<http::response<http::string_body>>(
+            static_cast<http::status>(answer.status), version);
+        response->set(http::field::content_type, answer.content_type);
+        for (const auto& [name, value] : answer.headers) {
+            response->set(name, value);
+        }
+        response->body() = answer.body;
+        response->keep_alive(keep_alive);
+        response->prepare_payload();
+        ++server_.counters.responses[answer.status];
+        server_.counted();
+        http::async_write(stream_, *response,
+                          [self = this->shared_from_this(), response, keep_alive](
+                              beast::error_code ec, std::size_t) {
+                              if (ec || !keep_alive) {
+                                  self->ended(ec);
+                              } else {
+                                  self->read_next();
+                              }
+                          });
+    }
+
+    void ended(const beast::error_code& ec) {
+        if (ec == beast::error::timeout) {
+            ++server_.counters.deadline_expired;
+            server_.counted();
+        }
+        if (ec != net::error::operation_aborted) {
+            close();
+        }
+    }
+
+    void unregister() {
+        if (!registered_) {
+            return;
+        }
+        registered_ = false;
+        server_.sessions.erase(place_);
+        if (auto it = server_.per_client.find(client); it != server_.per_client.end()) {
+            if (--it->second == 0) {
+                server_.per_client.erase(it);
+            }
+        }
+    }
+
+    HttpServerState& server_;
+    Stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    SocketAddress peer_;
+    std::list<SessionBase*>::iterator place_;
+    bool registered_ = true;
+    unsigned requests_ = 0;
+};
+
+}  // namespace
+
+void HttpServerState::accept() {
+    acceptor.async_accept(io, [this](const beast::error_code& ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted) {
+            return;
+        }
+        if (ec) {  // out of descriptors, most likely: try again shortly, never spin
+            accept_retry.expires_after(kAcceptRetry);
+            accept_retry.async_wait([this](const beast::error_code& e) {
+                if (!e) {
+                    accept();
+                }
+            });
+            return;
+        }
+        admit(std::move(socket));
+        accept();
+    });
+}
+
+bool HttpServerState::make_room() {
+    if (sessions.size() < limits.max_connections) {
+        return true;
+    }
+    SessionBase* oldest = nullptr;
+    for (SessionBase* s : sessions) {
+        if (s->waiting_since && (!oldest || *s->waiting_since < *oldest->waiting_since)) {
+            oldest = s;
+        }
+    }
+    if (oldest == nullptr) {
+        return false;
+    }
+    ++counters.evicted;
+    oldest->close();
+    return true;
+}
+
+void HttpServerState::admit(tcp::socket socket) {
+    beast::error_code ec;
+    const auto endpoint = socket.remote_endpoint(ec);
+    auto peer =
+        ec ? std::nullopt
+           : SocketAddress::from_sockaddr(endpoint.data(), static_cast<socklen_t>(endpoint.size()));
+    ++counters.connections;
+    counted();
+    if (!peer) {
+        return;  // gone already
+    }
+    const auto key = peer->mapped_octets();
+    const auto it = per_client.find(key);
+    if ((it != per_client.end() && it->second >= limits.max_connections_per_client) ||
+        !make_room()) {
+        ++counters.over_client_limit;
+        socket.close(ec);
+        return;
+    }
+    const bool allowed = !handlers.allowed || handlers.allowed(*peer);
+    beast::tcp_stream stream(std::move(socket));
+    if (tls) {
+        start_session(beast::ssl_stream<beast::tcp_stream>(std::move(stream), *tls),
+                      std::move(*peer), allowed);
+    } else {
+        start_session(std::move(stream), std::move(*peer), allowed);
+    }
+}
+
+template <class Stream>
+void HttpServerState::start_session(Stream stream, SocketAddress peer, bool allowed) {
+    std::make_shared<Session<Stream>>(*this, std::move(stream), std::move(peer))->start(allowed);
+}
+
+HttpServer::HttpServer(std::unique_ptr<HttpServerState> state) : state_(std::move(state)) {}
+HttpServer::~HttpServer() = default;
+
+Expected<std::unique_ptr<HttpServer>> HttpServer::create(UniqueFd listener, HttpLimits limits,
+                                                         std::optional<TlsCredentials> tls,
+                                                         HttpHandlers handlers) {
+    auto state = std::make_unique<HttpServerState>();
+    state->limits = limits;
+    state->handlers = std::move(handlers);
+    const auto local = [&]() -> std::optional<SocketAddress> {
+        SocketAddress a;
+        socklen_t length = sizeof(sockaddr_storage);
+        if (::getsockname(listener.get(), a.sockaddr_ptr(), &length) != 0) {
+            return std::nullopt;
+        }
+        return a;
+    }();
+    if (!local) {
+        return os_error("http server: the listening socket");
+    }
+    beast::error_code ec;
+    const int fd = listener.get();
+    state->acceptor.assign(local->is_ipv6() ? tcp::v6() : tcp::v4(), fd, ec);
+    if (ec) {
+        return Error{"http server: cannot use the listening socket: " + ec.message()};
+    }
+    (void)listener.release();  // the acceptor owns it now
+    if (tls) {
+        ssl::context context(ssl::context::tls_server);
+        context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                                ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                                ssl::context::no_tlsv1_1,
+                            ec);
+        if (!ec) {
+            context.use_certificate_chain(net::buffer(tls->certificate_chain_pem), ec);
+        }
+        if (ec) {
+            return Error{"the certificate is not a usable PEM certificate chain: " + ec.message()};
+        }
+        context.use_private_key(net::buffer(tls->private_key_pem), ssl::context::pem, ec);
+        if (ec || SSL_CTX_check_private_key(context.native_handle()) != 1) {
+            return Error{"the key is not a usable PEM private key for the certificate" +
+                         (ec ? ": " + ec.message() : std::string())};
+        }
+        state->tls.emplace(std::move(context));
+    }
+    return std::unique_ptr<HttpServer>(new HttpServer(std::move(state)));
+}
+
+void HttpServer::run(const std::vector<int>& stop_signals) {
+    if (!stop_signals.empty()) {
+        state_->signals.emplace(state_->io);
+        for (const int s : stop_signals) {
+            state_->signals->add(s);
+        }
+        state_->signals->async_wait([this](const beast::error_code& ec, int) {
+            if (!ec) {
+                stop();
+            }
+        });
+    }
+    state_->accept();
+    state_->io.run();
+}
+
+void HttpServer::stop() {
+    state_->io.stop();
+}
+
+Expected<UniqueFd> listen_tcp(const SocketAddress& address, int backlog) {
+    UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd.valid()) {
+        return os_error("socket");
+    }
+    const int on = 1;
+    (void)::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (address.is_ipv6()) {
+        (void)::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    }
+    if (::bind(fd.get(), address.sockaddr_ptr(), address.length()) != 0) {
+        return os_error("bind " + address.to_string());
+    }
+    if (::listen(fd.get(), backlog) != 0) {
+        return os_error("listen " + address.to_string());
+    }
+    return fd;
+}
+
+}  // namespace cloudtime::sys

@@ -1,0 +1,58 @@
+#include "sys/resource_limits.hpp"
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <csignal>
+
+#include "sys/fd.hpp"
+#include "sys/paths.hpp"
+
+namespace cloudtime::sys {
+
+Expected<OpenFilesLimit> raise_open_files_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        return os_error("getrlimit(RLIMIT_NOFILE)");
+    }
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+            return os_error("setrlimit(RLIMIT_NOFILE)");
+        }
+    }
+    return OpenFilesLimit{limit.rlim_cur, limit.rlim_max};
+}
+
+Status limit_open_files(std::uint64_t count) {
+    const rlimit limit{count, count};
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        return os_error("setrlimit(RLIMIT_NOFILE)");
+    }
+    return Done{};
+}
+
+Status limit_data(std::uint64_t bytes) {
+    const rlimit limit{bytes, bytes};
+    if (::setrlimit(RLIMIT_DATA, &limit) != 0) {
+        return os_error("setrlimit(RLIMIT_DATA)");
+    }
+    return Done{};
+}
+
+std::size_t open_file_count() {
+    const auto entries = list_directory("/proc/self/fd");
+    return entries ? entries->size() - 1 : 0;  // less the directory's own descriptor
+}
+
+void set_process_name(const std::string& name) {
+    (void)::prctl(PR_SET_NAME, name.c_str(), 0, 0, 0);
+}
+
+void ignore_signals(std::initializer_list<int> signals) {
+    for (const int s : signals) {
+        (void)std::signal(s, SIG_IGN);
+    }
+}
+
+}  // namespace cloudtime::sys
