@@ -222,7 +222,7 @@ int run(const Config& config, const ConfigSource& source) {
                                                         vendordata ? vendordata->fd() : -1},
                                                        static_cast<int>(wait.count()))
                               : -1;
-        if (vendordata && ready == vendordata->fd()) {
+        if (vendordata && ready >= 0 && ready == vendordata->fd()) {
             vendordata->on_readable();
             continue;
         }

@@ -34,6 +34,9 @@ std::pair<int, std::string> refusal_for(const beast::error_code& ec) {
     if (ec == http::error::body_limit) {
         return {413, "request body too large"};
     }
+    if (ec == http::error::bad_version) {
+        return {505, "only HTTP/1.0 and HTTP/1.1"};
+    }
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
         return {431, "request header too large"};
     }
