@@ -214,14 +214,26 @@ int run(const Config& config, const ConfigSource& source) {
 
     // Refresh on a fixed schedule, however many signals arrive in between.
     auto next_refresh = std::chrono::steady_clock::now() + kRefreshInterval;
+    int exit_code = 0;
     for (bool stop = false; !stop;) {
         const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
             next_refresh - std::chrono::steady_clock::now());
         const int ready = wait.count() > 0
                               ? sys::wait_readable_any({signals->fd(), status ? status->fd() : -1,
-                                                        vendordata ? vendordata->fd() : -1},
+                                                        vendordata ? vendordata->fd() : -1,
+                                                        tenants ? tenants->helper_lost_fd() : -1},
                                                        static_cast<int>(wait.count()))
                               : -1;
+        if (tenants && ready >= 0 && ready == tenants->helper_lost_fd()) {
+            // Serving on without it would look healthy while no new tenant network is ever
+            // served: exit non-zero so that the service manager starts everything again.
+            tenants->helper_end();
+            spdlog::critical(
+                "tenant networks cannot be followed without the privileged helper: stopping "
+                "(exit status 1) to be started again");
+            exit_code = 1;
+            break;
+        }
         if (vendordata && ready >= 0 && ready == vendordata->fd()) {
             vendordata->on_readable();
             continue;
@@ -268,7 +280,7 @@ int run(const Config& config, const ConfigSource& source) {
     tenants.reset();  // takes every tenant network's sockets back before the workers stop
     ntp.stop();
     spdlog::info("counters: {}", ntp.totals().to_string());
-    return 0;
+    return exit_code;
 }
 
 }  // namespace cloudtime::daemon

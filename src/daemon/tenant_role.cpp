@@ -3,10 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include "sys/fd_passing.hpp"
+#include "sys/privileges.hpp"
 #include "sys/process.hpp"
 #include "util/strings.hpp"
 
 namespace cloudtime::daemon {
+
+namespace {
+constexpr int kHelperGraceMs = 1000;
+}  // namespace
 
 Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) {
     const auto& tn = config.tenant_networks;
@@ -46,6 +51,14 @@ Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) 
         }
         auto pid = sys::spawn_child([&] {
             channel->first.reset();
+            // Namespaces (setns), addresses and nftables, port 123: nothing else.
+            if (auto kept = sys::keep_only_capabilities({sys::Capability::sys_admin,
+                                                         sys::Capability::net_admin,
+                                                         sys::Capability::net_bind_service});
+                !kept) {
+                spdlog::critical("tenant networks helper: {}", kept.error());
+                return 1;
+            }
             return server::run_tenant_helper(options, std::move(channel->second));
         });
         if (!pid) {
@@ -96,6 +109,16 @@ TenantRole::~TenantRole() {
             spdlog::warn("tenant helper exited with status {}", status);
         }
     }
+}
+
+std::string TenantRole::helper_end() {
+    if (!helper_) {
+        return "no helper";
+    }
+    const std::string how = sys::await_child_end(*helper_, kHelperGraceMs);
+    spdlog::error("tenant networks: the privileged helper (pid {}) ended ({})", *helper_, how);
+    helper_.reset();
+    return how;
 }
 
 void TenantRole::reconcile() const {

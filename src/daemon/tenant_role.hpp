@@ -32,6 +32,11 @@ class TenantRole {
     void reconcile() const;   // SIGHUP
     void log_status() const;  // SIGUSR1
     std::vector<server::TenantNetworkStatus> status() const;
+    // Readable when the privileged helper has gone away (-1 without a helper): nothing
+    // follows namespaces any more, and the daemon must not go on half-working.
+    int helper_lost_fd() const { return receiver_ ? receiver_->lost_fd() : -1; }
+    // Reaps the lost helper; how it ended ("killed by signal 9 (Killed)").
+    std::string helper_end();
 
   private:
     explicit TenantRole(server::TenantNetworkOptions options) : options_(std::move(options)) {}

@@ -46,12 +46,18 @@ int run_tenant_helper(TenantNetworkOptions options, sys::UniqueFd channel) {
 
 Expected<std::unique_ptr<TenantChannelReceiver>> TenantChannelReceiver::start(sys::UniqueFd channel,
                                                                               TenantSink& sink) {
-    std::unique_ptr<TenantChannelReceiver> r(new TenantChannelReceiver(std::move(channel), sink));
+    auto lost = sys::Wakeup::create();
+    if (!lost) {
+        return lost.failure();
+    }
+    std::unique_ptr<TenantChannelReceiver> r(
+        new TenantChannelReceiver(std::move(channel), sink, std::move(lost).value()));
     r->thread_ = std::thread([raw = r.get()] { raw->run(); });
     return r;
 }
 
 TenantChannelReceiver::~TenantChannelReceiver() {
+    stopping_ = true;
     sys::shut_channel(channel_.get());  // wakes the thread with EOF; the helper exits
     if (thread_.joinable()) {
         thread_.join();
@@ -65,12 +71,14 @@ void TenantChannelReceiver::reconcile() const {
 void TenantChannelReceiver::run() {
     for (;;) {
         auto received = sys::receive_message(channel_.get());
-        if (!received) {
-            spdlog::error("tenant networks: {}", received.error());
+        if (!received || !*received) {
+            if (!stopping_) {  // the helper went away on its own: whoever waits must know
+                if (!received) {
+                    spdlog::error("tenant networks: {}", received.error());
+                }
+                lost_.signal();
+            }
             return;
-        }
-        if (!*received) {
-            return;  // the helper closed the channel
         }
         sys::ChannelMessage& message = **received;
         const std::string& text = message.text;

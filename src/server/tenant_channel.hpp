@@ -6,12 +6,14 @@
 // from the server "reconcile" (SIGHUP). Either side closing the channel ends the helper.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <thread>
 
 #include "server/tenant_networks.hpp"
 #include "server/tenant_registry.hpp"
 #include "sys/fd.hpp"
+#include "sys/wakeup.hpp"
 
 namespace cloudtime::server {
 
@@ -28,14 +30,19 @@ class TenantChannelReceiver {
     TenantChannelReceiver& operator=(const TenantChannelReceiver&) = delete;
 
     void reconcile() const;  // asks the helper to list its namespaces again
+    // Readable once the helper closed the channel or it failed while this receiver still
+    // runs: the helper is gone, and no namespace will be attached or released any more.
+    int lost_fd() const { return lost_.fd(); }
 
   private:
-    TenantChannelReceiver(sys::UniqueFd channel, TenantSink& sink)
-        : channel_(std::move(channel)), sink_(sink) {}
+    TenantChannelReceiver(sys::UniqueFd channel, TenantSink& sink, sys::Wakeup lost)
+        : channel_(std::move(channel)), sink_(sink), lost_(std::move(lost)) {}
     void run();
 
     sys::UniqueFd channel_;
     TenantSink& sink_;
+    sys::Wakeup lost_;
+    std::atomic<bool> stopping_{false};
     std::thread thread_;
 };
 

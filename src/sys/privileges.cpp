@@ -1,10 +1,15 @@
 #include "sys/privileges.hpp"
 
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <array>
+#include <cerrno>
+#include <cstdint>
 #include <fstream>
 
 #include "sys/fd.hpp"
@@ -41,6 +46,45 @@ Status drop_privileges(const std::string& user) {
     }
     if (caps->find_first_not_of('0') != std::string::npos) {
         return Error{"capabilities left after dropping privileges: " + *caps};
+    }
+    return Done{};
+}
+
+namespace {
+int capability_number(Capability c) {
+    switch (c) {
+        case Capability::sys_admin:
+            return CAP_SYS_ADMIN;
+        case Capability::net_admin:
+            return CAP_NET_ADMIN;
+        case Capability::net_bind_service:
+            return CAP_NET_BIND_SERVICE;
+    }
+    return -1;
+}
+}  // namespace
+
+Status keep_only_capabilities(std::initializer_list<Capability> keep) {
+    std::uint64_t mask = 0;
+    for (const Capability c : keep) {
+        mask |= std::uint64_t{1} << static_cast<unsigned>(capability_number(c));
+    }
+    for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
+        if ((mask & (std::uint64_t{1} << static_cast<unsigned>(cap))) == 0 &&
+            ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
+            return os_error("prctl(PR_CAPBSET_DROP)");
+        }
+    }
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    std::array<__user_cap_data_struct, 2> data{};
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        const auto word = static_cast<std::uint32_t>(mask >> (32 * i));
+        data[i].effective = word;
+        data[i].permitted = word;
+        data[i].inheritable = 0;
+    }
+    if (::syscall(SYS_capset, &header, data.data()) != 0) {
+        return os_error("capset");
     }
     return Done{};
 }

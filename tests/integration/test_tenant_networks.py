@@ -188,9 +188,33 @@ class TenantNetworks(harness.TestCase):
             children = f.read().split()
         self.assertEqual(len(children), 1)
         self.assertIn("privileged helper, pid " + children[0], daemon.read_log())
+        # It keeps only what it needs: SYS_ADMIN (setns), NET_ADMIN (addresses, nftables),
+        # NET_BIND_SERVICE (port 123), and cannot regain more.
+        helper = proc_status(int(children[0]))
+        needed = (1 << 21) | (1 << 12) | (1 << 10)
+        self.assertEqual(int(helper["CapEff"], 16), needed, helper)
+        self.assertEqual(int(helper["CapPrm"], 16), needed, helper)
+        self.assertEqual(int(helper["CapBnd"], 16), needed, helper)
         # The helper goes with the server.
         self.assertEqual(daemon.stop(), 0)
         self.assertFalse(os.path.exists(f"/proc/{children[0]}"))
+
+    def test_a_killed_helper_is_logged_and_stops_the_daemon(self):
+        topology = self.topology()
+        daemon = self.daemon(user="nobody")
+        self.wait_served(daemon, topology)
+        with open(f"/proc/{daemon.proc.pid}/task/{daemon.proc.pid}/children") as f:
+            helper = int(f.read().split()[0])
+        os.kill(helper, 9)
+        # Half-working (old namespaces served, new ones never) would look healthy: the daemon
+        # says why and exits non-zero at once, so that systemd starts it again.
+        rc = daemon.proc.wait(timeout=5)
+        self.assertEqual(rc, 1, daemon.read_log())
+        log = daemon.read_log()
+        self.assertRegex(log, rf"error tenant networks: the privileged helper \(pid {helper}\) "
+                              r"ended \(killed by signal 9")
+        self.assertIn("stopping (exit status 1) to be started again", log)
+        self.assertFalse(os.path.exists(f"/proc/{helper}"))  # reaped, no zombie left
 
     def test_managed_address_is_added_served_and_removed(self):
         topology = self.topology()
