@@ -155,6 +155,8 @@ class Reader : public TomlReader {
                 }
             } else if (key == "holdover") {
                 s = read_seconds(key, node, "clock", 0.0, 86'400.0, c.holdover_s);
+            } else if (key == "restart_grace") {
+                s = read_seconds(key, node, "clock", 0.0, 3'600.0, c.restart_grace_s);
             } else {
                 return unknown(key, "clock");
             }

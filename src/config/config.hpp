@@ -29,6 +29,7 @@ struct Config {
     ClockSourceKind clock_source = ClockSourceKind::automatic;
     std::string chrony_socket = "/run/chrony/chronyd.sock";
     double holdover_s = 0.0;
+    double restart_grace_s = 30.0;  // hold over at least this long while the source restarts
     std::uint8_t kernel_stratum = 3;
     std::uint32_t kernel_refid = 0;
     std::uint8_t local_stratum = 10;

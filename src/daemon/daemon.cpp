@@ -93,6 +93,7 @@ int run(const Config& config, const ConfigSource& source) {
     const ClockSourceKind kind = resolve_source(config);
     server::ClockKeeper keeper(make_clock_source(config, kind, precision),
                                {.holdover_s = config.holdover_s,
+                                .restart_grace_s = config.restart_grace_s,
                                 .leap_mode = config.leap_mode,
                                 .smear = config.smear,
                                 .leap_seconds_file = config.leap_seconds_file});

@@ -25,6 +25,9 @@ struct ClockSnapshot {
     UnixTime dispersion_epoch;
     UnixTime reference_time;  // when the clock was last set or corrected (already smeared)
     SmearWindow smear;        // active while served time is being smeared over a leap
+    // Unsynchronized only because the source cannot be asked or has just started (a chronyd
+    // restart), not because it says it lost synchronization: the restart grace applies.
+    bool source_interrupted = false;
 };
 static_assert(std::is_trivially_copyable_v<ClockSnapshot>);
 

@@ -1,5 +1,7 @@
 #include "proto/holdover.hpp"
 
+#include <algorithm>
+
 namespace cloudtime::proto {
 
 HoldoverStep Holdover::update(const ClockSnapshot& from_source, UnixTime now) {
@@ -10,8 +12,14 @@ HoldoverStep Holdover::update(const ClockSnapshot& from_source, UnixTime now) {
         active_ = false;
         return {from_source, was_active ? HoldoverEvent::ended : HoldoverEvent::none};
     }
+    // The allowance is fixed when the loss begins: a source that comes back unsynchronized
+    // (it restarted and lost its state) does not extend it.
+    if (!active_) {
+        allowed_s_ =
+            from_source.source_interrupted ? std::max(holdover_s_, restart_grace_s_) : holdover_s_;
+    }
     const bool within =
-        last_good_ && holdover_s_ > 0.0 && seconds_between(last_good_at_, now) <= holdover_s_;
+        last_good_ && allowed_s_ > 0.0 && seconds_between(last_good_at_, now) <= allowed_s_;
     if (within) {
         const bool was_active = active_;
         active_ = true;

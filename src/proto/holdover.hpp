@@ -1,7 +1,10 @@
 // Holdover: when the source of truth (chronyd, the kernel) is lost, keep serving its last
 // synchronized state for a configured time, its dispersion growing from that state's epoch so
-// that clients see the uncertainty rise; then say unsynchronized (LI=3). A pure state machine:
-// the source's snapshot and the time come in, what to serve and what changed go out.
+// that clients see the uncertainty rise; then say unsynchronized (LI=3). A source that is
+// only interrupted (chronyd restarting: its socket gone, or up but not yet synchronized) is
+// held over for at least the restart grace, so that a restart never reaches clients as LI=3.
+// A pure state machine: the source's snapshot and the time come in, what to serve and what
+// changed go out.
 #pragma once
 
 #include <cstdint>
@@ -26,13 +29,18 @@ struct HoldoverStep {
 
 class Holdover {
   public:
-    explicit Holdover(double holdover_s) : holdover_s_(holdover_s) {}
+    explicit Holdover(double holdover_s, double restart_grace_s = 0.0)
+        : holdover_s_(holdover_s), restart_grace_s_(restart_grace_s) {}
 
     HoldoverStep update(const ClockSnapshot& from_source, UnixTime now);
     bool active() const { return active_; }
+    // How long the loss being held over may last (holdover, or the restart grace if longer).
+    double allowed_s() const { return allowed_s_; }
 
   private:
     double holdover_s_;
+    double restart_grace_s_;
+    double allowed_s_ = 0.0;
     std::optional<ClockSnapshot> last_good_;
     UnixTime last_good_at_;
     bool active_ = false;

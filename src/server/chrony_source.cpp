@@ -53,10 +53,15 @@ proto::ClockSnapshot ChronyClockSource::refresh(proto::UnixTime /*now*/) {
     s.precision = precision_;
     if (!tracking) {
         problem = "chronyd at " + chrony_.socket_path() + ": " + tracking.error();
+        s.source_interrupted = true;
     } else {
         s = snapshot_from_chrony(*tracking, precision_);
         if (!s.synchronized) {
-            problem = "chronyd is not synchronized";
+            // No reference time at all: a chronyd that has just started and not synchronized
+            // yet, not one that lost synchronization.
+            s.source_interrupted = tracking->ref_time.ns == 0;
+            problem = s.source_interrupted ? "chronyd has not synchronized since it started"
+                                           : "chronyd is not synchronized";
         }
     }
     if (problem != last_problem_) {
@@ -64,7 +69,7 @@ proto::ClockSnapshot ChronyClockSource::refresh(proto::UnixTime /*now*/) {
             spdlog::info("chronyd: synchronized, serving stratum {} refid {}", s.stratum,
                          proto::refid_to_string(s.refid, s.stratum));
         } else {
-            spdlog::warn("{}: answering with LI=3 (unsynchronized)", problem);
+            spdlog::warn("{}: answering with LI=3 (unsynchronized) unless held over", problem);
         }
         last_problem_ = problem;
     }

@@ -14,7 +14,7 @@ ClockKeeper::ClockKeeper(std::unique_ptr<ClockSource> source, ClockKeeperOptions
     : source_(std::move(source)),
       options_(std::move(options)),
       planner_(options_.leap_mode, options_.smear),
-      holdover_(options_.holdover_s) {}
+      holdover_(options_.holdover_s, options_.restart_grace_s) {}
 
 void ClockKeeper::reload_leap_seconds(proto::UnixTime now) {
     leap_list_read_ = now;
@@ -58,14 +58,16 @@ proto::ClockSnapshot ClockKeeper::refresh(proto::UnixTime now) {
         case proto::HoldoverEvent::none:
             break;
         case proto::HoldoverEvent::started:
-            spdlog::warn("source of truth lost: holding over on its last state for up to {} s",
-                         options_.holdover_s);
+            spdlog::warn(
+                "source of truth {}: holding over on its last state for up to {} s",
+                holdover_.allowed_s() > options_.holdover_s ? "interrupted (restarting?)" : "lost",
+                holdover_.allowed_s());
             break;
         case proto::HoldoverEvent::ended:
             spdlog::info("holdover ended: the source of truth is back");
             break;
         case proto::HoldoverEvent::exhausted:
-            spdlog::warn("holdover of {} s exhausted: answering with LI=3", options_.holdover_s);
+            spdlog::warn("holdover of {} s exhausted: answering with LI=3", holdover_.allowed_s());
             break;
     }
     proto::ClockSnapshot s = step.served;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <array>
+#include <cerrno>
 #include <random>
 
 namespace cloudtime::sys {
@@ -20,6 +21,18 @@ ChronyControl::ChronyControl(std::string socket_path) : socket_path_(std::move(s
 }
 
 Expected<std::span<const std::uint8_t>> ChronyControl::exchange(
+    std::span<const std::uint8_t> request, int timeout_ms) {
+    // A send refused on a connection that worked means chronyd restarted (its socket is a new
+    // one): connect to the new socket and ask again at once, not at the next refresh.
+    const bool reused = client_.has_value();
+    auto reply = exchange_once(request, timeout_ms);
+    if (!reply && reused && reply.error_code() != ETIMEDOUT) {
+        reply = exchange_once(request, timeout_ms);
+    }
+    return reply;
+}
+
+Expected<std::span<const std::uint8_t>> ChronyControl::exchange_once(
     std::span<const std::uint8_t> request, int timeout_ms) {
     if (!client_) {
         auto client =

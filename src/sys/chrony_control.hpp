@@ -28,6 +28,9 @@ class ChronyControl {
     Expected<std::span<const std::uint8_t>> exchange(std::span<const std::uint8_t> request,
                                                      int timeout_ms);
 
+    Expected<std::span<const std::uint8_t>> exchange_once(std::span<const std::uint8_t> request,
+                                                          int timeout_ms);
+
     std::string socket_path_;
     std::array<std::uint8_t, 512> reply_{};
     std::optional<UnixDatagramClient> client_;

@@ -79,7 +79,7 @@ Expected<std::size_t> UnixDatagramClient::exchange(std::span<const std::uint8_t>
         return os_error("send");
     }
     if (!wait_readable(fd_.get(), timeout_ms)) {
-        return Error{"no reply within " + std::to_string(timeout_ms) + " ms"};
+        return Error{"no reply within " + std::to_string(timeout_ms) + " ms", ETIMEDOUT};
     }
     const ssize_t n = ::recv(fd_.get(), reply.data(), reply.size(), 0);
     if (n < 0) {

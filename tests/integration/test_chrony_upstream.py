@@ -3,6 +3,7 @@ refid and root values; LI=3 within 2 s of losing it, recovery when it is back; a
 rejects the unsynchronized replies; a holdover keeps serving with growing dispersion."""
 
 import os
+import threading
 import time
 import unittest
 
@@ -88,7 +89,8 @@ class ChronyUpstream(harness.TestCase):
         self.assertIn("chrony (tracking through", daemon.read_log())
 
     def test_loss_and_recovery(self):
-        daemon = self.start_daemon()
+        # Without a restart grace: LI=3 within 2 s of chronyd stopping.
+        daemon = self.start_daemon("restart_grace = 0\n")
         self.synchronized_reply(daemon)
         host, port = daemon.host_port()
         self.chronyd.stop()
@@ -108,8 +110,54 @@ class ChronyUpstream(harness.TestCase):
         self.assertIn("answering with LI=3", log)
         self.assertIn("chronyd: synchronized", log)
 
+    def test_a_chronyd_restart_never_reaches_clients_as_unsynchronized(self):
+        daemon = self.start_daemon()
+        self.synchronized_reply(daemon)
+        host, port = daemon.host_port()
+        answers = []
+        stop = threading.Event()
+
+        def ask():
+            while not stop.is_set():
+                answers.append(reply(host, port))
+                time.sleep(0.05)
+
+        asking = threading.Thread(target=ask)
+        asking.start()
+        try:
+            time.sleep(0.5)
+            self.chronyd.stop()
+            time.sleep(1.5)  # down across at least one refresh, as a slow restart is
+            self.chronyd = harness.Chronyd(CHRONY_LINES, workdir=self.chronyd.dir)
+            # Until chronyd is synchronized again, and a while after.
+            synced, _ = wait_for(lambda: (lambda t: t and t["leap"] == "Normal")(
+                self.chronyd.tracking()), timeout=20, step=0.2)
+            self.assertIsNotNone(synced, self.chronyd.read_log())
+            time.sleep(2)
+        finally:
+            stop.set()
+            asking.join()
+        self.assertGreater(len(answers), 40)
+        self.assertNotIn(None, answers)
+        self.assertEqual([a for a in answers if a["leap"] != 0], [], daemon.read_log())
+        log = daemon.read_log()
+        self.assertIn("source of truth interrupted (restarting?): holding over", log)
+        self.assertIn("holdover ended: the source of truth is back", log)
+
+    def test_a_chronyd_gone_for_longer_than_the_grace_is_unsynchronized(self):
+        daemon = self.start_daemon("restart_grace = 3\n")
+        self.synchronized_reply(daemon)
+        host, port = daemon.host_port()
+        self.chronyd.stop()
+        unsynced, took = wait_for(
+            lambda: (lambda x: x if x and x["leap"] == 3 else None)(reply(host, port)), timeout=8)
+        self.assertIsNotNone(unsynced, daemon.read_log())
+        self.assertGreaterEqual(took, 2.0)
+        self.assertLessEqual(took, 5.0)
+        self.assertIn("holdover of 3 s exhausted", daemon.read_log())
+
     def test_holdover_keeps_serving_with_growing_dispersion(self):
-        daemon = self.start_daemon("holdover = 3\n")
+        daemon = self.start_daemon("holdover = 3\nrestart_grace = 0\n")
         before = self.synchronized_reply(daemon)
         host, port = daemon.host_port()
         self.chronyd.stop()

@@ -28,6 +28,45 @@ ClockSnapshot lost() {
     return ClockSnapshot{};  // unsynchronized
 }
 
+ClockSnapshot interrupted() {
+    ClockSnapshot s;  // unsynchronized, because the source is restarting
+    s.source_interrupted = true;
+    return s;
+}
+
+TEST(Holdover, AnInterruptedSourceIsHeldOverForTheRestartGraceEvenWithoutHoldover) {
+    Holdover h(0, 30);
+    h.update(synced(0), at(0));
+    auto step = h.update(interrupted(), at(1));  // chronyd's socket is gone
+    EXPECT_TRUE(step.served.synchronized);
+    EXPECT_EQ(step.event, HoldoverEvent::started);
+    EXPECT_DOUBLE_EQ(h.allowed_s(), 30);
+    step = h.update(interrupted(), at(2));  // back, not synchronized yet
+    EXPECT_TRUE(step.served.synchronized);
+    step = h.update(synced(3), at(3));
+    EXPECT_EQ(step.event, HoldoverEvent::ended);
+    // Gone for longer than the grace: LI=3 once it is over, not before.
+    h.update(interrupted(), at(4));
+    EXPECT_TRUE(h.update(interrupted(), at(33)).served.synchronized);
+    step = h.update(interrupted(), at(33.5));
+    EXPECT_FALSE(step.served.synchronized);
+    EXPECT_EQ(step.event, HoldoverEvent::exhausted);
+}
+
+TEST(Holdover, ARealLossOfSynchronizationGetsNoRestartGrace) {
+    Holdover h(0, 30);
+    h.update(synced(0), at(0));
+    const auto step = h.update(lost(), at(1));  // chronyd answers: not synchronized
+    EXPECT_FALSE(step.served.synchronized);
+    EXPECT_EQ(step.event, HoldoverEvent::none);
+    // The allowance is fixed when the loss begins: a later restart does not extend it.
+    Holdover g(5, 30);
+    g.update(synced(0), at(0));
+    g.update(lost(), at(1));
+    EXPECT_DOUBLE_EQ(g.allowed_s(), 5);
+    EXPECT_FALSE(g.update(interrupted(), at(6)).served.synchronized);
+}
+
 TEST(Holdover, SynchronizedPassesThrough) {
     Holdover h(60);
     const auto step = h.update(synced(0), at(0));
