@@ -9,6 +9,7 @@
 #include "cli/exit_codes.hpp"
 #include "config/config.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/preflight.hpp"
 
 namespace ct = cloudtime;
 
@@ -94,6 +95,10 @@ int main(int argc, char** argv) {
         config->log_level = log_level;
     }
     if (check_only) {
+        if (auto ready = ct::daemon::preflight(*config); !ready) {
+            std::cerr << "cloudtimed: " << ready.error() << "\n";
+            return ct::cli::kExitConfig;
+        }
         std::cout << "configuration OK\n";
         return ct::cli::kExitOk;
     }

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/preflight.hpp"
 #include "daemon/status.hpp"
 #include "daemon/tenant_role.hpp"
 #include "proto/packet.hpp"
@@ -86,6 +87,10 @@ int run(const Config& config, const ConfigSource& source) {
     auto signals = sys::SignalSet::block({SIGTERM, SIGINT, SIGHUP, SIGUSR1});
     if (!signals) {
         spdlog::critical("{}", signals.error());
+        return 1;
+    }
+    if (auto ready = preflight(config); !ready) {
+        spdlog::critical("{}", ready.error());
         return 1;
     }
     const double precision_s = sys::measure_clock_precision();

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/preflight.hpp"
 #include "sys/fd_passing.hpp"
 #include "sys/http_server.hpp"
 #include "sys/poller.hpp"
@@ -14,7 +15,6 @@ namespace {
 constexpr int kListenBacklog = 1024;
 constexpr int kReadyTimeoutMs = 10'000;
 constexpr int kStopGraceMs = 2'000;
-constexpr std::size_t kPemLimit = 1U << 20U;
 constexpr auto kMaxBackoff = std::chrono::seconds(30);
 constexpr auto kStableAfter = std::chrono::seconds(60);  // then a new failure starts at 1 s
 
@@ -58,15 +58,12 @@ Expected<std::unique_ptr<VendordataProcess>> VendordataProcess::start(const Conf
         {"config", source.text}, {"origin", source.origin}, {"log_level", config.log_level}};
     const bool tls = !v.tls_certificate.empty();
     if (tls) {
-        for (const auto& [key, path] :
-             {std::pair{"certificate", v.tls_certificate}, std::pair{"key", v.tls_key}}) {
-            auto pem = sys::read_text_file(path, kPemLimit);
-            if (!pem) {
-                return Error{"vendordata: cannot use the certificate " + v.tls_certificate +
-                             " with the key " + v.tls_key + ": " + path + ": " + pem.error()};
-            }
-            setup[key] = std::move(pem).value();
+        auto credentials = read_tls_credentials(v);
+        if (!credentials) {
+            return credentials.failure();
         }
+        setup["certificate"] = credentials->certificate_chain_pem;
+        setup["key"] = credentials->private_key_pem;
     }
     auto setup_file = sys::memory_file("cloudtime-vendordata-setup", setup.dump());
     if (!setup_file) {

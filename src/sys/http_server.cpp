@@ -61,7 +61,36 @@ std::optional<std::pair<int, std::string>> ambiguity_in(const http::request<http
     }
     return std::nullopt;
 }
+// TLS 1.2 or newer with this chain and key; an error when either is unusable or not a pair.
+Expected<ssl::context> tls_context(const TlsCredentials& tls) {
+    beast::error_code ec;
+    ssl::context context(ssl::context::tls_server);
+    context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                            ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                            ssl::context::no_tlsv1_1,
+                        ec);
+    if (!ec) {
+        context.use_certificate_chain(net::buffer(tls.certificate_chain_pem), ec);
+    }
+    if (ec) {
+        return Error{"the certificate is not a usable PEM certificate chain: " + ec.message()};
+    }
+    context.use_private_key(net::buffer(tls.private_key_pem), ssl::context::pem, ec);
+    if (ec || SSL_CTX_check_private_key(context.native_handle()) != 1) {
+        return Error{"the key is not a usable PEM private key for the certificate" +
+                     (ec ? ": " + ec.message() : std::string())};
+    }
+    return context;
+}
 }  // namespace
+
+Status check_tls_credentials(const TlsCredentials& tls) {
+    auto context = tls_context(tls);
+    if (!context) {
+        return context.failure();
+    }
+    return Done{};
+}
 
 class SessionBase {
   public:
@@ -372,23 +401,11 @@ Expected<std::unique_ptr<HttpServer>> HttpServer::create(UniqueFd listener, Http
     }
     (void)listener.release();  // the acceptor owns it now
     if (tls) {
-        ssl::context context(ssl::context::tls_server);
-        context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                                ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                                ssl::context::no_tlsv1_1,
-                            ec);
-        if (!ec) {
-            context.use_certificate_chain(net::buffer(tls->certificate_chain_pem), ec);
+        auto context = tls_context(*tls);
+        if (!context) {
+            return context.failure();
         }
-        if (ec) {
-            return Error{"the certificate is not a usable PEM certificate chain: " + ec.message()};
-        }
-        context.use_private_key(net::buffer(tls->private_key_pem), ssl::context::pem, ec);
-        if (ec || SSL_CTX_check_private_key(context.native_handle()) != 1) {
-            return Error{"the key is not a usable PEM private key for the certificate" +
-                         (ec ? ": " + ec.message() : std::string())};
-        }
-        state->tls.emplace(std::move(context));
+        state->tls.emplace(std::move(context).value());
     }
     return std::unique_ptr<HttpServer>(new HttpServer(std::move(state)));
 }

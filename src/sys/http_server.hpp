@@ -98,6 +98,9 @@ class HttpServer {
     std::unique_ptr<HttpServerState> state_;
 };
 
+// Whether a server could use these: a PEM chain and the private key that matches it.
+Status check_tls_credentials(const TlsCredentials& tls);
+
 // A TCP socket bound to `address` and listening (SO_REUSEADDR, IPV6_V6ONLY for IPv6).
 Expected<UniqueFd> listen_tcp(const SocketAddress& address, int backlog);
 

@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <linux/netlink.h>
+#include <linux/nsfs.h>
 #include <linux/rtnetlink.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,9 +25,13 @@ Expected<NamespaceScope> NamespaceScope::enter(const std::string& path) {
     if (!home.valid()) {
         return os_error("open /proc/thread-self/ns/net");
     }
-    UniqueFd target(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    // Without blocking: whatever else lies in the directory (a FIFO) must not hang us.
+    UniqueFd target(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
     if (!target.valid()) {
         return os_error("open " + path);
+    }
+    if (::ioctl(target.get(), NS_GET_NSTYPE) != CLONE_NEWNET) {
+        return Error{path + ": not a network namespace", EINVAL};
     }
     if (::setns(target.get(), CLONE_NEWNET) != 0) {
         return os_error("setns " + path);

@@ -16,7 +16,7 @@
 
 namespace cloudtime::sys {
 
-Status drop_privileges(const std::string& user) {
+Status check_user(const std::string& user) {
     const passwd* entry = ::getpwnam(user.c_str());
     if (entry == nullptr) {
         return Error{"no such user '" + user + "'"};
@@ -24,6 +24,14 @@ Status drop_privileges(const std::string& user) {
     if (entry->pw_uid == 0) {
         return Error{"user '" + user + "' is root: that drops nothing"};
     }
+    return Done{};
+}
+
+Status drop_privileges(const std::string& user) {
+    if (auto usable = check_user(user); !usable) {
+        return usable;
+    }
+    const passwd* entry = ::getpwnam(user.c_str());
     if (::setgroups(0, nullptr) != 0) {
         return os_error("setgroups");
     }

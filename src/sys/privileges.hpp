@@ -9,6 +9,9 @@
 
 namespace cloudtime::sys {
 
+// Whether `user` exists and is not root (what drop_privileges needs), without switching.
+Status check_user(const std::string& user);
+
 // Switches the whole process (call before starting threads) to `user` and its primary group,
 // with no supplementary groups, no capabilities and no way to regain any (no_new_privs).
 Status drop_privileges(const std::string& user);

@@ -85,7 +85,11 @@ Expected<std::string> read_text_file(const std::string& path, std::size_t max_by
                          std::to_string(st.st_size) + ")",
                      EFBIG};
     }
-    return read_to_end(fd.get(), max_bytes, pipe);
+    auto text = read_to_end(fd.get(), max_bytes, pipe);
+    if (text && pipe && text->empty()) {  // a FIFO nobody writes to reads as empty at once
+        return Error{"nothing to read from the pipe", ENODATA};
+    }
+    return text;
 }
 
 Expected<UniqueFd> memory_file(const std::string& name, std::string_view contents) {

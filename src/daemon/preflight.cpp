@@ -1,0 +1,44 @@
+#include "daemon/preflight.hpp"
+
+#include "sys/privileges.hpp"
+#include "sys/text_file.hpp"
+
+namespace cloudtime::daemon {
+
+namespace {
+constexpr std::size_t kPemLimit = 1U << 20U;
+}  // namespace
+
+Expected<sys::TlsCredentials> read_tls_credentials(const Config::Vendordata& v) {
+    const std::string what = "vendordata: cannot use the certificate " + v.tls_certificate +
+                             " with the key " + v.tls_key;
+    sys::TlsCredentials tls;
+    for (const auto& [path, into] : {std::pair{&v.tls_certificate, &tls.certificate_chain_pem},
+                                     std::pair{&v.tls_key, &tls.private_key_pem}}) {
+        auto pem = sys::read_text_file(*path, kPemLimit);
+        if (!pem) {
+            return Error{what + ": " + *path + ": " + pem.error()};
+        }
+        *into = std::move(pem).value();
+    }
+    if (auto usable = sys::check_tls_credentials(tls); !usable) {
+        return Error{what + ": " + usable.error()};
+    }
+    return tls;
+}
+
+Status preflight(const Config& config) {
+    if (!config.user.empty()) {
+        if (auto usable = sys::check_user(config.user); !usable) {
+            return Error{"server.user: " + usable.error()};
+        }
+    }
+    if (config.vendordata.enabled && !config.vendordata.tls_certificate.empty()) {
+        if (auto tls = read_tls_credentials(config.vendordata); !tls) {
+            return tls.failure();
+        }
+    }
+    return Done{};
+}
+
+}  // namespace cloudtime::daemon
