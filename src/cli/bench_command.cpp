@@ -92,7 +92,7 @@ Runner add_bench_command(CLI::App& app) {
     cmd->add_option("-d,--duration", args->options.duration_s, "seconds of sending (default 5)")
         ->check(CLI::Range(0.01, 3600.0));
     cmd->add_option("-s,--sources", args->options.sources,
-                    "distinct source addresses from 127.0.0.0/8 (default 1)")
+                    "distinct source addresses from 127.1.0.1 up, never 127.0.0.0/16 (default 1)")
         ->check(CLI::Range(1U, 0x00FF'FFFEU));
     cmd->add_option("-T,--threads", args->options.threads, "sending threads (default 1)")
         ->check(CLI::Range(1U, 64U));

@@ -30,19 +30,19 @@ std::string status_json(const server::NtpServer& ntp, const proto::ClockSnapshot
     out["listen"] = listen;
     out["threads"] = ntp.thread_count();
     const server::CounterTotals t = ntp.totals();
-    // Every received datagram is answered, dropped (for one reason) or a send error.
-    nlohmann::json dropped = {{"oversized", t.oversized}};
-    for (std::size_t i = 0; i < t.dropped.size(); ++i) {
-        dropped[proto::drop_reason_name(static_cast<proto::DropReason>(i))] = t.dropped[i];
+    // Every received datagram is answered, dropped (for one reason) or a send error. The
+    // same named counters as the log's: "dropped.<reason>" goes under dropped_by_reason.
+    nlohmann::json counters = nlohmann::json::object();
+    nlohmann::json dropped = nlohmann::json::object();
+    for (const auto& [name, value] : t.named()) {
+        if (name.starts_with(server::kDroppedPrefix)) {
+            dropped[name.substr(server::kDroppedPrefix.size())] = value;
+        } else {
+            counters[name] = value;
+        }
     }
-    out["counters"] = {{"received", t.received},
-                       {"answered", t.answered},
-                       {"dropped", t.dropped_total() + t.oversized},
-                       {"dropped_by_reason", dropped},
-                       {"kod_sent", t.kod_sent},
-                       {"deny_sent", t.deny_sent},
-                       {"leaked", t.leaked},
-                       {"send_errors", t.send_errors}};
+    counters["dropped_by_reason"] = dropped;
+    out["counters"] = counters;
     nlohmann::json networks = nlohmann::json::array();
     if (tenants != nullptr) {
         for (const auto& s : tenants->status()) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace cloudtime::proto {
@@ -34,13 +35,23 @@ class AccessList {
     AccessList() = default;
     AccessList(std::vector<AccessRule> rules, AccessAction default_action);
 
-    bool empty() const { return rules_.empty() && default_ == AccessAction::allow; }
+    bool empty() const { return !has_rules_ && default_ == AccessAction::allow; }
     AccessAction check(const Address16& source) const;
 
   private:
-    std::vector<AccessRule> rules_;  // longest prefix first
+    // One table per prefix length, longest first, each sorted by its masked prefixes: a
+    // lookup masks the source once per length and searches (O(lengths x log n), not O(n)).
+    struct LengthTable {
+        std::uint8_t length = 0;
+        std::vector<std::pair<Address16, AccessAction>> prefixes;
+    };
+    std::vector<LengthTable> tables_;
+    bool has_rules_ = false;
     AccessAction default_ = AccessAction::allow;
 };
+
+// `address` with every bit past `length` cleared: the prefix it names.
+Address16 masked_prefix(const Address16& address, std::uint8_t length);
 
 // True when `address` lies in prefix/length.
 bool prefix_contains(const Address16& prefix, std::uint8_t length, const Address16& address);

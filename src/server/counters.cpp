@@ -5,23 +5,30 @@
 namespace cloudtime::server {
 
 std::uint64_t CounterTotals::dropped_total() const {
-    return std::accumulate(dropped.begin(), dropped.end(), std::uint64_t{0});
+    return std::accumulate(dropped.begin(), dropped.end(), oversized);
+}
+
+std::vector<NamedCounter> CounterTotals::named() const {
+    std::vector<NamedCounter> out{
+        {"received", received}, {"answered", answered}, {"dropped", dropped_total()}};
+    for (std::size_t i = 0; i < dropped.size(); ++i) {
+        out.push_back({std::string(kDroppedPrefix) +
+                           proto::drop_reason_name(static_cast<proto::DropReason>(i)),
+                       dropped[i]});
+    }
+    out.push_back({std::string(kDroppedPrefix) + "oversized", oversized});
+    out.push_back({"send_errors", send_errors});
+    out.push_back({"kod_sent", kod_sent});
+    out.push_back({"leaked", leaked});
+    out.push_back({"deny_sent", deny_sent});
+    return out;
 }
 
 std::string CounterTotals::to_string() const {
-    std::string text = "received=" + std::to_string(received) +
-                       " answered=" + std::to_string(answered) +
-                       " dropped=" + std::to_string(dropped_total() + oversized);
-    for (std::size_t i = 0; i < dropped.size(); ++i) {
-        text += " dropped.";
-        text += proto::drop_reason_name(static_cast<proto::DropReason>(i));
-        text += "=" + std::to_string(dropped[i]);
+    std::string text;
+    for (const auto& [name, value] : named()) {
+        text += (text.empty() ? "" : " ") + name + "=" + std::to_string(value);
     }
-    text += " dropped.oversized=" + std::to_string(oversized);
-    text += " send_errors=" + std::to_string(send_errors);
-    text += " kod_sent=" + std::to_string(kod_sent);
-    text += " leaked=" + std::to_string(leaked);
-    text += " deny_sent=" + std::to_string(deny_sent);
     return text;
 }
 

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "proto/server_decision.hpp"
 
@@ -16,6 +18,12 @@ namespace cloudtime::server {
 inline void add_relaxed(std::atomic<std::uint64_t>& counter, std::uint64_t n) {
     counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
+
+struct NamedCounter {
+    std::string name;
+    std::uint64_t value = 0;
+};
+inline constexpr std::string_view kDroppedPrefix = "dropped.";
 
 struct CounterTotals {
     std::uint64_t received = 0;
@@ -27,7 +35,10 @@ struct CounterTotals {
     std::uint64_t deny_sent = 0;  // answered with a KoD DENY (access list; in answered too)
     std::array<std::uint64_t, proto::kDropReasonCount> dropped{};
 
-    std::uint64_t dropped_total() const;
+    std::uint64_t dropped_total() const;  // every reason, oversized included
+    // Every counter by name, in one order: what the log, the status socket and metrics show
+    // ("received", "answered", "dropped", "dropped.<reason>"..., "send_errors", ...).
+    std::vector<NamedCounter> named() const;
     // "received=5 answered=3 dropped=2 dropped.bad_mode=1 ...", every counter, for logs.
     std::string to_string() const;
 };

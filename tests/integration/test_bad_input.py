@@ -2,7 +2,10 @@
 keeps answering good requests."""
 
 import os
+import re
+import signal
 import struct
+import time
 import unittest
 
 import harness
@@ -87,6 +90,19 @@ class BadInput(harness.TestCase):
 
     def test_oversized_datagram(self):
         self.assert_dropped([harness.ntp_request(extra=bytes(4000))], "dropped.oversized")
+
+    def test_status_and_the_log_count_the_same(self):
+        self.assert_dropped([harness.ntp_request(extra=bytes(4000))] * 20, "dropped.oversized")
+        self.assert_dropped([harness.ntp_request(mode=1)] * 5, "dropped.bad_mode")
+        status = self.daemon.counters()
+        self.daemon.proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 5
+        while not (lines := re.findall(r"info counters: (.*)", self.daemon.read_log())):
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.02)
+        logged = {k: int(v) for k, v in (kv.split("=") for kv in lines[-1].split())}
+        self.assertEqual(logged, status)
+        self.assertGreaterEqual(logged["dropped"], 25)
 
     def test_valid_extension_fields_get_a_48_octet_reply(self):
         extra = struct.pack("!HH", 0x2005, 64) + bytes(60)

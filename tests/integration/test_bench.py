@@ -33,6 +33,17 @@ class Bench(harness.DaemonTestCase):
             self.assertGreaterEqual(r["server_processing"][key], 0)
         self.assertLessEqual(r["latency"]["p50_s"], r["latency"]["p99_s"])
 
+    def test_sources_never_include_the_real_clients_addresses(self):
+        # A server that ignores 127.0.0.0/16 (where tests' real clients are) answers every
+        # request of a many-source bench: none came from there.
+        daemon = harness.Daemon(config=harness.LOCAL_CONFIG + '[access]\nignore = ["127.0.0.0/16"]\n')
+        self.addCleanup(daemon.cleanup)
+        rc, r, err = bench("--rate", "2000", "--duration", "1", "--sources", "1000",
+                           daemon.addresses[0])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(daemon.counters()["dropped.ignored"], 0)
+        self.assertGreaterEqual(r["answered"], 1990)
+
     def test_ipv6(self):
         rc, r, err = bench("--rate", "500", "--duration", "1", self.daemon.addresses[1])
         self.assertEqual(rc, 0, err)

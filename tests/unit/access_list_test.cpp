@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "sys/socket_address.hpp"
 
 namespace cloudtime::proto {
@@ -53,6 +55,46 @@ TEST(AccessList, ZeroLengthMatchesEverythingOfItsFamily) {
     EXPECT_EQ(v4.check(address("2001:db8::1")), AccessAction::allow);
     const AccessList all({rule("::/0", AccessAction::ignore)}, AccessAction::allow);
     EXPECT_EQ(all.check(address("2001:db8::1")), AccessAction::ignore);
+}
+
+// The tables must decide exactly as the rule "the longest matching prefix, the first listed
+// among equals" read literally, over many random rules and sources.
+TEST(AccessList, AgreesWithALinearLongestPrefixScan) {
+    std::mt19937 random(14);
+    std::vector<AccessRule> rules;
+    const auto random_address = [&] {
+        Address16 a{};
+        for (auto& octet : a) {
+            octet = static_cast<std::uint8_t>(random() % 4);  // few values: many overlaps
+        }
+        return a;
+    };
+    for (int i = 0; i < 2000; ++i) {
+        rules.push_back({random_address(), static_cast<std::uint8_t>(random() % 129),
+                         static_cast<AccessAction>(random() % 3)});
+    }
+    const AccessList list(rules, AccessAction::ignore);
+    const auto linear = [&](const Address16& source) {
+        const AccessRule* best = nullptr;
+        for (const AccessRule& r : rules) {
+            if (prefix_contains(r.prefix, r.length, source) &&
+                (best == nullptr || r.length > best->length)) {
+                best = &r;
+            }
+        }
+        return best ? best->action : AccessAction::ignore;
+    };
+    for (int i = 0; i < 20000; ++i) {
+        const Address16 source = random_address();
+        ASSERT_EQ(list.check(source), linear(source)) << i;
+    }
+}
+
+TEST(AccessList, MaskedPrefix) {
+    EXPECT_EQ(masked_prefix(address("10.1.2.3"), 96 + 8), address("10.0.0.0"));
+    EXPECT_EQ(masked_prefix(address("10.255.2.3"), 96 + 12), address("10.240.0.0"));
+    EXPECT_EQ(masked_prefix(address("10.1.2.3"), 128), address("10.1.2.3"));
+    EXPECT_EQ(masked_prefix(address("10.1.2.3"), 0), Address16{});
 }
 
 TEST(Cidr, Parses) {

@@ -224,6 +224,20 @@ TEST(Config, RateLimitKeys) {
     EXPECT_TRUE(default_config().rate_limit.enabled);
 }
 
+TEST(Config, TensOfThousandsOfAccessPrefixesAndADuplicateAmongThem) {
+    std::string text = "[access]\nignore = [\n";
+    for (int i = 0; i < 65536; ++i) {
+        text += "\"10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".0/24\",\n";
+    }
+    auto c = parse_config(text + "]\n", "big.toml");
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_EQ(c->access_rules.size(), 65536U);
+    c = parse_config(text + "\"10.255.255.0/24\"]\n", "big.toml");
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error(),
+              "big.toml:65539: access.ignore: '10.255.255.0/24' is already listed as ignore");
+}
+
 TEST(Config, AccessKeys) {
     auto c = parse_config(
         "[access]\ndefault = \"ignore\"\nallow = [\"10.0.0.0/8\", \"fd00::/8\"]\n"
@@ -240,7 +254,8 @@ TEST(Config, AccessKeys) {
 TEST(Config, MissingFileIsAnError) {
     auto c = load_config_file("/nonexistent/cloudtimed.toml");
     ASSERT_FALSE(c);
-    EXPECT_EQ(c.error(), "/nonexistent/cloudtimed.toml: cannot open config file");
+    EXPECT_EQ(c.error(),
+              "/nonexistent/cloudtimed.toml: cannot read config file: No such file or directory");
 }
 
 TEST(Config, LoadsAFile) {
