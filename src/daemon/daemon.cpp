@@ -22,6 +22,7 @@
 #include "sys/paths.hpp"
 #include "sys/poller.hpp"
 #include "sys/privileges.hpp"
+#include "sys/resource_limits.hpp"
 #include "sys/signals.hpp"
 #include "sys/unix_listener.hpp"
 
@@ -80,6 +81,35 @@ void log_transition(const proto::ClockSnapshot& previous, const proto::ClockSnap
     }
 }
 
+// Warns, at most once a minute and with numbers, when descriptors run short: tenant networks
+// that come then cannot be served. (HTTP connections live in the vendordata process, with a
+// limit of their own, and cannot eat these.)
+class FileBudget {
+  public:
+    explicit FileBudget(std::uint64_t limit) : limit_(limit) {}
+    void check() {
+        if (limit_ == 0) {
+            return;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        const std::size_t open = sys::open_file_count();
+        if (open * 100 < limit_ * kShortPercent || (warned_ && now - *warned_ < kWarnEvery)) {
+            return;
+        }
+        spdlog::warn(
+            "open files: {} of {} in use (over {} %): new tenant networks may not be served; "
+            "raise the limit (LimitNOFILE=)",
+            open, limit_, kShortPercent);
+        warned_ = now;
+    }
+
+  private:
+    static constexpr std::uint64_t kShortPercent = 90;
+    static constexpr auto kWarnEvery = std::chrono::minutes(1);
+    std::uint64_t limit_;
+    std::optional<std::chrono::steady_clock::time_point> warned_;
+};
+
 }  // namespace
 
 int run(const Config& config, const ConfigSource& source) {
@@ -93,6 +123,14 @@ int run(const Config& config, const ConfigSource& source) {
         spdlog::critical("{}", ready.error());
         return 1;
     }
+    // Tenant networks take descriptors as they come: allow as many as the system lets us.
+    const auto files = sys::raise_open_files_limit();
+    if (files) {
+        spdlog::info("open files: up to {} (the hard limit)", files->soft);
+    } else {
+        spdlog::warn("open files: {}", files.error());
+    }
+    FileBudget budget(files ? files->soft : 0);
     const double precision_s = sys::measure_clock_precision();
     const std::int8_t precision = proto::precision_exponent(precision_s);
     const ClockSourceKind kind = resolve_source(config);
@@ -275,6 +313,7 @@ int run(const Config& config, const ConfigSource& source) {
             continue;
         }
         next_refresh += kRefreshInterval;
+        budget.check();
         if (vendordata) {
             vendordata->on_tick();
         }

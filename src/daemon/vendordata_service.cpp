@@ -87,9 +87,22 @@ int run_vendordata_process() {
         tls = sys::TlsCredentials{setup.value("certificate", std::string()),
                                   setup.value("key", std::string())};
     }
-    const sys::HttpLimits limits{.max_connections = v.max_connections,
-                                 .max_connections_per_client = v.max_connections_per_client,
-                                 .max_body = v.max_body};
+    // Whatever clients send, this process cannot hold more descriptors than its connections
+    // need, nor grow past what they may hold (below).
+    auto files = sys::limit_open_files(v.max_connections + kSpareFds);
+    if (!files) {
+        return fail("vendordata: " + files.error());
+    }
+    sys::HttpLimits limits{.max_connections = v.max_connections,
+                           .max_connections_per_client = v.max_connections_per_client,
+                           .max_body = v.max_body};
+    if (*files < v.max_connections + kSpareFds) {
+        limits.max_connections = *files > 2 * kSpareFds ? *files - kSpareFds : kSpareFds;
+        spdlog::warn(
+            "vendordata: the open files limit ({}) allows {} connections, not "
+            "vendordata.max_connections = {}",
+            *files, limits.max_connections, v.max_connections);
+    }
     VendordataEndpoint endpoint(v);
     sys::HttpHandlers handlers{
         .answer = [&](const sys::HttpRequest& r) { return endpoint.answer(r); },
@@ -105,10 +118,6 @@ int run_vendordata_process() {
         return fail(tls ? "vendordata: cannot use the certificate " + v.tls_certificate +
                               " with the key " + v.tls_key + ": " + server.error()
                         : "vendordata: " + server.error());
-    }
-    // Whatever clients send, this process cannot grow past what its connections may hold.
-    if (auto s = sys::limit_open_files(v.max_connections + kSpareFds); !s) {
-        return fail("vendordata: " + s.error());
     }
 #ifndef CLOUDTIME_SANITIZED  // the sanitizers' shadow memory does not fit under such a cap
     if (auto s = sys::limit_data(memory_limit(limits)); !s) {

@@ -3,6 +3,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include "sys/fd.hpp"
@@ -24,12 +25,17 @@ Expected<OpenFilesLimit> raise_open_files_limit() {
     return OpenFilesLimit{limit.rlim_cur, limit.rlim_max};
 }
 
-Status limit_open_files(std::uint64_t count) {
-    const rlimit limit{count, count};
+Expected<std::uint64_t> limit_open_files(std::uint64_t count) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        return os_error("getrlimit(RLIMIT_NOFILE)");
+    }
+    const rlim_t cap = std::min<rlim_t>(count, limit.rlim_max);
+    limit = {cap, cap};
     if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
         return os_error("setrlimit(RLIMIT_NOFILE)");
     }
-    return Done{};
+    return std::uint64_t{cap};
 }
 
 Status limit_data(std::uint64_t bytes) {

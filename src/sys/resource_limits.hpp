@@ -16,8 +16,9 @@ struct OpenFilesLimit {
 };
 // Raises the soft limit on open descriptors to the hard one; the limits now in force.
 Expected<OpenFilesLimit> raise_open_files_limit();
-// Caps open descriptors (soft and hard) at `count`.
-Status limit_open_files(std::uint64_t count);
+// Caps open descriptors (soft and hard) at `count`, or at the hard limit in force when that
+// is lower; the cap now in force.
+Expected<std::uint64_t> limit_open_files(std::uint64_t count);
 // Caps the process's data (heap and private writable mappings) at `bytes`: an allocation
 // beyond it fails instead of growing the process.
 Status limit_data(std::uint64_t bytes);

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import time
 import unittest
 
 import harness
@@ -111,6 +112,30 @@ class DaemonCli(harness.TestCase):
             self.assertIn("cannot read /nonexistent/leap-seconds.list", missing.read_log())
         finally:
             missing.cleanup()
+
+    def test_open_files_raised_to_the_hard_limit_and_a_shortage_is_a_warning(self):
+        d = harness.Daemon(args=["--threads", "1"], prefix=["prlimit", "--nofile=64:4096", "--"])
+        try:
+            self.assertIn("open files: up to 4096 (the hard limit)", d.read_log())
+            with open(f"/proc/{d.proc.pid}/limits") as f:
+                self.assertRegex(f.read(), r"Max open files\s+4096\s+4096")
+            baseline = len(os.listdir(f"/proc/{d.proc.pid}/fd"))
+        finally:
+            d.cleanup()
+        # With one descriptor to spare, it serves and says it is short, with the numbers.
+        limit = baseline + 1
+        d = harness.Daemon(args=["--threads", "1"],
+                           prefix=["prlimit", f"--nofile={limit}:{limit}", "--"])
+        try:
+            deadline = time.monotonic() + 5
+            while "open files: " not in d.read_log().split("up to")[-1]:
+                self.assertLess(time.monotonic(), deadline, d.read_log())
+                time.sleep(0.05)
+            self.assertRegex(d.read_log(), rf"warning open files: \d+ of {limit} in use \(over 90 %\)")
+            rc, _, err = harness.run_query(d.address, "-n", "1")
+            self.assertEqual(rc, 0, err)
+        finally:
+            d.cleanup()
 
     def test_threads_flag_and_several_addresses(self):
         d = harness.Daemon(listen=("127.0.0.1:0", "127.0.0.2:0", "[::1]:0"), args=("-t", "3"))

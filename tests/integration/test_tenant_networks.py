@@ -7,6 +7,7 @@ import contextlib
 import os
 import re
 import secrets
+import socket
 import subprocess
 import time
 import unittest
@@ -215,6 +216,32 @@ class TenantNetworks(harness.TestCase):
                               r"ended \(killed by signal 9")
         self.assertIn("stopping (exit status 1) to be started again", log)
         self.assertFalse(os.path.exists(f"/proc/{helper}"))  # reaped, no zombie left
+
+    def test_idle_http_connections_cannot_take_the_descriptors_tenant_networks_need(self):
+        # Under systemd's default soft limit and a flood of idle vendordata connections (which
+        # live in the vendordata process, with a limit of their own), a new tenant network is
+        # still served at once.
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        daemon = harness.Daemon(
+            config=tenant_config(self.tag) + "[vendordata]\nenabled = true\n"
+            f'listen = "127.0.0.1:{port}"\nmax_connections_per_client = 2000\n'
+            "max_connections = 2000\n",
+            prefix=["prlimit", "--nofile=1024:1024", "--"])
+        self.addCleanup(daemon.cleanup)
+        idle = []
+        self.addCleanup(lambda: [c.close() for c in idle])
+        for _ in range(1100):
+            c = socket.socket()
+            c.connect(("127.0.0.1", port))
+            idle.append(c)
+        time.sleep(0.5)
+        self.assertLess(fd_count(daemon.proc.pid), 100)  # none of them are the daemon's
+        topology = self.topology()
+        self.wait_served(daemon, topology, timeout=2.0)
+        rc, _, err = harness.run_query("169.254.169.254", "-n", "1", netns=topology.vm)
+        self.assertEqual(rc, 0, err + daemon.read_log())
 
     def test_managed_address_is_added_served_and_removed(self):
         topology = self.topology()
