@@ -8,7 +8,7 @@ packages=(
   # build
   g++ cmake ninja-build pkg-config
   libssl-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev libnftables-dev libboost-dev
+  libgtest-dev libnftables-dev libboost-dev libseccomp-dev
   # lint
   clang-format clang-tidy
   # fuzzing (libFuzzer)

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
     std::optional<std::string> status_socket;
     bool check_only = false;
     bool print_default = false;
+    ct::daemon::RunOptions run_options;
     app.add_option("-c,--config", config_path, "TOML config file (default: the embedded one)")
         ->check(CLI::ExistingFile);
     app.add_option("-l,--listen", listen,
@@ -44,6 +45,8 @@ int main(int argc, char** argv) {
                    "trace, debug, info, warn, error, critical or off; overrides log.level");
     app.add_flag("--check-config", check_only, "validate the configuration and exit");
     app.add_flag("--print-default-config", print_default, "print the embedded default and exit");
+    // For the test that proves the seccomp filter kills: not for operators, not in --help.
+    app.add_flag("--forbidden-call-after-start", run_options.forbidden_call_after_start)->group("");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -110,5 +113,5 @@ int main(int argc, char** argv) {
     spdlog::flush_on(spdlog::level::info);
     spdlog::info("cloudtimed {} starting ({})", CLOUDTIME_VERSION,
                  config_path.empty() ? std::string("embedded default config") : config_path);
-    return ct::daemon::run(*config, source);
+    return ct::daemon::run(*config, source, run_options);
 }

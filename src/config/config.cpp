@@ -93,6 +93,8 @@ class Reader : public TomlReader {
                 s = read_integer(key, node, "server", 1, 1024, c.batch_size);
             } else if (key == "user") {
                 s = read_string(key, node, "server", c.user);
+            } else if (key == "seccomp") {
+                s = read_bool(key, node, "server", c.seccomp);
             } else if (key == "receive_buffer") {
                 s = read_integer(key, node, "server", 0, 1U << 30U, c.receive_buffer);
             } else {

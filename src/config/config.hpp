@@ -28,6 +28,7 @@ struct Config {
 
     ClockSourceKind clock_source = ClockSourceKind::automatic;
     std::string chrony_socket = "/run/chrony/chronyd.sock";
+    bool seccomp = true;  // the serving process allows only the system calls it makes
     double holdover_s = 0.0;
     double restart_grace_s = 30.0;  // hold over at least this long while the source restarts
     std::uint8_t kernel_stratum = 3;

@@ -23,6 +23,7 @@
 #include "sys/poller.hpp"
 #include "sys/privileges.hpp"
 #include "sys/resource_limits.hpp"
+#include "sys/seccomp_filter.hpp"
 #include "sys/signals.hpp"
 #include "sys/unix_listener.hpp"
 
@@ -112,7 +113,7 @@ class FileBudget {
 
 }  // namespace
 
-int run(const Config& config, const ConfigSource& source) {
+int run(const Config& config, const ConfigSource& source, RunOptions run_options) {
     // Block the signals before any thread starts, so that only signalfd sees them.
     auto signals = sys::SignalSet::block({SIGTERM, SIGINT, SIGHUP, SIGUSR1});
     if (!signals) {
@@ -255,6 +256,22 @@ int run(const Config& config, const ConfigSource& source) {
         spdlog::info("status: cloudtime status --socket {}", config.status_socket);
     }
     const std::string source_name = clock_source_name(kind);
+    // Last, once every socket, thread and child exists: from here on only the system calls
+    // cloudtimed makes are allowed.
+    if (config.seccomp) {
+        auto filtered = sys::restrict_system_calls(sys::SyscallProfile::daemon);
+        if (!filtered) {
+            spdlog::critical("{} (server.seccomp = false runs without the filter)",
+                             filtered.error());
+            return 1;
+        }
+        spdlog::info("seccomp: {} system calls allowed; any other ends the process", *filtered);
+    }
+    if (run_options.forbidden_call_after_start) {
+        spdlog::warn("making a forbidden system call, as asked (a test)");
+        sys::make_forbidden_call();
+        spdlog::warn("the forbidden system call returned: no filter is installed");
+    }
 
     // Refresh on a fixed schedule, however many signals arrive in between.
     auto next_refresh = std::chrono::steady_clock::now() + kRefreshInterval;

@@ -11,7 +11,12 @@ using config::Config;  // the daemon runs what the config schema describes
 
 // Runs until SIGTERM or SIGINT. Returns the process exit code: 0 after a clean stop,
 // 1 when something could not start (the reason is logged).
+struct RunOptions {
+    // Test only: once started (and filtered), make a system call the filter forbids.
+    bool forbidden_call_after_start = false;
+};
+
 // `source` is the config's text, for the vendordata process to read the same.
-int run(const Config& config, const ConfigSource& source);
+int run(const Config& config, const ConfigSource& source, RunOptions options = {});
 
 }  // namespace cloudtime::daemon

@@ -12,6 +12,7 @@
 #include "sys/paths.hpp"
 #include "sys/privileges.hpp"
 #include "sys/resource_limits.hpp"
+#include "sys/seccomp_filter.hpp"
 #include "sys/text_file.hpp"
 
 namespace cloudtime::daemon {
@@ -129,6 +130,12 @@ int run_vendordata_process() {
         if (auto dropped = sys::drop_privileges(user); !dropped) {
             return fail("vendordata: cannot drop privileges to user '" + user +
                         "': " + dropped.error());
+        }
+    }
+    if (config->seccomp) {
+        auto filtered = sys::restrict_system_calls(sys::SyscallProfile::http_server);
+        if (!filtered) {
+            return fail("vendordata: " + filtered.error());
         }
     }
     report({{"ready", true}});

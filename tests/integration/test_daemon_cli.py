@@ -137,6 +137,41 @@ class DaemonCli(harness.TestCase):
         finally:
             d.cleanup()
 
+    def test_a_system_call_outside_the_filter_kills_the_daemon(self):
+        d = harness.Daemon(args=["--forbidden-call-after-start"], wait_ready=False)
+        try:
+            rc = d.proc.wait(timeout=10)
+            self.assertEqual(rc, -signal.SIGSYS, d.read_log())
+            self.assertRegex(d.read_log(), r"seccomp: \d+ system calls allowed")
+            self.assertNotIn("the forbidden system call returned", d.read_log())
+        finally:
+            d.cleanup()
+        # Without the filter the same call returns: it is the filter that kills.
+        d = harness.Daemon(config=harness.LOCAL_CONFIG + "[server]\nseccomp = false\n",
+                           args=["--forbidden-call-after-start"])
+        try:
+            deadline = time.monotonic() + 5
+            while "the forbidden system call returned" not in d.read_log():
+                self.assertLess(time.monotonic(), deadline, d.read_log())
+                time.sleep(0.05)
+            self.assertIsNone(d.proc.poll())
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.cleanup()
+
+    def test_every_thread_and_the_vendordata_process_are_filtered(self):
+        d = harness.Daemon(config=harness.LOCAL_CONFIG + "[vendordata]\nenabled = true\n"
+                           'listen = "127.0.0.1:0"\n')
+        try:
+            pids = [d.proc.pid, d.status()["vendordata"]["pid"]]
+            for pid in pids:
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{task}/status") as f:
+                        fields = dict(line.split(":", 1) for line in f if ":" in line)
+                    self.assertEqual(fields["Seccomp"].strip(), "2", f"{pid}/{task}")
+        finally:
+            d.cleanup()
+
     def test_threads_flag_and_several_addresses(self):
         d = harness.Daemon(listen=("127.0.0.1:0", "127.0.0.2:0", "[::1]:0"), args=("-t", "3"))
         try:

@@ -142,7 +142,10 @@ class VendordataAttacks(harness.TestCase):
             time.sleep(0.05)
 
     def endpoint_pid(self):
-        return self.daemon.status()["vendordata"]["pid"]
+        pid = self.daemon.status()["vendordata"]["pid"]
+        # Never -1 (kill(-1) would signal every process) or 0: the endpoint must be running.
+        self.assertGreater(pid, 1, self.daemon.read_log())
+        return pid
 
     def total_rss_kib(self):
         return rss_kib(self.daemon.proc.pid) + rss_kib(self.endpoint_pid())
@@ -331,6 +334,7 @@ class VendordataAttacks(harness.TestCase):
         self.assertNotEqual(fields["Uid"].split()[1], "0")
         self.assertEqual(int(fields["CapEff"], 16), 0)
         self.assertEqual(fields["Name"].strip(), "cloudtimed-http")
+        self.assertEqual(fields["Seccomp"].strip(), "2")  # filtered: only what it serves with
         # Its memory and descriptors are capped whatever clients do.
         with open(f"/proc/{pid}/limits") as f:
             limits = f.read()
