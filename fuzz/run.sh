@@ -1,18 +1,48 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan+UBSan) and runs each for SECONDS (default 30)
 # from its seed corpus in fuzz/corpus/<target>/ (new inputs go to a scratch copy).
-#   fuzz/run.sh [SECONDS]
+#   fuzz/run.sh [SECONDS] [TARGET...]   (default: every target)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(packet decision leap_seconds chrony_reply nova_request report
+                                     http_request config)
 out=build-fuzz
 mkdir -p "$out"
 proto=(src/proto/*.cpp)
 cloud=(src/cloud/nova_request.cpp src/cloud/time_policy.cpp)
 check=(src/check/report.cpp src/check/check_result.cpp)
-for target in packet decision leap_seconds chrony_reply nova_request report; do
-  clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    -Isrc "fuzz/${target}_fuzz.cpp" "${proto[@]}" "${cloud[@]}" "${check[@]}" -lcrypto -o "$out/${target}_fuzz"
+# The embedded default config and the vendordata's script, made as CMake makes them.
+sys=(src/sys/socket_address.cpp src/sys/text_file.cpp src/sys/fd.cpp)
+cloudall=(src/cloud/*.cpp "$out/time_setup_script.cpp")
+config=(src/config/*.cpp "$out/default_config.cpp" "${cloudall[@]}")
+python3 - "$out" <<'PY'
+import pathlib, sys
+out = pathlib.Path(sys.argv[1])
+for template, source, key in (("src/config/default_config.cpp.in", "src/config/default.toml",
+                               "CLOUDTIME_DEFAULT_CONFIG"),
+                              ("src/cloud/time_setup_script.cpp.in", "src/cloud/time_setup.sh",
+                               "CLOUDTIME_TIME_SETUP")):
+    text = pathlib.Path(template).read_text().replace("@" + key + "@",
+                                                      pathlib.Path(source).read_text())
+    (out / pathlib.Path(template).name.removesuffix(".in")).write_text(text)
+PY
+common=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc)
+for target in "${targets[@]}"; do
+  case "$target" in
+    http_request) extra=(src/sys/http_request.cpp src/daemon/vendordata_endpoint.cpp
+                         "${cloudall[@]}" "${sys[@]}" -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL
+                         -lspdlog -lfmt) ;;
+    # The reader as it ships: Debian's compiled toml++ (the header-only build's debug
+    # assertions are the library's own, and are not what runs).
+    config) extra=("${config[@]}" "${sys[@]}" -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1
+                   -ltomlplusplus -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL -lspdlog -lfmt) ;;
+    *) extra=("${cloud[@]}" "${check[@]}") ;;
+  esac
+  clang++ "${common[@]}" "fuzz/${target}_fuzz.cpp" "${proto[@]}" "${extra[@]}" -lcrypto \
+    -o "$out/${target}_fuzz"
   scratch=$(mktemp -d)
   cp fuzz/corpus/"$target"/* "$scratch"/
   echo "fuzz: ${target} for ${seconds} s"

@@ -39,11 +39,13 @@ nlohmann::json counters_json(const sys::HttpServerCounters& c) {
             {"responses", responses},       {"open", c.open}};
 }
 
+#ifndef CLOUDTIME_SANITIZED
 // The most a process with these limits can need: its connections' buffers at their fullest.
 std::uint64_t memory_limit(const sys::HttpLimits& l) {
     return kBaseMemory +
            l.max_connections * (l.max_header_bytes + 2 * l.max_body + kPerConnectionOverhead);
 }
+#endif
 
 void start_logging(const std::string& level) {
     auto logger = spdlog::stderr_color_mt("cloudtimed-http");

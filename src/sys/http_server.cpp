@@ -28,39 +28,9 @@ using ClientKey = std::array<std::uint8_t, 16>;
 constexpr auto kCountersEvery = std::chrono::milliseconds(100);
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);  // after EMFILE and the like
 constexpr std::size_t kFramingSlack = 1024;  // chunk sizes and CRLFs beside the body
+constexpr auto kLinger = std::chrono::seconds(1);
+constexpr std::size_t kLingerBytes = 256U << 10U;
 
-// Why the server itself answers instead of the handler: (status, reason).
-std::pair<int, std::string> refusal_for(const beast::error_code& ec) {
-    if (ec == http::error::body_limit) {
-        return {413, "request body too large"};
-    }
-    if (ec == http::error::bad_version) {
-        return {505, "only HTTP/1.0 and HTTP/1.1"};
-    }
-    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-        return {431, "request header too large"};
-    }
-    return {400, "malformed request: " + ec.message()};
-}
-
-// Framing that Beast accepts but that two parsers could read differently: refused.
-std::optional<std::pair<int, std::string>> ambiguity_in(const http::request<http::string_body>& r,
-                                                        std::size_t max_fields) {
-    if (static_cast<std::size_t>(std::distance(r.begin(), r.end())) > max_fields) {
-        return std::pair{431, std::string("too many header fields")};
-    }
-    if (r.version() != 10 && r.version() != 11) {
-        return std::pair{505, std::string("only HTTP/1.0 and HTTP/1.1")};
-    }
-    if (r.count(http::field::content_length) > 1) {
-        return std::pair{400, std::string("more than one Content-Length")};
-    }
-    if (r.count(http::field::transfer_encoding) > 0 &&
-        !beast::iequals(r[http::field::transfer_encoding], "chunked")) {
-        return std::pair{400, std::string("Transfer-Encoding other than chunked")};
-    }
-    return std::nullopt;
-}
 // TLS 1.2 or newer with this chain and key; an error when either is unusable or not a pair.
 Expected<ssl::context> tls_context(const TlsCredentials& tls) {
     beast::error_code ec;
@@ -207,8 +177,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
     void read_next() {
         parser_.emplace();
-        parser_->header_limit(static_cast<std::uint32_t>(server_.limits.max_header_bytes));
-        parser_->body_limit(server_.limits.max_body);
+        apply_limits(*parser_, server_.limits);
         waiting_since = Clock::now();
         beast::get_lowest_layer(stream_).expires_after(server_.limits.request_deadline);
         http::async_read(stream_, buffer_, *parser_,
@@ -218,11 +187,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
 
     void on_read(const beast::error_code& ec) {
-        if (ec && ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
-            ec != http::error::end_of_stream && ec != http::error::partial_message) {
-            const auto [status, why] = refusal_for(ec);
+        if (const auto refusal = refusal_for(ec)) {
             ++server_.counters.malformed;
-            send(server_.handlers.error(status, why), false);
+            send(server_.handlers.error(refusal->status, refusal->why), false);
             return;
         }
         if (ec) {
@@ -230,9 +197,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
             return;
         }
         http::request<http::string_body> request = parser_->release();
-        if (const auto refusal = ambiguity_in(request, server_.limits.max_header_fields)) {
+        if (const auto refusal = check_request(request, server_.limits)) {
             ++server_.counters.malformed;
-            send(server_.handlers.error(refusal->first, refusal->second), false);
+            send(server_.handlers.error(refusal->status, refusal->why), false);
             return;
         }
         ++requests_;
@@ -259,12 +226,40 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         http::async_write(stream_, *response,
                           [self = this->shared_from_this(), response, keep_alive](
                               beast::error_code ec, std::size_t) {
-                              if (ec || !keep_alive) {
+                              if (ec) {
                                   self->ended(ec);
+                              } else if (!keep_alive) {
+                                  self->linger();
                               } else {
                                   self->read_next();
                               }
                           });
+    }
+
+    // After a last answer: stop sending, then read and drop what the client still sends (a
+    // body we refused to read) for a short while, so that closing does not reset the
+    // connection before the client has read the answer. Bounded in time and bytes.
+    void linger() {
+        beast::error_code ignored;
+        auto& socket = beast::get_lowest_layer(stream_).socket();
+        socket.shutdown(tcp::socket::shutdown_send, ignored);
+        waiting_since = Clock::time_point::min();  // the first to go when room is needed
+        beast::get_lowest_layer(stream_).expires_after(kLinger);
+        drain();
+    }
+    void drain() {
+        beast::get_lowest_layer(stream_).async_read_some(
+            net::buffer(discard_),
+            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                self->drained_ += n;
+                if (ec || self->drained_ > kLingerBytes) {
+                    if (ec != net::error::operation_aborted) {
+                        self->close();
+                    }
+                    return;
+                }
+                self->drain();
+            });
     }
 
     void ended(const beast::error_code& ec) {
@@ -293,11 +288,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     HttpServerState& server_;
     Stream stream_;
     beast::flat_buffer buffer_;
-    std::optional<http::request_parser<http::string_body>> parser_;
+    std::optional<HttpRequestParser> parser_;
     SocketAddress peer_;
     std::list<SessionBase*>::iterator place_;
     bool registered_ = true;
     unsigned requests_ = 0;
+    std::array<char, 4096> discard_{};
+    std::size_t drained_ = 0;
 };
 
 }  // namespace

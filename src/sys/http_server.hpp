@@ -18,35 +18,11 @@
 #include <vector>
 
 #include "sys/fd.hpp"
+#include "sys/http_request.hpp"
 #include "sys/socket_address.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::sys {
-
-struct HttpLimits {
-    std::size_t max_connections = 256;
-    std::size_t max_connections_per_client = 32;
-    std::chrono::milliseconds request_deadline{
-        5000};                            // from the request's first wait to its answer
-    std::size_t max_header_bytes = 8192;  // request line and fields
-    std::size_t max_header_fields = 64;
-    std::size_t max_body = 65536;
-    unsigned max_requests_per_connection = 100;
-};
-
-struct HttpRequest {
-    std::string method;  // as sent: "POST"
-    std::string target;  // "/", with any query
-    std::string body;
-    SocketAddress peer;
-};
-
-struct HttpResponse {
-    int status = 200;
-    std::string content_type = "application/json";
-    std::string body;
-    std::vector<std::pair<std::string, std::string>> headers;  // extra ones ("Allow")
-};
 
 struct TlsCredentials {
     std::string certificate_chain_pem;
