@@ -61,6 +61,13 @@ def free_udp_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def sanitized():
+    """Whether the binaries under test are built with AddressSanitizer: their memory figures
+    (shadow memory, quarantine) say nothing about the release build's."""
+    p = subprocess.run(["ldd", CLOUDTIMED], capture_output=True, text=True)
+    return "libasan" in p.stdout
+
+
 def require_root():
     if os.geteuid() != 0:
         print("SKIP: needs root (network namespaces)")
