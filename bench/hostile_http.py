@@ -154,7 +154,7 @@ def ntp_client(port, stop, counts):
         try:
             while True:
                 data, _ = s.recvfrom(512)
-                if data[40:48] == request[40:48]:
+                if data[24:32] == request[40:48]:  # the reply's origin is our transmit
                     counts[1] += 1
                     break
         except socket.timeout:

@@ -24,11 +24,11 @@ struct Config {
     unsigned threads = 0;
     unsigned batch_size = 32;
     unsigned receive_buffer = 4U << 20U;
-    std::string user;  // drop root to this user after binding; empty: keep running as started
+    bool seccomp = true;  // the serving process allows only the system calls it makes
+    std::string user;     // drop root to this user after binding; empty: keep running as started
 
     ClockSourceKind clock_source = ClockSourceKind::automatic;
     std::string chrony_socket = "/run/chrony/chronyd.sock";
-    bool seccomp = true;  // the serving process allows only the system calls it makes
     double holdover_s = 0.0;
     double restart_grace_s = 30.0;  // hold over at least this long while the source restarts
     std::uint8_t kernel_stratum = 3;

@@ -116,7 +116,7 @@ struct HttpServerState {
     void admit(tcp::socket socket);
     bool make_room();
     template <class Stream>
-    void start_session(Stream stream, SocketAddress peer, bool allowed);
+    void start_session(Stream stream, const SocketAddress& peer, bool allowed);
 };
 
 namespace {
@@ -124,11 +124,11 @@ namespace {
 template <class Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
   public:
-    Session(HttpServerState& server, Stream stream, SocketAddress peer)
+    Session(HttpServerState& server, Stream stream, const SocketAddress& peer)
         : server_(server),
           stream_(std::move(stream)),
           buffer_(server.limits.max_header_bytes + server.limits.max_body + kFramingSlack),
-          peer_(std::move(peer)) {
+          peer_(peer) {
         client = peer_.mapped_octets();
         server_.sessions.push_back(this);
         place_ = std::prev(server_.sessions.end());
@@ -358,16 +358,16 @@ void HttpServerState::admit(tcp::socket socket) {
     const bool allowed = !handlers.allowed || handlers.allowed(*peer);
     beast::tcp_stream stream(std::move(socket));
     if (tls) {
-        start_session(beast::ssl_stream<beast::tcp_stream>(std::move(stream), *tls),
-                      std::move(*peer), allowed);
+        start_session(beast::ssl_stream<beast::tcp_stream>(std::move(stream), *tls), *peer,
+                      allowed);
     } else {
-        start_session(std::move(stream), std::move(*peer), allowed);
+        start_session(std::move(stream), *peer, allowed);
     }
 }
 
 template <class Stream>
-void HttpServerState::start_session(Stream stream, SocketAddress peer, bool allowed) {
-    std::make_shared<Session<Stream>>(*this, std::move(stream), std::move(peer))->start(allowed);
+void HttpServerState::start_session(Stream stream, const SocketAddress& peer, bool allowed) {
+    std::make_shared<Session<Stream>>(*this, std::move(stream), peer)->start(allowed);
 }
 
 HttpServer::HttpServer(std::unique_ptr<HttpServerState> state) : state_(std::move(state)) {}

@@ -12,188 +12,39 @@ namespace cloudtime::sys {
 
 namespace {
 
-// Every system call the daemon, its threads and the vendordata process it (re)starts make,
-// found by tracing the whole integration suite (strace -f) and completed with the calls of
-// rare paths (stopping, restarting a child, the clock's fallbacks). In-process tenant
-// networks (no server.user) need setns, netlink, nftables and inotify too.
-constexpr std::array kAllowed = {
-    // memory, threads, signals, time, process
-    "brk",
-    "mmap",
-    "munmap",
-    "mprotect",
-    "mremap",
-    "madvise",
-    "futex",
-    "clone",
-    "clone3",
-    "set_robust_list",
-    "rseq",
-    "set_tid_address",
-    "exit",
-    "exit_group",
-    "rt_sigaction",
-    "rt_sigprocmask",
-    "rt_sigreturn",
-    "sigaltstack",
-    "tgkill",
-    "kill",
-    "getpid",
-    "gettid",
-    "getppid",
-    "getuid",
-    "geteuid",
-    "getgid",
-    "getegid",
-    "getrandom",
-    "sched_yield",
-    "sched_getaffinity",
-    "clock_gettime",
-    "clock_getres",
-    "clock_nanosleep",
-    "nanosleep",
-    "gettimeofday",
-    "time",
-    "clock_adjtime",
-    "restart_syscall",
-    "prlimit64",
-    "sysinfo",
-    "uname",
-    "arch_prctl",
-    "prctl",
-    "wait4",
-    "execve",
-    "close_range",
-    "capset",
-    "setuid",
-    "setgid",
-    "setgroups",
-    // a restarted vendordata process installs its own, narrower filter (only ever narrower)
-    "seccomp",
-    // files
-    "openat",
-    "read",
-    "write",
-    "pread64",
-    "readv",
-    "writev",
-    "close",
-    "lseek",
-    "fcntl",
-    "newfstatat",
-    "fstat",
-    "statx",
-    "access",
-    "faccessat",
-    "getdents64",
-    "readlinkat",
-    "unlink",
-    "unlinkat",
-    "chmod",
-    "fchmod",
-    "mkdir",
-    "mkdirat",
-    "memfd_create",
-    "dup",
-    "dup2",
-    "dup3",
-    "pipe2",
-    "ioctl",
-    // waiting
-    "epoll_create1",
-    "epoll_ctl",
-    "epoll_wait",
-    "epoll_pwait",
-    "poll",
-    "ppoll",
-    "pselect6",
-    "eventfd2",
-    "signalfd4",
-    "timerfd_create",
-    "timerfd_settime",
-    "timerfd_gettime",
-    "inotify_init1",
-    "inotify_add_watch",
-    "inotify_rm_watch",
-    // sockets
-    "socket",
-    "socketpair",
-    "bind",
-    "listen",
-    "accept",
-    "accept4",
-    "connect",
-    "shutdown",
-    "getsockname",
-    "getpeername",
-    "getsockopt",
-    "setsockopt",
-    "recvfrom",
-    "recvmsg",
-    "recvmmsg",
-    "sendto",
-    "sendmsg",
-    "sendmmsg",
-    "setns",
+// clang-format off
+// What both processes make: memory, signals, time, descriptors, epoll, and serving the
+// connections or datagrams they were handed.
+constexpr std::array kCommon = {
+    "brk", "mmap", "munmap", "mprotect", "mremap", "madvise", "futex", "exit", "exit_group",
+    "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "tgkill", "getpid",
+    "gettid", "getrandom", "clock_gettime", "clock_getres", "gettimeofday", "time",
+    "restart_syscall", "openat", "read", "write", "readv", "writev", "close", "lseek", "fcntl",
+    "newfstatat", "fstat", "ioctl", "pipe2", "epoll_create1", "epoll_ctl", "epoll_wait",
+    "epoll_pwait", "eventfd2", "timerfd_create", "timerfd_settime", "timerfd_gettime",
+    "accept", "accept4", "shutdown", "getsockname", "getpeername", "getsockopt", "setsockopt",
+    "recvfrom", "recvmsg", "sendto", "sendmsg",
 };
 
-// The vendordata process once it serves: it accepts, reads, writes and closes connections on
-// one Asio thread, and logs. No new sockets, no exec, no namespaces, no identity changes.
-constexpr std::array kHttpServerAllowed = {
-    "brk",
-    "mmap",
-    "munmap",
-    "mprotect",
-    "mremap",
-    "madvise",
-    "futex",
-    "exit",
-    "exit_group",
-    "rt_sigaction",
-    "rt_sigprocmask",
-    "rt_sigreturn",
-    "sigaltstack",
-    "tgkill",
-    "getpid",
-    "gettid",
-    "getrandom",
-    "clock_gettime",
-    "clock_getres",
-    "gettimeofday",
-    "time",
-    "restart_syscall",
-    "openat",
-    "read",
-    "write",
-    "readv",
-    "writev",
-    "close",
-    "lseek",
-    "fcntl",
-    "newfstatat",
-    "fstat",
-    "ioctl",
-    "epoll_create1",
-    "epoll_ctl",
-    "epoll_wait",
-    "epoll_pwait",
-    "eventfd2",
-    "pipe2",
-    "timerfd_create",
-    "timerfd_settime",
-    "timerfd_gettime",
-    "accept",
-    "accept4",
-    "shutdown",
-    "getsockname",
-    "getpeername",
-    "getsockopt",
-    "setsockopt",
-    "recvfrom",
-    "recvmsg",
-    "sendto",
-    "sendmsg",
+// What the daemon, its threads and the vendordata process it (re)starts make besides: found
+// by tracing the whole integration suite (strace -f), completed with the calls of rare paths
+// (stopping, restarting a child, the clock's fallbacks). In-process tenant networks (no
+// server.user) need setns, netlink, nftables and inotify. The vendordata process gets
+// kCommon only, once it serves: no new sockets, no exec, no namespaces, no identity changes.
+constexpr std::array kDaemonOnly = {
+    "clone", "clone3", "set_robust_list", "rseq", "set_tid_address", "kill", "getppid",
+    "getuid", "geteuid", "getgid", "getegid", "sched_yield", "sched_getaffinity",
+    "clock_nanosleep", "nanosleep", "clock_adjtime", "prlimit64", "sysinfo", "uname",
+    "arch_prctl", "prctl", "wait4", "execve", "close_range", "capset", "setuid", "setgid",
+    "setgroups", "pread64", "statx", "access", "faccessat", "getdents64", "readlinkat",
+    "unlink", "unlinkat", "chmod", "fchmod", "mkdir", "mkdirat", "memfd_create", "dup", "dup2",
+    "dup3", "poll", "ppoll", "pselect6", "signalfd4", "inotify_init1", "inotify_add_watch",
+    "inotify_rm_watch", "socket", "socketpair", "bind", "listen", "connect", "recvmmsg",
+    "sendmmsg", "setns",
+    // a restarted vendordata process installs its own, narrower filter (only ever narrower)
+    "seccomp",
 };
+// clang-format on
 
 // The calls the sanitizers' run-time makes besides (reports, stack traces, shadow memory).
 #ifdef CLOUDTIME_SANITIZED
@@ -239,10 +90,13 @@ Expected<std::size_t> restrict_system_calls(SyscallProfile profile) {
         }
         return Done{};
     };
-    if (auto s =
-            profile == SyscallProfile::daemon ? allow_all(kAllowed) : allow_all(kHttpServerAllowed);
-        !s) {
+    if (auto s = allow_all(kCommon); !s) {
         return s.failure();
+    }
+    if (profile == SyscallProfile::daemon) {
+        if (auto s = allow_all(kDaemonOnly); !s) {
+            return s.failure();
+        }
     }
 #ifdef CLOUDTIME_SANITIZED
     if (auto s = allow_all(kSanitizerAllowed); !s) {
