@@ -25,6 +25,7 @@ import socket
 import statistics
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -134,12 +135,13 @@ def nova(port, stop, latencies, failures):
             response.read()
             conn.close()
             ok = response.status == 200
-        except OSError:
+        except OSError as e:
             ok = False
+            error = f"{type(e).__name__}: {e}"
         took = time.monotonic() - started
         latencies.append(took if ok else 5.0)
         if not ok:
-            failures.append(took)
+            failures.append((round(took, 3), error if "error" in locals() else "not 200"))
         stop.wait(max(0.0, 0.5 - took))
 
 
@@ -208,6 +210,8 @@ def one_round(cloudtimed, duration):
             t.join()
         latencies.sort()
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        if failures:
+            print(f"{cloudtimed}: failed POSTs (seconds, why): {failures}", file=sys.stderr)
         return {"posts": len(latencies), "post_p99_s": p99, "post_max_s": latencies[-1],
                 "post_failures": len(failures), "peak_rss_mib": peak / 1024,
                 "ntp_answered_ratio": ntp[1] / max(1, ntp[0]), "ntp_sent": ntp[0]}

@@ -66,7 +66,7 @@ struct Config {
         std::vector<cloud::PolicyRule> rules;
         bool instance_metadata = true;  // honour cloudtime_ntp / cloudtime_ptp
         std::size_t max_body = 65536;
-        std::size_t max_connections = 256;  // the longest-waiting one is closed to make room
+        std::size_t max_connections = 4096;  // the longest-waiting one is closed to make room
         std::size_t max_connections_per_client = 32;
         std::string tls_certificate;  // both set: HTTPS only
         std::string tls_key;

@@ -20,7 +20,7 @@
 namespace cloudtime::sys {
 
 struct HttpLimits {
-    std::size_t max_connections = 256;
+    std::size_t max_connections = 4096;
     std::size_t max_connections_per_client = 32;
     std::chrono::milliseconds request_deadline{
         5000};                            // from the request's first wait to its answer

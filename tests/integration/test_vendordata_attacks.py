@@ -109,8 +109,9 @@ class VendordataAttacks(harness.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.port = free_tcp_port()
+        # A total limit of 256 (default 4096), so that 1000 idle connections pass it.
         cls.daemon = harness.Daemon(config=harness.LOCAL_CONFIG + "[vendordata]\nenabled = true\n"
-                                    f'listen = "127.0.0.1:{cls.port}"\n')
+                                    f'listen = "127.0.0.1:{cls.port}"\nmax_connections = 256\n')
         cls.ntp = cls.daemon.host_port()
 
     @classmethod
@@ -339,7 +340,7 @@ class VendordataAttacks(harness.TestCase):
         # Its memory and descriptors are capped whatever clients do.
         with open(f"/proc/{pid}/limits") as f:
             limits = f.read()
-        self.assertRegex(limits, r"Max open files\s+320\s+320")
+        self.assertRegex(limits, r"Max open files\s+320\s+320")  # max_connections + 64
         if not harness.sanitized():  # no cap under AddressSanitizer's shadow memory
             self.assertNotRegex(limits, r"Max data size\s+unlimited")
 
