@@ -27,9 +27,20 @@ void add_counts(nlohmann::json& into, const nlohmann::json& from) {
             }
             add_counts(into[key], value);
         } else if (value.is_number_unsigned() && key != "open") {
-            into[key] = into.value(key, std::uint64_t{0}) + value.get<std::uint64_t>();
+            auto& slot = into[key];
+            slot = (slot.is_number_unsigned() ? slot.get<std::uint64_t>() : 0) +
+                   value.get<std::uint64_t>();
         }
     }
+}
+
+// The process's reason, whatever shape the message has (never an exception here).
+std::string error_in(const nlohmann::json& message) {
+    const auto it = message.find("error");
+    if (it == message.end()) {
+        return "no reason given";
+    }
+    return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
 std::uint64_t sum_of(const nlohmann::json& responses, int from, int to) {
@@ -110,8 +121,7 @@ Status VendordataProcess::await_ready() {
     }
     const auto j = nlohmann::json::parse((*message)->text, nullptr, false);
     if (!j.is_object() || !j.contains("ready")) {
-        const std::string why = j.is_object() ? j.value("error", std::string("no reason given"))
-                                              : std::string("an unreadable message");
+        const std::string why = j.is_object() ? error_in(j) : std::string("an unreadable message");
         sys::await_child_end(pid_, kStopGraceMs);
         pid_ = -1;
         return Error{why};
@@ -135,7 +145,7 @@ void VendordataProcess::on_readable() {
     } else if (j.contains("ready")) {
         spdlog::info("vendordata: serving again in its own process (pid {})", pid_);
     } else if (j.contains("error")) {
-        spdlog::error("vendordata: {}", j.value("error", std::string()));
+        spdlog::error("vendordata: {}", error_in(j));
     }
 }
 
@@ -175,7 +185,8 @@ nlohmann::json VendordataProcess::status() const {
     out["url"] = url_;
     out["pid"] = pid_;
     out["restarts"] = restarts_;
-    out["open"] = counters_.value("open", 0);
+    const auto open = counters_.find("open");
+    out["open"] = open != counters_.end() && open->is_number_unsigned() ? *open : nlohmann::json(0);
     out["answered"] = sum_of(responses, 200, 300);
     out["refused"] = sum_of(responses, 400, 600);
     return out;
