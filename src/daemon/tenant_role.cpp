@@ -115,7 +115,7 @@ std::string TenantRole::helper_end() {
     if (!helper_) {
         return "no helper";
     }
-    std::string how = sys::await_child_end(*helper_, kHelperGraceMs);
+    std::string how = sys::await_child_end(*helper_, kHelperGraceMs).description;
     spdlog::error("tenant networks: the privileged helper (pid {}) ended ({})", *helper_, how);
     helper_.reset();
     return how;

@@ -115,7 +115,7 @@ Status VendordataProcess::await_ready() {
     }
     auto message = sys::receive_message(channel_.get());
     if (!message || !*message) {
-        const std::string how = sys::await_child_end(pid_, kStopGraceMs);
+        const std::string how = sys::await_child_end(pid_, kStopGraceMs).description;
         pid_ = -1;
         return Error{"vendordata: its process ended at start (" + how + ")"};
     }
@@ -150,7 +150,7 @@ void VendordataProcess::on_readable() {
 }
 
 void VendordataProcess::ended() {
-    const std::string how = sys::await_child_end(pid_, kStopGraceMs);
+    const sys::ChildEnd end = sys::await_child_end(pid_, kStopGraceMs);
     add_counts(totals_, counters_);
     counters_ = nlohmann::json::object();
     channel_.reset();
@@ -158,8 +158,11 @@ void VendordataProcess::ended() {
     if (now - started_at_ > kStableAfter) {
         backoff_ = std::chrono::seconds(1);
     }
-    spdlog::error("vendordata: its process (pid {}) ended ({}); starting it again in {} s", pid_,
-                  how, backoff_.count());
+    // Exit status 0 is its answer to SIGTERM or SIGINT sent to it (a service manager stopping
+    // the whole service reaches it too, maybe before cloudtimed): a warning, not a failure.
+    spdlog::log(end.exited && end.status == 0 ? spdlog::level::warn : spdlog::level::err,
+                "vendordata: its process (pid {}) ended ({}); starting it again in {} s", pid_,
+                end.description, backoff_.count());
     pid_ = -1;
     restart_at_ = now + backoff_;
     backoff_ = std::min(backoff_ * 2, std::chrono::seconds(kMaxBackoff));

@@ -196,7 +196,7 @@ Expected<pid_t> spawn_self(const std::vector<std::string>& arguments, const std:
     ::_exit(127);
 }
 
-std::string await_child_end(pid_t pid, int grace_ms) {
+ChildEnd await_child_end(pid_t pid, int grace_ms) {
     int status = 0;
     pid_t reaped = 0;
     for (int waited = 0; (reaped = ::waitpid(pid, &status, WNOHANG)) == 0 && waited < grace_ms;
@@ -208,13 +208,16 @@ std::string await_child_end(pid_t pid, int grace_ms) {
         reaped = ::waitpid(pid, &status, 0);
     }
     if (reaped != pid) {
-        return "not known (" + std::string(std::strerror(errno)) + ")";
+        return {.description = "not known (" + std::string(std::strerror(errno)) + ")"};
     }
     if (WIFEXITED(status)) {
-        return "exit status " + std::to_string(WEXITSTATUS(status));
+        return {.exited = true,
+                .status = WEXITSTATUS(status),
+                .description = "exit status " + std::to_string(WEXITSTATUS(status))};
     }
     const int sig = WTERMSIG(status);
-    return "killed by signal " + std::to_string(sig) + " (" + strsignal(sig) + ")";
+    return {.signal = sig,
+            .description = "killed by signal " + std::to_string(sig) + " (" + strsignal(sig) + ")"};
 }
 
 bool child_exited(pid_t pid) {

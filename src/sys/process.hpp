@@ -40,9 +40,14 @@ int stop_child(pid_t pid, int grace_ms);
 // Safe to call with threads running (nothing but system calls between fork and exec).
 Expected<pid_t> spawn_self(const std::vector<std::string>& arguments, const std::vector<int>& fds);
 
-// Waits up to `grace_ms` for the child to end, then kills it; reaps it and says how it ended
-// ("exit status 1", "killed by signal 9 (Killed)").
-std::string await_child_end(pid_t pid, int grace_ms);
+struct ChildEnd {
+    bool exited = false;  // by itself, with `status`; else killed by `signal` (or not known)
+    int status = -1;
+    int signal = 0;
+    std::string description;  // "exit status 1", "killed by signal 9 (Killed)"
+};
+// Waits up to `grace_ms` for the child to end, then kills it; reaps it and says how it ended.
+ChildEnd await_child_end(pid_t pid, int grace_ms);
 
 // Whether the child has exited (reaped if so), without waiting.
 bool child_exited(pid_t pid);
