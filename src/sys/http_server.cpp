@@ -207,7 +207,16 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
             request.keep_alive() && requests_ < server_.limits.max_requests_per_connection;
         HttpRequest r{std::string(request.method_string()), std::string(request.target()),
                       std::move(request.body()), peer_};
-        send(server_.handlers.answer(r), keep_alive, request.version());
+        send(answer_of(r), keep_alive, request.version());
+    }
+
+    // The application's answer; whatever it throws stays here, as a 500 for this request.
+    HttpResponse answer_of(const HttpRequest& request) {
+        try {
+            return server_.handlers.answer(request);
+        } catch (const std::exception&) {
+            return server_.handlers.error(500, "internal error");
+        }
     }
 
     void send(const HttpResponse& answer, bool keep_alive, unsigned version = 11) {
