@@ -120,8 +120,9 @@ int run(const Config& config, const ConfigSource& source, RunOptions run_options
         spdlog::critical("{}", signals.error());
         return 1;
     }
-    if (auto ready = preflight(config); !ready) {
-        spdlog::critical("{}", ready.error());
+    const auto checked = preflight(config);
+    if (!checked) {
+        spdlog::critical("{}", checked.error());
         return 1;
     }
     // Tenant networks take descriptors as they come: allow as many as the system lets us.
@@ -192,10 +193,11 @@ int run(const Config& config, const ConfigSource& source, RunOptions run_options
         return 1;
     }
     server::NtpServer& ntp = **bound;
-    // Before dropping privileges: a TLS key is readable by root only.
+    // Before dropping privileges: it binds (maybe a port below 1024) and re-executes this
+    // program as root, to drop to its own user. (The TLS key was read in preflight, as root.)
     std::unique_ptr<VendordataProcess> vendordata;
     if (config.vendordata.enabled) {
-        auto started = VendordataProcess::start(config, source);
+        auto started = VendordataProcess::start(config, source, checked->vendordata_tls);
         if (!started) {
             spdlog::critical("{}", started.error());
             return 1;

@@ -7,8 +7,8 @@ namespace cloudtime::daemon {
 
 namespace {
 constexpr std::size_t kPemLimit = 1U << 20U;
-}  // namespace
 
+// Errors name the files.
 Expected<sys::TlsCredentials> read_tls_credentials(const Config::Vendordata& v) {
     const std::string what = "vendordata: cannot use the certificate " + v.tls_certificate +
                              " with the key " + v.tls_key;
@@ -26,19 +26,23 @@ Expected<sys::TlsCredentials> read_tls_credentials(const Config::Vendordata& v) 
     }
     return tls;
 }
+}  // namespace
 
-Status preflight(const Config& config) {
+Expected<Preflight> preflight(const Config& config) {
     if (!config.user.empty()) {
         if (auto usable = sys::check_user(config.user); !usable) {
             return Error{"server.user: " + usable.error()};
         }
     }
+    Preflight checked;
     if (config.vendordata.enabled && !config.vendordata.tls_certificate.empty()) {
-        if (auto tls = read_tls_credentials(config.vendordata); !tls) {
+        auto tls = read_tls_credentials(config.vendordata);
+        if (!tls) {
             return tls.failure();
         }
+        checked.vendordata_tls = std::move(tls).value();
     }
-    return Done{};
+    return checked;
 }
 
 }  // namespace cloudtime::daemon

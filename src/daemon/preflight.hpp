@@ -3,6 +3,8 @@
 // server's user exists and is not root; the vendordata TLS files are readable, PEM, a pair.
 #pragma once
 
+#include <optional>
+
 #include "config/config.hpp"
 #include "sys/http_server.hpp"
 #include "util/expected.hpp"
@@ -11,10 +13,13 @@ namespace cloudtime::daemon {
 
 using config::Config;  // the daemon runs what the config schema describes
 
-Status preflight(const Config& config);
+// What the checks read, for start-up to use instead of reading it again.
+struct Preflight {
+    // The vendordata TLS files' contents (regular files of at most 1 MiB each), a usable pair;
+    // empty without TLS.
+    std::optional<sys::TlsCredentials> vendordata_tls;
+};
 
-// The vendordata TLS files' contents (each a regular file of at most 1 MiB), checked to be a
-// usable pair; errors name the files.
-Expected<sys::TlsCredentials> read_tls_credentials(const Config::Vendordata& vendordata);
+Expected<Preflight> preflight(const Config& config);
 
 }  // namespace cloudtime::daemon

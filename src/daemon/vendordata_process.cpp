@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "daemon/preflight.hpp"
 #include "sys/fd_passing.hpp"
 #include "sys/http_server.hpp"
 #include "sys/poller.hpp"
@@ -55,8 +54,9 @@ std::uint64_t sum_of(const nlohmann::json& responses, int from, int to) {
 }
 }  // namespace
 
-Expected<std::unique_ptr<VendordataProcess>> VendordataProcess::start(const Config& config,
-                                                                      const ConfigSource& source) {
+Expected<std::unique_ptr<VendordataProcess>> VendordataProcess::start(
+    const Config& config, const ConfigSource& source,
+    const std::optional<sys::TlsCredentials>& tls) {
     const auto& v = config.vendordata;
     std::unique_ptr<VendordataProcess> p(new VendordataProcess());
     auto listener = sys::listen_tcp(v.listen, kListenBacklog);
@@ -67,14 +67,9 @@ Expected<std::unique_ptr<VendordataProcess>> VendordataProcess::start(const Conf
     p->listener_ = std::move(listener).value();
     nlohmann::json setup{
         {"config", source.text}, {"origin", source.origin}, {"log_level", config.log_level}};
-    const bool tls = !v.tls_certificate.empty();
     if (tls) {
-        auto credentials = read_tls_credentials(v);
-        if (!credentials) {
-            return credentials.failure();
-        }
-        setup["certificate"] = credentials->certificate_chain_pem;
-        setup["key"] = credentials->private_key_pem;
+        setup["certificate"] = tls->certificate_chain_pem;
+        setup["key"] = tls->private_key_pem;
     }
     auto setup_file = sys::memory_file("cloudtime-vendordata-setup", setup.dump());
     if (!setup_file) {

@@ -1,6 +1,7 @@
 // The vendordata endpoint in its own process, so that nothing a client sends over HTTP can
 // take memory, descriptors or CPU time from the NTP workers. cloudtimed binds the address and
-// reads the TLS files (as root), then runs itself again as that process (`cloudtimed
+// hands it the TLS files it read (as root, in preflight), then runs itself again as that process
+// (`cloudtimed
 // --vendordata-process`, named cloudtimed-http): it drops to the server's user (or nobody),
 // caps its memory and descriptors, and serves. When it ends, cloudtimed logs how at error and
 // starts it again on the same socket (1 s, doubling to 30 s while it keeps failing).
@@ -16,6 +17,7 @@
 
 #include "config/config.hpp"
 #include "sys/fd.hpp"
+#include "sys/http_server.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::daemon {
@@ -30,10 +32,11 @@ struct ConfigSource {
 
 class VendordataProcess {
   public:
-    // Binds, reads the TLS files, starts the process and waits until it serves; an error says
-    // why it cannot (address in use, certificate unusable).
-    static Expected<std::unique_ptr<VendordataProcess>> start(const Config& config,
-                                                              const ConfigSource& source);
+    // Binds, starts the process (HTTPS with `tls`, checked by preflight) and waits until it
+    // serves; an error says why it cannot (address in use).
+    static Expected<std::unique_ptr<VendordataProcess>> start(
+        const Config& config, const ConfigSource& source,
+        const std::optional<sys::TlsCredentials>& tls);
     ~VendordataProcess();  // stops the process
     VendordataProcess(const VendordataProcess&) = delete;
     VendordataProcess& operator=(const VendordataProcess&) = delete;

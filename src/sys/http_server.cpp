@@ -68,7 +68,6 @@ class SessionBase {
     virtual void close() = 0;
     // Since when this connection waits for a request; nullopt while one is being answered.
     std::optional<Clock::time_point> waiting_since;
-    ClientKey client{};
 };
 
 struct HttpServerState {
@@ -129,10 +128,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
           stream_(std::move(stream)),
           buffer_(server.limits.max_header_bytes + server.limits.max_body + kFramingSlack),
           peer_(peer) {
-        client = peer_.mapped_octets();
         server_.sessions.push_back(this);
         place_ = std::prev(server_.sessions.end());
-        ++server_.per_client[client];
+        ++server_.per_client[peer_.mapped_octets()];
     }
     ~Session() override { unregister(); }
     Session(const Session&) = delete;
@@ -287,7 +285,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         }
         registered_ = false;
         server_.sessions.erase(place_);
-        if (auto it = server_.per_client.find(client); it != server_.per_client.end()) {
+        if (auto it = server_.per_client.find(peer_.mapped_octets());
+            it != server_.per_client.end()) {
             if (--it->second == 0) {
                 server_.per_client.erase(it);
             }
@@ -388,14 +387,7 @@ Expected<std::unique_ptr<HttpServer>> HttpServer::create(UniqueFd listener, Http
     auto state = std::make_unique<HttpServerState>();
     state->limits = limits;
     state->handlers = std::move(handlers);
-    const auto local = [&]() -> std::optional<SocketAddress> {
-        SocketAddress a;
-        socklen_t length = sizeof(sockaddr_storage);
-        if (::getsockname(listener.get(), a.sockaddr_ptr(), &length) != 0) {
-            return std::nullopt;
-        }
-        return a;
-    }();
+    const auto local = local_address_of(listener.get());
     if (!local) {
         return os_error("http server: the listening socket");
     }

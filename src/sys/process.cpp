@@ -18,6 +18,15 @@
 
 namespace cloudtime::sys {
 
+namespace {
+// A blocked signal stays blocked across exec: a program we start gets a clean mask.
+void clear_signal_mask() {
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+}  // namespace
+
 Expected<pid_t> spawn_child(const std::function<int()>& body) {
     const pid_t parent = ::getpid();
     (void)std::fflush(nullptr);  // nothing buffered is written twice
@@ -69,9 +78,7 @@ Expected<ProgramResult> run_program(const std::vector<std::string>& argv) {
         return os_error("fork");
     }
     if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        clear_signal_mask();
         const int null = ::open("/dev/null", O_RDONLY);
         if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(out_write.get(), 1) < 0 ||
             ::dup2(out_write.get(), 2) < 0) {
@@ -136,10 +143,7 @@ Expected<pid_t> spawn_program(const std::vector<std::string>& argv, const std::s
     }
     args.push_back(nullptr);
     return spawn_child([&] {
-        // A blocked signal stays blocked across exec: the program gets a clean mask.
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        clear_signal_mask();
         const int null = ::open("/dev/null", O_RDONLY);
         if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(log.get(), 1) < 0 ||
             ::dup2(log.get(), 2) < 0) {
@@ -163,37 +167,26 @@ Expected<pid_t> spawn_self(const std::vector<std::string>& arguments, const std:
         args.push_back(const_cast<char*>(a.c_str()));  // execv's signature, not modified
     }
     args.push_back(nullptr);
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        return os_error("fork");
-    }
-    if (pid != 0) {
-        return pid;
-    }
-    // The child of a threaded process: async-signal-safe calls only until exec.
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) {
-        ::_exit(126);
-    }
-    std::array<int, 16> parked{};
-    const std::size_t count = std::min(fds.size(), parked.size());
-    for (std::size_t i = 0; i < count; ++i) {
-        parked[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, kParked);
-        if (parked[i] < 0) {
-            ::_exit(126);
+    // The child of a threaded process: system calls only until exec (nothing allocates).
+    return spawn_child([&] {
+        std::array<int, 16> parked{};
+        const std::size_t count = std::min(fds.size(), parked.size());
+        for (std::size_t i = 0; i < count; ++i) {
+            parked[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, kParked);
+            if (parked[i] < 0) {
+                return 126;
+            }
         }
-    }
-    for (std::size_t i = 0; i < count; ++i) {
-        if (::dup2(parked[i], kFirstFd + static_cast<int>(i)) < 0) {  // dup2 clears CLOEXEC
-            ::_exit(126);
+        for (std::size_t i = 0; i < count; ++i) {
+            if (::dup2(parked[i], kFirstFd + static_cast<int>(i)) < 0) {  // clears CLOEXEC
+                return 126;
+            }
         }
-    }
-    ::close_range(static_cast<unsigned>(kFirstFd) + static_cast<unsigned>(count), ~0U, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
+        ::close_range(static_cast<unsigned>(kFirstFd) + static_cast<unsigned>(count), ~0U, 0);
+        clear_signal_mask();
+        ::execv(args[0], args.data());
+        return 127;
+    });
 }
 
 ChildEnd await_child_end(pid_t pid, int grace_ms) {

@@ -101,6 +101,15 @@ std::array<std::uint8_t, 16> SocketAddress::mapped_octets() const {
     return out;
 }
 
+std::optional<SocketAddress> local_address_of(int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+        return std::nullopt;
+    }
+    return SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
 Expected<Cidr> parse_cidr(std::string_view text) {
     const std::string whole(text);
     const auto slash = text.find('/');

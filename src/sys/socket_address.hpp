@@ -46,6 +46,9 @@ class SocketAddress {
     sockaddr_storage storage_{};
 };
 
+// The address the socket `fd` is bound to (getsockname); nullopt when it cannot be had.
+std::optional<SocketAddress> local_address_of(int fd);
+
 // Parses a numeric "ADDR:PORT" or "[ADDR]:PORT" (IPv6 may carry "%scope"). The port is
 // required unless default_port is given; then "ADDR", "[ADDR]" and a bare IPv6 work too.
 Expected<SocketAddress> parse_socket_address(std::string_view text,

@@ -21,6 +21,12 @@ namespace cloudtime::sys {
 namespace {
 constexpr int kPipeTimeoutMs = 10'000;
 
+// The system's reason alone ("No such file or directory"): callers name the file.
+Error reason_from_errno() {
+    const int err = errno;
+    return Error{std::strerror(err), err};
+}
+
 const char* kind_name(mode_t mode) {
     switch (mode & S_IFMT) {
         case S_IFIFO:
@@ -57,8 +63,7 @@ Expected<std::string> read_to_end(int fd, std::size_t max_bytes, bool pipe) {
                 return Error{"nothing more to read for 10 s", ETIMEDOUT};
             }
         } else if (errno != EINTR) {
-            const int err = errno;
-            return Error{std::strerror(err), err};
+            return reason_from_errno();
         }
     }
 }
@@ -68,13 +73,11 @@ Expected<std::string> read_text_file(const std::string& path, std::size_t max_by
                                      bool pipe_allowed) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
     if (!fd.valid()) {
-        const int err = errno;
-        return Error{std::strerror(err), err};
+        return reason_from_errno();
     }
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) {
-        const int err = errno;
-        return Error{std::strerror(err), err};
+        return reason_from_errno();
     }
     const bool pipe = S_ISFIFO(st.st_mode);
     if (!S_ISREG(st.st_mode) && !(pipe && pipe_allowed)) {

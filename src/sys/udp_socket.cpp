@@ -102,13 +102,7 @@ Expected<UdpSocket> UdpSocket::adopt(UniqueFd fd) {
 }
 
 SocketAddress UdpSocket::local_address() const {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof(ss);
-    if (::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-        return {};
-    }
-    return SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len)
-        .value_or(SocketAddress{});
+    return local_address_of(fd_.get()).value_or(SocketAddress{});
 }
 
 IoStatus UdpSocket::receive(std::span<std::uint8_t> buffer, Datagram& out) const {

@@ -61,6 +61,19 @@ def free_udp_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def free_tcp_port(host="127.0.0.1"):
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def proc_status(pid, task=None):
+    """/proc/PID/status (or one thread's, /proc/PID/task/TASK/status) as {field: value}."""
+    path = f"/proc/{pid}/task/{task}/status" if task is not None else f"/proc/{pid}/status"
+    with open(path) as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
 def sanitized():
     """Whether the binaries under test are built with AddressSanitizer: their memory figures
     (shadow memory, quarantine) say nothing about the release build's."""
@@ -160,6 +173,16 @@ class Daemon:
         if status is None:
             raise AssertionError("the status socket does not answer:\n" + self.read_log())
         return status
+
+    def vendordata_status(self, until=lambda counts: True, timeout=2.0):
+        """The status's "vendordata" object once `until(it)` holds (the endpoint's process
+        reports its counters within 100 ms), or after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            counts = self.status()["vendordata"]
+            if until(counts) or time.monotonic() > deadline:
+                return counts
+            time.sleep(0.05)
 
     def wait_tenant_served(self, namespace, count=1, timeout=5.0):
         """Waits until the status socket lists `namespace` served on `count` addresses; returns

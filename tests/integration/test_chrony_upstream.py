@@ -27,6 +27,12 @@ def reply(host, port):
     return r
 
 
+def reply_if(host, port, unsynchronized):
+    """One reply, when its leap indicator says (un)synchronized as asked; else None."""
+    r = reply(host, port)
+    return r if r and (r["leap"] == 3) == unsynchronized else None
+
+
 def wait_for(predicate, timeout, step=0.05):
     """Polls until predicate() returns a true value; returns it and the time it took."""
     start = time.monotonic()
@@ -60,7 +66,7 @@ class ChronyUpstream(harness.TestCase):
 
     def synchronized_reply(self, daemon):
         host, port = daemon.host_port()
-        r, _ = wait_for(lambda: (lambda x: x if x and x["leap"] != 3 else None)(reply(host, port)),
+        r, _ = wait_for(lambda: reply_if(host, port, unsynchronized=False),
                         timeout=20)
         self.assertIsNotNone(r, "cloudtimed never served chrony's state:\n" + daemon.read_log()
                              + self.chronyd.read_log())
@@ -95,7 +101,7 @@ class ChronyUpstream(harness.TestCase):
         host, port = daemon.host_port()
         self.chronyd.stop()
         unsynced, took = wait_for(
-            lambda: (lambda x: x if x and x["leap"] == 3 else None)(reply(host, port)), timeout=5)
+            lambda: reply_if(host, port, unsynchronized=True), timeout=5)
         self.assertIsNotNone(unsynced, "still synchronized 5 s after chronyd stopped:\n"
                              + daemon.read_log())
         self.assertLessEqual(took, 2.0)
@@ -150,7 +156,7 @@ class ChronyUpstream(harness.TestCase):
         host, port = daemon.host_port()
         self.chronyd.stop()
         unsynced, took = wait_for(
-            lambda: (lambda x: x if x and x["leap"] == 3 else None)(reply(host, port)), timeout=8)
+            lambda: reply_if(host, port, unsynchronized=True), timeout=8)
         self.assertIsNotNone(unsynced, daemon.read_log())
         self.assertGreaterEqual(took, 2.0)
         self.assertLessEqual(took, 5.0)
@@ -168,7 +174,7 @@ class ChronyUpstream(harness.TestCase):
         self.assertEqual(held["stratum"], 9)
         self.assertGreater(held["root_dispersion"], before["root_dispersion"])
         unsynced, _ = wait_for(
-            lambda: (lambda x: x if x and x["leap"] == 3 else None)(reply(host, port)), timeout=6)
+            lambda: reply_if(host, port, unsynchronized=True), timeout=6)
         self.assertIsNotNone(unsynced, "holdover never ended:\n" + daemon.read_log())
         self.assertIn("holding over", daemon.read_log())
 

@@ -170,9 +170,8 @@ class DaemonCli(harness.TestCase):
             pids = [d.proc.pid, d.status()["vendordata"]["pid"]]
             for pid in pids:
                 for task in os.listdir(f"/proc/{pid}/task"):
-                    with open(f"/proc/{pid}/task/{task}/status") as f:
-                        fields = dict(line.split(":", 1) for line in f if ":" in line)
-                    self.assertEqual(fields["Seccomp"].strip(), "2", f"{pid}/{task}")
+                    fields = harness.proc_status(pid, task)
+                    self.assertEqual(fields["Seccomp"], "2", f"{pid}/{task}")
         finally:
             d.cleanup()
 

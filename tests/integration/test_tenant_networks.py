@@ -68,11 +68,6 @@ def addresses_in(ns):
     return subprocess.run(["ip", "-n", ns, "addr"], capture_output=True, text=True).stdout
 
 
-def proc_status(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
-
-
 def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -179,7 +174,7 @@ class TenantNetworks(harness.TestCase):
                                           netns=topology.vm)
         self.assertEqual(rc, 0, err + daemon.read_log())
         # The process that parses packets: no capabilities at all, not root.
-        serving = proc_status(daemon.proc.pid)
+        serving = harness.proc_status(daemon.proc.pid)
         self.assertEqual(int(serving["CapEff"], 16), 0, serving)
         self.assertEqual(int(serving["CapPrm"], 16), 0, serving)
         self.assertNotEqual(serving["Uid"].split()[0], "0")
@@ -191,7 +186,7 @@ class TenantNetworks(harness.TestCase):
         self.assertIn("privileged helper, pid " + children[0], daemon.read_log())
         # It keeps only what it needs: SYS_ADMIN (setns), NET_ADMIN (addresses, nftables),
         # NET_BIND_SERVICE (port 123), and cannot regain more.
-        helper = proc_status(int(children[0]))
+        helper = harness.proc_status(int(children[0]))
         needed = (1 << 21) | (1 << 12) | (1 << 10)
         self.assertEqual(int(helper["CapEff"], 16), needed, helper)
         self.assertEqual(int(helper["CapPrm"], 16), needed, helper)
@@ -221,9 +216,7 @@ class TenantNetworks(harness.TestCase):
         # Under systemd's default soft limit and a flood of idle vendordata connections (which
         # live in the vendordata process, with a limit of their own), a new tenant network is
         # still served at once.
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = harness.free_tcp_port()
         daemon = harness.Daemon(
             config=tenant_config(self.tag) + "[vendordata]\nenabled = true\n"
             f'listen = "127.0.0.1:{port}"\nmax_connections_per_client = 2000\n'

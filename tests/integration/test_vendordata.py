@@ -58,12 +58,6 @@ POLICIES = {
 }
 
 
-def free_tcp_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def cloudtime(*args, check=True):
     p = subprocess.run([harness.CLOUDTIME, *args], capture_output=True, text=True, timeout=60)
     if check and p.returncode != 0:
@@ -76,16 +70,6 @@ def write_config(directory, name, text):
     with open(path, "w") as f:
         f.write(text)
     return path
-
-
-def vendordata_status(daemon, until, timeout=2.0):
-    """The status socket's "vendordata" object, once `until(it)` holds or `timeout` passed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        counts = daemon.status()["vendordata"]
-        if until(counts) or time.monotonic() > deadline:
-            return counts
-        time.sleep(0.05)
 
 
 def rendered(config_path, metadata=()):
@@ -157,7 +141,7 @@ class Vendordata(harness.TestCase):
         harness.require_program("cloud-init")
         super().setUpClass()
         cls.dir = tempfile.mkdtemp(prefix="cloudtime-vendordata-")
-        cls.port = free_tcp_port()
+        cls.port = harness.free_tcp_port()
         cls.config = (harness.LOCAL_CONFIG + "[vendordata]\nenabled = true\n"
                       f'listen = "127.0.0.1:{cls.port}"\nmax_body = 4096\n'
                       "[[vendordata.rules]]\nproject_ids = [\"opted-out-project\"]\n"
@@ -237,7 +221,7 @@ class Vendordata(harness.TestCase):
         status, text, _ = post(self.port, NOVA_BODY)
         self.assertEqual(status, 200)
         # Counted in the daemon's status (the endpoint's process reports within 100 ms).
-        counts = vendordata_status(self.daemon, lambda c: c["refused"] >= 3)
+        counts = self.daemon.vendordata_status(lambda c: c["refused"] >= 3)
         self.assertEqual(counts["url"], f"http://127.0.0.1:{self.port}/")
         self.assertGreaterEqual(counts["refused"], 3)  # the three 400s above
         self.assertGreaterEqual(counts["answered"], 1)
@@ -331,7 +315,7 @@ class VendordataEndpointOptions(harness.TestCase):
         super().tearDownClass()
 
     def daemon(self, lines):
-        port = free_tcp_port()
+        port = harness.free_tcp_port()
         d = harness.Daemon(config=harness.LOCAL_CONFIG + "[vendordata]\nenabled = true\n"
                            f'listen = "127.0.0.1:{port}"\n' + lines)
         self.addCleanup(d.cleanup)
@@ -369,7 +353,7 @@ class VendordataEndpointOptions(harness.TestCase):
         # A key that is not there: cloudtimed says so and does not start.
         p = subprocess.run([harness.CLOUDTIMED, "--config", "/dev/stdin"],
                            input=harness.LOCAL_CONFIG + '[status]\nsocket = ""\n[vendordata]\n'
-                           f'enabled = true\nlisten = "127.0.0.1:{free_tcp_port()}"\n'
+                           f'enabled = true\nlisten = "127.0.0.1:{harness.free_tcp_port()}"\n'
                            f'tls_certificate = "{cert}"\ntls_key = "{self.dir}/missing.pem"\n',
                            capture_output=True, text=True, timeout=10)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)

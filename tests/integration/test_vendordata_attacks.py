@@ -24,18 +24,8 @@ MIB = 1 << 20
 RSS_BOUND_KIB = 64 * 1024  # the whole daemon, both processes, under any of these attacks
 
 
-def free_tcp_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    return int(harness.proc_status(pid)["VmRSS"].split()[0])
 
 
 def raw_request(body=NOVA_BODY, headers=None, path="/", method="POST", version="HTTP/1.1"):
@@ -108,7 +98,7 @@ class VendordataAttacks(harness.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.port = free_tcp_port()
+        cls.port = harness.free_tcp_port()
         # A total limit of 256 (default 4096), so that 1000 idle connections pass it.
         cls.daemon = harness.Daemon(config=harness.LOCAL_CONFIG + "[vendordata]\nenabled = true\n"
                                     f'listen = "127.0.0.1:{cls.port}"\nmax_connections = 256\n')
@@ -132,18 +122,8 @@ class VendordataAttacks(harness.TestCase):
         finally:
             conn.close()
 
-    def counts_once(self, until, timeout=2.0):
-        """The status's "vendordata" object once `until(it)` holds (the endpoint's process
-        reports within 100 ms), or after `timeout`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            counts = self.daemon.status()["vendordata"]
-            if until(counts) or time.monotonic() > deadline:
-                return counts
-            time.sleep(0.05)
-
     def endpoint_pid(self):
-        pid = self.daemon.status()["vendordata"]["pid"]
+        pid = self.daemon.vendordata_status()["pid"]
         # Never -1 (kill(-1) would signal every process) or 0: the endpoint must be running.
         self.assertGreater(pid, 1, self.daemon.read_log())
         return pid
@@ -199,7 +179,7 @@ class VendordataAttacks(harness.TestCase):
         self.assertGreater(min(closed_after), 4.5, closed_after)
         sent, answered = watch.stop()
         self.assertEqual(answered, sent, "NTP queries went unanswered during the attack")
-        counts = self.counts_once(lambda c: c["deadline_expired"] - before >= 16)
+        counts = self.daemon.vendordata_status(lambda c: c["deadline_expired"] - before >= 16)
         self.assertGreaterEqual(counts["deadline_expired"] - before, 16, counts)
 
     def test_idle_connections_beyond_the_limits_do_not_delay_nova(self):
@@ -217,7 +197,7 @@ class VendordataAttacks(harness.TestCase):
                 s.close()
         sent, answered = watch.stop()
         self.assertEqual(answered, sent, "NTP queries went unanswered during the attack")
-        counts = self.counts_once(lambda c: c["evicted"] > 0 and c["over_client_limit"] > 0)
+        counts = self.daemon.vendordata_status(lambda c: c["evicted"] > 0 and c["over_client_limit"] > 0)
         self.assertGreater(counts["over_client_limit"], 0, counts)
         self.assertGreater(counts["evicted"], 0, counts)
         self.assertLessEqual(counts["open"], 256, counts)
@@ -331,8 +311,7 @@ class VendordataAttacks(harness.TestCase):
 
     def test_the_endpoint_process_holds_no_privilege(self):
         pid = self.endpoint_pid()
-        with open(f"/proc/{pid}/status") as f:
-            fields = dict(line.split(":", 1) for line in f)
+        fields = harness.proc_status(pid)
         self.assertNotEqual(fields["Uid"].split()[1], "0")
         self.assertEqual(int(fields["CapEff"], 16), 0)
         self.assertEqual(fields["Name"].strip(), "cloudtimed-http")
@@ -347,7 +326,7 @@ class VendordataAttacks(harness.TestCase):
 
 class RefusedClients(harness.TestCase):
     def test_a_refused_client_gets_403_before_anything_is_read(self):
-        port = free_tcp_port()
+        port = harness.free_tcp_port()
         daemon = harness.Daemon(config=harness.LOCAL_CONFIG + "[vendordata]\nenabled = true\n"
                                 f'listen = "127.0.0.1:{port}"\nallowed_clients = ["127.0.0.1/32"]\n')
         self.addCleanup(daemon.cleanup)
