@@ -3,12 +3,15 @@
 # missing, so a second run changes nothing. Services that packages bring (chronyd) are not
 # started: the tests start their own peers, and nothing here may touch this host's clock.
 set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
   # build
   g++ cmake ninja-build pkg-config
   libssl-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev libnftables-dev libboost-dev libseccomp-dev
+  libgtest-dev libnftables-dev libboost-dev libseccomp-dev libsystemd-dev
+  # the Debian packages and man pages
+  debhelper lintian go-md2man
   # lint
   clang-format clang-tidy
   # fuzzing (libFuzzer)
@@ -27,8 +30,22 @@ for p in "${packages[@]}"; do
   [ "$status" = "installed" ] || missing+=("$p")
 done
 
+# The user cloudtimed drops to (server.user), as the package makes it: the daemon and the
+# tests run as it. In chrony's group, so that it reaches chronyd's command socket.
+make_user() {
+  if [ "$(id -u)" -eq 0 ]; then
+    systemd-sysusers "$repo/deploy/systemd/cloudtimed.sysusers"
+    if getent group _chrony >/dev/null && ! id -nG _cloudtime | grep -qw _chrony; then
+      adduser --quiet _cloudtime _chrony
+    fi
+  elif ! getent passwd _cloudtime >/dev/null; then
+    echo "bootstrap: no user _cloudtime: run this script as root to make it" >&2
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "bootstrap: all ${#packages[@]} packages present"
+  make_user
   exit 0
 fi
 
@@ -57,4 +74,5 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}"
 if [ "$had_cloud_init" != "installed" ] && [ -d /etc/cloud ]; then
   touch /etc/cloud/cloud-init.disabled
 fi
+make_user
 echo "bootstrap: done"

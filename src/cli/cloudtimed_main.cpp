@@ -10,6 +10,7 @@
 #include "config/config.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/preflight.hpp"
+#include "sys/paths.hpp"
 
 namespace ct = cloudtime;
 
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
     int threads = -1;
     std::string log_level;
     std::optional<std::string> status_socket;
+    std::string runtime_directory;
     bool check_only = false;
     bool print_default = false;
     ct::daemon::RunOptions run_options;
@@ -41,6 +43,8 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0, 1024));
     app.add_option("--status-socket", status_socket,
                    "where `cloudtime status` asks (\"\" for none); overrides status.socket");
+    app.add_option("--runtime-directory", runtime_directory,
+                   "absolute path of the runtime directory; overrides server.runtime_directory");
     app.add_option("--log-level", log_level,
                    "trace, debug, info, warn, error, critical or off; overrides log.level");
     app.add_flag("--check-config", check_only, "validate the configuration and exit");
@@ -87,6 +91,13 @@ int main(int argc, char** argv) {
     if (status_socket) {
         config->status_socket = *status_socket;
     }
+    if (!runtime_directory.empty()) {
+        if (runtime_directory.front() != '/') {
+            std::cerr << "cloudtimed: --runtime-directory must be an absolute path\n";
+            return ct::cli::kExitUsage;
+        }
+        config->runtime_directory = runtime_directory;
+    }
     if (threads >= 0) {
         config->threads = static_cast<unsigned>(threads);
     }
@@ -97,10 +108,17 @@ int main(int argc, char** argv) {
         }
         config->log_level = log_level;
     }
+    if (!ct::sys::running_as_root()) {
+        config->user.clear();  // nothing to drop: it runs as whoever started it
+    }
     if (check_only) {
-        if (auto ready = ct::daemon::preflight(*config); !ready) {
+        auto ready = ct::daemon::preflight(*config);
+        if (!ready) {
             std::cerr << "cloudtimed: " << ready.error() << "\n";
             return ct::cli::kExitConfig;
+        }
+        for (const auto& warning : ready->warnings) {
+            std::cerr << "cloudtimed: warning: " << warning << "\n";
         }
         std::cout << "configuration OK\n";
         return ct::cli::kExitOk;

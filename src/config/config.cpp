@@ -93,6 +93,11 @@ class Reader : public TomlReader {
                 s = read_integer(key, node, "server", 1, 1024, c.batch_size);
             } else if (key == "user") {
                 s = read_string(key, node, "server", c.user);
+            } else if (key == "runtime_directory") {
+                s = read_string(key, node, "server", c.runtime_directory);
+                if (s && (c.runtime_directory.empty() || c.runtime_directory.front() != '/')) {
+                    return fail(node.source(), "server.runtime_directory must be an absolute path");
+                }
             } else if (key == "seccomp") {
                 s = read_bool(key, node, "server", c.seccomp);
             } else if (key == "receive_buffer") {
@@ -155,6 +160,21 @@ class Reader : public TomlReader {
                 s = read_string(key, node, "clock", c.chrony_socket);
                 if (s && c.chrony_socket.empty()) {
                     return fail(node.source(), "clock.chrony_socket must not be empty");
+                }
+            } else if (key == "chrony_command_address") {
+                std::string text;
+                s = read_string(key, node, "clock", text);
+                if (s && text.empty()) {
+                    c.chrony_command_address.reset();
+                } else if (s) {
+                    auto address = sys::parse_socket_address(text);
+                    if (!address || address->port() == 0) {
+                        return fail(node.source(),
+                                    "clock.chrony_command_address must be \"ADDR:PORT\" or \"\", "
+                                    "not \"" +
+                                        text + "\"");
+                    }
+                    c.chrony_command_address = *address;
                 }
             } else if (key == "holdover") {
                 s = read_seconds(key, node, "clock", 0.0, 86'400.0, c.holdover_s);

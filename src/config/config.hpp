@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,10 +26,16 @@ struct Config {
     unsigned batch_size = 32;
     unsigned receive_buffer = 4U << 20U;
     bool seccomp = true;  // the serving process allows only the system calls it makes
-    std::string user;     // drop root to this user after binding; empty: keep running as started
+    // Started as root: drop to this user after binding; empty: keep running as started.
+    std::string user = "_cloudtime";
+    // Ours at run time: the chrony client socket (where chronyd answers); owned by `user`.
+    std::string runtime_directory = "/run/cloudtime";
 
     ClockSourceKind clock_source = ClockSourceKind::automatic;
     std::string chrony_socket = "/run/chrony/chronyd.sock";
+    // chronyd's UDP command port: monitoring commands for a process that cannot write to the
+    // socket (chrony makes it 0755 _chrony: only root and chrony's user can).
+    std::optional<sys::SocketAddress> chrony_command_address;  // default.toml: 127.0.0.1:323
     double holdover_s = 0.0;
     double restart_grace_s = 30.0;  // hold over at least this long while the source restarts
     std::uint8_t kernel_stratum = 3;

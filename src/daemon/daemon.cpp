@@ -47,13 +47,24 @@ ClockSourceKind resolve_source(const Config& c) {
 }
 
 std::unique_ptr<server::ClockSource> make_clock_source(const Config& c, ClockSourceKind kind,
+                                                       const Preflight& checked,
                                                        std::int8_t precision) {
     switch (kind) {
         case ClockSourceKind::local:
             return std::make_unique<server::LocalClockSource>(
                 server::StaticIdentity{c.local_stratum, c.local_refid, precision});
         case ClockSourceKind::chrony:
-            return std::make_unique<server::ChronyClockSource>(c.chrony_socket, precision);
+            if (checked.chrony_over_udp) {
+                spdlog::info(
+                    "clock: user '{}' cannot write to {} (chrony lets only root and its own "
+                    "user send commands there): asking chronyd on its command port {}, "
+                    "monitoring commands only",
+                    c.user, c.chrony_socket, checked.chrony_over_udp->to_string());
+                return std::make_unique<server::ChronyClockSource>(
+                    sys::ChronyControl(*checked.chrony_over_udp), precision);
+            }
+            return std::make_unique<server::ChronyClockSource>(
+                sys::ChronyControl(c.chrony_socket, c.runtime_directory), precision);
         default:
             return std::make_unique<server::KernelClockSource>(
                 server::StaticIdentity{c.kernel_stratum, c.kernel_refid, precision});
@@ -125,6 +136,14 @@ int run(const Config& config, const ConfigSource& source, RunOptions run_options
         spdlog::critical("{}", checked.error());
         return 1;
     }
+    for (const auto& warning : checked->warnings) {
+        spdlog::warn("{}", warning);
+    }
+    // Before the clock source's first socket: after the drop, it makes more there.
+    if (auto made = sys::prepare_runtime_directory(config.runtime_directory, config.user); !made) {
+        spdlog::critical("server.runtime_directory: {}", made.error());
+        return 1;
+    }
     // Tenant networks take descriptors as they come: allow as many as the system lets us.
     const auto files = sys::raise_open_files_limit();
     if (files) {
@@ -136,7 +155,7 @@ int run(const Config& config, const ConfigSource& source, RunOptions run_options
     const double precision_s = sys::measure_clock_precision();
     const std::int8_t precision = proto::precision_exponent(precision_s);
     const ClockSourceKind kind = resolve_source(config);
-    server::ClockKeeper keeper(make_clock_source(config, kind, precision),
+    server::ClockKeeper keeper(make_clock_source(config, kind, *checked, precision),
                                {.holdover_s = config.holdover_s,
                                 .restart_grace_s = config.restart_grace_s,
                                 .leap_mode = config.leap_mode,
@@ -225,6 +244,9 @@ int run(const Config& config, const ConfigSource& source, RunOptions run_options
             return 1;
         }
         spdlog::info("running as user '{}' with no capabilities", config.user);
+    } else if (!sys::running_as_root()) {
+        spdlog::info("running as uid {} (not started as root: no privileges to drop)",
+                     sys::user_id());
     }
     ntp.start();
     for (const auto& address : ntp.bound_addresses()) {

@@ -1,5 +1,6 @@
 #include "daemon/preflight.hpp"
 
+#include "sys/paths.hpp"
 #include "sys/privileges.hpp"
 #include "sys/text_file.hpp"
 
@@ -35,6 +36,21 @@ Expected<Preflight> preflight(const Config& config) {
         }
     }
     Preflight checked;
+    const bool chrony_asked = config.clock_source == config::ClockSourceKind::chrony ||
+                              (config.clock_source == config::ClockSourceKind::automatic &&
+                               sys::path_exists(config.chrony_socket));
+    if (!config.user.empty() && chrony_asked) {
+        auto reached = sys::check_user_reaches_socket(config.user, config.chrony_socket);
+        if (!reached && config.chrony_command_address) {
+            checked.chrony_over_udp = config.chrony_command_address;
+        } else if (!reached) {
+            checked.warnings.push_back(
+                "server.user: " + reached.error() +
+                ": once it drops privileges, cloudtimed cannot ask chronyd and serves "
+                "unsynchronized (LI=3); set clock.chrony_command_address to chronyd's command "
+                "port (chrony.conf: cmdport, default 323 on 127.0.0.1)");
+        }
+    }
     if (config.vendordata.enabled && !config.vendordata.tls_certificate.empty()) {
         auto tls = read_tls_credentials(config.vendordata);
         if (!tls) {

@@ -43,8 +43,8 @@ proto::ClockSnapshot snapshot_from_chrony(const proto::ChronyTracking& t, std::i
     return s;
 }
 
-ChronyClockSource::ChronyClockSource(std::string socket_path, std::int8_t precision)
-    : chrony_(std::move(socket_path)), precision_(precision) {}
+ChronyClockSource::ChronyClockSource(sys::ChronyControl chrony, std::int8_t precision)
+    : chrony_(std::move(chrony)), precision_(precision) {}
 
 proto::ClockSnapshot ChronyClockSource::refresh(proto::UnixTime /*now*/) {
     auto tracking = chrony_.tracking(kReplyTimeoutMs);
@@ -52,7 +52,7 @@ proto::ClockSnapshot ChronyClockSource::refresh(proto::UnixTime /*now*/) {
     proto::ClockSnapshot s;
     s.precision = precision_;
     if (!tracking) {
-        problem = "chronyd at " + chrony_.socket_path() + ": " + tracking.error();
+        problem = "chronyd at " + chrony_.where() + ": " + tracking.error();
         s.source_interrupted = true;
     } else {
         s = snapshot_from_chrony(*tracking, precision_);
@@ -77,7 +77,7 @@ proto::ClockSnapshot ChronyClockSource::refresh(proto::UnixTime /*now*/) {
 }
 
 std::string ChronyClockSource::describe() const {
-    return "chrony (tracking through " + chrony_.socket_path() + ")";
+    return "chrony (tracking through " + chrony_.where() + ")";
 }
 
 }  // namespace cloudtime::server

@@ -19,7 +19,7 @@ proto::ClockSnapshot snapshot_from_chrony(const proto::ChronyTracking& tracking,
 
 class ChronyClockSource final : public ClockSource {
   public:
-    ChronyClockSource(std::string socket_path, std::int8_t precision);
+    ChronyClockSource(sys::ChronyControl chrony, std::int8_t precision);
     proto::ClockSnapshot refresh(proto::UnixTime now) override;
     std::string describe() const override;
 

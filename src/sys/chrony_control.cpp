@@ -15,9 +15,18 @@ std::string directory_of(const std::string& path) {
 }
 }  // namespace
 
-ChronyControl::ChronyControl(std::string socket_path) : socket_path_(std::move(socket_path)) {
+ChronyControl::ChronyControl(std::string socket_path, std::string client_directory)
+    : socket_path_(std::move(socket_path)),
+      client_directory_(client_directory.empty() ? directory_of(socket_path_)
+                                                 : std::move(client_directory)),
+      where_(socket_path_) {}
+
+ChronyControl::ChronyControl(const SocketAddress& command_port)
+    : command_port_(command_port), where_("udp " + command_port.to_string()) {}
+
+std::uint32_t ChronyControl::first_sequence() {
     std::random_device device;
-    sequence_ = device();
+    return device();
 }
 
 Expected<std::span<const std::uint8_t>> ChronyControl::exchange(
@@ -35,8 +44,9 @@ Expected<std::span<const std::uint8_t>> ChronyControl::exchange(
 Expected<std::span<const std::uint8_t>> ChronyControl::exchange_once(
     std::span<const std::uint8_t> request, int timeout_ms) {
     if (!client_) {
-        auto client =
-            UnixDatagramClient::connect(socket_path_, directory_of(socket_path_), "cloudtime");
+        auto client = command_port_ ? DatagramClient::connect_udp(*command_port_)
+                                    : DatagramClient::connect_unix(socket_path_, client_directory_,
+                                                                   "cloudtime");
         if (!client) {
             return client.failure();
         }

@@ -40,6 +40,10 @@ bool running_as_root() {
     return ::geteuid() == 0;
 }
 
+unsigned user_id() {
+    return ::geteuid();
+}
+
 int process_id() {
     return static_cast<int>(::getpid());
 }

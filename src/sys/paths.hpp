@@ -21,6 +21,7 @@ bool path_exists(const std::string& path);
 Expected<std::vector<std::string>> list_directory(const std::string& directory);
 
 bool running_as_root();  // effective user id 0
+unsigned user_id();      // effective user id
 int process_id();
 
 // A directory made with mkdtemp(3) (0700, unique), removed with everything in it when the

@@ -4,13 +4,20 @@
 #include <linux/capability.h>
 #include <pwd.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
+#include <span>
+#include <vector>
 
 #include "sys/fd.hpp"
 
@@ -32,8 +39,8 @@ Status drop_privileges(const std::string& user) {
         return usable;
     }
     const passwd* entry = ::getpwnam(user.c_str());
-    if (::setgroups(0, nullptr) != 0) {
-        return os_error("setgroups");
+    if (::initgroups(user.c_str(), entry->pw_gid) != 0) {
+        return os_error("initgroups");
     }
     if (::setgid(entry->pw_gid) != 0) {
         return os_error("setgid");
@@ -54,6 +61,86 @@ Status drop_privileges(const std::string& user) {
     }
     if (caps->find_first_not_of('0') != std::string::npos) {
         return Error{"capabilities left after dropping privileges: " + *caps};
+    }
+    return Done{};
+}
+
+Status prepare_runtime_directory(const std::string& directory, const std::string& user) {
+    std::error_code ec;
+    std::filesystem::create_directories(directory, ec);
+    if (ec) {
+        return Error{"cannot make " + directory + ": " + ec.message()};
+    }
+    if (::chmod(directory.c_str(), 0755) != 0) {
+        return os_error("chmod " + directory);
+    }
+    if (user.empty()) {
+        return Done{};
+    }
+    const passwd* entry = ::getpwnam(user.c_str());
+    if (entry == nullptr) {
+        return Error{"no such user '" + user + "'"};
+    }
+    if (::chown(directory.c_str(), entry->pw_uid, entry->pw_gid) != 0) {
+        return os_error("chown " + directory + " to " + user);
+    }
+    return Done{};
+}
+
+namespace {
+std::string mode_text(const struct stat& st) {
+    const group* g = ::getgrgid(st.st_gid);
+    const passwd* p = ::getpwuid(st.st_uid);
+    return fmt::format("{:04o} {}:{}", st.st_mode & 07777U,
+                       p != nullptr ? p->pw_name : std::to_string(st.st_uid),
+                       g != nullptr ? g->gr_name : std::to_string(st.st_gid));
+}
+
+// The permission class (owner, group, other) `uid` with `groups` falls in, as the kernel
+// picks it: the first that matches, not the most generous.
+bool allowed(const struct stat& st, uid_t uid, std::span<const gid_t> groups, unsigned owner_bit) {
+    if (st.st_uid == uid) {
+        return (st.st_mode & owner_bit) != 0;
+    }
+    if (std::find(groups.begin(), groups.end(), st.st_gid) != groups.end()) {
+        return (st.st_mode & (owner_bit >> 3U)) != 0;
+    }
+    return (st.st_mode & (owner_bit >> 6U)) != 0;
+}
+}  // namespace
+
+Status check_user_reaches_socket(const std::string& user, const std::string& path) {
+    const passwd* entry = ::getpwnam(user.c_str());
+    if (entry == nullptr) {
+        return Error{"no such user '" + user + "'"};
+    }
+    const uid_t uid = entry->pw_uid;
+    std::vector<gid_t> groups(64);
+    int count = static_cast<int>(groups.size());
+    if (::getgrouplist(user.c_str(), entry->pw_gid, groups.data(), &count) < 0) {
+        groups.resize(static_cast<std::size_t>(count));
+        ::getgrouplist(user.c_str(), entry->pw_gid, groups.data(), &count);
+    }
+    groups.resize(static_cast<std::size_t>(std::max(count, 0)));
+    const std::filesystem::path socket(path);
+    std::filesystem::path walked = socket.root_path();
+    for (const auto& part : socket.relative_path().parent_path()) {
+        walked /= part;
+        struct stat st {};
+        if (::stat(walked.c_str(), &st) != 0) {
+            return os_error(walked.string());
+        }
+        if (!allowed(st, uid, groups, S_IXUSR)) {
+            return Error{"user '" + user + "' may not enter " + walked.string() + " (" +
+                         mode_text(st) + ")"};
+        }
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        return os_error(path);
+    }
+    if (!allowed(st, uid, groups, S_IWUSR)) {
+        return Error{"user '" + user + "' may not write to " + path + " (" + mode_text(st) + ")"};
     }
     return Done{};
 }

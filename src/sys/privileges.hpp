@@ -12,9 +12,19 @@ namespace cloudtime::sys {
 // Whether `user` exists and is not root (what drop_privileges needs), without switching.
 Status check_user(const std::string& user);
 
-// Switches the whole process (call before starting threads) to `user` and its primary group,
-// with no supplementary groups, no capabilities and no way to regain any (no_new_privs).
+// Switches the whole process (call before starting threads) to `user`, its primary group and
+// the groups /etc/group lists it in (chrony's `_chrony`, to reach chronyd's socket), with no
+// capabilities and no way to regain any (no_new_privs).
 Status drop_privileges(const std::string& user);
+
+// Makes `directory` (and its parents) if missing, mode 0755, and gives it to `user` (when not
+// empty) so that the process still owns it after dropping privileges: it can then make and
+// remove its socket files there, and other users' daemons (chronyd) can reach them.
+Status prepare_runtime_directory(const std::string& directory, const std::string& user);
+
+// Whether `user` (with its groups) may send to the Unix socket at `path`: search permission on
+// every directory above it and write permission on it. The error names what stops it.
+Status check_user_reaches_socket(const std::string& user, const std::string& path);
 
 enum class Capability { sys_admin, net_admin, net_bind_service };
 

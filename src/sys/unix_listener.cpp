@@ -10,7 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "sys/unix_datagram.hpp"
+#include "sys/datagram_client.hpp"
 
 namespace cloudtime::sys {
 

@@ -129,7 +129,8 @@ class Daemon:
         with open(self.config_path, "w") as f:
             f.write(config)
         self.log_path = os.path.join(self.dir, "cloudtimed.log")
-        cmd = [CLOUDTIMED, "--config", self.config_path]
+        # Its runtime directory (given to the user it drops to) is the test's own too.
+        cmd = [CLOUDTIMED, "--config", self.config_path, "--runtime-directory", self.dir]
         if not configured:
             cmd += ["--status-socket", self.status_socket]
         for address in listen:
@@ -247,21 +248,32 @@ def run_query(target, *args, netns=None, timeout=60):
 
 
 class Chronyd:
-    """A chronyd that never touches the clock (-x), with its files in a private directory."""
+    """A chronyd that never touches the clock (-x), with its files in a private directory,
+    running as Debian's package runs it: as `_chrony`, its directory 0750 _chrony:_chrony
+    (cloudtimed's user reaches the socket as a member of that group)."""
 
     def __init__(self, lines, netns=None, workdir=None):
         self.dir = workdir or tempfile.mkdtemp(prefix="cloudtime-chrony-")
-        os.chmod(self.dir, 0o700)  # chronyd refuses a socket directory open to others
+        # chronyd refuses a socket directory open to others, or not its user's
+        os.chmod(self.dir, 0o750)
+        shutil.chown(self.dir, "_chrony", "_chrony")
         self.conf = os.path.join(self.dir, "chrony.conf")
+        # Its UDP command port too, where an unprivileged cloudtimed asks (chronyc as a user);
+        # a chronyd started again in the same directory keeps it, as a restarted one does.
+        self.command_port = free_udp_port()
+        if workdir and os.path.exists(self.conf):
+            with open(self.conf) as f:
+                self.command_port = int(re.search(r"^cmdport (\d+)$", f.read(), re.M).group(1))
         with open(self.conf, "w") as f:
             f.write("\n".join(lines + [
-                "cmdport 0",
+                f"cmdport {self.command_port}",
+                "bindcmdaddress 127.0.0.1",
                 f"pidfile {self.dir}/chronyd.pid",
                 f"driftfile {self.dir}/drift",
                 f"bindcmdaddress {self.dir}/chronyd.sock",
             ]) + "\n")
         self.log_path = os.path.join(self.dir, "chronyd.log")
-        cmd = ["chronyd", "-x", "-d", "-u", "root", "-f", self.conf]
+        cmd = ["chronyd", "-x", "-d", "-u", "_chrony", "-f", self.conf]
         if netns:
             cmd = ["ip", "netns", "exec", netns] + cmd
         self.log = open(self.log_path, "a+")
@@ -270,6 +282,15 @@ class Chronyd:
     @property
     def socket(self):
         return os.path.join(self.dir, "chronyd.sock")
+
+    @property
+    def command_address(self):
+        return f"127.0.0.1:{self.command_port}"
+
+    def clock_config(self):
+        """cloudtimed's [clock] lines that reach this chronyd (socket and command port)."""
+        return (f'chrony_socket = "{self.socket}"\n'
+                f'chrony_command_address = "{self.command_address}"\n')
 
     def read_log(self):
         with open(self.log_path) as f:

@@ -3,6 +3,8 @@ refid and root values; LI=3 within 2 s of losing it, recovery when it is back; a
 rejects the unsynchronized replies; a holdover keeps serving with growing dispersion."""
 
 import os
+import pwd
+import subprocess
 import threading
 import time
 import unittest
@@ -10,8 +12,8 @@ import unittest
 import harness
 
 
-def config(socket, extra=""):
-    return (f'[clock]\nsource = "chrony"\nchrony_socket = "{socket}"\n{extra}'
+def config(chronyd, extra="", server=""):
+    return (f'[server]\n{server}[clock]\nsource = "chrony"\n{chronyd.clock_config()}{extra}'
             '[rate_limit]\nenabled = false\n')
 
 
@@ -59,8 +61,8 @@ class ChronyUpstream(harness.TestCase):
         self.chronyd = harness.Chronyd(CHRONY_LINES)
         self.addCleanup(lambda: self.chronyd.cleanup())  # the chronyd running at the end
 
-    def start_daemon(self, extra=""):
-        daemon = harness.Daemon(config=config(self.chronyd.socket, extra))
+    def start_daemon(self, extra="", server=""):
+        daemon = harness.Daemon(config=config(self.chronyd, extra, server))
         self.addCleanup(daemon.cleanup)
         return daemon
 
@@ -179,7 +181,9 @@ class ChronyUpstream(harness.TestCase):
         self.assertIn("holding over", daemon.read_log())
 
     def test_missing_socket_is_unsynchronized_and_logged(self):
-        daemon = harness.Daemon(config=config(os.path.join(self.chronyd.dir, "absent.sock")))
+        daemon = harness.Daemon(config=f'[clock]\nsource = "chrony"\nchrony_socket = '
+                                f'"{self.chronyd.dir}/absent.sock"\n'
+                                'chrony_command_address = ""\n')
         self.addCleanup(daemon.cleanup)
         host, port = daemon.host_port()
         r = reply(host, port)
@@ -189,7 +193,7 @@ class ChronyUpstream(harness.TestCase):
 
     def test_auto_source_picks_chrony_when_its_socket_exists(self):
         _, _ = wait_for(lambda: os.path.exists(self.chronyd.socket), timeout=10)
-        daemon = harness.Daemon(config=f'[clock]\nchrony_socket = "{self.chronyd.socket}"\n'
+        daemon = harness.Daemon(config=f'[clock]\n{self.chronyd.clock_config()}'
                                 '[rate_limit]\nenabled = false\n')
         self.addCleanup(daemon.cleanup)
         self.assertIn("so the source is chrony", daemon.read_log())
@@ -197,6 +201,88 @@ class ChronyUpstream(harness.TestCase):
         absent = harness.Daemon(config=f'[clock]\nchrony_socket = "{self.chronyd.dir}/absent"\n')
         self.addCleanup(absent.cleanup)
         self.assertIn("so the source is kernel", absent.read_log())
+
+
+
+class PrivilegeSeparation(harness.TestCase):
+    """Dropped to its user (no capabilities), cloudtimed cannot write to chronyd's socket
+    (chrony makes it 0755 _chrony): it asks chronyd's command port, and recovers from a chronyd
+    restart as fast as root does."""
+
+    @classmethod
+    def setUpClass(cls):
+        harness.require_root()
+        harness.require_program("chronyd")
+        super().setUpClass()
+
+    def setUp(self):
+        self.chronyd = harness.Chronyd(CHRONY_LINES)
+        self.addCleanup(lambda: self.chronyd.cleanup())
+
+    def chronyd_synchronized(self):
+        synced, _ = wait_for(lambda: (lambda t: t and t["leap"] == "Normal")(
+            self.chronyd.tracking()), timeout=20, step=0.05)
+        self.assertIsNotNone(synced, self.chronyd.read_log())
+
+    def test_recovers_within_2_s_of_a_restarted_chronyd(self):
+        daemon = harness.Daemon(config=config(self.chronyd, "restart_grace = 0\n",
+                                              'user = "_cloudtime"\n'))
+        self.addCleanup(daemon.cleanup)
+        host, port = daemon.host_port()
+        r, _ = wait_for(lambda: reply_if(host, port, unsynchronized=False), timeout=20)
+        self.assertIsNotNone(r, daemon.read_log())
+        status = harness.proc_status(daemon.proc.pid)
+        self.assertEqual(int(status["CapEff"], 16), 0)
+        self.assertEqual(int(status["Uid"].split()[0]), pwd.getpwnam("_cloudtime").pw_uid)
+        self.assertIn(f"asking chronyd on its command port {self.chronyd.command_address}",
+                      daemon.read_log())
+        for _ in range(2):
+            self.chronyd.stop()
+            unsynced, _ = wait_for(lambda: reply_if(host, port, unsynchronized=True), timeout=5)
+            self.assertIsNotNone(unsynced, daemon.read_log())
+            self.chronyd = harness.Chronyd(CHRONY_LINES, workdir=self.chronyd.dir)
+            self.chronyd_synchronized()
+            back, took = wait_for(lambda: reply_if(host, port, unsynchronized=False), timeout=10)
+            self.assertIsNotNone(back, "never recovered:\n" + daemon.read_log())
+            self.assertLessEqual(took, 2.0, daemon.read_log())
+        self.assertNotIn("Permission denied", daemon.read_log())
+        # Stopped, as its user, it leaves no socket behind (status, chrony client).
+        self.assertEqual(daemon.stop(), 0)
+        self.assertEqual([f for f in os.listdir(daemon.dir) if f.endswith(".sock")], [])
+
+    def test_as_root_it_asks_the_socket(self):
+        daemon = harness.Daemon(config=config(self.chronyd, server='user = ""\n'))
+        self.addCleanup(daemon.cleanup)
+        host, port = daemon.host_port()
+        r, _ = wait_for(lambda: reply_if(host, port, unsynchronized=False), timeout=20)
+        self.assertIsNotNone(r, daemon.read_log())
+        self.assertIn(f"chrony (tracking through {self.chronyd.socket})", daemon.read_log())
+        # Its own socket file (where chronyd answers) is in its runtime directory, not chrony's.
+        self.assertEqual([f for f in os.listdir(self.chronyd.dir) if f.startswith("cloudtime")],
+                         [])
+        self.assertTrue([f for f in os.listdir(daemon.dir) if f.startswith("cloudtime.")])
+        daemon.stop()
+        self.assertEqual([f for f in os.listdir(daemon.dir) if f.endswith(".sock")], [])
+
+    def test_check_config_warns_when_the_user_cannot_reach_chronyd(self):
+        path = os.path.join(self.chronyd.dir, "cloudtimed.toml")
+        with open(path, "w") as f:
+            f.write(f'[server]\nuser = "_cloudtime"\n[clock]\nsource = "chrony"\n'
+                    f'chrony_socket = "{self.chronyd.socket}"\nchrony_command_address = ""\n')
+        _, _ = wait_for(lambda: os.path.exists(self.chronyd.socket), timeout=10)
+        p = subprocess.run([harness.CLOUDTIMED, "--check-config", "--config", path],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("warning: server.user: user '_cloudtime' may not write to "
+                      f"{self.chronyd.socket} (0755 _chrony:_chrony)", p.stderr)
+        self.assertIn("clock.chrony_command_address", p.stderr)
+        # With the command port, nothing to warn about.
+        with open(path, "w") as f:
+            f.write(f'[server]\nuser = "_cloudtime"\n[clock]\nsource = "chrony"\n'
+                    f'{self.chronyd.clock_config()}')
+        p = subprocess.run([harness.CLOUDTIMED, "--check-config", "--config", path],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ class HostCheck(harness.TestCase):
                                      + cls.chronyd.read_log())
             time.sleep(0.2)
         cls.daemon = harness.Daemon(
-            config=f'[clock]\nsource = "chrony"\nchrony_socket = "{cls.chronyd.socket}"\n'
+            config=f'[clock]\nsource = "chrony"\n{cls.chronyd.clock_config()}'
                    '[rate_limit]\nenabled = false\n')
         cls.tmp = tempfile.mkdtemp(prefix="cloudtime-hostcheck-")
 

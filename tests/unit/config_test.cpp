@@ -15,7 +15,8 @@ TEST(Config, EmbeddedDefaultServesOnLoopback) {
     EXPECT_EQ(c.listen[0].to_string(), "127.0.0.1:11123");
     EXPECT_EQ(c.threads, 0U);
     EXPECT_EQ(c.receive_buffer, 4U << 20U);
-    EXPECT_EQ(c.user, "");
+    EXPECT_EQ(c.user, "_cloudtime");
+    EXPECT_EQ(c.runtime_directory, "/run/cloudtime");
     EXPECT_FALSE(c.tenant_networks.enabled);
     EXPECT_EQ(c.tenant_networks.netns_dir, "/run/netns");
     EXPECT_EQ(c.tenant_networks.patterns, (std::vector<std::string>{"ovnmeta-*", "qdhcp-*"}));

@@ -1,4 +1,4 @@
-#include "sys/unix_datagram.hpp"
+#include "sys/datagram_client.hpp"
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -28,9 +28,21 @@ namespace {
 std::atomic<unsigned> next_client{0};
 }  // namespace
 
-Expected<UnixDatagramClient> UnixDatagramClient::connect(const std::string& server_path,
-                                                         const std::string& directory,
-                                                         const std::string& prefix) {
+Expected<DatagramClient> DatagramClient::connect_udp(const SocketAddress& server) {
+    UniqueFd fd(::socket(server.is_ipv6() ? AF_INET6 : AF_INET,
+                         SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd.valid()) {
+        return os_error("socket(AF_INET)");
+    }
+    if (::connect(fd.get(), server.sockaddr_ptr(), server.length()) != 0) {
+        return os_error("connect " + server.to_string());
+    }
+    return DatagramClient(std::move(fd), {});
+}
+
+Expected<DatagramClient> DatagramClient::connect_unix(const std::string& server_path,
+                                                      const std::string& directory,
+                                                      const std::string& prefix) {
     auto server = unix_socket_address(server_path);
     if (!server) {
         return server.failure();
@@ -49,7 +61,7 @@ Expected<UnixDatagramClient> UnixDatagramClient::connect(const std::string& serv
     if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*own), sizeof(*own)) != 0) {
         return os_error("bind " + own_path);
     }
-    UnixDatagramClient client(std::move(fd), own_path);
+    DatagramClient client(std::move(fd), own_path);
     if (::chmod(own_path.c_str(), 0666) != 0) {
         return os_error("chmod " + own_path);
     }
@@ -60,18 +72,18 @@ Expected<UnixDatagramClient> UnixDatagramClient::connect(const std::string& serv
     return client;
 }
 
-UnixDatagramClient::UnixDatagramClient(UnixDatagramClient&& other) noexcept
+DatagramClient::DatagramClient(DatagramClient&& other) noexcept
     : fd_(std::move(other.fd_)), own_path_(std::exchange(other.own_path_, {})) {}
 
-UnixDatagramClient::~UnixDatagramClient() {
+DatagramClient::~DatagramClient() {
     if (!own_path_.empty()) {
         ::unlink(own_path_.c_str());
     }
 }
 
-Expected<std::size_t> UnixDatagramClient::exchange(std::span<const std::uint8_t> request,
-                                                   std::span<std::uint8_t> reply,
-                                                   int timeout_ms) const {
+Expected<std::size_t> DatagramClient::exchange(std::span<const std::uint8_t> request,
+                                               std::span<std::uint8_t> reply,
+                                               int timeout_ms) const {
     // Drop a late reply to an earlier request that timed out.
     while (::recv(fd_.get(), reply.data(), reply.size(), MSG_DONTWAIT) >= 0) {
     }
