@@ -24,6 +24,7 @@
 #include "sys/privileges.hpp"
 #include "sys/resource_limits.hpp"
 #include "sys/seccomp_filter.hpp"
+#include "sys/service_manager.hpp"
 #include "sys/signals.hpp"
 #include "sys/unix_listener.hpp"
 
@@ -122,9 +123,19 @@ class FileBudget {
     std::optional<std::chrono::steady_clock::time_point> warned_;
 };
 
+// systemctl status's line: what is served and whether it is true time.
+std::string service_status(const server::NtpServer& ntp, const proto::ClockSnapshot& clock) {
+    return fmt::format("serving NTP on {} address{}; {}", ntp.bound_addresses().size(),
+                       ntp.bound_addresses().size() == 1 ? "" : "es",
+                       clock.synchronized
+                           ? fmt::format("clock synchronized, stratum {}", clock.stratum)
+                           : std::string("clock NOT synchronized: serving LI=3"));
+}
+
 }  // namespace
 
 int run(const Config& config, const ConfigSource& source, RunOptions run_options) {
+    sys::ServiceManager service;
     // Block the signals before any thread starts, so that only signalfd sees them.
     auto signals = sys::SignalSet::block({SIGTERM, SIGINT, SIGHUP, SIGUSR1});
     if (!signals) {
@@ -297,6 +308,12 @@ int run(const Config& config, const ConfigSource& source, RunOptions run_options
         spdlog::warn("the forbidden system call returned: no filter is installed");
     }
 
+    service.ready(service_status(ntp, snapshot));
+    if (service.watchdog_interval()) {
+        spdlog::info("watchdog: pinging the service manager every {} ms",
+                     service.watchdog_interval()->count() / 2000);
+    }
+
     // Refresh on a fixed schedule, however many signals arrive in between.
     auto next_refresh = std::chrono::steady_clock::now() + kRefreshInterval;
     int exit_code = 0;
@@ -339,6 +356,7 @@ int run(const Config& config, const ConfigSource& source, RunOptions run_options
                     }
                     spdlog::info("counters: {}", ntp.totals().to_string());
                 } else if (*sig == SIGHUP) {
+                    service.reloading();
                     if (tenants) {
                         tenants->reconcile();
                     }
@@ -346,20 +364,26 @@ int run(const Config& config, const ConfigSource& source, RunOptions run_options
                         "SIGHUP: reading the leap seconds list again (restart to apply "
                         "a new config)");
                     keeper.reload_leap_seconds(sys::realtime_now());
+                    service.ready(service_status(ntp, snapshot));
                 } else {
                     spdlog::info("{} received, stopping", strsignal(*sig));
+                    service.stopping();
                     stop = true;
                 }
             }
             continue;
         }
         next_refresh += kRefreshInterval;
+        service.keep_alive();
         budget.check();
         if (vendordata) {
             vendordata->on_tick();
         }
         const proto::ClockSnapshot next = keeper.refresh(sys::realtime_now());
         log_transition(snapshot, next, false);
+        if (next.synchronized != snapshot.synchronized) {
+            service.status(service_status(ntp, next));
+        }
         snapshot = next;
         cell.publish(snapshot);
     }

@@ -1,5 +1,7 @@
 #include "daemon/preflight.hpp"
 
+#include <filesystem>
+
 #include "sys/paths.hpp"
 #include "sys/privileges.hpp"
 #include "sys/text_file.hpp"
@@ -40,7 +42,7 @@ Expected<Preflight> preflight(const Config& config) {
                               (config.clock_source == config::ClockSourceKind::automatic &&
                                sys::path_exists(config.chrony_socket));
     if (!config.user.empty() && chrony_asked) {
-        auto reached = sys::check_user_reaches_socket(config.user, config.chrony_socket);
+        auto reached = sys::check_user_may_write(config.user, config.chrony_socket);
         if (!reached && config.chrony_command_address) {
             checked.chrony_over_udp = config.chrony_command_address;
         } else if (!reached) {
@@ -49,6 +51,20 @@ Expected<Preflight> preflight(const Config& config) {
                 ": once it drops privileges, cloudtimed cannot ask chronyd and serves "
                 "unsynchronized (LI=3); set clock.chrony_command_address to chronyd's command "
                 "port (chrony.conf: cmdport, default 323 on 127.0.0.1)");
+        }
+    }
+    if (!config.user.empty() && !config.status_socket.empty()) {
+        const std::string directory =
+            std::filesystem::path(config.status_socket).parent_path().string();
+        // The runtime directory is given to the user at start.
+        if (auto writable = sys::check_user_may_write(config.user, directory);
+            !writable &&
+            std::filesystem::path(directory) != std::filesystem::path(config.runtime_directory)) {
+            checked.warnings.push_back(
+                "status.socket: " + writable.error() +
+                ": the socket file stays after a stop (the next start replaces it); put it in "
+                "server.runtime_directory (" +
+                config.runtime_directory + ")");
         }
     }
     if (config.vendordata.enabled && !config.vendordata.tls_certificate.empty()) {

@@ -109,7 +109,7 @@ bool allowed(const struct stat& st, uid_t uid, std::span<const gid_t> groups, un
 }
 }  // namespace
 
-Status check_user_reaches_socket(const std::string& user, const std::string& path) {
+Status check_user_may_write(const std::string& user, const std::string& path) {
     const passwd* entry = ::getpwnam(user.c_str());
     if (entry == nullptr) {
         return Error{"no such user '" + user + "'"};
@@ -122,9 +122,9 @@ Status check_user_reaches_socket(const std::string& user, const std::string& pat
         ::getgrouplist(user.c_str(), entry->pw_gid, groups.data(), &count);
     }
     groups.resize(static_cast<std::size_t>(std::max(count, 0)));
-    const std::filesystem::path socket(path);
-    std::filesystem::path walked = socket.root_path();
-    for (const auto& part : socket.relative_path().parent_path()) {
+    const std::filesystem::path target(path);
+    std::filesystem::path walked = target.root_path();
+    for (const auto& part : target.relative_path().parent_path()) {
         walked /= part;
         struct stat st {};
         if (::stat(walked.c_str(), &st) != 0) {

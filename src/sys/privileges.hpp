@@ -22,9 +22,10 @@ Status drop_privileges(const std::string& user);
 // remove its socket files there, and other users' daemons (chronyd) can reach them.
 Status prepare_runtime_directory(const std::string& directory, const std::string& user);
 
-// Whether `user` (with its groups) may send to the Unix socket at `path`: search permission on
-// every directory above it and write permission on it. The error names what stops it.
-Status check_user_reaches_socket(const std::string& user, const std::string& path);
+// Whether `user` (with its groups) may write to `path`: send to a socket there, or make and
+// remove files in a directory: search permission on every directory above it and write
+// permission on it. The error names what stops it.
+Status check_user_may_write(const std::string& user, const std::string& path);
 
 enum class Capability { sys_admin, net_admin, net_bind_service };
 

@@ -119,7 +119,7 @@ class Daemon:
     line; its counters come from the status socket too."""
 
     def __init__(self, config=LOCAL_CONFIG, listen=("127.0.0.1:0",), args=(), netns=None,
-                 workdir=None, wait_ready=True, prefix=()):
+                 workdir=None, wait_ready=True, prefix=(), env=None):
         self.dir = workdir or tempfile.mkdtemp(prefix="cloudtime-test-")
         self.config_path = os.path.join(self.dir, "cloudtimed.toml")
         configured = re.search(r'^\[status\]\s*\nsocket\s*=\s*"([^"]*)"', config, re.M)
@@ -140,7 +140,8 @@ class Daemon:
             cmd = ["ip", "netns", "exec", netns] + cmd
         cmd = list(prefix) + cmd  # a program that execs the rest ("prlimit", ...)
         self.log = open(self.log_path, "w+")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, **(env or {})))
         self.addresses = self._wait_until_serving(len(listen)) if wait_ready else []
 
     def _wait_until_serving(self, count, timeout=10.0):

@@ -3,6 +3,7 @@ status socket; no daemon, a stale socket file, and a socket another daemon holds
 
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -50,6 +51,8 @@ class Status(harness.TestCase):
     def test_no_daemon_and_stale_socket(self):
         workdir = tempfile.mkdtemp(prefix="cloudtime-status-")
         self.addCleanup(lambda: subprocess.run(["rm", "-rf", workdir]))
+        # A directory its user may write to (as /run/cloudtime is), to remove the socket at stop.
+        shutil.chown(workdir, "_cloudtime")
         socket_path = os.path.join(workdir, "status.sock")
         rc, _, err = status(socket_path)
         self.assertEqual(rc, 2)

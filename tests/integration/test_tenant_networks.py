@@ -55,8 +55,10 @@ class OvnLikeTopology:
             subprocess.run(["ip", "netns", "delete", ns], capture_output=True)
 
 
-def tenant_config(tag, user=None, managed=()):
-    server = f'[server]\nuser = "{user}"\n' if user else ""
+def tenant_config(tag, user="", managed=()):
+    # user = "": everything in one root process; a user: the privileged helper does the
+    # namespace work.
+    server = f'[server]\nuser = "{user}"\n'
     managed_list = ", ".join(f'"{m}"' for m in managed)
     return (server + harness.LOCAL_CONFIG +
             f'[tenant_networks]\nenabled = true\npatterns = ["ovnmeta-{tag}-*"]\n'
@@ -112,7 +114,7 @@ class TenantNetworks(harness.TestCase):
         self.addCleanup(t.remove)
         return t
 
-    def daemon(self, user=None, managed=()):
+    def daemon(self, user="", managed=()):
         d = harness.Daemon(config=tenant_config(self.tag, user, managed))
         self.addCleanup(d.cleanup)
         return d
