@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/preflight.hpp"
+#include "daemon/single_instance.hpp"
 #include "daemon/status.hpp"
 #include "daemon/tenant_role.hpp"
 #include "proto/packet.hpp"
@@ -150,6 +151,10 @@ int run(const Config& config, const ConfigSource& source, RunOptions run_options
     for (const auto& warning : checked->warnings) {
         spdlog::warn("{}", warning);
     }
+    if (auto alone = check_single_instance(config); !alone) {
+        spdlog::critical("{}", alone.error());
+        return 1;
+    }
     // Before the clock source's first socket: after the drop, it makes more there.
     if (auto made = sys::prepare_runtime_directory(config.runtime_directory, config.user); !made) {
         spdlog::critical("server.runtime_directory: {}", made.error());
@@ -242,11 +247,12 @@ int run(const Config& config, const ConfigSource& source, RunOptions run_options
     std::optional<sys::UnixListener> status;
     if (!config.status_socket.empty()) {
         auto listening = sys::UnixListener::listen(config.status_socket);
-        if (listening) {
-            status.emplace(std::move(listening).value());
-        } else {
-            spdlog::warn("no status socket: {}", listening.error());
+        if (!listening) {
+            spdlog::critical("status socket: {} (status.socket = \"\" for none)",
+                             listening.error());
+            return 1;
         }
+        status.emplace(std::move(listening).value());
     }
     if (!config.user.empty()) {
         if (auto dropped = sys::drop_privileges(config.user); !dropped) {

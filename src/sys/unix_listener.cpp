@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "sys/datagram_client.hpp"
+#include "sys/socket_owners.hpp"
 
 namespace cloudtime::sys {
 
@@ -41,8 +42,8 @@ Expected<UnixListener> UnixListener::listen(const std::string& path) {
     if (!address) {
         return address.failure();
     }
-    if (connect_to(path)) {
-        return Error{path + " is served by another running process"};
+    if (auto other = holder(path)) {
+        return Error{path + " is served by another running process, " + *other};
     }
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
@@ -60,6 +61,14 @@ Expected<UnixListener> UnixListener::listen(const std::string& path) {
         return os_error("listen " + path);
     }
     return listener;
+}
+
+std::optional<std::string> UnixListener::holder(const std::string& path) {
+    auto connected = connect_to(path);
+    if (!connected) {
+        return std::nullopt;
+    }
+    return peer_process(connected->get());
 }
 
 UnixListener::UnixListener(UnixListener&& other) noexcept

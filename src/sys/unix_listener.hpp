@@ -2,6 +2,7 @@
 // at a time from its main loop, writes a document and closes.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,8 @@ class UnixListener {
     // Creates the socket's directory if missing, replaces a stale socket file (one nobody
     // answers on) but refuses one that a running daemon still serves.
     static Expected<UnixListener> listen(const std::string& path);
+    // The process serving `path` now ("pid N (name)"), if any answers there.
+    static std::optional<std::string> holder(const std::string& path);
     UnixListener(UnixListener&& other) noexcept;
     UnixListener& operator=(UnixListener&&) = delete;
     UnixListener(const UnixListener&) = delete;

@@ -1,0 +1,47 @@
+#include "daemon/single_instance.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "sys/socket_owners.hpp"
+#include "sys/unix_listener.hpp"
+
+namespace cloudtime::daemon {
+
+namespace {
+Status check_free(sys::Transport transport, const sys::SocketAddress& address) {
+    if (address.port() == 0 || !sys::address_taken(transport, address)) {
+        return Done{};  // port 0: the kernel picks a free one
+    }
+    const auto holders = sys::processes_holding(transport, address);
+    return Error{fmt::format(
+        "{} {} is already served by {}: one cloudtimed per address; stop that one first",
+        transport == sys::Transport::udp ? "udp" : "tcp", address.to_string(),
+        holders.empty() ? std::string("another process")
+                        : fmt::format("{}", fmt::join(holders, ", ")))};
+}
+}  // namespace
+
+Status check_single_instance(const config::Config& config) {
+    for (const auto& address : config.listen) {
+        if (auto free = check_free(sys::Transport::udp, address); !free) {
+            return free;
+        }
+    }
+    if (config.vendordata.enabled) {
+        if (auto free = check_free(sys::Transport::tcp, config.vendordata.listen); !free) {
+            return Error{"vendordata: " + free.error()};
+        }
+    }
+    if (!config.status_socket.empty()) {
+        if (auto holder = sys::UnixListener::holder(config.status_socket)) {
+            return Error{fmt::format(
+                "status socket {} is served by {}: one cloudtimed per status socket; stop that "
+                "one first",
+                config.status_socket, *holder)};
+        }
+    }
+    return Done{};
+}
+
+}  // namespace cloudtime::daemon

@@ -1,0 +1,62 @@
+"""One cloudtimed per address: a second one with the same NTP address, vendordata address or
+status socket exits 1 naming the running one's PID (with SO_REUSEPORT it used to join the
+first one's sockets, and clients got answers from both in turn); the first serves on."""
+
+import os
+import time
+import unittest
+
+import harness
+
+
+class OneInstance(harness.TestCase):
+    def start(self, config=harness.LOCAL_CONFIG, **kwargs):
+        daemon = harness.Daemon(config=config, **kwargs)
+        self.addCleanup(daemon.cleanup)
+        return daemon
+
+    def assert_refused(self, second, first, what):
+        """`second` exits 1 within 10 s, its log naming `what` and the first one's PID."""
+        try:
+            second.proc.wait(10)
+        except Exception:
+            self.fail("the second cloudtimed did not stop:\n" + second.read_log())
+        log = second.read_log()
+        self.assertEqual(second.proc.returncode, 1, log)
+        self.assertIn(what, log)
+        self.assertIn(f"pid {first.proc.pid} (cloudtimed)", log)
+        self.assertIn("stop that one first", log)
+        # The first one is untouched.
+        rc, data, err = harness.run_query(first.address, "-n", "1")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(first.status()["listen"]), 1)
+
+    def test_the_same_ntp_address(self):
+        port = harness.free_udp_port()
+        first = self.start(listen=(f"127.0.0.1:{port}",))
+        second = self.start(listen=(f"127.0.0.1:{port}",), wait_ready=False)
+        self.assert_refused(second, first, f"udp 127.0.0.1:{port} is already served by")
+        # Nor on the wildcard address, which includes it.
+        third = self.start(listen=(f"0.0.0.0:{port}",), wait_ready=False)
+        self.assert_refused(third, first, f"udp 0.0.0.0:{port} is already served by")
+
+    def test_the_same_vendordata_address(self):
+        port = harness.free_tcp_port()
+        config = harness.LOCAL_CONFIG + f'[vendordata]\nenabled = true\nlisten = "127.0.0.1:{port}"\n'
+        first = self.start(config)
+        first.vendordata_status(until=lambda v: v.get("pid"))
+        second = self.start(config, wait_ready=False)
+        self.assert_refused(second, first,
+                            f"vendordata: tcp 127.0.0.1:{port} is already served by")
+
+    def test_the_same_status_socket(self):
+        first = self.start()
+        path = first.status_socket
+        second = self.start(config=harness.LOCAL_CONFIG + f'[status]\nsocket = "{path}"\n',
+                            wait_ready=False)
+        self.assert_refused(second, first, f"status socket {path} is served by")
+        self.assertTrue(os.path.exists(path))
+
+
+if __name__ == "__main__":
+    unittest.main()
