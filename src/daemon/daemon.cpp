@@ -19,6 +19,7 @@
 #include "server/clock_source.hpp"
 #include "server/ntp_server.hpp"
 #include "server/snapshot_cell.hpp"
+#include "sys/chrony_control.hpp"
 #include "sys/clock.hpp"
 #include "sys/paths.hpp"
 #include "sys/poller.hpp"
@@ -159,6 +160,9 @@ int run(const Config& config, const ConfigSource& source, RunOptions run_options
     if (auto made = sys::prepare_runtime_directory(config.runtime_directory, config.user); !made) {
         spdlog::critical("server.runtime_directory: {}", made.error());
         return 1;
+    }
+    for (const auto& stale : sys::ChronyControl::remove_stale_clients(config.runtime_directory)) {
+        spdlog::info("removed {}, left by a cloudtimed that was killed", stale);
     }
     // Tenant networks take descriptors as they come: allow as many as the system lets us.
     const auto files = sys::raise_open_files_limit();

@@ -99,6 +99,7 @@ void TenantNetworks::attach(const std::string& name) {
         } else {
             if (!entry->entered) {
                 entry->entered = true;
+                reclaim_leftovers(name, *entry);
                 auto events = sys::open_address_events();
                 if (events) {
                     entry->address_events = std::move(events).value();
@@ -243,6 +244,31 @@ bool TenantNetworks::add_managed(const std::string& name, Attached& entry,
         changed = true;
     }
     return changed;
+}
+
+void TenantNetworks::reclaim_leftovers(const std::string& name, Attached& entry) const {
+    auto marked = sys::addresses_marked_ours();
+    if (!marked) {
+        spdlog::warn("tenant network {}: cannot list its addresses: {}", name, marked.error());
+        return;
+    }
+    for (const auto& left : *marked) {
+        const bool configured = std::any_of(
+            options_.managed.begin(), options_.managed.end(),
+            [&](const auto& m) { return m.mapped_octets() == left.address.mapped_octets(); });
+        if (configured) {
+            entry.added.emplace_back(left.address, left.ifindex);
+            spdlog::info("tenant network {}: {} was left by an earlier cloudtimed: ours again",
+                         name, left.address.host_string());
+        } else if (auto removed =
+                       sys::change_address(false, left.address, left.prefix_length, left.ifindex);
+                   removed) {
+            spdlog::info("tenant network {}: removed {}/{}, left by an earlier cloudtimed", name,
+                         left.address.host_string(), left.prefix_length);
+        } else {
+            spdlog::warn("tenant network {}: {}", name, removed.error());
+        }
+    }
 }
 
 void TenantNetworks::undo_changes(const std::string& name, const Attached& entry) const {

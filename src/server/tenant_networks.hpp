@@ -68,6 +68,9 @@ class TenantNetworks {
     // found metadata address; returns whether any was added.
     bool add_managed(const std::string& name, Attached& entry,
                      const std::vector<sys::LocalAddress>& present);
+    // Inside the namespace, the first time: managed addresses an earlier cloudtimed added and
+    // could not remove (killed): those still configured become ours, the others go.
+    void reclaim_leftovers(const std::string& name, Attached& entry) const;
     // Inside the namespace again: removes the managed addresses added and our nftables table.
     void undo_changes(const std::string& name, const Attached& entry) const;
 

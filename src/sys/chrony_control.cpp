@@ -24,6 +24,10 @@ ChronyControl::ChronyControl(std::string socket_path, std::string client_directo
 ChronyControl::ChronyControl(const SocketAddress& command_port)
     : command_port_(command_port), where_("udp " + command_port.to_string()) {}
 
+std::vector<std::string> ChronyControl::remove_stale_clients(const std::string& client_directory) {
+    return sys::remove_stale_clients(client_directory, kClientPrefix);
+}
+
 std::uint32_t ChronyControl::first_sequence() {
     std::random_device device;
     return device();
@@ -46,7 +50,7 @@ Expected<std::span<const std::uint8_t>> ChronyControl::exchange_once(
     if (!client_) {
         auto client = command_port_ ? DatagramClient::connect_udp(*command_port_)
                                     : DatagramClient::connect_unix(socket_path_, client_directory_,
-                                                                   "cloudtime");
+                                                                   kClientPrefix);
         if (!client) {
             return client.failure();
         }

@@ -26,10 +26,14 @@ class ChronyControl {
     Expected<proto::ChronyTracking> tracking(int timeout_ms);
     // Every source, as `chronyc sources` lists them (each request with its own timeout).
     Expected<std::vector<proto::ChronySource>> sources(int timeout_ms);
+    // Our socket files a killed process left in `client_directory`; removed, and returned.
+    static std::vector<std::string> remove_stale_clients(const std::string& client_directory);
+
     // The socket's path or "udp ADDR:PORT", for messages.
     const std::string& where() const { return where_; }
 
   private:
+    static constexpr const char* kClientPrefix = "cloudtime";
     // One request and its reply; the connection is dropped on failure.
     Expected<std::span<const std::uint8_t>> exchange(std::span<const std::uint8_t> request,
                                                      int timeout_ms);

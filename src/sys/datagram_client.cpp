@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "sys/poller.hpp"
 
@@ -28,6 +30,34 @@ namespace {
 std::atomic<unsigned> next_client{0};
 }  // namespace
 
+namespace {
+std::string client_name(const std::string& prefix, long pid, unsigned n) {
+    return prefix + "." + std::to_string(pid) + "." + std::to_string(n) + ".sock";
+}
+}  // namespace
+
+std::vector<std::string> remove_stale_clients(const std::string& directory,
+                                              const std::string& prefix) {
+    std::vector<std::string> removed;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
+        const std::string name = entry.path().filename();
+        // prefix.PID.N.sock, exactly as connect_unix names them
+        long pid = 0;
+        unsigned n = 0;
+        if (name.rfind(prefix + ".", 0) != 0 ||
+            std::sscanf(name.c_str() + prefix.size(), ".%ld.%u.sock", &pid, &n) != 2 || pid <= 0 ||
+            name != client_name(prefix, pid, n) ||
+            std::filesystem::exists("/proc/" + std::to_string(pid))) {
+            continue;
+        }
+        if (::unlink(entry.path().c_str()) == 0) {
+            removed.push_back(entry.path());
+        }
+    }
+    return removed;
+}
+
 Expected<DatagramClient> DatagramClient::connect_udp(const SocketAddress& server) {
     UniqueFd fd(::socket(server.is_ipv6() ? AF_INET6 : AF_INET,
                          SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
@@ -47,8 +77,8 @@ Expected<DatagramClient> DatagramClient::connect_unix(const std::string& server_
     if (!server) {
         return server.failure();
     }
-    const std::string own_path = directory + "/" + prefix + "." + std::to_string(::getpid()) + "." +
-                                 std::to_string(next_client.fetch_add(1)) + ".sock";
+    const std::string own_path =
+        directory + "/" + client_name(prefix, ::getpid(), next_client.fetch_add(1));
     auto own = unix_socket_address(own_path);
     if (!own) {
         return own.failure();

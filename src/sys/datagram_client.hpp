@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "sys/fd.hpp"
 #include "sys/socket_address.hpp"
@@ -17,6 +18,11 @@ namespace cloudtime::sys {
 
 // The address of the Unix socket at `path`; an error when the path is empty or too long.
 Expected<sockaddr_un> unix_socket_address(const std::string& path);
+
+// Removes the socket files clients named after `prefix` left in `directory` when their process
+// died without removing them (kill -9): those whose process id no longer runs. Returns them.
+std::vector<std::string> remove_stale_clients(const std::string& directory,
+                                              const std::string& prefix);
 
 class DatagramClient {
   public:

@@ -45,7 +45,18 @@ Expected<std::vector<LocalAddress>> find_local_addresses(const std::vector<Socke
 // Adds or removes `address`/`prefix_length` on interface `ifindex` of the current namespace
 // (rtnetlink; IPv6 without duplicate address detection). Adding an address that is there
 // already is an error saying so ("File exists").
+// Added addresses carry this protocol (IFA_PROTO, Linux 6.1+): after a crash, the next start
+// finds and removes what it had added, and nothing else.
+inline constexpr std::uint8_t kAddressProtocol = 0xc7;
 Status change_address(bool add, const SocketAddress& address, std::uint8_t prefix_length,
                       unsigned ifindex);
+
+// The addresses of the current namespace that carry kAddressProtocol: ours.
+struct MarkedAddress {
+    SocketAddress address;
+    std::uint8_t prefix_length = 0;
+    unsigned ifindex = 0;
+};
+Expected<std::vector<MarkedAddress>> addresses_marked_ours();
 
 }  // namespace cloudtime::sys

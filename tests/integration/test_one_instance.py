@@ -3,6 +3,8 @@ status socket exits 1 naming the running one's PID (with SO_REUSEPORT it used to
 first one's sockets, and clients got answers from both in turn); the first serves on."""
 
 import os
+import shutil
+import tempfile
 import time
 import unittest
 
@@ -56,6 +58,47 @@ class OneInstance(harness.TestCase):
                             wait_ready=False)
         self.assert_refused(second, first, f"status socket {path} is served by")
         self.assertTrue(os.path.exists(path))
+
+
+class AfterKill9(harness.TestCase):
+    """What a cloudtimed killed with SIGKILL leaves (its status socket, its socket where
+    chronyd answers) is removed by the next start, and nothing else is."""
+
+    @classmethod
+    def setUpClass(cls):
+        harness.require_program("chronyd")
+        super().setUpClass()
+
+    def test_socket_files_left_are_removed(self):
+        chronyd = harness.Chronyd(["port 0", "local stratum 8"])
+        self.addCleanup(chronyd.cleanup)
+        workdir = tempfile.mkdtemp(prefix="cloudtime-test-")
+        self.addCleanup(shutil.rmtree, workdir, ignore_errors=True)
+        # As root, it asks chronyd's socket: its own socket file is in the runtime directory.
+        config = (f'[server]\nuser = ""\n[clock]\nsource = "chrony"\n{chronyd.clock_config()}')
+        dead = harness.Daemon(config=config, workdir=workdir)
+        deadline = time.monotonic() + 20
+        while not [f for f in os.listdir(workdir) if f.startswith(f"cloudtime.{dead.proc.pid}.")]:
+            self.assertLess(time.monotonic(), deadline, dead.read_log())
+            time.sleep(0.05)
+        left = [f for f in os.listdir(workdir) if f.startswith("cloudtime.")]
+        dead.proc.kill()
+        dead.proc.wait()
+        dead.log.close()
+        self.assertTrue(os.path.exists(os.path.join(workdir, "status.sock")))
+        # Not ours to remove: another process's name, a live process's socket.
+        for other in ("cloudtime.x.sock", f"cloudtime.{os.getpid()}.0.sock", "notes.sock"):
+            open(os.path.join(workdir, other), "w").close()
+        second = harness.Daemon(config=config, workdir=workdir)
+        self.addCleanup(second.cleanup)
+        log = second.read_log()
+        for name in left:
+            self.assertIn(f"removed {workdir}/{name}, left by a cloudtimed that was killed", log)
+            self.assertFalse(os.path.exists(os.path.join(workdir, name)))
+        for other in ("cloudtime.x.sock", f"cloudtime.{os.getpid()}.0.sock", "notes.sock"):
+            self.assertTrue(os.path.exists(os.path.join(workdir, other)), other)
+        # The stale status socket was replaced: the new one answers.
+        self.assertEqual(len(second.status()["listen"]), 1)
 
 
 if __name__ == "__main__":

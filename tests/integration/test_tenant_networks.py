@@ -7,6 +7,7 @@ import contextlib
 import os
 import re
 import secrets
+import signal
 import socket
 import subprocess
 import time
@@ -254,6 +255,40 @@ class TenantNetworks(harness.TestCase):
         self.assertIn("inet 169.254.169.254/16", addresses_in(topology.meta))
         self.assertIn(f"tenant network {topology.meta}: removed 169.254.169.123/32",
                       daemon.read_log())
+
+    def test_after_kill_9_the_next_start_removes_what_it_left(self):
+        topology = self.topology()
+        # An address of the namespace's own that happens to be link-local: never ours.
+        subprocess.run(["ip", "-n", topology.meta, "addr", "add", "169.254.169.200/32", "dev",
+                        "lo"], check=True)
+        for user in ("", "_cloudtime"):  # in one process, and with the privileged helper
+            with self.subTest(user=user):
+                dead = self.daemon(user=user, managed=("169.254.169.123", "169.254.169.124"))
+                self.wait_served(dead, topology, count=4)
+                # SIGKILL to every process, as `systemctl kill -s KILL` does: no clean-up.
+                with open(f"/proc/{dead.proc.pid}/task/{dead.proc.pid}/children") as f:
+                    children = [int(pid) for pid in f.read().split()]
+                for pid in children:
+                    self.assertGreater(pid, 1)
+                    os.kill(pid, signal.SIGKILL)
+                dead.proc.kill()
+                dead.proc.wait()
+                self.assertIn("inet 169.254.169.123/32", addresses_in(topology.meta))
+                # The next one, configured with one of them: serves it as its own (and removes
+                # it when it stops); removes the other; leaves the namespace's own alone.
+                d = self.daemon(user=user, managed=("169.254.169.123",))
+                self.wait_served(d, topology, count=3)
+                log = d.read_log()
+                self.assertIn(f"tenant network {topology.meta}: 169.254.169.123 was left by an "
+                              "earlier cloudtimed: ours again", log)
+                self.assertIn(f"tenant network {topology.meta}: removed 169.254.169.124/32, left "
+                              "by an earlier cloudtimed", log)
+                self.assertNotIn("169.254.169.124", addresses_in(topology.meta))
+                rc, _, err = harness.run_query("169.254.169.123", "-n", "1", netns=topology.vm)
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(d.stop(), 0)
+                self.assertNotIn("169.254.169.123", addresses_in(topology.meta))
+                self.assertIn("inet 169.254.169.200/32", addresses_in(topology.meta))
 
     def test_bad_user_is_refused(self):
         for user, message in (("no-such-user-here", "no such user"), ("root", "is root")):
