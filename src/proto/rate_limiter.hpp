@@ -29,6 +29,8 @@ struct RateLimitPolicy {
     std::int8_t kod = 1;                // of the rest, 1 in 2^kod gets a KoD RATE; -1: never a KoD
     std::size_t table_entries = 65536;  // rounded up to a power of two (8 octets each)
     std::uint8_t ipv6_prefix = 64;      // IPv6 sources are limited per prefix of this length
+
+    friend bool operator==(const RateLimitPolicy&, const RateLimitPolicy&) = default;
 };
 
 // A source as the limiter sees it: the IPv4 address, or the IPv6 address masked to the prefix.
@@ -53,6 +55,7 @@ class RateLimiter {
 
     std::size_t entries() const { return size_; }
     std::size_t memory_bytes() const { return size_ * sizeof(std::atomic<std::uint64_t>); }
+    const RateLimitPolicy& policy() const { return policy_; }
 
   private:
     std::uint64_t hash(const SourceKey& key) const;

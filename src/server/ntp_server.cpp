@@ -10,11 +10,28 @@
 
 namespace cloudtime::server {
 
-NtpServer::NtpServer(const SnapshotCell& clock, proto::ServerPolicy policy)
-    : clock_(clock), policy_(policy) {}
-
 NtpServer::~NtpServer() {
     stop();
+}
+
+std::shared_ptr<const RulesSet> NtpServer::make_rules(const ServerOptions& options) const {
+    auto set = std::make_shared<RulesSet>();
+    set->access = options.access;
+    if (options.rate_limit.enabled) {
+        if (rules_ && rules_->limiter && rules_->limiter->policy() == options.rate_limit) {
+            set->limiter = rules_->limiter;  // its sources' state stays
+        } else {
+            std::random_device device;
+            const std::uint64_t seed = (std::uint64_t{device()} << 32U) | device();
+            set->limiter = std::make_shared<proto::RateLimiter>(options.rate_limit, seed,
+                                                                sys::realtime_now());
+        }
+    }
+    set->rules = {.policy = options.policy,
+                  .access = set->access.empty() ? nullptr : &set->access,
+                  .limiter = set->limiter.get(),
+                  .ipv6_prefix = options.rate_limit.ipv6_prefix};
+    return set;
 }
 
 Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& options,
@@ -22,16 +39,10 @@ Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& option
     if (options.listen.empty()) {
         return Error{"no listen address"};
     }
-    std::unique_ptr<NtpServer> server(new NtpServer(clock, options.policy));
+    std::unique_ptr<NtpServer> server(new NtpServer(clock));
     server->batch_size_ = options.batch_size;
-    server->ipv6_prefix_ = options.rate_limit.ipv6_prefix;
-    server->access_ = options.access;
-    if (options.rate_limit.enabled) {
-        std::random_device device;
-        const std::uint64_t seed = (std::uint64_t{device()} << 32U) | device();
-        server->limiter_ =
-            std::make_unique<proto::RateLimiter>(options.rate_limit, seed, sys::realtime_now());
-    }
+    server->receive_buffer_ = options.receive_buffer;
+    server->rules_ = server->make_rules(options);
     const unsigned threads =
         options.threads != 0 ? options.threads : std::max(1U, std::thread::hardware_concurrency());
     auto stop = sys::Wakeup::create();
@@ -39,25 +50,6 @@ Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& option
         return stop.failure();
     }
     server->stop_.emplace(std::move(stop).value());
-    server->per_worker_.resize(threads);
-    for (const auto& address : options.listen) {
-        // The first socket resolves port 0; its siblings share the port it got.
-        sys::SocketAddress target = address;
-        for (unsigned t = 0; t < threads; ++t) {
-            auto socket = sys::UdpSocket::bind(target, {.reuse_port = true,
-                                                        .nonblocking = true,
-                                                        .receive_buffer = options.receive_buffer});
-            if (!socket) {
-                return socket.failure();
-            }
-            if (t == 0) {
-                target.set_port(socket->local_address().port());
-                server->bound_.push_back(target);
-            }
-            server->per_worker_[t].push_back(
-                std::make_unique<ServedSocket>(ServedSocket{std::move(socket).value(), nullptr}));
-        }
-    }
     server->counters_ = std::make_unique<WorkerCounters[]>(threads);
     for (unsigned t = 0; t < threads; ++t) {
         auto inbox = WorkerInbox::create();
@@ -66,25 +58,97 @@ Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& option
         }
         server->inboxes_.push_back(std::move(inbox).value());
     }
+    for (const auto& address : options.listen) {
+        if (auto added = server->add_listener(address); !added) {
+            return added.failure();
+        }
+    }
     return server;
 }
 
-void NtpServer::start() {
-    for (std::size_t t = 0; t < per_worker_.size(); ++t) {
-        std::random_device device;
-        std::vector<ServedSocket*> sockets;
-        for (const auto& s : per_worker_[t]) {
-            sockets.push_back(s.get());
+Status NtpServer::add_listener(const sys::SocketAddress& address) {
+    // The first socket resolves port 0; its siblings share the port it got.
+    Listener listener{address, address, {}};
+    std::vector<std::unique_ptr<ServedSocket>> sockets;
+    for (std::size_t t = 0; t < inboxes_.size(); ++t) {
+        auto socket = sys::UdpSocket::bind(listener.bound, {.reuse_port = true,
+                                                            .nonblocking = true,
+                                                            .receive_buffer = receive_buffer_});
+        if (!socket) {
+            return socket.failure();  // the ones bound so far close with `sockets`
         }
+        if (t == 0) {
+            listener.bound.set_port(socket->local_address().port());
+            if (receive_buffer_granted_ == 0) {
+                receive_buffer_granted_ = socket->receive_buffer();
+            }
+        }
+        sockets.push_back(
+            std::make_unique<ServedSocket>(ServedSocket{std::move(socket).value(), nullptr}));
+    }
+    // All bound: the workers take them (before start, they find them in their inbox).
+    for (std::size_t t = 0; t < inboxes_.size(); ++t) {
+        listener.sockets.push_back(sockets[t].get());
+        inboxes_[t]->add(std::move(sockets[t]));
+    }
+    bound_.push_back(listener.bound);
+    listeners_.push_back(std::move(listener));
+    return Done{};
+}
+
+Status NtpServer::update(const ServerOptions& options) {
+    const auto listed = [](const std::vector<sys::SocketAddress>& list,
+                           const sys::SocketAddress& a) {
+        return std::find(list.begin(), list.end(), a) != list.end();
+    };
+    const std::size_t kept = listeners_.size();
+    for (const auto& address : options.listen) {
+        const bool known = std::any_of(listeners_.begin(), listeners_.end(),
+                                       [&](const Listener& l) { return l.configured == address; });
+        if (known) {
+            continue;
+        }
+        if (auto added = add_listener(address); !added) {
+            // Take back what this update added: the server is as it was.
+            for (std::size_t i = kept; i < listeners_.size(); ++i) {
+                for (std::size_t t = 0; t < inboxes_.size(); ++t) {
+                    inboxes_[t]->remove(listeners_[i].sockets[t]);
+                }
+            }
+            listeners_.resize(kept);
+            bound_.resize(kept);
+            return Error{"cannot listen on " + address.to_string() + ": " + added.error()};
+        }
+    }
+    for (auto it = listeners_.begin(); it != listeners_.end();) {
+        if (listed(options.listen, it->configured)) {
+            ++it;
+            continue;
+        }
+        for (std::size_t t = 0; t < inboxes_.size(); ++t) {
+            inboxes_[t]->remove(it->sockets[t]);
+        }
+        it = listeners_.erase(it);
+    }
+    bound_.clear();
+    for (const auto& l : listeners_) {
+        bound_.push_back(l.bound);
+    }
+    rules_ = make_rules(options);
+    for (const auto& inbox : inboxes_) {
+        inbox->set_rules(rules_);
+    }
+    return Done{};
+}
+
+void NtpServer::start() {
+    for (std::size_t t = 0; t < inboxes_.size(); ++t) {
+        std::random_device device;
         const WorkerContext ctx{
-            .sockets = std::move(sockets),
             .inbox = inboxes_[t].get(),
             .stop_fd = stop_->fd(),
             .clock = &clock_,
-            .rules = {.policy = policy_,
-                      .access = access_.empty() ? nullptr : &access_,
-                      .limiter = limiter_.get(),
-                      .ipv6_prefix = ipv6_prefix_},
+            .rules = rules_,
             .counters = &counters_[t],
             .batch_size = batch_size_,
             .random_seed = (std::uint64_t{device()} << 32U) | device(),
@@ -123,7 +187,7 @@ void NtpServer::detach(const ServedSocket* socket) {
 
 CounterTotals NtpServer::totals() const {
     CounterTotals totals;
-    for (std::size_t t = 0; t < per_worker_.size(); ++t) {
+    for (std::size_t t = 0; t < inboxes_.size(); ++t) {
         counters_[t].add_to(totals);
     }
     return totals;

@@ -43,6 +43,12 @@ class NtpServer {
     void start();
     void stop();
 
+    // A new config while serving: binds the listen addresses that are new (any error leaves
+    // everything as it was), closes those no longer listed, and hands every worker the new
+    // access list and rate limits (the limiter's table is kept when its settings are the
+    // same). Threads, batch size and receive buffer stay as started.
+    Status update(const ServerOptions& options);
+
     // Hands a socket opened elsewhere (a tenant network's) to a running worker, chosen in
     // turn; the handle takes it back with detach(), which closes it. Called from one thread.
     const ServedSocket* attach(sys::UdpSocket socket, std::shared_ptr<TenantCounters> counters);
@@ -50,25 +56,36 @@ class NtpServer {
 
     // The addresses actually bound (port 0 resolved), one per configured address.
     const std::vector<sys::SocketAddress>& bound_addresses() const { return bound_; }
-    unsigned thread_count() const { return static_cast<unsigned>(per_worker_.size()); }
+    unsigned thread_count() const { return static_cast<unsigned>(inboxes_.size()); }
     // The receive buffer the kernel granted each socket, in bytes.
-    int receive_buffer() const { return per_worker_.front().front()->socket.receive_buffer(); }
+    int receive_buffer() const { return receive_buffer_granted_; }
     CounterTotals totals() const;
     // Memory held by the rate limiter's table (0 when limiting is off).
-    std::size_t rate_limit_table_bytes() const { return limiter_ ? limiter_->memory_bytes() : 0; }
+    std::size_t rate_limit_table_bytes() const {
+        return rules_->limiter ? rules_->limiter->memory_bytes() : 0;
+    }
 
   private:
-    NtpServer(const SnapshotCell& clock, proto::ServerPolicy policy);
+    // One listen address: a socket per worker (SO_REUSEPORT), index = worker.
+    struct Listener {
+        sys::SocketAddress configured;  // as in server.listen (maybe port 0)
+        sys::SocketAddress bound;
+        std::vector<const ServedSocket*> sockets;
+    };
+
+    explicit NtpServer(const SnapshotCell& clock) : clock_(clock) {}
+    // Binds `address` for every worker; the sockets go to the workers' inboxes.
+    Status add_listener(const sys::SocketAddress& address);
+    std::shared_ptr<const RulesSet> make_rules(const ServerOptions& options) const;
 
     const SnapshotCell& clock_;
-    proto::ServerPolicy policy_;
     std::size_t batch_size_ = 32;
-    std::uint8_t ipv6_prefix_ = 64;
-    std::unique_ptr<proto::RateLimiter> limiter_;
-    proto::AccessList access_;
+    int receive_buffer_ = 0;          // asked for
+    int receive_buffer_granted_ = 0;  // what the kernel gave the first socket
+    std::shared_ptr<const RulesSet> rules_;
     std::optional<sys::Wakeup> stop_;  // signalled once: every worker returns
+    std::vector<Listener> listeners_;
     std::vector<sys::SocketAddress> bound_;
-    std::vector<std::vector<std::unique_ptr<ServedSocket>>> per_worker_;
     std::vector<std::unique_ptr<WorkerInbox>> inboxes_;
     std::map<const ServedSocket*, std::size_t> attached_;  // which worker holds each
     std::size_t next_worker_ = 0;

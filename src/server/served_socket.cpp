@@ -26,6 +26,14 @@ void WorkerInbox::remove(const ServedSocket* socket) {
     wakeup_.signal();
 }
 
+void WorkerInbox::set_rules(std::shared_ptr<const RulesSet> rules) {
+    {
+        const std::lock_guard lock(mutex_);
+        pending_.rules = std::move(rules);
+    }
+    wakeup_.signal();
+}
+
 WorkerInbox::Commands WorkerInbox::take() {
     wakeup_.drain();
     const std::lock_guard lock(mutex_);

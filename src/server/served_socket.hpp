@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "proto/access_list.hpp"
+#include "proto/rate_limiter.hpp"
+#include "proto/server_decision.hpp"
 #include "server/counters.hpp"
 #include "sys/fd.hpp"
 #include "sys/udp_socket.hpp"
@@ -29,6 +32,15 @@ struct ServedSocket {
     std::shared_ptr<TenantCounters> tenant;  // null for the sockets of server.listen
 };
 
+// What workers decide with: the access list and the rate limiter (shared by every worker,
+// lock-free inside) that `rules` points into. A reload hands workers a new set; each keeps
+// the one it has until then, so the hot path reads no shared pointer.
+struct RulesSet {
+    proto::AccessList access;
+    std::shared_ptr<proto::RateLimiter> limiter;  // kept across a reload that does not change it
+    proto::ServerRules rules;
+};
+
 // The control channel of one worker: commands queued under a mutex by the control thread, an
 // wake-up (eventfd) for the worker. The worker takes them between batches; the hot path never
 // touches the mutex.
@@ -39,10 +51,12 @@ class WorkerInbox {
 
     void add(std::unique_ptr<ServedSocket> socket);
     void remove(const ServedSocket* socket);  // the worker closes it
+    void set_rules(std::shared_ptr<const RulesSet> rules);
 
     struct Commands {
         std::vector<std::unique_ptr<ServedSocket>> added;
         std::vector<const ServedSocket*> removed;
+        std::shared_ptr<const RulesSet> rules;  // null: unchanged
     };
     Commands take();  // worker side: drains the eventfd and the queue
 

@@ -34,7 +34,7 @@ class FastRandom {
 };
 
 void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
-                  const WorkerContext& ctx, FastRandom& random) {
+                  const WorkerContext& ctx, const proto::ServerRules& rules, FastRandom& random) {
     const sys::UdpSocket& socket = served_socket.socket;
     for (int turn = 0; turn < kBatchesPerTurn; ++turn) {
         if (batch.receive(socket) != sys::IoStatus::ok) {
@@ -59,8 +59,8 @@ void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
                 .served_receive = served.receive(datagram.kernel_receive),
             };
             // Only the limiter uses randomness: without one, the draw is not made.
-            const std::uint64_t draw = ctx.rules.limiter != nullptr ? random.next() : 0;
-            const proto::Decision decision = proto::handle(ctx.rules, arrival, batch.payload(i),
+            const std::uint64_t draw = rules.limiter != nullptr ? random.next() : 0;
+            const proto::Decision decision = proto::handle(rules, arrival, batch.payload(i),
                                                            clock, draw, batch.next_reply());
             if (const auto* drop = std::get_if<proto::Drop>(&decision)) {
                 counters.count_dropped(drop->reason);
@@ -99,9 +99,14 @@ void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
 char stop_tag;
 char inbox_tag;
 
-// Sockets handed over while running: watched from now on; sockets taken back: closed.
+// Sockets handed over while running: watched from now on; sockets taken back: closed; new
+// rules: used from the next batch on.
 void apply(WorkerInbox::Commands commands, sys::EpollSet& epoll,
-           std::vector<std::unique_ptr<ServedSocket>>& owned) {
+           std::vector<std::unique_ptr<ServedSocket>>& owned,
+           std::shared_ptr<const RulesSet>& rules) {
+    if (commands.rules) {
+        rules = std::move(commands.rules);
+    }
     for (auto& added : commands.added) {
         if (auto watched = epoll.add(added->socket.fd(), added.get()); !watched) {
             spdlog::error("worker cannot watch a new socket: {}", watched.error());
@@ -132,12 +137,7 @@ void run_worker(const WorkerContext& ctx) {
         spdlog::critical("worker cannot start: {}", watching.error());
         return;
     }
-    for (ServedSocket* s : ctx.sockets) {
-        if (auto watched = epoll->add(s->socket.fd(), s); !watched) {
-            spdlog::error("worker cannot watch {}: {}", s->socket.local_address().to_string(),
-                          watched.error());
-        }
-    }
+    std::shared_ptr<const RulesSet> rules = ctx.rules;
     std::vector<std::unique_ptr<ServedSocket>> owned;
     std::array<void*, 64> ready{};
     for (;;) {
@@ -151,7 +151,7 @@ void run_worker(const WorkerContext& ctx) {
             } else if (tag == &inbox_tag) {
                 inbox = true;
             } else {
-                serve_socket(*static_cast<ServedSocket*>(tag), batch, ctx, random);
+                serve_socket(*static_cast<ServedSocket*>(tag), batch, ctx, rules->rules, random);
             }
         }
         if (stop) {
@@ -159,7 +159,7 @@ void run_worker(const WorkerContext& ctx) {
         }
         // After serving this round's events: none of them may point at a socket removed now.
         if (inbox) {
-            apply(ctx.inbox->take(), *epoll, owned);
+            apply(ctx.inbox->take(), *epoll, owned, rules);
         }
     }
 }

@@ -15,11 +15,13 @@
 namespace cloudtime::server {
 
 struct WorkerContext {
-    std::vector<ServedSocket*> sockets;  // this worker's sockets of server.listen
-    WorkerInbox* inbox = nullptr;        // sockets handed over and taken back while running
-    int stop_fd = -1;                    // readable when the server stops
+    // Sockets (of server.listen and tenant networks) handed over and taken back while
+    // running, and new rules on a reload.
+    WorkerInbox* inbox = nullptr;
+    int stop_fd = -1;  // readable when the server stops
     const SnapshotCell* clock = nullptr;
-    proto::ServerRules rules;  // access list, versions, the rate limiter shared by all workers
+    // Access list, versions, the rate limiter shared by all workers; replaced on a reload.
+    std::shared_ptr<const RulesSet> rules;
     WorkerCounters* counters = nullptr;
     std::size_t batch_size = 32;    // datagrams per recvmmsg/sendmmsg
     std::uint64_t random_seed = 1;  // for the limiter's leak and KoD choices
