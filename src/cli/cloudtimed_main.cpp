@@ -8,6 +8,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "config/config.hpp"
+#include "daemon/config_loader.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/preflight.hpp"
 #include "sys/paths.hpp"
@@ -62,57 +63,42 @@ int main(int argc, char** argv) {
         return ct::cli::kExitOk;
     }
 
-    ct::daemon::ConfigSource source{std::string(ct::config::default_config_text()),
-                                    "embedded default config"};
-    if (!config_path.empty()) {
-        auto text = ct::config::read_config_text(config_path);
-        if (!text) {
-            std::cerr << "cloudtimed: " << text.error() << "\n";
-            return ct::cli::kExitConfig;
+    ct::daemon::ConfigOverrides overrides;
+    for (const auto& text : listen) {
+        auto address = ct::sys::parse_socket_address(text);
+        if (!address) {
+            std::cerr << "cloudtimed: --listen " << address.error() << "\n";
+            return ct::cli::kExitUsage;
         }
-        source = {std::move(text).value(), config_path};
+        overrides.listen.push_back(*address);
     }
-    auto config = ct::config::parse_config(source.text, source.origin);
-    if (!config) {
-        std::cerr << "cloudtimed: " << config.error() << "\n";
-        return ct::cli::kExitConfig;
-    }
-    if (!listen.empty()) {
-        config->listen.clear();
-        for (const auto& text : listen) {
-            auto address = ct::sys::parse_socket_address(text);
-            if (!address) {
-                std::cerr << "cloudtimed: --listen " << address.error() << "\n";
-                return ct::cli::kExitUsage;
-            }
-            config->listen.push_back(*address);
-        }
-    }
-    if (status_socket) {
-        config->status_socket = *status_socket;
+    overrides.status_socket = status_socket;
+    if (threads >= 0) {
+        overrides.threads = static_cast<unsigned>(threads);
     }
     if (!runtime_directory.empty()) {
         if (runtime_directory.front() != '/') {
             std::cerr << "cloudtimed: --runtime-directory must be an absolute path\n";
             return ct::cli::kExitUsage;
         }
-        config->runtime_directory = runtime_directory;
-    }
-    if (threads >= 0) {
-        config->threads = static_cast<unsigned>(threads);
+        overrides.runtime_directory = runtime_directory;
     }
     if (!log_level.empty()) {
         if (spdlog::level::from_str(log_level) == spdlog::level::off && log_level != "off") {
             std::cerr << "cloudtimed: --log-level '" << log_level << "' is not a log level\n";
             return ct::cli::kExitUsage;
         }
-        config->log_level = log_level;
+        overrides.log_level = log_level;
     }
-    if (!ct::sys::running_as_root()) {
-        config->user.clear();  // nothing to drop: it runs as whoever started it
+    const ct::daemon::ConfigLoader loader(config_path, std::move(overrides));
+    auto loaded = loader.load();
+    if (!loaded) {
+        std::cerr << "cloudtimed: " << loaded.error() << "\n";
+        return ct::cli::kExitConfig;
     }
+    const auto& config = loaded->config;
     if (check_only) {
-        auto ready = ct::daemon::preflight(*config);
+        auto ready = ct::daemon::preflight(config);
         if (!ready) {
             std::cerr << "cloudtimed: " << ready.error() << "\n";
             return ct::cli::kExitConfig;
@@ -127,9 +113,8 @@ int main(int argc, char** argv) {
     auto logger = spdlog::stderr_color_mt("cloudtimed");
     spdlog::set_default_logger(logger);
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
-    spdlog::set_level(spdlog::level::from_str(config->log_level));
+    spdlog::set_level(spdlog::level::from_str(config.log_level));
     spdlog::flush_on(spdlog::level::info);
-    spdlog::info("cloudtimed {} starting ({})", CLOUDTIME_VERSION,
-                 config_path.empty() ? std::string("embedded default config") : config_path);
-    return ct::daemon::run(*config, source, run_options);
+    spdlog::info("cloudtimed {} starting ({})", CLOUDTIME_VERSION, loader.origin());
+    return ct::daemon::run(loader, std::move(loaded).value(), run_options);
 }

@@ -61,6 +61,8 @@ struct Config {
         std::vector<std::string> router_patterns;  // served through an nftables redirect
         std::string router_interfaces = "qr-*";
         std::uint16_t router_port = 10123;
+
+        friend bool operator==(const TenantNetworks&, const TenantNetworks&) = default;
     } tenant_networks;
 
     // The HTTP endpoint for Nova's DynamicJSON vendordata provider, and the policy that

@@ -7,9 +7,11 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "daemon/preflight.hpp"
+#include "daemon/reload.hpp"
 #include "daemon/single_instance.hpp"
 #include "daemon/status.hpp"
 #include "daemon/tenant_role.hpp"
@@ -125,6 +127,70 @@ class FileBudget {
     std::optional<std::chrono::steady_clock::time_point> warned_;
 };
 
+server::ServerOptions server_options(const Config& config) {
+    return {
+        .listen = config.listen,
+        .threads = config.threads,
+        .batch_size = config.batch_size,
+        .receive_buffer = static_cast<int>(config.receive_buffer),
+        .policy = proto::ServerPolicy{},
+        .rate_limit = config.rate_limit,
+        .access = proto::AccessList(config.access_rules, config.access_default),
+    };
+}
+
+server::ClockKeeperOptions keeper_options(const Config& config) {
+    return {.holdover_s = config.holdover_s,
+            .restart_grace_s = config.restart_grace_s,
+            .leap_mode = config.leap_mode,
+            .smear = config.smear,
+            .leap_seconds_file = config.leap_seconds_file};
+}
+
+// SIGHUP: the config read again and applied where a reload can; a config that does not load
+// or cannot be applied (an address that cannot be bound) leaves the running one as it is.
+void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& running,
+            server::NtpServer& ntp, server::ClockKeeper& keeper, VendordataProcess* vendordata) {
+    spdlog::info("reload: reading {}", loader.origin());
+    auto next = loader.load();
+    if (!next) {
+        spdlog::error("reload: {}: the running configuration stays", next.error());
+        return;
+    }
+    const Config& c = next->config;
+    if (auto updated = ntp.update(server_options(c)); !updated) {
+        spdlog::error("reload: {}: the running configuration stays", updated.error());
+        return;
+    }
+    keeper.reconfigure(keeper_options(c));
+    keeper.reload_leap_seconds(sys::realtime_now());
+    spdlog::set_level(spdlog::level::from_str(c.log_level));
+    if (vendordata &&
+        (next->source.text != running.source.text || c.log_level != running.config.log_level)) {
+        if (auto restarted = vendordata->reconfigure(c, next->source); !restarted) {
+            spdlog::error("reload: {}", restarted.error());
+        }
+    }
+    std::vector<std::string> listen;
+    for (const auto& a : ntp.bound_addresses()) {
+        listen.push_back(a.to_string());
+    }
+    spdlog::info(
+        "reload: applied: NTP on {}; access list {} rules, default {}; rate limit {}; leap {}; "
+        "log level {}{}",
+        fmt::join(listen, ", "), c.access_rules.size(), proto::access_action_name(c.access_default),
+        c.rate_limit.enabled
+            ? fmt::format("1 per {} s, burst {}", c.rate_limit.interval_s, c.rate_limit.burst)
+            : std::string("off"),
+        c.leap_mode == proto::LeapMode::smear ? "smear" : "pass", c.log_level,
+        vendordata ? "; vendordata policy and rules" : "");
+    if (const auto restart = keys_needing_restart(started, c); !restart.empty()) {
+        spdlog::warn("reload: {} changed: only a restart applies {} (systemctl restart cloudtimed)",
+                     fmt::join(restart, ", "), restart.size() == 1 ? "it" : "them");
+    }
+    running = std::move(next).value();
+}
+
 // systemctl status's line: what is served and whether it is true time.
 std::string service_status(const server::NtpServer& ntp, const proto::ClockSnapshot& clock) {
     return fmt::format("serving NTP on {} address{}; {}", ntp.bound_addresses().size(),
@@ -136,8 +202,10 @@ std::string service_status(const server::NtpServer& ntp, const proto::ClockSnaps
 
 }  // namespace
 
-int run(const Config& config, const ConfigSource& source, RunOptions run_options) {
+int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) {
     sys::ServiceManager service;
+    const Config config = first.config;  // as started: what a reload compares restart keys with
+    LoadedConfig running = std::move(first);
     // Block the signals before any thread starts, so that only signalfd sees them.
     auto signals = sys::SignalSet::block({SIGTERM, SIGINT, SIGHUP, SIGUSR1});
     if (!signals) {
@@ -176,11 +244,7 @@ int run(const Config& config, const ConfigSource& source, RunOptions run_options
     const std::int8_t precision = proto::precision_exponent(precision_s);
     const ClockSourceKind kind = resolve_source(config);
     server::ClockKeeper keeper(make_clock_source(config, kind, *checked, precision),
-                               {.holdover_s = config.holdover_s,
-                                .restart_grace_s = config.restart_grace_s,
-                                .leap_mode = config.leap_mode,
-                                .smear = config.smear,
-                                .leap_seconds_file = config.leap_seconds_file});
+                               keeper_options(config));
     spdlog::info("clock source: {}{}", keeper.describe(),
                  config.holdover_s > 0.0 ? fmt::format("; holdover {} s", config.holdover_s)
                                          : std::string("; no holdover"));
@@ -203,15 +267,7 @@ int run(const Config& config, const ConfigSource& source, RunOptions run_options
     cell.publish(snapshot);
     log_transition(snapshot, snapshot, true);
 
-    const server::ServerOptions options{
-        .listen = config.listen,
-        .threads = config.threads,
-        .batch_size = config.batch_size,
-        .receive_buffer = static_cast<int>(config.receive_buffer),
-        .policy = proto::ServerPolicy{},
-        .rate_limit = config.rate_limit,
-        .access = proto::AccessList(config.access_rules, config.access_default),
-    };
+    const server::ServerOptions options = server_options(config);
     if (!config.access_rules.empty() || config.access_default != proto::AccessAction::allow) {
         spdlog::info("access list: {} rules, default {}", config.access_rules.size(),
                      proto::access_action_name(config.access_default));
@@ -236,7 +292,7 @@ int run(const Config& config, const ConfigSource& source, RunOptions run_options
     // program as root, to drop to its own user. (The TLS key was read in preflight, as root.)
     std::unique_ptr<VendordataProcess> vendordata;
     if (config.vendordata.enabled) {
-        auto started = VendordataProcess::start(config, source, checked->vendordata_tls);
+        auto started = VendordataProcess::start(config, running.source, checked->vendordata_tls);
         if (!started) {
             spdlog::critical("{}", started.error());
             return 1;
@@ -367,13 +423,10 @@ int run(const Config& config, const ConfigSource& source, RunOptions run_options
                     spdlog::info("counters: {}", ntp.totals().to_string());
                 } else if (*sig == SIGHUP) {
                     service.reloading();
+                    reload(loader, config, running, ntp, keeper, vendordata.get());
                     if (tenants) {
                         tenants->reconcile();
                     }
-                    spdlog::info(
-                        "SIGHUP: reading the leap seconds list again (restart to apply "
-                        "a new config)");
-                    keeper.reload_leap_seconds(sys::realtime_now());
                     service.ready(service_status(ntp, snapshot));
                 } else {
                     spdlog::info("{} received, stopping", strsignal(*sig));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "daemon/config_loader.hpp"
 #include "daemon/vendordata_process.hpp"
 
 namespace cloudtime::daemon {
@@ -16,7 +17,8 @@ struct RunOptions {
     bool forbidden_call_after_start = false;
 };
 
-// `source` is the config's text, for the vendordata process to read the same.
-int run(const Config& config, const ConfigSource& source, RunOptions options = {});
+// Runs `first` (as `loader` read it); SIGHUP makes `loader` read the config again and applies
+// what a reload can (daemon/reload.hpp).
+int run(const ConfigLoader& loader, LoadedConfig first, RunOptions options = {});
 
 }  // namespace cloudtime::daemon

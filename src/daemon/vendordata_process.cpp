@@ -65,17 +65,12 @@ Expected<std::unique_ptr<VendordataProcess>> VendordataProcess::start(
                      listener.error()};
     }
     p->listener_ = std::move(listener).value();
-    nlohmann::json setup{
-        {"config", source.text}, {"origin", source.origin}, {"log_level", config.log_level}};
-    if (tls) {
-        setup["certificate"] = tls->certificate_chain_pem;
-        setup["key"] = tls->private_key_pem;
+    p->tls_ = tls;
+    auto setup = make_setup(config, source, tls);
+    if (!setup) {
+        return setup.failure();
     }
-    auto setup_file = sys::memory_file("cloudtime-vendordata-setup", setup.dump());
-    if (!setup_file) {
-        return setup_file.failure();
-    }
-    p->setup_ = std::move(setup_file).value();
+    p->setup_ = std::move(setup).value();
     p->url_ = std::string(tls ? "https://" : "http://") + v.listen.to_string() + v.path;
     if (auto spawned = p->spawn(); !spawned) {
         return spawned.failure();
@@ -84,6 +79,42 @@ Expected<std::unique_ptr<VendordataProcess>> VendordataProcess::start(
         return ready.failure();
     }
     return p;
+}
+
+Expected<sys::UniqueFd> VendordataProcess::make_setup(
+    const Config& config, const ConfigSource& source,
+    const std::optional<sys::TlsCredentials>& tls) {
+    nlohmann::json setup{
+        {"config", source.text}, {"origin", source.origin}, {"log_level", config.log_level}};
+    if (tls) {
+        setup["certificate"] = tls->certificate_chain_pem;
+        setup["key"] = tls->private_key_pem;
+    }
+    return sys::memory_file("cloudtime-vendordata-setup", setup.dump());
+}
+
+Status VendordataProcess::reconfigure(const Config& config, const ConfigSource& source) {
+    auto setup = make_setup(config, source, tls_);
+    if (!setup) {
+        return setup.failure();
+    }
+    setup_ = std::move(setup).value();
+    if (pid_ > 0) {
+        sys::stop_child(pid_, kStopGraceMs);
+        add_counts(totals_, counters_);
+        counters_ = nlohmann::json::object();
+        channel_.reset();
+        pid_ = -1;
+    }
+    restart_at_.reset();
+    Status started = spawn();
+    if (started) {
+        started = await_ready();
+    }
+    if (!started) {
+        restart_at_ = std::chrono::steady_clock::now() + backoff_;
+    }
+    return started;
 }
 
 Status VendordataProcess::spawn() {

@@ -47,6 +47,9 @@ class VendordataProcess {
     void on_readable();
     // Starts the process again when it ended and its back-off is over.
     void on_tick();
+    // A reload: the process reads the config again (policy, rules, limits); it is replaced
+    // by one started with `source`, on the same socket (clients wait in its queue).
+    Status reconfigure(const Config& config, const ConfigSource& source);
     // {url, pid, restarts, answered, refused, responses{code: n}, connections...}
     nlohmann::json status() const;
 
@@ -55,7 +58,11 @@ class VendordataProcess {
     Status spawn();
     Status await_ready();
     void ended();
+    // The sealed setup document every incarnation reads: config text, log level, TLS files.
+    static Expected<sys::UniqueFd> make_setup(const Config& config, const ConfigSource& source,
+                                              const std::optional<sys::TlsCredentials>& tls);
 
+    std::optional<sys::TlsCredentials> tls_;  // as preflight read them (as root) at start
     sys::UniqueFd listener_;
     sys::UniqueFd setup_;    // the sealed setup document (memfd), read by every incarnation
     sys::UniqueFd channel_;  // from the running process: counters; EOF when it ends

@@ -33,6 +33,11 @@ class Holdover {
         : holdover_s_(holdover_s), restart_grace_s_(restart_grace_s) {}
 
     HoldoverStep update(const ClockSnapshot& from_source, UnixTime now);
+    // New limits (a reload): they apply from the next loss on; one being held over keeps its.
+    void set_limits(double holdover_s, double restart_grace_s) {
+        holdover_s_ = holdover_s;
+        restart_grace_s_ = restart_grace_s;
+    }
     bool active() const { return active_; }
     // How long the loss being held over may last (holdover, or the restart grace if longer).
     double allowed_s() const { return allowed_s_; }

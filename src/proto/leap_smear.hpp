@@ -28,6 +28,8 @@ struct SmearPolicy {
     SmearShape shape = SmearShape::linear;
     std::int64_t duration_s = 86'400;      // length of the window in POSIX seconds
     std::int64_t start_before_s = 43'200;  // window opens this long before the leap
+
+    friend bool operator==(const SmearPolicy&, const SmearPolicy&) = default;
 };
 
 // A window in which served time is smeared; trivially copyable (it travels in the snapshot).

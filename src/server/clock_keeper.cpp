@@ -49,6 +49,16 @@ void ClockKeeper::reload_leap_seconds(proto::UnixTime now) {
     }
 }
 
+void ClockKeeper::reconfigure(ClockKeeperOptions options) {
+    const bool new_plan =
+        options.leap_mode != options_.leap_mode || !(options.smear == options_.smear);
+    holdover_.set_limits(options.holdover_s, options.restart_grace_s);
+    options_ = std::move(options);
+    if (new_plan) {
+        planner_ = proto::LeapPlanner(options_.leap_mode, options_.smear);
+    }
+}
+
 proto::ClockSnapshot ClockKeeper::refresh(proto::UnixTime now) {
     if (now.ns - leap_list_read_.ns >= kLeapListRereadNs) {
         reload_leap_seconds(now);

@@ -29,6 +29,9 @@ class ClockKeeper {
     // Reads the leap-seconds list again (at start, on SIGHUP, and daily by itself).
     void reload_leap_seconds(proto::UnixTime now);
     std::string describe() const { return source_->describe(); }
+    // A reload's leap and holdover settings (the source stays): a new leap mode or smear
+    // starts a new plan; the leap-seconds file is read at the next reload_leap_seconds().
+    void reconfigure(ClockKeeperOptions options);
 
   private:
     std::unique_ptr<ClockSource> source_;

@@ -4,11 +4,17 @@
 #include <cstdint>
 #include <random>
 
+#include <spdlog/spdlog.h>
+
 #include "sys/clock.hpp"
 
 #include "server/worker.hpp"
 
 namespace cloudtime::server {
+
+namespace {
+constexpr int kApplyTimeoutMs = 1000;
+}
 
 NtpServer::~NtpServer() {
     stop();
@@ -23,8 +29,8 @@ std::shared_ptr<const RulesSet> NtpServer::make_rules(const ServerOptions& optio
         } else {
             std::random_device device;
             const std::uint64_t seed = (std::uint64_t{device()} << 32U) | device();
-            set->limiter = std::make_shared<proto::RateLimiter>(options.rate_limit, seed,
-                                                                sys::realtime_now());
+            set->limiter =
+                std::make_shared<proto::RateLimiter>(options.rate_limit, seed, sys::realtime_now());
         }
     }
     set->rules = {.policy = options.policy,
@@ -71,9 +77,9 @@ Status NtpServer::add_listener(const sys::SocketAddress& address) {
     Listener listener{address, address, {}};
     std::vector<std::unique_ptr<ServedSocket>> sockets;
     for (std::size_t t = 0; t < inboxes_.size(); ++t) {
-        auto socket = sys::UdpSocket::bind(listener.bound, {.reuse_port = true,
-                                                            .nonblocking = true,
-                                                            .receive_buffer = receive_buffer_});
+        auto socket = sys::UdpSocket::bind(
+            listener.bound,
+            {.reuse_port = true, .nonblocking = true, .receive_buffer = receive_buffer_});
         if (!socket) {
             return socket.failure();  // the ones bound so far close with `sockets`
         }
@@ -137,6 +143,13 @@ Status NtpServer::update(const ServerOptions& options) {
     rules_ = make_rules(options);
     for (const auto& inbox : inboxes_) {
         inbox->set_rules(rules_);
+    }
+    // Said applied only once it is: every worker serves the new sockets and rules.
+    for (const auto& inbox : inboxes_) {
+        if (!inbox->wait_applied(kApplyTimeoutMs)) {
+            spdlog::warn("a worker has not taken the new configuration within 1 s: it will");
+            break;
+        }
     }
     return Done{};
 }

@@ -46,7 +46,8 @@ class NtpServer {
     // A new config while serving: binds the listen addresses that are new (any error leaves
     // everything as it was), closes those no longer listed, and hands every worker the new
     // access list and rate limits (the limiter's table is kept when its settings are the
-    // same). Threads, batch size and receive buffer stay as started.
+    // same). Returns once every worker serves with them. Threads, batch size and receive
+    // buffer stay as started.
     Status update(const ServerOptions& options);
 
     // Hands a socket opened elsewhere (a tenant network's) to a running worker, chosen in

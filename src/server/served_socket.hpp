@@ -57,15 +57,27 @@ class WorkerInbox {
         std::vector<std::unique_ptr<ServedSocket>> added;
         std::vector<const ServedSocket*> removed;
         std::shared_ptr<const RulesSet> rules;  // null: unchanged
+        std::uint64_t sequence = 0;             // of the last command in it
     };
     Commands take();  // worker side: drains the eventfd and the queue
+    // Worker side: every command up to `sequence` is in effect.
+    void applied(std::uint64_t sequence) {
+        if (sequence != 0) {  // 0: woken with nothing to take
+            applied_.store(sequence, std::memory_order_release);
+        }
+    }
+    // Control side: waits until the worker applied every command given so far (false after
+    // `timeout_ms`: a worker stuck in a long batch).
+    bool wait_applied(int timeout_ms) const;
 
   private:
     explicit WorkerInbox(sys::Wakeup wakeup) : wakeup_(std::move(wakeup)) {}
 
     sys::Wakeup wakeup_;
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     Commands pending_;
+    std::uint64_t given_ = 0;  // commands given so far (under mutex_)
+    std::atomic<std::uint64_t> applied_{0};
 };
 
 }  // namespace cloudtime::server

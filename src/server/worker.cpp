@@ -60,8 +60,8 @@ void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
             };
             // Only the limiter uses randomness: without one, the draw is not made.
             const std::uint64_t draw = rules.limiter != nullptr ? random.next() : 0;
-            const proto::Decision decision = proto::handle(rules, arrival, batch.payload(i),
-                                                           clock, draw, batch.next_reply());
+            const proto::Decision decision =
+                proto::handle(rules, arrival, batch.payload(i), clock, draw, batch.next_reply());
             if (const auto* drop = std::get_if<proto::Drop>(&decision)) {
                 counters.count_dropped(drop->reason);
             } else if (const auto* kiss = std::get_if<proto::KissOfDeath>(&decision)) {
@@ -159,7 +159,10 @@ void run_worker(const WorkerContext& ctx) {
         }
         // After serving this round's events: none of them may point at a socket removed now.
         if (inbox) {
-            apply(ctx.inbox->take(), *epoll, owned, rules);
+            WorkerInbox::Commands commands = ctx.inbox->take();
+            const std::uint64_t sequence = commands.sequence;
+            apply(std::move(commands), *epoll, owned, rules);
+            ctx.inbox->applied(sequence);
         }
     }
 }

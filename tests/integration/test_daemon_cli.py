@@ -88,7 +88,7 @@ class DaemonCli(harness.TestCase):
             rc, _, err = harness.run_query(d.address, "-n", "1")
             self.assertEqual(rc, 0, err)
             self.assertEqual(d.stop(), 0)
-            self.assertIn("SIGHUP: reading the leap seconds list again", d.read_log())
+            self.assertIn("reload: applied", d.read_log())
             self.assertEqual(d.read_log().count("leap seconds: /usr/share/zoneinfo"), 2)
         finally:
             d.cleanup()
