@@ -17,7 +17,7 @@ packages=(
   # fuzzing (libFuzzer)
   clang libclang-rt-14-dev
   # integration tests: the real peers, namespaces, the test driver
-  chrony ntpsec-ntpdig iproute2 nftables python3 util-linux
+  chrony ntpsec-ntpdig iproute2 nftables python3 util-linux file
   # the consumers of vendordata, config drives and DHCP option 42
   cloud-init xorriso dnsmasq-base isc-dhcp-client
   # validate-image: QEMU, and what builds the test images
@@ -31,13 +31,10 @@ for p in "${packages[@]}"; do
 done
 
 # The user cloudtimed drops to (server.user), as the package makes it: the daemon and the
-# tests run as it. In chrony's group, so that it reaches chronyd's command socket.
+# tests run as it. (No group of chrony's: it asks chronyd on its UDP command port.)
 make_user() {
   if [ "$(id -u)" -eq 0 ]; then
     systemd-sysusers "$repo/deploy/systemd/cloudtimed.sysusers"
-    if getent group _chrony >/dev/null && ! id -nG _cloudtime | grep -qw _chrony; then
-      adduser --quiet _cloudtime _chrony
-    fi
   elif ! getent passwd _cloudtime >/dev/null; then
     echo "bootstrap: no user _cloudtime: run this script as root to make it" >&2
   fi

@@ -127,70 +127,6 @@ class FileBudget {
     std::optional<std::chrono::steady_clock::time_point> warned_;
 };
 
-server::ServerOptions server_options(const Config& config) {
-    return {
-        .listen = config.listen,
-        .threads = config.threads,
-        .batch_size = config.batch_size,
-        .receive_buffer = static_cast<int>(config.receive_buffer),
-        .policy = proto::ServerPolicy{},
-        .rate_limit = config.rate_limit,
-        .access = proto::AccessList(config.access_rules, config.access_default),
-    };
-}
-
-server::ClockKeeperOptions keeper_options(const Config& config) {
-    return {.holdover_s = config.holdover_s,
-            .restart_grace_s = config.restart_grace_s,
-            .leap_mode = config.leap_mode,
-            .smear = config.smear,
-            .leap_seconds_file = config.leap_seconds_file};
-}
-
-// SIGHUP: the config read again and applied where a reload can; a config that does not load
-// or cannot be applied (an address that cannot be bound) leaves the running one as it is.
-void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& running,
-            server::NtpServer& ntp, server::ClockKeeper& keeper, VendordataProcess* vendordata) {
-    spdlog::info("reload: reading {}", loader.origin());
-    auto next = loader.load();
-    if (!next) {
-        spdlog::error("reload: {}: the running configuration stays", next.error());
-        return;
-    }
-    const Config& c = next->config;
-    if (auto updated = ntp.update(server_options(c)); !updated) {
-        spdlog::error("reload: {}: the running configuration stays", updated.error());
-        return;
-    }
-    keeper.reconfigure(keeper_options(c));
-    keeper.reload_leap_seconds(sys::realtime_now());
-    spdlog::set_level(spdlog::level::from_str(c.log_level));
-    if (vendordata &&
-        (next->source.text != running.source.text || c.log_level != running.config.log_level)) {
-        if (auto restarted = vendordata->reconfigure(c, next->source); !restarted) {
-            spdlog::error("reload: {}", restarted.error());
-        }
-    }
-    std::vector<std::string> listen;
-    for (const auto& a : ntp.bound_addresses()) {
-        listen.push_back(a.to_string());
-    }
-    spdlog::info(
-        "reload: applied: NTP on {}; access list {} rules, default {}; rate limit {}; leap {}; "
-        "log level {}{}",
-        fmt::join(listen, ", "), c.access_rules.size(), proto::access_action_name(c.access_default),
-        c.rate_limit.enabled
-            ? fmt::format("1 per {} s, burst {}", c.rate_limit.interval_s, c.rate_limit.burst)
-            : std::string("off"),
-        c.leap_mode == proto::LeapMode::smear ? "smear" : "pass", c.log_level,
-        vendordata ? "; vendordata policy and rules" : "");
-    if (const auto restart = keys_needing_restart(started, c); !restart.empty()) {
-        spdlog::warn("reload: {} changed: only a restart applies {} (systemctl restart cloudtimed)",
-                     fmt::join(restart, ", "), restart.size() == 1 ? "it" : "them");
-    }
-    running = std::move(next).value();
-}
-
 // systemctl status's line: what is served and whether it is true time.
 std::string service_status(const server::NtpServer& ntp, const proto::ClockSnapshot& clock) {
     return fmt::format("serving NTP on {} address{}; {}", ntp.bound_addresses().size(),
@@ -224,8 +160,8 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
         spdlog::critical("{}", alone.error());
         return 1;
     }
-    // Before the clock source's first socket: after the drop, it makes more there.
-    if (auto made = sys::prepare_runtime_directory(config.runtime_directory, config.user); !made) {
+    // Before the clock source's first socket.
+    if (auto made = sys::make_runtime_directory(config.runtime_directory); !made) {
         spdlog::critical("server.runtime_directory: {}", made.error());
         return 1;
     }
@@ -315,6 +251,11 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
         status.emplace(std::move(listening).value());
     }
     if (!config.user.empty()) {
+        // After the drop, the chrony client makes its sockets there, and removes them at stop.
+        if (auto given = sys::hand_over_directory(config.runtime_directory, config.user); !given) {
+            spdlog::critical("server.runtime_directory: {}", given.error());
+            return 1;
+        }
         if (auto dropped = sys::drop_privileges(config.user); !dropped) {
             spdlog::critical("cannot drop privileges to user '{}': {}", config.user,
                              dropped.error());

@@ -1,8 +1,76 @@
 #include "daemon/reload.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
 #include <utility>
 
+#include "sys/clock.hpp"
+
 namespace cloudtime::daemon {
+
+server::ServerOptions server_options(const Config& config) {
+    return {
+        .listen = config.listen,
+        .threads = config.threads,
+        .batch_size = config.batch_size,
+        .receive_buffer = static_cast<int>(config.receive_buffer),
+        .policy = proto::ServerPolicy{},
+        .rate_limit = config.rate_limit,
+        .access = proto::AccessList(config.access_rules, config.access_default),
+    };
+}
+
+server::ClockKeeperOptions keeper_options(const Config& config) {
+    return {.holdover_s = config.holdover_s,
+            .restart_grace_s = config.restart_grace_s,
+            .leap_mode = config.leap_mode,
+            .smear = config.smear,
+            .leap_seconds_file = config.leap_seconds_file};
+}
+
+void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& running,
+            server::NtpServer& ntp, server::ClockKeeper& keeper, VendordataProcess* vendordata) {
+    spdlog::info("reload: reading {}", loader.origin());
+    auto next = loader.load();
+    if (!next) {
+        spdlog::error("reload: {}: the running configuration stays", next.error());
+        return;
+    }
+    const Config& c = next->config;
+    if (auto updated = ntp.update(server_options(c)); !updated) {
+        spdlog::error("reload: {}: the running configuration stays", updated.error());
+        return;
+    }
+    keeper.reconfigure(keeper_options(c));
+    keeper.reload_leap_seconds(sys::realtime_now());
+    spdlog::set_level(spdlog::level::from_str(c.log_level));
+    if (vendordata &&
+        (next->source.text != running.source.text || c.log_level != running.config.log_level)) {
+        if (auto restarted = vendordata->reconfigure(c, next->source); !restarted) {
+            spdlog::error("reload: {}", restarted.error());
+        }
+    }
+    std::vector<std::string> listen;
+    for (const auto& a : ntp.bound_addresses()) {
+        listen.push_back(a.to_string());
+    }
+    spdlog::info(
+        "reload: applied: NTP on {}; access list {} rules, default {}; rate limit {}; leap {}; "
+        "log level {}{}",
+        fmt::join(listen, ", "), c.access_rules.size(), proto::access_action_name(c.access_default),
+        c.rate_limit.enabled
+            ? fmt::format("1 per {} s, burst {}", c.rate_limit.interval_s, c.rate_limit.burst)
+            : std::string("off"),
+        c.leap_mode == proto::LeapMode::smear ? "smear" : "pass", c.log_level,
+        vendordata ? "; vendordata policy and rules" : "");
+    if (const auto restart = keys_needing_restart(started, c); !restart.empty()) {
+        spdlog::warn("reload: {} changed: only a restart applies {} (systemctl restart cloudtimed)",
+                     fmt::join(restart, ", "), restart.size() == 1 ? "it" : "them");
+    }
+    running = std::move(next).value();
+}
 
 std::vector<std::string> keys_needing_restart(const config::Config& started,
                                               const config::Config& next) {

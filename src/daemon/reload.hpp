@@ -6,8 +6,25 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "daemon/config_loader.hpp"
+#include "daemon/vendordata_process.hpp"
+#include "server/clock_keeper.hpp"
+#include "server/ntp_server.hpp"
 
 namespace cloudtime::daemon {
+
+using config::Config;
+
+// What the config asks of the NTP server and of the clock keeper, at start and on a reload.
+server::ServerOptions server_options(const Config& config);
+server::ClockKeeperOptions keeper_options(const Config& config);
+
+// SIGHUP: the config read again and applied where a reload can; a config that does not load
+// or cannot be applied (an address that cannot be bound) leaves the running one as it is.
+// `started`: the config as started (restart keys are compared with it); `running`: the last
+// one applied, replaced by the new one.
+void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& running,
+            server::NtpServer& ntp, server::ClockKeeper& keeper, VendordataProcess* vendordata);
 
 // The keys (as the file names them) whose value in `next` differs from the running one's
 // `started` and that a reload does not apply: the user, the runtime directory, threads,

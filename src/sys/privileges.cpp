@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "sys/fd.hpp"
+#include "sys/paths.hpp"
 
 namespace cloudtime::sys {
 
@@ -65,18 +66,24 @@ Status drop_privileges(const std::string& user) {
     return Done{};
 }
 
-Status prepare_runtime_directory(const std::string& directory, const std::string& user) {
+Status make_runtime_directory(const std::string& directory) {
     std::error_code ec;
     std::filesystem::create_directories(directory, ec);
     if (ec) {
         return Error{"cannot make " + directory + ": " + ec.message()};
     }
+    // Root's again until the drop (a previous run gave it away, and root without
+    // CAP_DAC_OVERRIDE cannot write in another user's directory).
+    if (running_as_root() && ::chown(directory.c_str(), 0, 0) != 0) {
+        return os_error("chown " + directory);
+    }
     if (::chmod(directory.c_str(), 0755) != 0) {
         return os_error("chmod " + directory);
     }
-    if (user.empty()) {
-        return Done{};
-    }
+    return Done{};
+}
+
+Status hand_over_directory(const std::string& directory, const std::string& user) {
     const passwd* entry = ::getpwnam(user.c_str());
     if (entry == nullptr) {
         return Error{"no such user '" + user + "'"};

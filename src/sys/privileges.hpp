@@ -17,10 +17,12 @@ Status check_user(const std::string& user);
 // capabilities and no way to regain any (no_new_privs).
 Status drop_privileges(const std::string& user);
 
-// Makes `directory` (and its parents) if missing, mode 0755, and gives it to `user` (when not
-// empty) so that the process still owns it after dropping privileges: it can then make and
-// remove its socket files there, and other users' daemons (chronyd) can reach them.
-Status prepare_runtime_directory(const std::string& directory, const std::string& user);
+// Makes `directory` (and its parents) if missing, mode 0755 (other users' daemons, chronyd,
+// reach the sockets in it), root's while the process is.
+Status make_runtime_directory(const std::string& directory);
+// Gives `directory` to `user` just before dropping to it, so that the process can still make
+// and remove its socket files there.
+Status hand_over_directory(const std::string& directory, const std::string& user);
 
 // Whether `user` (with its groups) may write to `path`: send to a socket there, or make and
 // remove files in a directory: search permission on every directory above it and write
