@@ -131,6 +131,14 @@ Status read_ack(int fd) {
     return Done{};
 }
 
+Expected<UniqueFd> open_rtnetlink() {
+    UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+    if (!fd.valid()) {
+        return os_error("socket(AF_NETLINK)");
+    }
+    return fd;
+}
+
 Status send_to_kernel(int fd, std::span<const char> request) {
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
@@ -144,10 +152,11 @@ Status send_to_kernel(int fd, std::span<const char> request) {
 
 Status change_address(bool add, const SocketAddress& address, std::uint8_t prefix_length,
                       unsigned ifindex) {
-    UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    if (!fd.valid()) {
-        return os_error("socket(AF_NETLINK)");
+    auto netlink = open_rtnetlink();
+    if (!netlink) {
+        return netlink.failure();
     }
+    const UniqueFd fd = std::move(netlink).value();
     struct Request {
         nlmsghdr header;
         ifaddrmsg message;
@@ -186,10 +195,11 @@ Status change_address(bool add, const SocketAddress& address, std::uint8_t prefi
 }
 
 Expected<std::vector<MarkedAddress>> addresses_marked_ours() {
-    UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    if (!fd.valid()) {
-        return os_error("socket(AF_NETLINK)");
+    auto netlink = open_rtnetlink();
+    if (!netlink) {
+        return netlink.failure();
     }
+    const UniqueFd fd = std::move(netlink).value();
     struct Request {
         nlmsghdr header;
         ifaddrmsg message;

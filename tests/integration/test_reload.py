@@ -5,6 +5,7 @@ config keeps the running one and says FILE:LINE: what; keys only a restart appli
 
 import os
 import signal
+import sys
 import threading
 import time
 import unittest
@@ -79,6 +80,8 @@ class Reload(harness.TestCase):
         finally:
             stop.set()
             poller.join()
+        print(f"\n20 reloads: {results.count(False)} of {len(results)} polls unanswered",
+              file=sys.stderr)
         self.assertGreater(len(results), 150)
         self.assertEqual(results.count(False), 0, f"{results.count(False)} of {len(results)} "
                          "polls unanswered\n" + daemon.read_log())
