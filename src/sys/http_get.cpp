@@ -106,8 +106,15 @@ Expected<HttpResponse> http_get(const std::string& url, double timeout_s, std::s
                 return;
             }
             stage = "no complete answer";
-            http::async_read(stream, buffer, parser,
-                             [&](beast::error_code e3, std::size_t) { ec = e3; });
+            // Header first: in Boost 1.74 an eager read of a whole response forgets the body_limit
+            // error when body bytes arrive with the header, and takes the body whole.
+            http::async_read_header(stream, buffer, parser, [&](beast::error_code e3, std::size_t) {
+                if ((ec = e3)) {
+                    return;
+                }
+                http::async_read(stream, buffer, parser,
+                                 [&](beast::error_code e4, std::size_t) { ec = e4; });
+            });
         });
     });
     io.run();
