@@ -363,7 +363,7 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
                     spdlog::info("counters: {}", ntp.totals().to_string());
                 } else if (*sig == SIGHUP) {
                     service.reloading();
-                    reload(loader, config, running, ntp, keeper, vendordata.get());
+                    reload(loader, config, running, ntp, keeper, vendordata.get(), tenants.get());
                     if (tenants) {
                         tenants->reconcile();
                     }

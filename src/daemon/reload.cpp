@@ -31,7 +31,8 @@ server::ClockKeeperOptions keeper_options(const Config& config) {
 }
 
 void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& running,
-            server::NtpServer& ntp, server::ClockKeeper& keeper, VendordataProcess* vendordata) {
+            server::NtpServer& ntp, server::ClockKeeper& keeper, VendordataProcess* vendordata,
+            TenantRole* tenants) {
     spdlog::info("reload: reading {}", loader.origin());
     auto next = loader.load();
     if (!next) {
@@ -42,6 +43,11 @@ void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& run
     if (auto updated = ntp.update(server_options(c)); !updated) {
         spdlog::error("reload: {}: the running configuration stays", updated.error());
         return;
+    }
+    if (tenants && c.tenant_networks.enabled) {
+        if (auto reconfigured = tenants->reconfigure(c); !reconfigured) {
+            spdlog::error("reload: {}: tenant networks stay as they were", reconfigured.error());
+        }
     }
     keeper.reconfigure(keeper_options(c));
     keeper.reload_leap_seconds(sys::realtime_now());
@@ -58,13 +64,13 @@ void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& run
     }
     spdlog::info(
         "reload: applied: NTP on {}; access list {} rules, default {}; rate limit {}; leap {}; "
-        "log level {}{}",
+        "log level {}{}{}",
         fmt::join(listen, ", "), c.access_rules.size(), proto::access_action_name(c.access_default),
         c.rate_limit.enabled
             ? fmt::format("1 per {} s, burst {}", c.rate_limit.interval_s, c.rate_limit.burst)
             : std::string("off"),
         c.leap_mode == proto::LeapMode::smear ? "smear" : "pass", c.log_level,
-        vendordata ? "; vendordata policy and rules" : "");
+        tenants ? "; tenant networks" : "", vendordata ? "; vendordata policy and rules" : "");
     if (const auto restart = keys_needing_restart(started, c); !restart.empty()) {
         spdlog::warn("reload: {} changed: only a restart applies {} (systemctl restart cloudtimed)",
                      fmt::join(restart, ", "), restart.size() == 1 ? "it" : "them");
@@ -90,7 +96,7 @@ std::vector<std::string> keys_needing_restart(const config::Config& started,
         {"clock.kernel_refid", a.kernel_refid != b.kernel_refid},
         {"clock.local_stratum", a.local_stratum != b.local_stratum},
         {"clock.local_refid", a.local_refid != b.local_refid},
-        {"[tenant_networks]", !(a.tenant_networks == b.tenant_networks)},
+        {"tenant_networks.enabled", a.tenant_networks.enabled != b.tenant_networks.enabled},
         {"vendordata.enabled", a.vendordata.enabled != b.vendordata.enabled},
         {"vendordata.listen", a.vendordata.enabled && b.vendordata.enabled &&
                                   !(a.vendordata.listen == b.vendordata.listen)},

@@ -7,6 +7,7 @@
 
 #include "config/config.hpp"
 #include "daemon/config_loader.hpp"
+#include "daemon/tenant_role.hpp"
 #include "daemon/vendordata_process.hpp"
 #include "server/clock_keeper.hpp"
 #include "server/ntp_server.hpp"
@@ -24,12 +25,14 @@ server::ClockKeeperOptions keeper_options(const Config& config);
 // `started`: the config as started (restart keys are compared with it); `running`: the last
 // one applied, replaced by the new one.
 void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& running,
-            server::NtpServer& ntp, server::ClockKeeper& keeper, VendordataProcess* vendordata);
+            server::NtpServer& ntp, server::ClockKeeper& keeper, VendordataProcess* vendordata,
+            TenantRole* tenants);
 
 // The keys (as the file names them) whose value in `next` differs from the running one's
 // `started` and that a reload does not apply: the user, the runtime directory, threads,
-// batch size, receive buffer, seccomp, the clock source's keys, the tenant networks, the
-// vendordata endpoint's address, TLS files and whether it runs, the status socket.
+// batch size, receive buffer, seccomp, the clock source's keys, whether tenant networks are
+// followed, the vendordata endpoint's address, TLS files and whether it runs, the status
+// socket.
 std::vector<std::string> keys_needing_restart(const config::Config& started,
                                               const config::Config& next);
 

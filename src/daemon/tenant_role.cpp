@@ -13,7 +13,8 @@ namespace {
 constexpr int kHelperGraceMs = 1000;
 }  // namespace
 
-Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) {
+namespace {
+server::TenantNetworkOptions tenant_options(const Config& config) {
     const auto& tn = config.tenant_networks;
     server::TenantNetworkOptions options{.netns_dir = tn.netns_dir,
                                          .patterns = tn.patterns,
@@ -24,25 +25,39 @@ Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) 
                                                     .interfaces = tn.router_interfaces,
                                                     .local_port = tn.router_port},
                                          .receive_buffer = static_cast<int>(config.receive_buffer)};
+    for (auto* list : {&options.addresses, &options.managed}) {
+        for (auto& a : *list) {
+            a.set_port(tn.port);
+            if (!a.is_ipv6()) {
+                options.router.destinations.push_back(a);
+            }
+        }
+    }
+    return options;
+}
+
+// "namespaces ovnmeta-* in /run/netns, serving 169.254.169.254:123; routers ..."
+std::string describe(const server::TenantNetworkOptions& o) {
     std::vector<std::string> addresses;
-    for (auto& a : options.addresses) {
-        a.set_port(tn.port);
+    for (const auto& a : o.addresses) {
         addresses.push_back(a.to_string());
     }
-    for (auto& a : options.managed) {
-        a.set_port(tn.port);
+    for (const auto& a : o.managed) {
         addresses.push_back(a.to_string() + " (managed)");
     }
-    for (const auto& a : options.addresses) {
-        if (!a.is_ipv6()) {
-            options.router.destinations.push_back(a);
-        }
-    }
-    for (const auto& a : options.managed) {
-        if (!a.is_ipv6()) {
-            options.router.destinations.push_back(a);
-        }
-    }
+    const std::string routers =
+        o.router_patterns.empty()
+            ? std::string()
+            : fmt::format("; routers {} redirected from {} to port {}", join(o.router_patterns),
+                          o.router.interfaces, o.router.local_port);
+    return fmt::format("namespaces {} in {}, serving {}{}",
+                       o.patterns.empty() ? "(none)" : join(o.patterns), o.netns_dir,
+                       join(addresses), routers);
+}
+}  // namespace
+
+Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) {
+    const server::TenantNetworkOptions options = tenant_options(config);
     std::unique_ptr<TenantRole> role(new TenantRole(options));
     if (!config.user.empty()) {
         auto channel = sys::make_channel();
@@ -67,14 +82,7 @@ Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) 
         role->helper_ = *pid;
         role->channel_ = std::move(channel->first);
     }
-    const std::string routers =
-        tn.router_patterns.empty()
-            ? std::string()
-            : fmt::format("; routers {} redirected from {} to port {}", join(tn.router_patterns),
-                          tn.router_interfaces, tn.router_port);
-    spdlog::info("tenant networks: namespaces {} in {}, serving {}{}{}",
-                 tn.patterns.empty() ? "(none)" : join(tn.patterns), tn.netns_dir, join(addresses),
-                 routers,
+    spdlog::info("tenant networks: {}{}", describe(options),
                  role->helper_ ? fmt::format(" (privileged helper, pid {})", *role->helper_)
                                : std::string(" (in this process)"));
     return role;
@@ -119,6 +127,24 @@ std::string TenantRole::helper_end() {
     spdlog::error("tenant networks: the privileged helper (pid {}) ended ({})", *helper_, how);
     helper_.reset();
     return how;
+}
+
+Status TenantRole::reconfigure(const Config& config) {
+    server::TenantNetworkOptions next = tenant_options(config);
+    if (next == options_) {
+        return Done{};
+    }
+    if (receiver_) {
+        if (auto sent = receiver_->reconfigure(next); !sent) {
+            return sent;
+        }
+    }
+    spdlog::info("reload: tenant networks: {}", describe(next));
+    if (tenants_) {
+        tenants_->reconfigure(next);
+    }
+    options_ = std::move(next);
+    return Done{};
 }
 
 void TenantRole::reconcile() const {

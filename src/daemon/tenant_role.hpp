@@ -29,7 +29,10 @@ class TenantRole {
 
     // Once the server runs: namespaces' sockets start reaching its workers.
     Status start(server::NtpServer& ntp);
-    void reconcile() const;   // SIGHUP
+    void reconcile() const;  // SIGHUP
+    // A reload: the namespace patterns, addresses and router settings of `config` apply from
+    // now on (sockets of addresses still configured stay open).
+    Status reconfigure(const Config& config);
     void log_status() const;  // SIGUSR1
     std::vector<server::TenantNetworkStatus> status() const;
     // Readable when the privileged helper has gone away (-1 without a helper): nothing

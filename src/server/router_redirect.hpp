@@ -21,6 +21,8 @@ struct RouterRedirect {
     std::vector<sys::SocketAddress> destinations;
     std::string interfaces = "qr-*";   // an interface name, or a prefix ending in '*'
     std::uint16_t local_port = 10123;  // where the redirected packets arrive
+
+    friend bool operator==(const RouterRedirect&, const RouterRedirect&) = default;
 };
 
 // The one table cloudtimed owns in a router namespace.

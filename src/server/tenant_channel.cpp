@@ -1,6 +1,9 @@
 #include "server/tenant_channel.hpp"
 
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include <string_view>
 
 #include "sys/fd_passing.hpp"
 
@@ -18,11 +21,82 @@ class ChannelSink final : public TenantSink {
     void released(const std::string& ns) override {
         [[maybe_unused]] const auto s = sys::send_message(channel_, "R\t" + ns);
     }
+    void closed(const std::string& ns, const std::string& label) override {
+        [[maybe_unused]] const auto s = sys::send_message(channel_, "C\t" + ns + "\t" + label);
+    }
 
   private:
     int channel_;
 };
+constexpr std::string_view kOptionsMessage = "options\t";
+
+nlohmann::json address_list(const std::vector<sys::SocketAddress>& addresses) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& a : addresses) {
+        out.push_back(a.to_string());
+    }
+    return out;
+}
+
+Expected<std::vector<sys::SocketAddress>> parse_address_list(const nlohmann::json& list) {
+    std::vector<sys::SocketAddress> out;
+    for (const auto& item : list) {
+        auto parsed = sys::parse_socket_address(item.get<std::string>());
+        if (!parsed) {
+            return parsed.failure();
+        }
+        out.push_back(*parsed);
+    }
+    return out;
+}
 }  // namespace
+
+std::string options_message(const TenantNetworkOptions& o) {
+    const nlohmann::json j{
+        {"netns_dir", o.netns_dir},
+        {"patterns", o.patterns},
+        {"addresses", address_list(o.addresses)},
+        {"managed", address_list(o.managed)},
+        {"router_patterns", o.router_patterns},
+        {"router",
+         {{"destinations", address_list(o.router.destinations)},
+          {"interfaces", o.router.interfaces},
+          {"local_port", o.router.local_port}}},
+        {"receive_buffer", o.receive_buffer},
+    };
+    return std::string(kOptionsMessage) + j.dump();
+}
+
+Expected<TenantNetworkOptions> parse_options_message(std::string_view text) {
+    if (text.substr(0, kOptionsMessage.size()) != kOptionsMessage) {
+        return Error{"not an options message"};
+    }
+    const auto j = nlohmann::json::parse(text.substr(kOptionsMessage.size()), nullptr, false);
+    if (!j.is_object()) {
+        return Error{"options that are not a JSON object"};
+    }
+    try {
+        TenantNetworkOptions o;
+        o.netns_dir = j.at("netns_dir").get<std::string>();
+        o.patterns = j.at("patterns").get<std::vector<std::string>>();
+        o.router_patterns = j.at("router_patterns").get<std::vector<std::string>>();
+        o.router.interfaces = j.at("router").at("interfaces").get<std::string>();
+        o.router.local_port = j.at("router").at("local_port").get<std::uint16_t>();
+        o.receive_buffer = j.at("receive_buffer").get<int>();
+        auto addresses = parse_address_list(j.at("addresses"));
+        auto managed = parse_address_list(j.at("managed"));
+        auto destinations = parse_address_list(j.at("router").at("destinations"));
+        if (!addresses || !managed || !destinations) {
+            return Error{"options with a bad address"};
+        }
+        o.addresses = std::move(addresses).value();
+        o.managed = std::move(managed).value();
+        o.router.destinations = std::move(destinations).value();
+        return o;
+    } catch (const nlohmann::json::exception& e) {
+        return Error{std::string("options with a missing or mistyped field: ") + e.what()};
+    }
+}
 
 int run_tenant_helper(TenantNetworkOptions options, sys::UniqueFd channel) {
     ChannelSink sink(channel.get());
@@ -36,8 +110,13 @@ int run_tenant_helper(TenantNetworkOptions options, sys::UniqueFd channel) {
         if (!message || !*message) {
             break;  // the server closed the channel or is gone
         }
-        if ((*message)->text == "reconcile") {
+        const std::string& text = (*message)->text;
+        if (text == "reconcile") {
             (*tenants)->reconcile();
+        } else if (auto next = parse_options_message(text); next) {
+            (*tenants)->reconfigure(std::move(next).value());
+        } else {
+            spdlog::error("tenant helper: from the server: {}", next.error());
         }
     }
     tenants->reset();
@@ -68,6 +147,14 @@ void TenantChannelReceiver::reconcile() const {
     [[maybe_unused]] const auto s = sys::send_message(channel_.get(), "reconcile");
 }
 
+Status TenantChannelReceiver::reconfigure(const TenantNetworkOptions& options) const {
+    if (auto sent = sys::send_message(channel_.get(), options_message(options)); !sent) {
+        return Error{"cannot pass the tenant network settings to the privileged helper: " +
+                     sent.error()};
+    }
+    return Done{};
+}
+
 void TenantChannelReceiver::run() {
     for (;;) {
         auto received = sys::receive_message(channel_.get());
@@ -94,6 +181,8 @@ void TenantChannelReceiver::run() {
                            std::move(socket).value());
         } else if (text.rfind("R\t", 0) == 0) {
             sink_.released(text.substr(2));
+        } else if (text.rfind("C\t", 0) == 0 && second != std::string::npos) {
+            sink_.closed(text.substr(first + 1, second - first - 1), text.substr(second + 1));
         } else {
             spdlog::error("tenant networks: unexpected message from the helper: '{}'", text);
         }

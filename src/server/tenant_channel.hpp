@@ -2,12 +2,16 @@
 // SOCK_SEQPACKET channel: the helper follows namespaces and sends each socket it binds
 // (SCM_RIGHTS) with its namespace and address; the server only ever receives ready sockets.
 //
-// Messages: "A\t<namespace>\t<ADDR:PORT>" + fd (attached), "R\t<namespace>" (released), and
-// from the server "reconcile" (SIGHUP). Either side closing the channel ends the helper.
+// Messages: "A\t<namespace>\t<ADDR:PORT>" + fd (attached), "R\t<namespace>" (released),
+// "C\t<namespace>\t<ADDR:PORT>" (that socket closed), and from the server "reconcile"
+// (SIGHUP) and "options\t<JSON>" (a reload's new settings). Either side closing the channel
+// ends the helper.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include "server/tenant_networks.hpp"
@@ -16,6 +20,10 @@
 #include "sys/wakeup.hpp"
 
 namespace cloudtime::server {
+
+// A reload's settings for the helper, and back.
+std::string options_message(const TenantNetworkOptions& options);
+Expected<TenantNetworkOptions> parse_options_message(std::string_view text);
 
 // The helper process's whole life: follow namespaces, send sockets, until the channel closes.
 int run_tenant_helper(TenantNetworkOptions options, sys::UniqueFd channel);
@@ -30,6 +38,8 @@ class TenantChannelReceiver {
     TenantChannelReceiver& operator=(const TenantChannelReceiver&) = delete;
 
     void reconcile() const;  // asks the helper to list its namespaces again
+    // A reload: the helper follows with `options` from now on.
+    Status reconfigure(const TenantNetworkOptions& options) const;
     // Readable once the helper closed the channel or it failed while this receiver still
     // runs: the helper is gone, and no namespace will be attached or released any more.
     int lost_fd() const { return lost_.fd(); }

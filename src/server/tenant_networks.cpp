@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <utility>
 
 #include "sys/directory_watch.hpp"
 #include "sys/netns.hpp"
@@ -53,11 +54,29 @@ void TenantNetworks::reconcile() {
     wakeup_.signal();
 }
 
+std::optional<TenantNetworkOptions> TenantNetworks::take_pending() {
+    const std::lock_guard lock(pending_mutex_);
+    return std::exchange(pending_, std::nullopt);
+}
+
+void TenantNetworks::reconfigure(TenantNetworkOptions options) {
+    {
+        const std::lock_guard lock(pending_mutex_);
+        pending_ = std::move(options);
+    }
+    wakeup_.signal();
+}
+
 namespace {
 bool matches(const std::vector<std::string>& patterns, const std::string& name) {
     return std::any_of(patterns.begin(), patterns.end(), [&](const auto& p) {
         return ::fnmatch(p.c_str(), name.c_str(), FNM_PERIOD) == 0;
     });
+}
+
+// The same address (scope aside: a label names it inside the namespace) and port.
+bool same_endpoint(const sys::SocketAddress& a, const sys::SocketAddress& b) {
+    return a.mapped_octets() == b.mapped_octets() && a.port() == b.port();
 }
 }  // namespace
 
@@ -80,9 +99,9 @@ void TenantNetworks::attach(const std::string& name) {
     std::vector<sys::SocketAddress> all = options_.addresses;
     all.insert(all.end(), options_.managed.begin(), options_.managed.end());
     for (const auto& address : all) {
-        const bool bound = std::any_of(
-            entry->bound.begin(), entry->bound.end(),
-            [&](const auto& b) { return b.mapped_octets() == address.mapped_octets(); });
+        const bool bound =
+            std::any_of(entry->bound.begin(), entry->bound.end(),
+                        [&](const auto& b) { return same_endpoint(b.address, address); });
         if (!bound) {
             wanted.push_back(address);
         }
@@ -140,7 +159,7 @@ void TenantNetworks::attach(const std::string& name) {
     }  // back in our own namespace before anything else
     std::vector<std::string> added;
     for (auto& [socket, label] : opened) {
-        entry->bound.push_back(socket.local_address());
+        entry->bound.push_back({socket.local_address(), label});
         added.push_back(label);
         sink_.attached(name, label, std::move(socket));
     }
@@ -286,7 +305,12 @@ void TenantNetworks::undo_changes(const std::string& name, const Attached& entry
             spdlog::info("tenant network {}: removed the nftables table '{}'", name, kRouterTable);
         }
     }
-    for (const auto& [address, ifindex] : entry.added) {
+    remove_managed(name, entry.added);
+}
+
+void TenantNetworks::remove_managed(
+    const std::string& name, const std::vector<std::pair<sys::SocketAddress, unsigned>>& added) {
+    for (const auto& [address, ifindex] : added) {
         const std::uint8_t prefix = address.is_ipv6() ? 128 : 32;
         if (auto s = sys::change_address(false, address, prefix, ifindex); !s) {
             spdlog::warn("tenant network {}: {}", name, s.error());
@@ -294,6 +318,72 @@ void TenantNetworks::undo_changes(const std::string& name, const Attached& entry
             spdlog::info("tenant network {}: removed {}/{}", name, address.host_string(), prefix);
         }
     }
+}
+
+void TenantNetworks::apply_options(TenantNetworkOptions next) {
+    const bool anew =
+        next.netns_dir != options_.netns_dir || next.receive_buffer != options_.receive_buffer;
+    std::vector<std::string> names;
+    for (const auto& [name, entry] : attached_) {
+        names.push_back(name);
+    }
+    for (const auto& name : names) {
+        const bool router = matches(options_.router_patterns, name);
+        const bool still_router = matches(next.router_patterns, name);
+        const bool still_followed = still_router || matches(next.patterns, name);
+        if (anew || !still_followed || router != still_router ||
+            (router && !(next.router == options_.router))) {
+            detach(name);  // its table and managed addresses go under the options that made them
+        }
+    }
+    options_ = std::move(next);
+    for (auto& [name, entry] : attached_) {
+        if (!matches(options_.router_patterns, name)) {
+            drop_unconfigured(name, entry);
+        }
+    }
+    names.clear();
+    for (const auto& [name, entry] : attached_) {
+        names.push_back(name);
+    }
+    for (const auto& name : names) {
+        attach(name);  // addresses configured now and not bound yet
+    }
+}
+
+void TenantNetworks::drop_unconfigured(const std::string& name, Attached& entry) {
+    const auto configured = [&](const sys::SocketAddress& a) {
+        const auto same = [&](const auto& c) { return same_endpoint(c, a); };
+        return std::any_of(options_.addresses.begin(), options_.addresses.end(), same) ||
+               std::any_of(options_.managed.begin(), options_.managed.end(), same);
+    };
+    std::vector<Bound> kept;
+    for (auto& b : entry.bound) {
+        if (configured(b.address)) {
+            kept.push_back(std::move(b));
+        } else {
+            sink_.closed(name, b.label);  // closes before its address may go below
+            spdlog::info("tenant network {}: no longer serving {}", name, b.label);
+        }
+    }
+    entry.bound = std::move(kept);
+    std::vector<std::pair<sys::SocketAddress, unsigned>> still;
+    std::vector<std::pair<sys::SocketAddress, unsigned>> unconfigured;
+    for (const auto& added : entry.added) {
+        const bool managed = std::any_of(
+            options_.managed.begin(), options_.managed.end(),
+            [&](const auto& m) { return m.mapped_octets() == added.first.mapped_octets(); });
+        (managed ? still : unconfigured).push_back(added);
+    }
+    if (unconfigured.empty()) {
+        return;
+    }
+    entry.added = std::move(still);
+    auto scope = sys::NamespaceScope::enter(options_.netns_dir + "/" + name);
+    if (!scope) {
+        return;  // gone: its addresses with it
+    }
+    remove_managed(name, unconfigured);
 }
 
 void TenantNetworks::reconcile_now() {
@@ -332,6 +422,16 @@ void TenantNetworks::run() {
                 spdlog::info("tenant networks: {} (looking again every second)", opened.error());
                 directory_warned = true;
             }
+        }
+        if (auto next = take_pending()) {
+            const bool moved = next->netns_dir != options_.netns_dir;
+            apply_options(std::move(*next));
+            if (moved) {
+                watch.reset();  // opened again, and listed, at the top
+                directory_warned = false;
+                continue;
+            }
+            need_reconcile = true;
         }
         if (need_reconcile || reconcile_requested_.exchange(false)) {
             reconcile_now();

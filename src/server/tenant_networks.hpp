@@ -8,6 +8,8 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +35,8 @@ struct TenantNetworkOptions {
     std::vector<std::string> router_patterns;
     RouterRedirect router;
     int receive_buffer = 0;
+
+    friend bool operator==(const TenantNetworkOptions&, const TenantNetworkOptions&) = default;
 };
 
 class TenantNetworks {
@@ -44,10 +48,16 @@ class TenantNetworks {
     TenantNetworks& operator=(const TenantNetworks&) = delete;
 
     void reconcile();  // list the directory again (SIGHUP)
+    // A reload: the follower thread applies `options` (see apply_options) and lists again.
+    void reconfigure(TenantNetworkOptions options);
 
   private:
+    struct Bound {
+        sys::SocketAddress address;  // with its port
+        std::string label;           // as the sink knows it
+    };
     struct Attached {
-        std::vector<sys::SocketAddress> bound;
+        std::vector<Bound> bound;
         std::vector<std::string> missing;
         std::vector<std::pair<sys::SocketAddress, unsigned>> added;  // managed, on ifindex
         sys::UniqueFd address_events;  // rtnetlink, opened inside the namespace
@@ -61,6 +71,13 @@ class TenantNetworks {
     void run();
     bool followed(const std::string& name) const;
     void reconcile_now();
+    // On the follower thread: namespaces no longer followed, or whose directory, receive
+    // buffer or router redirect changed, are released under the old options; the others keep
+    // their sockets, losing only those of addresses no longer configured (and managed
+    // addresses no longer configured); what is new is then attached.
+    void apply_options(TenantNetworkOptions next);
+    void drop_unconfigured(const std::string& name, Attached& entry);
+    std::optional<TenantNetworkOptions> take_pending();
     void attach(const std::string& name);
     void attach_router(const std::string& name, const std::string& path);
     void detach(const std::string& name);
@@ -73,13 +90,18 @@ class TenantNetworks {
     void reclaim_leftovers(const std::string& name, Attached& entry) const;
     // Inside the namespace again: removes the managed addresses added and our nftables table.
     void undo_changes(const std::string& name, const Attached& entry) const;
+    // Inside the namespace: removes these managed addresses.
+    static void remove_managed(const std::string& name,
+                               const std::vector<std::pair<sys::SocketAddress, unsigned>>& added);
 
     TenantNetworkOptions options_;
     TenantSink& sink_;
     sys::Wakeup wakeup_;  // a reconcile was asked for, or the follower is stopping
     std::atomic<bool> stopping_{false};
     std::atomic<bool> reconcile_requested_{false};
-    std::map<std::string, Attached> attached_;  // only the follower thread touches it
+    std::mutex pending_mutex_;
+    std::optional<TenantNetworkOptions> pending_;  // from reconfigure(), for the thread
+    std::map<std::string, Attached> attached_;     // only the follower thread touches it
     std::thread thread_;
 };
 

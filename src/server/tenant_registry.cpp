@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <optional>
 
 namespace cloudtime::server {
@@ -41,6 +42,27 @@ void TenantRegistry::released(const std::string& ns) {
     for (const ServedSocket* socket : gone->sockets) {
         server_.detach(socket);
     }
+}
+
+void TenantRegistry::closed(const std::string& ns, const std::string& label) {
+    const ServedSocket* socket = nullptr;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = entries_.find(ns);
+        if (it == entries_.end()) {
+            return;
+        }
+        Entry& entry = it->second;
+        const auto at = std::find(entry.labels.begin(), entry.labels.end(), label);
+        if (at == entry.labels.end()) {
+            return;
+        }
+        const auto index = at - entry.labels.begin();
+        socket = entry.sockets[static_cast<std::size_t>(index)];
+        entry.labels.erase(at);
+        entry.sockets.erase(entry.sockets.begin() + index);
+    }
+    server_.detach(socket);
 }
 
 std::vector<TenantNetworkStatus> TenantRegistry::status() const {

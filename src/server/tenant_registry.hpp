@@ -24,6 +24,9 @@ class TenantSink {
                           sys::UdpSocket socket) = 0;
     // The namespace is gone: close every socket of it.
     virtual void released(const std::string& ns) = 0;
+    // One socket of the namespace, as `attached` labelled it, is no longer served (a reload
+    // removed its address): close it.
+    virtual void closed(const std::string& ns, const std::string& label) = 0;
 };
 
 struct TenantNetworkStatus {
@@ -40,6 +43,7 @@ class TenantRegistry final : public TenantSink {
 
     void attached(const std::string& ns, const std::string& label, sys::UdpSocket socket) override;
     void released(const std::string& ns) override;
+    void closed(const std::string& ns, const std::string& label) override;
     std::vector<TenantNetworkStatus> status() const;
 
   private:

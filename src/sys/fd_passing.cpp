@@ -5,12 +5,10 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <string>
+#include <vector>
 
 namespace cloudtime::sys {
-
-namespace {
-constexpr std::size_t kMaxMessage = 4096;
-}
 
 Expected<std::pair<UniqueFd, UniqueFd>> make_channel() {
     std::array<int, 2> fds{-1, -1};
@@ -21,6 +19,11 @@ Expected<std::pair<UniqueFd, UniqueFd>> make_channel() {
 }
 
 Status send_message(int channel, std::string_view text, int fd) {
+    if (text.size() > kMaxChannelMessage) {
+        return Error{"a message of " + std::to_string(text.size()) +
+                     " octets is larger than the channel takes (" +
+                     std::to_string(kMaxChannelMessage) + ")"};
+    }
     iovec iov{const_cast<char*>(text.data()), text.size()};
     msghdr message{};
     message.msg_iov = &iov;
@@ -46,7 +49,7 @@ Status send_message(int channel, std::string_view text, int fd) {
 }
 
 Expected<std::optional<ChannelMessage>> receive_message(int channel) {
-    std::array<char, kMaxMessage> buffer{};
+    std::vector<char> buffer(kMaxChannelMessage);
     iovec iov{buffer.data(), buffer.size()};
     msghdr message{};
     message.msg_iov = &iov;

@@ -15,6 +15,9 @@ namespace cloudtime::sys {
 // A connected pair of SOCK_SEQPACKET sockets (message boundaries kept, EOF when one end goes).
 Expected<std::pair<UniqueFd, UniqueFd>> make_channel();
 
+// The largest message either end takes.
+inline constexpr std::size_t kMaxChannelMessage = 65536;
+
 // One message: `text` and, when `fd` >= 0, a duplicate of that descriptor.
 Status send_message(int channel, std::string_view text, int fd = -1);
 

@@ -71,11 +71,11 @@ class RouterTopology:
         self.created = []
 
 
-def router_config(tag, user=None):
+def router_config(tag, user=None, port=REDIRECT_PORT):
     server = f'[server]\nuser = "{user}"\n' if user else ""
     return (server + harness.LOCAL_CONFIG +
             f'[tenant_networks]\nenabled = true\npatterns = []\n'
-            f'router_patterns = ["qrouter-{tag}-*"]\nrouter_port = {REDIRECT_PORT}\n')
+            f'router_patterns = ["qrouter-{tag}-*"]\nrouter_port = {port}\n')
 
 
 def answered(target, ns):
@@ -166,6 +166,22 @@ class RouterRedirect(harness.TestCase):
         self.assertIn(f"tenant network {topology.router}: removed the nftables table 'cloudtime'",
                       daemon.read_log())
         self.assertFalse(answered("169.254.169.254", topology.vm))
+
+    def test_a_reload_moves_the_redirect_to_another_port(self):
+        topology = self.topology()
+        daemon = self.daemon(user="_cloudtime")  # the helper redoes the table
+        self.wait_served(daemon, topology)
+        moved = REDIRECT_PORT + 1
+        with open(daemon.config_path, "w") as f:
+            f.write(router_config(self.tag, "_cloudtime", port=moved))
+        daemon.proc.send_signal(signal.SIGHUP)
+        self.wait_for_log(daemon, f"{topology.router}: serving NTP on 169.254.169.254:123 (from "
+                          f"qr-*, redirected to port {moved})")
+        table = nft(topology.router, "list", "table", "ip", "cloudtime")
+        self.assertIn(f"redirect to :{moved}", table)
+        self.assertNotIn(f":{REDIRECT_PORT}", table)
+        self.assertTrue(answered("169.254.169.254", topology.vm), daemon.read_log())
+        self.assertNotIn("only a restart applies", daemon.read_log())
 
     def test_routers_are_followed_live(self):
         daemon = self.daemon()

@@ -56,15 +56,30 @@ class OvnLikeTopology:
             subprocess.run(["ip", "netns", "delete", ns], capture_output=True)
 
 
-def tenant_config(tag, user="", managed=()):
+def toml_list(items):
+    return "[" + ", ".join(f'"{i}"' for i in items) + "]"
+
+
+def tenant_config(tag, user="", managed=(), addresses=("169.254.169.254", "fe80::a9fe:a9fe"),
+                  patterns=None):
     # user = "": everything in one root process; a user: the privileged helper does the
     # namespace work.
     server = f'[server]\nuser = "{user}"\n'
-    managed_list = ", ".join(f'"{m}"' for m in managed)
+    patterns = [f"ovnmeta-{tag}-*"] if patterns is None else patterns
     return (server + harness.LOCAL_CONFIG +
-            f'[tenant_networks]\nenabled = true\npatterns = ["ovnmeta-{tag}-*"]\n'
-            'addresses = ["169.254.169.254", "fe80::a9fe:a9fe"]\n'
-            f'managed_addresses = [{managed_list}]\n')
+            f'[tenant_networks]\nenabled = true\npatterns = {toml_list(patterns)}\n'
+            f'addresses = {toml_list(addresses)}\n'
+            f'managed_addresses = {toml_list(managed)}\n')
+
+
+def socket_inodes(pid):
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(FileNotFoundError):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:"):
+                inodes.add(target)
+    return inodes
 
 
 def addresses_in(ns):
@@ -289,6 +304,62 @@ class TenantNetworks(harness.TestCase):
                 self.assertEqual(d.stop(), 0)
                 self.assertNotIn("169.254.169.123", addresses_in(topology.meta))
                 self.assertIn("inet 169.254.169.200/32", addresses_in(topology.meta))
+
+    def test_a_reload_applies_patterns_and_addresses_and_keeps_the_sockets_that_stay(self):
+        topology = self.topology()
+        meta = topology.meta
+
+        def served(daemon):
+            return {n["namespace"]: sorted(n["addresses"])
+                    for n in daemon.status()["tenant_networks"]}.get(meta)
+
+        def reload(daemon, text, until):
+            with open(daemon.config_path, "w") as f:
+                f.write(text)
+            daemon.proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 5
+            while not until():
+                self.assertLess(time.monotonic(), deadline, f"{served(daemon)}\n" +
+                                daemon.read_log())
+                time.sleep(0.02)
+
+        def answers(address):
+            return harness.run_query(address, "-n", "1", "-t", "0.3", netns=topology.vm)[0] == 0
+
+        for user in ("", "_cloudtime"):  # in one process, and through the privileged helper
+            with self.subTest(user=user):
+                d = harness.Daemon(config=tenant_config(self.tag, user,
+                                                        addresses=("169.254.169.254",)))
+                self.addCleanup(d.cleanup)
+                self.wait_served(d, topology, count=1)
+                before = socket_inodes(d.proc.pid)
+                # Added: an address and a managed one; the socket already open stays open.
+                reload(d, tenant_config(self.tag, user, managed=("169.254.169.123",)),
+                       until=lambda: len(served(d) or []) == 3)
+                self.assertLessEqual(before, socket_inodes(d.proc.pid))
+                self.assertIn("inet 169.254.169.123/32", addresses_in(meta))
+                self.assertTrue(answers("169.254.169.123"), d.read_log())
+                self.assertTrue(answers("169.254.169.254"), d.read_log())
+                # Removed: the metadata address (its socket closes) and the managed one (it
+                # leaves the namespace); the link-local IPv6 one stays served.
+                reload(d, tenant_config(self.tag, user, addresses=("fe80::a9fe:a9fe",)),
+                       until=lambda: len(served(d) or []) == 1)
+                self.assertNotIn("169.254.169.123", addresses_in(meta))
+                self.assertIn("inet 169.254.169.254/16", addresses_in(meta))  # Neutron's
+                self.assertFalse(answers("169.254.169.254"))
+                self.assertIn(f"tenant network {meta}: no longer serving 169.254.169.254:123",
+                              d.read_log())
+                # Patterns: no longer followed, released; followed again, served again.
+                reload(d, tenant_config(self.tag, user, patterns=["qdhcp-none-*"]),
+                       until=lambda: served(d) is None)
+                self.assertIn(f"tenant network {meta}: released", d.read_log())
+                reload(d, tenant_config(self.tag, user),
+                       until=lambda: len(served(d) or []) == 2)
+                self.assertTrue(answers("169.254.169.254"), d.read_log())
+                log = d.read_log()
+                self.assertNotIn("only a restart applies", log)
+                self.assertIn("reload: tenant networks: namespaces", log)
+                self.assertEqual(d.stop(), 0)
 
     def test_bad_user_is_refused(self):
         for user, message in (("no-such-user-here", "no such user"), ("root", "is root")):
