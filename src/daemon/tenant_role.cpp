@@ -11,9 +11,7 @@ namespace cloudtime::daemon {
 
 namespace {
 constexpr int kHelperGraceMs = 1000;
-}  // namespace
 
-namespace {
 server::TenantNetworkOptions tenant_options(const Config& config) {
     const auto& tn = config.tenant_networks;
     server::TenantNetworkOptions options{.netns_dir = tn.netns_dir,
