@@ -25,6 +25,8 @@ struct TimePolicy {
     bool ptp_kvm = true;               // load ptp_kvm and use /dev/ptp_kvm where it appears
     Strategy strategy = Strategy::drop_in;
     bool install_client = false;  // install chrony where the image has no NTP client
+
+    friend bool operator==(const TimePolicy&, const TimePolicy&) = default;
 };
 
 // What a rule changes; unset fields keep the value from before.
@@ -34,6 +36,8 @@ struct PolicyChange {
     std::optional<bool> ptp_kvm;
     std::optional<Strategy> strategy;
     std::optional<bool> install_client;
+
+    friend bool operator==(const PolicyChange&, const PolicyChange&) = default;
 };
 
 void apply_change(const PolicyChange& change, TimePolicy& policy);
@@ -45,6 +49,8 @@ struct PolicyRule {
     std::vector<std::string> image_ids;
     std::map<std::string, std::string> metadata;
     PolicyChange change;
+
+    friend bool operator==(const PolicyRule&, const PolicyRule&) = default;
 };
 
 // What Nova tells a DynamicJSON vendordata provider about the instance.

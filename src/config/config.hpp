@@ -80,6 +80,8 @@ struct Config {
         std::string tls_certificate;  // both set: HTTPS only
         std::string tls_key;
         std::vector<sys::Cidr> allowed_clients;  // empty: any client that can connect
+
+        friend bool operator==(const Vendordata&, const Vendordata&) = default;
     } vendordata;
 
     std::string status_socket = "/run/cloudtime/status.sock";  // empty: no status socket

@@ -52,8 +52,10 @@ void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& run
     keeper.reconfigure(keeper_options(c));
     keeper.reload_leap_seconds(sys::realtime_now());
     spdlog::set_level(spdlog::level::from_str(c.log_level));
-    if (vendordata &&
-        (next->source.text != running.source.text || c.log_level != running.config.log_level)) {
+    // Its process reads [vendordata] and the log level: replaced only when they changed.
+    const bool replace_vendordata = vendordata && (!(c.vendordata == running.config.vendordata) ||
+                                                   c.log_level != running.config.log_level);
+    if (replace_vendordata) {
         if (auto restarted = vendordata->reconfigure(c, next->source); !restarted) {
             spdlog::error("reload: {}", restarted.error());
         }
@@ -70,7 +72,8 @@ void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& run
             ? fmt::format("1 per {} s, burst {}", c.rate_limit.interval_s, c.rate_limit.burst)
             : std::string("off"),
         c.leap_mode == proto::LeapMode::smear ? "smear" : "pass", c.log_level,
-        tenants ? "; tenant networks" : "", vendordata ? "; vendordata policy and rules" : "");
+        tenants ? "; tenant networks" : "",
+        replace_vendordata ? "; vendordata policy and rules (its process replaced)" : "");
     if (const auto restart = keys_needing_restart(started, c); !restart.empty()) {
         spdlog::warn("reload: {} changed: only a restart applies {} (systemctl restart cloudtimed)",
                      fmt::join(restart, ", "), restart.size() == 1 ? "it" : "them");

@@ -40,6 +40,13 @@ Status drop_privileges(const std::string& user) {
         return usable;
     }
     const passwd* entry = ::getpwnam(user.c_str());
+    // The kernel clears a parent-death signal when the uid changes: armed again below, or a
+    // child process (the vendordata one) would outlive a cloudtimed killed with SIGKILL.
+    int death_signal = 0;
+    if (::prctl(PR_GET_PDEATHSIG, &death_signal, 0, 0, 0) != 0) {
+        return os_error("prctl(PR_GET_PDEATHSIG)");
+    }
+    const pid_t parent = ::getppid();
     if (::initgroups(user.c_str(), entry->pw_gid) != 0) {
         return os_error("initgroups");
     }
@@ -49,6 +56,14 @@ Status drop_privileges(const std::string& user) {
     // From root to another uid the kernel clears every capability (no SECBIT_KEEP_CAPS).
     if (::setuid(entry->pw_uid) != 0) {
         return os_error("setuid");
+    }
+    if (death_signal != 0) {
+        if (::prctl(PR_SET_PDEATHSIG, death_signal, 0, 0, 0) != 0) {
+            return os_error("prctl(PR_SET_PDEATHSIG)");
+        }
+        if (::getppid() != parent) {  // it died before the signal was armed again
+            return Error{"the parent process ended while privileges were dropped"};
+        }
     }
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
         return os_error("prctl(PR_SET_NO_NEW_PRIVS)");

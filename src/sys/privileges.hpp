@@ -14,7 +14,7 @@ Status check_user(const std::string& user);
 
 // Switches the whole process (call before starting threads) to `user`, its primary group and
 // the groups /etc/group lists it in (chrony's `_chrony`, to reach chronyd's socket), with no
-// capabilities and no way to regain any (no_new_privs).
+// capabilities and no way to regain any (no_new_privs); a parent-death signal stays armed.
 Status drop_privileges(const std::string& user);
 
 // Makes `directory` (and its parents) if missing, mode 0755 (other users' daemons, chronyd,

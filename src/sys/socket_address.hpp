@@ -59,6 +59,8 @@ Expected<SocketAddress> parse_socket_address(std::string_view text,
 struct Cidr {
     std::array<std::uint8_t, 16> octets{};
     std::uint8_t length = 0;
+
+    friend bool operator==(const Cidr&, const Cidr&) = default;
 };
 Expected<Cidr> parse_cidr(std::string_view text);
 

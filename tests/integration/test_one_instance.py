@@ -4,6 +4,7 @@ first one's sockets, and clients got answers from both in turn); the first serve
 
 import os
 import shutil
+import signal
 import tempfile
 import time
 import unittest
@@ -99,6 +100,35 @@ class AfterKill9(harness.TestCase):
             self.assertTrue(os.path.exists(os.path.join(workdir, other)), other)
         # The stale status socket was replaced: the new one answers.
         self.assertEqual(len(second.status()["listen"]), 1)
+
+
+    def test_the_vendordata_process_goes_with_it(self):
+        # It drops to another user, which clears a parent-death signal set before: without
+        # arming it again, a killed cloudtimed left its HTTP process holding the address, and
+        # the next start was refused.
+        port = harness.free_tcp_port()
+        config = (harness.LOCAL_CONFIG +
+                  f'[vendordata]\nenabled = true\nlisten = "127.0.0.1:{port}"\n')
+        for user in ("", "_cloudtime"):  # it becomes nobody, or the server's user
+            with self.subTest(user=user):
+                text = f'[server]\nuser = "{user}"\n' + config
+                dead = harness.Daemon(config=text)
+                self.addCleanup(dead.cleanup)
+                http = dead.vendordata_status(until=lambda v: v.get("pid"))["pid"]
+                self.assertGreater(http, 1)
+                self.assertNotEqual(harness.proc_status(http)["Uid"].split()[0], "0")
+                dead.proc.kill()
+                dead.proc.wait()
+                deadline = time.monotonic() + 2
+                while os.path.exists(f"/proc/{http}"):
+                    if time.monotonic() > deadline:
+                        os.kill(http, signal.SIGKILL)
+                        self.fail(f"its vendordata process (pid {http}) outlived it")
+                    time.sleep(0.02)
+                second = harness.Daemon(config=text)
+                self.addCleanup(second.cleanup)
+                second.vendordata_status(until=lambda v: v.get("pid"))
+                self.assertEqual(second.stop(), 0)
 
 
 if __name__ == "__main__":

@@ -181,6 +181,14 @@ class Reload(harness.TestCase):
         self.assertEqual(status, 200, daemon.read_log())
         self.assertIn("169.254.169.123", answer)
         self.assertTrue(answered(f"127.0.0.1:{port}"))
+        # A reload that leaves [vendordata] and the log level alone leaves its process alone.
+        pid = daemon.vendordata_status()["pid"]
+        self.assertGreater(pid, 1)
+        log = self.reload(daemon, text.replace('servers = ["169.254.169.254"]',
+                                               'servers = ["169.254.169.123"]') +
+                          '[access]\nignore = ["192.0.2.0/24"]\n')
+        self.assertEqual(daemon.vendordata_status()["pid"], pid, log)
+        self.assertEqual(log.count("(its process replaced)"), 1, log)
 
 
 if __name__ == "__main__":
