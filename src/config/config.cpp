@@ -46,6 +46,8 @@ class Reader : public TomlReader {
                 s = apply_access(*table, c);
             } else if (name == "status") {
                 s = apply_status(*table, c);
+            } else if (name == "metrics") {
+                s = apply_metrics(*table, c.metrics);
             } else if (name == "tenant_networks") {
                 s = apply_tenant_networks(*table, c);
             } else if (name == "vendordata") {
@@ -397,6 +399,29 @@ class Reader : public TomlReader {
                 return unknown(key, "status");
             }
             if (Status s = read_string(key, node, "status", c.status_socket); !s) {
+                return s;
+            }
+        }
+        return Done{};
+    }
+
+    Status apply_metrics(const toml::table& t, Config::Metrics& m) const {
+        constexpr std::int64_t kMaxSeries = 100'000;
+        const std::string section = "metrics";
+        for (const auto& [key, node] : t) {
+            Status s = Done{};
+            if (key == "enabled") {
+                s = read_bool(key, node, section, m.enabled);
+            } else if (key == "listen") {
+                s = read_address(key, node, section, m.listen);
+            } else if (key == "allowed_clients") {
+                s = read_prefixes(key, node, section, m.allowed_clients);
+            } else if (key == "max_tenant_series") {
+                s = read_integer(key, node, section, 0, kMaxSeries, m.max_tenant_series);
+            } else {
+                return unknown(key, section);
+            }
+            if (!s) {
                 return s;
             }
         }

@@ -86,6 +86,16 @@ struct Config {
 
     std::string status_socket = "/run/cloudtime/status.sock";  // empty: no status socket
 
+    // Prometheus metrics over HTTP (GET /metrics), served by a thread of the daemon.
+    struct Metrics {
+        bool enabled = false;
+        sys::SocketAddress listen;               // from the embedded default: 127.0.0.1:9124
+        std::vector<sys::Cidr> allowed_clients;  // empty: any client that can connect
+        std::size_t max_tenant_series = 100;     // namespaces with series of their own
+
+        friend bool operator==(const Metrics&, const Metrics&) = default;
+    } metrics;
+
     std::string log_level = "info";
 };
 

@@ -86,6 +86,38 @@ Status TomlReader::read_bool(const toml::key& key, const toml::node& node,
     return Done{};
 }
 
+Status TomlReader::read_address(const toml::key& key, const toml::node& node,
+                                const std::string& section, sys::SocketAddress& out) const {
+    auto text = string_of(key, node, section);
+    if (!text) {
+        return text.failure();
+    }
+    auto address = sys::parse_socket_address(*text);
+    if (!address) {
+        return fail(node.source(), name_of(section, key) + ": " + address.error());
+    }
+    out = *address;
+    return Done{};
+}
+
+Status TomlReader::read_prefixes(const toml::key& key, const toml::node& node,
+                                 const std::string& section, std::vector<sys::Cidr>& out) const {
+    auto list = strings_of(key, node, section);
+    if (!list) {
+        return list.failure();
+    }
+    std::vector<sys::Cidr> prefixes;
+    for (const auto& text : *list) {
+        auto cidr = sys::parse_cidr(text);
+        if (!cidr) {
+            return fail(node.source(), name_of(section, key) + ": " + cidr.error());
+        }
+        prefixes.push_back(*cidr);
+    }
+    out = std::move(prefixes);
+    return Done{};
+}
+
 Status TomlReader::read_seconds(const toml::key& key, const toml::node& node,
                                 const std::string& section, double lo, double hi,
                                 double& out) const {

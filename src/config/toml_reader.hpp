@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "sys/socket_address.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::config {
@@ -32,6 +33,12 @@ class TomlReader {
                        std::string& out) const;
     Status read_bool(const toml::key& key, const toml::node& node, const std::string& section,
                      bool& out) const;
+    // "ADDR:PORT" into `out`.
+    Status read_address(const toml::key& key, const toml::node& node, const std::string& section,
+                        sys::SocketAddress& out) const;
+    // An array of prefixes ("10.0.0.0/8", "fd00::/8") into `out`.
+    Status read_prefixes(const toml::key& key, const toml::node& node, const std::string& section,
+                         std::vector<sys::Cidr>& out) const;
     Status read_seconds(const toml::key& key, const toml::node& node, const std::string& section,
                         double lo, double hi, double& out) const;
     // Reads a bounded integer into `out` (whose type holds [lo, hi]).

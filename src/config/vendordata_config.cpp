@@ -120,15 +120,7 @@ Status apply_vendordata(const TomlReader& r, const toml::table& table, Config::V
         if (key == "enabled") {
             s = r.read_bool(key, node, section, out.enabled);
         } else if (key == "listen") {
-            auto text = r.string_of(key, node, section);
-            if (!text) {
-                return text.failure();
-            }
-            auto address = sys::parse_socket_address(*text);
-            if (!address) {
-                return r.fail(node.source(), section + ".listen: " + address.error());
-            }
-            out.listen = *address;
+            s = r.read_address(key, node, section, out.listen);
         } else if (key == "path") {
             s = r.read_string(key, node, section, out.path);
             if (s && (out.path.empty() || out.path.front() != '/')) {
@@ -148,18 +140,7 @@ Status apply_vendordata(const TomlReader& r, const toml::table& table, Config::V
         } else if (key == "tls_key") {
             s = r.read_string(key, node, section, out.tls_key);
         } else if (key == "allowed_clients") {
-            auto list = r.strings_of(key, node, section);
-            if (!list) {
-                return list.failure();
-            }
-            out.allowed_clients.clear();
-            for (const auto& text : *list) {
-                auto cidr = sys::parse_cidr(text);
-                if (!cidr) {
-                    return r.fail(node.source(), section + ".allowed_clients: " + cidr.error());
-                }
-                out.allowed_clients.push_back(*cidr);
-            }
+            s = r.read_prefixes(key, node, section, out.allowed_clients);
         } else if (key == "rules") {
             const toml::array* rules = node.as_array();
             if (rules == nullptr) {

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/metrics.hpp"
+#include "daemon/metrics_endpoint.hpp"
 #include "daemon/preflight.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/single_instance.hpp"
@@ -139,6 +141,7 @@ std::string service_status(const server::NtpServer& ntp, const proto::ClockSnaps
 
 int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) {
     sys::ServiceManager service;
+    const proto::UnixTime started_at = sys::realtime_now();
     const Config config = first.config;  // as started: what a reload compares restart keys with
     LoadedConfig running = std::move(first);
     // Block the signals before any thread starts, so that only signalfd sees them.
@@ -249,6 +252,16 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
         }
         status.emplace(std::move(listening).value());
     }
+    std::unique_ptr<MetricsEndpoint> metrics;
+    if (config.metrics.enabled) {
+        auto started = MetricsEndpoint::start(config.metrics);
+        if (!started) {
+            spdlog::critical("{}", started.error());
+            return 1;
+        }
+        metrics = std::move(started).value();
+        spdlog::info("metrics: Prometheus text format at {}", metrics->url());
+    }
     if (!config.user.empty()) {
         // After the drop, the chrony client makes its sockets there, and removes them at stop.
         if (auto given = sys::hand_over_directory(config.runtime_directory, config.user); !given) {
@@ -329,7 +342,8 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
         const int ready = wait.count() > 0
                               ? sys::wait_readable_any({signals->fd(), status ? status->fd() : -1,
                                                         vendordata ? vendordata->fd() : -1,
-                                                        tenants ? tenants->helper_lost_fd() : -1},
+                                                        tenants ? tenants->helper_lost_fd() : -1,
+                                                        metrics ? metrics->fd() : -1},
                                                        static_cast<int>(wait.count()))
                               : -1;
         if (tenants && ready >= 0 && ready == tenants->helper_lost_fd()) {
@@ -344,6 +358,17 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
         }
         if (vendordata && ready >= 0 && ready == vendordata->fd()) {
             vendordata->on_readable();
+            continue;
+        }
+        if (metrics && ready == metrics->fd()) {
+            metrics->answer(metrics_text({.ntp = ntp,
+                                          .clock = snapshot,
+                                          .keeper = keeper,
+                                          .clock_source = source_name,
+                                          .tenants = tenants.get(),
+                                          .vendordata = vendordata.get(),
+                                          .started = started_at},
+                                         sys::realtime_now()));
             continue;
         }
         if (status && ready == status->fd()) {

@@ -107,6 +107,10 @@ std::vector<std::string> keys_needing_restart(const config::Config& started,
          a.vendordata.tls_certificate != b.vendordata.tls_certificate},
         {"vendordata.tls_key", a.vendordata.tls_key != b.vendordata.tls_key},
         {"status.socket", a.status_socket != b.status_socket},
+        {"metrics.enabled", a.metrics.enabled != b.metrics.enabled},
+        {"metrics.listen",
+         a.metrics.enabled && b.metrics.enabled && !(a.metrics.listen == b.metrics.listen)},
+        {"metrics.allowed_clients", !(a.metrics.allowed_clients == b.metrics.allowed_clients)},
     };
     std::vector<std::string> changed;
     for (const auto& [key, differs] : keys) {

@@ -57,6 +57,7 @@ std::string describe(const server::TenantNetworkOptions& o) {
 Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) {
     const server::TenantNetworkOptions options = tenant_options(config);
     std::unique_ptr<TenantRole> role(new TenantRole(options));
+    role->max_series_ = config.metrics.max_tenant_series;
     if (!config.user.empty()) {
         auto channel = sys::make_channel();
         if (!channel) {
@@ -87,7 +88,7 @@ Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) 
 }
 
 Status TenantRole::start(server::NtpServer& ntp) {
-    registry_ = std::make_unique<server::TenantRegistry>(ntp);
+    registry_ = std::make_unique<server::TenantRegistry>(ntp, max_series_);
     if (helper_) {
         auto receiver = server::TenantChannelReceiver::start(std::move(channel_), *registry_);
         if (!receiver) {
@@ -128,6 +129,10 @@ std::string TenantRole::helper_end() {
 }
 
 Status TenantRole::reconfigure(const Config& config) {
+    max_series_ = config.metrics.max_tenant_series;
+    if (registry_) {
+        registry_->set_max_series(max_series_);
+    }
     server::TenantNetworkOptions next = tenant_options(config);
     if (next == options_) {
         return Done{};
@@ -152,6 +157,10 @@ void TenantRole::reconcile() const {
     if (receiver_) {
         receiver_->reconcile();
     }
+}
+
+server::TenantMetrics TenantRole::metrics() const {
+    return registry_ ? registry_->metrics() : server::TenantMetrics{};
 }
 
 std::vector<server::TenantNetworkStatus> TenantRole::status() const {

@@ -35,6 +35,7 @@ class TenantRole {
     Status reconfigure(const Config& config);
     void log_status() const;  // SIGUSR1
     std::vector<server::TenantNetworkStatus> status() const;
+    server::TenantMetrics metrics() const;
     // Readable when the privileged helper has gone away (-1 without a helper): nothing
     // follows namespaces any more, and the daemon must not go on half-working.
     int helper_lost_fd() const { return receiver_ ? receiver_->lost_fd() : -1; }
@@ -45,6 +46,7 @@ class TenantRole {
     explicit TenantRole(server::TenantNetworkOptions options) : options_(std::move(options)) {}
 
     server::TenantNetworkOptions options_;
+    std::size_t max_series_ = 0;  // metrics.max_tenant_series
     std::optional<pid_t> helper_;
     sys::UniqueFd channel_;
     std::unique_ptr<server::TenantRegistry> registry_;

@@ -32,6 +32,11 @@ class ClockKeeper {
     // A reload's leap and holdover settings (the source stays): a new leap mode or smear
     // starts a new plan; the leap-seconds file is read at the next reload_leap_seconds().
     void reconfigure(ClockKeeperOptions options);
+    bool holding_over() const { return holdover_.active(); }
+    // When the leap-seconds list in use expires (none read: nullopt).
+    std::optional<proto::UnixTime> leap_list_expiry() const {
+        return leap_list_ ? std::optional(leap_list_->expires) : std::nullopt;
+    }
 
   private:
     std::unique_ptr<ClockSource> source_;

@@ -18,7 +18,12 @@ TenantRegistry::~TenantRegistry() {
 void TenantRegistry::attached(const std::string& ns, const std::string& label,
                               sys::UdpSocket socket) {
     const std::lock_guard lock(mutex_);
+    const bool first = entries_.find(ns) == entries_.end();
     Entry& entry = entries_[ns];
+    if (first && own_series_ < max_series_) {
+        entry.own_series = true;
+        ++own_series_;
+    }
     entry.sockets.push_back(server_.attach(std::move(socket), entry.counters));
     entry.labels.push_back(label);
 }
@@ -33,6 +38,13 @@ void TenantRegistry::released(const std::string& ns) {
         }
         gone = std::move(it->second);
         entries_.erase(it);
+        if (gone->own_series) {
+            --own_series_;
+        }
+        // Its counts go on in `other` (a last batch its workers serve before they close the
+        // sockets is not counted there).
+        released_received_ += gone->counters->received.load();
+        released_answered_ += gone->counters->answered.load();
     }
     // Said before the workers close the sockets (they do it on their own threads): whoever
     // sees the sockets gone finds the line already written.
@@ -63,6 +75,31 @@ void TenantRegistry::closed(const std::string& ns, const std::string& label) {
         entry.sockets.erase(entry.sockets.begin() + index);
     }
     server_.detach(socket);
+}
+
+TenantMetrics TenantRegistry::metrics() const {
+    TenantMetrics out;
+    const std::lock_guard lock(mutex_);
+    out.other_received = released_received_;
+    out.other_answered = released_answered_;
+    out.namespaces = entries_.size();
+    for (const auto& [name, entry] : entries_) {
+        out.sockets += entry.sockets.size();
+        const std::uint64_t received = entry.counters->received.load();
+        const std::uint64_t answered = entry.counters->answered.load();
+        if (entry.own_series) {
+            out.own.push_back({name, received, answered});
+        } else {
+            out.other_received += received;
+            out.other_answered += answered;
+        }
+    }
+    return out;
+}
+
+void TenantRegistry::set_max_series(std::size_t max) {
+    const std::lock_guard lock(mutex_);
+    max_series_ = max;
 }
 
 std::vector<TenantNetworkStatus> TenantRegistry::status() const {

@@ -36,25 +36,50 @@ struct TenantNetworkStatus {
     std::uint64_t answered = 0;
 };
 
+// The counters metrics show, with bounded cardinality: namespaces given a series of their own
+// when they were attached (up to a maximum), and everything else summed in `other` — the
+// namespaces beyond the maximum and every released one — so that each series only grows.
+struct TenantMetrics {
+    struct Series {
+        std::string name;
+        std::uint64_t received = 0;
+        std::uint64_t answered = 0;
+    };
+    std::vector<Series> own;
+    std::uint64_t other_received = 0;
+    std::uint64_t other_answered = 0;
+    std::size_t namespaces = 0;  // served now
+    std::size_t sockets = 0;
+};
+
 class TenantRegistry final : public TenantSink {
   public:
-    explicit TenantRegistry(NtpServer& server) : server_(server) {}
+    explicit TenantRegistry(NtpServer& server, std::size_t max_series = 0)
+        : server_(server), max_series_(max_series) {}
     ~TenantRegistry() override;  // takes every socket back from the workers
 
     void attached(const std::string& ns, const std::string& label, sys::UdpSocket socket) override;
     void released(const std::string& ns) override;
     void closed(const std::string& ns, const std::string& label) override;
     std::vector<TenantNetworkStatus> status() const;
+    TenantMetrics metrics() const;
+    // Namespaces attached from now on get a series of their own while fewer than `max` have.
+    void set_max_series(std::size_t max);
 
   private:
     struct Entry {
         std::vector<std::string> labels;
         std::vector<const ServedSocket*> sockets;
         std::shared_ptr<TenantCounters> counters = std::make_shared<TenantCounters>();
+        bool own_series = false;
     };
     NtpServer& server_;
     mutable std::mutex mutex_;
     std::map<std::string, Entry> entries_;
+    std::size_t max_series_;
+    std::size_t own_series_ = 0;
+    std::uint64_t released_received_ = 0;
+    std::uint64_t released_answered_ = 0;
 };
 
 }  // namespace cloudtime::server

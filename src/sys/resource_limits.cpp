@@ -2,12 +2,15 @@
 
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
+#include <sstream>
 
 #include "sys/fd.hpp"
 #include "sys/paths.hpp"
+#include "sys/text_file.hpp"
 
 namespace cloudtime::sys {
 
@@ -49,6 +52,21 @@ Status limit_data(std::uint64_t bytes) {
 std::size_t open_file_count() {
     const auto entries = list_directory("/proc/self/fd");
     return entries ? entries->size() - 1 : 0;  // less the directory's own descriptor
+}
+
+std::uint64_t resident_memory_bytes() {
+    const auto statm = read_text_file("/proc/self/statm");
+    if (!statm) {
+        return 0;
+    }
+    std::uint64_t size_pages = 0;
+    std::uint64_t resident_pages = 0;
+    std::istringstream fields(*statm);
+    if (!(fields >> size_pages >> resident_pages)) {
+        return 0;
+    }
+    const long page = ::sysconf(_SC_PAGESIZE);
+    return resident_pages * static_cast<std::uint64_t>(page > 0 ? page : 4096);
 }
 
 void set_process_name(const std::string& name) {

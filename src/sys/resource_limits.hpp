@@ -24,6 +24,8 @@ Expected<std::uint64_t> limit_open_files(std::uint64_t count);
 Status limit_data(std::uint64_t bytes);
 // The number of descriptors this process has open now (/proc/self/fd).
 std::size_t open_file_count();
+// The memory this process has resident now (/proc/self/statm), in bytes; 0 if unreadable.
+std::uint64_t resident_memory_bytes();
 
 // The name ps and top show (/proc/self/comm; at most 15 characters kept).
 void set_process_name(const std::string& name);
