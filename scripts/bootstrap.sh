@@ -18,6 +18,8 @@ packages=(
   clang libclang-rt-14-dev
   # integration tests: the real peers, namespaces, the test driver
   chrony ntpsec-ntpdig iproute2 nftables python3 util-linux file
+  # metrics: promtool, and a real Prometheus that scrapes cloudtimed
+  prometheus
   # the consumers of vendordata, config drives and DHCP option 42
   cloud-init xorriso dnsmasq-base isc-dhcp-client
   # validate-image: QEMU, and what builds the test images

@@ -18,6 +18,9 @@ TEST(Config, EmbeddedDefaultServesOnLoopback) {
     EXPECT_EQ(c.user, "_cloudtime");
     EXPECT_EQ(c.runtime_directory, "/run/cloudtime");
     EXPECT_FALSE(c.tenant_networks.enabled);
+    EXPECT_FALSE(c.metrics.enabled);
+    EXPECT_EQ(c.metrics.listen.to_string(), "127.0.0.1:9124");
+    EXPECT_EQ(c.metrics.max_tenant_series, 100U);
     EXPECT_EQ(c.tenant_networks.netns_dir, "/run/netns");
     EXPECT_EQ(c.tenant_networks.patterns, (std::vector<std::string>{"ovnmeta-*", "qdhcp-*"}));
     ASSERT_EQ(c.tenant_networks.addresses.size(), 2U);
@@ -163,6 +166,13 @@ TEST(Config, BadFilesNameFileLineAndProblem) {
          "bad.toml:2: vendordata.rules.metadata.cloudtime_ptp must be a string"},
         {"[vendordata]\nrules = 1\n", "bad.toml:2: vendordata.rules must be"},
         {"[status]\npath = \"/tmp/x\"\n", "bad.toml:2: unknown key 'path' in [status]"},
+        {"[metrics]\nport = 9124\n", "bad.toml:2: unknown key 'port' in [metrics]"},
+        {"[metrics]\nlisten = \"localhost:9124\"\n", "bad.toml:2: metrics.listen: "},
+        {"[metrics]\nallowed_clients = [\"10.0.0.1/8\"]\n",
+         "bad.toml:2: metrics.allowed_clients: '10.0.0.1/8': address has bits"},
+        {"[metrics]\nmax_tenant_series = -1\n",
+         "bad.toml:2: metrics.max_tenant_series must be between 0 and 100000"},
+        {"[metrics]\nenabled = 1\n", "bad.toml:2: metrics.enabled must be true or false"},
         {"[tenant_networks]\naddresses = [\"metadata\"]\n",
          "bad.toml:2: tenant_networks.addresses: 'metadata' is not an IP address"},
         {"[tenant_networks]\npatterns = \"ovnmeta-*\"\n",

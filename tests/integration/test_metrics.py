@@ -1,0 +1,196 @@
+"""Prometheus metrics (GET /metrics): the exposition is what promtool accepts, its values are
+cloudtimed's own counters, tenant namespaces get bounded series, only GET /metrics from an
+allowed client is answered, and a real Prometheus (Debian's) scrapes it."""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import harness
+from test_tenant_networks import OvnLikeTopology, tenant_config
+
+
+def metrics_config(port, extra=""):
+    return f'[metrics]\nenabled = true\nlisten = "127.0.0.1:{port}"\n{extra}'
+
+
+def fetch(url, method="GET", timeout=5):
+    request = urllib.request.Request(url, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return r.status, r.headers.get("Content-Type"), r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type"), e.read().decode()
+
+
+def parse(text):
+    """{(name, frozenset(labels)): value} from the text format (what this test needs of it)."""
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$', line)
+        assert m, line
+        labels = frozenset(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"',
+                                      m.group(2) or ""))
+        samples[(m.group(1), labels)] = float(m.group(3))
+    return samples
+
+
+def value(samples, name, **labels):
+    return samples[(name, frozenset(labels.items()))]
+
+
+class Metrics(harness.TestCase):
+    def start(self, extra_config="", config=harness.LOCAL_CONFIG):
+        self.port = harness.free_tcp_port()
+        daemon = harness.Daemon(config=config + metrics_config(self.port, extra_config))
+        self.addCleanup(daemon.cleanup)
+        self.url = f"http://127.0.0.1:{self.port}/metrics"
+        return daemon
+
+    def test_the_exposition_is_valid_and_agrees_with_the_counters(self):
+        harness.require_program("promtool")
+        daemon = self.start()
+        host, port = daemon.host_port()
+        rc, _, err = harness.run_query(daemon.address, "-n", "3", "-i", "0.05")
+        self.assertEqual(rc, 0, err)
+        for bad in (b"", harness.ntp_request(mode=6), harness.ntp_request(version=1)):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.sendto(bad, (host, port))
+        deadline = time.monotonic() + 5
+        while daemon.status()["counters"]["received"] < 6:
+            self.assertLess(time.monotonic(), deadline, daemon.read_log())
+            time.sleep(0.02)
+        status, content_type, text = fetch(self.url)
+        self.assertEqual(status, 200, text)
+        self.assertEqual(content_type, "text/plain; version=0.0.4; charset=utf-8")
+        check = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
+                               capture_output=True, timeout=30)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr + text)
+        self.assertEqual(check.stdout + check.stderr, "")
+        samples = parse(text)
+        counters = daemon.status()["counters"]
+        self.assertEqual(value(samples, "cloudtime_ntp_requests_received_total"),
+                         counters["received"])
+        self.assertEqual(value(samples, "cloudtime_ntp_requests_received_total"), 6)
+        self.assertEqual(value(samples, "cloudtime_ntp_responses_sent_total"), 3)
+        for reason, n in counters["dropped_by_reason"].items():
+            self.assertEqual(value(samples, "cloudtime_ntp_requests_dropped_total",
+                                   reason=reason), n, reason)
+        self.assertEqual(value(samples, "cloudtime_ntp_requests_dropped_total", reason="empty"), 1)
+        self.assertEqual(value(samples, "cloudtime_ntp_requests_dropped_total",
+                               reason="control_mode"), 1)
+        self.assertEqual(value(samples, "cloudtime_ntp_requests_dropped_total",
+                               reason="bad_version"), 1)
+        self.assertEqual(value(samples, "cloudtime_clock_synchronized", source="local"), 1)
+        self.assertEqual(value(samples, "cloudtime_clock_stratum"), 10)
+        self.assertEqual(value(samples, "cloudtime_clock_leap_indicator"), 0)
+        self.assertEqual(value(samples, "cloudtime_ntp_listen_addresses"), 1)
+        # Counted while the scrape's own connection was open (it may be closed by now).
+        open_now = len(os.listdir(f"/proc/{daemon.proc.pid}/fd"))
+        self.assertIn(value(samples, "cloudtime_process_open_fds"), (open_now, open_now + 1))
+        rss = value(samples, "cloudtime_process_resident_memory_bytes")
+        self.assertGreater(rss, 1 << 20)
+        self.assertLess(abs(value(samples, "cloudtime_start_time_seconds") - time.time()), 60)
+        self.assertIn(("cloudtime_build_info", frozenset({("version", daemon.status()["version"])})),
+                      samples)
+
+    def test_only_get_metrics_from_an_allowed_client(self):
+        daemon = self.start()
+        self.assertEqual(fetch(self.url, method="POST")[0], 405)
+        self.assertEqual(fetch(f"http://127.0.0.1:{self.port}/")[0], 404)
+        refused = self.start('allowed_clients = ["10.0.0.0/8"]\n')
+        status, _, _ = fetch(self.url)
+        self.assertEqual(status, 403)
+        self.assertIsNone(refused.proc.poll())
+        self.assertIsNone(daemon.proc.poll())
+
+    def test_tenant_namespaces_get_bounded_series(self):
+        harness.require_root()
+        tag = "m" + os.urandom(2).hex()
+        topologies = []
+        for _ in range(3):
+            t = OvnLikeTopology(tag)
+            self.addCleanup(t.remove)
+            topologies.append(t)
+        daemon = self.start("max_tenant_series = 2\n", config=tenant_config(tag))
+        for t in topologies:
+            daemon.wait_tenant_served(t.meta, 2)
+        for t in topologies:
+            rc, _, err = harness.run_query("169.254.169.254", "-n", "1", netns=t.vm)
+            self.assertEqual(rc, 0, err)
+        samples = parse(fetch(self.url)[2])
+        received = {dict(labels)["namespace"]: v for (name, labels), v in samples.items()
+                    if name == "cloudtime_tenant_requests_received_total"}
+        self.assertEqual(len(received), 3, received)  # two of their own, "(other)"
+        self.assertIn("(other)", received)
+        self.assertEqual(sum(received.values()), 3, received)
+        self.assertEqual(value(samples, "cloudtime_tenant_networks"), 3)
+        self.assertEqual(value(samples, "cloudtime_tenant_sockets"), 6)
+        # A released namespace's counts stay in "(other)": the sums never go down.
+        topologies[0].remove()
+        deadline = time.monotonic() + 5
+        while value(samples := parse(fetch(self.url)[2]), "cloudtime_tenant_networks") != 2:
+            self.assertLess(time.monotonic(), deadline, daemon.read_log())
+            time.sleep(0.05)
+        after = {dict(labels)["namespace"]: v for (name, labels), v in samples.items()
+                 if name == "cloudtime_tenant_requests_received_total"}
+        self.assertEqual(sum(after.values()), 3, after)
+
+
+class RealPrometheus(harness.TestCase):
+    """Debian's Prometheus, on loopback with a storage directory of the test's own."""
+
+    def test_prometheus_scrapes_what_cloudtimed_counts(self):
+        harness.require_program("prometheus")
+        port = harness.free_tcp_port()
+        daemon = harness.Daemon(config=harness.LOCAL_CONFIG + metrics_config(port))
+        self.addCleanup(daemon.cleanup)
+        rc, _, err = harness.run_query(daemon.address, "-n", "5", "-i", "0.05")
+        self.assertEqual(rc, 0, err)
+        work = tempfile.mkdtemp(prefix="cloudtime-prometheus-")
+        self.addCleanup(shutil.rmtree, work, ignore_errors=True)
+        with open(os.path.join(work, "prometheus.yml"), "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                    "scrape_configs:\n  - job_name: cloudtimed\n    static_configs:\n"
+                    f"      - targets: ['127.0.0.1:{port}']\n")
+        web = harness.free_tcp_port()
+        with open(os.path.join(work, "prometheus.log"), "w") as log:
+            prometheus = subprocess.Popen(
+                ["prometheus", f"--config.file={work}/prometheus.yml",
+                 f"--storage.tsdb.path={work}/data", f"--web.listen-address=127.0.0.1:{web}"],
+                stdout=log, stderr=subprocess.STDOUT)
+        self.addCleanup(prometheus.wait)
+        self.addCleanup(prometheus.terminate)
+        api = f"http://127.0.0.1:{web}/api/v1/query?query="
+        deadline = time.monotonic() + 60
+        result = []
+        while time.monotonic() < deadline:
+            try:
+                _, _, body = fetch(api + urllib.parse.quote(
+                    'cloudtime_ntp_responses_sent_total{job="cloudtimed"}'))
+                result = json.loads(body)["data"]["result"]
+                if result:
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.5)
+        with open(os.path.join(work, "prometheus.log")) as f:
+            self.assertTrue(result, f.read())
+        self.assertEqual(float(result[0]["value"][1]), daemon.status()["counters"]["answered"])
+        _, _, body = fetch(api + urllib.parse.quote('up{job="cloudtimed"}'))
+        self.assertEqual(json.loads(body)["data"]["result"][0]["value"][1], "1")
+
+
+if __name__ == "__main__":
+    unittest.main()
