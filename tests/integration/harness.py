@@ -251,7 +251,7 @@ def run_query(target, *args, netns=None, timeout=60):
 class Chronyd:
     """A chronyd that never touches the clock (-x), with its files in a private directory,
     running as Debian's package runs it: as `_chrony`, its directory 0750 _chrony:_chrony
-    (cloudtimed's user reaches the socket as a member of that group)."""
+    (an unprivileged cloudtimed asks it on its UDP command port)."""
 
     def __init__(self, lines, netns=None, workdir=None):
         self.dir = workdir or tempfile.mkdtemp(prefix="cloudtime-chrony-")

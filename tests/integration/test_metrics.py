@@ -148,48 +148,94 @@ class Metrics(harness.TestCase):
         self.assertEqual(sum(after.values()), 3, after)
 
 
-class RealPrometheus(harness.TestCase):
-    """Debian's Prometheus, on loopback with a storage directory of the test's own."""
+ALERTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy",
+                          "prometheus")
 
-    def test_prometheus_scrapes_what_cloudtimed_counts(self):
+
+class AlertRules(harness.TestCase):
+    def test_the_shipped_rules_pass_their_unit_tests(self):
+        harness.require_program("promtool")
+        for cmd in (["check", "rules", "cloudtime-alerts.yml"],
+                    ["test", "rules", "cloudtime-alerts.test.yml"]):
+            p = subprocess.run(["promtool", *cmd], cwd=ALERTS_DIR, capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertIn("SUCCESS", p.stdout)
+
+
+class RealPrometheus(harness.TestCase):
+    """Debian's Prometheus, on loopback with a storage directory of the test's own, scraping
+    and evaluating the shipped rules every second."""
+
+    def start_prometheus(self, target):
         harness.require_program("prometheus")
-        port = harness.free_tcp_port()
-        daemon = harness.Daemon(config=harness.LOCAL_CONFIG + metrics_config(port))
-        self.addCleanup(daemon.cleanup)
-        rc, _, err = harness.run_query(daemon.address, "-n", "5", "-i", "0.05")
-        self.assertEqual(rc, 0, err)
         work = tempfile.mkdtemp(prefix="cloudtime-prometheus-")
         self.addCleanup(shutil.rmtree, work, ignore_errors=True)
+        # The rules as shipped, but firing at once: how long each waits is what promtool's
+        # unit tests check (AlertRules); here, that the expressions match real metrics.
+        with open(os.path.join(ALERTS_DIR, "cloudtime-alerts.yml")) as f:
+            rules = re.sub(r"^(\s+)for: \S+$", r"\1for: 0s", f.read(), flags=re.M)
+        with open(os.path.join(work, "alerts.yml"), "w") as f:
+            f.write(rules)
         with open(os.path.join(work, "prometheus.yml"), "w") as f:
             f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                    f"rule_files:\n  - {work}/alerts.yml\n"
                     "scrape_configs:\n  - job_name: cloudtimed\n    static_configs:\n"
-                    f"      - targets: ['127.0.0.1:{port}']\n")
+                    f"      - targets: ['{target}']\n")
         web = harness.free_tcp_port()
-        with open(os.path.join(work, "prometheus.log"), "w") as log:
+        self.prometheus_log = os.path.join(work, "prometheus.log")
+        with open(self.prometheus_log, "w") as log:
             prometheus = subprocess.Popen(
                 ["prometheus", f"--config.file={work}/prometheus.yml",
                  f"--storage.tsdb.path={work}/data", f"--web.listen-address=127.0.0.1:{web}"],
                 stdout=log, stderr=subprocess.STDOUT)
         self.addCleanup(prometheus.wait)
         self.addCleanup(prometheus.terminate)
-        api = f"http://127.0.0.1:{web}/api/v1/query?query="
-        deadline = time.monotonic() + 60
+        self.api = f"http://127.0.0.1:{web}/api/v1/query?query="
+
+    def query(self, expr, until=bool, timeout=60):
+        """The result of `expr` once `until(result)` holds."""
+        deadline = time.monotonic() + timeout
         result = []
         while time.monotonic() < deadline:
             try:
-                _, _, body = fetch(api + urllib.parse.quote(
-                    'cloudtime_ntp_responses_sent_total{job="cloudtimed"}'))
+                _, _, body = fetch(self.api + urllib.parse.quote(expr))
                 result = json.loads(body)["data"]["result"]
-                if result:
-                    break
+                if until(result):
+                    return result
             except (OSError, ValueError, KeyError):
                 pass
             time.sleep(0.5)
-        with open(os.path.join(work, "prometheus.log")) as f:
-            self.assertTrue(result, f.read())
+        with open(self.prometheus_log) as f:
+            self.fail(f"{expr}: {result}\n" + f.read())
+
+    def test_it_scrapes_what_cloudtimed_counts_and_alerts_when_chronyd_goes(self):
+        harness.require_program("chronyd")
+        chronyd = harness.Chronyd(["port 0", "local stratum 8"])
+        self.addCleanup(chronyd.cleanup)
+        port = harness.free_tcp_port()
+        config = (f'[clock]\nsource = "chrony"\nrestart_grace = 0\n{chronyd.clock_config()}' +
+                  metrics_config(port))
+        daemon = harness.Daemon(config=config)
+        self.addCleanup(daemon.cleanup)
+        deadline = time.monotonic() + 20
+        while not daemon.status()["clock"]["synchronized"]:
+            self.assertLess(time.monotonic(), deadline, daemon.read_log())
+            time.sleep(0.1)
+        rc, _, err = harness.run_query(daemon.address, "-n", "5", "-i", "0.05")
+        self.assertEqual(rc, 0, err)
+        self.start_prometheus(f"127.0.0.1:{port}")
+        result = self.query('cloudtime_ntp_responses_sent_total{job="cloudtimed"}')
         self.assertEqual(float(result[0]["value"][1]), daemon.status()["counters"]["answered"])
-        _, _, body = fetch(api + urllib.parse.quote('up{job="cloudtimed"}'))
-        self.assertEqual(json.loads(body)["data"]["result"][0]["value"][1], "1")
+        self.assertEqual(self.query('up{job="cloudtimed"}')[0]["value"][1], "1")
+        self.assertEqual(self.query('cloudtime_clock_synchronized')[0]["value"][1], "1")
+        self.assertEqual(self.query('ALERTS{alertname="CloudtimeServingUnsynchronized"}',
+                                    until=lambda r: True, timeout=1), [])
+        chronyd.cleanup()  # the upstream goes: LI=3 is served, and the alert fires
+        firing = self.query('ALERTS{alertname="CloudtimeServingUnsynchronized",'
+                            'alertstate="firing"}')
+        self.assertEqual(firing[0]["metric"]["source"], "chrony")
+        self.assertFalse(daemon.status()["clock"]["synchronized"])
 
 
 if __name__ == "__main__":
