@@ -1,6 +1,7 @@
 """Prometheus metrics (GET /metrics): the exposition is what promtool accepts, its values are
 cloudtimed's own counters, tenant namespaces get bounded series, only GET /metrics from an
-allowed client is answered, and a real Prometheus (Debian's) scrapes it."""
+allowed client is answered; a real Prometheus (Debian's) scrapes it and fires the shipped
+alerts; the shipped Grafana dashboard asks only for metrics that exist, in valid PromQL."""
 
 import json
 import os
@@ -148,8 +149,51 @@ class Metrics(harness.TestCase):
         self.assertEqual(sum(after.values()), 3, after)
 
 
+DASHBOARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy",
+                         "grafana", "cloudtime-dashboard.json")
+
+
+def dashboard_queries():
+    """Every PromQL expression in the shipped Grafana dashboard (panels and variables)."""
+    with open(DASHBOARD) as f:
+        dashboard = json.load(f)
+    queries = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    queries += [v["definition"] for v in dashboard["templating"]["list"] if "definition" in v]
+    return queries
+
+
+def as_grafana_runs_it(query):
+    """The expression with Grafana's variables filled in, as Prometheus gets it."""
+    if query.startswith("label_values("):
+        metric = re.match(r"label_values\((.*), \w+\)$", query).group(1)
+        return metric
+    return query.replace("$__rate_interval", "1m").replace("$instance", ".*")
+
+
 ALERTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy",
                           "prometheus")
+
+
+class Dashboard(harness.TestCase):
+    def test_every_query_names_a_metric_cloudtimed_serves(self):
+        harness.require_root()  # the tenant-network role, so that its families are there
+        port = harness.free_tcp_port()
+        http = harness.free_tcp_port()
+        config = (harness.LOCAL_CONFIG + metrics_config(port) +
+                  '[tenant_networks]\nenabled = true\npatterns = ["ct-none-*"]\n'
+                  'addresses = ["169.254.169.254"]\n'
+                  f'[vendordata]\nenabled = true\nlisten = "127.0.0.1:{http}"\n')
+        daemon = harness.Daemon(config=config)
+        self.addCleanup(daemon.cleanup)
+        text = fetch(f"http://127.0.0.1:{port}/metrics")[2]
+        families = set(re.findall(r"^# TYPE (\S+) ", text, re.M))
+        self.assertIn("cloudtime_vendordata_responses_total", families)
+        queries = dashboard_queries()
+        self.assertGreaterEqual(len(queries), 12)
+        for query in queries:
+            names = set(re.findall(r"\b(cloudtime_[a-z0-9_]+)", query))
+            self.assertTrue(names, query)
+            self.assertLessEqual(names, families, query)
 
 
 class AlertRules(harness.TestCase):
@@ -231,6 +275,10 @@ class RealPrometheus(harness.TestCase):
         self.assertEqual(self.query('cloudtime_clock_synchronized')[0]["value"][1], "1")
         self.assertEqual(self.query('ALERTS{alertname="CloudtimeServingUnsynchronized"}',
                                     until=lambda r: True, timeout=1), [])
+        # Every dashboard query is one Prometheus accepts.
+        for query in dashboard_queries():
+            _, _, body = fetch(self.api + urllib.parse.quote(as_grafana_runs_it(query)))
+            self.assertEqual(json.loads(body)["status"], "success", (query, body))
         chronyd.cleanup()  # the upstream goes: LI=3 is served, and the alert fires
         firing = self.query('ALERTS{alertname="CloudtimeServingUnsynchronized",'
                             'alertstate="firing"}')

@@ -90,6 +90,7 @@ class Packages(harness.TestCase):
                      "/etc/cloudtime/cloudtimed.toml",
                      "/usr/share/cloudtime/systemd/tenant-networks.conf",
                      "/usr/share/cloudtime/prometheus/cloudtime-alerts.yml",
+                     "/usr/share/cloudtime/grafana/cloudtime-dashboard.json",
                      "/usr/share/man/man8/cloudtimed.8.gz", "/usr/share/man/man1/cloudtime.1.gz"):
             self.assertIn(path, files)
         depends = self.field("cloudtimed", "Depends")
