@@ -60,13 +60,22 @@ void apply_change(const PolicyChange& change, TimePolicy& policy) {
     policy.install_client = change.install_client.value_or(policy.install_client);
 }
 
+std::vector<std::size_t> matching_rules(const std::vector<PolicyRule>& rules,
+                                        const InstanceFacts& instance) {
+    std::vector<std::size_t> matched;
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        if (applies(rules[i], instance)) {
+            matched.push_back(i);
+        }
+    }
+    return matched;
+}
+
 TimePolicy resolve_policy(const TimePolicy& base, const std::vector<PolicyRule>& rules,
                           const InstanceFacts& instance, bool honour_instance_keys) {
     TimePolicy policy = base;
-    for (const auto& rule : rules) {
-        if (applies(rule, instance)) {
-            apply_change(rule.change, policy);
-        }
+    for (const std::size_t i : matching_rules(rules, instance)) {
+        apply_change(rules[i].change, policy);
     }
     if (honour_instance_keys) {
         if (on_off(instance.metadata, kOptOutKey) == false) {

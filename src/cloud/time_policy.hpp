@@ -67,6 +67,10 @@ struct InstanceFacts {
 inline constexpr std::string_view kOptOutKey = "cloudtime_ntp";
 inline constexpr std::string_view kPtpKey = "cloudtime_ptp";
 
+// The indexes (0-based, in config order) of the rules that apply to `instance`.
+std::vector<std::size_t> matching_rules(const std::vector<PolicyRule>& rules,
+                                        const InstanceFacts& instance);
+
 // The base policy, then every matching rule in order (a later one wins), then, if
 // `honour_instance_keys`, the instance's own cloudtime_* metadata.
 TimePolicy resolve_policy(const TimePolicy& base, const std::vector<PolicyRule>& rules,

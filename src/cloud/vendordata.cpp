@@ -67,6 +67,7 @@ Delivery deliver(const TimePolicy& base, const std::vector<PolicyRule>& rules,
                  bool honour_instance_keys, const InstanceFacts& instance) {
     Delivery d;
     d.policy = resolve_policy(base, rules, instance, honour_instance_keys);
+    d.rules_matched = matching_rules(rules, instance);
     d.vendordata = render_vendordata(d.policy);
     return d;
 }

@@ -21,6 +21,7 @@ Vendordata render_vendordata(const TimePolicy& policy);
 struct Delivery {
     TimePolicy policy;
     Vendordata vendordata;
+    std::vector<std::size_t> rules_matched;  // indexes in config order
 };
 
 // The one delivery call that the vendordata endpoint, `cloudtime vendordata` and

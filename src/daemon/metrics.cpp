@@ -1,8 +1,11 @@
 #include "daemon/metrics.hpp"
 
+#include <fmt/format.h>
+
 #include <stdexcept>
 
 #include "daemon/tenant_role.hpp"
+#include "daemon/vendordata_endpoint.hpp"
 #include "daemon/vendordata_process.hpp"
 #include "metrics/exposition.hpp"
 #include "sys/resource_limits.hpp"
@@ -145,6 +148,33 @@ void vendordata_metrics(Exposition& e, const VendordataProcess& vendordata) {
     e.family("cloudtime_vendordata_process_restarts_total", Type::counter,
              "Times the vendordata process was started again after it ended.");
     e.sample(count_in(v, "restarts"));
+    const nlohmann::json endpoint = v.value("endpoint", nlohmann::json::object());
+    const nlohmann::json deliveries = endpoint.value("deliveries", nlohmann::json::object());
+    e.family("cloudtime_vendordata_deliveries_total", Type::counter,
+             "Instances answered: with time configuration, or opted out (cloudtime_ntp=off).");
+    e.sample({{"choice", "time"}}, count_in(deliveries, "time"));
+    e.sample({{"choice", "opted_out"}}, count_in(deliveries, "opted_out"));
+    e.family("cloudtime_vendordata_policy_rule_matches_total", Type::counter,
+             "Requests a [[vendordata.rules]] entry matched, by its number in the config (from "
+             "1; counted anew after a reload that replaces the vendordata process).");
+    if (const auto rules = endpoint.find("rules_matched");
+        rules != endpoint.end() && rules->is_object()) {
+        for (const auto& [rule, n] : rules->items()) {
+            e.sample({{"rule", rule}}, n.is_number_unsigned() ? n.get<std::uint64_t>() : 0);
+        }
+    }
+    const nlohmann::json latency = endpoint.value("latency", nlohmann::json::object());
+    const nlohmann::json buckets = latency.value("buckets", nlohmann::json::object());
+    metrics::Histogram h;
+    for (const double bound : VendordataEndpoint::kLatencyBounds) {
+        h.upper_bounds.push_back(bound);
+        h.counts.push_back(count_in(buckets, fmt::format("{}", bound).c_str()));
+    }
+    h.counts.push_back(count_in(buckets, "+Inf"));
+    h.sum = static_cast<double>(count_in(latency, "sum_us")) / 1e6;
+    e.family("cloudtime_vendordata_request_duration_seconds", Type::histogram,
+             "Time from a whole request to its answer, in the vendordata process.");
+    e.histogram({}, h);
 }
 }  // namespace
 

@@ -48,32 +48,103 @@ bool VendordataEndpoint::allowed(const sys::SocketAddress& client) {
     return false;
 }
 
-sys::HttpResponse VendordataEndpoint::answer(const sys::HttpRequest& request) const {
+namespace {
+double milliseconds(std::chrono::steady_clock::duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+}
+}  // namespace
+
+bool VendordataEndpoint::log_refusal_now() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_request_refusal_logged_ < kRefusalLogEvery) {
+        ++request_refusals_unlogged_;
+        return false;
+    }
+    last_request_refusal_logged_ = now;
+    return true;
+}
+
+sys::HttpResponse VendordataEndpoint::refuse(const sys::HttpRequest& request, int status,
+                                             const std::string& why,
+                                             std::chrono::steady_clock::time_point started) {
+    const auto took = std::chrono::steady_clock::now() - started;
+    count_latency(took);
+    if (log_refusal_now()) {
+        spdlog::info("vendordata: {} for {} {} {} in {:.2f} ms: {}{}", status,
+                     request.peer.host_string(), request.method, request.target, milliseconds(took),
+                     why,
+                     request_refusals_unlogged_ > 0
+                         ? fmt::format("; {} more refused since the last such line",
+                                       request_refusals_unlogged_)
+                         : std::string());
+        request_refusals_unlogged_ = 0;
+    }
+    return error(status, why);
+}
+
+void VendordataEndpoint::count_latency(std::chrono::steady_clock::duration took) {
+    const double s = std::chrono::duration<double>(took).count();
+    std::size_t bucket = 0;
+    while (bucket < kLatencyBounds.size() && s > kLatencyBounds[bucket]) {
+        ++bucket;
+    }
+    ++latency_[bucket];
+    latency_sum_us_ += static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(took).count());
+}
+
+sys::HttpResponse VendordataEndpoint::answer(const sys::HttpRequest& request) {
+    const auto started = std::chrono::steady_clock::now();
     const std::string path = request.target.substr(0, request.target.find('?'));
     if (path != config_.path) {
-        return error(404, "no such path");
+        return refuse(request, 404, "no such path", started);
     }
     if (request.method != "POST") {
-        auto refused = error(405, "only POST");
+        auto refused = refuse(request, 405, "only POST", started);
         refused.headers.emplace_back("Allow", "POST");
         return refused;
     }
     auto instance = cloud::parse_nova_request(request.body);
     if (!instance) {
-        spdlog::info("vendordata: 400 for {}: {}", request.peer.host_string(), instance.error());
-        return error(400, instance.error());
+        return refuse(request, 400, instance.error(), started);
     }
     const auto delivery =
         cloud::deliver(config_.policy, config_.rules, config_.instance_metadata, *instance);
     const cloud::TimePolicy& policy = delivery.policy;
-    spdlog::debug("vendordata: instance {} of project {} (image {}): {}", instance->instance_id,
-                  instance->project_id, instance->image_id,
-                  policy.enabled
-                      ? "servers " + join(policy.servers, " ") + (policy.ptp_kvm ? ", ptp_kvm" : "")
-                      : std::string("opted out"));
     sys::HttpResponse response;
     response.body = cloud::vendordata_value(delivery.vendordata).dump() + "\n";
+    ++(policy.enabled ? delivered_ : opted_out_);
+    std::vector<std::string> rules;
+    for (const std::size_t i : delivery.rules_matched) {
+        ++rules_matched_[i + 1];
+        rules.push_back(std::to_string(i + 1));
+    }
+    const auto took = std::chrono::steady_clock::now() - started;
+    count_latency(took);
+    spdlog::info("vendordata: 200 for {} in {:.2f} ms: instance {}, project {}, image {}: {}{}",
+                 request.peer.host_string(), milliseconds(took), instance->instance_id,
+                 instance->project_id, instance->image_id.empty() ? "-" : instance->image_id,
+                 policy.enabled ? fmt::format("servers {}{}, {}", join(policy.servers, " "),
+                                              policy.ptp_kvm ? ", ptp_kvm" : "",
+                                              cloud::strategy_name(policy.strategy))
+                                : std::string("opted out"),
+                 rules.empty() ? std::string() : " (rules " + join(rules, ", ") + ")");
     return response;
+}
+
+nlohmann::json VendordataEndpoint::counters() const {
+    nlohmann::json rules = nlohmann::json::object();
+    for (const auto& [rule, n] : rules_matched_) {
+        rules[std::to_string(rule)] = n;
+    }
+    nlohmann::json buckets = nlohmann::json::object();
+    for (std::size_t i = 0; i < latency_.size(); ++i) {
+        buckets[i < kLatencyBounds.size() ? fmt::format("{}", kLatencyBounds[i]) : "+Inf"] =
+            latency_[i];
+    }
+    return {{"deliveries", {{"time", delivered_}, {"opted_out", opted_out_}}},
+            {"rules_matched", rules},
+            {"latency", {{"buckets", buckets}, {"sum_us", latency_sum_us_}}}};
 }
 
 }  // namespace cloudtime::daemon

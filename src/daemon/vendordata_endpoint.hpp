@@ -4,9 +4,13 @@
 // (sys/http_server) runs in its own unprivileged process (daemon/vendordata_process).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
 #include "sys/http_server.hpp"
@@ -19,7 +23,17 @@ class VendordataEndpoint {
   public:
     explicit VendordataEndpoint(Config::Vendordata config) : config_(std::move(config)) {}
 
-    sys::HttpResponse answer(const sys::HttpRequest& request) const;
+    // Answers, counts and logs one request: a line per delivery (instance, project, image,
+    // the policy's choice, the rules that matched, milliseconds); refusals at most once a
+    // second, with the number of the others.
+    sys::HttpResponse answer(const sys::HttpRequest& request);
+    // What it counted, for the daemon's status and metrics (summed across incarnations):
+    // {"deliveries": {"time": n, "opted_out": n}, "rules_matched": {"1": n, ...},
+    //  "latency": {"buckets": {"0.0005": n, ..., "+Inf": n}, "sum_us": n}}.
+    nlohmann::json counters() const;
+    // The upper bounds of the latency buckets, in seconds.
+    static constexpr std::array kLatencyBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                  0.025,  0.05,  0.1,    0.25};
     // Whether vendordata.allowed_clients lets `client` in (logs a refusal, at most once a
     // second with the number of the others).
     bool allowed(const sys::SocketAddress& client);
@@ -27,7 +41,20 @@ class VendordataEndpoint {
     static sys::HttpResponse error(int status, const std::string& why);
 
   private:
+    sys::HttpResponse refuse(const sys::HttpRequest& request, int status, const std::string& why,
+                             std::chrono::steady_clock::time_point started);
+    void count_latency(std::chrono::steady_clock::duration took);
+    // Whether a refusal may be logged now (once a second); counts it otherwise.
+    bool log_refusal_now();
+
     Config::Vendordata config_;
+    std::uint64_t delivered_ = 0;
+    std::uint64_t opted_out_ = 0;
+    std::map<std::size_t, std::uint64_t> rules_matched_;  // 1-based rule number
+    std::array<std::uint64_t, kLatencyBounds.size() + 1> latency_{};
+    std::uint64_t latency_sum_us_ = 0;
+    std::chrono::steady_clock::time_point last_request_refusal_logged_{};
+    std::uint64_t request_refusals_unlogged_ = 0;
     std::chrono::steady_clock::time_point last_refusal_logged_{};
     std::uint64_t refusals_unlogged_ = 0;
 };

@@ -106,6 +106,10 @@ Status VendordataProcess::reconfigure(const Config& config, const ConfigSource& 
         channel_.reset();
         pid_ = -1;
     }
+    // Rules are counted by their number in the config, which the new one may give to others.
+    if (auto endpoint = totals_.find("endpoint"); endpoint != totals_.end()) {
+        endpoint->erase("rules_matched");
+    }
     restart_at_.reset();
     Status started = spawn();
     if (started) {

@@ -113,7 +113,9 @@ int run_vendordata_process() {
         .allowed = [&](const sys::SocketAddress& client) { return endpoint.allowed(client); },
         .counters_changed =
             [&](const sys::HttpServerCounters& c) {
-                report({{"counters", counters_json(c)}});
+                nlohmann::json counters = counters_json(c);
+                counters["endpoint"] = endpoint.counters();
+                report({{"counters", counters}});
             },
     };
     auto server = sys::HttpServer::create(std::move(listener), limits, tls, std::move(handlers));

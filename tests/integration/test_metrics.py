@@ -17,6 +17,7 @@ import urllib.parse
 import urllib.request
 
 import harness
+from test_vendordata import NOVA_BODY, post
 from test_tenant_networks import OvnLikeTopology, tenant_config
 
 
@@ -105,6 +106,48 @@ class Metrics(harness.TestCase):
         self.assertLess(abs(value(samples, "cloudtime_start_time_seconds") - time.time()), 60)
         self.assertIn(("cloudtime_build_info", frozenset({("version", daemon.status()["version"])})),
                       samples)
+
+    def test_vendordata_requests_are_counted_timed_and_logged(self):
+        http = harness.free_tcp_port()
+        image = NOVA_BODY["image-id"]
+        daemon = self.start(config=harness.LOCAL_CONFIG +
+                            f'[vendordata]\nenabled = true\nlisten = "127.0.0.1:{http}"\n'
+                            f'[[vendordata.rules]]\nimage_ids = ["{image}"]\nptp_kvm = false\n'
+                            '[[vendordata.rules]]\nimage_ids = ["another"]\n'
+                            "install_client = true\n")
+        daemon.vendordata_status(until=lambda v: v.get("pid"))
+        opted_out = dict(NOVA_BODY, metadata={"cloudtime_ntp": "off"})
+        for body in (NOVA_BODY, NOVA_BODY, opted_out):
+            self.assertEqual(post(http, body)[0], 200)
+        self.assertEqual(post(http, NOVA_BODY, path="/nowhere")[0], 404)
+        daemon.vendordata_status(until=lambda v: sum(v.get("responses", {}).values()) >= 4)
+        samples = parse(fetch(self.url)[2])
+        self.assertEqual(value(samples, "cloudtime_vendordata_responses_total", code="200"), 3)
+        self.assertEqual(value(samples, "cloudtime_vendordata_responses_total", code="404"), 1)
+        self.assertEqual(value(samples, "cloudtime_vendordata_deliveries_total", choice="time"), 2)
+        self.assertEqual(value(samples, "cloudtime_vendordata_deliveries_total",
+                               choice="opted_out"), 1)
+        self.assertEqual(value(samples, "cloudtime_vendordata_policy_rule_matches_total",
+                               rule="1"), 3)
+        self.assertNotIn(("cloudtime_vendordata_policy_rule_matches_total",
+                          frozenset({("rule", "2")})), samples)
+        self.assertEqual(value(samples, "cloudtime_vendordata_request_duration_seconds_count"), 4)
+        self.assertEqual(value(samples, "cloudtime_vendordata_request_duration_seconds_bucket",
+                               le="+Inf"), 4)
+        self.assertGreater(value(samples, "cloudtime_vendordata_request_duration_seconds_sum"), 0)
+        # One line per delivery, in the journal's words.
+        log = daemon.read_log()
+        lines = re.findall(r"vendordata: 200 for 127\.0\.0\.1 in [0-9.]+ ms: instance "
+                           rf"{NOVA_BODY['instance-id']}, project {NOVA_BODY['project-id']}, "
+                           rf"image {image}: (.*)", log)
+        self.assertEqual(lines, ["servers 169.254.169.254, drop-in (rules 1)"] * 2 +
+                         ["opted out (rules 1)"], log)
+        self.assertRegex(log, r"vendordata: 404 for 127\.0\.0\.1 POST /nowhere in [0-9.]+ ms: "
+                              r"no such path")
+        # cloudtime status shows the same counts.
+        endpoint = daemon.status()["vendordata"]["endpoint"]
+        self.assertEqual(endpoint["deliveries"], {"time": 2, "opted_out": 1})
+        self.assertEqual(endpoint["rules_matched"], {"1": 3})
 
     def test_only_get_metrics_from_an_allowed_client(self):
         daemon = self.start()
