@@ -102,6 +102,13 @@ void tenant_metrics(Exposition& e, const TenantRole& tenants) {
     e.sample(std::uint64_t{m.namespaces});
     e.family("cloudtime_tenant_sockets", Type::gauge, "Sockets open in tenant namespaces.");
     e.sample(std::uint64_t{m.sockets});
+    e.family("cloudtime_tenant_networks_waiting", Type::gauge,
+             "Tenant namespaces followed that still miss something: not enterable yet, a "
+             "metadata address absent, a redirect that failed.");
+    e.sample(std::uint64_t{m.waiting});
+    e.family("cloudtime_tenant_router_redirects", Type::gauge,
+             "Router namespaces served through cloudtimed's nftables redirect.");
+    e.sample(std::uint64_t{m.routers});
     const auto per_namespace = [&](const char* name, const char* help, auto field,
                                    std::uint64_t other) {
         e.family(name, Type::counter, help);

@@ -1,6 +1,9 @@
 #include "daemon/tenant_role.hpp"
 
+#include <fnmatch.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "sys/fd_passing.hpp"
 #include "sys/privileges.hpp"
@@ -160,7 +163,15 @@ void TenantRole::reconcile() const {
 }
 
 server::TenantMetrics TenantRole::metrics() const {
-    return registry_ ? registry_->metrics() : server::TenantMetrics{};
+    if (!registry_) {
+        return {};
+    }
+    return registry_->metrics([this](const std::string& name) {
+        return std::any_of(options_.router_patterns.begin(), options_.router_patterns.end(),
+                           [&](const std::string& p) {
+                               return ::fnmatch(p.c_str(), name.c_str(), FNM_PERIOD) == 0;
+                           });
+    });
 }
 
 std::vector<server::TenantNetworkStatus> TenantRole::status() const {

@@ -24,6 +24,9 @@ class ChannelSink final : public TenantSink {
     void closed(const std::string& ns, const std::string& label) override {
         [[maybe_unused]] const auto s = sys::send_message(channel_, "C\t" + ns + "\t" + label);
     }
+    void waiting(const std::string& ns, const std::string& what) override {
+        [[maybe_unused]] const auto s = sys::send_message(channel_, "W\t" + ns + "\t" + what);
+    }
 
   private:
     int channel_;
@@ -183,6 +186,8 @@ void TenantChannelReceiver::run() {
             sink_.released(text.substr(2));
         } else if (text.rfind("C\t", 0) == 0 && second != std::string::npos) {
             sink_.closed(text.substr(first + 1, second - first - 1), text.substr(second + 1));
+        } else if (text.rfind("W\t", 0) == 0 && second != std::string::npos) {
+            sink_.waiting(text.substr(first + 1, second - first - 1), text.substr(second + 1));
         } else {
             spdlog::error("tenant networks: unexpected message from the helper: '{}'", text);
         }

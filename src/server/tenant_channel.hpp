@@ -3,7 +3,8 @@
 // (SCM_RIGHTS) with its namespace and address; the server only ever receives ready sockets.
 //
 // Messages: "A\t<namespace>\t<ADDR:PORT>" + fd (attached), "R\t<namespace>" (released),
-// "C\t<namespace>\t<ADDR:PORT>" (that socket closed), and from the server "reconcile"
+// "C\t<namespace>\t<ADDR:PORT>" (that socket closed), "W\t<namespace>\t<what it misses>" (""
+// once nothing), and from the server "reconcile"
 // (SIGHUP) and "options\t<JSON>" (a reload's new settings). Either side closing the channel
 // ends the helper.
 #pragma once

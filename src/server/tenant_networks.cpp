@@ -164,7 +164,7 @@ void TenantNetworks::attach(const std::string& name) {
         sink_.attached(name, label, std::move(socket));
     }
     const bool was_missing = !entry->missing.empty();
-    entry->missing = missing;
+    set_missing(name, *entry, missing);
     if (!added.empty()) {
         spdlog::info("tenant network {}: serving NTP on {}{}", name, join(added),
                      missing.empty() ? "" : "; still missing: " + join(missing));
@@ -183,7 +183,7 @@ void TenantNetworks::attach_router(const std::string& name, const std::string& p
     {
         auto scope = sys::NamespaceScope::enter(path);
         if (!scope) {
-            entry.missing = {scope.error()};
+            set_missing(name, entry, {scope.error()});
             return;  // tried again shortly
         }
         entry.entered = true;
@@ -208,10 +208,10 @@ void TenantNetworks::attach_router(const std::string& name, const std::string& p
             spdlog::warn("tenant network {}: cannot redirect NTP: {} (tried again on SIGHUP)", name,
                          problem);
         }
-        entry.missing = {problem};
+        set_missing(name, entry, {problem});
         return;
     }
-    entry.missing.clear();
+    set_missing(name, entry, {});
     std::vector<std::string> destinations;
     for (const auto& d : options_.router.destinations) {
         destinations.push_back(d.to_string());
@@ -220,6 +220,14 @@ void TenantNetworks::attach_router(const std::string& name, const std::string& p
                                           options_.router.interfaces, options_.router.local_port);
     sink_.attached(name, label, std::move(*socket));
     spdlog::info("tenant network {}: serving NTP on {}", name, label);
+}
+
+void TenantNetworks::set_missing(const std::string& name, Attached& entry,
+                                 std::vector<std::string> missing) {
+    if (missing != entry.missing) {
+        sink_.waiting(name, join(missing, "; "));
+    }
+    entry.missing = std::move(missing);
 }
 
 void TenantNetworks::detach(const std::string& name) {

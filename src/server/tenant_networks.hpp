@@ -81,6 +81,8 @@ class TenantNetworks {
     void attach(const std::string& name);
     void attach_router(const std::string& name, const std::string& path);
     void detach(const std::string& name);
+    // What the namespace still misses (nothing: served whole), told to the sink on a change.
+    void set_missing(const std::string& name, Attached& entry, std::vector<std::string> missing);
     // Inside the namespace: adds the managed addresses not there yet on the interface of a
     // found metadata address; returns whether any was added.
     bool add_managed(const std::string& name, Attached& entry,

@@ -28,10 +28,20 @@ void TenantRegistry::attached(const std::string& ns, const std::string& label,
     entry.labels.push_back(label);
 }
 
+void TenantRegistry::waiting(const std::string& ns, const std::string& what) {
+    const std::lock_guard lock(mutex_);
+    if (what.empty()) {
+        waiting_.erase(ns);
+    } else {
+        waiting_[ns] = what;
+    }
+}
+
 void TenantRegistry::released(const std::string& ns) {
     std::optional<Entry> gone;
     {
         const std::lock_guard lock(mutex_);
+        waiting_.erase(ns);
         const auto it = entries_.find(ns);
         if (it == entries_.end()) {
             return;
@@ -77,14 +87,19 @@ void TenantRegistry::closed(const std::string& ns, const std::string& label) {
     server_.detach(socket);
 }
 
-TenantMetrics TenantRegistry::metrics() const {
+TenantMetrics TenantRegistry::metrics(
+    const std::function<bool(const std::string&)>& is_router) const {
     TenantMetrics out;
     const std::lock_guard lock(mutex_);
     out.other_received = released_received_;
     out.other_answered = released_answered_;
     out.namespaces = entries_.size();
+    out.waiting = waiting_.size();
     for (const auto& [name, entry] : entries_) {
         out.sockets += entry.sockets.size();
+        if (is_router(name)) {
+            ++out.routers;
+        }
         const std::uint64_t received = entry.counters->received.load();
         const std::uint64_t answered = entry.counters->answered.load();
         if (entry.own_series) {

@@ -3,6 +3,7 @@
 // or, through TenantChannelReceiver, from the privileged helper.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,6 +28,9 @@ class TenantSink {
     // One socket of the namespace, as `attached` labelled it, is no longer served (a reload
     // removed its address): close it.
     virtual void closed(const std::string& ns, const std::string& label) = 0;
+    // What the namespace still misses to be served whole (not enterable yet, a metadata
+    // address absent, a redirect that failed); "" once nothing is.
+    virtual void waiting(const std::string& ns, const std::string& what) = 0;
 };
 
 struct TenantNetworkStatus {
@@ -50,6 +54,8 @@ struct TenantMetrics {
     std::uint64_t other_answered = 0;
     std::size_t namespaces = 0;  // served now
     std::size_t sockets = 0;
+    std::size_t waiting = 0;  // followed and missing something
+    std::size_t routers = 0;  // served through a redirect
 };
 
 class TenantRegistry final : public TenantSink {
@@ -61,8 +67,10 @@ class TenantRegistry final : public TenantSink {
     void attached(const std::string& ns, const std::string& label, sys::UdpSocket socket) override;
     void released(const std::string& ns) override;
     void closed(const std::string& ns, const std::string& label) override;
+    void waiting(const std::string& ns, const std::string& what) override;
     std::vector<TenantNetworkStatus> status() const;
-    TenantMetrics metrics() const;
+    // `is_router`: whether a namespace is a router's (served through a redirect).
+    TenantMetrics metrics(const std::function<bool(const std::string&)>& is_router) const;
     // Namespaces attached from now on get a series of their own while fewer than `max` have.
     void set_max_series(std::size_t max);
 
@@ -76,6 +84,7 @@ class TenantRegistry final : public TenantSink {
     NtpServer& server_;
     mutable std::mutex mutex_;
     std::map<std::string, Entry> entries_;
+    std::map<std::string, std::string> waiting_;  // namespace -> what it misses
     std::size_t max_series_;
     std::size_t own_series_ = 0;
     std::uint64_t released_received_ = 0;

@@ -18,6 +18,7 @@ import urllib.request
 
 import harness
 from test_vendordata import NOVA_BODY, post
+from test_router_redirect import RouterTopology
 from test_tenant_networks import OvnLikeTopology, tenant_config
 
 
@@ -148,6 +149,44 @@ class Metrics(harness.TestCase):
         endpoint = daemon.status()["vendordata"]["endpoint"]
         self.assertEqual(endpoint["deliveries"], {"time": 2, "opted_out": 1})
         self.assertEqual(endpoint["rules_matched"], {"1": 3})
+
+    def test_namespaces_waiting_and_routers_are_counted(self):
+        harness.require_root()
+        harness.require_program("nft")
+        tag = "w" + os.urandom(2).hex()
+        for user in ("", "_cloudtime"):  # in one process, and told by the privileged helper
+            with self.subTest(user=user):
+                topology = OvnLikeTopology(tag)
+                self.addCleanup(topology.remove)
+                subprocess.run(["ip", "-n", topology.meta, "addr", "del", "169.254.169.254/16",
+                                "dev", topology.meta_if], check=True)
+                router = RouterTopology(tag)
+                self.addCleanup(router.remove)
+                config = tenant_config(tag, user).replace(
+                    "managed_addresses = []\n",
+                    f'managed_addresses = []\nrouter_patterns = ["qrouter-{tag}-*"]\n')
+                daemon = self.start(config=config)
+                daemon.wait_tenant_served(router.router, 1)
+
+                def gauge(name):
+                    return value(parse(fetch(self.url)[2]), name)
+
+                deadline = time.monotonic() + 5
+                while gauge("cloudtime_tenant_networks_waiting") != 1:
+                    self.assertLess(time.monotonic(), deadline, daemon.read_log())
+                    time.sleep(0.05)
+                self.assertEqual(gauge("cloudtime_tenant_router_redirects"), 1)
+                # Its metadata address comes: served whole, nothing waits.
+                subprocess.run(["ip", "-n", topology.meta, "addr", "add", "169.254.169.254/16",
+                                "dev", topology.meta_if], check=True)
+                daemon.wait_tenant_served(topology.meta, 2)
+                while gauge("cloudtime_tenant_networks_waiting") != 0:
+                    self.assertLess(time.monotonic(), deadline, daemon.read_log())
+                    time.sleep(0.05)
+                self.assertEqual(gauge("cloudtime_tenant_networks"), 2)
+                self.assertEqual(daemon.stop(), 0)
+                topology.remove()
+                router.remove()
 
     def test_only_get_metrics_from_an_allowed_client(self):
         daemon = self.start()
