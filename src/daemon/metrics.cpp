@@ -36,6 +36,44 @@ void process_metrics(Exposition& e, const MetricsSources& s) {
     e.sample(std::uint64_t{sys::open_file_count()});
 }
 
+// {reason, count} for every drop reason, "oversized" included: the status socket's names.
+std::vector<std::pair<std::string, std::uint64_t>> drops(const server::CounterTotals& t) {
+    std::vector<std::pair<std::string, std::uint64_t>> out;
+    for (const auto& [name, n] : t.named()) {
+        if (name.starts_with(server::kDroppedPrefix)) {
+            out.emplace_back(name.substr(server::kDroppedPrefix.size()), n);
+        }
+    }
+    return out;
+}
+
+// Per server.listen address (tenant networks have their own series).
+void listen_metrics(Exposition& e, const std::vector<server::NtpServer::AddressTotals>& all) {
+    e.family("cloudtime_ntp_listen_requests_received_total", Type::counter,
+             "Datagrams received on a server.listen address.");
+    for (const auto& a : all) {
+        e.sample({{"address", a.address.to_string()}}, a.totals.received);
+    }
+    e.family("cloudtime_ntp_listen_responses_sent_total", Type::counter,
+             "Replies sent from a server.listen address, kiss-o'-death replies included.");
+    for (const auto& a : all) {
+        e.sample({{"address", a.address.to_string()}}, a.totals.answered);
+    }
+    e.family("cloudtime_ntp_listen_requests_dropped_total", Type::counter,
+             "Datagrams not answered on a server.listen address, by reason.");
+    for (const auto& a : all) {
+        for (const auto& [reason, n] : drops(a.totals)) {
+            e.sample({{"address", a.address.to_string()}, {"reason", reason}}, n);
+        }
+    }
+    e.family("cloudtime_ntp_listen_kod_sent_total", Type::counter,
+             "Kiss-o'-death replies sent from a server.listen address: RATE, DENY.");
+    for (const auto& a : all) {
+        e.sample({{"address", a.address.to_string()}, {"code", "RATE"}}, a.totals.kod_sent);
+        e.sample({{"address", a.address.to_string()}, {"code", "DENY"}}, a.totals.deny_sent);
+    }
+}
+
 void ntp_metrics(Exposition& e, const server::NtpServer& ntp) {
     const server::CounterTotals t = ntp.totals();
     e.family("cloudtime_ntp_listen_addresses", Type::gauge, "Addresses server.listen serves.");
@@ -50,11 +88,9 @@ void ntp_metrics(Exposition& e, const server::NtpServer& ntp) {
     e.sample(t.answered);
     e.family("cloudtime_ntp_requests_dropped_total", Type::counter,
              "Datagrams not answered, by reason.");
-    for (std::size_t r = 0; r < proto::kDropReasonCount; ++r) {
-        e.sample({{"reason", proto::drop_reason_name(static_cast<proto::DropReason>(r))}},
-                 t.dropped[r]);
+    for (const auto& [reason, n] : drops(t)) {
+        e.sample({{"reason", reason}}, n);
     }
-    e.sample({{"reason", "oversized"}}, t.oversized);
     e.family("cloudtime_ntp_kod_sent_total", Type::counter,
              "Kiss-o'-death replies sent: RATE (rate limit), DENY (access list).");
     e.sample({{"code", "RATE"}}, t.kod_sent);
@@ -64,6 +100,7 @@ void ntp_metrics(Exposition& e, const server::NtpServer& ntp) {
     e.sample(t.leaked);
     e.family("cloudtime_ntp_send_errors_total", Type::counter, "Replies the kernel refused.");
     e.sample(t.send_errors);
+    listen_metrics(e, ntp.address_totals());
 }
 
 void clock_metrics(Exposition& e, const MetricsSources& s, proto::UnixTime now) {

@@ -74,7 +74,7 @@ Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& option
 
 Status NtpServer::add_listener(const sys::SocketAddress& address) {
     // The first socket resolves port 0; its siblings share the port it got.
-    Listener listener{address, address, {}};
+    Listener listener{address, address, {}, {}};
     std::vector<std::unique_ptr<ServedSocket>> sockets;
     for (std::size_t t = 0; t < inboxes_.size(); ++t) {
         auto socket = sys::UdpSocket::bind(
@@ -89,8 +89,10 @@ Status NtpServer::add_listener(const sys::SocketAddress& address) {
                 receive_buffer_granted_ = socket->receive_buffer();
             }
         }
-        sockets.push_back(
-            std::make_unique<ServedSocket>(ServedSocket{std::move(socket).value(), nullptr}));
+        auto counters = std::make_shared<WorkerCounters>();
+        listener.counters.push_back(counters);
+        sockets.push_back(std::make_unique<ServedSocket>(
+            ServedSocket{std::move(socket).value(), nullptr, std::move(counters)}));
     }
     // All bound: the workers take them (before start, they find them in their inbox).
     for (std::size_t t = 0; t < inboxes_.size(); ++t) {
@@ -180,8 +182,8 @@ void NtpServer::stop() {
 
 const ServedSocket* NtpServer::attach(sys::UdpSocket socket,
                                       std::shared_ptr<TenantCounters> counters) {
-    auto served =
-        std::make_unique<ServedSocket>(ServedSocket{std::move(socket), std::move(counters)});
+    auto served = std::make_unique<ServedSocket>(
+        ServedSocket{std::move(socket), std::move(counters), nullptr});
     const ServedSocket* handle = served.get();
     const std::size_t worker = next_worker_++ % inboxes_.size();
     attached_[handle] = worker;
@@ -196,6 +198,18 @@ void NtpServer::detach(const ServedSocket* socket) {
     }
     inboxes_[it->second]->remove(socket);
     attached_.erase(it);
+}
+
+std::vector<NtpServer::AddressTotals> NtpServer::address_totals() const {
+    std::vector<AddressTotals> out;
+    for (const Listener& listener : listeners_) {
+        AddressTotals a{listener.bound, {}};
+        for (const auto& counters : listener.counters) {
+            counters->add_to(a.totals);
+        }
+        out.push_back(a);
+    }
+    return out;
 }
 
 CounterTotals NtpServer::totals() const {

@@ -61,6 +61,12 @@ class NtpServer {
     // The receive buffer the kernel granted each socket, in bytes.
     int receive_buffer() const { return receive_buffer_granted_; }
     CounterTotals totals() const;
+    // Each server.listen address's own counters (tenant networks are not in them).
+    struct AddressTotals {
+        sys::SocketAddress address;
+        CounterTotals totals;
+    };
+    std::vector<AddressTotals> address_totals() const;
     // Memory held by the rate limiter's table (0 when limiting is off).
     std::size_t rate_limit_table_bytes() const {
         return rules_->limiter ? rules_->limiter->memory_bytes() : 0;
@@ -72,6 +78,7 @@ class NtpServer {
         sys::SocketAddress configured;  // as in server.listen (maybe port 0)
         sys::SocketAddress bound;
         std::vector<const ServedSocket*> sockets;
+        std::vector<std::shared_ptr<WorkerCounters>> counters;  // one per socket
     };
 
     explicit NtpServer(const SnapshotCell& clock) : clock_(clock) {}

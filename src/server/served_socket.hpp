@@ -30,6 +30,9 @@ struct TenantCounters {
 struct ServedSocket {
     sys::UdpSocket socket;
     std::shared_ptr<TenantCounters> tenant;  // null for the sockets of server.listen
+    // A server.listen socket's share of its address's counters (its worker is the only
+    // writer); null for tenant sockets.
+    std::shared_ptr<WorkerCounters> address;
 };
 
 // What workers decide with: the access list and the rate limiter (shared by every worker,

@@ -33,6 +33,55 @@ class FastRandom {
     std::uint64_t state_;
 };
 
+// Counts for the worker (every socket it serves) and, for a server.listen socket, for its
+// address too: one writer each, no read-modify-write.
+class Tally {
+  public:
+    Tally(WorkerCounters& worker, WorkerCounters* address) : worker_(worker), address_(address) {}
+    void received() {
+        worker_.count_received();
+        if (address_ != nullptr) {
+            address_->count_received();
+        }
+    }
+    void oversized() {
+        worker_.count_oversized();
+        if (address_ != nullptr) {
+            address_->count_oversized();
+        }
+    }
+    void dropped(proto::DropReason reason) {
+        worker_.count_dropped(reason);
+        if (address_ != nullptr) {
+            address_->count_dropped(reason);
+        }
+    }
+    void kiss(std::uint32_t code) {
+        worker_.count_kiss(code);
+        if (address_ != nullptr) {
+            address_->count_kiss(code);
+        }
+    }
+    void leaked() {
+        worker_.count_leaked();
+        if (address_ != nullptr) {
+            address_->count_leaked();
+        }
+    }
+    void sent(std::uint64_t answered, std::uint64_t errors) {
+        worker_.count_answered(answered);
+        worker_.count_send_errors(errors);
+        if (address_ != nullptr) {
+            address_->count_answered(answered);
+            address_->count_send_errors(errors);
+        }
+    }
+
+  private:
+    WorkerCounters& worker_;
+    WorkerCounters* address_;
+};
+
 void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
                   const WorkerContext& ctx, const proto::ServerRules& rules, FastRandom& random) {
     const sys::UdpSocket& socket = served_socket.socket;
@@ -45,12 +94,12 @@ void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
         }
         const proto::ClockSnapshot clock = ctx.clock->load();
         const ServedTime served(clock.smear);
-        WorkerCounters& counters = *ctx.counters;
+        Tally counters(*ctx.counters, served_socket.address.get());
         for (std::size_t i = 0; i < batch.size(); ++i) {
-            counters.count_received();
+            counters.received();
             const sys::Datagram& datagram = batch.datagram(i);
             if (datagram.truncated) {
-                counters.count_oversized();
+                counters.oversized();
                 continue;
             }
             const proto::Arrival arrival{
@@ -63,14 +112,14 @@ void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
             const proto::Decision decision =
                 proto::handle(rules, arrival, batch.payload(i), clock, draw, batch.next_reply());
             if (const auto* drop = std::get_if<proto::Drop>(&decision)) {
-                counters.count_dropped(drop->reason);
+                counters.dropped(drop->reason);
             } else if (const auto* kiss = std::get_if<proto::KissOfDeath>(&decision)) {
-                counters.count_kiss(kiss->code);
+                counters.kiss(kiss->code);
                 batch.commit_reply(i, kiss->length);
             } else {
                 const auto& reply = std::get<proto::Reply>(decision);
                 if (reply.leaked) {
-                    counters.count_leaked();
+                    counters.leaked();
                 }
                 batch.commit_reply(i, reply.length);
             }
@@ -84,11 +133,10 @@ void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
             proto::stamp_transmit(batch.reply(r), transmit);
         }
         const std::size_t sent = batch.send(socket);
-        counters.count_answered(sent);
         if (served_socket.tenant) {
             add_relaxed(served_socket.tenant->answered, sent);
         }
-        counters.count_send_errors(batch.replies() - sent);
+        counters.sent(sent, batch.replies() - sent);
         if (batch.size() < batch.capacity()) {
             return;  // the socket is drained
         }

@@ -108,6 +108,34 @@ class Metrics(harness.TestCase):
         self.assertIn(("cloudtime_build_info", frozenset({("version", daemon.status()["version"])})),
                       samples)
 
+    def test_each_listen_address_has_its_own_counters(self):
+        self.port = harness.free_tcp_port()
+        self.url = f"http://127.0.0.1:{self.port}/metrics"
+        daemon = harness.Daemon(config=harness.LOCAL_CONFIG + metrics_config(self.port),
+                                listen=("127.0.0.1:0", "127.0.0.2:0"))
+        self.addCleanup(daemon.cleanup)
+        first, second = daemon.addresses
+        rc, _, err = harness.run_query(first, "-n", "4", "-i", "0.05")
+        self.assertEqual(rc, 0, err)
+        host, port = daemon.host_port(1)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(harness.ntp_request(mode=6), (host, port))
+            s.sendto(harness.ntp_request(mode=6), (host, port))
+        deadline = time.monotonic() + 5
+        while daemon.status()["counters"]["received"] < 6:
+            self.assertLess(time.monotonic(), deadline, daemon.read_log())
+            time.sleep(0.02)
+        samples = parse(fetch(self.url)[2])
+        for address, received, answered, control in ((first, 4, 4, 0), (second, 2, 0, 2)):
+            self.assertEqual(value(samples, "cloudtime_ntp_listen_requests_received_total",
+                                   address=address), received)
+            self.assertEqual(value(samples, "cloudtime_ntp_listen_responses_sent_total",
+                                   address=address), answered)
+            self.assertEqual(value(samples, "cloudtime_ntp_listen_requests_dropped_total",
+                                   address=address, reason="control_mode"), control)
+            self.assertEqual(value(samples, "cloudtime_ntp_listen_kod_sent_total",
+                                   address=address, code="RATE"), 0)
+
     def test_vendordata_requests_are_counted_timed_and_logged(self):
         http = harness.free_tcp_port()
         image = NOVA_BODY["image-id"]
