@@ -5,7 +5,10 @@ sources; the builds alternate for --rounds rounds and the medians are compared. 
 that must not slow the hot path (a refactor, a new per-datagram step).
 
     sudo ./bench/ab_cpu.py --before OLD/bin/cloudtimed [--after build/bin/cloudtimed]
-                           [--rate 150000] [--rounds 5]
+                           [--rate 150000] [--rounds 5] [--scrape-after]
+
+--scrape-after: the "after" run has [metrics] on and is scraped (GET /metrics) every 100 ms
+while it serves, 150 times Prometheus's usual rate: what a scrape costs the workers.
 
 CPU time comes from /proc/PID/stat (10 ms ticks): keep rate x 3 s well above 1000 replies.
 Loopback only (127.0.0.1:12123).
@@ -17,11 +20,14 @@ import os
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = '[clock]\nsource = "local"\n[rate_limit]\nenabled = false\n[status]\nsocket = ""\n'
 TARGET = "127.0.0.1:12123"
+METRICS = "127.0.0.1:12124"
 
 
 def cpu_seconds(pid):
@@ -29,17 +35,40 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def one_run(binary, bench, config, rate):
+def scrape_until(stop):
+    """GET /metrics every 100 ms until `stop` is set; how many scrapes answered."""
+    answered = 0
+    while not stop.is_set():
+        try:
+            with urllib.request.urlopen(f"http://{METRICS}/metrics", timeout=2) as r:
+                answered += r.status == 200
+        except OSError:
+            pass
+        stop.wait(0.1)
+    return answered
+
+
+def one_run(binary, bench, config, rate, scrape=False):
     server = subprocess.Popen(["taskset", "-c", "1", binary, "--config", config, "--listen",
                                TARGET, "--threads", "1"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(0.5)
         before = cpu_seconds(server.pid)
+        stop = threading.Event()
+        scraped = []
+        scraper = threading.Thread(target=lambda: scraped.append(scrape_until(stop)))
+        if scrape:
+            scraper.start()
         out = subprocess.run(["taskset", "-c", "0", bench, "bench", "--json", "--rate",
                               str(rate), "--duration", "3", "--sources", "100", TARGET],
                              capture_output=True, text=True, timeout=60, check=True).stdout
         used = cpu_seconds(server.pid) - before
+        if scrape:
+            stop.set()
+            scraper.join()
+            if not scraped or scraped[0] == 0:
+                raise SystemExit("--scrape-after: no scrape was answered")
     finally:
         server.terminate()
         server.wait()
@@ -54,14 +83,20 @@ def main():
     parser.add_argument("--bench", default=os.path.join(ROOT, "build/bin/cloudtime"))
     parser.add_argument("--rate", type=int, default=150000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--scrape-after", action="store_true")
     args = parser.parse_args()
-    config = os.path.join(tempfile.mkdtemp(prefix="cloudtime-ab-"), "cloudtimed.toml")
-    with open(config, "w") as f:
+    work = tempfile.mkdtemp(prefix="cloudtime-ab-")
+    configs = {"before": os.path.join(work, "before.toml"), "after": os.path.join(work, "after.toml")}
+    with open(configs["before"], "w") as f:
         f.write(CONFIG)
+    with open(configs["after"], "w") as f:
+        f.write(CONFIG + (f'[metrics]\nenabled = true\nlisten = "{METRICS}"\n'
+                          if args.scrape_after else ""))
     results = {"before": [], "after": []}
     for round_ in range(args.rounds):
         for name in ("before", "after"):
-            us, loss = one_run(getattr(args, name), args.bench, config, args.rate)
+            us, loss = one_run(getattr(args, name), args.bench, configs[name], args.rate,
+                               scrape=args.scrape_after and name == "after")
             results[name].append(us)
             print(f"round {round_} {name}: {us:.0f} us CPU per 1000 replies (loss {loss:.4f})",
                   flush=True)
