@@ -37,12 +37,13 @@ std::string_view type_name(Type type) {
     return "untyped";
 }
 
-// HELP text: backslash and line feed escaped.
-std::string escape_help(std::string_view help) {
+// Backslash and line feed escaped, and the double quote too in a label value (not in HELP).
+std::string escape(std::string_view text, bool quote) {
     std::string out;
-    for (const char c : help) {
-        if (c == '\\') {
-            out += "\\\\";
+    for (const char c : text) {
+        if (c == '\\' || (quote && c == '"')) {
+            out += '\\';
+            out += c;
         } else if (c == '\n') {
             out += "\\n";
         } else {
@@ -62,19 +63,7 @@ bool valid_label_name(std::string_view name) {
 }
 
 std::string escape_label_value(std::string_view value) {
-    std::string out;
-    for (const char c : value) {
-        if (c == '\\') {
-            out += "\\\\";
-        } else if (c == '"') {
-            out += "\\\"";
-        } else if (c == '\n') {
-            out += "\\n";
-        } else {
-            out += c;
-        }
-    }
-    return out;
+    return escape(value, true);
 }
 
 std::string format_value(double value) {
@@ -93,8 +82,8 @@ void Exposition::family(std::string_view name, Type type, std::string_view help)
     }
     name_ = name;
     type_ = type;
-    text_ +=
-        fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escape_help(help), name, type_name(type));
+    text_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escape(help, false), name,
+                         type_name(type));
 }
 
 void Exposition::write_sample(std::string_view suffix, const Labels& labels,
