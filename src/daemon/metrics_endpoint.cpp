@@ -2,11 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <chrono>
 
+#include "daemon/allowed_clients.hpp"
 #include "metrics/exposition.hpp"
-#include "proto/access_list.hpp"
 
 namespace cloudtime::daemon {
 
@@ -80,12 +79,7 @@ MetricsEndpoint::~MetricsEndpoint() {
 }
 
 bool MetricsEndpoint::allowed(const sys::SocketAddress& client) const {
-    const auto octets = client.mapped_octets();
-    return config_.allowed_clients.empty() ||
-           std::any_of(config_.allowed_clients.begin(), config_.allowed_clients.end(),
-                       [&](const sys::Cidr& c) {
-                           return proto::prefix_contains(c.octets, c.length, octets);
-                       });
+    return in_allowed_clients(config_.allowed_clients, client);
 }
 
 void MetricsEndpoint::answer(Expected<std::string> text) {

@@ -1,9 +1,6 @@
 #include "daemon/tenant_role.hpp"
 
-#include <fnmatch.h>
 #include <spdlog/spdlog.h>
-
-#include <algorithm>
 
 #include "sys/fd_passing.hpp"
 #include "sys/privileges.hpp"
@@ -167,10 +164,7 @@ server::TenantMetrics TenantRole::metrics() const {
         return {};
     }
     return registry_->metrics([this](const std::string& name) {
-        return std::any_of(options_.router_patterns.begin(), options_.router_patterns.end(),
-                           [&](const std::string& p) {
-                               return ::fnmatch(p.c_str(), name.c_str(), FNM_PERIOD) == 0;
-                           });
+        return server::matches_any(options_.router_patterns, name);
     });
 }
 

@@ -7,7 +7,7 @@
 
 #include "cloud/nova_request.hpp"
 #include "cloud/vendordata.hpp"
-#include "proto/access_list.hpp"
+#include "daemon/allowed_clients.hpp"
 #include "util/strings.hpp"
 
 namespace cloudtime::daemon {
@@ -24,12 +24,7 @@ sys::HttpResponse VendordataEndpoint::error(int status, const std::string& why) 
 }
 
 bool VendordataEndpoint::allowed(const sys::SocketAddress& client) {
-    const auto octets = client.mapped_octets();
-    if (config_.allowed_clients.empty() ||
-        std::any_of(config_.allowed_clients.begin(), config_.allowed_clients.end(),
-                    [&](const sys::Cidr& c) {
-                        return proto::prefix_contains(c.octets, c.length, octets);
-                    })) {
+    if (in_allowed_clients(config_.allowed_clients, client)) {
         return true;
     }
     // A refused flood must not flood the log too.

@@ -67,12 +67,13 @@ void TenantNetworks::reconfigure(TenantNetworkOptions options) {
     wakeup_.signal();
 }
 
-namespace {
-bool matches(const std::vector<std::string>& patterns, const std::string& name) {
+bool matches_any(const std::vector<std::string>& patterns, const std::string& name) {
     return std::any_of(patterns.begin(), patterns.end(), [&](const auto& p) {
         return ::fnmatch(p.c_str(), name.c_str(), FNM_PERIOD) == 0;
     });
 }
+
+namespace {
 
 // The same address (scope aside: a label names it inside the namespace) and port.
 bool same_endpoint(const sys::SocketAddress& a, const sys::SocketAddress& b) {
@@ -81,7 +82,7 @@ bool same_endpoint(const sys::SocketAddress& a, const sys::SocketAddress& b) {
 }  // namespace
 
 bool TenantNetworks::followed(const std::string& name) const {
-    return matches(options_.patterns, name) || matches(options_.router_patterns, name);
+    return matches_any(options_.patterns, name) || matches_any(options_.router_patterns, name);
 }
 
 void TenantNetworks::attach(const std::string& name) {
@@ -90,7 +91,7 @@ void TenantNetworks::attach(const std::string& name) {
         detach(name);  // gone before it could be served
         return;
     }
-    if (matches(options_.router_patterns, name)) {
+    if (matches_any(options_.router_patterns, name)) {
         attach_router(name, path);
         return;
     }
@@ -248,9 +249,9 @@ void TenantNetworks::apply_options(TenantNetworkOptions next) {
         names.push_back(name);
     }
     for (const auto& name : names) {
-        const bool router = matches(options_.router_patterns, name);
-        const bool still_router = matches(next.router_patterns, name);
-        const bool still_followed = still_router || matches(next.patterns, name);
+        const bool router = matches_any(options_.router_patterns, name);
+        const bool still_router = matches_any(next.router_patterns, name);
+        const bool still_followed = still_router || matches_any(next.patterns, name);
         if (anew || !still_followed || router != still_router ||
             (router && !(next.router == options_.router))) {
             detach(name);  // its table and managed addresses go under the options that made them
@@ -258,7 +259,7 @@ void TenantNetworks::apply_options(TenantNetworkOptions next) {
     }
     options_ = std::move(next);
     for (auto& [name, entry] : attached_) {
-        if (!matches(options_.router_patterns, name)) {
+        if (!matches_any(options_.router_patterns, name)) {
             drop_unconfigured(name, entry);
         }
     }

@@ -39,6 +39,10 @@ struct TenantNetworkOptions {
     friend bool operator==(const TenantNetworkOptions&, const TenantNetworkOptions&) = default;
 };
 
+// Whether namespace `name` matches one of `patterns` (fnmatch, a leading dot matched only
+// explicitly).
+bool matches_any(const std::vector<std::string>& patterns, const std::string& name);
+
 class TenantNetworks {
   public:
     static Expected<std::unique_ptr<TenantNetworks>> start(TenantNetworkOptions options,
