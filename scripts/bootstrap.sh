@@ -22,6 +22,8 @@ packages=(
   prometheus
   # the consumers of vendordata, config drives and DHCP option 42
   cloud-init xorriso dnsmasq-base isc-dhcp-client
+  # the Ansible role, deployed over SSH to booted test hosts
+  ansible openssh-client
   # validate-image: QEMU, and what builds the test images
   qemu-system-x86 qemu-utils debootstrap
 )

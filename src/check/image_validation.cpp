@@ -253,7 +253,8 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
                                                                      .address = "169.254.100.10",
                                                                      .prefix_length = 16,
                                                                      .gateway = "",
-                                                                     .dhcp = dhcp}};
+                                                                     .dhcp = dhcp},
+                                        .public_key = std::nullopt};
     if (auto s = sys::write_file_tree(dir + "/config-2",
                                       cloud::config_drive_files(instance, o.vendordata));
         !s) {

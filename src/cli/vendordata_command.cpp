@@ -29,6 +29,7 @@ struct VendordataArgs {
     std::string directory;
     std::string iso;
     std::string user_data_file;
+    std::string ssh_key_file;
     std::string mac;
     std::string address;  // CIDR
     std::string gateway;
@@ -125,13 +126,25 @@ int run_config_drive(const VendordataArgs& args, const config::Config& config) {
                                         .hostname = args.instance.hostname,
                                         .project_id = args.instance.project_id,
                                         .user_data = std::nullopt,
-                                        .network = *network};
+                                        .network = *network,
+                                        .public_key = std::nullopt};
     if (!args.user_data_file.empty()) {
         auto text = sys::read_text_file(args.user_data_file);
         if (!text) {
             return fail(args.user_data_file + ": " + text.error());
         }
         instance.user_data = std::move(text).value();
+    }
+    if (!args.ssh_key_file.empty()) {
+        auto text = sys::read_text_file(args.ssh_key_file);
+        if (!text) {
+            return fail(args.ssh_key_file + ": " + text.error());
+        }
+        auto key = cloud::parse_public_key(*text);
+        if (!key) {
+            return fail(args.ssh_key_file + ": " + key.error());
+        }
+        instance.public_key = std::move(key).value();
     }
     if (auto written =
             sys::write_file_tree(args.directory, cloud::config_drive_files(instance, *vendordata));
@@ -203,6 +216,8 @@ Runner add_vendordata_command(CLI::App& app) {
     drive->add_option("--hostname", args->instance.hostname, "meta_data.json hostname")
         ->default_val("cloudtime-vm");
     drive->add_option("--user-data", args->user_data_file, "a user-data file to include");
+    drive->add_option("--ssh-key", args->ssh_key_file,
+                      "meta_data.json public_keys: an OpenSSH public key file (.pub)");
     drive->add_option("--mac", args->mac, "network_data.json: the NIC's MAC address");
     drive->add_option("--address", args->address, "network_data.json: static IPv4 ADDR/LEN");
     drive->add_option("--gateway", args->gateway, "network_data.json: default gateway");

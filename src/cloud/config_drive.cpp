@@ -48,11 +48,15 @@ nlohmann::json network_data(const std::optional<StaticIpv4>& nic) {
 std::map<std::string, std::string> config_drive_files(const ConfigDriveInstance& instance,
                                                       const Vendordata& vendordata) {
     const std::string dir = "openstack/latest/";
-    const nlohmann::json meta = {
-        {"uuid", instance.uuid},           {"name", instance.hostname},
-        {"hostname", instance.hostname},   {"project_id", instance.project_id},
-        {"availability_zone", "nova"},     {"launch_index", 0},
-        {"meta", nlohmann::json::object()}};
+    nlohmann::json meta = {{"uuid", instance.uuid},           {"name", instance.hostname},
+                           {"hostname", instance.hostname},   {"project_id", instance.project_id},
+                           {"availability_zone", "nova"},     {"launch_index", 0},
+                           {"meta", nlohmann::json::object()}};
+    if (instance.public_key) {
+        // As Nova writes a keypair (its name is the tenant's; cloud-init reads public_keys).
+        meta["public_keys"] = {{"default", *instance.public_key}};
+        meta["keys"] = {{{"name", "default"}, {"type", "ssh"}, {"data", *instance.public_key}}};
+    }
     const std::string document = vendordata_document(vendordata).dump(2) + "\n";
     std::map<std::string, std::string> files = {
         {dir + "meta_data.json", meta.dump(2) + "\n"},
@@ -96,6 +100,40 @@ Status check_mac(std::string_view text) {
         return Error{fmt::format("'{}' is not a MAC address (aa:bb:cc:dd:ee:ff)", text)};
     }
     return Done{};
+}
+
+Expected<std::string> parse_public_key(std::string_view text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+        text.remove_suffix(1);
+    }
+    if (text.find_first_of("\r\n") != std::string_view::npos) {
+        return Error{"holds more than one line: one OpenSSH public key is expected"};
+    }
+    const auto space = text.find(' ');
+    const auto type = text.substr(0, space);
+    constexpr std::string_view kTypes[] = {"ssh-ed25519",
+                                           "ssh-rsa",
+                                           "ecdsa-sha2-nistp256",
+                                           "ecdsa-sha2-nistp384",
+                                           "ecdsa-sha2-nistp521",
+                                           "sk-ssh-ed25519@openssh.com",
+                                           "sk-ecdsa-sha2-nistp256@openssh.com"};
+    if (std::find(std::begin(kTypes), std::end(kTypes), type) == std::end(kTypes)) {
+        return Error{
+            fmt::format("'{}' is not an OpenSSH public key type (ssh-ed25519, ssh-rsa, "
+                        "ecdsa-sha2-*): is this the public key (.pub)?",
+                        type.substr(0, 40))};
+    }
+    const auto blob = space == std::string_view::npos
+                          ? std::string_view{}
+                          : text.substr(space + 1, text.find(' ', space + 1) - space - 1);
+    const bool base64 = !blob.empty() && std::all_of(blob.begin(), blob.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '/' || c == '=';
+    });
+    if (!base64) {
+        return Error{"the key after its type is missing or not base64"};
+    }
+    return std::string(text);
 }
 
 }  // namespace cloudtime::cloud

@@ -27,8 +27,9 @@ struct ConfigDriveInstance {
     std::string uuid;
     std::string hostname;
     std::string project_id;
-    std::optional<std::string> user_data;  // as the tenant gave it
-    std::optional<StaticIpv4> network;     // none: network_data.json lists no link
+    std::optional<std::string> user_data;   // as the tenant gave it
+    std::optional<StaticIpv4> network;      // none: network_data.json lists no link
+    std::optional<std::string> public_key;  // the keypair's OpenSSH public key line
 };
 
 // Path (relative to the drive's root) -> contents: openstack/latest/meta_data.json,
@@ -41,5 +42,8 @@ std::map<std::string, std::string> config_drive_files(const ConfigDriveInstance&
 Expected<std::pair<std::string, int>> parse_ipv4_cidr(std::string_view text);
 // "52:54:00:12:34:56" (lower or upper case hex).
 Status check_mac(std::string_view text);
+// One OpenSSH public key line ("ssh-ed25519 AAAA... comment"), trailing newline removed:
+// what Nova puts in meta_data.json's public_keys for the instance's keypair.
+Expected<std::string> parse_public_key(std::string_view text);
 
 }  // namespace cloudtime::cloud

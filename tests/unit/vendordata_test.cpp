@@ -108,7 +108,8 @@ TEST(ConfigDrive, FilesAsNovaLaysThemOut) {
                                  .network = StaticIpv4{.mac = "52:54:00:00:00:01",
                                                        .address = "169.254.100.10",
                                                        .prefix_length = 16,
-                                                       .gateway = ""}};
+                                                       .gateway = ""},
+                                 .public_key = std::nullopt};
     const auto files = config_drive_files(instance, v);
     ASSERT_EQ(files.size(), 5U);
     const auto meta = nlohmann::json::parse(files.at("openstack/latest/meta_data.json"));
@@ -131,6 +132,35 @@ TEST(ConfigDrive, FilesAsNovaLaysThemOut) {
               (nlohmann::json{{"links", nlohmann::json::array()},
                               {"networks", nlohmann::json::array()},
                               {"services", nlohmann::json::array()}}));
+}
+
+TEST(ConfigDrive, PublicKeysAsNovaWritesThem) {
+    const std::string key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0= test@host";
+    ASSERT_EQ(*parse_public_key(key + "\n"), key);
+    const ConfigDriveInstance instance{.uuid = "u",
+                                       .hostname = "vm",
+                                       .project_id = "p",
+                                       .user_data = std::nullopt,
+                                       .network = std::nullopt,
+                                       .public_key = key};
+    const auto meta = nlohmann::json::parse(
+        config_drive_files(instance, render_vendordata(policy(Strategy::drop_in, true)))
+            .at("openstack/latest/meta_data.json"));
+    EXPECT_EQ(meta["public_keys"]["default"], key);
+    EXPECT_EQ(meta["keys"][0]["type"], "ssh");
+    EXPECT_EQ(meta["keys"][0]["data"], key);
+    const std::pair<const char*, const char*> bad[] = {
+        {"", "'' is not an OpenSSH public key type"},
+        {"-----BEGIN OPENSSH PRIVATE KEY-----", "'-----BEGIN' is not an OpenSSH public key type"},
+        {"ssh-ed25519", "the key after its type is missing or not base64"},
+        {"ssh-ed25519 AAAA$$ x", "the key after its type is missing or not base64"},
+        {"ssh-ed25519 AAAA\nssh-rsa AAAA", "holds more than one line"},
+    };
+    for (const auto& [text, why] : bad) {
+        const auto r = parse_public_key(text);
+        ASSERT_FALSE(r) << text;
+        EXPECT_EQ(r.error().rfind(why, 0), 0U) << r.error();
+    }
 }
 
 TEST(ConfigDrive, AddressesAndMacs) {
