@@ -1,4 +1,4 @@
-// cloudtime: the host's command line (query, bench, host-check, status, vendordata, check,
+// cloudtime: the host's command line (query, bench, host-check, status, reload, vendordata, check,
 // validate-image).
 #include "cli/commands.hpp"
 
@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
                                  {"bench", cli::add_bench_command},
                                  {"host-check", cli::add_host_check_command},
                                  {"status", cli::add_status_command},
+                                 {"reload", cli::add_reload_command},
                                  {"vendordata", cli::add_vendordata_command},
                                  {"check", cli::add_check_command},
                                  {"validate-image", cli::add_validate_image_command}},

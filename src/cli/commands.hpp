@@ -18,6 +18,7 @@ Runner add_query_command(CLI::App& app);
 Runner add_bench_command(CLI::App& app);
 Runner add_host_check_command(CLI::App& app);
 Runner add_status_command(CLI::App& app);
+Runner add_reload_command(CLI::App& app);
 Runner add_vendordata_command(CLI::App& app);
 Runner add_check_command(CLI::App& app);
 Runner add_validate_image_command(CLI::App& app);

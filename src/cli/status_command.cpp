@@ -6,30 +6,25 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/daemon_status.hpp"
 #include "cli/exit_codes.hpp"
-#include "sys/unix_listener.hpp"
 
 namespace cloudtime::cli {
 
 namespace {
 
 struct StatusArgs {
-    std::string socket = "/run/cloudtime/status.sock";
+    std::string socket = kDefaultStatusSocket;
     bool json = false;
 };
 
 int run(const StatusArgs& args) {
-    auto text = sys::read_unix_stream(args.socket, 2000);
-    if (!text) {
-        std::cerr << "cloudtime status: " << text.error() << " (is cloudtimed running, with "
-                  << "[status] socket = \"" << args.socket << "\"?)\n";
+    const auto read = read_daemon_status(args.socket);
+    if (!read) {
+        std::cerr << "cloudtime status: " << read.error() << "\n";
         return kExitNoAnswer;
     }
-    const auto doc = nlohmann::json::parse(*text, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) {
-        std::cerr << "cloudtime status: " << args.socket << " did not answer with JSON\n";
-        return kExitNoAnswer;
-    }
+    const nlohmann::json& doc = *read;
     if (args.json) {
         std::cout << doc.dump(2) << "\n";
         return kExitOk;
@@ -67,6 +62,15 @@ int run(const StatusArgs& args) {
             std::cout << fmt::format(
                 "vendordata at {}: answered {}, refused {}\n", v.at("url").get<std::string>(),
                 v.at("answered").get<std::uint64_t>(), v.at("refused").get<std::uint64_t>());
+        }
+        if (const auto& r = doc.at("reload"); !r.at("applied").get<bool>()) {
+            std::cout << "the last reload was rejected: " << r.at("error").get<std::string>()
+                      << "\n";
+        }
+        if (const auto& keys = doc.at("reload").at("restart_needed"); !keys.empty()) {
+            std::cout << "changed since the start, applied only by a restart: "
+                      << fmt::format("{}", fmt::join(keys.get<std::vector<std::string>>(), ", "))
+                      << "\n";
         }
     } catch (const nlohmann::json::exception& e) {
         std::cerr << "cloudtime status: unexpected status document: " << e.what() << "\n";

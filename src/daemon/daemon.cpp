@@ -142,6 +142,7 @@ std::string service_status(const server::NtpServer& ntp, const proto::ClockSnaps
 int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) {
     sys::ServiceManager service;
     const proto::UnixTime started_at = sys::realtime_now();
+    ReloadRecord reloads;
     const Config config = first.config;  // as started: what a reload compares restart keys with
     LoadedConfig running = std::move(first);
     // Block the signals before any thread starts, so that only signalfd sees them.
@@ -372,8 +373,8 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
             continue;
         }
         if (status && ready == status->fd()) {
-            if (auto s = status->answer(
-                    status_json(ntp, snapshot, source_name, tenants.get(), vendordata.get()));
+            if (auto s = status->answer(status_json(ntp, snapshot, source_name, tenants.get(),
+                                                    vendordata.get(), reloads));
                 !s) {
                 spdlog::debug("status: {}", s.error());
             }
@@ -388,7 +389,8 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
                     spdlog::info("counters: {}", ntp.totals().to_string());
                 } else if (*sig == SIGHUP) {
                     service.reloading();
-                    reload(loader, config, running, ntp, keeper, vendordata.get(), tenants.get());
+                    reload(loader, config, running, ntp, keeper, vendordata.get(), tenants.get(),
+                           reloads);
                     if (tenants) {
                         tenants->reconcile();
                     }

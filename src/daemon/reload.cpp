@@ -32,16 +32,22 @@ server::ClockKeeperOptions keeper_options(const Config& config) {
 
 void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& running,
             server::NtpServer& ntp, server::ClockKeeper& keeper, VendordataProcess* vendordata,
-            TenantRole* tenants) {
+            TenantRole* tenants, ReloadRecord& record) {
+    ++record.count;
+    const auto rejected = [&record](const std::string& why) {
+        spdlog::error("reload: {}: the running configuration stays", why);
+        record.applied = false;
+        record.error = why;
+    };
     spdlog::info("reload: reading {}", loader.origin());
     auto next = loader.load();
     if (!next) {
-        spdlog::error("reload: {}: the running configuration stays", next.error());
+        rejected(next.error());
         return;
     }
     const Config& c = next->config;
     if (auto updated = ntp.update(server_options(c)); !updated) {
-        spdlog::error("reload: {}: the running configuration stays", updated.error());
+        rejected(updated.error());
         return;
     }
     if (tenants && c.tenant_networks.enabled) {
@@ -74,7 +80,10 @@ void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& run
         c.leap_mode == proto::LeapMode::smear ? "smear" : "pass", c.log_level,
         tenants ? "; tenant networks" : "",
         replace_vendordata ? "; vendordata policy and rules (its process replaced)" : "");
-    if (const auto restart = keys_needing_restart(started, c); !restart.empty()) {
+    record.applied = true;
+    record.error.clear();
+    record.restart_needed = keys_needing_restart(started, c);
+    if (const auto& restart = record.restart_needed; !restart.empty()) {
         spdlog::warn("reload: {} changed: only a restart applies {} (systemctl restart cloudtimed)",
                      fmt::join(restart, ", "), restart.size() == 1 ? "it" : "them");
     }

@@ -2,6 +2,7 @@
 // changes: what was set up as root or before the threads started.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,13 +21,23 @@ using config::Config;
 server::ServerOptions server_options(const Config& config);
 server::ClockKeeperOptions keeper_options(const Config& config);
 
+// What the reloads did, as `cloudtime status` and `cloudtime reload` show it.
+struct ReloadRecord {
+    std::uint64_t count = 0;  // reloads since the start, applied or not
+    bool applied = true;      // the last one's config is running
+    std::string error;        // why it is not
+    // Keys whose value in the running config differs from the one started with and that
+    // only a restart applies (kept from the last applied reload).
+    std::vector<std::string> restart_needed;
+};
+
 // SIGHUP: the config read again and applied where a reload can; a config that does not load
 // or cannot be applied (an address that cannot be bound) leaves the running one as it is.
 // `started`: the config as started (restart keys are compared with it); `running`: the last
-// one applied, replaced by the new one.
+// one applied, replaced by the new one. `record` says what happened.
 void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& running,
             server::NtpServer& ntp, server::ClockKeeper& keeper, VendordataProcess* vendordata,
-            TenantRole* tenants);
+            TenantRole* tenants, ReloadRecord& record);
 
 // The keys (as the file names them) whose value in `next` differs from the running one's
 // `started` and that a reload does not apply: the user, the runtime directory, threads,

@@ -2,18 +2,26 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/reload.hpp"
 #include "daemon/tenant_role.hpp"
 #include "daemon/vendordata_process.hpp"
 #include "proto/refid.hpp"
 #include "sys/clock.hpp"
+#include "sys/paths.hpp"
 
 namespace cloudtime::daemon {
 
 std::string status_json(const server::NtpServer& ntp, const proto::ClockSnapshot& clock,
                         const std::string& clock_source, const TenantRole* tenants,
-                        const VendordataProcess* vendordata) {
+                        const VendordataProcess* vendordata, const ReloadRecord& reload) {
     nlohmann::json out;
     out["version"] = CLOUDTIME_VERSION;
+    // `cloudtime reload` signals this process and waits for reload.count to move.
+    out["pid"] = sys::process_id();
+    out["reload"] = {{"count", reload.count},
+                     {"applied", reload.applied},
+                     {"error", reload.error},
+                     {"restart_needed", reload.restart_needed}};
     const proto::UnixTime now = sys::realtime_now();
     out["clock"] = {{"source", clock_source},
                     {"synchronized", clock.synchronized},

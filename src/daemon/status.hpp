@@ -11,10 +11,11 @@ namespace cloudtime::daemon {
 
 class TenantRole;
 class VendordataProcess;
+struct ReloadRecord;
 
 // `tenants` and `vendordata` are null when their role is off.
 std::string status_json(const server::NtpServer& ntp, const proto::ClockSnapshot& clock,
                         const std::string& clock_source, const TenantRole* tenants,
-                        const VendordataProcess* vendordata);
+                        const VendordataProcess* vendordata, const ReloadRecord& reload);
 
 }  // namespace cloudtime::daemon

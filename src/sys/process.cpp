@@ -213,6 +213,16 @@ ChildEnd await_child_end(pid_t pid, int grace_ms) {
             .description = "killed by signal " + std::to_string(sig) + " (" + strsignal(sig) + ")"};
 }
 
+Status signal_process(int pid, int sig) {
+    if (pid <= 1) {
+        return Error{"no process to signal (pid " + std::to_string(pid) + ")"};
+    }
+    if (::kill(pid, sig) != 0) {
+        return Error{std::string(std::strerror(errno))};
+    }
+    return Done{};
+}
+
 bool child_exited(pid_t pid) {
     int status = 0;
     return ::waitpid(pid, &status, WNOHANG) == pid;

@@ -49,6 +49,9 @@ struct ChildEnd {
 // Waits up to `grace_ms` for the child to end, then kills it; reaps it and says how it ended.
 ChildEnd await_child_end(pid_t pid, int grace_ms);
 
+// Sends `sig` to the process `pid` (> 1); an error says why not ("Operation not permitted").
+Status signal_process(int pid, int sig);
+
 // Whether the child has exited (reaped if so), without waiting.
 bool child_exited(pid_t pid);
 

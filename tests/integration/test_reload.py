@@ -1,10 +1,12 @@
 """SIGHUP (systemctl reload) reads the whole config again and applies it while serving: listen
 addresses, access list, rate limits, leap settings, log level, the vendordata policy. Sockets
 that stay stay open (a client polling at 100/s loses nothing across 20 reloads); a broken
-config keeps the running one and says FILE:LINE: what; keys only a restart applies are named."""
+config keeps the running one and says FILE:LINE: what; keys only a restart applies are named.
+`cloudtime reload` does the same and waits, and its exit status says which of these happened."""
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -189,6 +191,54 @@ class Reload(harness.TestCase):
                           '[access]\nignore = ["192.0.2.0/24"]\n')
         self.assertEqual(daemon.vendordata_status()["pid"], pid, log)
         self.assertEqual(log.count("(its process replaced)"), 1, log)
+
+
+class ReloadCommand(harness.TestCase):
+    """`cloudtime reload`: what a deployment tool runs instead of a bare SIGHUP."""
+
+    def reload(self, daemon, text):
+        with open(daemon.config_path, "w") as f:
+            f.write(text)
+        return subprocess.run([harness.CLOUDTIME, "reload", "--socket", daemon.status_socket],
+                              capture_output=True, text=True, timeout=30)
+
+    def test_applied_rejected_and_restart_needed_by_exit_status(self):
+        port = harness.free_udp_port()
+        text = config_text([f"127.0.0.1:{port}"])
+        daemon = harness.Daemon(config=text, listen=())
+        self.addCleanup(daemon.cleanup)
+        self.assertEqual(daemon.status()["reload"],
+                         {"count": 0, "applied": True, "error": "", "restart_needed": []})
+        # Applied: exit 0, and it has happened by the time the command returns.
+        p = self.reload(daemon, text + '[access]\nignore = ["127.0.0.0/8"]\n')
+        self.assertEqual((p.returncode, p.stdout),
+                         (0, "reloaded: the configuration is applied\n"), p.stderr)
+        self.assertFalse(answered(f"127.0.0.1:{port}"))
+        # Rejected: exit 1 with the reason; the running config stays.
+        p = self.reload(daemon, text + "this is not toml\n")
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("rejected, the running configuration stays: " + daemon.config_path, p.stderr)
+        self.assertFalse(answered(f"127.0.0.1:{port}"))
+        status = daemon.status()["reload"]
+        self.assertEqual((status["count"], status["applied"]), (2, False))
+        # Applied, but a key only a restart applies: exit 3 naming it; `status` says so too.
+        p = self.reload(daemon, text.replace("[server]\n", "[server]\nthreads = 1\n"))
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("applied only by a restart: server.threads", p.stdout)
+        self.assertTrue(answered(f"127.0.0.1:{port}"))
+        shown = subprocess.run([harness.CLOUDTIME, "status", "--socket", daemon.status_socket],
+                               capture_output=True, text=True, timeout=10).stdout
+        self.assertIn("changed since the start, applied only by a restart: server.threads", shown)
+        # Set back as started: nothing left that needs a restart.
+        p = self.reload(daemon, text)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(daemon.status()["reload"]["restart_needed"], [])
+
+    def test_no_daemon_is_exit_2(self):
+        p = subprocess.run([harness.CLOUDTIME, "reload", "--socket", "/nonexistent/status.sock"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("is cloudtimed running", p.stderr)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,98 @@
+// `cloudtime reload`: SIGHUP to the running cloudtimed, waiting until it has read its config
+// again, and saying what happened: applied, rejected (the running config stays), or applied
+// with keys only a restart applies. What a deployment tool (the Ansible role) acts on.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "cli/daemon_status.hpp"
+#include "cli/exit_codes.hpp"
+#include "sys/process.hpp"
+
+namespace cloudtime::cli {
+
+namespace {
+
+inline constexpr int kExitRestartNeeded = 3;
+
+struct ReloadArgs {
+    std::string socket = kDefaultStatusSocket;
+    double timeout_s = 10.0;
+};
+
+std::uint64_t reload_count(const nlohmann::json& doc) {
+    return doc.at("reload").at("count").get<std::uint64_t>();
+}
+
+int run(const ReloadArgs& args) {
+    const auto fail = [](int code, const std::string& why) {
+        std::cerr << "cloudtime reload: " << why << "\n";
+        return code;
+    };
+    try {
+        const auto before = read_daemon_status(args.socket);
+        if (!before) {
+            return fail(kExitNoAnswer, before.error());
+        }
+        const std::uint64_t count = reload_count(*before);
+        const int pid = before->at("pid").get<int>();
+        if (auto sent = sys::signal_process(pid, SIGHUP); !sent) {
+            return fail(kExitNoAnswer,
+                        fmt::format("SIGHUP to cloudtimed (pid {}): {}", pid, sent.error()));
+        }
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::duration<double>(args.timeout_s);
+        while (true) {
+            const auto after = read_daemon_status(args.socket);
+            if (after && reload_count(*after) > count) {
+                const auto& r = after->at("reload");
+                if (!r.at("applied").get<bool>()) {
+                    return fail(kExitUnusable, "rejected, the running configuration stays: " +
+                                                   r.at("error").get<std::string>());
+                }
+                const auto keys = r.at("restart_needed").get<std::vector<std::string>>();
+                if (!keys.empty()) {
+                    std::cout << fmt::format(
+                        "reloaded; changed since the start and applied only by a restart: {}\n",
+                        fmt::join(keys, ", "));
+                    return kExitRestartNeeded;
+                }
+                std::cout << "reloaded: the configuration is applied\n";
+                return kExitOk;
+            }
+            if (std::chrono::steady_clock::now() > deadline) {
+                return fail(kExitNoAnswer,
+                            fmt::format("cloudtimed (pid {}) did not report a reload within {} s{}",
+                                        pid, args.timeout_s, after ? "" : ": " + after.error()));
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    } catch (const nlohmann::json::exception& e) {
+        return fail(kExitNoAnswer, std::string("unexpected status document: ") + e.what());
+    }
+}
+
+}  // namespace
+
+Runner add_reload_command(CLI::App& app) {
+    auto args = std::make_shared<ReloadArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "reload",
+        "Make a running cloudtimed read its config again (SIGHUP) and wait until it has.\n"
+        "Exit codes: 0 applied; 1 rejected (the running config stays; the reason is printed);\n"
+        "2 no daemon answered or it did not reload in time; 3 applied, but keys changed that\n"
+        "only a restart applies (listed); 64 usage error.");
+    cmd->add_option("--socket", args->socket,
+                    "cloudtimed's status socket (default /run/cloudtime/status.sock)");
+    cmd->add_option("--timeout", args->timeout_s, "seconds to wait for the reload (default 10)")
+        ->check(CLI::Range(0.1, 600.0));
+    return [args] { return run(*args); };
+}
+
+}  // namespace cloudtime::cli
