@@ -24,6 +24,9 @@ packages=(
   cloud-init xorriso dnsmasq-base isc-dhcp-client
   # the Ansible role, deployed over SSH to booted test hosts
   ansible openssh-client
+  # cloudtimed in a host-network container, as Kolla runs per-host services (runc: Debian's
+  # crun 1.8 refuses hybrid cgroups)
+  podman runc
   # validate-image: QEMU, and what builds the test images
   qemu-system-x86 qemu-utils debootstrap
 )
