@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <utility>
 
 #include "sys/clock.hpp"
@@ -46,7 +47,16 @@ void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& run
         return;
     }
     const Config& c = next->config;
-    if (auto updated = ntp.update(server_options(c)); !updated) {
+    auto updated = ntp.update(server_options(c));
+    // A new port below 1024 that this process (no longer root) may not bind: everything else
+    // is applied on the addresses served now, and a restart binds it.
+    const bool listen_needs_restart = !updated && updated.error_code() == EACCES;
+    if (listen_needs_restart) {
+        auto options = server_options(c);
+        options.listen = ntp.configured_addresses();
+        updated = ntp.update(options);
+    }
+    if (!updated) {
         rejected(updated.error());
         return;
     }
@@ -83,6 +93,9 @@ void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& run
     record.applied = true;
     record.error.clear();
     record.restart_needed = keys_needing_restart(started, c);
+    if (listen_needs_restart) {
+        record.restart_needed.insert(record.restart_needed.begin(), "server.listen");
+    }
     if (const auto& restart = record.restart_needed; !restart.empty()) {
         spdlog::warn("reload: {} changed: only a restart applies {} (systemctl restart cloudtimed)",
                      fmt::join(restart, ", "), restart.size() == 1 ? "it" : "them");

@@ -32,7 +32,9 @@ struct ReloadRecord {
 };
 
 // SIGHUP: the config read again and applied where a reload can; a config that does not load
-// or cannot be applied (an address that cannot be bound) leaves the running one as it is.
+// or cannot be applied (an address that cannot be bound) leaves the running one as it is. A
+// new port below 1024 that the unprivileged process may not bind is left to a restart
+// ("server.listen" in restart_needed) and the rest applied.
 // `started`: the config as started (restart keys are compared with it); `running`: the last
 // one applied, replaced by the new one. `record` says what happened.
 void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& running,

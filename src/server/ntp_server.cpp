@@ -104,6 +104,14 @@ Status NtpServer::add_listener(const sys::SocketAddress& address) {
     return Done{};
 }
 
+std::vector<sys::SocketAddress> NtpServer::configured_addresses() const {
+    std::vector<sys::SocketAddress> addresses;
+    for (const auto& listener : listeners_) {
+        addresses.push_back(listener.configured);
+    }
+    return addresses;
+}
+
 Status NtpServer::update(const ServerOptions& options) {
     const auto listed = [](const std::vector<sys::SocketAddress>& list,
                            const sys::SocketAddress& a) {
@@ -125,7 +133,8 @@ Status NtpServer::update(const ServerOptions& options) {
             }
             listeners_.resize(kept);
             bound_.resize(kept);
-            return Error{"cannot listen on " + address.to_string() + ": " + added.error()};
+            return Error{"cannot listen on " + address.to_string() + ": " + added.error(),
+                         added.error_code()};
         }
     }
     for (auto it = listeners_.begin(); it != listeners_.end();) {

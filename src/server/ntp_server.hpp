@@ -55,6 +55,8 @@ class NtpServer {
     const ServedSocket* attach(sys::UdpSocket socket, std::shared_ptr<TenantCounters> counters);
     void detach(const ServedSocket* socket);
 
+    // The listen addresses as configured (port 0 as given), in the order bound.
+    std::vector<sys::SocketAddress> configured_addresses() const;
     // The addresses actually bound (port 0 resolved), one per configured address.
     const std::vector<sys::SocketAddress>& bound_addresses() const { return bound_; }
     unsigned thread_count() const { return static_cast<unsigned>(inboxes_.size()); }

@@ -6,6 +6,7 @@ config keeps the running one and says FILE:LINE: what; keys only a restart appli
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -233,6 +234,32 @@ class ReloadCommand(harness.TestCase):
         p = self.reload(daemon, text)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(daemon.status()["reload"]["restart_needed"], [])
+
+    def test_a_new_privileged_port_is_left_to_a_restart_and_the_rest_applied(self):
+        port = harness.free_udp_port()
+        text = config_text([f"127.0.0.1:{port}"])
+        daemon = harness.Daemon(config=text, listen=())  # drops to _cloudtime: cannot bind < 1024
+        self.addCleanup(daemon.cleanup)
+        privileged = next(p for p in range(1000, 900, -1) if self.free(p))
+        p = self.reload(daemon, config_text([f"127.0.0.1:{port}", f"127.0.0.1:{privileged}"],
+                                            '[access]\nignore = ["127.0.0.0/8"]\n'))
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("applied only by a restart: server.listen", p.stdout)
+        self.assertEqual(daemon.status()["listen"], [f"127.0.0.1:{port}"])
+        self.assertFalse(answered(f"127.0.0.1:{port}"))  # the access list was applied
+        # Again (the running config now names the port): the same, not a rejection.
+        p = self.reload(daemon, config_text([f"127.0.0.1:{port}", f"127.0.0.1:{privileged}"]))
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertTrue(answered(f"127.0.0.1:{port}"))
+
+    @staticmethod
+    def free(port):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return True
+            except OSError:
+                return False
 
     def test_no_daemon_is_exit_2(self):
         p = subprocess.run([harness.CLOUDTIME, "reload", "--socket", "/nonexistent/status.sock"],
