@@ -186,11 +186,24 @@ Status keep_only_capabilities(std::initializer_list<Capability> keep) {
     for (const Capability c : keep) {
         mask |= std::uint64_t{1} << static_cast<unsigned>(capability_number(c));
     }
-    for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
-        if ((mask & (std::uint64_t{1} << static_cast<unsigned>(cap))) == 0 &&
-            ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
-            return os_error("prctl(PR_CAPBSET_DROP)");
+    // The bounding set shrinks only with CAP_SETPCAP, which systemd's CapabilityBoundingSet
+    // for this service leaves out: then no_new_privs is what stops an exec from regaining
+    // anything (the bounding set only limits what an exec may gain).
+    bool bounding_dropped = true;
+    for (int cap = 0; cap <= CAP_LAST_CAP && bounding_dropped; ++cap) {
+        const bool kept = (mask & (std::uint64_t{1} << static_cast<unsigned>(cap))) != 0;
+        if (kept || ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1) {
+            continue;
         }
+        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+            if (errno != EPERM) {
+                return os_error("prctl(PR_CAPBSET_DROP)");
+            }
+            bounding_dropped = false;
+        }
+    }
+    if (!bounding_dropped && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        return os_error("prctl(PR_SET_NO_NEW_PRIVS)");
     }
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     std::array<__user_cap_data_struct, 2> data{};

@@ -32,7 +32,8 @@ Status check_user_may_write(const std::string& user, const std::string& path);
 enum class Capability { sys_admin, net_admin, net_bind_service };
 
 // Keeps only `keep` of this process's capabilities (effective, permitted, and the bounding
-// set, so that an exec cannot regain others); for a process that stays root but needs little.
+// set, so that an exec cannot regain others; without CAP_SETPCAP to shrink the bounding set,
+// no_new_privs instead); for a process that stays root but needs little.
 Status keep_only_capabilities(std::initializer_list<Capability> keep);
 
 // The effective capability set of this process, as /proc/self/status says (hex).

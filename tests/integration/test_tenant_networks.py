@@ -213,6 +213,26 @@ class TenantNetworks(harness.TestCase):
         self.assertEqual(daemon.stop(), 0)
         self.assertFalse(os.path.exists(f"/proc/{children[0]}"))
 
+    def test_started_as_the_unit_starts_it_without_cap_setpcap(self):
+        # The package's unit with the tenant-network drop-in: a bounding set without
+        # CAP_SETPCAP, so the helper cannot shrink it (found under systemd in a VM).
+        harness.require_program("setpriv")
+        topology = self.topology()
+        daemon = harness.Daemon(
+            config=tenant_config(self.tag, "nobody"),
+            prefix=["setpriv", "--bounding-set",
+                    "-all,+net_bind_service,+setuid,+setgid,+chown,+sys_admin,+net_admin"])
+        self.addCleanup(daemon.cleanup)
+        self.wait_served(daemon, topology)
+        rc, _, err = harness.run_query("169.254.169.254", "-t", "2", netns=topology.vm)
+        self.assertEqual(rc, 0, err + daemon.read_log())
+        with open(f"/proc/{daemon.proc.pid}/task/{daemon.proc.pid}/children") as f:
+            helper = harness.proc_status(int(f.read().split()[0]))
+        needed = (1 << 21) | (1 << 12) | (1 << 10)
+        self.assertEqual(int(helper["CapEff"], 16), needed, helper)
+        self.assertEqual(int(helper["CapPrm"], 16), needed, helper)
+        self.assertEqual(helper["NoNewPrivs"], "1", helper)
+
     def test_a_killed_helper_is_logged_and_stops_the_daemon(self):
         topology = self.topology()
         daemon = self.daemon(user="nobody")
