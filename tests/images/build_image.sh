@@ -7,6 +7,8 @@
 #
 #   tests/images/build_image.sh chrony|timesyncd OUT.qcow2 [PACKAGE_CACHE_DIR]
 #
+# Beside the image, OUT.qcow2.dpkg-status: the image's dpkg status file, from which tests that
+# install packages into it work out what it lacks (apt-get -s against it).
 # Needs root (debootstrap, loop devices) and Debian's package mirror; about 100 s with a warm
 # package cache. The mirror is the first bookworm one in this machine's apt sources.
 set -euo pipefail
@@ -94,5 +96,6 @@ losetup -d "$loop"
 loop=""
 mkdir -p "$(dirname "$out")"
 qemu-img convert -O qcow2 "$raw" "$out.new"
+cp "$root/var/lib/dpkg/status" "$out.dpkg-status"
 mv "$out.new" "$out"
 echo "build_image: $out ($(du -h "$out" | cut -f1))"

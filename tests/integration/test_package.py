@@ -7,7 +7,6 @@ unit's systemd-analyze security exposure."""
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,42 +15,10 @@ import time
 import unittest
 
 import harness
-
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-def run(*cmd, cwd=None, timeout=120):
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-
-
-BUILD = {}  # made once by setUpModule: work, log, built, debs
-
-
-def setUpModule():
-    for program in ("dpkg-buildpackage", "lintian", "go-md2man", "systemd-analyze"):
-        if shutil.which(program) is None:
-            raise unittest.SkipTest(f"{program} is not installed (scripts/bootstrap.sh)")
-    work = tempfile.mkdtemp(prefix="cloudtime-package-")
-    # The files of this checkout (tracked or new, as they are now), without build trees.
-    source = os.path.join(work, "cloudtime")
-    files = run("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard",
-                cwd=REPO).stdout.split("\0")
-    files = [f for f in files if f and os.path.exists(os.path.join(REPO, f))]
-    if not files:  # not a git checkout: everything but build trees
-        files = [f for f in os.listdir(REPO) if not f.startswith(("build", "."))]
-    for f in files:
-        target = os.path.join(source, f)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        src = os.path.join(REPO, f)
-        (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, target)
-    build = run("dpkg-buildpackage", "-b", "-uc", "-us", cwd=source, timeout=1500)
-    BUILD.update(work=work, log=build.stdout + build.stderr, built=build.returncode == 0,
-                 debs={re.sub(r"_.*", "", f): os.path.join(work, f)
-                       for f in os.listdir(work) if f.endswith(".deb")})
-
-
-def tearDownModule():
-    shutil.rmtree(BUILD.get("work", "/nonexistent"), ignore_errors=True)
+from debian_build import BUILD, GuestShell, run, runtime_debs, setUpModule  # noqa: F401
+# The Ansible role's tests install these packages too: in this process, so that they are
+# built once.
+from test_ansible_role import AnsibleRole, RoleTemplate  # noqa: F401
 
 
 class Packages(harness.TestCase):
@@ -157,7 +124,6 @@ class Packages(harness.TestCase):
         self.assertEqual(self.field("cloudtime-vm", "Depends"), "")
 
 
-IMAGE_CACHE = os.environ.get("CLOUDTIME_IMAGE_CACHE", "/var/cache/cloudtime-test-images")
 GUEST = "169.254.100.10"
 GUEST_MAC = "52:54:00:c7:00:01"
 # The guest's end of a shell the test drives: a virtio serial port, one command per line,
@@ -181,79 +147,6 @@ runcmd:
 """
 
 
-class GuestShell:
-    """The test's side of the guest's shell (QEMU's unix socket for the virtio port)."""
-
-    def __init__(self, path, timeout):
-        deadline = time.monotonic() + 10
-        while not os.path.exists(path):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"QEMU made no {path}")
-            time.sleep(0.1)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(path)
-        self.buffer = b""
-        self.read_until(b"@@CT-AGENT-READY@@\n", timeout)
-
-    def read_until(self, marker, timeout):
-        deadline = time.monotonic() + timeout
-        while marker not in self.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"the guest did not answer within {timeout} s: "
-                                     f"{self.buffer[-2000:]!r}")
-            self.sock.settimeout(left)
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise AssertionError("the guest's shell closed")
-            self.buffer += chunk
-        head, _, self.buffer = self.buffer.partition(marker)
-        return head
-
-    def run(self, command, timeout=120):
-        """(exit status, output) of one shell command line in the guest."""
-        self.sock.sendall(command.encode() + b"\n")
-        out = self.read_until(b"@@CT-RC ", timeout)
-        rc = self.read_until(b"@@\n", 10)
-        return int(rc), out.decode(errors="replace").rstrip("\n")
-
-    def ok(self, test, command, timeout=120):
-        rc, out = self.run(command, timeout)
-        if rc != 0:
-            journal = self.run("journalctl -u cloudtimed --no-pager -o cat | tail -40")[1]
-            test.fail(f"{command}: exit {rc}\n{out}\njournal:\n{journal}")
-        return out
-
-
-def runtime_debs(cache, image_debs):
-    """The .debs cloudtimed needs that the test image lacks, downloaded from the mirror."""
-    depends = run("dpkg-deb", "-f", BUILD["debs"]["cloudtimed"], "Depends").stdout
-    names = []
-    for d in depends.split(","):
-        name = re.sub(r"\s*\(.*", "", d.split("|")[0]).strip()
-        # A virtual package (libspdlog1.10-fmt9): the one that provides it.
-        provides = run("apt-cache", "showpkg", name).stdout.partition("Reverse Provides:")[2]
-        providers = [line.split()[0] for line in provides.splitlines() if line.strip()]
-        real = "Candidate: (none)" not in run("apt-cache", "policy", name).stdout
-        names.append(name if real or not providers else providers[0])
-    present = {f.split("_")[0] for f in os.listdir(image_debs)}
-    names = [n for n in names if n not in present]  # and so what they need is there too
-    closure = run("apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
-                  "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances",
-                  *names).stdout
-    wanted = sorted({line.strip() for line in closure.splitlines()
-                     if line and not line.startswith(" ") and not line.startswith("<")})
-    missing = [n for n in wanted if n not in present]
-    os.makedirs(cache, exist_ok=True)
-    have = {f.split("_")[0] for f in os.listdir(cache)}
-    fetch = [n for n in missing if n not in have]
-    if fetch:
-        p = run("apt-get", "download", *fetch, cwd=cache, timeout=600)
-        if p.returncode != 0:
-            raise AssertionError("apt-get download " + " ".join(fetch) + ":\n" + p.stderr)
-    return [os.path.join(cache, f) for f in os.listdir(cache) if f.split("_")[0] in missing]
-
-
 class InstalledUnderSystemd(harness.TestCase):
     """The package installed with dpkg -i into the test image booted under QEMU (a real
     systemd; everything the maintainer scripts do runs there), driven through systemctl, and
@@ -274,8 +167,7 @@ class InstalledUnderSystemd(harness.TestCase):
         # The packages and the libraries the image lacks, on a CD the guest mounts.
         debs = os.path.join(cls.dir, "debs")
         os.makedirs(debs)
-        for deb in runtime_debs(os.path.join(IMAGE_CACHE, "runtime-debs"),
-                                os.path.join(IMAGE_CACHE, "debs")) + [BUILD["debs"]["cloudtimed"]]:
+        for deb in runtime_debs(base) + [BUILD["debs"]["cloudtimed"]]:
             shutil.copy(deb, debs)
         # The upgrade: the same package as a later version.
         unpacked = os.path.join(cls.dir, "unpacked")

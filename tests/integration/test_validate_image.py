@@ -25,7 +25,7 @@ CONFIG = '[clock]\nsource = "local"\n[rate_limit]\nenabled = false\n[status]\nso
 
 def image(variant):
     path = os.path.join(CACHE, f"debian12-{variant}.qcow2")
-    if not os.path.exists(path):
+    if not (os.path.exists(path) and os.path.exists(path + ".dpkg-status")):
         p = subprocess.run([BUILD_IMAGE, variant, path, os.path.join(CACHE, "debs")],
                            capture_output=True, text=True, timeout=1200)
         if p.returncode != 0:

@@ -1,0 +1,132 @@
+"""The Debian packages built once per test process from this checkout (dpkg-buildpackage -b),
+for every test module that needs them (test_package, test_ansible_role), and what tests that
+install them into booted test images share: the .debs an image lacks, fetched from the
+mirror, and the guest's end of a shell over virtio serial."""
+
+import atexit
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+IMAGE_CACHE = os.environ.get("CLOUDTIME_IMAGE_CACHE", "/var/cache/cloudtime-test-images")
+
+
+def run(*cmd, cwd=None, timeout=120):
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+BUILD = {}  # made once by setUpModule: work, log, built, debs
+
+
+def setUpModule():
+    """Every module that imports it runs it; the packages are built once."""
+    if BUILD:
+        return
+    for program in ("dpkg-buildpackage", "lintian", "go-md2man", "systemd-analyze"):
+        if shutil.which(program) is None:
+            raise unittest.SkipTest(f"{program} is not installed (scripts/bootstrap.sh)")
+    work = tempfile.mkdtemp(prefix="cloudtime-package-")
+    # The files of this checkout (tracked or new, as they are now), without build trees.
+    source = os.path.join(work, "cloudtime")
+    files = run("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard",
+                cwd=REPO).stdout.split("\0")
+    files = [f for f in files if f and os.path.exists(os.path.join(REPO, f))]
+    if not files:  # not a git checkout: everything but build trees
+        files = [f for f in os.listdir(REPO) if not f.startswith(("build", "."))]
+    for f in files:
+        target = os.path.join(source, f)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        src = os.path.join(REPO, f)
+        (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, target)
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
+    build = run("dpkg-buildpackage", "-b", "-uc", "-us", cwd=source, timeout=1500)
+    BUILD.update(work=work, log=build.stdout + build.stderr, built=build.returncode == 0,
+                 debs={re.sub(r"_.*", "", f): os.path.join(work, f)
+                       for f in os.listdir(work) if f.endswith(".deb")})
+
+
+class GuestShell:
+    """The test's side of the guest's shell (QEMU's unix socket for the virtio port)."""
+
+    def __init__(self, path, timeout):
+        deadline = time.monotonic() + 10
+        while not os.path.exists(path):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"QEMU made no {path}")
+            time.sleep(0.1)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+        self.buffer = b""
+        self.read_until(b"@@CT-AGENT-READY@@\n", timeout)
+
+    def read_until(self, marker, timeout):
+        deadline = time.monotonic() + timeout
+        while marker not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"the guest did not answer within {timeout} s: "
+                                     f"{self.buffer[-2000:]!r}")
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise AssertionError("the guest's shell closed")
+            self.buffer += chunk
+        head, _, self.buffer = self.buffer.partition(marker)
+        return head
+
+    def run(self, command, timeout=120):
+        """(exit status, output) of one shell command line in the guest."""
+        self.sock.sendall(command.encode() + b"\n")
+        out = self.read_until(b"@@CT-RC ", timeout)
+        rc = self.read_until(b"@@\n", 10)
+        return int(rc), out.decode(errors="replace").rstrip("\n")
+
+    def ok(self, test, command, timeout=120):
+        rc, out = self.run(command, timeout)
+        if rc != 0:
+            journal = self.run("journalctl -u cloudtimed --no-pager -o cat | tail -40")[1]
+            test.fail(f"{command}: exit {rc}\n{out}\njournal:\n{journal}")
+        return out
+
+
+def missing_debs(names, image_path, cache=os.path.join(IMAGE_CACHE, "runtime-debs")):
+    """The .debs that installing `names` (package names or .deb files) into the test image at
+    `image_path` takes beyond what it has, at the versions apt picks: apt-get resolves them
+    against the image's own dpkg status (written beside it by build_image.sh), so the set is
+    exactly what apt-get install would unpack there. Downloaded from the mirror into `cache`
+    (kept between runs); .deb files given in `names` are not in the result."""
+    status = image_path + ".dpkg-status"
+    sim = run("apt-get", "-s", "-o", f"Dir::State::status={status}",
+              "-o", "APT::Install-Recommends=false", "install", *names, timeout=300)
+    if sim.returncode != 0:
+        raise AssertionError(f"apt-get -s install {' '.join(names)} against {status}:\n"
+                             + sim.stdout[-3000:] + sim.stderr)
+    wanted = [f"{name}={version}" for name, version in
+              re.findall(r"^Inst (\S+) (?:\[\S+\] )?\((\S+) ", sim.stdout, re.M)]
+    local = {run("dpkg-deb", "-f", n, "Package").stdout.strip() for n in names if n.endswith(".deb")}
+    wanted = [w for w in wanted if w.split("=")[0] not in local]
+    if not wanted:
+        return []
+    uris = run("apt-get", "download", "--print-uris", *wanted, timeout=300)
+    if uris.returncode != 0:
+        raise AssertionError("apt-get download --print-uris:\n" + uris.stderr)
+    files = re.findall(r"^'\S+' (\S+) ", uris.stdout, re.M)
+    os.makedirs(cache, exist_ok=True)
+    by_name = {w.split("=")[0]: w for w in wanted}
+    fetch = [by_name[f.split("_")[0]] for f in files if not os.path.exists(os.path.join(cache, f))]
+    if fetch:
+        p = run("apt-get", "download", *fetch, cwd=cache, timeout=600)
+        if p.returncode != 0:
+            raise AssertionError("apt-get download " + " ".join(fetch) + ":\n" + p.stderr)
+    return [os.path.join(cache, f) for f in files]
+
+
+def runtime_debs(image_path):
+    """The .debs cloudtimed needs that the test image lacks."""
+    return missing_debs([BUILD["debs"]["cloudtimed"]], image_path)
