@@ -208,7 +208,7 @@ Status keep_only_capabilities(std::initializer_list<Capability> keep) {
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     std::array<__user_cap_data_struct, 2> data{};
     for (std::size_t i = 0; i < data.size(); ++i) {
-        const auto word = static_cast<std::uint32_t>(mask >> (32 * i));
+        const auto word = static_cast<std::uint32_t>(i == 0 ? mask : mask >> 32U);
         data[i].effective = word;
         data[i].permitted = word;
         data[i].inheritable = 0;
