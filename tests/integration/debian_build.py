@@ -13,6 +13,8 @@ import tempfile
 import time
 import unittest
 
+import harness
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 IMAGE_CACHE = os.environ.get("CLOUDTIME_IMAGE_CACHE", "/var/cache/cloudtime-test-images")
 
@@ -93,6 +95,30 @@ class GuestShell:
             journal = self.run("journalctl -u cloudtimed --no-pager -o cat | tail -40")[1]
             test.fail(f"{command}: exit {rc}\n{out}\njournal:\n{journal}")
         return out
+
+
+def require_built_packages_and_qemu(*programs):
+    """What a test that boots the test image and installs the packages needs (skipped without
+    root or a program; failed when the packages did not build)."""
+    harness.require_root()
+    for program in ("qemu-system-x86_64", "qemu-img", "xorriso", *programs):
+        harness.require_program(program)
+    if not BUILD.get("built"):
+        raise AssertionError("the packages did not build:\n" + BUILD.get("log", "")[-4000:])
+
+
+def guest_command(netns, directory, second_cd, tap, mac):
+    """QEMU (TCG, 1 GiB) in `netns` booting DIRECTORY/overlay.qcow2 with the config drive
+    DIRECTORY/config-2.iso and `second_cd`, its console in DIRECTORY/console.log, one
+    virtio NIC on `tap`."""
+    return ["ip", "netns", "exec", netns, "qemu-system-x86_64", "-accel", "tcg",
+            "-m", "1024", "-nodefaults", "-display", "none", "-no-reboot",
+            "-serial", f"file:{directory}/console.log",
+            "-drive", f"file={directory}/overlay.qcow2,if=virtio",
+            "-drive", f"file={directory}/config-2.iso,media=cdrom,readonly=on,if=ide,index=1",
+            "-drive", f"file={second_cd},media=cdrom,readonly=on,if=ide,index=2",
+            "-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no",
+            "-device", f"virtio-net-pci,netdev=n0,mac={mac}"]
 
 
 def missing_debs(names, image_path, cache=os.path.join(IMAGE_CACHE, "runtime-debs")):

@@ -20,7 +20,8 @@ import tomllib
 import unittest
 
 import harness
-from debian_build import BUILD, REPO, missing_debs, run, runtime_debs, setUpModule  # noqa: F401
+from debian_build import (BUILD, REPO, guest_command, missing_debs,  # noqa: F401
+                          require_built_packages_and_qemu, run, runtime_debs, setUpModule)
 
 CONTROLLER = "169.254.0.1"
 # name: (address, MAC, node roles)
@@ -49,13 +50,9 @@ def user_data(name):
 class AnsibleRole(harness.TestCase):
     @classmethod
     def setUpClass(cls):
-        harness.require_root()
-        for program in ("qemu-system-x86_64", "qemu-img", "xorriso", "ansible-playbook", "ssh",
-                        "ssh-keygen", "dpkg-scanpackages", "prometheus"):
-            harness.require_program(program)
+        require_built_packages_and_qemu("ansible-playbook", "ssh", "ssh-keygen",
+                                        "dpkg-scanpackages", "prometheus")
         super().setUpClass()
-        if not BUILD.get("built"):
-            raise AssertionError("the packages did not build:\n" + BUILD.get("log", "")[-4000:])
         from test_validate_image import image
         cls.dir = tempfile.mkdtemp(prefix="cloudtime-ansible-test-")
         cls.netns = f"ct-fleet-{os.getpid()}"
@@ -120,14 +117,7 @@ class AnsibleRole(harness.TestCase):
                 subprocess.run(cmd, check=True)
             log = open(os.path.join(host, "qemu.log"), "w")
             cls.guests.append(subprocess.Popen(
-                ["ip", "netns", "exec", cls.netns, "qemu-system-x86_64", "-accel", "tcg",
-                 "-m", "1024", "-nodefaults", "-display", "none", "-no-reboot",
-                 "-serial", f"file:{host}/console.log",
-                 "-drive", f"file={host}/overlay.qcow2,if=virtio",
-                 "-drive", f"file={host}/config-2.iso,media=cdrom,readonly=on,if=ide,index=1",
-                 "-drive", f"file={d}/prep.iso,media=cdrom,readonly=on,if=ide,index=2",
-                 "-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no",
-                 "-device", f"virtio-net-pci,netdev=n0,mac={mac}"],
+                guest_command(cls.netns, host, os.path.join(d, "prep.iso"), tap, mac),
                 stdout=subprocess.DEVNULL, stderr=log))
             log.close()
         # Both boot at once (one core each); sshd comes up once cloud-init installed it.

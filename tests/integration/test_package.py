@@ -15,7 +15,8 @@ import time
 import unittest
 
 import harness
-from debian_build import BUILD, GuestShell, run, runtime_debs, setUpModule  # noqa: F401
+from debian_build import (BUILD, GuestShell, guest_command,  # noqa: F401
+                          require_built_packages_and_qemu, run, runtime_debs, setUpModule)
 # The Ansible role's tests install these packages too: in this process, so that they are
 # built once.
 from test_ansible_role import AnsibleRole, RoleTemplate  # noqa: F401
@@ -154,12 +155,8 @@ class InstalledUnderSystemd(harness.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        harness.require_root()
-        for program in ("qemu-system-x86_64", "qemu-img", "xorriso"):
-            harness.require_program(program)
+        require_built_packages_and_qemu()
         super().setUpClass()
-        if not BUILD.get("built"):
-            raise AssertionError("the packages did not build:\n" + BUILD.get("log", "")[-4000:])
         from test_validate_image import image
         cls.dir = tempfile.mkdtemp(prefix="cloudtime-systemd-test-")
         cls.netns = f"ct-pkg-{os.getpid()}"
@@ -201,15 +198,9 @@ class InstalledUnderSystemd(harness.TestCase):
         shell = os.path.join(cls.dir, "shell.sock")
         cls.qemu_log = open(os.path.join(cls.dir, "qemu.log"), "w")
         cls.qemu = subprocess.Popen(
-            ["ip", "netns", "exec", cls.netns, "qemu-system-x86_64", "-accel", "tcg",
-             "-m", "1024", "-nodefaults", "-display", "none", "-no-reboot",
-             "-serial", f"file:{cls.dir}/console.log",
-             "-drive", f"file={cls.dir}/overlay.qcow2,if=virtio",
-             "-drive", f"file={cls.dir}/config-2.iso,media=cdrom,readonly=on,if=ide,index=1",
-             "-drive", f"file={cls.dir}/debs.iso,media=cdrom,readonly=on,if=ide,index=2",
-             "-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no",
-             "-device", f"virtio-net-pci,netdev=n0,mac={GUEST_MAC}",
-             "-chardev", f"socket,id=shell,path={shell},server=on,wait=off",
+            guest_command(cls.netns, cls.dir, os.path.join(cls.dir, "debs.iso"), "tap0",
+                          GUEST_MAC) +
+            ["-chardev", f"socket,id=shell,path={shell},server=on,wait=off",
              "-device", "virtio-serial-pci",
              "-device", "virtserialport,chardev=shell,name=ct.shell"],
             stdout=subprocess.DEVNULL, stderr=cls.qemu_log)
