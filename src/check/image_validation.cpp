@@ -163,6 +163,25 @@ Expected<pid_t> start_qemu(const ImageValidationOptions& o, const std::string& d
 }
 }  // namespace
 
+std::string guest_stage(std::string_view console) {
+    // The furthest one the console shows: the kernel's banner, cloud-init's stage lines, the
+    // check's output.
+    constexpr std::pair<std::string_view, std::string_view> kStages[] = {
+        {kJsonBegin, "the check has finished"},
+        {"running 'modules:final'",
+         "cloud-init final stage: the check runs (it waits for the guest's NTP client)"},
+        {"running 'modules:config'", "cloud-init config stage"},
+        {"running 'init", "cloud-init init stage"},
+        {"Linux version", "kernel booting"},
+    };
+    for (const auto& [marker, stage] : kStages) {
+        if (console.find(marker) != std::string_view::npos) {
+            return std::string(stage);
+        }
+    }
+    return "firmware and boot loader";
+}
+
 void parse_console(const std::string& console, ImageValidation& out) {
     const auto begin = console.find(kJsonBegin);
     const auto end = console.find(kJsonEnd, begin == std::string::npos ? 0 : begin);
@@ -332,12 +351,25 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
 
     ImageValidation v;
     const auto start = std::chrono::steady_clock::now();
+    std::string stage;
+    auto last_told = start;
+    const auto tell = [&](const std::string& now_at) {
+        const auto now = std::chrono::steady_clock::now();
+        if (!o.progress ||
+            (now_at == stage && now - last_told < std::chrono::seconds(o.progress_every_s))) {
+            return;
+        }
+        stage = now_at;
+        last_told = now;
+        o.progress(stage, std::chrono::duration<double>(now - start).count());
+    };
     const auto deadline = start + std::chrono::seconds(o.timeout_s);
     // KVM where /dev/kvm can run this guest: detected by the guest printing anything at all.
     std::string accel = "tcg";
     std::string why = "no /dev/kvm";
     pid_t qemu = 0;
     if (fs::exists("/dev/kvm", ec)) {
+        tell("trying KVM");
         auto probe = start_qemu(o, dir, netns, "kvm");
         if (!probe) {
             return probe.failure();
@@ -361,6 +393,7 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
         }
     }
     if (accel == "tcg") {
+        tell("booting under TCG (" + why + ")");
         auto started = start_qemu(o, dir, netns, "tcg");
         if (!started) {
             return started.failure();
@@ -370,10 +403,12 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
         v.accelerator = "tcg (" + why + ")";
     } else {
         v.accelerator = "kvm";
+        tell("booting under KVM");
     }
     std::string console;
     while (std::chrono::steady_clock::now() < deadline) {
         console = file_text(dir + "/console.log");
+        tell(guest_stage(console));
         if (console.find(kExitMarker) != std::string::npos) {
             break;
         }

@@ -6,9 +6,11 @@
 // modified (a copy-on-write overlay), and everything is torn down on every exit path.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "check/check_result.hpp"
@@ -29,6 +31,10 @@ struct ImageValidationOptions {
     std::string work_dir;  // "" = a new directory under /var/tmp, removed afterwards
     std::string bin_dir;   // where cloudtime and cloudtimed are
     int kvm_probe_s = 10;  // no console output from a KVM guest this long: use TCG
+    // Told each stage as it begins ("booting under tcg", "kernel booting", ...) and the seconds
+    // since the start, and again every `progress_every_s` while a stage lasts; null: silent.
+    std::function<void(const std::string& stage, double elapsed_s)> progress;
+    int progress_every_s = 30;
 };
 
 struct ImageValidation {
@@ -44,6 +50,10 @@ struct ImageValidation {
 
 // Could-not-validate problems (no qemu, not root, the image unreadable) are errors.
 Expected<ImageValidation> validate_image(const ImageValidationOptions& options);
+
+// Pure: how far the guest has come, from what its console printed so far ("" before the
+// first line: firmware and boot loader).
+std::string guest_stage(std::string_view console);
 
 // Pure: what the console printed between the markers.
 void parse_console(const std::string& console, ImageValidation& out);

@@ -24,6 +24,7 @@ struct ValidateArgs {
     bool dhcp = false;
     bool json = false;
     bool scs = false;
+    bool quiet = false;
 };
 
 std::string own_directory() {
@@ -104,6 +105,14 @@ int run(ValidateArgs& args) {
     if (o.bin_dir.empty()) {
         o.bin_dir = own_directory();
     }
+    if (!args.quiet) {
+        // A run takes minutes: where it is, on stderr (stdout holds only the report).
+        const std::string name = std::filesystem::path(o.image).filename().string();
+        o.progress = [name](const std::string& stage, double elapsed_s) {
+            std::cerr << fmt::format("validate-image: [{:4.0f} s] {}: {}\n", elapsed_s, name,
+                                     stage);
+        };
+    }
     auto validation = check::validate_image(o);
     if (!validation) {
         std::cerr << "cloudtime validate-image: cannot validate " << o.image << ": "
@@ -144,6 +153,8 @@ Runner add_validate_image_command(CLI::App& app) {
         ->check(CLI::Range(256, 65536));
     cmd->add_option("--work-dir", args->options.work_dir,
                     "keep the overlay, drives and logs here (default: a temporary directory)");
+    cmd->add_flag("-q,--quiet", args->quiet,
+                  "no progress lines on stderr (the stage the guest is at, every 30 s)");
     auto* json = cmd->add_flag("-j,--json", args->json, "print one JSON object");
     cmd->add_flag("--scs", args->scs, "print 'scs-0129-<check>: PASS|FAIL|ABORT' lines")
         ->excludes(json);

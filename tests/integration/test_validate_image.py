@@ -8,6 +8,7 @@ removes; they reach nothing but cloudtimed there. The image files are never modi
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -68,6 +69,7 @@ class ValidateImage(harness.TestCase):
                             "--timeout", "420", *args, path],
                            capture_output=True, text=True, timeout=600)
         self.assertEqual(sha256(path), before, "the image file changed")
+        self.progress = p.stderr
         try:
             doc = json.loads(p.stdout)
         except json.JSONDecodeError:
@@ -89,6 +91,17 @@ class ValidateImage(harness.TestCase):
         self.assertEqual(doc["guest"]["client"]["kind"], "chrony")
         # The guest ran the static checker, the only program the validator copied in.
         self.assertTrue(doc["guest"]["checker"].startswith("cloudtime-vm "), doc["guest"])
+        # Progress on stderr while it boots: each stage once it begins, in order, with the
+        # seconds since the start ("validate-image: [  12 s] debian12-chrony.qcow2: ...").
+        stages = re.findall(r"^validate-image: \[\s*(\d+) s\] debian12-chrony\.qcow2: (.*)$",
+                            self.progress, re.M)
+        names = [name for _, name in stages]
+        order = [next(i for i, n in enumerate(names) if n.startswith(prefix))
+                 for prefix in ("booting under", "kernel booting", "cloud-init init stage",
+                                "cloud-init final stage", "the check has finished")]
+        self.assertEqual(order, sorted(order), self.progress)
+        seconds = [int(s) for s, _ in stages]
+        self.assertEqual(seconds, sorted(seconds), self.progress)
 
     def test_timesyncd_image_through_the_drop_in(self):
         code, doc = self.validate(image("timesyncd"))

@@ -71,6 +71,22 @@ TEST(Report, WhatIsNotAReportIsRefusedWithTheReason) {
     EXPECT_FALSE(report_from_json(nlohmann::json::array()));
 }
 
+TEST(ImageValidation, GuestStageIsTheFurthestTheConsoleShows) {
+    EXPECT_EQ(guest_stage(""), "firmware and boot loader");
+    EXPECT_EQ(guest_stage("SeaBIOS\nBooting from Hard Disk...\n"), "firmware and boot loader");
+    const std::string kernel = "[    0.000000] Linux version 6.1.0-27-amd64\n";
+    EXPECT_EQ(guest_stage(kernel), "kernel booting");
+    const std::string init = kernel + "Cloud-init v. 22.4.2 running 'init-local' at ...\n";
+    EXPECT_EQ(guest_stage(init), "cloud-init init stage");
+    const std::string config = init + "Cloud-init v. 22.4.2 running 'modules:config' at ...\n";
+    EXPECT_EQ(guest_stage(config), "cloud-init config stage");
+    const std::string final_stage = config + "Cloud-init v. 22.4.2 running 'modules:final'\n";
+    EXPECT_EQ(guest_stage(final_stage),
+              "cloud-init final stage: the check runs (it waits for the guest's NTP client)");
+    EXPECT_EQ(guest_stage(final_stage + "CLOUDTIME-CHECK-JSON-BEGIN\n{}\n"),
+              "the check has finished");
+}
+
 TEST(ImageValidation, TheGuestsReportIsReadFromTheConsole) {
     const std::string json = to_json(sample_report()).dump(2);
     ImageValidation v;
