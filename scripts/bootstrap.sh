@@ -20,8 +20,8 @@ packages=(
   chrony ntpsec-ntpdig iproute2 nftables python3 util-linux file
   # metrics: promtool, and a real Prometheus that scrapes cloudtimed
   prometheus
-  # the consumers of vendordata, config drives and DHCP option 42
-  cloud-init xorriso dnsmasq-base isc-dhcp-client
+  # the consumers of vendordata, config drives and DHCP option 42; Nova's own vendordata code
+  cloud-init xorriso dnsmasq-base isc-dhcp-client python3-nova
   # the Ansible role, deployed over SSH to booted test hosts
   ansible openssh-client
   # cloudtimed in a host-network container, as Kolla runs per-host services (runc: Debian's
