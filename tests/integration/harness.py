@@ -238,6 +238,19 @@ class Daemon:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def self_signed_certificate(directory, address="127.0.0.1"):
+    """(certificate, key) PEM files in `directory`: EC P-256, valid one day, for `address`
+    (subjectAltName IP), as the vendordata endpoint's TLS tests need."""
+    require_program("openssl")
+    cert = os.path.join(directory, "cert.pem")
+    key = os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", f"/CN={address}", "-addext",
+                    f"subjectAltName=IP:{address}"], check=True, capture_output=True)
+    return cert, key
+
+
 def run_query(target, *args, netns=None, timeout=60):
     """Runs `cloudtime query` and returns (exit code, parsed JSON or None, stderr)."""
     cmd = [CLOUDTIME, "query", "--json", *args, target]

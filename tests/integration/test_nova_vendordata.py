@@ -106,13 +106,7 @@ class NovaDynamicJson(harness.TestCase):
         self.assertEqual(got, {"cloud-init": None})
 
     def test_https_with_the_ca_nova_is_given_and_not_without(self):
-        harness.require_program("openssl")
-        cert = os.path.join(self.dir, "cert.pem")
-        key = os.path.join(self.dir, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
-                        "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-                        "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        cert, key = harness.self_signed_certificate(self.dir)
         daemon, port = self.daemon(f'tls_certificate = "{cert}"\ntls_key = "{key}"\n')
         url = f"https://127.0.0.1:{port}/"
         got, _ = self.nova(url, api=f"vendordata_dynamic_ssl_certfile = {cert}\n")

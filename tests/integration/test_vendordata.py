@@ -334,13 +334,7 @@ class VendordataEndpointOptions(harness.TestCase):
         self.assertEqual(post(port2, NOVA_BODY)[0], 200)
 
     def test_tls(self):
-        harness.require_program("openssl")
-        cert = os.path.join(self.dir, "cert.pem")
-        key = os.path.join(self.dir, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
-                        "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-                        "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        cert, key = harness.self_signed_certificate(self.dir)
         daemon, port = self.daemon(f'tls_certificate = "{cert}"\ntls_key = "{key}"\n')
         self.assertIn(f"https://127.0.0.1:{port}/", daemon.read_log())
         context = ssl.create_default_context(cafile=cert)
