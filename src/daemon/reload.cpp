@@ -47,12 +47,12 @@ void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& run
         return;
     }
     const Config& c = next->config;
-    auto updated = ntp.update(server_options(c));
+    auto options = server_options(c);
+    auto updated = ntp.update(options);
     // A new port below 1024 that this process (no longer root) may not bind: everything else
     // is applied on the addresses served now, and a restart binds it.
     const bool listen_needs_restart = !updated && updated.error_code() == EACCES;
     if (listen_needs_restart) {
-        auto options = server_options(c);
         options.listen = ntp.configured_addresses();
         updated = ntp.update(options);
     }
