@@ -391,15 +391,26 @@ std::size_t distinct_servers(const VmFacts& facts) {
 }
 
 std::vector<CheckResult> evaluate_vm(const VmFacts& facts, const VmThresholds& thresholds) {
-    return {delivered_check(facts),
-            reachable_check(facts),
-            client_check(facts),
-            configured_check(facts),
-            offset_check(facts, thresholds),
-            jitter_check(facts, thresholds),
-            redundancy_check(facts, thresholds),
-            ptp_check(facts),
-            leap_check(facts)};
+    std::vector<CheckResult> out = {delivered_check(facts),
+                                    reachable_check(facts),
+                                    client_check(facts),
+                                    configured_check(facts),
+                                    offset_check(facts, thresholds),
+                                    jitter_check(facts, thresholds),
+                                    redundancy_check(facts, thresholds),
+                                    ptp_check(facts),
+                                    leap_check(facts)};
+    if (!facts.opted_out.empty()) {
+        // The tenant turned the cloud's time off: what the cloud no longer provides is not a
+        // failure of the cloud. What still holds keeps its verdict; nothing turns into a pass.
+        for (auto& r : out) {
+            if (r.verdict == Verdict::fail || r.verdict == Verdict::abort) {
+                r.verdict = Verdict::skip;
+                r.reason = "opted out (cloudtime_ntp=off in " + facts.opted_out + "): " + r.reason;
+            }
+        }
+    }
+    return out;
 }
 
 }  // namespace cloudtime::check

@@ -59,6 +59,9 @@ struct VmFacts {
     std::vector<ServerMeasurement> servers;  // every server discovered or probed
     Expected<std::vector<PtpClock>> ptp = Error{"not looked at"};
     ClientFacts client;
+    // Where the instance's metadata says cloudtime_ntp=off (meta_data.json's "meta", from the
+    // metadata service or a config drive); "" when it does not: the tenant's own choice.
+    std::string opted_out;
 };
 
 enum class RedundancyRule : std::uint8_t {

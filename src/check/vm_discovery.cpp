@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "check/lease_files.hpp"
+#include "cloud/instance_metadata.hpp"
 #include "cloud/vendordata_servers.hpp"
 #include "sys/chrony_control.hpp"
 #include "sys/http_get.hpp"
@@ -27,6 +28,22 @@ Expected<std::vector<std::string>> servers_in_json_text(const std::string& text)
         return Error{"not JSON"};
     }
     return cloud::ntp_servers_in_vendordata(doc);
+}
+
+// meta_data.json's "meta" (the instance's metadata, strings) says cloudtime_ntp=off.
+bool meta_data_opts_out(const std::string& text) {
+    const auto doc = nlohmann::json::parse(text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("meta") ||
+        !doc["meta"].is_object()) {
+        return false;
+    }
+    std::map<std::string, std::string> meta;
+    for (const auto& [key, value] : doc["meta"].items()) {
+        if (value.is_string()) {
+            meta[key] = value.get<std::string>();
+        }
+    }
+    return cloud::opts_out(meta);
 }
 
 // "http://host[:port]/path/" -> the client's "http://host[:port]" and "/path/".
@@ -66,6 +83,10 @@ void metadata_channels(const VmCheckOptions& o, VmFacts& f) {
         }
         f.channels.push_back(c);
     }
+    const auto meta = sys::http_get(base + path + "meta_data.json", o.metadata_timeout_s);
+    if (meta && meta->status == 200 && meta_data_opts_out(meta->body)) {
+        f.opted_out = base + path + "meta_data.json";
+    }
 }
 
 void read_config_drive(const std::string& dir, const std::string& label, VmFacts& f) {
@@ -76,6 +97,10 @@ void read_config_drive(const std::string& dir, const std::string& label, VmFacts
         c.servers =
             text ? servers_in_json_text(*text) : Expected<std::vector<std::string>>(text.failure());
         f.channels.push_back(c);
+    }
+    if (auto meta = sys::read_text_file(latest + "meta_data.json");
+        meta && meta_data_opts_out(*meta) && f.opted_out.empty()) {
+        f.opted_out = label + "/openstack/latest/meta_data.json";
     }
 }
 

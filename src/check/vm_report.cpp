@@ -38,6 +38,12 @@ nlohmann::json vm_facts_json(const VmFacts& f) {
                 j["jitter_s"] = s.result->summary->jitter_s;
                 j["stratum"] = s.result->samples.back().header.stratum;
             }
+            // Each answer, in the order asked: what a report plots.
+            j["samples"] = nlohmann::json::array();
+            for (const auto& sample : s.result->samples) {
+                j["samples"].push_back(
+                    {{"offset_s", sample.offset_s}, {"delay_s", sample.delay_s}});
+            }
         }
         out["servers"].push_back(j);
     }
@@ -95,6 +101,9 @@ nlohmann::json vm_facts_json(const VmFacts& f) {
         client["servers"] = c.timesyncd_servers;
     }
     out["client"] = client;
+    if (!f.opted_out.empty()) {
+        out["opted_out"] = f.opted_out;
+    }
     return out;
 }
 
@@ -115,6 +124,10 @@ std::vector<std::string> vm_facts_table(const VmFacts& f) {
                                                        : "no usable answer";
             table.push_back(fmt::format("{:<32} {:<24} {}", s.server, found, why));
         }
+    }
+    if (!f.opted_out.empty()) {
+        table.push_back("opted out: the instance's metadata sets cloudtime_ntp=off (" +
+                        f.opted_out + "); what the cloud no longer provides is skipped");
     }
     return table;
 }

@@ -87,7 +87,10 @@ int run(CheckArgs& args) {
                         : args.scs ? CheckOutput::scs
                                    : CheckOutput::human,
                         check::vm_facts_table(facts),
-                        {"time in this VM: OK", "time in this VM: NOT OK (a check failed)",
+                        {facts.opted_out.empty()
+                             ? "time in this VM: OK"
+                             : "time in this VM: opted out of the cloud's time (cloudtime_ntp=off)",
+                         "time in this VM: NOT OK (a check failed)",
                          "time in this VM: unknown (a check could not be run)"});
 }
 

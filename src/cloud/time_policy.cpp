@@ -36,20 +36,6 @@ bool applies(const PolicyRule& rule, const InstanceFacts& instance) {
     });
 }
 
-std::optional<bool> on_off(const std::map<std::string, std::string>& metadata,
-                           std::string_view key) {
-    const auto it = metadata.find(std::string(key));
-    if (it == metadata.end()) {
-        return std::nullopt;
-    }
-    if (it->second == "on" || it->second == "true" || it->second == "yes") {
-        return true;
-    }
-    if (it->second == "off" || it->second == "false" || it->second == "no") {
-        return false;
-    }
-    return std::nullopt;  // anything else: as if unset
-}
 }  // namespace
 
 void apply_change(const PolicyChange& change, TimePolicy& policy) {
@@ -78,7 +64,7 @@ TimePolicy resolve_policy(const TimePolicy& base, const std::vector<PolicyRule>&
         apply_change(rules[i].change, policy);
     }
     if (honour_instance_keys) {
-        if (on_off(instance.metadata, kOptOutKey) == false) {
+        if (opts_out(instance.metadata)) {
             policy.enabled = false;
         }
         policy.ptp_kvm = on_off(instance.metadata, kPtpKey).value_or(policy.ptp_kvm);

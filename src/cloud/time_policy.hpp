@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cloud/instance_metadata.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::cloud {
@@ -61,11 +62,6 @@ struct InstanceFacts {
     std::string hostname;
     std::map<std::string, std::string> metadata;
 };
-
-// Instance metadata keys a tenant may set (when the operator honours them):
-// cloudtime_ntp=off (no time vendordata) and cloudtime_ptp=on|off.
-inline constexpr std::string_view kOptOutKey = "cloudtime_ntp";
-inline constexpr std::string_view kPtpKey = "cloudtime_ptp";
 
 // The indexes (0-based, in config order) of the rules that apply to `instance`.
 std::vector<std::size_t> matching_rules(const std::vector<PolicyRule>& rules,

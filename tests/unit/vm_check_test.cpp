@@ -125,6 +125,40 @@ TEST(VmCheck, HealthyVmPasses) {
     EXPECT_EQ(verdict_of(results, "source-redundancy"), Verdict::pass);  // two servers
 }
 
+TEST(VmCheck, AnOptedOutInstanceSkipsWhatTheCloudNoLongerProvides) {
+    // cloudtime_ntp=off: no vendordata, chronyd follows the image's own (unreachable) pool.
+    auto f = healthy();
+    f.channels = {{"config-drive", "/dev/sr0/openstack/latest/vendor_data2.json",
+                   std::vector<std::string>{}}};
+    f.servers.clear();
+    f.client.chrony_sources = std::vector<proto::ChronySource>{
+        chrony_source({192, 0, 2, 1}, proto::ChronySourceState::nonselectable, 0)};
+    EXPECT_EQ(exit_code(evaluate_vm(f, {})), 1);  // without the opt-out: the cloud failed
+    f.opted_out = "/dev/sr0/openstack/latest/meta_data.json";
+    const auto results = evaluate_vm(f, {});
+    EXPECT_EQ(exit_code(results), 0);
+    EXPECT_EQ(verdict_of(results, "time-source-delivered"), Verdict::skip);
+    EXPECT_EQ(results[0].reason.rfind("opted out (cloudtime_ntp=off in "
+                                      "/dev/sr0/openstack/latest/meta_data.json): no cloud time",
+                                      0),
+              0U)
+        << results[0].reason;
+    for (const auto& r : results) {
+        EXPECT_NE(r.verdict, Verdict::fail) << r.id;
+    }
+    for (const char* id : {"ntp-servers-reachable", "client-synchronized", "offset"}) {
+        EXPECT_EQ(verdict_of(results, id), Verdict::skip) << id;
+    }
+    EXPECT_EQ(verdict_of(results, "leap-status"), Verdict::pass);  // chronyd's, still true
+    // What still holds keeps its verdict.
+    const auto healthy_opted_out = [] {
+        auto h = healthy();
+        h.opted_out = "x";
+        return evaluate_vm(h, {});
+    }();
+    EXPECT_EQ(verdict_of(healthy_opted_out, "client-synchronized"), Verdict::pass);
+}
+
 TEST(VmCheck, UnreachableServerIsNamed) {
     auto f = healthy();
     f.servers[0].result->summary.reset();
