@@ -111,13 +111,29 @@ bool serves(const std::string& status_socket, const std::string& address) {
     return std::find(listen.begin(), listen.end(), address) != listen.end();
 }
 
-std::string user_data() {
-    return "#cloud-config\n"
-           "# cloudtime validate-image: run the check from the tools drive, then power off\n"
-           "runcmd:\n"
-           "  - [sh, -c, \"mkdir -p /run/cloudtime-tools && mount -o ro LABEL=CLOUDTIME "
-           "/run/cloudtime-tools && sh /run/cloudtime-tools/run-check\"]\n"
-           "power_state:\n  mode: poweroff\n  delay: now\n  timeout: 30\n";
+// The validator's part runs the check from the tools drive and powers the guest off; as a
+// shell part of a MIME multipart it runs after the tenant's runcmd (cloud-init runs the
+// scripts-user directory in name order: "runcmd" < "zz-cloudtime-check"), and no key of the
+// tenant's cloud-config replaces it.
+std::string user_data(const std::string& tenant) {
+    const std::string boundary = "==cloudtime-validate-image==";
+    const auto part = [&](const std::string& type, const std::string& filename,
+                          const std::string& body) {
+        return "--" + boundary + "\nContent-Type: " + type + "; charset=\"us-ascii\"\n" +
+               "MIME-Version: 1.0\nContent-Disposition: attachment; filename=\"" + filename +
+               "\"\n\n" + body + (body.ends_with("\n") ? "" : "\n");
+    };
+    std::string out =
+        "Content-Type: multipart/mixed; boundary=\"" + boundary + "\"\nMIME-Version: 1.0\n\n";
+    if (!tenant.empty()) {
+        out += part(*user_data_type(tenant), "tenant-user-data", tenant);
+    }
+    out += part("text/x-shellscript", "zz-cloudtime-check",
+                "#!/bin/sh\n# cloudtime validate-image: the check from the tools drive, then "
+                "power off\nmkdir -p /run/cloudtime-tools\nmount -o ro LABEL=CLOUDTIME "
+                "/run/cloudtime-tools && sh /run/cloudtime-tools/run-check\n"
+                "systemctl --no-block poweroff\n");
+    return out + "--" + boundary + "--\n";
 }
 
 std::string tail_lines(const std::string& text, std::size_t count) {
@@ -182,6 +198,22 @@ std::string guest_stage(std::string_view console) {
     return "firmware and boot loader";
 }
 
+Expected<std::string> user_data_type(std::string_view user_data) {
+    constexpr std::pair<std::string_view, std::string_view> kTypes[] = {
+        {"#cloud-config", "text/cloud-config"},     {"#!", "text/x-shellscript"},
+        {"#cloud-boothook", "text/cloud-boothook"}, {"#include", "text/x-include-url"},
+        {"#part-handler", "text/part-handler"},
+    };
+    for (const auto& [start, type] : kTypes) {
+        if (user_data.starts_with(start)) {
+            return std::string(type);
+        }
+    }
+    return Error{
+        "the tenant's user-data must begin with #cloud-config, #!, #cloud-boothook, "
+        "#include or #part-handler (a MIME or gzipped one is not supported here)"};
+}
+
 void parse_console(const std::string& console, ImageValidation& out) {
     const auto begin = console.find(kJsonBegin);
     const auto end = console.find(kJsonEnd, begin == std::string::npos ? 0 : begin);
@@ -215,6 +247,38 @@ void parse_console(const std::string& console, ImageValidation& out) {
     }
 }
 
+std::vector<std::string> vendordata_log(const std::string& console) {
+    std::vector<std::string> out;
+    std::istringstream lines(console);
+    for (std::string line; std::getline(lines, line);) {
+        if (!line.empty() && line.back() == '\r') {
+            line.pop_back();
+        }
+        if (line.rfind("cloudtime: ", 0) == 0) {
+            out.push_back(line);
+        }
+    }
+    return out;
+}
+
+nlohmann::json validation_facts(const ImageValidation& v, const std::string& image) {
+    nlohmann::json out = {{"image", image},
+                          {"accelerator", v.accelerator},
+                          {"boot_s", v.boot_s},
+                          {"reached_check", v.reached_check()},
+                          {"guest_exit_code", v.guest_exit},
+                          {"vendordata_log", v.vendordata_log}};
+    if (v.guest && *v.guest) {
+        out["guest"] = to_json(**v.guest);
+    } else if (v.guest) {
+        out["guest_error"] = v.guest->error();
+    }
+    if (!v.console_tail.empty()) {
+        out["console_tail"] = v.console_tail;
+    }
+    return out;
+}
+
 Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     namespace fs = std::filesystem;
     if (!sys::running_as_root()) {
@@ -231,6 +295,11 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     std::error_code ec;
     if (!fs::is_regular_file(o.image, ec)) {
         return Error{o.image + ": not a file"};
+    }
+    if (!o.tenant_user_data.empty()) {
+        if (auto type = user_data_type(o.tenant_user_data); !type) {
+            return type.failure();
+        }
     }
     // Removed last, after the teardown below stopped everything that used it.
     std::optional<sys::TemporaryDirectory> work;
@@ -267,13 +336,14 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     cloud::ConfigDriveInstance instance{.uuid = "6c0a1b7e-2f4d-4c8e-9a3b-0d5e7f1a2b3c",
                                         .hostname = "cloudtime-vm",
                                         .project_id = "cloudtime-validation",
-                                        .user_data = user_data(),
+                                        .user_data = user_data(o.tenant_user_data),
                                         .network = cloud::StaticIpv4{.mac = kMac,
                                                                      .address = "169.254.100.10",
                                                                      .prefix_length = 16,
                                                                      .gateway = "",
                                                                      .dhcp = dhcp},
-                                        .public_key = std::nullopt};
+                                        .public_key = std::nullopt,
+                                        .metadata = o.instance_metadata};
     if (auto s = sys::write_file_tree(dir + "/config-2",
                                       cloud::config_drive_files(instance, o.vendordata));
         !s) {
@@ -288,7 +358,9 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
         return s.failure();
     }
     // The tenant network: a namespace with the tap device, cloudtimed on the metadata IP.
-    const std::string netns = "cloudtime-validate-" + std::to_string(sys::process_id());
+    // One per validation, also when one process runs several at once (one per thread).
+    const std::string netns = "cloudtime-validate-" + std::to_string(sys::process_id()) + "-" +
+                              std::to_string(sys::thread_id());
     if (auto s = run({"ip", "netns", "add", netns}); !s) {
         return s.failure();
     }
@@ -422,6 +494,7 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     v.boot_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     console = file_text(dir + "/console.log");
     parse_console(console, v);
+    v.vendordata_log = vendordata_log(console);
     if (!v.reached_check()) {
         v.console_tail = tail_lines(console, 30) + file_text(dir + "/qemu.log");
     }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -26,6 +27,10 @@ struct ImageValidationOptions {
     cloud::Vendordata vendordata;   // for the config drive; empty parts: none
     // Non-empty: dnsmasq hands these out as option 42 and the guest's NIC uses DHCP.
     std::string dhcp_option_config;  // dnsmasq lines (`cloudtime vendordata dhcp`)
+    std::map<std::string, std::string> instance_metadata;  // meta_data.json's "meta"
+    // The tenant's own user-data (any type cloud-init reads), given to the guest beside the
+    // validator's part that runs the check; "" = none.
+    std::string tenant_user_data;
     int timeout_s = 600;
     int memory_mb = 1024;
     std::string work_dir;  // "" = a new directory under /var/tmp, removed afterwards
@@ -46,6 +51,8 @@ struct ImageValidation {
     bool reached_check() const { return guest.has_value(); }
     int guest_exit = -1;
     std::string console_tail;  // the console's last lines, when something went wrong
+    // What the vendordata's script said in the guest ("cloudtime: ..." lines on the console).
+    std::vector<std::string> vendordata_log;
 };
 
 // Could-not-validate problems (no qemu, not root, the image unreadable) are errors.
@@ -55,8 +62,17 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& options);
 // first line: firmware and boot loader).
 std::string guest_stage(std::string_view console);
 
+// Pure: the MIME type cloud-init gives user-data by its first line ("#cloud-config" ->
+// "text/cloud-config"); an error for what cannot be a part of the validator's multipart.
+Expected<std::string> user_data_type(std::string_view user_data);
+
 // Pure: what the console printed between the markers.
 void parse_console(const std::string& console, ImageValidation& out);
+// Pure: the lines the vendordata's script logged ("cloudtime: ..."), in order.
+std::vector<std::string> vendordata_log(const std::string& console);
+
+// The validator's facts, as the JSON report carries them: the boot, and the guest's report.
+nlohmann::json validation_facts(const ImageValidation& v, const std::string& image);
 
 // The validator's verdicts: the image booted to cloud-init's final stage in time, and the
 // guest's own checks (scs-0129-<id>), each as the guest judged it.

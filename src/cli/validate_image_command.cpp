@@ -1,27 +1,53 @@
-// `cloudtime validate-image IMAGE`: boot an image as the cloud would and prove its clock gets
-// synchronized (check/image_validation).
+// `cloudtime validate-image IMAGE... | --catalogue FILE`: boot images as the cloud would and
+// prove their clocks get synchronized (check/image_validation), several at once, against what
+// each is expected to do (check/image_catalogue); one report, a matrix, or an HTML page.
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <thread>
 
+#include "check/catalogue_html.hpp"
+#include "check/catalogue_report.hpp"
+#include "check/image_catalogue.hpp"
 #include "check/image_validation.hpp"
 #include "cli/check_output.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cloud/dhcp_option.hpp"
+#include "cloud/instance_metadata.hpp"
 #include "config/config.hpp"
+#include "sys/poller.hpp"
+#include "sys/signals.hpp"
+#include "sys/text_file.hpp"
 #include "util/strings.hpp"
 
 namespace cloudtime::cli {
 
 namespace {
 
+constexpr std::size_t kUserDataLimit = 64 * 1024;  // Nova's limit on user-data
+
 struct ValidateArgs {
-    check::ImageValidationOptions options;
+    std::vector<std::string> images;
+    std::string catalogue;
+    std::string config;
+    std::vector<std::string> metadata;  // KEY=VALUE
+    std::string user_data;
     bool no_vendordata = false;
     bool dhcp = false;
+    int timeout_s = 600;
+    int memory_mb = 1024;
+    std::string work_dir;
+    int parallel = 0;  // 0: one guest per two cores
+    std::string report;
     bool json = false;
     bool scs = false;
     bool quiet = false;
@@ -33,37 +59,97 @@ std::string own_directory() {
     return ec ? std::string(".") : self.parent_path().string();
 }
 
-// The validator's facts: the boot, and the guest's own report whole.
-nlohmann::json validation_facts(const check::ImageValidation& v, const std::string& image) {
-    nlohmann::json out = {{"image", image},
-                          {"accelerator", v.accelerator},
-                          {"boot_s", v.boot_s},
-                          {"reached_check", v.reached_check()},
-                          {"guest_exit_code", v.guest_exit}};
-    if (v.guest && *v.guest) {
-        out["guest"] = check::to_json(**v.guest);
-    } else if (v.guest) {
-        out["guest_error"] = v.guest->error();
+// The images named on the command line, each an entry with the command line's settings.
+Expected<std::vector<check::CatalogueEntry>> command_line_entries(const ValidateArgs& args) {
+    check::CatalogueEntry base;
+    base.config = args.config;
+    base.vendordata = !args.no_vendordata;
+    base.dhcp = args.dhcp;
+    base.user_data = args.user_data;
+    base.timeout_s = args.timeout_s;
+    base.memory_mb = args.memory_mb;
+    for (const auto& pair : args.metadata) {
+        const auto eq = pair.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            return Error{"--metadata " + pair + ": must be KEY=VALUE"};
+        }
+        base.metadata[pair.substr(0, eq)] = pair.substr(eq + 1);
+    }
+    std::vector<check::CatalogueEntry> out;
+    for (const auto& image : args.images) {
+        check::CatalogueEntry e = base;
+        e.image = image;
+        const std::string stem = std::filesystem::path(image).stem().string();
+        e.name = stem.empty() ? "image" : stem;
+        for (int n = 2; std::any_of(out.begin(), out.end(),
+                                    [&](const auto& other) { return other.name == e.name; });
+             ++n) {
+            e.name = stem + "-" + std::to_string(n);
+        }
+        // An opted-out instance is expected to come out so; any other to pass.
+        e.expect = cloud::opts_out(e.metadata) ? check::ImageOutcome::opted_out
+                                               : check::ImageOutcome::pass;
+        out.push_back(std::move(e));
     }
     return out;
 }
 
-// The human table: what the guest found and how its client fared, from its report's facts.
-std::vector<std::string> validation_table(const check::ImageValidation& v,
-                                          const std::string& image) {
-    std::vector<std::string> table{
-        fmt::format("image {}: {}, {:.1f} s to the check", image, v.accelerator, v.boot_s)};
+// Everything one validation needs, made before any guest boots: a bad config or a missing
+// user-data file stops the run before it spends minutes.
+Expected<check::ImageValidationOptions> prepare(const check::CatalogueEntry& e,
+                                                const ValidateArgs& args) {
+    check::ImageValidationOptions o;
+    o.image = e.image;
+    o.cloudtimed_config = e.config;
+    o.timeout_s = e.timeout_s;
+    o.memory_mb = e.memory_mb;
+    o.instance_metadata = e.metadata;
+    o.bin_dir = own_directory();
+    auto config = e.config.empty() ? Expected<config::Config>(config::default_config())
+                                   : config::load_config_file(e.config);
+    if (!config) {
+        return config.failure();
+    }
+    const auto& vd = config->vendordata;
+    if (e.vendordata) {
+        cloud::InstanceFacts instance;
+        instance.project_id = "cloudtime-validation";
+        instance.metadata = e.metadata;
+        o.vendordata =
+            cloud::deliver(vd.policy, vd.rules, vd.instance_metadata, instance).vendordata;
+    }
+    if (e.dhcp) {
+        auto snippet = cloud::dhcp_option_snippet(cloud::DhcpBackend::dnsmasq, vd.policy.servers);
+        if (!snippet) {
+            return Error{"dhcp: " + snippet.error()};
+        }
+        o.dhcp_option_config = snippet->text;
+    }
+    if (!e.user_data.empty()) {
+        auto text = sys::read_text_file(e.user_data, kUserDataLimit);
+        if (!text) {
+            return Error{e.user_data + ": " + text.error()};
+        }
+        if (auto type = check::user_data_type(*text); !type) {
+            return Error{e.user_data + ": " + type.error()};
+        }
+        o.tenant_user_data = std::move(text).value();
+    }
+    if (!args.work_dir.empty()) {
+        o.work_dir = args.work_dir + "/" + e.name;
+    }
+    return o;
+}
+
+// The human table of one image: what the guest found and how its client fared.
+std::vector<std::string> validation_table(const check::ImageRun& run) {
+    const auto& v = *run.validation;
+    std::vector<std::string> table{fmt::format("image {}: {}, {:.1f} s to the check",
+                                               run.entry.image, v.accelerator, v.boot_s)};
     if (!v.guest || !*v.guest) {
         return table;
     }
-    const nlohmann::json& facts = (*v.guest)->facts;
-    std::vector<std::string> delivered;
-    for (const auto& c : facts.value("channels", nlohmann::json::array())) {
-        if (c.contains("servers") && !c["servers"].empty()) {
-            delivered.push_back(c.value("kind", "?") + " (" + c["servers"].dump() + ")");
-        }
-    }
-    for (const auto& s : facts.value("servers", nlohmann::json::array())) {
+    for (const auto& s : (*v.guest)->facts.value("servers", nlohmann::json::array())) {
         if (s.value("answered", false)) {
             table.push_back(fmt::format(
                 "  server {} found by {}: offset {:.6f} s, delay {:.6f} s, jitter {:.6f} s",
@@ -71,63 +157,151 @@ std::vector<std::string> validation_table(const check::ImageValidation& v,
                 s.value("delay_s", 0.0), s.value("jitter_s", 0.0)));
         }
     }
-    const auto client = facts.value("client", nlohmann::json::object());
-    table.push_back("  delivered by: " +
-                    (delivered.empty() ? std::string("nothing") : join(delivered, ", ")));
-    table.push_back("  guest NTP client: " + client.value("kind", std::string("none")) +
+    const auto summary = check::guest_summary(run);
+    table.push_back("  delivered by: " + (summary.channels.empty() ? std::string("nothing")
+                                                                   : join(summary.channels, ", ")));
+    table.push_back("  guest NTP client: " + summary.client +
+                    (summary.client_servers.empty()
+                         ? ""
+                         : ", following " + join(summary.client_servers, ", ")) +
                     " (checked by " + (*v.guest)->checker + ")");
+    if (!summary.opted_out.empty()) {
+        table.push_back("  opted out: cloudtime_ntp=off in " + summary.opted_out);
+    }
     return table;
 }
 
-int run(ValidateArgs& args) {
-    auto& o = args.options;
-    auto config = o.cloudtimed_config.empty() ? Expected<config::Config>(config::default_config())
-                                              : config::load_config_file(o.cloudtimed_config);
-    if (!config) {
-        std::cerr << "cloudtime validate-image: " << config.error() << "\n";
-        return kExitConfig;
-    }
-    const auto& vd = config->vendordata;
-    if (!args.no_vendordata) {
-        cloud::InstanceFacts instance;
-        instance.project_id = "cloudtime-validation";
-        o.vendordata =
-            cloud::deliver(vd.policy, vd.rules, vd.instance_metadata, instance).vendordata;
-    }
-    if (args.dhcp) {
-        auto snippet = cloud::dhcp_option_snippet(cloud::DhcpBackend::dnsmasq, vd.policy.servers);
-        if (!snippet) {
-            std::cerr << "cloudtime validate-image: --dhcp: " << snippet.error() << "\n";
-            return kExitConfig;
-        }
-        o.dhcp_option_config = snippet->text;
-    }
-    if (o.bin_dir.empty()) {
-        o.bin_dir = own_directory();
-    }
-    if (!args.quiet) {
-        // A run takes minutes: where it is, on stderr (stdout holds only the report).
-        const std::string name = std::filesystem::path(o.image).filename().string();
-        o.progress = [name](const std::string& stage, double elapsed_s) {
+// Runs the validations, up to `parallel` at once (each TCG guest keeps a core busy). Ctrl-C,
+// SIGTERM, SIGHUP: the running ones stop through their own teardown, no new one starts.
+std::vector<check::ImageRun> run_all(const std::vector<check::CatalogueEntry>& entries,
+                                     std::vector<check::ImageValidationOptions> options,
+                                     int parallel, bool quiet) {
+    std::vector<Expected<check::ImageValidation>> results(entries.size(),
+                                                          Error{"interrupted by a signal"});
+    auto signals = sys::SignalSet::block({SIGINT, SIGTERM, SIGHUP});
+    std::mutex output;
+    for (std::size_t i = 0; i < entries.size() && !quiet; ++i) {
+        const std::string name = entries[i].name;
+        options[i].progress = [&output, name](const std::string& stage, double elapsed_s) {
+            const std::lock_guard lock(output);
             std::cerr << fmt::format("validate-image: [{:4.0f} s] {}: {}\n", elapsed_s, name,
                                      stage);
         };
     }
-    auto validation = check::validate_image(o);
-    if (!validation) {
-        std::cerr << "cloudtime validate-image: cannot validate " << o.image << ": "
-                  << validation.error() << "\n";
+    std::atomic<std::size_t> next{0};
+    const auto worker = [&] {
+        for (std::size_t i = next++; i < entries.size(); i = next++) {
+            if (signals && sys::wait_readable(signals->fd(), 0)) {
+                return;  // interrupted: start nothing new
+            }
+            results[i] = check::validate_image(options[i]);
+        }
+    };
+    std::vector<std::thread> threads;
+    const auto count =
+        std::min<std::size_t>(static_cast<std::size_t>(std::max(parallel, 1)), entries.size());
+    for (std::size_t t = 0; t < count; ++t) {
+        threads.emplace_back(worker);
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    std::vector<check::ImageRun> runs;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        runs.push_back(check::judge_image(entries[i], std::move(results[i])));
+    }
+    return runs;
+}
+
+Status write_report(const std::string& path, const std::vector<check::ImageRun>& runs) {
+    const auto now = std::chrono::system_clock::now();
+    const std::string generated = fmt::format(
+        "{:%Y-%m-%d %H:%M:%S} UTC", fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
+    return sys::write_text_file(path, check::catalogue_html(runs, checker_name(), generated));
+}
+
+int print_single(const check::ImageRun& run, const ValidateArgs& args) {
+    if (!run.validation) {
+        std::cerr << "cloudtime validate-image: cannot validate " << run.entry.image << ": "
+                  << run.error << "\n";
         return kExitNoAnswer;  // 2: could not validate
     }
-    const check::Report report{checker_name(), check::evaluate_image(*validation, o.timeout_s),
-                               validation_facts(*validation, o.image)};
+    const check::Report report{checker_name(), run.checks,
+                               check::validation_facts(*run.validation, run.entry.image)};
+    const bool opted_out = run.outcome == check::ImageOutcome::opted_out;
     return print_report(report,
                         args.json  ? CheckOutput::json
                         : args.scs ? CheckOutput::scs
                                    : CheckOutput::human,
-                        validation_table(*validation, o.image),
-                        {"image PASSES: its clock is synchronized to the cloud's time",
+                        validation_table(run),
+                        {opted_out ? "image opted out of the cloud's time (cloudtime_ntp=off): "
+                                     "nothing the cloud still provides failed"
+                                   : "image PASSES: its clock is synchronized to the cloud's time",
                          "image FAILS", "image could not be validated"});
+}
+
+int print_catalogue(const std::vector<check::ImageRun>& runs, const ValidateArgs& args) {
+    if (args.json) {
+        std::cout << check::catalogue_json(runs, checker_name()).dump(2) << "\n";
+    } else {
+        const auto lines = args.scs ? check::catalogue_scs_lines(runs) : check::matrix_lines(runs);
+        for (const auto& line : lines) {
+            std::cout << line << "\n";
+        }
+    }
+    return check::catalogue_exit_code(runs);
+}
+
+int run(const ValidateArgs& args) {
+    if (args.images.empty() == args.catalogue.empty()) {
+        std::cerr << "cloudtime validate-image: give images or --catalogue FILE (one of them)\n";
+        return kExitUsage;
+    }
+    auto entries = Expected<std::vector<check::CatalogueEntry>>(Error{""});
+    if (!args.catalogue.empty()) {
+        auto text = sys::read_text_file(args.catalogue, 1024 * 1024);
+        if (!text) {
+            std::cerr << "cloudtime validate-image: " << args.catalogue << ": " << text.error()
+                      << "\n";
+            return kExitConfig;
+        }
+        const std::string directory =
+            std::filesystem::absolute(args.catalogue).parent_path().string();
+        entries = check::parse_catalogue(*text, args.catalogue, directory);
+        if (entries && !args.config.empty()) {
+            for (auto& e : *entries) {
+                e.config = e.config.empty() ? args.config : e.config;
+            }
+        }
+    } else {
+        entries = command_line_entries(args);
+    }
+    if (!entries) {
+        std::cerr << "cloudtime validate-image: " << entries.error() << "\n";
+        return kExitConfig;
+    }
+    std::vector<check::ImageValidationOptions> options;
+    for (const auto& e : *entries) {
+        auto o = prepare(e, args);
+        if (!o) {
+            std::cerr << "cloudtime validate-image: " << e.name << ": " << o.error() << "\n";
+            return kExitConfig;
+        }
+        options.push_back(std::move(o).value());
+    }
+    const int parallel =
+        args.parallel > 0 ? args.parallel
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
+    const auto runs = run_all(*entries, std::move(options), parallel, args.quiet);
+    if (!args.report.empty()) {
+        if (auto s = write_report(args.report, runs); !s) {
+            std::cerr << "cloudtime validate-image: --report " << args.report << ": " << s.error()
+                      << "\n";
+            return kExitNoAnswer;
+        }
+    }
+    const bool single = args.catalogue.empty() && runs.size() == 1;
+    return single ? print_single(runs.front(), args) : print_catalogue(runs, args);
 }
 
 }  // namespace
@@ -136,25 +310,41 @@ Runner add_validate_image_command(CLI::App& app) {
     auto args = std::make_shared<ValidateArgs>();
     CLI::App* cmd = app.add_subcommand(
         "validate-image",
-        "Boot IMAGE (qcow2 or raw; never modified) with QEMU as the cloud would: a config drive\n"
-        "with the vendordata of cloudtimed's config, one NIC in a network namespace where\n"
-        "cloudtimed serves 169.254.169.254; run `cloudtime check` inside and report. Needs root.\n"
-        "Exit codes: 0 passes; 1 fails; 2 could not validate; 64 usage; 78 bad config.");
-    cmd->add_option("image", args->options.image, "the image file")->required();
-    cmd->add_option("-c,--config", args->options.cloudtimed_config,
+        "Boot each IMAGE (qcow2 or raw; never modified) with QEMU as the cloud would: a config\n"
+        "drive with the vendordata of cloudtimed's config, one NIC in a network namespace where\n"
+        "cloudtimed serves 169.254.169.254; run `cloudtime check` inside and report. With\n"
+        "several images or --catalogue: one matrix (images x checks), each image against its\n"
+        "expected outcome. Needs root.\n"
+        "Exit codes: 0 passes (every image as expected); 1 fails (an image not as expected);\n"
+        "2 could not validate; 64 usage; 78 bad config or catalogue.");
+    cmd->add_option("images", args->images, "image files");
+    cmd->add_option("--catalogue", args->catalogue,
+                    "a TOML file of images, each with its setup and expected outcome (see "
+                    "cloudtime(1))");
+    cmd->add_option("-c,--config", args->config,
                     "cloudtimed's config: its [vendordata] policy and its clock (default: "
-                    "embedded)");
+                    "embedded; a catalogue entry's own config wins)");
     cmd->add_flag("--no-vendordata", args->no_vendordata, "the config drive carries no vendordata");
     cmd->add_flag("--dhcp", args->dhcp,
                   "the NIC uses DHCP, and dnsmasq hands out option 42 (the vendordata servers)");
-    cmd->add_option("--timeout", args->options.timeout_s, "seconds (default 600)")
+    cmd->add_option("--metadata", args->metadata,
+                    "KEY=VALUE of the instance's metadata (e.g. cloudtime_ntp=off), repeatable");
+    cmd->add_option("--user-data", args->user_data,
+                    "the tenant's own user-data file, given beside the validator's");
+    cmd->add_option("--timeout", args->timeout_s, "seconds per image (default 600)")
         ->check(CLI::Range(30, 7200));
-    cmd->add_option("--memory", args->options.memory_mb, "guest memory in MiB (default 1024)")
+    cmd->add_option("--memory", args->memory_mb, "guest memory in MiB (default 1024)")
         ->check(CLI::Range(256, 65536));
-    cmd->add_option("--work-dir", args->options.work_dir,
-                    "keep the overlay, drives and logs here (default: a temporary directory)");
+    cmd->add_option("--parallel", args->parallel,
+                    "guests at once (default: one per two cores; each TCG guest takes a core)")
+        ->check(CLI::Range(1, 64));
+    cmd->add_option("--work-dir", args->work_dir,
+                    "keep each image's overlay, drives and logs in DIR/NAME (default: temporary)");
+    cmd->add_option("--report", args->report,
+                    "also write one self-contained HTML page: the matrix, per image its boot, "
+                    "channel, client and offset plot");
     cmd->add_flag("-q,--quiet", args->quiet,
-                  "no progress lines on stderr (the stage the guest is at, every 30 s)");
+                  "no progress lines on stderr (the stage each guest is at, every 30 s)");
     auto* json = cmd->add_flag("-j,--json", args->json, "print one JSON object");
     cmd->add_flag("--scs", args->scs, "print 'scs-0129-<check>: PASS|FAIL|ABORT' lines")
         ->excludes(json);

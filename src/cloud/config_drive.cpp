@@ -48,10 +48,10 @@ nlohmann::json network_data(const std::optional<StaticIpv4>& nic) {
 std::map<std::string, std::string> config_drive_files(const ConfigDriveInstance& instance,
                                                       const Vendordata& vendordata) {
     const std::string dir = "openstack/latest/";
-    nlohmann::json meta = {{"uuid", instance.uuid},           {"name", instance.hostname},
-                           {"hostname", instance.hostname},   {"project_id", instance.project_id},
-                           {"availability_zone", "nova"},     {"launch_index", 0},
-                           {"meta", nlohmann::json::object()}};
+    nlohmann::json meta = {{"uuid", instance.uuid},         {"name", instance.hostname},
+                           {"hostname", instance.hostname}, {"project_id", instance.project_id},
+                           {"availability_zone", "nova"},   {"launch_index", 0},
+                           {"meta", instance.metadata}};
     if (instance.public_key) {
         // As Nova writes a keypair (its name is the tenant's; cloud-init reads public_keys).
         meta["public_keys"] = {{"default", *instance.public_key}};

@@ -27,9 +27,10 @@ struct ConfigDriveInstance {
     std::string uuid;
     std::string hostname;
     std::string project_id;
-    std::optional<std::string> user_data;   // as the tenant gave it
-    std::optional<StaticIpv4> network;      // none: network_data.json lists no link
-    std::optional<std::string> public_key;  // the keypair's OpenSSH public key line
+    std::optional<std::string> user_data;              // as the tenant gave it
+    std::optional<StaticIpv4> network;                 // none: network_data.json lists no link
+    std::optional<std::string> public_key;             // the keypair's OpenSSH public key line
+    std::map<std::string, std::string> metadata = {};  // the instance's ("meta")
 };
 
 // Path (relative to the drive's root) -> contents: openstack/latest/meta_data.json,

@@ -48,6 +48,10 @@ int process_id() {
     return static_cast<int>(::getpid());
 }
 
+int thread_id() {
+    return static_cast<int>(::gettid());
+}
+
 Expected<TemporaryDirectory> TemporaryDirectory::create(const std::string& prefix) {
     std::vector<char> pattern(prefix.begin(), prefix.end());
     const std::string suffix = "XXXXXX";

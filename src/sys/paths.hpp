@@ -23,6 +23,7 @@ Expected<std::vector<std::string>> list_directory(const std::string& directory);
 bool running_as_root();  // effective user id 0
 unsigned user_id();      // effective user id
 int process_id();
+int thread_id();  // gettid(2): unique among the threads alive at once
 
 // A directory made with mkdtemp(3) (0700, unique), removed with everything in it when the
 // owner goes, unless released.
