@@ -12,7 +12,8 @@
 //   dhcp = false                 # true: DHCP with option 42 (--dhcp)
 //   metadata = { cloudtime_ntp = "off" }   # the instance's metadata (Nova's "meta")
 //   user_data = "tenant.yaml"    # the tenant's own user-data, beside the validator's
-//   expect = "pass"              # pass | warn | fail | opted-out
+//   expect = "pass"              # pass (nothing fails; warnings allowed) | warn (one warns)
+//                                # | fail | opted-out
 //   expect_checks = { client-synchronized = "pass" }   # optional, by check id
 #pragma once
 

@@ -254,8 +254,12 @@ std::vector<std::string> vendordata_log(const std::string& console) {
         if (!line.empty() && line.back() == '\r') {
             line.pop_back();
         }
-        if (line.rfind("cloudtime: ", 0) == 0) {
-            out.push_back(line);
+        // Written to the console by cloud-init ("cloudtime: ...") or through the journal
+        // ("[   28.9] cloud-init[389]: cloudtime: ...").
+        const auto at = line.find("cloudtime: ");
+        if (at == 0 ||
+            (at != std::string::npos && at >= 3 && line.compare(at - 3, 3, "]: ") == 0)) {
+            out.push_back(line.substr(at));
         }
     }
     return out;

@@ -264,6 +264,13 @@ CheckResult ptp_check(const VmFacts& f) {
     }
     if (f.ptp->empty()) {
         r.reason = "absent (no /sys/class/ptp clock)";
+        if (!f.ptp_requested_by.empty()) {
+            // Asked for and not there: time still comes by NTP, but not as well as it could.
+            r.verdict = Verdict::warn;
+            r.reason = "the vendordata (" + f.ptp_requested_by +
+                       ") asks for the KVM PTP clock, but this VM has none (not a KVM guest, or "
+                       "the hypervisor offers none): NTP only";
+        }
         return r;
     }
     std::vector<std::string> parts;

@@ -62,6 +62,8 @@ struct VmFacts {
     // Where the instance's metadata says cloudtime_ntp=off (meta_data.json's "meta", from the
     // metadata service or a config drive); "" when it does not: the tenant's own choice.
     std::string opted_out;
+    // Where a vendordata asks for the KVM PTP clock (ptp_kvm); "" when none does.
+    std::string ptp_requested_by;
 };
 
 enum class RedundancyRule : std::uint8_t {

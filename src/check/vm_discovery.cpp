@@ -22,10 +22,15 @@ namespace {
 constexpr int kChronyTimeoutMs = 1000;
 constexpr std::uint16_t kNtpPort = 123;
 
-Expected<std::vector<std::string>> servers_in_json_text(const std::string& text) {
+// The servers a vendordata file names; notes in `f` where one asks for the KVM PTP clock.
+Expected<std::vector<std::string>> servers_in_json_text(const std::string& text,
+                                                        const std::string& source, VmFacts& f) {
     const auto doc = nlohmann::json::parse(text, nullptr, false);
     if (doc.is_discarded()) {
         return Error{"not JSON"};
+    }
+    if (f.ptp_requested_by.empty() && cloud::ptp_kvm_in_vendordata(doc)) {
+        f.ptp_requested_by = source;
     }
     return cloud::ntp_servers_in_vendordata(doc);
 }
@@ -79,7 +84,7 @@ void metadata_channels(const VmCheckOptions& o, VmFacts& f) {
         if (response->status != 200) {
             c.servers = Error{"HTTP " + std::to_string(response->status)};
         } else {
-            c.servers = servers_in_json_text(response->body);
+            c.servers = servers_in_json_text(response->body, c.source, f);
         }
         f.channels.push_back(c);
     }
@@ -94,8 +99,8 @@ void read_config_drive(const std::string& dir, const std::string& label, VmFacts
     for (const char* file : {"vendor_data2.json", "vendor_data.json"}) {
         Channel c{"config-drive", label + "/openstack/latest/" + file, Error{""}};
         auto text = sys::read_text_file(latest + file);
-        c.servers =
-            text ? servers_in_json_text(*text) : Expected<std::vector<std::string>>(text.failure());
+        c.servers = text ? servers_in_json_text(*text, c.source, f)
+                         : Expected<std::vector<std::string>>(text.failure());
         f.channels.push_back(c);
     }
     if (auto meta = sys::read_text_file(latest + "meta_data.json");

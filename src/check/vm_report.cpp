@@ -104,6 +104,9 @@ nlohmann::json vm_facts_json(const VmFacts& f) {
     if (!f.opted_out.empty()) {
         out["opted_out"] = f.opted_out;
     }
+    if (!f.ptp_requested_by.empty()) {
+        out["ptp_requested_by"] = f.ptp_requested_by;
+    }
     return out;
 }
 

@@ -87,36 +87,48 @@ void from_cloud_config(const std::string& text, std::vector<std::string>& out) {
     }
 }
 
-void from_part(const nlohmann::json& part, std::vector<std::string>& out) {
-    std::string text;
-    if (part.is_string()) {
-        text = part.get<std::string>();
-    } else if (part.is_object() && part.contains("content") && part["content"].is_string()) {
-        text = part["content"].get<std::string>();
+// The text of each part: a string, or an object's "content".
+std::vector<std::string> part_texts(const nlohmann::json& vendordata) {
+    const nlohmann::json& value = vendordata.is_object() && vendordata.contains("cloud-init")
+                                      ? vendordata["cloud-init"]
+                                      : vendordata;
+    std::vector<std::string> texts;
+    const auto add_part = [&](const nlohmann::json& part) {
+        if (part.is_string()) {
+            texts.push_back(part.get<std::string>());
+        } else if (part.is_object() && part.contains("content") && part["content"].is_string()) {
+            texts.push_back(part["content"].get<std::string>());
+        }
+    };
+    if (value.is_array()) {
+        for (const auto& part : value) {
+            add_part(part);
+        }
     } else {
-        return;
+        add_part(value);
     }
-    if (text.rfind("#!", 0) == 0) {
-        from_shell(text, out);
-    } else if (text.rfind("#cloud-config", 0) == 0) {
-        from_cloud_config(text, out);
-    }
+    return texts;
 }
 }  // namespace
 
 std::vector<std::string> ntp_servers_in_vendordata(const nlohmann::json& vendordata) {
-    const nlohmann::json& value = vendordata.is_object() && vendordata.contains("cloud-init")
-                                      ? vendordata["cloud-init"]
-                                      : vendordata;
     std::vector<std::string> out;
-    if (value.is_array()) {
-        for (const auto& part : value) {
-            from_part(part, out);
+    for (const auto& text : part_texts(vendordata)) {
+        if (text.rfind("#!", 0) == 0) {
+            from_shell(text, out);
+        } else if (text.rfind("#cloud-config", 0) == 0) {
+            from_cloud_config(text, out);
         }
-    } else {
-        from_part(value, out);
     }
     return out;
+}
+
+bool ptp_kvm_in_vendordata(const nlohmann::json& vendordata) {
+    const auto texts = part_texts(vendordata);
+    return std::any_of(texts.begin(), texts.end(), [](const std::string& text) {
+        return text.rfind("#!", 0) == 0 &&
+               text.find("\nCLOUDTIME_PTP_KVM=yes\n") != std::string::npos;
+    });
 }
 
 }  // namespace cloudtime::cloud

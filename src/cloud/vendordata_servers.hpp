@@ -14,4 +14,7 @@ namespace cloudtime::cloud {
 // list). In order of appearance, without repeats.
 std::vector<std::string> ntp_servers_in_vendordata(const nlohmann::json& vendordata);
 
+// Whether cloudtime's shell part asks for the KVM PTP clock (CLOUDTIME_PTP_KVM=yes).
+bool ptp_kvm_in_vendordata(const nlohmann::json& vendordata);
+
 }  // namespace cloudtime::cloud

@@ -99,6 +99,10 @@ TEST(ImageCatalogue, OutcomeAndExpectation) {
     EXPECT_EQ(image_outcome(verdicts(Verdict::skip, Verdict::fail), true), ImageOutcome::fail);
 
     CatalogueEntry e;
+    // Expecting a pass allows warnings; expecting a warning needs one.
+    EXPECT_EQ(expectation_mismatch(e, ImageOutcome::warn, {}), "");
+    e.expect = ImageOutcome::warn;
+    EXPECT_EQ(expectation_mismatch(e, ImageOutcome::pass, {}), "expected warn, got pass");
     e.expect = ImageOutcome::fail;
     e.expect_checks = {{"time-source-delivered", Verdict::fail}, {"ptp-clock", Verdict::warn}};
     const auto checks = verdicts(Verdict::fail, Verdict::fail);
@@ -120,7 +124,13 @@ ImageRun run_of(const std::string& name, const std::string& guest_json, ImageOut
     parse_console("CLOUDTIME-CHECK-JSON-BEGIN\n" + guest_json +
                       "\nCLOUDTIME-CHECK-JSON-END\nCLOUDTIME-CHECK-EXIT 0\n",
                   v);
-    v.vendordata_log = {"cloudtime: chrony (/etc/chrony/chrony.conf) uses: 169.254.169.254"};
+    v.vendordata_log = vendordata_log(
+        "[   29.5] cloud-init[389]: cloudtime: chrony (/etc/chrony/chrony.conf) uses: "
+        "169.254.169.254\r\nnot ours: cloudtime: no\ncloudtime: wrote /etc/x\n");
+    EXPECT_EQ(v.vendordata_log,
+              (std::vector<std::string>{
+                  "cloudtime: chrony (/etc/chrony/chrony.conf) uses: 169.254.169.254",
+                  "cloudtime: wrote /etc/x"}));
     CatalogueEntry e;
     e.name = name;
     e.image = "/images/" + name + ".qcow2";

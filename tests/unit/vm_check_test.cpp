@@ -159,6 +159,25 @@ TEST(VmCheck, AnOptedOutInstanceSkipsWhatTheCloudNoLongerProvides) {
     EXPECT_EQ(verdict_of(healthy_opted_out, "client-synchronized"), Verdict::pass);
 }
 
+TEST(VmCheck, APtpClockAskedForButAbsentWarns) {
+    auto f = healthy();
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "ptp-clock"), Verdict::skip);
+    cloud::TimePolicy policy{.enabled = true,
+                             .servers = {"169.254.169.254"},
+                             .ptp_kvm = true,
+                             .strategy = cloud::Strategy::drop_in,
+                             .install_client = false};
+    const auto doc = cloud::vendordata_document(cloud::render_vendordata(policy));
+    EXPECT_TRUE(cloud::ptp_kvm_in_vendordata(doc));
+    policy.ptp_kvm = false;
+    EXPECT_FALSE(
+        cloud::ptp_kvm_in_vendordata(cloud::vendordata_document(cloud::render_vendordata(policy))));
+    f.ptp_requested_by = "/dev/sr0/openstack/latest/vendor_data2.json";
+    const auto results = evaluate_vm(f, {});
+    EXPECT_EQ(verdict_of(results, "ptp-clock"), Verdict::warn);
+    EXPECT_EQ(exit_code(results), 0);  // NTP still works
+}
+
 TEST(VmCheck, UnreachableServerIsNamed) {
     auto f = healthy();
     f.servers[0].result->summary.reset();
