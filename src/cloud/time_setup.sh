@@ -9,6 +9,8 @@
 #                      then nothing is loaded, reloaded or restarted, only reported
 set -u
 root="${CLOUDTIME_ROOT:-}"
+# The tenant's own user-data, as cloud-init merged its cloud-config parts.
+user_config="/var/lib/cloud/instance/cloud-config.txt"
 
 log() {
     echo "cloudtime: $*" >&2
@@ -49,6 +51,14 @@ directive() {
     sed -n "s/^[[:space:]]*$1[[:space:]][[:space:]]*\([^[:space:]#]*\).*/\1/p" \
         "$root$chrony_conf" | grep -v '^/run/' | head -n 1
 }
+
+# The tenant's choice wins: an `ntp:` section in its user-data (cloud-init's ntp module has
+# configured the client from it) is left alone, as cloud-init lets user-data override
+# vendordata.
+if [ -f "$root$user_config" ] && grep -q '^ntp:' "$root$user_config"; then
+    log "the tenant's user-data configures NTP (its ntp: section): left to it, nothing changed"
+    exit 0
+fi
 
 ptp_device=""
 if [ "$CLOUDTIME_PTP_KVM" = yes ]; then

@@ -1,25 +1,51 @@
 #!/usr/bin/env bash
-# Builds a small Debian 12 cloud image the way vendors build theirs, for the tests of
+# Builds a small Debian cloud image the way vendors build theirs, for the tests of
 # `cloudtime validate-image`: debootstrap (systemd, cloud-init with its ConfigDrive datasource,
-# a kernel, and chrony or only systemd-timesyncd), one ext4 partition labelled "root" on an
-# MBR disk with GRUB in the MBR (it boots through the firmware like a vendor image), serial
-# console, converted to qcow2. Nothing of cloudtime is in it.
+# a kernel, and chrony, only systemd-timesyncd, or no NTP client at all), one ext4 partition
+# labelled "root" on an MBR disk with GRUB in the MBR (it boots through the firmware like a
+# vendor image), serial console, converted to qcow2. Nothing of cloudtime is in it.
 #
-#   tests/images/build_image.sh chrony|timesyncd OUT.qcow2 [PACKAGE_CACHE_DIR]
+#   tests/images/build_image.sh [--release bullseye|bookworm|trixie] [--network ifupdown|networkd]
+#                               chrony|timesyncd|none OUT.qcow2 [PACKAGE_CACHE_DIR]
 #
+# Releases: Debian 11 (cloud-init 20.4), 12 (22.4, the default), 13 (25.1). The network is
+# brought up by ifupdown with ISC dhclient (the default) or by systemd-networkd (cloud-init
+# renders it when ifupdown is absent).
 # Beside the image, OUT.qcow2.dpkg-status: the image's dpkg status file, from which tests that
 # install packages into it work out what it lacks (apt-get -s against it).
 # Needs root (debootstrap, loop devices) and Debian's package mirror; about 100 s with a warm
-# package cache. The mirror is the first bookworm one in this machine's apt sources.
+# package cache. The mirror is the first one in this machine's apt sources.
 set -euo pipefail
 
-variant=${1:?usage: build_image.sh chrony|timesyncd OUT.qcow2 [CACHE_DIR]}
-out=${2:?usage: build_image.sh chrony|timesyncd OUT.qcow2 [CACHE_DIR]}
+usage="usage: build_image.sh [--release bullseye|bookworm|trixie] [--network ifupdown|networkd] chrony|timesyncd|none OUT.qcow2 [CACHE_DIR]"
+release=bookworm
+network=ifupdown
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --release) release=${2:?$usage}; shift 2 ;;
+  --network) network=${2:?$usage}; shift 2 ;;
+  --*) echo "build_image: unknown option '$1'; $usage" >&2; exit 64 ;;
+  *) break ;;
+  esac
+done
+variant=${1:?$usage}
+out=${2:?$usage}
 cache=${3:-/var/cache/cloudtime-test-images/debs}
+cache=$cache/$release  # one per release: builds of two releases may run at once
 case "$variant" in
-chrony) client=chrony ;;
-timesyncd) client=systemd-timesyncd ;;
-*) echo "build_image: variant must be chrony or timesyncd, not '$variant'" >&2; exit 64 ;;
+chrony) client=,chrony ;;
+timesyncd) client=,systemd-timesyncd ;;
+none) client="" ;;
+*) echo "build_image: variant must be chrony, timesyncd or none, not '$variant'" >&2; exit 64 ;;
+esac
+case "$release" in
+bullseye | bookworm | trixie) ;;
+*) echo "build_image: release must be bullseye, bookworm or trixie, not '$release'" >&2; exit 64 ;;
+esac
+case "$network" in
+ifupdown) network_packages=ifupdown,isc-dhcp-client ;;
+networkd) network_packages="" ;;  # systemd's own, enabled below
+*) echo "build_image: network must be ifupdown or networkd, not '$network'" >&2; exit 64 ;;
 esac
 [ "$(id -u)" -eq 0 ] || { echo "build_image: needs root" >&2; exit 77; }
 for tool in debootstrap qemu-img sfdisk partx losetup mkfs.ext4; do
@@ -51,11 +77,15 @@ trap cleanup EXIT
 
 mkdir -p "$cache" "$mnt"
 packages=systemd-sysv,udev,kmod,linux-image-amd64,initramfs-tools,grub-pc-bin,grub2-common
-packages=$packages,cloud-init,python3-cffi-backend,python3-jsonschema,locales,ifupdown
-packages=$packages,isc-dhcp-client,iproute2,procps,$client
-echo "build_image: debootstrap bookworm ($variant) from $mirror"
-debootstrap --variant=minbase --include="$packages" --cache-dir="$cache" bookworm "$root" \
+packages=$packages,cloud-init,python3-cffi-backend,python3-jsonschema,locales
+packages=$packages,iproute2,procps${network_packages:+,$network_packages}$client
+echo "build_image: debootstrap $release ($variant, $network) from $mirror"
+debootstrap --variant=minbase --include="$packages" --cache-dir="$cache" "$release" "$root" \
   "$mirror" >"$work/debootstrap.log" 2>&1 || { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
+if [ "$network" = networkd ]; then
+  # As images that use systemd-networkd ship it: enabled; cloud-init writes its .network files.
+  chroot "$root" systemctl enable systemd-networkd.service >/dev/null 2>&1
+fi
 
 echo "cloudtime-image-$variant" >"$root/etc/hostname"
 echo "LANG=C.UTF-8" >"$root/etc/default/locale"

@@ -104,6 +104,22 @@ class TimeSetup(harness.TestCase):
         self.assertIn("server 169.254.169.254 iburst prefer", parsed)
         self.assertIn("refclock PHC /dev/ptp_kvm poll 2", parsed)
 
+    def test_the_tenants_own_ntp_section_is_left_alone(self):
+        self.file("/etc/chrony/chrony.conf", DEBIAN_CHRONY)
+        self.file("/dev/ptp_kvm")
+        self.file("/var/lib/cloud/instance/cloud-config.txt",
+                  "#cloud-config\nruncmd: [ls]\nntp:\n  servers: [10.0.0.5]\n")
+        log = self.run_script(render("[vendordata]\n"))
+        self.assertIn("the tenant's user-data configures NTP (its ntp: section): left to it", log)
+        self.assertEqual(os.listdir(self.root + "/etc/chrony"), ["chrony.conf"])
+        self.assertFalse(os.path.exists(self.root + "/etc/modules-load.d"))
+        # User-data without one: the cloud's servers as always.
+        self.file("/var/lib/cloud/instance/cloud-config.txt",
+                  "#cloud-config\nruncmd: [ntpdate]\nwrite_files:\n- path: /etc/ntp: x\n")
+        self.run_script(render("[vendordata]\n"))
+        self.assertIn("server 169.254.169.254",
+                      self.read("/etc/chrony/sources.d/cloudtime.sources"))
+
     def test_debian_without_a_ptp_clock_reloads_sources_only(self):
         self.file("/etc/chrony/chrony.conf", DEBIAN_CHRONY)
         log = self.run_script(render("[vendordata]\n"))
