@@ -27,8 +27,8 @@ packages=(
   # cloudtimed in a host-network container, as Kolla runs per-host services (runc: Debian's
   # crun 1.8 refuses hybrid cgroups)
   podman runc
-  # validate-image: QEMU, and what builds the test images
-  qemu-system-x86 qemu-utils debootstrap
+  # validate-image: QEMU, and what builds the test images; its HTML report opened headless
+  qemu-system-x86 qemu-utils debootstrap chromium
 )
 
 missing=()

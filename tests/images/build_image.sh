@@ -112,7 +112,14 @@ raw="$work/disk.raw"
 truncate -s 2G "$raw"
 echo 'start=2048, type=83, bootable' | sfdisk -q "$raw"
 loop=$(losetup -f --show "$raw")
-partx -a "$loop"  # losetup --partscan does not make the partition node here
+# losetup --partscan does not make the partition node here; partx does (or finds it made).
+partx -a "$loop" 2>/dev/null || partx -u "$loop" 2>/dev/null || true
+for try in 1 2 3 4 5 6 7 8 9 10; do
+  [ -b "${loop}p1" ] && break
+  [ "$try" -lt 10 ] || { echo "build_image: no partition node ${loop}p1" >&2; exit 1; }
+  udevadm settle 2>/dev/null || true
+  sleep 1
+done
 mkfs.ext4 -q -L root "${loop}p1"
 mount "${loop}p1" "$mnt"
 cp -a "$root/." "$mnt/"
@@ -121,7 +128,13 @@ chroot "$mnt" grub-install --target=i386-pc --modules="part_msdos ext2 search_la
   "$loop" >"$work/grub.log" 2>&1 || { cat "$work/grub.log" >&2; exit 1; }
 for m in dev/pts dev proc sys; do umount "$mnt/$m"; done
 umount "$mnt"
-partx -d "$loop"
+# udev may still hold the partition (probing it after the unmount): ask again for a while.
+for try in 1 2 3 4 5 6 7 8 9 10; do
+  partx -d "$loop" 2>/dev/null && break
+  [ "$try" -lt 10 ] || { echo "build_image: partx cannot remove ${loop}p1" >&2; exit 1; }
+  udevadm settle 2>/dev/null || true
+  sleep 1
+done
 losetup -d "$loop"
 loop=""
 mkdir -p "$(dirname "$out")"
