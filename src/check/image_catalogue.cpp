@@ -68,8 +68,11 @@ class CatalogueReader {
                 }
             } else if (key == "path") {
                 s = path_of(key, node, section, e.image);
-            } else if (key == "config" || key == "user_data") {
-                s = path_of(key, node, section, key == "config" ? e.config : e.user_data);
+            } else if (key == "config" || key == "user_data" || key == "config_drive") {
+                s = path_of(key, node, section,
+                            key == "config"      ? e.config
+                            : key == "user_data" ? e.user_data
+                                                 : e.config_drive);
             } else if (key == "vendordata" || key == "dhcp") {
                 s = toml_.read_bool(key, node, section, key == "dhcp" ? e.dhcp : e.vendordata);
             } else if (key == "timeout") {
@@ -91,6 +94,11 @@ class CatalogueReader {
         }
         if (e.name.empty() || e.image.empty()) {
             return toml_.fail(table.source(), "an [[image]] needs a name and a path");
+        }
+        if (!e.config_drive.empty() && (!e.user_data.empty() || !e.metadata.empty())) {
+            return toml_.fail(table.source(), "image '" + e.name +
+                                                  "': a config_drive carries its own metadata "
+                                                  "and user-data (give neither)");
         }
         return e;
     }

@@ -12,6 +12,8 @@
 //   dhcp = false                 # true: DHCP with option 42 (--dhcp)
 //   metadata = { cloudtime_ntp = "off" }   # the instance's metadata (Nova's "meta")
 //   user_data = "tenant.yaml"    # the tenant's own user-data, beside the validator's
+//   config_drive = "nova.iso"    # a drive made elsewhere, given as it is (then neither of
+//                                # metadata, user_data)
 //   expect = "pass"              # pass (nothing fails; warnings allowed) | warn (one warns)
 //                                # | fail | opted-out
 //   expect_checks = { client-synchronized = "pass" }   # optional, by check id
@@ -44,6 +46,9 @@ struct CatalogueEntry {
     bool dhcp = false;
     std::map<std::string, std::string> metadata;  // the instance's metadata
     std::string user_data;                        // a file: the tenant's own user-data
+    // A config drive to give as it is (made by Nova, say): it carries the vendordata, the
+    // metadata and the user-data itself; "" = the validator makes one.
+    std::string config_drive;
     ImageOutcome expect = ImageOutcome::pass;
     std::map<std::string, Verdict> expect_checks;  // check id -> verdict
     int timeout_s = 600;

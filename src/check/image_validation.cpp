@@ -19,7 +19,6 @@
 namespace cloudtime::check {
 
 namespace {
-constexpr const char* kMac = "52:54:00:c1:0c:7e";
 constexpr const char* kServedAddress = "169.254.169.254";
 constexpr const char* kJsonBegin = "CLOUDTIME-CHECK-JSON-BEGIN";
 constexpr const char* kJsonEnd = "CLOUDTIME-CHECK-JSON-END";
@@ -111,31 +110,6 @@ bool serves(const std::string& status_socket, const std::string& address) {
     return std::find(listen.begin(), listen.end(), address) != listen.end();
 }
 
-// The validator's part runs the check from the tools drive and powers the guest off; as a
-// shell part of a MIME multipart it runs after the tenant's runcmd (cloud-init runs the
-// scripts-user directory in name order: "runcmd" < "zz-cloudtime-check"), and no key of the
-// tenant's cloud-config replaces it.
-std::string user_data(const std::string& tenant) {
-    const std::string boundary = "==cloudtime-validate-image==";
-    const auto part = [&](const std::string& type, const std::string& filename,
-                          const std::string& body) {
-        return "--" + boundary + "\nContent-Type: " + type + "; charset=\"us-ascii\"\n" +
-               "MIME-Version: 1.0\nContent-Disposition: attachment; filename=\"" + filename +
-               "\"\n\n" + body + (body.ends_with("\n") ? "" : "\n");
-    };
-    std::string out =
-        "Content-Type: multipart/mixed; boundary=\"" + boundary + "\"\nMIME-Version: 1.0\n\n";
-    if (!tenant.empty()) {
-        out += part(*user_data_type(tenant), "tenant-user-data", tenant);
-    }
-    out += part("text/x-shellscript", "zz-cloudtime-check",
-                "#!/bin/sh\n# cloudtime validate-image: the check from the tools drive, then "
-                "power off\nmkdir -p /run/cloudtime-tools\nmount -o ro LABEL=CLOUDTIME "
-                "/run/cloudtime-tools && sh /run/cloudtime-tools/run-check\n"
-                "systemctl --no-block poweroff\n");
-    return out + "--" + boundary + "--\n";
-}
-
 std::string tail_lines(const std::string& text, std::size_t count) {
     std::size_t pos = text.size();
     for (std::size_t n = 0; n <= count && pos != std::string::npos && pos > 0; ++n) {
@@ -144,38 +118,73 @@ std::string tail_lines(const std::string& text, std::size_t count) {
     return pos == std::string::npos ? text : text.substr(pos + 1);
 }
 
+// The config drive the guest gets: the one given, or one made as nova-compute makes it.
+Expected<std::string> config_drive_for(const ImageValidationOptions& o, const std::string& dir) {
+    namespace fs = std::filesystem;
+    if (!o.config_drive.empty()) {
+        std::error_code ec;
+        if (!fs::is_regular_file(o.config_drive, ec)) {
+            return Error{o.config_drive + ": not a file (the config drive to give)"};
+        }
+        return fs::absolute(o.config_drive).string();
+    }
+    const bool dhcp = !o.dhcp_option_config.empty();
+    cloud::ConfigDriveInstance instance{.uuid = "6c0a1b7e-2f4d-4c8e-9a3b-0d5e7f1a2b3c",
+                                        .hostname = "cloudtime-vm",
+                                        .project_id = "cloudtime-validation",
+                                        .user_data = validator_user_data(o.tenant_user_data),
+                                        .network = cloud::StaticIpv4{.mac = kValidatorMac,
+                                                                     .address = "169.254.100.10",
+                                                                     .prefix_length = 16,
+                                                                     .gateway = "",
+                                                                     .dhcp = dhcp},
+                                        .public_key = std::nullopt,
+                                        .metadata = o.instance_metadata};
+    if (auto s = sys::write_file_tree(dir + "/config-2",
+                                      cloud::config_drive_files(instance, o.vendordata));
+        !s) {
+        return s.failure();
+    }
+    if (auto s =
+            sys::make_iso_image(dir + "/config-2", dir + "/config-2.iso", cloud::kConfigDriveLabel);
+        !s) {
+        return s.failure();
+    }
+    return dir + "/config-2.iso";
+}
+
 // Starts QEMU in the namespace; the log and the console are files in `dir`.
 Expected<pid_t> start_qemu(const ImageValidationOptions& o, const std::string& dir,
-                           const std::string& netns, const std::string& accel) {
+                           const std::string& config_drive, const std::string& netns,
+                           const std::string& accel) {
     const std::string console = dir + "/console.log";
     std::filesystem::remove(console);
-    return sys::spawn_program(
-        {"ip",
-         "netns",
-         "exec",
-         netns,
-         "qemu-system-x86_64",
-         "-accel",
-         accel,
-         "-m",
-         std::to_string(o.memory_mb),
-         "-nodefaults",
-         "-display",
-         "none",
-         "-no-reboot",
-         "-serial",
-         "file:" + console,
-         "-drive",
-         "file=" + dir + "/overlay.qcow2,if=virtio",
-         "-drive",
-         "file=" + dir + "/config-2.iso,media=cdrom,readonly=on,if=ide,index=1",
-         "-drive",
-         "file=" + dir + "/tools.iso,media=cdrom,readonly=on,if=ide,index=2",
-         "-netdev",
-         "tap,id=n0,ifname=tap0,script=no,downscript=no",
-         "-device",
-         std::string("virtio-net-pci,netdev=n0,mac=") + kMac},
-        dir + "/qemu.log");
+    return sys::spawn_program({"ip",
+                               "netns",
+                               "exec",
+                               netns,
+                               "qemu-system-x86_64",
+                               "-accel",
+                               accel,
+                               "-m",
+                               std::to_string(o.memory_mb),
+                               "-nodefaults",
+                               "-display",
+                               "none",
+                               "-no-reboot",
+                               "-serial",
+                               "file:" + console,
+                               "-drive",
+                               "file=" + dir + "/overlay.qcow2,if=virtio",
+                               "-drive",
+                               "file=" + config_drive + ",media=cdrom,readonly=on,if=ide,index=1",
+                               "-drive",
+                               "file=" + dir + "/tools.iso,media=cdrom,readonly=on,if=ide,index=2",
+                               "-netdev",
+                               "tap,id=n0,ifname=tap0,script=no,downscript=no",
+                               "-device",
+                               std::string("virtio-net-pci,netdev=n0,mac=") + kValidatorMac},
+                              dir + "/qemu.log");
 }
 }  // namespace
 
@@ -196,6 +205,31 @@ std::string guest_stage(std::string_view console) {
         }
     }
     return "firmware and boot loader";
+}
+
+// The validator's part runs the check from the tools drive and powers the guest off; as a
+// shell part of a MIME multipart it runs after the tenant's runcmd (cloud-init runs the
+// scripts-user directory in name order: "runcmd" < "zz-cloudtime-check"), and no key of the
+// tenant's cloud-config replaces it.
+std::string validator_user_data(const std::string& tenant) {
+    const std::string boundary = "==cloudtime-validate-image==";
+    const auto part = [&](const std::string& type, const std::string& filename,
+                          const std::string& body) {
+        return "--" + boundary + "\nContent-Type: " + type + "; charset=\"us-ascii\"\n" +
+               "MIME-Version: 1.0\nContent-Disposition: attachment; filename=\"" + filename +
+               "\"\n\n" + body + (body.ends_with("\n") ? "" : "\n");
+    };
+    std::string out =
+        "Content-Type: multipart/mixed; boundary=\"" + boundary + "\"\nMIME-Version: 1.0\n\n";
+    if (!tenant.empty()) {
+        out += part(*user_data_type(tenant), "tenant-user-data", tenant);
+    }
+    out += part("text/x-shellscript", "zz-cloudtime-check",
+                "#!/bin/sh\n# cloudtime validate-image: the check from the tools drive, then "
+                "power off\nmkdir -p /run/cloudtime-tools\nmount -o ro LABEL=CLOUDTIME "
+                "/run/cloudtime-tools && sh /run/cloudtime-tools/run-check\n"
+                "systemctl --no-block poweroff\n");
+    return out + "--" + boundary + "--\n";
 }
 
 Expected<std::string> user_data_type(std::string_view user_data) {
@@ -335,28 +369,9 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
         !s) {
         return s.failure();
     }
-    // The config drive, as nova-compute makes it.
-    const bool dhcp = !o.dhcp_option_config.empty();
-    cloud::ConfigDriveInstance instance{.uuid = "6c0a1b7e-2f4d-4c8e-9a3b-0d5e7f1a2b3c",
-                                        .hostname = "cloudtime-vm",
-                                        .project_id = "cloudtime-validation",
-                                        .user_data = user_data(o.tenant_user_data),
-                                        .network = cloud::StaticIpv4{.mac = kMac,
-                                                                     .address = "169.254.100.10",
-                                                                     .prefix_length = 16,
-                                                                     .gateway = "",
-                                                                     .dhcp = dhcp},
-                                        .public_key = std::nullopt,
-                                        .metadata = o.instance_metadata};
-    if (auto s = sys::write_file_tree(dir + "/config-2",
-                                      cloud::config_drive_files(instance, o.vendordata));
-        !s) {
-        return s.failure();
-    }
-    if (auto s =
-            sys::make_iso_image(dir + "/config-2", dir + "/config-2.iso", cloud::kConfigDriveLabel);
-        !s) {
-        return s.failure();
+    auto config_drive = config_drive_for(o, dir);
+    if (!config_drive) {
+        return config_drive.failure();
     }
     if (auto s = make_tools_drive(o.bin_dir, dir + "/tools", dir + "/tools.iso"); !s) {
         return s.failure();
@@ -408,7 +423,7 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
             return Error{"interrupted by a signal"};
         }
     }
-    if (dhcp) {
+    if (!o.dhcp_option_config.empty()) {
         if (auto s = sys::write_text_file(dir + "/dnsmasq-ntp.conf", o.dhcp_option_config); !s) {
             return s.failure();
         }
@@ -446,7 +461,7 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     pid_t qemu = 0;
     if (fs::exists("/dev/kvm", ec)) {
         tell("trying KVM");
-        auto probe = start_qemu(o, dir, netns, "kvm");
+        auto probe = start_qemu(o, dir, *config_drive, netns, "kvm");
         if (!probe) {
             return probe.failure();
         }
@@ -470,7 +485,7 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     }
     if (accel == "tcg") {
         tell("booting under TCG (" + why + ")");
-        auto started = start_qemu(o, dir, netns, "tcg");
+        auto started = start_qemu(o, dir, *config_drive, netns, "tcg");
         if (!started) {
             return started.failure();
         }

@@ -31,6 +31,10 @@ struct ImageValidationOptions {
     // The tenant's own user-data (any type cloud-init reads), given to the guest beside the
     // validator's part that runs the check; "" = none.
     std::string tenant_user_data;
+    // A config drive to give the guest as it is (one made by Nova, say) instead of the one
+    // the validator makes; it must carry validator_user_data() and configure the NIC (MAC
+    // kValidatorMac) statically as 169.254.100.10/16, or by DHCP with dhcp_option_config.
+    std::string config_drive;
     int timeout_s = 600;
     int memory_mb = 1024;
     std::string work_dir;  // "" = a new directory under /var/tmp, removed afterwards
@@ -61,6 +65,13 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& options);
 // Pure: how far the guest has come, from what its console printed so far ("" before the
 // first line: firmware and boot loader).
 std::string guest_stage(std::string_view console);
+
+inline constexpr const char* kValidatorMac = "52:54:00:c1:0c:7e";
+
+// Pure: the user-data the validator gives the guest: a MIME multipart of the tenant's own
+// user-data (if any) and the shell part that runs the check from the tools drive and powers
+// the guest off.
+std::string validator_user_data(const std::string& tenant_user_data);
 
 // Pure: the MIME type cloud-init gives user-data by its first line ("#cloud-config" ->
 // "text/cloud-config"); an error for what cannot be a part of the validator's multipart.

@@ -41,6 +41,8 @@ struct ValidateArgs {
     std::string config;
     std::vector<std::string> metadata;  // KEY=VALUE
     std::string user_data;
+    std::string config_drive;
+    bool print_user_data = false;
     bool no_vendordata = false;
     bool dhcp = false;
     int timeout_s = 600;
@@ -66,6 +68,7 @@ Expected<std::vector<check::CatalogueEntry>> command_line_entries(const Validate
     base.vendordata = !args.no_vendordata;
     base.dhcp = args.dhcp;
     base.user_data = args.user_data;
+    base.config_drive = args.config_drive;
     base.timeout_s = args.timeout_s;
     base.memory_mb = args.memory_mb;
     for (const auto& pair : args.metadata) {
@@ -135,6 +138,10 @@ Expected<check::ImageValidationOptions> prepare(const check::CatalogueEntry& e,
         }
         o.tenant_user_data = std::move(text).value();
     }
+    if (!e.config_drive.empty() && (!e.user_data.empty() || !e.metadata.empty())) {
+        return Error{"--config-drive carries its own metadata and user-data (give neither)"};
+    }
+    o.config_drive = e.config_drive;
     if (!args.work_dir.empty()) {
         o.work_dir = args.work_dir + "/" + e.name;
     }
@@ -252,7 +259,27 @@ int print_catalogue(const std::vector<check::ImageRun>& runs, const ValidateArgs
     return check::catalogue_exit_code(runs);
 }
 
+// The user-data the validator gives (with the tenant's), for a config drive made elsewhere.
+int print_user_data(const ValidateArgs& args) {
+    std::string tenant;
+    if (!args.user_data.empty()) {
+        auto text = sys::read_text_file(args.user_data, kUserDataLimit);
+        auto type = text ? check::user_data_type(*text) : Expected<std::string>(text.failure());
+        if (!type) {
+            std::cerr << "cloudtime validate-image: " << args.user_data << ": " << type.error()
+                      << "\n";
+            return kExitConfig;
+        }
+        tenant = *text;
+    }
+    std::cout << check::validator_user_data(tenant);
+    return kExitOk;
+}
+
 int run(const ValidateArgs& args) {
+    if (args.print_user_data) {
+        return print_user_data(args);
+    }
     if (args.images.empty() == args.catalogue.empty()) {
         std::cerr << "cloudtime validate-image: give images or --catalogue FILE (one of them)\n";
         return kExitUsage;
@@ -331,6 +358,14 @@ Runner add_validate_image_command(CLI::App& app) {
                     "KEY=VALUE of the instance's metadata (e.g. cloudtime_ntp=off), repeatable");
     cmd->add_option("--user-data", args->user_data,
                     "the tenant's own user-data file, given beside the validator's");
+    cmd->add_option("--config-drive", args->config_drive,
+                    "give this config drive (made by Nova, say) as it is: it must carry the "
+                    "user-data of --print-user-data and configure the NIC " +
+                        std::string(check::kValidatorMac) +
+                        " (169.254.100.10/16, or DHCP with --dhcp)");
+    cmd->add_flag("--print-user-data", args->print_user_data,
+                  "print the user-data the validator gives the guest (with --user-data's) and "
+                  "exit");
     cmd->add_option("--timeout", args->timeout_s, "seconds per image (default 600)")
         ->check(CLI::Range(30, 7200));
     cmd->add_option("--memory", args->memory_mb, "guest memory in MiB (default 1024)")

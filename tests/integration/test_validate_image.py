@@ -56,12 +56,12 @@ write_files:
 runcmd:
   - [sh, -c, "cat /run/tenant-bootcmd /etc/tenant-file > /dev/ttyS0; echo tenant-runcmd-ran > /dev/ttyS0"]
 """
-# The tenant's own NTP server: cloudtimed's IPv6 link-local address (the validator serves it
-# too), so that chronyd can follow it and the check shows whom it follows.
+# The tenant's own NTP server (TEST-NET-1: nothing answers there, and the guest has no route
+# to it): its choice stands, and the check says whom the client uses.
 TENANT_NTP = """#cloud-config
 ntp:
   enabled: true
-  servers: ['fe80::a9fe:a9fe%eth0']
+  servers: [192.0.2.123]
 """
 
 # name -> (image arguments, catalogue keys); the image key is added from the first.
@@ -85,7 +85,9 @@ ENTRIES = {
     "debian12-chrony-tenant-user-data": (("chrony",), {
         "user_data": "tenant-user-data.yaml", "expect_checks": {"client-synchronized": "pass"}}),
     "debian12-chrony-tenant-ntp": (("chrony",), {
-        "user_data": "tenant-ntp.yaml", "expect_checks": {"client-synchronized": "pass"}}),
+        "user_data": "tenant-ntp.yaml", "expect": "fail",
+        "expect_checks": {"time-source-delivered": "pass", "client-uses-cloud-servers": "fail",
+                          "client-synchronized": "fail"}}),
     "debian12-chrony-opted-out": (("chrony",), {
         "metadata": {"cloudtime_ntp": "off"}, "expect": "opted-out",
         "expect_checks": {"time-source-delivered": "skip"}}),
@@ -96,7 +98,17 @@ ENTRIES = {
         "dhcp": True, "expect_checks": {"client-synchronized": "pass"}}),
     "debian11-chrony": (("chrony", "11"), {"expect_checks": {"client-synchronized": "pass"}}),
     "debian13-chrony": (("chrony", "13"), {"expect_checks": {"client-synchronized": "pass"}}),
+    # A config drive written by Nova's own code (nova_config_drive.py), whose DynamicJSON
+    # provider asked cloudtimed's vendordata endpoint as a compute node does.
+    "debian12-chrony-nova-config-drive": (("chrony",), {
+        "config_drive": "nova-config-2.iso",
+        "expect_checks": {"time-source-delivered": "pass", "client-synchronized": "pass"}}),
 }
+NOVA_INSTANCE = {"uuid": "7a1fd5b8-1a11-4b0c-a7e5-b7f0dc5df6d5",
+                 "project_id": "039d104b7a5c4631b4ba6524d0b9e981", "hostname": "vm-1",
+                 "image_ref": "d1e3b5ab-6b7a-4f33-9d5c-2f0e7c3f8a10", "metadata": {},
+                 "port": {"mac": "52:54:00:c1:0c:7e", "address": "169.254.100.10",
+                          "cidr": "169.254.0.0/16"}}
 
 
 def toml_value(value):
@@ -137,6 +149,7 @@ class Catalogue(harness.TestCase):
         for name, text in files.items():
             with open(os.path.join(cls.dir, name), "w") as f:
                 f.write(text)
+        cls.nova_config_drive(os.path.join(cls.dir, "nova-config-2.iso"))
         # The images, two built at once (debootstrap is mostly waiting for dpkg and the disk).
         specs = sorted({args for args, _ in ENTRIES.values()})
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
@@ -166,6 +179,39 @@ class Catalogue(harness.TestCase):
         cls.output = p.stdout + p.stderr
         print(f"\ncatalogue of {len(ENTRIES)} entries: {cls.wall_s:.0f} s, exit {cls.code}",
               flush=True)
+
+    @classmethod
+    def nova_config_drive(cls, path):
+        """Nova's config drive builder, with the validator's user-data, asking a cloudtimed's
+        vendordata endpoint through Nova's DynamicJSON provider (nova.conf as a compute node
+        has it); the endpoint's log says what Nova asked."""
+        probe = subprocess.run(["/usr/bin/python3", "-c", "import nova.virt.configdrive"],
+                               capture_output=True, text=True)
+        if probe.returncode != 0:
+            raise unittest.SkipTest("python3-nova is not installed (scripts/bootstrap.sh)")
+        port = harness.free_tcp_port()
+        daemon = harness.Daemon(config=harness.LOCAL_CONFIG + "[vendordata]\nenabled = true\n"
+                                f'listen = "127.0.0.1:{port}"\n', listen=("127.0.0.1:0",))
+        try:
+            daemon.vendordata_status(until=lambda v: v.get("pid"))
+            conf = os.path.join(cls.dir, "nova.conf")
+            with open(conf, "w") as f:
+                f.write("[DEFAULT]\nmkisofs_cmd = xorrisofs\n[api]\n"
+                        "vendordata_providers = StaticJSON,DynamicJSON\n"
+                        f"vendordata_dynamic_targets = cloud-init@http://127.0.0.1:{port}/\n")
+            user_data = subprocess.run([harness.CLOUDTIME, "validate-image", "--print-user-data"],
+                                       capture_output=True, text=True, check=True).stdout
+            spec = os.path.join(cls.dir, "nova-instance.json")
+            with open(spec, "w") as f:
+                json.dump(dict(NOVA_INSTANCE, user_data=user_data), f)
+            p = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "nova_config_drive.py"),
+                                conf, spec, path], capture_output=True, text=True, timeout=120)
+            assert p.returncode == 0, p.stdout + p.stderr
+            assert "Error from dynamic vendordata" not in p.stderr, p.stderr
+            cls.nova_vendordata = daemon.vendordata_status(
+                until=lambda v: v.get("deliveries", {}).get("time", 0) >= 1)
+        finally:
+            daemon.cleanup()
 
     @classmethod
     def tearDownClass(cls):
@@ -253,8 +299,12 @@ class Catalogue(harness.TestCase):
 
     def test_cloud_init_ntp_strategy(self):
         e = self.entry("debian12-chrony-cloud-init-ntp")
-        # No script: cloud-init's ntp module wrote chrony's configuration from the vendordata.
-        self.assertEqual(e["validation"]["vendordata_log"], [])
+        # cloud-init's ntp module wrote chrony's servers from the vendordata; the script part
+        # (there for ptp_kvm) added none of its own.
+        log = e["validation"]["vendordata_log"]
+        self.assertFalse([line for line in log if "cloudtime.sources" in line], log)
+        self.assertIn("cloudtime: no /dev/ptp_kvm (not a KVM guest, or the host offers no PTP "
+                      "clock): NTP only", log)
         self.assertEqual(e["client"]["follows"], ["169.254.169.254"])
 
     def test_the_tenants_user_data_runs_beside_ours(self):
@@ -268,11 +318,13 @@ class Catalogue(harness.TestCase):
         e = self.entry("debian12-chrony-tenant-ntp")
         self.assertIn("cloudtime: the tenant's user-data configures NTP (its ntp: section): "
                       "left to it, nothing changed", e["validation"]["vendordata_log"])
-        # chronyd follows the tenant's server, and the cloud's address is not among its sources.
-        self.assertEqual(len(e["client"]["follows"]), 1, e["client"])
-        self.assertTrue(e["client"]["follows"][0].startswith("fe80::a9fe:a9fe"), e["client"])
+        # chronyd has the tenant's server only (cloud-init wrote it), and the check names it.
         sources = [s["address"] for s in e["validation"]["guest"]["client"]["sources"]]
-        self.assertNotIn("169.254.169.254", sources)
+        self.assertEqual(sources, ["192.0.2.123"])
+        self.assertEqual(e["client"]["follows"], [])
+        self.assertIn("192.0.2.123",
+                      self.checks("debian12-chrony-tenant-ntp")["client-uses-cloud-servers"][
+                          "reason"])
 
     def test_an_opted_out_instance_is_reported_as_such(self):
         e = self.entry("debian12-chrony-opted-out")
@@ -294,6 +346,17 @@ class Catalogue(harness.TestCase):
             self.assertEqual(e["client"]["kind"], "chrony", name)
             self.assertIn("169.254.169.254", e["client"]["follows"], name)
         self.assertIn("dhcp", self.entry("debian12-chrony-networkd")["delivered_by"])
+
+    def test_a_config_drive_built_by_nova(self):
+        # Nova asked the endpoint (once per metadata version that has vendor_data2.json) and
+        # got time configuration; the guest found it in Nova's vendor_data2.json.
+        self.assertGreaterEqual(self.nova_vendordata["deliveries"]["time"], 1,
+                                self.nova_vendordata)
+        e = self.entry("debian12-chrony-nova-config-drive")
+        self.assertIn("openstack/latest/vendor_data2.json: 169.254.169.254",
+                      self.checks("debian12-chrony-nova-config-drive")[
+                          "time-source-delivered"]["reason"])
+        self.assertEqual(e["client"], {"kind": "chrony", "follows": ["169.254.169.254"]})
 
     def test_the_html_report_in_chromium(self):
         chromium = shutil.which("chromium")

@@ -79,6 +79,10 @@ TEST(ImageCatalogue, EveryMistakeIsNamedWithItsLine) {
               "cat.toml:4: unknown key 'colour' in [image]");
     EXPECT_EQ(error("timeout = 5\n[[image]]\nname = \"a\"\npath = \"x\"\n"),
               "cat.toml:1: catalogue.timeout must be between 30 and 7200, not 5");
+    EXPECT_EQ(error("[[image]]\nname = \"a\"\npath = \"x\"\nconfig_drive = \"d.iso\"\n"
+                    "user_data = \"u\"\n"),
+              "cat.toml:1: image 'a': a config_drive carries its own metadata and user-data "
+              "(give neither)");
     EXPECT_EQ(error("image = \"x\"\n"), "cat.toml:1: image must be an array of tables ([[image]])");
     EXPECT_NE(error("[[image]\n").find("cat.toml:1: "), std::string::npos);
 }
