@@ -33,7 +33,8 @@ namespace cloudtime::cli {
 
 namespace {
 
-constexpr std::size_t kUserDataLimit = 64 * 1024;  // Nova's limit on user-data
+constexpr std::size_t kUserDataLimit = 65536;  // about Nova's (65535 octets of base64)
+constexpr std::size_t kCatalogueLimit = 1048576;
 
 struct ValidateArgs {
     std::vector<std::string> images;
@@ -286,7 +287,7 @@ int run(const ValidateArgs& args) {
     }
     auto entries = Expected<std::vector<check::CatalogueEntry>>(Error{""});
     if (!args.catalogue.empty()) {
-        auto text = sys::read_text_file(args.catalogue, 1024 * 1024);
+        auto text = sys::read_text_file(args.catalogue, kCatalogueLimit);
         if (!text) {
             std::cerr << "cloudtime validate-image: " << args.catalogue << ": " << text.error()
                       << "\n";

@@ -209,7 +209,7 @@ class Catalogue(harness.TestCase):
             assert p.returncode == 0, p.stdout + p.stderr
             assert "Error from dynamic vendordata" not in p.stderr, p.stderr
             cls.nova_vendordata = daemon.vendordata_status(
-                until=lambda v: v.get("deliveries", {}).get("time", 0) >= 1)
+                until=lambda v: v.get("endpoint", {}).get("deliveries", {}).get("time", 0) >= 1)
         finally:
             daemon.cleanup()
 
@@ -350,8 +350,9 @@ class Catalogue(harness.TestCase):
     def test_a_config_drive_built_by_nova(self):
         # Nova asked the endpoint (once per metadata version that has vendor_data2.json) and
         # got time configuration; the guest found it in Nova's vendor_data2.json.
-        self.assertGreaterEqual(self.nova_vendordata["deliveries"]["time"], 1,
-                                self.nova_vendordata)
+        deliveries = self.nova_vendordata.get("endpoint", {}).get("deliveries", {})
+        self.assertGreaterEqual(deliveries.get("time", 0), 1, self.nova_vendordata)
+        self.assertEqual(self.nova_vendordata["refused"], 0, self.nova_vendordata)
         e = self.entry("debian12-chrony-nova-config-drive")
         self.assertIn("openstack/latest/vendor_data2.json: 169.254.169.254",
                       self.checks("debian12-chrony-nova-config-drive")[
