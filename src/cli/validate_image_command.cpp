@@ -33,7 +33,8 @@ namespace cloudtime::cli {
 
 namespace {
 
-constexpr std::size_t kUserDataLimit = 65536;  // about Nova's (65535 octets of base64)
+// Nova takes at most 65535 octets of base64: 16383 groups of 3 octets.
+constexpr std::size_t kUserDataLimit = 49149;
 constexpr std::size_t kCatalogueLimit = 1048576;
 
 struct ValidateArgs {
@@ -355,8 +356,10 @@ Runner add_validate_image_command(CLI::App& app) {
     cmd->add_flag("--no-vendordata", args->no_vendordata, "the config drive carries no vendordata");
     cmd->add_flag("--dhcp", args->dhcp,
                   "the NIC uses DHCP, and dnsmasq hands out option 42 (the vendordata servers)");
+    // One value per --metadata, so that the images after it stay images.
     cmd->add_option("--metadata", args->metadata,
-                    "KEY=VALUE of the instance's metadata (e.g. cloudtime_ntp=off), repeatable");
+                    "KEY=VALUE of the instance's metadata (e.g. cloudtime_ntp=off), repeatable")
+        ->allow_extra_args(false);
     cmd->add_option("--user-data", args->user_data,
                     "the tenant's own user-data file, given beside the validator's");
     cmd->add_option("--config-drive", args->config_drive,

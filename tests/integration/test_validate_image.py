@@ -428,6 +428,47 @@ class MatrixReader(html.parser.HTMLParser):
             self._row = None
 
 
+class Mistakes(harness.TestCase):
+    """Bad catalogues and arguments: named, with exit 64 or 78, before any guest boots."""
+
+    def validate(self, *args):
+        p = subprocess.run([harness.CLOUDTIME, "validate-image", "-q", *args],
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotIn("booting", p.stderr)
+        return p.returncode, p.stderr.strip()
+
+    def file(self, directory, name, text):
+        path = os.path.join(directory, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_each_is_named(self):
+        d = tempfile.mkdtemp(prefix="cloudtime-catalogue-")
+        self.addCleanup(shutil.rmtree, d, True)
+        self.assertEqual(self.validate(), (64, "cloudtime validate-image: give images or "
+                                               "--catalogue FILE (one of them)"))
+        bad = self.file(d, "bad.toml", '[[image]]\nname = "a"\npath = "x"\nexpect = "soon"\n')
+        self.assertEqual(self.validate("--catalogue", bad), (
+            78, f"cloudtime validate-image: {bad}:4: image.expect must be one of pass, warn, "
+                "fail, opted-out"))
+        missing = self.file(d, "missing.toml", '[[image]]\nname = "a"\npath = "x"\n'
+                                               'user_data = "none.yaml"\n')
+        self.assertEqual(self.validate("--catalogue", missing), (
+            78, f"cloudtime validate-image: a: {d}/none.yaml: No such file or directory"))
+        text = self.file(d, "text.txt", "hello\n")
+        code, err = self.validate("--user-data", text, "x.qcow2")
+        self.assertEqual(code, 78)
+        self.assertIn("the tenant's user-data must begin with #cloud-config", err)
+        self.assertEqual(self.validate("--metadata", "novalue", "x.qcow2"), (
+            78, "cloudtime validate-image: --metadata novalue: must be KEY=VALUE"))
+        drive = self.file(d, "drive.toml", '[[image]]\nname = "a"\npath = "x"\n'
+                                           'config_drive = "d.iso"\nmetadata = { k = "v" }\n')
+        code, err = self.validate("--catalogue", drive)
+        self.assertEqual(code, 78)
+        self.assertIn("a config_drive carries its own metadata and user-data", err)
+
+
 class Interrupted(harness.TestCase):
     def test_interrupted_validation_leaves_nothing_behind(self):
         harness.require_root()

@@ -6,6 +6,7 @@
 
 #include "check/catalogue_html.hpp"
 #include "check/catalogue_report.hpp"
+#include "check/image_validation.hpp"
 
 namespace cloudtime::check {
 namespace {
@@ -85,6 +86,24 @@ TEST(ImageCatalogue, EveryMistakeIsNamedWithItsLine) {
               "(give neither)");
     EXPECT_EQ(error("image = \"x\"\n"), "cat.toml:1: image must be an array of tables ([[image]])");
     EXPECT_NE(error("[[image]\n").find("cat.toml:1: "), std::string::npos);
+}
+
+TEST(ImageValidation, TheTenantsUserDataComesFirstInTheMultipart) {
+    EXPECT_EQ(*user_data_type("#cloud-config\nruncmd: [ls]\n"), "text/cloud-config");
+    EXPECT_EQ(*user_data_type("#!/bin/sh\n"), "text/x-shellscript");
+    EXPECT_EQ(*user_data_type("#cloud-boothook\n"), "text/cloud-boothook");
+    EXPECT_FALSE(user_data_type("Content-Type: multipart/mixed\n"));
+    const std::string alone = validator_user_data("");
+    EXPECT_EQ(alone.rfind("Content-Type: multipart/mixed; boundary=", 0), 0U);
+    EXPECT_EQ(alone.find("tenant-user-data"), std::string::npos);
+    const std::string both = validator_user_data("#cloud-config\nruncmd: [ls]");
+    const auto tenant = both.find("Content-Type: text/cloud-config");
+    const auto check = both.find("Content-Type: text/x-shellscript");
+    ASSERT_NE(tenant, std::string::npos);
+    ASSERT_NE(check, std::string::npos);
+    EXPECT_LT(tenant, check);
+    EXPECT_NE(both.find("runcmd: [ls]\n--"), std::string::npos);  // its own line ends
+    EXPECT_NE(both.find("filename=\"zz-cloudtime-check\""), std::string::npos);
 }
 
 std::vector<CheckResult> verdicts(Verdict delivered, Verdict synchronized) {
