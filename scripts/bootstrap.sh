@@ -28,7 +28,7 @@ packages=(
   # crun 1.8 refuses hybrid cgroups)
   podman runc
   # validate-image: QEMU, and what builds the test images; its HTML report opened headless
-  qemu-system-x86 qemu-utils debootstrap chromium
+  qemu-system-x86 qemu-utils debootstrap curl xz-utils chromium
 )
 
 missing=()

@@ -6,7 +6,12 @@
 # vendor image), serial console, converted to qcow2. Nothing of cloudtime is in it.
 #
 #   tests/images/build_image.sh [--release bullseye|bookworm|trixie] [--network ifupdown|networkd]
-#                               chrony|timesyncd|none OUT.qcow2 [PACKAGE_CACHE_DIR]
+#                               [--from BASE.qcow2] chrony|timesyncd|none OUT.qcow2 [CACHE_DIR]
+#
+# --from derives the image from a chrony image of the same release built here (seconds, not
+# minutes: no debootstrap): chrony purged for none; chrony purged and the release's
+# systemd-timesyncd installed from the mirror for timesyncd; ifupdown purged and
+# systemd-networkd enabled for --network networkd.
 #
 # Releases: Debian 11 (cloud-init 20.4), 12 (22.4, the default), 13 (25.1). The network is
 # brought up by ifupdown with ISC dhclient (the default) or by systemd-networkd (cloud-init
@@ -17,13 +22,15 @@
 # package cache. The mirror is the first one in this machine's apt sources.
 set -euo pipefail
 
-usage="usage: build_image.sh [--release bullseye|bookworm|trixie] [--network ifupdown|networkd] chrony|timesyncd|none OUT.qcow2 [CACHE_DIR]"
+usage="usage: build_image.sh [--release bullseye|bookworm|trixie] [--network ifupdown|networkd] [--from BASE.qcow2] chrony|timesyncd|none OUT.qcow2 [CACHE_DIR]"
 release=bookworm
 network=ifupdown
+base=""
 while [ $# -gt 0 ]; do
   case "$1" in
   --release) release=${2:?$usage}; shift 2 ;;
   --network) network=${2:?$usage}; shift 2 ;;
+  --from) base=${2:?$usage}; shift 2 ;;
   --*) echo "build_image: unknown option '$1'; $usage" >&2; exit 64 ;;
   *) break ;;
   esac
@@ -44,7 +51,7 @@ bullseye | bookworm | trixie) ;;
 esac
 case "$network" in
 ifupdown) network_packages=ifupdown,isc-dhcp-client ;;
-networkd) network_packages="" ;;  # systemd's own, enabled below
+networkd) network_packages="" ;;  # systemd's own, enabled below (cloud-init pulls dhclient in)
 *) echo "build_image: network must be ifupdown or networkd, not '$network'" >&2; exit 64 ;;
 esac
 [ "$(id -u)" -eq 0 ] || { echo "build_image: needs root" >&2; exit 77; }
@@ -74,8 +81,103 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-
 mkdir -p "$cache" "$mnt"
+
+# attach RAW: the loop device with its partition node.
+attach() {
+  loop=$(losetup -f --show "$1")
+  # losetup --partscan does not make the partition node here; partx does (or finds it made).
+  partx -a "$loop" 2>/dev/null || partx -u "$loop" 2>/dev/null || true
+  for try in 1 2 3 4 5 6 7 8 9 10; do
+    [ -b "${loop}p1" ] && break
+    [ "$try" -lt 10 ] || { echo "build_image: no partition node ${loop}p1" >&2; exit 1; }
+    udevadm settle 2>/dev/null || true
+    sleep 1
+  done
+}
+
+# detach: unmounted first; udev may still hold the partition (probing it after the unmount),
+# so ask again for a while.
+detach() {
+  for try in 1 2 3 4 5 6 7 8 9 10; do
+    partx -d "$loop" 2>/dev/null && break
+    [ "$try" -lt 10 ] || { echo "build_image: partx cannot remove ${loop}p1" >&2; exit 1; }
+    udevadm settle 2>/dev/null || true
+    sleep 1
+  done
+  losetup -d "$loop"
+  loop=""
+}
+
+# finish RAW: OUT.qcow2 and its dpkg status, replacing any old ones only when both are made.
+finish() {
+  mkdir -p "$(dirname "$out")"
+  qemu-img convert -O qcow2 "$1" "$out.new"
+  mv "$work/dpkg-status" "$out.dpkg-status"
+  mv "$out.new" "$out"
+  echo "build_image: $out ($(du -h "$out" | cut -f1))"
+}
+
+# deb PACKAGE: the release's .deb of PACKAGE from the mirror, checked against its index, in the
+# cache; prints its path.
+deb() {
+  local index="$cache/Packages.xz" fields file sum
+  if [ ! -s "$index" ] || [ -n "$(find "$index" -mmin +720)" ]; then
+    curl -fsS --max-time 300 -o "$index.new" "$mirror/dists/$release/main/binary-amd64/Packages.xz"
+    mv "$index.new" "$index"
+  fi
+  fields=$(xz -dc "$index" | awk -v p="$1" '$0 == "Package: " p {f=1} f && /^Filename:/ {n=$2}
+    f && /^SHA256:/ {s=$2} f && /^$/ {print n, s; exit}')
+  file=${fields% *}
+  sum=${fields#* }
+  [ -n "$file" ] || { echo "build_image: $1 is not in $release" >&2; exit 1; }
+  if [ ! -s "$cache/$(basename "$file")" ]; then
+    curl -fsS --max-time 300 -o "$cache/$(basename "$file").new" "$mirror/$file"
+    mv "$cache/$(basename "$file").new" "$cache/$(basename "$file")"
+  fi
+  echo "$sum  $cache/$(basename "$file")" | sha256sum -c --quiet >&2 ||
+    { echo "build_image: $file does not match the index" >&2; exit 1; }
+  echo "$cache/$(basename "$file")"
+}
+
+if [ -n "$base" ]; then
+  [ -f "$base" ] || { echo "build_image: --from $base: not a file" >&2; exit 66; }
+  echo "build_image: $out from $base ($variant, $network)"
+  qemu-img convert -O raw "$base" "$work/disk.raw"
+  attach "$work/disk.raw"
+  mount "${loop}p1" "$mnt"
+  for m in dev dev/pts proc sys; do mount --bind "/$m" "$mnt/$m"; done
+  # Nothing is started or stopped in the image while its packages change.
+  printf '#!/bin/sh\nexit 101\n' >"$mnt/usr/sbin/policy-rc.d"
+  chmod 755 "$mnt/usr/sbin/policy-rc.d"
+  has() { chroot "$mnt" dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -q '^installed$'; }
+  if [ "$variant" != chrony ] && has chrony; then
+    chroot "$mnt" dpkg --purge chrony >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; exit 1; }
+  fi
+  if [ "$variant" = timesyncd ] && ! has systemd-timesyncd; then
+    cp "$(deb systemd-timesyncd)" "$mnt/tmp/systemd-timesyncd.deb"
+    chroot "$mnt" dpkg -i /tmp/systemd-timesyncd.deb >"$work/dpkg.log" 2>&1 ||
+      { cat "$work/dpkg.log" >&2; exit 1; }
+    rm "$mnt/tmp/systemd-timesyncd.deb"
+  fi
+  if [ "$variant" = chrony ] && ! has chrony; then
+    echo "build_image: --from needs a chrony image to make a chrony one" >&2; exit 64
+  fi
+  if [ "$network" = networkd ] && has ifupdown; then
+    # ISC dhclient stays: cloud-init depends on it (for its own probes), ifupdown ran it.
+    chroot "$mnt" dpkg --purge ifupdown >"$work/dpkg.log" 2>&1 ||
+      { cat "$work/dpkg.log" >&2; exit 1; }
+    chroot "$mnt" systemctl enable systemd-networkd.service >/dev/null 2>&1
+  fi
+  rm "$mnt/usr/sbin/policy-rc.d"
+  echo "cloudtime-image-$variant" >"$mnt/etc/hostname"
+  cp "$mnt/var/lib/dpkg/status" "$work/dpkg-status"
+  for m in dev/pts dev proc sys; do umount "$mnt/$m"; done
+  umount "$mnt"
+  detach
+  finish "$work/disk.raw"
+  exit 0
+fi
 packages=systemd-sysv,udev,kmod,linux-image-amd64,initramfs-tools,grub-pc-bin,grub2-common
 packages=$packages,cloud-init,python3-cffi-backend,python3-jsonschema,locales
 packages=$packages,iproute2,procps${network_packages:+,$network_packages}$client
@@ -111,15 +213,7 @@ GRUB
 raw="$work/disk.raw"
 truncate -s 2G "$raw"
 echo 'start=2048, type=83, bootable' | sfdisk -q "$raw"
-loop=$(losetup -f --show "$raw")
-# losetup --partscan does not make the partition node here; partx does (or finds it made).
-partx -a "$loop" 2>/dev/null || partx -u "$loop" 2>/dev/null || true
-for try in 1 2 3 4 5 6 7 8 9 10; do
-  [ -b "${loop}p1" ] && break
-  [ "$try" -lt 10 ] || { echo "build_image: no partition node ${loop}p1" >&2; exit 1; }
-  udevadm settle 2>/dev/null || true
-  sleep 1
-done
+attach "$raw"
 mkfs.ext4 -q -L root "${loop}p1"
 mount "${loop}p1" "$mnt"
 cp -a "$root/." "$mnt/"
@@ -128,17 +222,6 @@ chroot "$mnt" grub-install --target=i386-pc --modules="part_msdos ext2 search_la
   "$loop" >"$work/grub.log" 2>&1 || { cat "$work/grub.log" >&2; exit 1; }
 for m in dev/pts dev proc sys; do umount "$mnt/$m"; done
 umount "$mnt"
-# udev may still hold the partition (probing it after the unmount): ask again for a while.
-for try in 1 2 3 4 5 6 7 8 9 10; do
-  partx -d "$loop" 2>/dev/null && break
-  [ "$try" -lt 10 ] || { echo "build_image: partx cannot remove ${loop}p1" >&2; exit 1; }
-  udevadm settle 2>/dev/null || true
-  sleep 1
-done
-losetup -d "$loop"
-loop=""
-mkdir -p "$(dirname "$out")"
-qemu-img convert -O qcow2 "$raw" "$out.new"
-cp "$root/var/lib/dpkg/status" "$out.dpkg-status"
-mv "$out.new" "$out"
-echo "build_image: $out ($(du -h "$out" | cut -f1))"
+detach
+cp "$root/var/lib/dpkg/status" "$work/dpkg-status"
+finish "$raw"

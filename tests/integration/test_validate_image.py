@@ -1,6 +1,6 @@
 """`cloudtime validate-image` over a catalogue of cloud images the test builds itself with
 debootstrap (tests/images/build_image.sh): Debian 11, 12 and 13 (cloud-init 20.4, 22.4, 25.1),
-with chrony, with only systemd-timesyncd, with no NTP client, and one brought up by
+each with chrony, with only systemd-timesyncd and with no NTP client, and one brought up by
 systemd-networkd instead of ifupdown; cached in CLOUDTIME_IMAGE_CACHE (default
 /var/cache/cloudtime-test-images) between runs. One catalogue run boots every entry, two
 guests at a time, each the way the cloud would offer it (vendordata or not, DHCP option 42,
@@ -34,12 +34,15 @@ RELEASES = {"11": "bullseye", "12": "bookworm", "13": "trixie"}
 
 
 def image(variant, release="12", network="ifupdown"):
-    """The image's path, built when it is not in the cache (with its dpkg status beside it)."""
+    """The image's path, built when it is not in the cache (with its dpkg status beside it):
+    each release's chrony image by debootstrap, every other variant derived from it."""
     name = f"debian{release}-{variant}" + ("" if network == "ifupdown" else f"-{network}")
     path = os.path.join(CACHE, name + ".qcow2")
     if not (os.path.exists(path) and os.path.exists(path + ".dpkg-status")):
+        derived = (variant, network) != ("chrony", "ifupdown")
+        base = ["--from", image("chrony", release)] if derived else []
         p = subprocess.run([BUILD_IMAGE, "--release", RELEASES[release], "--network", network,
-                            variant, path, os.path.join(CACHE, "debs")],
+                            *base, variant, path, os.path.join(CACHE, "debs")],
                            capture_output=True, text=True, timeout=1200)
         if p.returncode != 0:
             raise AssertionError(f"building {name} failed:\n{p.stdout}{p.stderr}")
@@ -97,7 +100,15 @@ ENTRIES = {
     "debian12-chrony-networkd": (("chrony", "12", "networkd"), {
         "dhcp": True, "expect_checks": {"client-synchronized": "pass"}}),
     "debian11-chrony": (("chrony", "11"), {"expect_checks": {"client-synchronized": "pass"}}),
+    "debian11-timesyncd": (("timesyncd", "11"), {
+        "expect_checks": {"client-synchronized": "pass"}}),
+    "debian11-none": (("none", "11"), {
+        "expect": "fail", "expect_checks": {"client-synchronized": "fail"}}),
     "debian13-chrony": (("chrony", "13"), {"expect_checks": {"client-synchronized": "pass"}}),
+    "debian13-timesyncd": (("timesyncd", "13"), {
+        "expect_checks": {"client-synchronized": "pass"}}),
+    "debian13-none": (("none", "13"), {
+        "expect": "fail", "expect_checks": {"client-synchronized": "fail"}}),
     # A config drive written by Nova's own code (nova_config_drive.py), whose DynamicJSON
     # provider asked cloudtimed's vendordata endpoint as a compute node does.
     "debian12-chrony-nova-config-drive": (("chrony",), {
@@ -127,6 +138,11 @@ def sha256(path):
     return digest.hexdigest()
 
 
+def file_identity(path):
+    st = os.stat(path)
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 def validator_namespaces():
     p = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
     return [line for line in p.stdout.splitlines() if "cloudtime-validate-" in line]
@@ -150,12 +166,18 @@ class Catalogue(harness.TestCase):
             with open(os.path.join(cls.dir, name), "w") as f:
                 f.write(text)
         cls.nova_config_drive(os.path.join(cls.dir, "nova-config-2.iso"))
-        # The images, two built at once (debootstrap is mostly waiting for dpkg and the disk).
+        # The images: each release's chrony image by debootstrap, two at once (mostly waiting
+        # for dpkg and the disk), then the variants derived from them (seconds each).
         specs = sorted({args for args, _ in ENTRIES.values()})
+        releases = sorted({("chrony", *a[1:2]) for a in specs})
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-            paths = dict(zip(specs, pool.map(lambda a: image(*a), specs)))
+            list(pool.map(lambda a: image(*a), releases))
+        paths = {args: image(*args) for args in specs}
         cls.images = {name: paths[args] for name, (args, _) in ENTRIES.items()}
-        cls.sums = {path: sha256(path) for path in set(paths.values())}
+        # Never modified: every file's identity, and one's content (hashing them all would
+        # read 10 GB twice).
+        cls.stats = {path: file_identity(path) for path in set(paths.values())}
+        cls.sum = sha256(cls.images["debian12-chrony"])
         lines = ['config = "cloudtimed.toml"', "timeout = 420", ""]
         for name, (args, keys) in ENTRIES.items():
             lines += ["[[image]]", f'name = "{name}"', f'path = "{cls.images[name]}"']
@@ -241,8 +263,9 @@ class Catalogue(harness.TestCase):
         self.assertEqual([e["name"] for e in self.doc["images"]], list(ENTRIES))
         # Nothing is left behind, and no image file changed.
         self.assertEqual(validator_namespaces(), [])
-        for path, digest in self.sums.items():
-            self.assertEqual(sha256(path), digest, f"{path} changed")
+        for path, identity in self.stats.items():
+            self.assertEqual(file_identity(path), identity, f"{path} changed")
+        self.assertEqual(sha256(self.images["debian12-chrony"]), self.sum)
 
     def test_chrony_image_through_the_config_drive(self):
         e = self.entry("debian12-chrony")
@@ -335,15 +358,19 @@ class Catalogue(harness.TestCase):
                         delivered)
 
     def test_an_image_without_an_ntp_client_says_so(self):
-        e = self.entry("debian12-none")
-        self.assertEqual(e["client"]["kind"], "none")
-        self.assertIn("cloudtime: no NTP client found", " ".join(
-            e["validation"]["vendordata_log"]))
+        for name in ("debian11-none", "debian12-none", "debian13-none"):
+            e = self.entry(name)
+            self.assertEqual(e["client"]["kind"], "none", name)
+            self.assertIn("cloudtime: no NTP client found", " ".join(
+                e["validation"]["vendordata_log"]), name)
 
     def test_releases_and_networkd(self):
-        for name in ("debian11-chrony", "debian13-chrony", "debian12-chrony-networkd"):
+        for name, kind in (("debian11-chrony", "chrony"), ("debian13-chrony", "chrony"),
+                           ("debian12-chrony-networkd", "chrony"),
+                           ("debian11-timesyncd", "systemd-timesyncd"),
+                           ("debian13-timesyncd", "systemd-timesyncd")):
             e = self.entry(name)
-            self.assertEqual(e["client"]["kind"], "chrony", name)
+            self.assertEqual(e["client"]["kind"], kind, name)
             self.assertIn("169.254.169.254", e["client"]["follows"], name)
         self.assertIn("dhcp", self.entry("debian12-chrony-networkd")["delivered_by"])
 
