@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 #include "check/chrony_view.hpp"
@@ -53,7 +54,15 @@ CheckResult delivered_check(const VmFacts& f) {
                   Verdict::fail, ""};
     std::vector<std::string> found;
     std::vector<std::string> missing;
+    std::vector<std::string> unread;
     for (const auto& c : f.channels) {
+        const bool dynamic = c.source.ends_with("vendor_data2.json");
+        if (c.servers && !c.servers->empty() && dynamic &&
+            !cloud_init_reads_vendor_data2(f.cloud_init_version, c.kind)) {
+            // Delivered, but this image's cloud-init never reads it.
+            unread.push_back(c.kind + " (" + c.source + "): " + join(*c.servers, " "));
+            continue;
+        }
         if (c.servers && !c.servers->empty()) {
             found.push_back(c.kind + " (" + c.source + "): " + join(*c.servers, " "));
         } else {
@@ -75,15 +84,23 @@ CheckResult delivered_check(const VmFacts& f) {
             found.push_back("PTP clock " + clock.info.device + " (" + clock.info.clock_name + ")");
         }
     }
+    const std::string unread_text =
+        unread.empty()
+            ? std::string()
+            : "; " + join(unread, "; ") + ", but this image's cloud-init " + f.cloud_init_version +
+                  " does not read vendor_data2.json there (from the metadata service "
+                  "since 21.1, from a config drive since 22.2): the cloud's "
+                  "vendor_data.json (Nova's StaticJSON) or DHCP option 42 reaches it";
     if (found.empty()) {
         r.reason = "no cloud time source delivered: " + join(missing, "; ") + "; no PTP clock" +
                    (untold.empty() ? std::string()
                                    : "; NTP answers on " + join(untold, ", ") +
-                                         ", but nothing told this VM to use it");
+                                         ", but nothing told this VM to use it") +
+                   unread_text;
         return r;
     }
     r.verdict = Verdict::pass;
-    r.reason = join(found, "; ");
+    r.reason = join(found, "; ") + unread_text;
     return r;
 }
 
@@ -395,6 +412,16 @@ std::size_t distinct_servers(const VmFacts& facts) {
     const auto groups = group_servers(answers);
     const std::set<std::size_t> distinct(groups.begin(), groups.end());
     return distinct.empty() && unidentified ? 1 : distinct.size();
+}
+
+bool cloud_init_reads_vendor_data2(const std::string& version, const std::string& kind) {
+    int major = 0;
+    int minor = 0;
+    if (std::sscanf(version.c_str(), "%d.%d", &major, &minor) != 2) {
+        return true;
+    }
+    const std::pair<int, int> since = kind == "config-drive" ? std::pair{22, 2} : std::pair{21, 1};
+    return std::pair{major, minor} >= since;
 }
 
 std::vector<CheckResult> evaluate_vm(const VmFacts& facts, const VmThresholds& thresholds) {

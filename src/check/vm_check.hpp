@@ -64,7 +64,13 @@ struct VmFacts {
     std::string opted_out;
     // Where a vendordata asks for the KVM PTP clock (ptp_kvm); "" when none does.
     std::string ptp_requested_by;
+    std::string cloud_init_version;  // "20.4.1" (`cloud-init --version`); "" when unknown
 };
+
+// Whether a cloud-init of `version` reads vendor_data2.json (Nova's DynamicJSON) from a channel
+// of `kind`: from the metadata service since 21.1, from a config drive since 22.2; an unknown
+// version is given the benefit of the doubt.
+bool cloud_init_reads_vendor_data2(const std::string& version, const std::string& kind);
 
 enum class RedundancyRule : std::uint8_t {
     required,  // fail without a PHC or two answering cloud servers

@@ -285,10 +285,24 @@ void ntp_client(const VmCheckOptions& o, VmFacts& f) {
         c.timesyncd_servers = timesyncd_servers(o);
     }
 }
+// "/usr/bin/cloud-init 20.4.1" -> "20.4.1"; "" without cloud-init.
+std::string cloud_init_version(const VmCheckOptions& o) {
+    const auto result = sys::run_program({o.cloud_init, "--version"});
+    if (!result || result->exit_code != 0) {
+        return "";
+    }
+    std::istringstream words(result->output);
+    std::string last;
+    for (std::string w; words >> w;) {
+        last = w;
+    }
+    return last;
+}
 }  // namespace
 
 VmFacts gather_vm_facts(const VmCheckOptions& options) {
     VmFacts facts;
+    facts.cloud_init_version = cloud_init_version(options);
     metadata_channels(options, facts);
     config_drive_channels(options, facts);
     dhcp_channels(options, facts);

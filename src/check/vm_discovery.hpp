@@ -31,6 +31,7 @@ struct VmCheckOptions {
                                                   "/etc/systemd/timesyncd.conf.d/*.conf",
                                                   "/run/systemd/timesyncd.conf.d/*.conf"};
     std::string ptp_sysfs = "/sys/class/ptp";
+    std::string cloud_init = "cloud-init";  // asked for its --version
     std::string dev_dir = "/dev";
     client::QueryOptions measurement{.samples = 4, .interval_s = 0.25, .timeout_s = 1.0};
     double probe_timeout_s = 0.5;

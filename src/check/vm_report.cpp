@@ -107,6 +107,9 @@ nlohmann::json vm_facts_json(const VmFacts& f) {
     if (!f.ptp_requested_by.empty()) {
         out["ptp_requested_by"] = f.ptp_requested_by;
     }
+    if (!f.cloud_init_version.empty()) {
+        out["cloud_init_version"] = f.cloud_init_version;
+    }
     return out;
 }
 

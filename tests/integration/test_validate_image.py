@@ -114,6 +114,14 @@ ENTRIES = {
     "debian12-chrony-nova-config-drive": (("chrony",), {
         "config_drive": "nova-config-2.iso",
         "expect_checks": {"time-source-delivered": "pass", "client-synchronized": "pass"}}),
+    # cloud-init 20.4 reads no vendor_data2.json from a config drive (22.2 does): DynamicJSON
+    # alone does not reach Debian 11, and the check says why; Nova's StaticJSON beside it does.
+    "debian11-chrony-nova-config-drive": (("chrony", "11"), {
+        "config_drive": "nova-config-2.iso", "expect": "fail",
+        "expect_checks": {"time-source-delivered": "fail"}}),
+    "debian11-chrony-nova-static-json": (("chrony", "11"), {
+        "config_drive": "nova-static-config-2.iso",
+        "expect_checks": {"time-source-delivered": "pass", "client-synchronized": "pass"}}),
 }
 NOVA_INSTANCE = {"uuid": "7a1fd5b8-1a11-4b0c-a7e5-b7f0dc5df6d5",
                  "project_id": "039d104b7a5c4631b4ba6524d0b9e981", "hostname": "vm-1",
@@ -165,7 +173,14 @@ class Catalogue(harness.TestCase):
         for name, text in files.items():
             with open(os.path.join(cls.dir, name), "w") as f:
                 f.write(text)
-        cls.nova_config_drive(os.path.join(cls.dir, "nova-config-2.iso"))
+        cls.nova_vendordata = cls.nova_config_drive(os.path.join(cls.dir, "nova-config-2.iso"))
+        static = os.path.join(cls.dir, "vendor_data.json")
+        with open(static, "w") as f:
+            f.write(subprocess.run([harness.CLOUDTIME, "vendordata", "-c", os.path.join(
+                cls.dir, "cloudtimed.toml"), "render", "--static"], capture_output=True,
+                text=True, check=True).stdout)
+        cls.nova_config_drive(os.path.join(cls.dir, "nova-static-config-2.iso"),
+                              f"vendordata_jsonfile_path = {static}\n")
         # The images: each release's chrony image by debootstrap, two at once (mostly waiting
         # for dpkg and the disk), then the variants derived from them (seconds each).
         specs = sorted({args for args, _ in ENTRIES.values()})
@@ -203,7 +218,7 @@ class Catalogue(harness.TestCase):
               flush=True)
 
     @classmethod
-    def nova_config_drive(cls, path):
+    def nova_config_drive(cls, path, api=""):
         """Nova's config drive builder, with the validator's user-data, asking a cloudtimed's
         vendordata endpoint through Nova's DynamicJSON provider (nova.conf as a compute node
         has it); the endpoint's log says what Nova asked."""
@@ -220,7 +235,7 @@ class Catalogue(harness.TestCase):
             with open(conf, "w") as f:
                 f.write("[DEFAULT]\nmkisofs_cmd = xorrisofs\n[api]\n"
                         "vendordata_providers = StaticJSON,DynamicJSON\n"
-                        f"vendordata_dynamic_targets = cloud-init@http://127.0.0.1:{port}/\n")
+                        f"vendordata_dynamic_targets = cloud-init@http://127.0.0.1:{port}/\n{api}")
             user_data = subprocess.run([harness.CLOUDTIME, "validate-image", "--print-user-data"],
                                        capture_output=True, text=True, check=True).stdout
             spec = os.path.join(cls.dir, "nova-instance.json")
@@ -230,7 +245,7 @@ class Catalogue(harness.TestCase):
                                 conf, spec, path], capture_output=True, text=True, timeout=120)
             assert p.returncode == 0, p.stdout + p.stderr
             assert "Error from dynamic vendordata" not in p.stderr, p.stderr
-            cls.nova_vendordata = daemon.vendordata_status(
+            return daemon.vendordata_status(
                 until=lambda v: v.get("endpoint", {}).get("deliveries", {}).get("time", 0) >= 1)
         finally:
             daemon.cleanup()
@@ -385,6 +400,18 @@ class Catalogue(harness.TestCase):
                       self.checks("debian12-chrony-nova-config-drive")[
                           "time-source-delivered"]["reason"])
         self.assertEqual(e["client"], {"kind": "chrony", "follows": ["169.254.169.254"]})
+
+    def test_debian_11_needs_novas_static_json(self):
+        e = self.entry("debian11-chrony-nova-config-drive")
+        self.assertEqual(e["validation"]["guest"]["cloud_init_version"], "20.4.1")
+        self.assertIn("but this image's cloud-init 20.4.1 does not read vendor_data2.json there",
+                      self.checks("debian11-chrony-nova-config-drive")[
+                          "time-source-delivered"]["reason"])
+        e = self.entry("debian11-chrony-nova-static-json")
+        self.assertIn("openstack/latest/vendor_data.json: 169.254.169.254",
+                      self.checks("debian11-chrony-nova-static-json")[
+                          "time-source-delivered"]["reason"])
+        self.assertEqual(e["client"]["follows"], ["169.254.169.254"])
 
     def test_the_html_report_in_chromium(self):
         chromium = shutil.which("chromium")

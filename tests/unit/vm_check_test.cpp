@@ -178,6 +178,36 @@ TEST(VmCheck, APtpClockAskedForButAbsentWarns) {
     EXPECT_EQ(exit_code(results), 0);  // NTP still works
 }
 
+TEST(VmCheck, VendorData2IsNotDeliveredToACloudInitThatDoesNotReadIt) {
+    EXPECT_FALSE(cloud_init_reads_vendor_data2("20.4.1", "config-drive"));
+    EXPECT_FALSE(cloud_init_reads_vendor_data2("22.1", "config-drive"));
+    EXPECT_TRUE(cloud_init_reads_vendor_data2("22.2", "config-drive"));
+    EXPECT_TRUE(cloud_init_reads_vendor_data2("25.1.4", "config-drive"));
+    EXPECT_FALSE(cloud_init_reads_vendor_data2("20.4.1", "metadata"));
+    EXPECT_TRUE(cloud_init_reads_vendor_data2("21.1", "metadata"));
+    EXPECT_TRUE(cloud_init_reads_vendor_data2("", "config-drive"));  // unknown: no claim
+    auto f = healthy();
+    f.channels = {
+        {"config-drive", "/mnt/openstack/latest/vendor_data2.json",
+         std::vector<std::string>{"169.254.169.254"}},
+        {"config-drive", "/mnt/openstack/latest/vendor_data.json", Error{"no NTP servers"}}};
+    f.cloud_init_version = "22.4.2";
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "time-source-delivered"), Verdict::pass);
+    f.cloud_init_version = "20.4.1";
+    const auto results = evaluate_vm(f, {});
+    EXPECT_EQ(verdict_of(results, "time-source-delivered"), Verdict::fail);
+    EXPECT_NE(results[0].reason.find("config-drive (/mnt/openstack/latest/vendor_data2.json): "
+                                     "169.254.169.254, but this image's cloud-init 20.4.1 does "
+                                     "not read vendor_data2.json there"),
+              std::string::npos)
+        << results[0].reason;
+    // Where vendor_data.json carries it too, time is delivered, and the rest is said.
+    f.channels[1].servers = std::vector<std::string>{"169.254.169.254"};
+    const auto both = evaluate_vm(f, {});
+    EXPECT_EQ(verdict_of(both, "time-source-delivered"), Verdict::pass);
+    EXPECT_NE(both[0].reason.find("does not read vendor_data2.json"), std::string::npos);
+}
+
 TEST(VmCheck, UnreachableServerIsNamed) {
     auto f = healthy();
     f.servers[0].result->summary.reset();
