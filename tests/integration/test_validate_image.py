@@ -396,7 +396,7 @@ class Catalogue(harness.TestCase):
         self.assertGreaterEqual(deliveries.get("time", 0), 1, self.nova_vendordata)
         self.assertEqual(self.nova_vendordata["refused"], 0, self.nova_vendordata)
         e = self.entry("debian12-chrony-nova-config-drive")
-        self.assertIn("openstack/latest/vendor_data2.json: 169.254.169.254",
+        self.assertIn("openstack/latest/vendor_data2.json): 169.254.169.254",
                       self.checks("debian12-chrony-nova-config-drive")[
                           "time-source-delivered"]["reason"])
         self.assertEqual(e["client"], {"kind": "chrony", "follows": ["169.254.169.254"]})
@@ -408,7 +408,7 @@ class Catalogue(harness.TestCase):
                       self.checks("debian11-chrony-nova-config-drive")[
                           "time-source-delivered"]["reason"])
         e = self.entry("debian11-chrony-nova-static-json")
-        self.assertIn("openstack/latest/vendor_data.json: 169.254.169.254",
+        self.assertIn("openstack/latest/vendor_data.json): 169.254.169.254",
                       self.checks("debian11-chrony-nova-static-json")[
                           "time-source-delivered"]["reason"])
         self.assertEqual(e["client"]["follows"], ["169.254.169.254"])
