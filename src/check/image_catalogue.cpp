@@ -191,13 +191,11 @@ std::optional<ImageOutcome> outcome_from_word(std::string_view word) {
 Expected<std::vector<CatalogueEntry>> parse_catalogue(std::string_view text,
                                                       const std::string& origin,
                                                       const std::string& directory) {
-    toml::table root;
-    try {
-        root = toml::parse(text, origin);
-    } catch (const toml::parse_error& e) {
-        return Error{origin + ":" + std::to_string(e.source().begin.line) + ": " +
-                     std::string(e.description())};
+    auto parsed = config::parse_toml(text, origin);
+    if (!parsed) {
+        return parsed.failure();
     }
+    const toml::table& root = *parsed;
     const CatalogueReader reader(origin, directory);
     const config::TomlReader toml(origin);
     CatalogueEntry defaults;

@@ -449,14 +449,11 @@ class Reader : public TomlReader {
 };
 
 Status apply_text(std::string_view text, const std::string& origin, Config& config) {
-    toml::table root;
-    try {
-        root = toml::parse(text, origin);
-    } catch (const toml::parse_error& e) {
-        return Error{origin + ":" + std::to_string(e.source().begin.line) + ": " +
-                     std::string(e.description())};
+    auto root = parse_toml(text, origin);
+    if (!root) {
+        return root.failure();
     }
-    return Reader(origin).apply(root, config);
+    return Reader(origin).apply(*root, config);
 }
 
 }  // namespace

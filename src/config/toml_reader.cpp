@@ -16,6 +16,15 @@ std::string number_text(double v) {
 }
 }  // namespace
 
+Expected<toml::table> parse_toml(std::string_view text, const std::string& origin) {
+    try {
+        return toml::parse(text, origin);
+    } catch (const toml::parse_error& e) {
+        return Error{origin + ":" + std::to_string(e.source().begin.line) + ": " +
+                     std::string(e.description())};
+    }
+}
+
 Error TomlReader::fail(const toml::source_region& where, const std::string& what) const {
     return Error{origin_ + ":" + std::to_string(where.begin.line) + ": " + what};
 }

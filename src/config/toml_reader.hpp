@@ -6,12 +6,16 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sys/socket_address.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::config {
+
+// The document, or its syntax error as "ORIGIN:LINE: what".
+Expected<toml::table> parse_toml(std::string_view text, const std::string& origin);
 
 class TomlReader {
   public:

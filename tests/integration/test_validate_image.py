@@ -216,6 +216,11 @@ class Catalogue(harness.TestCase):
         cls.output = p.stdout + p.stderr
         print(f"\ncatalogue of {len(ENTRIES)} entries: {cls.wall_s:.0f} s, exit {cls.code}",
               flush=True)
+        for e in (cls.doc or {}).get("images", []):  # the matrix's rows, for the log
+            verdicts = " ".join(c["verdict"][:4].upper() for c in e["checks"])
+            boot = e.get("validation", {}).get("boot_s", 0)
+            print(f"  {e['name']:<36} {e['expect']:<9} {e['outcome']:<9} {boot:4.0f} s  "
+                  f"{verdicts}  {'yes' if e['as_expected'] else 'NO'}", flush=True)
 
     @classmethod
     def nova_config_drive(cls, path, api=""):
