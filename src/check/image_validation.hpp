@@ -62,6 +62,12 @@ struct ImageValidation {
 // Could-not-validate problems (no qemu, not root, the image unreadable) are errors.
 Expected<ImageValidation> validate_image(const ImageValidationOptions& options);
 
+// Pure (guest_console.cpp): the script the tools drive holds, which runs `checker` inside and
+// prints its report between markers on the serial console; and whether the console shows
+// that it finished.
+std::string run_check_script(std::string_view checker);
+bool check_finished(const std::string& console);
+
 // Pure: how far the guest has come, from what its console printed so far ("" before the
 // first line: firmware and boot loader).
 std::string guest_stage(std::string_view console);

@@ -104,6 +104,15 @@ TEST(ImageValidation, TheTenantsUserDataComesFirstInTheMultipart) {
     EXPECT_LT(tenant, check);
     EXPECT_NE(both.find("runcmd: [ls]\n--"), std::string::npos);  // its own line ends
     EXPECT_NE(both.find("filename=\"zz-cloudtime-check\""), std::string::npos);
+    // The tools drive's script prints what parse_console reads back.
+    const std::string script = run_check_script("cloudtime-vm");
+    EXPECT_NE(script.find("\"$d/cloudtime-vm\" check --json --wait 120 "), std::string::npos);
+    EXPECT_NE(script.find("echo CLOUDTIME-CHECK-JSON-BEGIN; cat /run/cloudtime-check.json; echo "
+                          "CLOUDTIME-CHECK-JSON-END; echo \"CLOUDTIME-CHECK-EXIT $code\"; } "
+                          ">/dev/ttyS0"),
+              std::string::npos);
+    EXPECT_FALSE(check_finished("CLOUDTIME-CHECK-JSON-END\n"));
+    EXPECT_TRUE(check_finished("CLOUDTIME-CHECK-EXIT 0\n"));
 }
 
 std::vector<CheckResult> verdicts(Verdict delivered, Verdict synchronized) {
