@@ -12,7 +12,7 @@ targets=("$@")
 out=build-fuzz
 mkdir -p "$out"
 proto=(src/proto/*.cpp)
-cloud=(src/cloud/nova_request.cpp src/cloud/time_policy.cpp)
+cloud=(src/cloud/nova_request.cpp src/cloud/time_policy.cpp src/cloud/instance_metadata.cpp)
 check=(src/check/report.cpp src/check/check_result.cpp)
 # The embedded default config and the vendordata's script, made as CMake makes them.
 sys=(src/sys/socket_address.cpp src/sys/text_file.cpp src/sys/fd.cpp)
