@@ -26,13 +26,6 @@ std::string microseconds(double seconds) {
     return fmt::format("{:.1f} µs", seconds * 1e6);
 }
 
-const nlohmann::json* guest_facts(const ImageRun& run) {
-    if (!run.validation || !run.validation->guest || !*run.validation->guest) {
-        return nullptr;
-    }
-    return &(*run.validation->guest)->facts;
-}
-
 std::string matrix(const std::vector<ImageRun>& runs) {
     const auto columns = check_columns(runs);
     std::string out =
@@ -53,9 +46,8 @@ std::string matrix(const std::vector<ImageRun>& runs) {
             as_expected ? "" : " class=\"unexpected\"", outcome_word(r.entry.expect),
             r.validation ? fmt::format("{:.0f} s", r.validation->boot_s) : "-");
         for (const auto& id : columns) {
-            const auto it = std::find_if(r.checks.begin(), r.checks.end(),
-                                         [&](const CheckResult& c) { return c.id == id; });
-            if (it == r.checks.end()) {
+            const CheckResult* it = find_check(r, id);
+            if (it == nullptr) {
                 out += "<td class=\"none\" data-check=\"" + html_escape(id) + "\">-</td>";
                 continue;
             }

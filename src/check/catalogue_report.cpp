@@ -7,6 +7,16 @@
 namespace cloudtime::check {
 
 namespace {
+std::string cell_word(const CheckResult* c) {
+    if (c == nullptr) {
+        return "-";
+    }
+    return c->verdict == Verdict::skip    ? "skip"
+           : c->verdict == Verdict::abort ? "ABRT"
+                                          : verdict_name(c->verdict);
+}
+}  // namespace
+
 const nlohmann::json* guest_facts(const ImageRun& run) {
     if (!run.validation || !run.validation->guest || !*run.validation->guest) {
         return nullptr;
@@ -19,16 +29,6 @@ const CheckResult* find_check(const ImageRun& run, const std::string& id) {
                                  [&](const CheckResult& c) { return c.id == id; });
     return it == run.checks.end() ? nullptr : &*it;
 }
-
-std::string cell_word(const CheckResult* c) {
-    if (c == nullptr) {
-        return "-";
-    }
-    return c->verdict == Verdict::skip    ? "skip"
-           : c->verdict == Verdict::abort ? "ABRT"
-                                          : verdict_name(c->verdict);
-}
-}  // namespace
 
 ImageRun judge_image(CatalogueEntry entry, Expected<ImageValidation> validation) {
     ImageRun run;

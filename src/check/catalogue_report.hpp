@@ -24,6 +24,11 @@ struct ImageRun {
     std::string mismatch;  // "" when the outcome is the one expected
 };
 
+// The guest's own report's facts, or null when the check never reported.
+const nlohmann::json* guest_facts(const ImageRun& run);
+// The run's verdict of check `id`, or null when it was not run.
+const CheckResult* find_check(const ImageRun& run, const std::string& id);
+
 // Judges one validation against its entry.
 ImageRun judge_image(CatalogueEntry entry, Expected<ImageValidation> validation);
 

@@ -99,6 +99,18 @@ Expected<std::vector<check::CatalogueEntry>> command_line_entries(const Validate
     return out;
 }
 
+// The tenant's user-data file, within Nova's limit and of a type cloud-init reads.
+Expected<std::string> read_tenant_user_data(const std::string& path) {
+    auto text = sys::read_text_file(path, kUserDataLimit);
+    if (!text) {
+        return Error{path + ": " + text.error()};
+    }
+    if (auto type = check::user_data_type(*text); !type) {
+        return Error{path + ": " + type.error()};
+    }
+    return text;
+}
+
 // Everything one validation needs, made before any guest boots: a bad config or a missing
 // user-data file stops the run before it spends minutes.
 Expected<check::ImageValidationOptions> prepare(const check::CatalogueEntry& e,
@@ -131,12 +143,9 @@ Expected<check::ImageValidationOptions> prepare(const check::CatalogueEntry& e,
         o.dhcp_option_config = snippet->text;
     }
     if (!e.user_data.empty()) {
-        auto text = sys::read_text_file(e.user_data, kUserDataLimit);
+        auto text = read_tenant_user_data(e.user_data);
         if (!text) {
-            return Error{e.user_data + ": " + text.error()};
-        }
-        if (auto type = check::user_data_type(*text); !type) {
-            return Error{e.user_data + ": " + type.error()};
+            return text.failure();
         }
         o.tenant_user_data = std::move(text).value();
     }
@@ -265,14 +274,12 @@ int print_catalogue(const std::vector<check::ImageRun>& runs, const ValidateArgs
 int print_user_data(const ValidateArgs& args) {
     std::string tenant;
     if (!args.user_data.empty()) {
-        auto text = sys::read_text_file(args.user_data, kUserDataLimit);
-        auto type = text ? check::user_data_type(*text) : Expected<std::string>(text.failure());
-        if (!type) {
-            std::cerr << "cloudtime validate-image: " << args.user_data << ": " << type.error()
-                      << "\n";
+        auto text = read_tenant_user_data(args.user_data);
+        if (!text) {
+            std::cerr << "cloudtime validate-image: " << text.error() << "\n";
             return kExitConfig;
         }
-        tenant = *text;
+        tenant = std::move(text).value();
     }
     std::cout << check::validator_user_data(tenant);
     return kExitOk;

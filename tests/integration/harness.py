@@ -93,6 +93,14 @@ def require_program(path):
         raise SystemExit(SKIP)
 
 
+def require_system_python_module(module, package):
+    """Skips the test class unless Debian's python3 imports `module` (from `package`)."""
+    probe = subprocess.run(["/usr/bin/python3", "-c", f"import {module}"], capture_output=True,
+                           text=True)
+    if probe.returncode != 0:
+        raise unittest.SkipTest(f"{package} is not installed (scripts/bootstrap.sh)")
+
+
 def read_status(path, timeout=2.0):
     """The status document a cloudtimed writes to whoever connects to its status socket; None
     while nothing answers there."""

@@ -38,11 +38,8 @@ INSTANCE = {"project_id": "039d104b7a5c4631b4ba6524d0b9e981",
 class NovaDynamicJson(harness.TestCase):
     @classmethod
     def setUpClass(cls):
-        probe = subprocess.run(["/usr/bin/python3", "-c",
-                                "import nova.api.metadata.vendordata_dynamic"],
-                               capture_output=True, text=True)
-        if probe.returncode != 0:
-            raise unittest.SkipTest("python3-nova is not installed (scripts/bootstrap.sh)")
+        harness.require_system_python_module("nova.api.metadata.vendordata_dynamic",
+                                             "python3-nova")
         super().setUpClass()
         cls.dir = tempfile.mkdtemp(prefix="cloudtime-nova-test-")
 

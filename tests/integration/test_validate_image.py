@@ -227,10 +227,7 @@ class Catalogue(harness.TestCase):
         """Nova's config drive builder, with the validator's user-data, asking a cloudtimed's
         vendordata endpoint through Nova's DynamicJSON provider (nova.conf as a compute node
         has it); the endpoint's log says what Nova asked."""
-        probe = subprocess.run(["/usr/bin/python3", "-c", "import nova.virt.configdrive"],
-                               capture_output=True, text=True)
-        if probe.returncode != 0:
-            raise unittest.SkipTest("python3-nova is not installed (scripts/bootstrap.sh)")
+        harness.require_system_python_module("nova.virt.configdrive", "python3-nova")
         port = harness.free_tcp_port()
         daemon = harness.Daemon(config=harness.LOCAL_CONFIG + "[vendordata]\nenabled = true\n"
                                 f'listen = "127.0.0.1:{port}"\n', listen=("127.0.0.1:0",))
