@@ -102,6 +102,10 @@ class Reader : public TomlReader {
                 }
             } else if (key == "seccomp") {
                 s = read_bool(key, node, "server", c.seccomp);
+            } else if (key == "interleaved") {
+                s = read_bool(key, node, "server", c.interleaved);
+            } else if (key == "interleaved_records") {
+                s = read_integer(key, node, "server", 4, 1 << 24, c.interleaved_records);
             } else if (key == "receive_buffer") {
                 s = read_integer(key, node, "server", 0, 1U << 30U, c.receive_buffer);
             } else {

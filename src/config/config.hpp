@@ -26,6 +26,10 @@ struct Config {
     unsigned batch_size = 32;
     unsigned receive_buffer = 4U << 20U;
     bool seccomp = true;  // the serving process allows only the system calls it makes
+    // Interleaved mode (RFC 9769) for clients that ask for it (chrony's xleave), with a record
+    // of each reply sent: `interleaved_records` of them (24 octets each), shared by workers.
+    bool interleaved = true;
+    std::size_t interleaved_records = 65536;
     // Started as root: drop to this user after binding; empty: keep running as started.
     std::string user = "_cloudtime";
     // Ours at run time: the chrony client socket (where chronyd answers); owned by `user`.

@@ -298,6 +298,14 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
     } else {
         spdlog::info("rate limiting is off");
     }
+    if (config.interleaved) {
+        spdlog::info(
+            "interleaved mode on: {} records ({} KiB); transmit times from kernel software "
+            "timestamps (hardware timestamps are not used)",
+            ntp.interleaved_records(), ntp.interleaved_table_bytes() / 1024);
+    } else {
+        spdlog::info("interleaved mode is off: basic mode only");
+    }
     spdlog::info("query it with: cloudtime query {}", ntp.bound_addresses().front().to_string());
 
     if (tenants) {

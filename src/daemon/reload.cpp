@@ -20,6 +20,7 @@ server::ServerOptions server_options(const Config& config) {
         .policy = proto::ServerPolicy{},
         .rate_limit = config.rate_limit,
         .access = proto::AccessList(config.access_rules, config.access_default),
+        .interleaved_records = config.interleaved ? config.interleaved_records : 0,
     };
 }
 

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "proto/hash_mix.hpp"
+
 namespace cloudtime::proto {
 
 namespace {
@@ -30,16 +32,6 @@ std::int64_t circular_diff(std::uint64_t a, std::uint64_t b) {
     return d >= (kTimeMask >> 1U)
                ? static_cast<std::int64_t>(d) - static_cast<std::int64_t>(kTimeMask + 1)
                : static_cast<std::int64_t>(d);
-}
-
-std::uint64_t mix(std::uint64_t x) {
-    // splitmix64's finalizer: every input bit reaches every output bit.
-    x ^= x >> 30U;
-    x *= 0xBF58'476D'1CE4'E5B9ULL;
-    x ^= x >> 27U;
-    x *= 0x94D0'49BB'1331'11EBULL;
-    x ^= x >> 31U;
-    return x;
 }
 
 }  // namespace
@@ -86,7 +78,7 @@ RateLimiter::RateLimiter(const RateLimitPolicy& policy, std::uint64_t seed, Unix
       slots_(std::make_unique<std::atomic<std::uint64_t>[]>(size_)) {}
 
 std::uint64_t RateLimiter::hash(const SourceKey& key) const {
-    return mix(mix(key.high ^ seed_) ^ key.low ^ (seed_ >> 7U));
+    return mix64(mix64(key.high ^ seed_) ^ key.low ^ (seed_ >> 7U));
 }
 
 // One GCRA step on a slot that holds our tag. false: limited. `retry`: the slot changed

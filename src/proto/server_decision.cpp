@@ -109,6 +109,31 @@ void make_kiss_of_death(std::span<std::uint8_t, kHeaderSize> reply, std::uint32_
     store_u64(bytes.subspan(16, 8), 0);  // reference timestamp
 }
 
+// RFC 9769: a client in interleaved mode puts our receive timestamp of its previous exchange
+// in the origin field and its own receive time of our reply in the receive field; a basic
+// client's origin is zero or its previous transmit time. When the named reply is ours, to
+// this client, the answer carries that reply's transmit time and echoes the receive field
+// as origin, which is how the client tells the modes apart.
+void answer_interleaved(const InterleavedTable& table, const Arrival& arrival,
+                        std::span<const std::uint8_t> request,
+                        std::span<std::uint8_t, kHeaderSize> reply, Reply& answer) {
+    const NtpTimestamp origin{load_u64(request.subspan(kOriginOffset, 8))};
+    const std::uint64_t receive = load_u64(request.subspan(kReceiveOffset, 8));
+    const std::uint64_t transmit = load_u64(request.subspan(kTransmitOffset, 8));
+    if (origin.is_zero() || origin.raw == receive || origin.raw == transmit) {
+        return;
+    }
+    const auto previous = table.find(origin, arrival.source);
+    if (!previous) {
+        return;
+    }
+    const std::span<std::uint8_t> bytes(reply);
+    store_u64(bytes.subspan(kOriginOffset, 8), receive);
+    store_u64(bytes.subspan(kTransmitOffset, 8), previous->transmit.raw);
+    answer.interleaved = true;
+    answer.transmit_source = previous->source;
+}
+
 }  // namespace
 
 Decision handle(const ServerRules& rules, const Arrival& arrival,
@@ -141,7 +166,15 @@ Decision handle(const ServerRules& rules, const Arrival& arrival,
         make_kiss_of_death(reply, kKissRate);
         return KissOfDeath{length, kKissRate};
     }
-    return Reply{length, verdict == RateVerdict::leak};
+    Reply result{length, verdict == RateVerdict::leak};
+    if (rules.interleaved != nullptr) {
+        answer_interleaved(*rules.interleaved, arrival, request, reply, result);
+    }
+    return result;
+}
+
+NtpTimestamp receive_of(std::span<const std::uint8_t, kHeaderSize> reply) {
+    return NtpTimestamp{load_u64(std::span<const std::uint8_t>(reply).subspan(kReceiveOffset, 8))};
 }
 
 void stamp_transmit(std::span<std::uint8_t, kHeaderSize> reply, UnixTime transmit) {

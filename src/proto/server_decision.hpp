@@ -13,6 +13,7 @@
 
 #include "proto/access_list.hpp"
 #include "proto/clock_snapshot.hpp"
+#include "proto/interleaved_table.hpp"
 #include "proto/packet.hpp"
 #include "proto/rate_limiter.hpp"
 #include "proto/timestamp.hpp"
@@ -46,6 +47,8 @@ struct ServerRules {
     const AccessList* access = nullptr;
     RateLimiter* limiter = nullptr;
     std::uint8_t ipv6_prefix = 64;  // the limiter's unit for IPv6 sources
+    // The records of replies sent (shared by every worker); null: basic mode only.
+    const InterleavedTable* interleaved = nullptr;
 };
 
 struct Arrival {
@@ -57,6 +60,10 @@ struct Arrival {
 struct Reply {
     std::size_t length = 0;  // octets written at the start of the reply buffer
     bool leaked = false;     // over the rate limit, answered anyway (RFC 8633's leak)
+    // RFC 9769: the request named an earlier reply of ours to this client, and this reply
+    // carries that reply's transmit time (from `transmit_source`), already written.
+    bool interleaved = false;
+    TransmitSource transmit_source = TransmitSource::daemon;
 };
 struct KissOfDeath {
     std::size_t length = 0;
@@ -68,7 +75,8 @@ struct Drop {
 using Decision = std::variant<Reply, KissOfDeath, Drop>;
 
 // Writes a reply or kiss-of-death into `reply` (at least kHeaderSize octets), all but the
-// transmit timestamp: the caller stamps that as late as it can, with stamp_transmit().
+// transmit timestamp of a basic reply: the caller stamps that as late as it can, with
+// stamp_transmit(). An interleaved reply is whole (its transmit time is the earlier reply's).
 // Whatever is written is never longer than the request. `random` is any well-mixed 64-bit
 // value; it decides which limited requests leak or get a KoD.
 Decision handle(const ServerRules& rules, const Arrival& arrival,
@@ -76,5 +84,8 @@ Decision handle(const ServerRules& rules, const Arrival& arrival,
                 std::uint64_t random, std::span<std::uint8_t, kHeaderSize> reply);
 
 void stamp_transmit(std::span<std::uint8_t, kHeaderSize> reply, UnixTime transmit);
+
+// The receive timestamp a reply carries: what the client will name in an interleaved request.
+NtpTimestamp receive_of(std::span<const std::uint8_t, kHeaderSize> reply);
 
 }  // namespace cloudtime::proto

@@ -33,9 +33,14 @@ struct CounterTotals {
     std::uint64_t kod_sent = 0;   // answered with a KoD RATE (counted in answered too)
     std::uint64_t leaked = 0;     // over the rate limit but answered anyway (leak)
     std::uint64_t deny_sent = 0;  // answered with a KoD DENY (access list; in answered too)
+    // Replies in interleaved mode (RFC 9769), by where the transmit time they carried came
+    // from (daemon: read before the send; kernel: the kernel's software stamp).
+    std::array<std::uint64_t, proto::kTransmitSourceCount> interleaved{};
+    std::uint64_t kernel_tx_stamps = 0;  // kernel transmit stamps read and kept for a client
     std::array<std::uint64_t, proto::kDropReasonCount> dropped{};
 
     std::uint64_t dropped_total() const;  // every reason, oversized included
+    std::uint64_t interleaved_total() const;
     // Every counter by name, in one order: what the log, the status socket and metrics show
     // ("received", "answered", "dropped", "dropped.<reason>"..., "send_errors", ...).
     std::vector<NamedCounter> named() const;
@@ -51,6 +56,10 @@ class alignas(64) WorkerCounters {
     void count_send_errors(std::uint64_t n) { add(send_errors_, n); }
     void count_kiss(std::uint32_t code) { bump(code == proto::kKissDeny ? deny_sent_ : kod_sent_); }
     void count_leaked() { bump(leaked_); }
+    void count_interleaved(proto::TransmitSource source) {
+        bump(interleaved_[static_cast<std::size_t>(source)]);
+    }
+    void count_kernel_tx_stamps(std::uint64_t n) { add(kernel_tx_stamps_, n); }
     void count_dropped(proto::DropReason reason) {
         bump(dropped_[static_cast<std::size_t>(reason)]);
     }
@@ -66,6 +75,8 @@ class alignas(64) WorkerCounters {
     std::atomic<std::uint64_t> kod_sent_{0};
     std::atomic<std::uint64_t> leaked_{0};
     std::atomic<std::uint64_t> deny_sent_{0};
+    std::array<std::atomic<std::uint64_t>, proto::kTransmitSourceCount> interleaved_{};
+    std::atomic<std::uint64_t> kernel_tx_stamps_{0};
     std::array<std::atomic<std::uint64_t>, proto::kDropReasonCount> dropped_{};
 };
 

@@ -1,6 +1,7 @@
 #include "server/ntp_server.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <random>
 
@@ -14,7 +15,12 @@ namespace cloudtime::server {
 
 namespace {
 constexpr int kApplyTimeoutMs = 1000;
+
+std::uint64_t random_seed() {
+    std::random_device device;
+    return (std::uint64_t{device()} << 32U) | device();
 }
+}  // namespace
 
 NtpServer::~NtpServer() {
     stop();
@@ -27,16 +33,24 @@ std::shared_ptr<const RulesSet> NtpServer::make_rules(const ServerOptions& optio
         if (rules_ && rules_->limiter && rules_->limiter->policy() == options.rate_limit) {
             set->limiter = rules_->limiter;  // its sources' state stays
         } else {
-            std::random_device device;
-            const std::uint64_t seed = (std::uint64_t{device()} << 32U) | device();
-            set->limiter =
-                std::make_shared<proto::RateLimiter>(options.rate_limit, seed, sys::realtime_now());
+            set->limiter = std::make_shared<proto::RateLimiter>(options.rate_limit, random_seed(),
+                                                                sys::realtime_now());
+        }
+    }
+    if (options.interleaved_records != 0) {
+        if (rules_ && rules_->interleaved &&
+            rules_->interleaved->entries() == std::bit_ceil(options.interleaved_records)) {
+            set->interleaved = rules_->interleaved;  // its clients stay in interleaved mode
+        } else {
+            set->interleaved = std::make_shared<proto::InterleavedTable>(
+                options.interleaved_records, random_seed());
         }
     }
     set->rules = {.policy = options.policy,
                   .access = set->access.empty() ? nullptr : &set->access,
                   .limiter = set->limiter.get(),
-                  .ipv6_prefix = options.rate_limit.ipv6_prefix};
+                  .ipv6_prefix = options.rate_limit.ipv6_prefix,
+                  .interleaved = set->interleaved.get()};
     return set;
 }
 
@@ -77,9 +91,10 @@ Status NtpServer::add_listener(const sys::SocketAddress& address) {
     Listener listener{address, address, {}, {}};
     std::vector<std::unique_ptr<ServedSocket>> sockets;
     for (std::size_t t = 0; t < inboxes_.size(); ++t) {
-        auto socket = sys::UdpSocket::bind(
-            listener.bound,
-            {.reuse_port = true, .nonblocking = true, .receive_buffer = receive_buffer_});
+        auto socket = sys::UdpSocket::bind(listener.bound, {.reuse_port = true,
+                                                            .nonblocking = true,
+                                                            .receive_buffer = receive_buffer_,
+                                                            .transmit_timestamps = true});
         if (!socket) {
             return socket.failure();  // the ones bound so far close with `sockets`
         }
@@ -92,7 +107,7 @@ Status NtpServer::add_listener(const sys::SocketAddress& address) {
         auto counters = std::make_shared<WorkerCounters>();
         listener.counters.push_back(counters);
         sockets.push_back(std::make_unique<ServedSocket>(
-            ServedSocket{std::move(socket).value(), nullptr, std::move(counters)}));
+            ServedSocket{std::move(socket).value(), nullptr, std::move(counters), nullptr}));
     }
     // All bound: the workers take them (before start, they find them in their inbox).
     for (std::size_t t = 0; t < inboxes_.size(); ++t) {
@@ -192,7 +207,7 @@ void NtpServer::stop() {
 const ServedSocket* NtpServer::attach(sys::UdpSocket socket,
                                       std::shared_ptr<TenantCounters> counters) {
     auto served = std::make_unique<ServedSocket>(
-        ServedSocket{std::move(socket), std::move(counters), nullptr});
+        ServedSocket{std::move(socket), std::move(counters), nullptr, nullptr});
     const ServedSocket* handle = served.get();
     const std::size_t worker = next_worker_++ % inboxes_.size();
     attached_[handle] = worker;

@@ -29,6 +29,8 @@ struct ServerOptions {
     proto::ServerPolicy policy;
     proto::RateLimitPolicy rate_limit;
     proto::AccessList access;
+    // Records for interleaved mode; 0: basic mode only.
+    std::size_t interleaved_records = 65536;
 };
 
 class NtpServer {
@@ -72,6 +74,12 @@ class NtpServer {
     // Memory held by the rate limiter's table (0 when limiting is off).
     std::size_t rate_limit_table_bytes() const {
         return rules_->limiter ? rules_->limiter->memory_bytes() : 0;
+    }
+    std::size_t interleaved_records() const {
+        return rules_->interleaved ? rules_->interleaved->entries() : 0;
+    }
+    std::size_t interleaved_table_bytes() const {
+        return rules_->interleaved ? rules_->interleaved->memory_bytes() : 0;
     }
 
   private:

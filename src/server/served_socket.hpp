@@ -13,6 +13,7 @@
 #include "proto/rate_limiter.hpp"
 #include "proto/server_decision.hpp"
 #include "server/counters.hpp"
+#include "server/stamped_replies.hpp"
 #include "sys/fd.hpp"
 #include "sys/udp_socket.hpp"
 #include "sys/wakeup.hpp"
@@ -33,6 +34,9 @@ struct ServedSocket {
     // A server.listen socket's share of its address's counters (its worker is the only
     // writer); null for tenant sockets.
     std::shared_ptr<WorkerCounters> address;
+    // Its replies waiting for their kernel transmit stamp (interleaved mode); made for the
+    // first one, so that sockets no interleaved client asks cost nothing.
+    std::unique_ptr<StampedReplies> stamped;
 };
 
 // What workers decide with: the access list and the rate limiter (shared by every worker,
@@ -41,6 +45,8 @@ struct ServedSocket {
 struct RulesSet {
     proto::AccessList access;
     std::shared_ptr<proto::RateLimiter> limiter;  // kept across a reload that does not change it
+    // The records of replies for interleaved mode (null: off); kept across a reload too.
+    std::shared_ptr<proto::InterleavedTable> interleaved;
     proto::ServerRules rules;
 };
 

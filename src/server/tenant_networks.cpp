@@ -146,10 +146,10 @@ void TenantNetworks::attach(const std::string& name) {
                     missing.push_back(address.to_string());
                     continue;
                 }
-                auto socket =
-                    sys::UdpSocket::bind(*it, {.reuse_port = false,
-                                               .nonblocking = true,
-                                               .receive_buffer = options_.receive_buffer});
+                auto socket = sys::UdpSocket::bind(*it, {.reuse_port = false,
+                                                         .nonblocking = true,
+                                                         .receive_buffer = options_.receive_buffer,
+                                                         .transmit_timestamps = true});
                 if (!socket) {
                     missing.push_back(it->to_string() + " (" + socket.error() + ")");
                     continue;
@@ -192,9 +192,10 @@ void TenantNetworks::attach_router(const std::string& name, const std::string& p
         // interface the packet came in on, and the answer leaves from there (IP_PKTINFO).
         sys::SocketAddress local = *sys::parse_socket_address("0.0.0.0:0");
         local.set_port(options_.router.local_port);
-        auto bound = sys::UdpSocket::bind(
-            local,
-            {.reuse_port = false, .nonblocking = true, .receive_buffer = options_.receive_buffer});
+        auto bound = sys::UdpSocket::bind(local, {.reuse_port = false,
+                                                  .nonblocking = true,
+                                                  .receive_buffer = options_.receive_buffer,
+                                                  .transmit_timestamps = true});
         if (!bound) {
             problem = local.to_string() + ": " + bound.error();
         } else if (auto applied = sys::apply_nft(router_ruleset(options_.router)); !applied) {

@@ -9,6 +9,7 @@
 #include "server/served_time.hpp"
 #include "sys/datagram_batch.hpp"
 #include "sys/poller.hpp"
+#include "sys/tx_timestamps.hpp"
 
 namespace cloudtime::server {
 
@@ -68,6 +69,18 @@ class Tally {
             address_->count_leaked();
         }
     }
+    void interleaved(proto::TransmitSource source) {
+        worker_.count_interleaved(source);
+        if (address_ != nullptr) {
+            address_->count_interleaved(source);
+        }
+    }
+    void kernel_tx_stamps(std::uint64_t n) {
+        worker_.count_kernel_tx_stamps(n);
+        if (address_ != nullptr) {
+            address_->count_kernel_tx_stamps(n);
+        }
+    }
     void sent(std::uint64_t answered, std::uint64_t errors) {
         worker_.count_answered(answered);
         worker_.count_send_errors(errors);
@@ -82,11 +95,91 @@ class Tally {
     WorkerCounters* address_;
 };
 
-void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
-                  const WorkerContext& ctx, const proto::ServerRules& rules, FastRandom& random) {
+// What a worker keeps per reply of a batch, for the interleaved records made after the send.
+struct SentReply {
+    proto::NtpTimestamp receive;  // zero: no record (a KoD, or records are off)
+    proto::Address16 client{};
+    bool interleaved = false;  // its transmit time is already written
+    bool stamp = false;        // asked the kernel for its transmit stamp
+    proto::UnixTime transmit;  // the daemon's reading before the send
+};
+
+// The worker's own buffers, allocated once.
+struct WorkerBuffers {
+    WorkerBuffers(std::size_t batch_size)
+        : batch(batch_size, kReceiveBuffer), replies(batch_size), stamp_reader(batch_size) {
+        stamps.reserve(batch_size);
+    }
+    sys::DatagramBatch batch;
+    std::vector<SentReply> replies;
+    sys::TransmitStampReader stamp_reader;
+    std::vector<sys::TransmitStamp> stamps;
+};
+
+// Reads the kernel's transmit stamps queued for a socket and refines the records they belong to.
+void collect_stamps(ServedSocket& served_socket, WorkerBuffers& buffers,
+                    proto::InterleavedTable& table, Tally& counters) {
+    buffers.stamps.clear();
+    while (buffers.stamp_reader.read(served_socket.socket.fd(), buffers.stamps) != 0) {
+    }
+    if (!served_socket.stamped) {
+        return;  // stamps of a socket whose numbering restarted: nothing waits for them
+    }
+    std::uint64_t kept = 0;
+    for (const sys::TransmitStamp& stamp : buffers.stamps) {
+        kept += served_socket.stamped->arrived(stamp, table) ? 1U : 0U;
+    }
+    if (kept != 0) {
+        counters.kernel_tx_stamps(kept);
+    }
+}
+
+// After the send: a record per reply the kernel took (its receive timestamp, client and the
+// daemon's transmit time), and the replies that asked for a kernel stamp wait for it.
+void record_replies(ServedSocket& served_socket, WorkerBuffers& buffers,
+                    proto::InterleavedTable& table, Tally& counters) {
+    bool stamped = false;
+    for (std::size_t r = 0; r < buffers.batch.replies(); ++r) {
+        const SentReply& reply = buffers.replies[r];
+        if (buffers.batch.failed(r)) {
+            if (reply.stamp && served_socket.stamped) {
+                // Whether the kernel numbered it is unknown: take what came, start again.
+                collect_stamps(served_socket, buffers, table, counters);
+                served_socket.stamped.reset();
+                if (auto restarted = sys::restart_stamp_keys(served_socket.socket.fd());
+                    !restarted) {
+                    spdlog::warn("cannot restart transmit stamps: {}", restarted.error());
+                }
+                stamped = false;
+            }
+            continue;
+        }
+        table.remember(reply.receive, reply.client, proto::to_ntp(reply.transmit));
+        if (reply.stamp) {
+            if (!served_socket.stamped) {
+                served_socket.stamped = std::make_unique<StampedReplies>();
+            }
+            served_socket.stamped->sent(reply.receive, reply.client, reply.transmit);
+            stamped = true;
+        }
+    }
+    if (stamped) {
+        collect_stamps(served_socket, buffers, table, counters);
+    }
+}
+
+void serve_socket(ServedSocket& served_socket, WorkerBuffers& buffers, const WorkerContext& ctx,
+                  const RulesSet& rules_set, FastRandom& random) {
     const sys::UdpSocket& socket = served_socket.socket;
+    const proto::ServerRules& rules = rules_set.rules;
+    sys::DatagramBatch& batch = buffers.batch;
     for (int turn = 0; turn < kBatchesPerTurn; ++turn) {
         if (batch.receive(socket) != sys::IoStatus::ok) {
+            if (turn == 0 && rules_set.interleaved) {
+                // Woken with nothing to read: the error queue holds transmit stamps.
+                Tally counters(*ctx.counters, served_socket.address.get());
+                collect_stamps(served_socket, buffers, *rules_set.interleaved, counters);
+            }
             return;
         }
         if (served_socket.tenant) {
@@ -95,6 +188,9 @@ void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
         const proto::ClockSnapshot clock = ctx.clock->load();
         const ServedTime served(clock.smear);
         Tally counters(*ctx.counters, served_socket.address.get());
+        // No records while a leap is smeared: those clients get basic mode.
+        proto::InterleavedTable* records =
+            clock.smear.active ? nullptr : rules_set.interleaved.get();
         for (std::size_t i = 0; i < batch.size(); ++i) {
             counters.received();
             const sys::Datagram& datagram = batch.datagram(i);
@@ -115,28 +211,50 @@ void serve_socket(const ServedSocket& served_socket, sys::DatagramBatch& batch,
                 counters.dropped(drop->reason);
             } else if (const auto* kiss = std::get_if<proto::KissOfDeath>(&decision)) {
                 counters.kiss(kiss->code);
+                buffers.replies[batch.replies()] = SentReply{};
                 batch.commit_reply(i, kiss->length);
             } else {
                 const auto& reply = std::get<proto::Reply>(decision);
                 if (reply.leaked) {
                     counters.leaked();
                 }
-                batch.commit_reply(i, reply.length);
+                if (reply.interleaved) {
+                    counters.interleaved(reply.transmit_source);
+                }
+                // An interleaved client's next request will want this reply's exact
+                // transmit time: the kernel's stamp.
+                const bool stamp = records != nullptr && reply.interleaved;
+                SentReply& sent = buffers.replies[batch.replies()];
+                sent =
+                    SentReply{.receive = records != nullptr ? proto::receive_of(batch.next_reply())
+                                                            : proto::NtpTimestamp{},
+                              .client = arrival.source,
+                              .interleaved = reply.interleaved,
+                              .stamp = stamp,
+                              .transmit = {}};
+                batch.commit_reply(i, reply.length, stamp);
             }
         }
         if (batch.replies() == 0) {
             continue;
         }
-        // The transmit timestamp is the last thing written, right before the send.
-        const proto::UnixTime transmit = served.transmit();
+        // Each reply reads the clock for itself, the last thing before the send: the later
+        // replies of a batch carry later times, the last one the time of the send.
         for (std::size_t r = 0; r < batch.replies(); ++r) {
-            proto::stamp_transmit(batch.reply(r), transmit);
+            SentReply& reply = buffers.replies[r];
+            reply.transmit = served.transmit();
+            if (!reply.interleaved) {
+                proto::stamp_transmit(batch.reply(r), reply.transmit);
+            }
         }
         const std::size_t sent = batch.send(socket);
         if (served_socket.tenant) {
             add_relaxed(served_socket.tenant->answered, sent);
         }
         counters.sent(sent, batch.replies() - sent);
+        if (records != nullptr) {
+            record_replies(served_socket, buffers, *records, counters);
+        }
         if (batch.size() < batch.capacity()) {
             return;  // the socket is drained
         }
@@ -174,7 +292,7 @@ void apply(WorkerInbox::Commands commands, sys::EpollSet& epoll,
 }  // namespace
 
 void run_worker(const WorkerContext& ctx) {
-    sys::DatagramBatch batch(ctx.batch_size, kReceiveBuffer);
+    WorkerBuffers buffers(ctx.batch_size);
     FastRandom random(ctx.random_seed);
     auto epoll = sys::EpollSet::create();
     Status watching = epoll ? epoll->add(ctx.stop_fd, &stop_tag) : epoll.failure();
@@ -199,7 +317,7 @@ void run_worker(const WorkerContext& ctx) {
             } else if (tag == &inbox_tag) {
                 inbox = true;
             } else {
-                serve_socket(*static_cast<ServedSocket*>(tag), batch, ctx, rules->rules, random);
+                serve_socket(*static_cast<ServedSocket*>(tag), buffers, ctx, *rules, random);
             }
         }
         if (stop) {

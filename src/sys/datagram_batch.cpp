@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "sys/socket_messages.hpp"
+#include "sys/tx_timestamps.hpp"
 
 namespace cloudtime::sys {
 
@@ -14,6 +15,7 @@ DatagramBatch::DatagramBatch(std::size_t capacity, std::size_t buffer_size)
       peers_(capacity),
       controls_(capacity),
       reply_controls_(capacity),
+      failed_(capacity),
       iov_(capacity),
       reply_iov_(capacity),
       in_(capacity),
@@ -61,7 +63,7 @@ std::span<std::uint8_t, proto::kHeaderSize> DatagramBatch::next_reply() {
     return reply(replies_);
 }
 
-void DatagramBatch::commit_reply(std::size_t i, std::size_t length) {
+void DatagramBatch::commit_reply(std::size_t i, std::size_t length, bool stamp) {
     const std::size_t r = replies_++;
     const Datagram& d = datagrams_[i];
     reply_iov_[r] = {&reply_buffers_[r * proto::kHeaderSize], length};
@@ -72,11 +74,15 @@ void DatagramBatch::commit_reply(std::size_t i, std::size_t length) {
     h.msg_iov = &reply_iov_[r];
     h.msg_iovlen = 1;
     h.msg_controllen = write_reply_source(d.destination, reply_controls_[r]);
+    if (stamp) {
+        h.msg_controllen = write_stamp_request(reply_controls_[r], h.msg_controllen);
+    }
     h.msg_control = h.msg_controllen != 0 ? reply_controls_[r].data() : nullptr;
 }
 
 std::size_t DatagramBatch::send(const UdpSocket& socket) {
-    return send_messages(socket.fd(), std::span(out_).first(replies_));
+    return send_messages(socket.fd(), std::span(out_).first(replies_),
+                         std::span(failed_).first(replies_));
 }
 
 }  // namespace cloudtime::sys

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "proto/packet.hpp"
+#include "sys/socket_messages.hpp"
 #include "sys/udp_socket.hpp"
 
 namespace cloudtime::sys {
@@ -30,14 +31,16 @@ class DatagramBatch {
     const Datagram& datagram(std::size_t i) const { return datagrams_[i]; }
 
     // The buffer for the next reply; commit_reply() queues it to go back to datagram i's
-    // source (from the address the datagram was sent to).
+    // source (from the address the datagram was sent to), asking the kernel for its transmit
+    // stamp when `stamp` (the socket has transmit_timestamps).
     std::span<std::uint8_t, proto::kHeaderSize> next_reply();
-    void commit_reply(std::size_t i, std::size_t length);
+    void commit_reply(std::size_t i, std::size_t length, bool stamp = false);
     std::size_t replies() const { return replies_; }
     std::span<std::uint8_t, proto::kHeaderSize> reply(std::size_t r);
     // Sends every queued reply (one sendmmsg, repeated only for a partial send); returns how
-    // many the kernel took.
+    // many the kernel took. failed(r): reply r was refused.
     std::size_t send(const UdpSocket& socket);
+    bool failed(std::size_t r) const { return failed_[r] != 0; }
 
   private:
     std::size_t capacity_;
@@ -48,7 +51,8 @@ class DatagramBatch {
     std::vector<std::uint8_t> reply_buffers_;
     std::vector<sockaddr_storage> peers_;
     std::vector<std::array<char, 128>> controls_;
-    std::vector<std::array<char, 64>> reply_controls_;
+    std::vector<std::array<char, kReplyControlSize>> reply_controls_;
+    std::vector<std::uint8_t> failed_;
     std::vector<iovec> iov_;
     std::vector<iovec> reply_iov_;
     std::vector<mmsghdr> in_;

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
 #include "sys/udp_socket.hpp"
@@ -13,7 +14,7 @@ namespace cloudtime::sys {
 
 // Room for a timestamp and a packet-info control message.
 inline constexpr std::size_t kReceiveControlSize = 128;
-inline constexpr std::size_t kReplyControlSize = 64;
+inline constexpr std::size_t kReplyControlSize = 96;  // packet info and a stamp request
 
 // Fills `out` from a received message header (peer, size, truncation, timestamp, pktinfo).
 void read_message(const msghdr& msg, std::size_t size, Datagram& out);
@@ -23,7 +24,8 @@ void read_message(const msghdr& msg, std::size_t size, Datagram& out);
 std::size_t write_reply_source(const DestinationInfo& destination, std::span<char> control);
 
 // sendmmsg until every message was tried; a message the kernel refuses (full buffer,
-// unreachable peer) is skipped. Returns how many were sent.
-std::size_t send_messages(int fd, std::span<mmsghdr> messages);
+// unreachable peer) is skipped, and marked 1 in `failed` (as long as `messages`, or empty).
+// Returns how many were sent.
+std::size_t send_messages(int fd, std::span<mmsghdr> messages, std::span<std::uint8_t> failed = {});
 
 }  // namespace cloudtime::sys

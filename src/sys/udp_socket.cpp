@@ -1,15 +1,18 @@
 #include "sys/udp_socket.hpp"
 
 #include <fcntl.h>
+#include <linux/errqueue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 
 #include "sys/clock.hpp"
 #include "sys/socket_messages.hpp"
+#include "sys/tx_timestamps.hpp"
 
 namespace cloudtime::sys {
 
@@ -32,7 +35,9 @@ Expected<UdpSocket> UdpSocket::bind(const SocketAddress& local, const UdpOptions
         return os_error("socket");
     }
     std::array<Status, 4> settings = {
-        set_option(fd.get(), SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"),
+        options.transmit_timestamps
+            ? enable_timestamping(fd.get())
+            : set_option(fd.get(), SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"),
         options.reuse_port ? set_option(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT")
                            : Status(Done{}),
         local.is_ipv6() ? set_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY")
@@ -164,6 +169,14 @@ void read_message(const msghdr& msg, std::size_t size, Datagram& out) {
             std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
             out.kernel_receive = from_timespec(ts);
             out.kernel_timestamp = true;
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING &&
+                   c->cmsg_len >= CMSG_LEN(sizeof(scm_timestamping))) {
+            scm_timestamping stamps{};
+            std::memcpy(&stamps, CMSG_DATA(c), sizeof(stamps));
+            if (stamps.ts[0].tv_sec != 0 || stamps.ts[0].tv_nsec != 0) {
+                out.kernel_receive = from_timespec(stamps.ts[0]);
+                out.kernel_timestamp = true;
+            }
         } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
             in_pktinfo info{};
             std::memcpy(&info, CMSG_DATA(c), sizeof(info));
@@ -206,9 +219,10 @@ std::size_t write_reply_source(const DestinationInfo& destination, std::span<cha
     return CMSG_SPACE(sizeof(in6_pktinfo));
 }
 
-std::size_t send_messages(int fd, std::span<mmsghdr> messages) {
+std::size_t send_messages(int fd, std::span<mmsghdr> messages, std::span<std::uint8_t> failed) {
     std::size_t tried = 0;
     std::size_t sent = 0;
+    std::fill(failed.begin(), failed.end(), 0);
     while (tried < messages.size()) {
         const int n = ::sendmmsg(fd, &messages[tried],
                                  static_cast<unsigned>(messages.size() - tried), MSG_DONTWAIT);
@@ -216,6 +230,9 @@ std::size_t send_messages(int fd, std::span<mmsghdr> messages) {
             continue;
         }
         if (n <= 0) {
+            if (tried < failed.size()) {
+                failed[tried] = 1;
+            }
             ++tried;  // the first unsent message failed: skip it, try the rest
             continue;
         }

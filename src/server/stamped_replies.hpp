@@ -1,0 +1,49 @@
+// The replies of one socket that wait for their kernel transmit stamp, by stamp number
+// (sys/tx_timestamps.hpp), and what a stamp that arrives refines: the interleaved record of its
+// reply. One worker serves a socket, so this is single-threaded.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "proto/interleaved_table.hpp"
+#include "proto/timestamp.hpp"
+#include "sys/tx_timestamps.hpp"
+
+namespace cloudtime::server {
+
+class StampedReplies {
+  public:
+    // A reply that asked for a stamp was taken by the kernel: the next number is its.
+    void sent(proto::NtpTimestamp receive, std::span<const std::uint8_t, 16> client,
+              proto::UnixTime daemon_transmit);
+    // One the kernel refused: whether it took a number is unknown, so every number waited
+    // for is forgotten and the socket's counter must be restarted (sys::restart_stamp_keys).
+    void restart();
+    bool waiting() const { return waiting_ != 0; }
+
+    // The kernel's stamp for a reply: its record is refined when the stamp is its (the number
+    // is waited for, and the stamp lies between the daemon's reading before the send and
+    // kMaxStampDelay after it). Returns whether it was.
+    bool arrived(const sys::TransmitStamp& stamp, proto::InterleavedTable& table);
+
+    // Longer than any software stamp takes after the send; a later one is not trusted.
+    static constexpr std::int64_t kMaxStampDelayNs = 10'000'000;
+
+  private:
+    struct Waiting {
+        bool valid = false;
+        std::uint32_t key = 0;
+        proto::NtpTimestamp receive;
+        std::array<std::uint8_t, 16> client{};
+        proto::UnixTime daemon_transmit;
+    };
+    static constexpr std::size_t kSlots = 64;  // stamps in flight per socket
+    std::array<Waiting, kSlots> slots_{};
+    std::uint32_t next_key_ = 0;
+    std::size_t waiting_ = 0;
+};
+
+}  // namespace cloudtime::server
