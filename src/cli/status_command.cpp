@@ -41,9 +41,12 @@ int run(const StatusArgs& args) {
             c.at("smearing").get<bool>() ? ", smearing a leap second" : "");
         const auto& n = doc.at("counters");
         std::cout << fmt::format(
-            "serving {} with {} threads: received {}, answered {}, dropped {}\n",
+            "serving {} with {} threads: received {}, answered {} ({} interleaved, {} of them "
+            "with the kernel's transmit time), dropped {}\n",
             doc.at("listen").dump(), doc.at("threads").get<int>(),
             n.at("received").get<std::uint64_t>(), n.at("answered").get<std::uint64_t>(),
+            n.value("interleaved", std::uint64_t{0}),
+            n.value("interleaved_tx.kernel", std::uint64_t{0}),
             n.at("dropped").get<std::uint64_t>());
         const auto& networks = doc.at("tenant_networks");
         std::cout << networks.size() << " tenant networks\n";

@@ -100,6 +100,19 @@ void ntp_metrics(Exposition& e, const server::NtpServer& ntp) {
     e.sample(t.leaked);
     e.family("cloudtime_ntp_send_errors_total", Type::counter, "Replies the kernel refused.");
     e.sample(t.send_errors);
+    e.family("cloudtime_ntp_interleaved_responses_sent_total", Type::counter,
+             "Replies in interleaved mode (RFC 9769), by where the transmit time they carried "
+             "came from: daemon (read before the send), kernel (software timestamp).");
+    for (std::size_t i = 0; i < t.interleaved.size(); ++i) {
+        e.sample({{"transmit", proto::transmit_source_name(static_cast<proto::TransmitSource>(i))}},
+                 t.interleaved[i]);
+    }
+    e.family("cloudtime_ntp_kernel_tx_timestamps_total", Type::counter,
+             "Kernel transmit timestamps of replies read and kept for the client's next request.");
+    e.sample(t.kernel_tx_stamps);
+    e.family("cloudtime_ntp_interleaved_records", Type::gauge,
+             "Replies the interleaved-mode table can hold (0: interleaved mode off).");
+    e.sample(std::uint64_t{ntp.interleaved_records()});
     listen_metrics(e, ntp.address_totals());
 }
 

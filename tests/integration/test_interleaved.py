@@ -1,0 +1,115 @@
+"""Interleaved mode (RFC 9769) with the real client that asks for it: chronyd 4.x with `xleave`
+reports `Interleaved : Yes` for cloudtimed, on a loopback address (IPv4 and IPv6) and on
+169.254.169.254 inside a tenant network, and cloudtimed's counters show the kernel transmit
+timestamps it served. A client without `xleave` stays in basic mode."""
+
+import re
+import time
+import unittest
+
+import harness
+from test_tenant_networks import OvnLikeTopology, tenant_config
+
+POLL = "minpoll -4 maxpoll -4"  # 16 requests a second: many exchanges in a few seconds
+
+
+def ntpdata(chronyd, address):
+    """`chronyc ntpdata ADDRESS` as {field: value}, or {} while chronyd has no data."""
+    try:
+        text = chronyd.chronyc("ntpdata", address)
+    except Exception:  # not answering yet, or no such source yet
+        return {}
+    return {k.strip(): v.strip() for k, v in re.findall(r"^([^:\n]+?)\s*:\s*(.*)$", text, re.M)}
+
+
+def wait_interleaved(chronyd, address, good=16, timeout=20):
+    """Waits until chronyd has `good` good replies from `address` and says whether they were
+    interleaved; returns its ntpdata."""
+    deadline = time.monotonic() + timeout
+    data = {}
+    while time.monotonic() < deadline:
+        data = ntpdata(chronyd, address)
+        if int(data.get("Total good RX", "0")) >= good:
+            return data
+        time.sleep(0.25)
+    raise AssertionError(f"chronyd got fewer than {good} good replies from {address}: {data}\n"
+                         + chronyd.read_log())
+
+
+def offset_of(data):
+    return float(data["Offset"].split()[0])
+
+
+class Interleaved(harness.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        harness.require_program("chronyd")
+        harness.require_root()
+        super().setUpClass()
+
+    def start(self, config=harness.LOCAL_CONFIG, listen=("127.0.0.1:0", "[::1]:0")):
+        daemon = harness.Daemon(config=config, listen=listen)
+        self.addCleanup(daemon.cleanup)
+        return daemon
+
+    def chronyd(self, lines, netns=None):
+        chronyd = harness.Chronyd(lines, netns=netns)
+        self.addCleanup(chronyd.cleanup)
+        return chronyd
+
+    def test_chronyd_xleave_is_answered_interleaved_with_kernel_timestamps(self):
+        daemon = self.start()
+        (host4, port4), (host6, port6) = daemon.host_port(0), daemon.host_port(1)
+        chronyd = self.chronyd([f"server {host4} port {port4} {POLL} xleave",
+                                f"server {host6} port {port6} {POLL} xleave"])
+        for host in (host4, host6):
+            data = wait_interleaved(chronyd, host)
+            self.assertEqual(data["Interleaved"], "Yes", data)
+            # The same clock on both ends: what is left is the measurement's own error.
+            self.assertLess(abs(offset_of(data)), 50e-6, data)
+        c = daemon.counters()
+        self.assertGreater(c["interleaved"], 20)
+        # Every interleaved reply but a client's first carries the kernel's stamp of the
+        # reply before it.
+        self.assertGreater(c["interleaved_tx.kernel"], 20)
+        self.assertLessEqual(c["interleaved_tx.daemon"], 4, c)
+        self.assertGreaterEqual(c["kernel_tx_stamps"], c["interleaved_tx.kernel"])
+        self.assertEqual(c["interleaved"], c["interleaved_tx.kernel"] + c["interleaved_tx.daemon"])
+
+        # A client without xleave beside it is answered in basic mode: the interleaved
+        # counters do not move while only it asks.
+        chronyd.stop()
+        before = daemon.counters()
+        basic = self.chronyd([f"server {host4} port {port4} {POLL}"])
+        data = wait_interleaved(basic, host4, good=16)
+        self.assertEqual(data["Interleaved"], "No", data)
+        after = daemon.counters()
+        self.assertGreater(after["answered"], before["answered"] + 15)
+        self.assertEqual(after["interleaved"], before["interleaved"])
+
+    def test_off_in_the_config_means_basic_mode(self):
+        daemon = self.start(config=harness.LOCAL_CONFIG + "[server]\ninterleaved = false\n",
+                            listen=("127.0.0.1:0",))
+        host, port = daemon.host_port()
+        chronyd = self.chronyd([f"server {host} port {port} {POLL} xleave"])
+        data = wait_interleaved(chronyd, host)
+        self.assertEqual(data["Interleaved"], "No", data)
+        self.assertEqual(daemon.counters()["interleaved"], 0)
+
+    def test_tenant_network_sockets_answer_interleaved(self):
+        topology = OvnLikeTopology("xl")
+        self.addCleanup(topology.remove)
+        daemon = self.start(config=tenant_config("xl"), listen=("127.0.0.1:0",))
+        daemon.wait_tenant_served(topology.meta, count=2)
+        chronyd = self.chronyd([f"server 169.254.169.254 {POLL} xleave"], netns=topology.vm)
+        data = wait_interleaved(chronyd, "169.254.169.254")
+        self.assertEqual(data["Interleaved"], "Yes", data)
+        self.assertLess(abs(offset_of(data)), 50e-6, data)
+        c = daemon.counters()
+        self.assertGreater(c["interleaved_tx.kernel"], 10)
+        served = {n["namespace"]: n for n in daemon.status()["tenant_networks"]}
+        self.assertGreater(served[topology.meta]["answered"], 16)
+
+
+if __name__ == "__main__":
+    unittest.main()
