@@ -44,6 +44,7 @@ void apply_change(const PolicyChange& change, TimePolicy& policy) {
     policy.ptp_kvm = change.ptp_kvm.value_or(policy.ptp_kvm);
     policy.strategy = change.strategy.value_or(policy.strategy);
     policy.install_client = change.install_client.value_or(policy.install_client);
+    policy.xleave = change.xleave.value_or(policy.xleave);
 }
 
 std::vector<std::size_t> matching_rules(const std::vector<PolicyRule>& rules,

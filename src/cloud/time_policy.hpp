@@ -26,6 +26,9 @@ struct TimePolicy {
     bool ptp_kvm = true;               // load ptp_kvm and use /dev/ptp_kvm where it appears
     Strategy strategy = Strategy::drop_in;
     bool install_client = false;  // install chrony where the image has no NTP client
+    // chrony's server lines ask for interleaved mode (`xleave`): the exact transmit times of
+    // a cloudtimed; a server without it answers in basic mode and chrony carries on.
+    bool xleave = true;
 
     friend bool operator==(const TimePolicy&, const TimePolicy&) = default;
 };
@@ -37,6 +40,7 @@ struct PolicyChange {
     std::optional<bool> ptp_kvm;
     std::optional<Strategy> strategy;
     std::optional<bool> install_client;
+    std::optional<bool> xleave;
 
     friend bool operator==(const PolicyChange&, const PolicyChange&) = default;
 };

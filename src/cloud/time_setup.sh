@@ -5,6 +5,8 @@
 #   CLOUDTIME_SERVERS  NTP servers, space-separated
 #   CLOUDTIME_SOURCES  yes: configure the servers; no: cloud-init's ntp module did
 #   CLOUDTIME_PTP_KVM  yes: load ptp_kvm (now and at every boot), use /dev/ptp_kvm in chrony
+#   CLOUDTIME_XLEAVE   yes: chrony asks the servers for interleaved mode (xleave); timesyncd
+#                      has no such mode
 #   CLOUDTIME_ROOT     apply to this directory tree instead of / (tests, image builders);
 #                      then nothing is loaded, reloaded or restarted, only reported
 set -u
@@ -110,8 +112,10 @@ if [ -n "$chrony_conf" ]; then
     action=""
     if [ "$CLOUDTIME_SOURCES" = yes ]; then
         lines=""
+        options="iburst prefer"
+        [ "${CLOUDTIME_XLEAVE:-no}" = yes ] && options="$options xleave"
         for server in $CLOUDTIME_SERVERS; do
-            lines="${lines}server $server iburst prefer
+            lines="${lines}server $server $options
 "
         done
         lines="# NTP from the cloud (cloudtime vendordata)

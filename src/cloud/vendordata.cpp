@@ -33,8 +33,10 @@ std::string script(const TimePolicy& policy) {
     }
     return fmt::format(
                "#!/bin/sh\n# cloudtime vendordata: NTP from the cloud, without changing the "
-               "image\nCLOUDTIME_SERVERS=\"{}\"\nCLOUDTIME_SOURCES={}\nCLOUDTIME_PTP_KVM={}\n",
-               join(policy.servers, " "), sources ? "yes" : "no", policy.ptp_kvm ? "yes" : "no") +
+               "image\nCLOUDTIME_SERVERS=\"{}\"\nCLOUDTIME_SOURCES={}\nCLOUDTIME_PTP_KVM={}\n"
+               "CLOUDTIME_XLEAVE={}\n",
+               join(policy.servers, " "), sources ? "yes" : "no", policy.ptp_kvm ? "yes" : "no",
+               policy.xleave ? "yes" : "no") +
            std::string(time_setup_script_body());
 }
 }  // namespace

@@ -44,11 +44,12 @@ Expected<bool> apply_policy_key(const TomlReader& r, const toml::key& key, const
                                 const std::string& section, cloud::PolicyChange& change) {
     bool flag = false;
     Status s = Done{};
-    if (key == "enabled" || key == "ptp_kvm" || key == "install_client") {
+    if (key == "enabled" || key == "ptp_kvm" || key == "install_client" || key == "xleave") {
         s = r.read_bool(key, node, section, flag);
-        auto& target = key == "enabled"   ? change.enabled
-                       : key == "ptp_kvm" ? change.ptp_kvm
-                                          : change.install_client;
+        auto& target = key == "enabled"          ? change.enabled
+                       : key == "ptp_kvm"        ? change.ptp_kvm
+                       : key == "install_client" ? change.install_client
+                                                 : change.xleave;
         target = flag;
     } else if (key == "servers") {
         auto servers = servers_of(r, key, node, section);

@@ -91,8 +91,8 @@ class TimeSetup(harness.TestCase):
         self.assertEqual(self.read("/etc/chrony/chrony.conf"), DEBIAN_CHRONY)  # left alone
         self.assertEqual(self.read("/etc/chrony/sources.d/cloudtime.sources"),
                          "# NTP from the cloud (cloudtime vendordata)\n"
-                         "server 169.254.169.254 iburst prefer\n"
-                         "server ntp.example.net iburst prefer\n")
+                         "server 169.254.169.254 iburst prefer xleave\n"
+                         "server ntp.example.net iburst prefer xleave\n")
         self.assertIn("refclock PHC /dev/ptp_kvm poll 2\n",
                       self.read("/etc/chrony/conf.d/cloudtime-ptp.conf"))
         self.assertEqual(self.read("/etc/modules-load.d/cloudtime-ptp_kvm.conf"), "ptp_kvm\n")
@@ -101,7 +101,7 @@ class TimeSetup(harness.TestCase):
         self.assertIn("systemctl --no-block try-restart chrony.service", log)
         parsed = self.assert_chrony_parses("/etc/chrony/sources.d/*.sources",
                                            "/etc/chrony/conf.d/*.conf")
-        self.assertIn("server 169.254.169.254 iburst prefer", parsed)
+        self.assertIn("server 169.254.169.254 iburst prefer xleave", parsed)
         self.assertIn("refclock PHC /dev/ptp_kvm poll 2", parsed)
 
     def test_the_tenants_own_ntp_section_is_left_alone(self):
@@ -131,6 +131,15 @@ class TimeSetup(harness.TestCase):
         before = self.read("/etc/chrony/sources.d/cloudtime.sources")
         self.run_script(render("[vendordata]\n"))
         self.assertEqual(self.read("/etc/chrony/sources.d/cloudtime.sources"), before)
+
+    def test_xleave_off_leaves_basic_server_lines(self):
+        self.file("/etc/chrony/chrony.conf", DEBIAN_CHRONY)
+        self.run_script(render("[vendordata]\nxleave = false\n"))
+        self.assertEqual(self.read("/etc/chrony/sources.d/cloudtime.sources"),
+                         "# NTP from the cloud (cloudtime vendordata)\n"
+                         "server 169.254.169.254 iburst prefer\n")
+        self.assertIn("server 169.254.169.254 iburst prefer",
+                      self.assert_chrony_parses("/etc/chrony/sources.d/*.sources"))
 
     def test_rhel_family_gets_one_confdir_line(self):
         self.file("/etc/chrony.conf", RHEL_CHRONY)

@@ -34,6 +34,9 @@ TEST(Config, EmbeddedDefaultServesOnLoopback) {
     EXPECT_TRUE(c.vendordata.policy.ptp_kvm);
     EXPECT_EQ(c.vendordata.policy.strategy, cloud::Strategy::drop_in);
     EXPECT_FALSE(c.vendordata.policy.install_client);
+    EXPECT_TRUE(c.vendordata.policy.xleave);
+    EXPECT_TRUE(c.interleaved);
+    EXPECT_EQ(c.interleaved_records, 65536U);
     EXPECT_EQ(c.tenant_networks.router_interfaces, "qr-*");
     EXPECT_EQ(c.tenant_networks.router_port, 10123);
     EXPECT_EQ(c.clock_source, ClockSourceKind::automatic);
@@ -60,6 +63,7 @@ allowed_clients = ["10.0.0.0/8"]
 [[vendordata.rules]]
 image_ids = ["img-1", "img-2"]
 ptp_kvm = true
+xleave = false
 
 [[vendordata.rules]]
 project_ids = ["p"]
@@ -78,6 +82,7 @@ enabled = false
     ASSERT_EQ(v.rules.size(), 2U);
     EXPECT_EQ(v.rules[0].image_ids, (std::vector<std::string>{"img-1", "img-2"}));
     EXPECT_EQ(v.rules[0].change.ptp_kvm, true);
+    EXPECT_EQ(v.rules[0].change.xleave, false);
     EXPECT_EQ(v.rules[1].metadata.at("tier"), "gold");
     EXPECT_EQ(v.rules[1].change.enabled, false);
     EXPECT_EQ(v.allowed_clients.size(), 1U);
@@ -198,6 +203,9 @@ TEST(Config, BadFilesNameFileLineAndProblem) {
          "bad.toml:2: rate_limit.enabled must be true or false"},
         {"[rate_limit]\nbuckets = 1\n", "bad.toml:2: unknown key 'buckets' in [rate_limit]"},
         {"[server]\nbatch_size = 0\n", "bad.toml:2: server.batch_size must be between 1 and 1024"},
+        {"[server]\ninterleaved = 1\n", "bad.toml:2: server.interleaved must be true or false"},
+        {"[server]\ninterleaved_records = 2\n",
+         "bad.toml:2: server.interleaved_records must be between 4 and 16777216"},
         {"[server]\nreceive_buffer = -1\n",
          "bad.toml:2: server.receive_buffer must be between 0 and 1073741824"},
         {"[access]\nallow = [\"10.0.0.1/8\"]\n",

@@ -28,6 +28,7 @@ TEST(Vendordata, DropInIsOneShellPart) {
     EXPECT_TRUE(contains(v.script, "CLOUDTIME_SERVERS=\"169.254.169.254 ntp.example.net\"\n"));
     EXPECT_TRUE(contains(v.script, "CLOUDTIME_SOURCES=yes\n"));
     EXPECT_TRUE(contains(v.script, "CLOUDTIME_PTP_KVM=yes\n"));
+    EXPECT_TRUE(contains(v.script, "CLOUDTIME_XLEAVE=yes\n"));  // the default
     EXPECT_TRUE(contains(v.script, std::string(time_setup_script_body())));
     const auto value = vendordata_value(v);
     ASSERT_TRUE(value.is_string());  // cloud-init: a string or a list, never an object
@@ -58,6 +59,12 @@ TEST(Vendordata, CloudInitNtpStrategy) {
     v = render_vendordata(policy(Strategy::cloud_init_ntp, true));
     EXPECT_TRUE(contains(v.script, "CLOUDTIME_SOURCES=no\n"));
     EXPECT_TRUE(contains(v.script, "CLOUDTIME_PTP_KVM=yes\n"));
+}
+
+TEST(Vendordata, XleaveCanBeTurnedOff) {
+    auto p = policy(Strategy::drop_in, false);
+    p.xleave = false;
+    EXPECT_TRUE(contains(render_vendordata(p).script, "CLOUDTIME_XLEAVE=no\n"));
 }
 
 TEST(Vendordata, OptedOutIsNull) {
