@@ -1,6 +1,8 @@
-// `cloudtime query [--samples N] [--interval S] [--timeout S] [--json] HOST[:PORT]`
+// `cloudtime query [--samples N] [--interval S] [--timeout S] [--interleaved] [--json]
+// HOST[:PORT]`
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -38,6 +40,10 @@ nlohmann::json header_json(const proto::Header& h) {
             {"root_dispersion_s", h.root_dispersion.to_seconds()}};
 }
 
+int interleaved_count(const client::QueryResult& r) {
+    return static_cast<int>(std::count(r.interleaved.begin(), r.interleaved.end(), true));
+}
+
 nlohmann::json result_json(const QueryArgs& args, const client::QueryResult& r) {
     nlohmann::json out;
     out["server"] = args.target;
@@ -45,12 +51,18 @@ nlohmann::json result_json(const QueryArgs& args, const client::QueryResult& r) 
     out["sent"] = r.sent;
     out["lost"] = r.lost;
     out["samples"] = nlohmann::json::array();
-    for (const auto& s : r.samples) {
+    for (std::size_t i = 0; i < r.samples.size(); ++i) {
+        const auto& s = r.samples[i];
         nlohmann::json j = header_json(s.header);
         j["offset_s"] = s.offset_s;
         j["delay_s"] = s.delay_s;
         j["dispersion_s"] = s.dispersion_s;
+        j["interleaved"] = static_cast<bool>(r.interleaved[i]);
         out["samples"].push_back(j);
+    }
+    if (args.options.interleaved) {
+        out["interleaved_samples"] = interleaved_count(r);
+        out["kernel_transmit_samples"] = r.kernel_transmit;
     }
     if (r.summary) {
         const auto& best = r.samples[r.summary->best_index];
@@ -84,6 +96,14 @@ void print_human(const QueryArgs& args, const client::QueryResult& r) {
         h.root_dispersion.to_seconds());
     std::cout << fmt::format("offset {:+.9f} s, delay {:.9f} s, jitter {:.9f} s\n",
                              r.summary->offset_s, r.summary->delay_s, r.summary->jitter_s);
+    if (args.options.interleaved) {
+        const int interleaved = interleaved_count(r);
+        std::cout << (interleaved == 0
+                          ? std::string("interleaved: the server answered in basic mode only\n")
+                          : fmt::format("interleaved: {} of {} samples (the server's transmit "
+                                        "times of the reply before; ours from the kernel: {})\n",
+                                        interleaved, r.samples.size(), r.kernel_transmit));
+    }
 }
 
 std::string rejection_reason(const client::Rejection& rejection) {
@@ -151,6 +171,10 @@ Runner add_query_command(CLI::App& app) {
     cmd->add_option("-t,--timeout", args->options.timeout_s,
                     "seconds to wait for each answer (default 2)")
         ->check(CLI::Range(0.001, 60.0));
+    cmd->add_flag("-x,--interleaved", args->options.interleaved,
+                  "interleaved mode (RFC 9769, chrony's xleave): each request names the one "
+                  "before, and a server that does it answers with that reply's exact transmit "
+                  "time; our transmit times are the kernel's. One request more than --samples");
     cmd->add_flag("-j,--json", args->json, "print one JSON object");
     return [args] { return run(*args); };
 }

@@ -6,6 +6,7 @@
 
 #include "sys/clock.hpp"
 #include "sys/poller.hpp"
+#include "sys/tx_timestamps.hpp"
 #include "sys/udp_socket.hpp"
 
 namespace cloudtime::client {
@@ -24,19 +25,41 @@ std::uint64_t random_nonce() {
     return (high << 32U) | low;
 }
 
+// What an interleaved request names: the exchange before it.
+struct Previous {
+    proto::NtpTimestamp server_receive;  // T2, from its reply
+    proto::UnixTime t1;                  // ours: the kernel's stamp when there is one
+    bool kernel_t1 = false;
+    proto::UnixTime t4;
+};
+
 struct Outcome {
     enum Kind : std::uint8_t { sample, rejected, lost } kind = lost;
     proto::Sample value;
+    bool interleaved = false;  // `value` is the previous exchange, completed by this reply
     Rejection rejection;
+    std::optional<Previous> next;  // what the next interleaved request names
 };
 
+// How long the kernel may take to stamp our request before T1 falls back to our reading.
+constexpr int kStampWaitMs = 10;
+
 Expected<Outcome> exchange(const sys::UdpSocket& socket, double timeout_s,
-                           std::int8_t client_precision) {
+                           std::int8_t client_precision, const QueryOptions& options,
+                           const std::optional<Previous>& previous, std::uint32_t& stamps) {
     const std::uint64_t nonce = random_nonce();
-    const auto request = proto::make_client_request(nonce);
+    const auto request = previous ? proto::make_interleaved_request(nonce, previous->server_receive,
+                                                                    proto::to_ntp(previous->t4))
+                                  : proto::make_client_request(nonce);
+    const proto::NtpTimestamp interleaved_origin =
+        previous ? proto::to_ntp(previous->t4) : proto::NtpTimestamp{};
     const proto::UnixTime t1 = sys::realtime_now();
-    if (socket.send(request) == sys::IoStatus::error) {
+    if (socket.send(request, options.interleaved) == sys::IoStatus::error) {
         return sys::os_error("send");
+    }
+    std::optional<proto::UnixTime> kernel_t1;
+    if (options.interleaved) {
+        kernel_t1 = sys::wait_transmit_stamp(socket.fd(), stamps++, kStampWaitMs);
     }
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
@@ -60,46 +83,76 @@ Expected<Outcome> exchange(const sys::UdpSocket& socket, double timeout_s,
         if (!header) {
             continue;  // not NTP: keep waiting for the real answer
         }
-        const proto::ReplyVerdict verdict = proto::check_reply(*header, proto::NtpTimestamp{nonce});
+        // An interleaved answer echoes our previous receive time; a basic one the nonce.
+        const bool interleaved = previous && header->origin == interleaved_origin;
+        const proto::ReplyVerdict verdict = proto::check_reply(
+            *header, interleaved ? interleaved_origin : proto::NtpTimestamp{nonce});
         if (verdict == proto::ReplyVerdict::origin_mismatch ||
             verdict == proto::ReplyVerdict::not_server_mode) {
             continue;  // not an answer to this request
         }
         if (verdict != proto::ReplyVerdict::ok) {
-            return Outcome{Outcome::rejected, {}, Rejection{verdict, *header}};
+            return Outcome{Outcome::rejected, {}, false, Rejection{verdict, *header}, std::nullopt};
         }
-        return Outcome{Outcome::sample,
-                       proto::make_sample(*header, t1, datagram.kernel_receive, client_precision),
-                       {}};
+        Outcome outcome{Outcome::sample, {}, interleaved, {}, std::nullopt};
+        if (interleaved) {
+            // The previous exchange, whole: its T1, T2 and T4, and its T3 from this reply.
+            proto::Header completed = *header;
+            completed.receive = previous->server_receive;
+            outcome.value =
+                proto::make_sample(completed, previous->t1, previous->t4, client_precision);
+        } else {
+            outcome.value =
+                proto::make_sample(*header, t1, datagram.kernel_receive, client_precision);
+        }
+        if (options.interleaved) {
+            outcome.next = Previous{header->receive, kernel_t1.value_or(t1), kernel_t1.has_value(),
+                                    datagram.kernel_receive};
+        }
+        return outcome;
     }
 }
 
 }  // namespace
 
 Expected<QueryResult> query_server(const sys::SocketAddress& server, const QueryOptions& options) {
-    auto socket = sys::UdpSocket::connect(server);
+    auto socket = sys::UdpSocket::connect(server, options.interleaved);
     if (!socket) {
         return socket.failure();
     }
     const std::int8_t precision = proto::precision_exponent(sys::measure_clock_precision());
     QueryResult result;
     result.server = server;
-    for (int i = 0; i < options.samples; ++i) {
+    std::optional<Previous> previous;
+    std::uint32_t stamps = 0;
+    // Interleaved: the first answer starts the chain and measures nothing yet.
+    bool started = !options.interleaved;
+    for (int i = 0; i < options.samples + (options.interleaved ? 1 : 0); ++i) {
         if (i > 0) {
             std::this_thread::sleep_for(std::chrono::duration<double>(options.interval_s));
         }
         ++result.sent;
-        auto outcome = exchange(*socket, options.timeout_s, precision);
+        auto outcome = exchange(*socket, options.timeout_s, precision, options, previous, stamps);
         if (!outcome) {
             return outcome.failure();
         }
         if (outcome->kind == Outcome::lost) {
             ++result.lost;
+            previous.reset();  // the chain starts again
+            started = !options.interleaved;
         } else if (outcome->kind == Outcome::rejected) {
             result.rejection = outcome->rejection;
             break;  // a KoD means stop; an unsynchronized server will not improve in a second
         } else {
+            const bool kernel_t1 = outcome->interleaved && previous && previous->kernel_t1;
+            previous = outcome->next;
+            if (!started) {
+                started = true;
+                continue;
+            }
             result.samples.push_back(outcome->value);
+            result.interleaved.push_back(outcome->interleaved);
+            result.kernel_transmit += kernel_t1 ? 1 : 0;
             if (options.until_first_answer) {
                 break;
             }

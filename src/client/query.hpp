@@ -19,6 +19,10 @@ struct QueryOptions {
     // Stop at the first answer: `samples` is then how often a lost request is tried again
     // (a probe that only needs to know the server is there).
     bool until_first_answer = false;
+    // RFC 9769 interleaved mode: each request names the previous exchange, and a server that
+    // does it answers with that exchange's exact transmit time; our own transmit times are
+    // the kernel's too. One request more than `samples` (the first only starts the chain).
+    bool interleaved = false;
 };
 
 struct Rejection {
@@ -29,6 +33,8 @@ struct Rejection {
 struct QueryResult {
     sys::SocketAddress server;
     std::vector<proto::Sample> samples;
+    std::vector<bool> interleaved;  // per sample: measured in interleaved mode
+    int kernel_transmit = 0;        // samples whose T1 is the kernel's stamp of our request
     int sent = 0;
     int lost = 0;                        // no valid answer within the timeout
     std::optional<Rejection> rejection;  // KoD or unsynchronized: querying stopped there

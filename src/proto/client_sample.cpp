@@ -19,6 +19,16 @@ std::array<std::uint8_t, kHeaderSize> make_client_request(std::uint64_t nonce) {
     return out;
 }
 
+std::array<std::uint8_t, kHeaderSize> make_interleaved_request(std::uint64_t nonce,
+                                                               NtpTimestamp server_receive,
+                                                               NtpTimestamp client_receive) {
+    std::array<std::uint8_t, kHeaderSize> out = make_client_request(nonce);
+    const std::span<std::uint8_t> bytes(out);
+    store_u64(bytes.subspan(kOriginOffset, 8), server_receive.raw);
+    store_u64(bytes.subspan(kReceiveOffset, 8), client_receive.raw);
+    return out;
+}
+
 const char* reply_verdict_name(ReplyVerdict verdict) {
     switch (verdict) {
         case ReplyVerdict::ok:

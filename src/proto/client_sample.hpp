@@ -18,6 +18,15 @@ namespace cloudtime::proto {
 // a time but a nonce the reply must echo (data minimization, as RFC 9109 suggests).
 std::array<std::uint8_t, kHeaderSize> make_client_request(std::uint64_t nonce);
 
+// RFC 9769: a request in interleaved mode names the previous exchange: origin = the server's
+// receive timestamp from the previous reply, receive = our receive time of that reply. A
+// server that does interleaved mode answers with origin = that receive field and transmit =
+// the exact transmit time of the previous reply; one that does not answers in basic mode
+// (origin = the nonce).
+std::array<std::uint8_t, kHeaderSize> make_interleaved_request(std::uint64_t nonce,
+                                                               NtpTimestamp server_receive,
+                                                               NtpTimestamp client_receive);
+
 enum class ReplyVerdict : std::uint8_t {
     ok,
     not_server_mode,  // not mode 4: not an answer to a client

@@ -123,6 +123,7 @@ void answer_interleaved(const InterleavedTable& table, const Arrival& arrival,
     if (origin.is_zero() || origin.raw == receive || origin.raw == transmit) {
         return;
     }
+    answer.record = true;
     const auto previous = table.find(origin, arrival.source);
     if (!previous) {
         return;

@@ -64,6 +64,11 @@ struct Reply {
     // carries that reply's transmit time (from `transmit_source`), already written.
     bool interleaved = false;
     TransmitSource transmit_source = TransmitSource::daemon;
+    // The request looked interleaved (whether or not its exchange was found): this reply is
+    // worth a record, since the client's next request will name it. Basic clients never get
+    // one, so that they cost the table nothing and cannot push interleaved clients out
+    // (chrony's server does the same).
+    bool record = false;
 };
 struct KissOfDeath {
     std::size_t length = 0;

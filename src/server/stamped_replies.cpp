@@ -7,20 +7,10 @@ namespace cloudtime::server {
 void StampedReplies::sent(proto::NtpTimestamp receive, std::span<const std::uint8_t, 16> client,
                           proto::UnixTime daemon_transmit) {
     const std::uint32_t key = next_key_++;
+    // A reply whose stamp never came (dropped after the send) gives way.
     Waiting& slot = slots_[key % kSlots];
-    if (!slot.valid) {
-        ++waiting_;
-    }  // else: a reply whose stamp never came (dropped after the send) gives way
     slot = {true, key, receive, {}, daemon_transmit};
     std::copy(client.begin(), client.end(), slot.client.begin());
-}
-
-void StampedReplies::restart() {
-    for (Waiting& slot : slots_) {
-        slot.valid = false;
-    }
-    waiting_ = 0;
-    next_key_ = 0;
 }
 
 bool StampedReplies::arrived(const sys::TransmitStamp& stamp, proto::InterleavedTable& table) {
@@ -29,7 +19,6 @@ bool StampedReplies::arrived(const sys::TransmitStamp& stamp, proto::Interleaved
         return false;
     }
     slot.valid = false;
-    --waiting_;
     const std::int64_t after = stamp.time.ns - slot.daemon_transmit.ns;
     if (after < 0 || after > kMaxStampDelayNs) {
         return false;

@@ -1,6 +1,7 @@
 // The replies of one socket that wait for their kernel transmit stamp, by stamp number
 // (sys/tx_timestamps.hpp), and what a stamp that arrives refines: the interleaved record of its
-// reply. One worker serves a socket, so this is single-threaded.
+// reply. One worker serves a socket, so this is single-threaded. When the kernel refuses a
+// stamped reply the numbering is lost: the worker drops this and restarts the socket's count.
 #pragma once
 
 #include <array>
@@ -19,10 +20,6 @@ class StampedReplies {
     // A reply that asked for a stamp was taken by the kernel: the next number is its.
     void sent(proto::NtpTimestamp receive, std::span<const std::uint8_t, 16> client,
               proto::UnixTime daemon_transmit);
-    // One the kernel refused: whether it took a number is unknown, so every number waited
-    // for is forgotten and the socket's counter must be restarted (sys::restart_stamp_keys).
-    void restart();
-    bool waiting() const { return waiting_ != 0; }
 
     // The kernel's stamp for a reply: its record is refined when the stamp is its (the number
     // is waited for, and the stamp lies between the daemon's reading before the send and
@@ -43,7 +40,6 @@ class StampedReplies {
     static constexpr std::size_t kSlots = 64;  // stamps in flight per socket
     std::array<Waiting, kSlots> slots_{};
     std::uint32_t next_key_ = 0;
-    std::size_t waiting_ = 0;
 };
 
 }  // namespace cloudtime::server

@@ -97,10 +97,10 @@ class Tally {
 
 // What a worker keeps per reply of a batch, for the interleaved records made after the send.
 struct SentReply {
-    proto::NtpTimestamp receive;  // zero: no record (a KoD, or records are off)
+    proto::NtpTimestamp receive;  // zero: no record (a basic client, a KoD, records off)
     proto::Address16 client{};
     bool interleaved = false;  // its transmit time is already written
-    bool stamp = false;        // asked the kernel for its transmit stamp
+    bool stamp = false;        // recorded, and asked the kernel for its transmit stamp
     proto::UnixTime transmit;  // the daemon's reading before the send
 };
 
@@ -134,37 +134,41 @@ void collect_stamps(ServedSocket& served_socket, WorkerBuffers& buffers,
     }
 }
 
-// After the send: a record per reply the kernel took (its receive timestamp, client and the
-// daemon's transmit time), and the replies that asked for a kernel stamp wait for it.
+// After the send: a record per reply to an interleaved client that the kernel took (its
+// receive timestamp, client and the daemon's transmit time), waiting for its kernel stamp.
 void record_replies(ServedSocket& served_socket, WorkerBuffers& buffers,
                     proto::InterleavedTable& table, Tally& counters) {
     bool stamped = false;
+    // A stamped reply the kernel refused may or may not have taken a number: the ones after
+    // it in this batch wait for nothing, and the numbering starts again.
+    bool numbering_lost = false;
     for (std::size_t r = 0; r < buffers.batch.replies(); ++r) {
         const SentReply& reply = buffers.replies[r];
+        if (!reply.stamp) {
+            continue;
+        }
         if (buffers.batch.failed(r)) {
-            if (reply.stamp && served_socket.stamped) {
-                // Whether the kernel numbered it is unknown: take what came, start again.
-                collect_stamps(served_socket, buffers, table, counters);
-                served_socket.stamped.reset();
-                if (auto restarted = sys::restart_stamp_keys(served_socket.socket.fd());
-                    !restarted) {
-                    spdlog::warn("cannot restart transmit stamps: {}", restarted.error());
-                }
-                stamped = false;
-            }
+            numbering_lost = true;
             continue;
         }
         table.remember(reply.receive, reply.client, proto::to_ntp(reply.transmit));
-        if (reply.stamp) {
-            if (!served_socket.stamped) {
-                served_socket.stamped = std::make_unique<StampedReplies>();
-            }
-            served_socket.stamped->sent(reply.receive, reply.client, reply.transmit);
-            stamped = true;
+        if (numbering_lost) {
+            continue;
         }
+        if (!served_socket.stamped) {
+            served_socket.stamped = std::make_unique<StampedReplies>();
+        }
+        served_socket.stamped->sent(reply.receive, reply.client, reply.transmit);
+        stamped = true;
     }
-    if (stamped) {
+    if (stamped || numbering_lost) {
         collect_stamps(served_socket, buffers, table, counters);
+    }
+    if (numbering_lost) {
+        served_socket.stamped.reset();
+        if (auto restarted = sys::restart_stamp_keys(served_socket.socket.fd()); !restarted) {
+            spdlog::warn("cannot restart transmit stamps: {}", restarted.error());
+        }
     }
 }
 
@@ -222,16 +226,15 @@ void serve_socket(ServedSocket& served_socket, WorkerBuffers& buffers, const Wor
                     counters.interleaved(reply.transmit_source);
                 }
                 // An interleaved client's next request will want this reply's exact
-                // transmit time: the kernel's stamp.
-                const bool stamp = records != nullptr && reply.interleaved;
+                // transmit time: a record, and the kernel's stamp.
+                const bool stamp = records != nullptr && reply.record;
                 SentReply& sent = buffers.replies[batch.replies()];
-                sent =
-                    SentReply{.receive = records != nullptr ? proto::receive_of(batch.next_reply())
-                                                            : proto::NtpTimestamp{},
-                              .client = arrival.source,
-                              .interleaved = reply.interleaved,
-                              .stamp = stamp,
-                              .transmit = {}};
+                sent = SentReply{.receive = stamp ? proto::receive_of(batch.next_reply())
+                                                  : proto::NtpTimestamp{},
+                                 .client = arrival.source,
+                                 .interleaved = reply.interleaved,
+                                 .stamp = stamp,
+                                 .transmit = {}};
                 batch.commit_reply(i, reply.length, stamp);
             }
         }

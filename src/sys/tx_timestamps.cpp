@@ -4,6 +4,7 @@
 #include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -107,6 +108,22 @@ std::size_t TransmitStampReader::read(int fd, std::vector<TransmitStamp>& out) {
         ++stamps;
     }
     return stamps;
+}
+
+std::optional<proto::UnixTime> wait_transmit_stamp(int fd, std::uint32_t key, int timeout_ms) {
+    TransmitStampReader reader(4);
+    std::vector<TransmitStamp> stamps;
+    for (int waited_us = 0; waited_us <= timeout_ms * 1000; waited_us += 100) {
+        stamps.clear();
+        reader.read(fd, stamps);
+        for (const TransmitStamp& stamp : stamps) {
+            if (stamp.key == key) {
+                return stamp.time;
+            }
+        }
+        ::usleep(100);
+    }
+    return std::nullopt;
 }
 
 }  // namespace cloudtime::sys

@@ -15,6 +15,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -54,5 +55,9 @@ class TransmitStampReader {
     std::vector<mmsghdr> messages_;
     std::array<char, 8> payload_{};  // OPT_TSONLY: nothing comes back, but recvmsg wants a buffer
 };
+
+// The stamp numbered `key` from the socket's error queue, waiting up to `timeout_ms` for it
+// (a client's own request: the kernel stamps it within microseconds on any path it takes).
+std::optional<proto::UnixTime> wait_transmit_stamp(int fd, std::uint32_t key, int timeout_ms);
 
 }  // namespace cloudtime::sys

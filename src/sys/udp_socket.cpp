@@ -70,12 +70,15 @@ Expected<UdpSocket> UdpSocket::bind(const SocketAddress& local, const UdpOptions
     return UdpSocket(std::move(fd));
 }
 
-Expected<UdpSocket> UdpSocket::connect(const SocketAddress& server) {
+Expected<UdpSocket> UdpSocket::connect(const SocketAddress& server, bool transmit_timestamps) {
     UniqueFd fd(::socket(server.family(), SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.valid()) {
         return os_error("socket");
     }
-    if (auto s = set_option(fd.get(), SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"); !s) {
+    if (auto s = transmit_timestamps
+                     ? enable_timestamping(fd.get())
+                     : set_option(fd.get(), SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS");
+        !s) {
         return s.failure();
     }
     if (::connect(fd.get(), server.sockaddr_ptr(), server.length()) != 0) {
@@ -147,8 +150,17 @@ IoStatus UdpSocket::send_to(std::span<const std::uint8_t> payload, const Datagra
     return IoStatus::ok;
 }
 
-IoStatus UdpSocket::send(std::span<const std::uint8_t> payload) const {
-    const ssize_t n = ::send(fd_.get(), payload.data(), payload.size(), MSG_DONTWAIT);
+IoStatus UdpSocket::send(std::span<const std::uint8_t> payload, bool stamp) const {
+    iovec iov{const_cast<std::uint8_t*>(payload.data()), payload.size()};
+    alignas(cmsghdr) std::array<char, kReplyControlSize> control{};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (stamp) {
+        msg.msg_controllen = write_stamp_request(control, 0);
+        msg.msg_control = control.data();
+    }
+    const ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_DONTWAIT);
     if (n < 0) {
         return (errno == EAGAIN || errno == EWOULDBLOCK) ? IoStatus::would_block : IoStatus::error;
     }

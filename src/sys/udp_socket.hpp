@@ -50,8 +50,10 @@ enum class IoStatus : std::uint8_t { ok, would_block, error };
 class UdpSocket {
   public:
     static Expected<UdpSocket> bind(const SocketAddress& local, const UdpOptions& options);
-    // An unbound client socket connected to one server (a random source port, RFC 9109).
-    static Expected<UdpSocket> connect(const SocketAddress& server);
+    // An unbound client socket connected to one server (a random source port, RFC 9109);
+    // with `transmit_timestamps`, sends may ask for their kernel transmit stamp.
+    static Expected<UdpSocket> connect(const SocketAddress& server,
+                                       bool transmit_timestamps = false);
     // A socket opened elsewhere (passed over a channel); it is switched to non-blocking.
     static Expected<UdpSocket> adopt(UniqueFd fd);
 
@@ -63,7 +65,8 @@ class UdpSocket {
 
     IoStatus receive(std::span<std::uint8_t> buffer, Datagram& out) const;
     IoStatus send_to(std::span<const std::uint8_t> payload, const Datagram& request) const;
-    IoStatus send(std::span<const std::uint8_t> payload) const;  // connected sockets
+    // Connected sockets; `stamp`: ask for the kernel's transmit stamp (sys/tx_timestamps.hpp).
+    IoStatus send(std::span<const std::uint8_t> payload, bool stamp = false) const;
 
   private:
     explicit UdpSocket(UniqueFd fd) : fd_(std::move(fd)) {}

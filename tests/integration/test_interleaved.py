@@ -4,6 +4,7 @@ reports `Interleaved : Yes` for cloudtimed, on a loopback address (IPv4 and IPv6
 timestamps it served. A client without `xleave` stays in basic mode."""
 
 import re
+import subprocess
 import time
 import unittest
 
@@ -86,6 +87,36 @@ class Interleaved(harness.TestCase):
         after = daemon.counters()
         self.assertGreater(after["answered"], before["answered"] + 15)
         self.assertEqual(after["interleaved"], before["interleaved"])
+
+    def test_query_interleaved(self):
+        # cloudtimed and, as the reference, chronyd 4.3 serving this host's clock: both
+        # answer `cloudtime query --interleaved` in interleaved mode; the samples that name
+        # an exchange carry the server's exact transmit time and ours from the kernel.
+        daemon = self.start(listen=("127.0.0.1:0",))
+        port = harness.free_udp_port()
+        chronyd = self.chronyd([f"port {port}", "bindaddress 127.0.0.1", "allow 127.0.0.1",
+                                "local stratum 8"])
+        for address in (daemon.address, f"127.0.0.1:{port}"):
+            code, r, err = harness.run_query(address, "--interleaved", "--samples", "5",
+                                             "--interval", "0.1")
+            self.assertEqual(code, 0, err)
+            self.assertEqual(r["sent"], 6, r)  # one more: the first starts the chain
+            self.assertEqual(len(r["samples"]), 5, r)
+            # The first request that names an exchange makes the server keep one (neither
+            # server keeps a record for a basic request), so from the second on, all are.
+            self.assertEqual(r["interleaved_samples"], 4, r)
+            self.assertEqual(r["kernel_transmit_samples"], 4, r)
+            self.assertTrue(all(s["interleaved"] for s in r["samples"][1:]), r)
+            self.assertLess(abs(r["offset_s"]), 50e-6, r)
+        # A server without interleaved mode: basic samples, and the query says so.
+        basic = self.start(config=harness.LOCAL_CONFIG + "[server]\ninterleaved = false\n",
+                           listen=("127.0.0.1:0",))
+        out = subprocess.run([harness.CLOUDTIME, "query", "--interleaved", "--samples", "3",
+                              "--interval", "0.1", basic.address], capture_output=True, text=True,
+                             timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("interleaved: the server answered in basic mode only", out.stdout)
+        self.assertIn("3 answered", out.stdout)
 
     def test_off_in_the_config_means_basic_mode(self):
         daemon = self.start(config=harness.LOCAL_CONFIG + "[server]\ninterleaved = false\n",

@@ -37,6 +37,22 @@ TEST(ClientRequest, IsDataMinimized) {
     EXPECT_EQ(h->transmit.raw, 0xDEAD'BEEF'0BAD'F00DULL);
 }
 
+TEST(ClientRequest, InterleavedNamesThePreviousExchange) {
+    const auto req = make_interleaved_request(7, NtpTimestamp{0x1111}, NtpTimestamp{0x2222});
+    const auto h = decode_header(req);
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->mode, Mode::client);
+    EXPECT_EQ(h->origin.raw, 0x1111U);   // the server's receive timestamp of the last reply
+    EXPECT_EQ(h->receive.raw, 0x2222U);  // our receive time of it
+    EXPECT_EQ(h->transmit.raw, 7U);
+    EXPECT_EQ(h->reference.raw, 0U);
+    // A server in interleaved mode answers with origin = our receive field: that is the reply
+    // to check, as the basic one is checked against the nonce.
+    Header reply = server_reply(NtpTimestamp{0x2222}, kT1, kT1);
+    EXPECT_EQ(check_reply(reply, NtpTimestamp{0x2222}), ReplyVerdict::ok);
+    EXPECT_EQ(check_reply(reply, NtpTimestamp{7}), ReplyVerdict::origin_mismatch);
+}
+
 TEST(ClientSample, OffsetAndDelayPerRfc5905) {
     // Server 10 ms ahead; 2 ms each way; 1 ms inside the server.
     const UnixTime t2{kT1.ns + 2 * kMs + 10 * kMs};

@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -166,6 +167,7 @@ TEST_F(InterleavedDecision, AClientNamingItsPreviousExchangeGetsItsTransmitTime)
     const Exchange one = exchange(rules, kAlice, first, test::client_request(4, 3, 0x1111));
     ASSERT_TRUE(std::get<Reply>(one.decision).length == kHeaderSize);
     EXPECT_FALSE(std::get<Reply>(one.decision).interleaved);
+    EXPECT_FALSE(std::get<Reply>(one.decision).record);  // a basic request: no record
     // The worker records the reply with the transmit time it sent, then the kernel's stamp.
     table.remember(one.header.receive, kAlice, kDaemonTx);
     table.refine(one.header.receive, kAlice, {kKernelTx, TransmitSource::kernel});
@@ -174,6 +176,7 @@ TEST_F(InterleavedDecision, AClientNamingItsPreviousExchangeGetsItsTransmitTime)
         exchange(rules, kAlice, second, request_with(one.header.receive.raw, client_rx, client_tx));
     const auto& reply = std::get<Reply>(two.decision);
     EXPECT_TRUE(reply.interleaved);
+    EXPECT_TRUE(reply.record);  // the next request names this one
     EXPECT_EQ(reply.transmit_source, TransmitSource::kernel);
     EXPECT_EQ(two.header.origin.raw, client_rx);  // the client's receive field, echoed
     EXPECT_EQ(two.header.receive, to_ntp(second));
@@ -202,6 +205,10 @@ TEST_F(InterleavedDecision, BasicForEveryoneElse) {
         const Exchange e = exchange(rules, c.from, second, c.request);
         const auto& reply = std::get<Reply>(e.decision);
         EXPECT_FALSE(reply.interleaved) << c.name;
+        // Only a request that looks interleaved earns its reply a record.
+        EXPECT_EQ(reply.record,
+                  c.from == kMallory || std::string(c.name) == "an exchange never made")
+            << c.name;
         // Basic mode: origin is the request's transmit timestamp, bit for bit.
         EXPECT_EQ(e.header.origin.raw, load_u64(std::span(c.request).subspan(kTransmitOffset, 8)))
             << c.name;

@@ -127,10 +127,8 @@ TEST(StampedReplies, AStampRefinesItsReplysRecord) {
     server::StampedReplies waiting;
     table.remember(kReceive, kClient, proto::to_ntp(kSent));
     waiting.sent(kReceive, kClient, kSent);
-    EXPECT_TRUE(waiting.waiting());
     const proto::UnixTime kernel{kSent.ns + 4'000};
     EXPECT_TRUE(waiting.arrived({0, kernel}, table));
-    EXPECT_FALSE(waiting.waiting());
     const auto record = table.find(kReceive, kClient);
     EXPECT_EQ(record->transmit, proto::to_ntp(kernel));
     EXPECT_EQ(record->source, proto::TransmitSource::kernel);
@@ -148,16 +146,6 @@ TEST(StampedReplies, StampsThatCannotBeTheReplysAreNotTrusted) {
     EXPECT_FALSE(waiting.arrived(
         {1, proto::UnixTime{kSent.ns + server::StampedReplies::kMaxStampDelayNs + 1}}, table));
     EXPECT_EQ(table.find(kReceive, kClient)->source, proto::TransmitSource::daemon);
-}
-
-TEST(StampedReplies, RestartForgetsEveryNumber) {
-    proto::InterleavedTable table(64, 1);
-    server::StampedReplies waiting;
-    table.remember(kReceive, kClient, proto::to_ntp(kSent));
-    waiting.sent(kReceive, kClient, kSent);
-    waiting.restart();
-    EXPECT_FALSE(waiting.waiting());
-    EXPECT_FALSE(waiting.arrived({0, proto::UnixTime{kSent.ns + 1000}}, table));
 }
 
 }  // namespace
