@@ -40,7 +40,9 @@ BIN = os.path.join(ROOT, "build/bin")
 SERVER_CPU = "1"
 CLIENT_CPU = "0"
 SERVERS = {"cloudtimed": "169.254.99.1", "chronyd": "169.254.99.2"}
-LADDER = [10_000, 25_000, 50_000, 75_000, 100_000, 125_000, 150_000, 200_000]
+# The top is about what one generator thread sends over veth on this machine: a server that
+# is lossless there is reported at it, and loaded at half of it.
+LADDER = [10_000, 25_000, 50_000, 75_000, 100_000, 125_000, 150_000, 200_000, 250_000, 300_000]
 
 
 def ip(*args):
@@ -79,13 +81,13 @@ class Topology:
             subprocess.run(["ip", "netns", "delete", ns], capture_output=True)
 
 
-def start_server(topo, workdir, name):
+def start_server(topo, workdir, name, extra=""):
     if name == "cloudtimed":
         conf = os.path.join(workdir, "cloudtimed.toml")
         with open(conf, "w") as f:
-            f.write('[server]\nthreads = 1\nuser = ""\n[clock]\nsource = "local"\n'
+            f.write(f'[server]\nthreads = 1\nuser = ""\n{extra}[clock]\nsource = "local"\n'
                     '[rate_limit]\nenabled = false\n')
-        cmd = [os.path.join(BIN, "cloudtimed"), "--config", conf, "--listen",
+        cmd = [os.path.join(args_bin(), "cloudtimed"), "--config", conf, "--listen",
                f"{SERVERS[name]}:123", "--log-level", "warn", "--runtime-directory", workdir,
                "--status-socket", os.path.join(workdir, "status.sock")]
     else:
@@ -97,6 +99,14 @@ def start_server(topo, workdir, name):
         cmd = ["chronyd", "-x", "-d", "-u", "root", "-f", conf]
     return subprocess.Popen(["ip", "netns", "exec", topo.server, "taskset", "-c", SERVER_CPU]
                             + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+BIN_OVERRIDE = []
+
+
+def args_bin():
+    """cloudtimed's directory: --bin (a build to compare), else this checkout's."""
+    return BIN_OVERRIDE[0] if BIN_OVERRIDE else BIN
 
 
 def stop(proc):
@@ -169,7 +179,7 @@ def client_run(topo, workdir, name, interleaved, load_rate, args):
         f.write(f"server {target} minpoll -3 maxpoll -3{' xleave' if interleaved else ''}\n"
                 f"logdir {cdir}\nlog measurements\ncmdport 0\nbindcmdaddress {cdir}/sock\n"
                 f"pidfile {cdir}/pid\ndriftfile {cdir}/drift\n")
-    server = start_server(topo, workdir, name)
+    server = start_server(topo, workdir, name, args.server_extra)
     load = None
     try:
         wait_answering(topo, target)
@@ -203,6 +213,7 @@ def client_run(topo, workdir, name, interleaved, load_rate, args):
     return {"server": name, "mode": "interleaved" if interleaved else "basic",
             "load_rate": load_rate, "samples": len(offsets),
             "interleaved_share": modes.count("I") / len(modes),
+            "mean_offset_us": statistics.fmean(offsets) * 1e6,
             "abs_mean_offset_us": abs(statistics.fmean(offsets)) * 1e6,
             "sd_us": statistics.stdev(offsets) * 1e6, "load_loss": load_loss}
 
@@ -217,8 +228,15 @@ def main():
                         help="load rate for cloudtimed (0: half its lossless rate, measured)")
     parser.add_argument("--load-chronyd", type=int, default=0,
                         help="load rate for chronyd (0: half its lossless rate, measured)")
+    parser.add_argument("--modes", default="basic,interleaved")
+    parser.add_argument("--loads", default="idle,loaded")
+    parser.add_argument("--bin", help="the cloudtimed to measure (a build directory's bin)")
+    parser.add_argument("--server-extra", default="",
+                        help="lines added to cloudtimed's [server] section (experiments)")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
+    if args.bin:
+        BIN_OVERRIDE.append(args.bin)
     harness.require_root()
     before = harness.kernel_time_state()
     topo = Topology()
@@ -229,20 +247,24 @@ def main():
             loads = {}
             for name, given in (("cloudtimed", args.load_cloudtimed),
                                 ("chronyd", args.load_chronyd)):
+                if "loaded" not in args.loads:
+                    loads[name] = 0
+                    continue
                 lossless = lossless_rate(topo, workdir, name) if not given else 2 * given
                 loads[name] = lossless // 2
-                print(f"{name}: lossless {lossless}/s over the veth link, load {loads[name]}/s",
-                      flush=True)
+                top = " (the ladder's top: the generator's limit)" if lossless == LADDER[-1] else ""
+                print(f"{name}: lossless {lossless}/s over the veth link{top}, load "
+                      f"{loads[name]}/s", flush=True)
             for rnd in range(args.rounds):
-                for interleaved in (False, True):
-                    for loaded in (False, True):
+                for interleaved in [m == "interleaved" for m in args.modes.split(",")]:
+                    for loaded in [w == "loaded" for w in args.loads.split(",")]:
                         for name in SERVERS:
                             r = client_run(topo, workdir, name, interleaved,
                                            loads[name] if loaded else 0, args)
                             r["round"] = rnd
                             runs.append(r)
                             print(f"  round {rnd + 1} {name:<10} {r['mode']:<11} load "
-                                  f"{r['load_rate']:>6}/s  |mean| {r['abs_mean_offset_us']:7.3f} us"
+                                  f"{r['load_rate']:>6}/s  mean {r['mean_offset_us']:+7.3f} us"
                                   f"  sd {r['sd_us']:7.3f} us  ({r['samples']} samples, "
                                   f"{r['interleaved_share'] * 100:.0f} % interleaved)", flush=True)
     finally:
@@ -253,8 +275,8 @@ def main():
     rows = []
     print(f"\n{'mode':<12}{'load':<8}{'server':<11}{'|mean offset|':>14}{'sd':>10}"
           f"{'interleaved':>12}{'vs chronyd |mean|':>19}{'sd':>7}")
-    for interleaved in ("basic", "interleaved"):
-        for loaded in (False, True):
+    for interleaved in args.modes.split(","):
+        for loaded in [w == "loaded" for w in args.loads.split(",")]:
             medians = {}
             for name in SERVERS:
                 rs = [r for r in runs if r["server"] == name and r["mode"] == interleaved

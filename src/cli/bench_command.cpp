@@ -1,4 +1,5 @@
-// `cloudtime bench [--rate R] [--duration S] [--sources N] [--threads T] [--json] TARGET`
+// `cloudtime bench [--rate R] [--duration S] [--sources N] [--threads T] [--interleaved] [--json]
+// TARGET`
 #include <fmt/format.h>
 
 #include <iostream>
@@ -99,6 +100,9 @@ Runner add_bench_command(CLI::App& app) {
     cmd->add_option("--drain", args->options.drain_s,
                     "seconds to wait for late replies after sending (default 0.5)")
         ->check(CLI::Range(0.0, 60.0));
+    cmd->add_flag("-x,--interleaved", args->options.interleaved,
+                  "requests that name an earlier exchange, as an interleaved client's do: the "
+                  "server's worst case (a record and a kernel transmit stamp per reply)");
     cmd->add_flag("-j,--json", args->json, "print one JSON object");
     return [args] { return run(*args); };
 }

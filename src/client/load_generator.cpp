@@ -25,6 +25,9 @@ namespace {
 constexpr std::size_t kBatch = 64;
 // Replies pile up while a thread sends; a short receive buffer would count them as lost.
 constexpr int kReceiveBuffer = 8 << 20;
+// What an interleaved-looking request carries as its receive field: anything unlike its
+// origin and transmit.
+constexpr std::uint64_t kReceiveMark = 0x00FF'FF00'0000'0000ULL;
 constexpr std::size_t kRingBits = 20;  // send times kept for the last 2^20 requests per thread
 constexpr std::size_t kRingMask = (std::size_t{1} << kRingBits) - 1;
 constexpr std::size_t kMaxKeptSamples = 20'000'000;  // per thread, bounds memory
@@ -114,7 +117,10 @@ class Worker {
         for (std::uint64_t k = 0; k < n; ++k) {
             const std::uint64_t seq = attempted_ + k;
             const std::uint64_t nonce = (static_cast<std::uint64_t>(index_) << 56U) | seq;
-            requests_[k] = proto::make_client_request(nonce);
+            requests_[k] = options_.interleaved ? proto::make_interleaved_request(
+                                                      nonce, proto::NtpTimestamp{~nonce},
+                                                      proto::NtpTimestamp{nonce ^ kReceiveMark})
+                                                : proto::make_client_request(nonce);
             ring_[seq & kRingMask] = now.ns;
             const std::uint64_t client = seq * options_.threads + index_;
             const std::uint32_t source =

@@ -16,6 +16,10 @@ struct LoadOptions {
     std::uint32_t sources = 1;  // distinct IPv4 source addresses from 127.0.0.0/8
     unsigned threads = 1;       // sending threads, each with its own socket (own port)
     double drain_s = 0.5;       // how long to wait for late replies after the last send
+    // Every request names an exchange that never was, as an interleaved client's second
+    // request does: each reply costs the server a record and a kernel transmit stamp (its
+    // worst case, and what a flood aimed at interleaved mode sends).
+    bool interleaved = false;
 };
 
 struct Percentiles {

@@ -18,6 +18,8 @@ namespace {
 constexpr std::size_t kReceiveBuffer = 2048;
 // Batches taken from one socket before looking at the others, for fairness.
 constexpr int kBatchesPerTurn = 4;
+// Up to this many replies are sent one by one (bench/accuracy.py, BENCHMARKS.md).
+constexpr std::size_t kSentOneByOne = 8;
 
 // xorshift64*: cheap, per worker, good enough to pick which limited requests leak.
 class FastRandom {
@@ -172,6 +174,34 @@ void record_replies(ServedSocket& served_socket, WorkerBuffers& buffers,
     }
 }
 
+// The transmit time is the last thing written: each reply reads the clock for itself. A few
+// replies are sent one by one, each right after its reading, so that none carries the time
+// its batch-mates spent in the kernel before it; a full batch (a busy socket, where the CPU
+// is what limits) goes in one sendmmsg, its later replies carrying later readings.
+std::size_t send_replies(const sys::UdpSocket& socket, WorkerBuffers& buffers,
+                         const ServedTime& served) {
+    sys::DatagramBatch& batch = buffers.batch;
+    const auto stamp = [&](std::size_t r) {
+        SentReply& reply = buffers.replies[r];
+        reply.transmit = served.transmit();
+        if (!reply.interleaved) {
+            proto::stamp_transmit(batch.reply(r), reply.transmit);
+        }
+    };
+    if (batch.replies() <= kSentOneByOne) {
+        std::size_t sent = 0;
+        for (std::size_t r = 0; r < batch.replies(); ++r) {
+            stamp(r);
+            sent += batch.send_one(socket, r) ? 1U : 0U;
+        }
+        return sent;
+    }
+    for (std::size_t r = 0; r < batch.replies(); ++r) {
+        stamp(r);
+    }
+    return batch.send(socket);
+}
+
 void serve_socket(ServedSocket& served_socket, WorkerBuffers& buffers, const WorkerContext& ctx,
                   const RulesSet& rules_set, FastRandom& random) {
     const sys::UdpSocket& socket = served_socket.socket;
@@ -241,16 +271,7 @@ void serve_socket(ServedSocket& served_socket, WorkerBuffers& buffers, const Wor
         if (batch.replies() == 0) {
             continue;
         }
-        // Each reply reads the clock for itself, the last thing before the send: the later
-        // replies of a batch carry later times, the last one the time of the send.
-        for (std::size_t r = 0; r < batch.replies(); ++r) {
-            SentReply& reply = buffers.replies[r];
-            reply.transmit = served.transmit();
-            if (!reply.interleaved) {
-                proto::stamp_transmit(batch.reply(r), reply.transmit);
-            }
-        }
-        const std::size_t sent = batch.send(socket);
+        const std::size_t sent = send_replies(socket, buffers, served);
         if (served_socket.tenant) {
             add_relaxed(served_socket.tenant->answered, sent);
         }

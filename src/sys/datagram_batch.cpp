@@ -80,6 +80,15 @@ void DatagramBatch::commit_reply(std::size_t i, std::size_t length, bool stamp) 
     h.msg_control = h.msg_controllen != 0 ? reply_controls_[r].data() : nullptr;
 }
 
+bool DatagramBatch::send_one(const UdpSocket& socket, std::size_t r) {
+    ssize_t n = 0;
+    do {
+        n = ::sendmsg(socket.fd(), &out_[r].msg_hdr, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    failed_[r] = n < 0 ? 1 : 0;
+    return n >= 0;
+}
+
 std::size_t DatagramBatch::send(const UdpSocket& socket) {
     return send_messages(socket.fd(), std::span(out_).first(replies_),
                          std::span(failed_).first(replies_));

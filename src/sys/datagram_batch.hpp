@@ -40,6 +40,8 @@ class DatagramBatch {
     // Sends every queued reply (one sendmmsg, repeated only for a partial send); returns how
     // many the kernel took. failed(r): reply r was refused.
     std::size_t send(const UdpSocket& socket);
+    // Sends reply r alone (sendmsg): for a reply whose transmit time is read right before it.
+    bool send_one(const UdpSocket& socket, std::size_t r);
     bool failed(std::size_t r) const { return failed_[r] != 0; }
 
   private:
