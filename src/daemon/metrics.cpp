@@ -110,6 +110,10 @@ void ntp_metrics(Exposition& e, const server::NtpServer& ntp) {
     e.family("cloudtime_ntp_kernel_tx_timestamps_total", Type::counter,
              "Kernel transmit timestamps of replies read and kept for the client's next request.");
     e.sample(t.kernel_tx_stamps);
+    e.family("cloudtime_ntp_send_delay_seconds", Type::gauge,
+             "Measured delay of a reply sent alone from the clock reading to the kernel's "
+             "transmit stamp, added to basic replies' transmit time (largest of the workers).");
+    e.sample(static_cast<double>(ntp.send_delay_ns()) / 1e9);
     e.family("cloudtime_ntp_interleaved_records", Type::gauge,
              "Replies the interleaved-mode table can hold (0: interleaved mode off).");
     e.sample(std::uint64_t{ntp.interleaved_records()});

@@ -60,6 +60,9 @@ class alignas(64) WorkerCounters {
         bump(interleaved_[static_cast<std::size_t>(source)]);
     }
     void count_kernel_tx_stamps(std::uint64_t n) { add(kernel_tx_stamps_, n); }
+    // The worker's measured delay of a send (server/send_delay.hpp), a gauge.
+    void set_send_delay(std::int64_t ns) { send_delay_ns_.store(ns, std::memory_order_relaxed); }
+    std::int64_t send_delay_ns() const { return send_delay_ns_.load(std::memory_order_relaxed); }
     void count_dropped(proto::DropReason reason) {
         bump(dropped_[static_cast<std::size_t>(reason)]);
     }
@@ -77,6 +80,7 @@ class alignas(64) WorkerCounters {
     std::atomic<std::uint64_t> deny_sent_{0};
     std::array<std::atomic<std::uint64_t>, proto::kTransmitSourceCount> interleaved_{};
     std::atomic<std::uint64_t> kernel_tx_stamps_{0};
+    std::atomic<std::int64_t> send_delay_ns_{0};
     std::array<std::atomic<std::uint64_t>, proto::kDropReasonCount> dropped_{};
 };
 

@@ -65,6 +65,9 @@ class NtpServer {
     // The receive buffer the kernel granted each socket, in bytes.
     int receive_buffer() const { return receive_buffer_granted_; }
     CounterTotals totals() const;
+    // The measured delay of a reply sent alone, from reading the clock to the kernel's
+    // transmit stamp (server/send_delay.hpp): the largest of the workers'; 0 before any.
+    std::int64_t send_delay_ns() const;
     // Each server.listen address's own counters (tenant networks are not in them).
     struct AddressTotals {
         sys::SocketAddress address;

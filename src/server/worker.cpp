@@ -6,10 +6,10 @@
 #include <array>
 
 #include "proto/packet.hpp"
+#include "server/reply_transmit.hpp"
 #include "server/served_time.hpp"
 #include "sys/datagram_batch.hpp"
 #include "sys/poller.hpp"
-#include "sys/tx_timestamps.hpp"
 
 namespace cloudtime::server {
 
@@ -18,8 +18,6 @@ namespace {
 constexpr std::size_t kReceiveBuffer = 2048;
 // Batches taken from one socket before looking at the others, for fairness.
 constexpr int kBatchesPerTurn = 4;
-// Up to this many replies are sent one by one (bench/accuracy.py, BENCHMARKS.md).
-constexpr std::size_t kSentOneByOne = 8;
 
 // xorshift64*: cheap, per worker, good enough to pick which limited requests leak.
 class FastRandom {
@@ -78,6 +76,9 @@ class Tally {
         }
     }
     void kernel_tx_stamps(std::uint64_t n) {
+        if (n == 0) {
+            return;
+        }
         worker_.count_kernel_tx_stamps(n);
         if (address_ != nullptr) {
             address_->count_kernel_tx_stamps(n);
@@ -97,122 +98,18 @@ class Tally {
     WorkerCounters* address_;
 };
 
-// What a worker keeps per reply of a batch, for the interleaved records made after the send.
-struct SentReply {
-    proto::NtpTimestamp receive;  // zero: no record (a basic client, a KoD, records off)
-    proto::Address16 client{};
-    bool interleaved = false;  // its transmit time is already written
-    bool stamp = false;        // recorded, and asked the kernel for its transmit stamp
-    proto::UnixTime transmit;  // the daemon's reading before the send
-};
-
-// The worker's own buffers, allocated once.
-struct WorkerBuffers {
-    WorkerBuffers(std::size_t batch_size)
-        : batch(batch_size, kReceiveBuffer), replies(batch_size), stamp_reader(batch_size) {
-        stamps.reserve(batch_size);
-    }
-    sys::DatagramBatch batch;
-    std::vector<SentReply> replies;
-    sys::TransmitStampReader stamp_reader;
-    std::vector<sys::TransmitStamp> stamps;
-};
-
-// Reads the kernel's transmit stamps queued for a socket and refines the records they belong to.
-void collect_stamps(ServedSocket& served_socket, WorkerBuffers& buffers,
-                    proto::InterleavedTable& table, Tally& counters) {
-    buffers.stamps.clear();
-    while (buffers.stamp_reader.read(served_socket.socket.fd(), buffers.stamps) != 0) {
-    }
-    if (!served_socket.stamped) {
-        return;  // stamps of a socket whose numbering restarted: nothing waits for them
-    }
-    std::uint64_t kept = 0;
-    for (const sys::TransmitStamp& stamp : buffers.stamps) {
-        kept += served_socket.stamped->arrived(stamp, table) ? 1U : 0U;
-    }
-    if (kept != 0) {
-        counters.kernel_tx_stamps(kept);
-    }
-}
-
-// After the send: a record per reply to an interleaved client that the kernel took (its
-// receive timestamp, client and the daemon's transmit time), waiting for its kernel stamp.
-void record_replies(ServedSocket& served_socket, WorkerBuffers& buffers,
-                    proto::InterleavedTable& table, Tally& counters) {
-    bool stamped = false;
-    // A stamped reply the kernel refused may or may not have taken a number: the ones after
-    // it in this batch wait for nothing, and the numbering starts again.
-    bool numbering_lost = false;
-    for (std::size_t r = 0; r < buffers.batch.replies(); ++r) {
-        const SentReply& reply = buffers.replies[r];
-        if (!reply.stamp) {
-            continue;
-        }
-        if (buffers.batch.failed(r)) {
-            numbering_lost = true;
-            continue;
-        }
-        table.remember(reply.receive, reply.client, proto::to_ntp(reply.transmit));
-        if (numbering_lost) {
-            continue;
-        }
-        if (!served_socket.stamped) {
-            served_socket.stamped = std::make_unique<StampedReplies>();
-        }
-        served_socket.stamped->sent(reply.receive, reply.client, reply.transmit);
-        stamped = true;
-    }
-    if (stamped || numbering_lost) {
-        collect_stamps(served_socket, buffers, table, counters);
-    }
-    if (numbering_lost) {
-        served_socket.stamped.reset();
-        if (auto restarted = sys::restart_stamp_keys(served_socket.socket.fd()); !restarted) {
-            spdlog::warn("cannot restart transmit stamps: {}", restarted.error());
-        }
-    }
-}
-
-// The transmit time is the last thing written: each reply reads the clock for itself. A few
-// replies are sent one by one, each right after its reading, so that none carries the time
-// its batch-mates spent in the kernel before it; a full batch (a busy socket, where the CPU
-// is what limits) goes in one sendmmsg, its later replies carrying later readings.
-std::size_t send_replies(const sys::UdpSocket& socket, WorkerBuffers& buffers,
-                         const ServedTime& served) {
-    sys::DatagramBatch& batch = buffers.batch;
-    const auto stamp = [&](std::size_t r) {
-        SentReply& reply = buffers.replies[r];
-        reply.transmit = served.transmit();
-        if (!reply.interleaved) {
-            proto::stamp_transmit(batch.reply(r), reply.transmit);
-        }
-    };
-    if (batch.replies() <= kSentOneByOne) {
-        std::size_t sent = 0;
-        for (std::size_t r = 0; r < batch.replies(); ++r) {
-            stamp(r);
-            sent += batch.send_one(socket, r) ? 1U : 0U;
-        }
-        return sent;
-    }
-    for (std::size_t r = 0; r < batch.replies(); ++r) {
-        stamp(r);
-    }
-    return batch.send(socket);
-}
-
-void serve_socket(ServedSocket& served_socket, WorkerBuffers& buffers, const WorkerContext& ctx,
+void serve_socket(ServedSocket& served_socket, sys::DatagramBatch& batch,
+                  ReplyTransmitter& transmitter, const WorkerContext& ctx,
                   const RulesSet& rules_set, FastRandom& random) {
     const sys::UdpSocket& socket = served_socket.socket;
     const proto::ServerRules& rules = rules_set.rules;
-    sys::DatagramBatch& batch = buffers.batch;
     for (int turn = 0; turn < kBatchesPerTurn; ++turn) {
         if (batch.receive(socket) != sys::IoStatus::ok) {
-            if (turn == 0 && rules_set.interleaved) {
+            if (turn == 0) {
                 // Woken with nothing to read: the error queue holds transmit stamps.
                 Tally counters(*ctx.counters, served_socket.address.get());
-                collect_stamps(served_socket, buffers, *rules_set.interleaved, counters);
+                counters.kernel_tx_stamps(
+                    transmitter.collect(served_socket, rules_set.interleaved.get()));
             }
             return;
         }
@@ -245,7 +142,7 @@ void serve_socket(ServedSocket& served_socket, WorkerBuffers& buffers, const Wor
                 counters.dropped(drop->reason);
             } else if (const auto* kiss = std::get_if<proto::KissOfDeath>(&decision)) {
                 counters.kiss(kiss->code);
-                buffers.replies[batch.replies()] = SentReply{};
+                transmitter.reply(batch.replies()) = SentReply{};
                 batch.commit_reply(i, kiss->length);
             } else {
                 const auto& reply = std::get<proto::Reply>(decision);
@@ -256,29 +153,31 @@ void serve_socket(ServedSocket& served_socket, WorkerBuffers& buffers, const Wor
                     counters.interleaved(reply.transmit_source);
                 }
                 // An interleaved client's next request will want this reply's exact
-                // transmit time: a record, and the kernel's stamp.
-                const bool stamp = records != nullptr && reply.record;
-                SentReply& sent = buffers.replies[batch.replies()];
-                sent = SentReply{.receive = stamp ? proto::receive_of(batch.next_reply())
-                                                  : proto::NtpTimestamp{},
-                                 .client = arrival.source,
-                                 .interleaved = reply.interleaved,
-                                 .stamp = stamp,
-                                 .transmit = {}};
+                // transmit time: a record, and the kernel's stamp. Now and then a basic
+                // reply's stamp measures the send's delay.
+                const bool record = records != nullptr && reply.record;
+                const bool stamp =
+                    record || transmitter.calibrate(i, batch.size(), datagram.kernel_receive);
+                transmitter.reply(batch.replies()) =
+                    SentReply{.receive = record ? proto::receive_of(batch.next_reply())
+                                                : proto::NtpTimestamp{},
+                              .client = arrival.source,
+                              .interleaved = reply.interleaved,
+                              .stamp = stamp,
+                              .transmit = {}};
                 batch.commit_reply(i, reply.length, stamp);
             }
         }
         if (batch.replies() == 0) {
             continue;
         }
-        const std::size_t sent = send_replies(socket, buffers, served);
+        const Transmitted sent = transmitter.send(served_socket, batch, served, records);
         if (served_socket.tenant) {
-            add_relaxed(served_socket.tenant->answered, sent);
+            add_relaxed(served_socket.tenant->answered, sent.sent);
         }
-        counters.sent(sent, batch.replies() - sent);
-        if (records != nullptr) {
-            record_replies(served_socket, buffers, *records, counters);
-        }
+        counters.sent(sent.sent, batch.replies() - sent.sent);
+        counters.kernel_tx_stamps(sent.kernel_tx_stamps);
+        ctx.counters->set_send_delay(transmitter.send_delay_ns());
         if (batch.size() < batch.capacity()) {
             return;  // the socket is drained
         }
@@ -316,7 +215,8 @@ void apply(WorkerInbox::Commands commands, sys::EpollSet& epoll,
 }  // namespace
 
 void run_worker(const WorkerContext& ctx) {
-    WorkerBuffers buffers(ctx.batch_size);
+    sys::DatagramBatch batch(ctx.batch_size, kReceiveBuffer);
+    ReplyTransmitter transmitter(ctx.batch_size);
     FastRandom random(ctx.random_seed);
     auto epoll = sys::EpollSet::create();
     Status watching = epoll ? epoll->add(ctx.stop_fd, &stop_tag) : epoll.failure();
@@ -341,7 +241,8 @@ void run_worker(const WorkerContext& ctx) {
             } else if (tag == &inbox_tag) {
                 inbox = true;
             } else {
-                serve_socket(*static_cast<ServedSocket*>(tag), buffers, ctx, *rules, random);
+                serve_socket(*static_cast<ServedSocket*>(tag), batch, transmitter, ctx, *rules,
+                             random);
             }
         }
         if (stop) {

@@ -87,6 +87,11 @@ class Interleaved(harness.TestCase):
         after = daemon.counters()
         self.assertGreater(after["answered"], before["answered"] + 15)
         self.assertEqual(after["interleaved"], before["interleaved"])
+        # The basic replies' kernel stamps measured the send's delay, which their transmit
+        # time includes: microseconds on this path, never nothing and never a millisecond.
+        delay = daemon.status()["send_delay_s"]
+        self.assertGreater(delay, 0.0)
+        self.assertLess(delay, 1e-3)
 
     def test_query_interleaved(self):
         # cloudtimed and, as the reference, chronyd 4.3 serving this host's clock: both

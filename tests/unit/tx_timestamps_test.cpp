@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "proto/access_list.hpp"
+#include "server/send_delay.hpp"
 #include "server/stamped_replies.hpp"
 #include "sys/clock.hpp"
 #include "sys/datagram_batch.hpp"
@@ -122,30 +123,78 @@ const proto::Address16 kClient = proto::ipv4_mapped(0xC000'0205U);
 constexpr proto::NtpTimestamp kReceive{0xEB00'0000'1234'0000ULL};
 const proto::UnixTime kSent{1'790'000'000'000'000'000};
 
-TEST(StampedReplies, AStampRefinesItsReplysRecord) {
+TEST(StampedReplies, AStampRefinesItsReplysRecordAndMeasuresTheSend) {
     proto::InterleavedTable table(64, 1);
     server::StampedReplies waiting;
     table.remember(kReceive, kClient, proto::to_ntp(kSent));
-    waiting.sent(kReceive, kClient, kSent);
+    waiting.sent(kReceive, kClient, kSent, 0);
     const proto::UnixTime kernel{kSent.ns + 4'000};
-    EXPECT_TRUE(waiting.arrived({0, kernel}, table));
+    const auto arrival = waiting.arrived({0, kernel}, &table);
+    EXPECT_TRUE(arrival.matched);
+    EXPECT_TRUE(arrival.refined);
+    EXPECT_EQ(arrival.position, 0U);
+    EXPECT_EQ(arrival.delay_ns, 4'000);
     const auto record = table.find(kReceive, kClient);
     EXPECT_EQ(record->transmit, proto::to_ntp(kernel));
     EXPECT_EQ(record->source, proto::TransmitSource::kernel);
-    EXPECT_FALSE(waiting.arrived({0, kernel}, table));  // once
+    EXPECT_FALSE(waiting.arrived({0, kernel}, &table).matched);  // once
+}
+
+TEST(StampedReplies, AStampWithoutARecordOnlyMeasures) {
+    server::StampedReplies waiting;
+    waiting.sent({}, kClient, kSent, 12);
+    const auto arrival = waiting.arrived({0, proto::UnixTime{kSent.ns + 2'500}}, nullptr);
+    EXPECT_TRUE(arrival.matched);
+    EXPECT_FALSE(arrival.refined);
+    EXPECT_EQ(arrival.position, 12U);  // the 13th of a sendmmsg
+    EXPECT_EQ(arrival.delay_ns, 2'500);
 }
 
 TEST(StampedReplies, StampsThatCannotBeTheReplysAreNotTrusted) {
     proto::InterleavedTable table(64, 1);
     server::StampedReplies waiting;
     table.remember(kReceive, kClient, proto::to_ntp(kSent));
-    waiting.sent(kReceive, kClient, kSent);
-    EXPECT_FALSE(waiting.arrived({1, proto::UnixTime{kSent.ns + 1000}}, table));  // not its number
-    EXPECT_FALSE(waiting.arrived({0, proto::UnixTime{kSent.ns - 1}}, table));     // before the send
-    waiting.sent(kReceive, kClient, kSent);
-    EXPECT_FALSE(waiting.arrived(
-        {1, proto::UnixTime{kSent.ns + server::StampedReplies::kMaxStampDelayNs + 1}}, table));
+    waiting.sent(kReceive, kClient, kSent, 0);
+    EXPECT_FALSE(waiting.arrived({1, proto::UnixTime{kSent.ns + 1000}}, &table).matched);
+    EXPECT_FALSE(waiting.arrived({0, proto::UnixTime{kSent.ns - 1}}, &table).matched);
+    waiting.sent(kReceive, kClient, kSent, 0);
+    EXPECT_FALSE(
+        waiting
+            .arrived({1, proto::UnixTime{kSent.ns + server::StampedReplies::kMaxStampDelayNs + 1}},
+                     &table)
+            .matched);
     EXPECT_EQ(table.find(kReceive, kClient)->source, proto::TransmitSource::daemon);
+}
+
+TEST(SendDelay, TheMedianOfTheLastSamplesOnceThereAreEnough) {
+    server::SendDelay delay;
+    for (std::size_t i = 0; i + 1 < server::RunningMedian::kMinSamples; ++i) {
+        delay.add(3'000, 0);
+    }
+    EXPECT_EQ(delay.estimate_ns(0), 0);  // too few to trust
+    delay.add(3'000, 0);
+    EXPECT_EQ(delay.estimate_ns(0), 3'000);
+    // A preempted send (a long outlier) does not move it; a lasting change does.
+    delay.add(900'000, 0);
+    EXPECT_EQ(delay.estimate_ns(0), 3'000);
+    for (std::size_t i = 0; i < server::RunningMedian::kWindow; ++i) {
+        delay.add(5'000, 0);
+    }
+    EXPECT_EQ(delay.estimate_ns(0), 5'000);
+}
+
+TEST(SendDelay, EachReplyBeforeItInASendmmsgAddsItsCost) {
+    server::SendDelay delay;
+    delay.add(3'000 + 31 * 700, 31);  // not counted before the base is known
+    for (std::size_t i = 0; i < server::RunningMedian::kMinSamples; ++i) {
+        delay.add(3'000, 0);
+    }
+    EXPECT_EQ(delay.estimate_ns(10), 3'000);
+    for (std::size_t i = 0; i < server::RunningMedian::kMinSamples; ++i) {
+        delay.add(3'000 + 31 * 700, 31);  // the last of 32: 700 ns per reply before it
+    }
+    EXPECT_EQ(delay.estimate_ns(0), 3'000);
+    EXPECT_EQ(delay.estimate_ns(10), 3'000 + 10 * 700);
 }
 
 }  // namespace

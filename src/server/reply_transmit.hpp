@@ -1,0 +1,77 @@
+// The transmit side of a worker: the transmit time each reply carries, the send, and what
+// follows it for interleaved clients (the reply's record, its kernel transmit stamp) and for
+// measuring the send's own delay (server/send_delay.hpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "proto/access_list.hpp"
+#include "proto/interleaved_table.hpp"
+#include "proto/timestamp.hpp"
+#include "server/send_delay.hpp"
+#include "server/served_socket.hpp"
+#include "server/served_time.hpp"
+#include "sys/datagram_batch.hpp"
+#include "sys/tx_timestamps.hpp"
+
+namespace cloudtime::server {
+
+// What the worker decided for one reply of a batch, kept until after the send.
+struct SentReply {
+    proto::NtpTimestamp receive;  // zero: no record (a basic client, a KoD, records off)
+    proto::Address16 client{};
+    bool interleaved = false;  // its transmit time is already written
+    bool stamp = false;        // asks the kernel for its transmit stamp
+    proto::UnixTime transmit;  // the worker's clock reading before the send
+};
+
+struct Transmitted {
+    std::size_t sent = 0;
+    std::uint64_t kernel_tx_stamps = 0;  // records refined with the kernel's stamp
+};
+
+class ReplyTransmitter {
+  public:
+    explicit ReplyTransmitter(std::size_t batch_size);
+
+    SentReply& reply(std::size_t r) { return replies_[r]; }
+    // Whether the basic reply to datagram `index` of a batch of `datagrams` should ask for
+    // its kernel stamp, to measure the send's delay: one every kCalibrationNs at most; in a
+    // full batch (one sendmmsg), its last reply (the one that waits longest).
+    bool calibrate(std::size_t index, std::size_t datagrams, proto::UnixTime now);
+
+    // Writes each basic reply's transmit time (its own clock reading, plus the send's
+    // measured delay) and sends the batch's replies; then records and stamps. `records`
+    // null: no interleaved records (off, or a leap being smeared).
+    Transmitted send(ServedSocket& socket, sys::DatagramBatch& batch, const ServedTime& served,
+                     proto::InterleavedTable* records);
+    // Reads the stamps queued on a socket's error queue (it woke the worker with nothing to
+    // read); returns the records refined.
+    std::uint64_t collect(ServedSocket& socket, proto::InterleavedTable* records);
+
+    // The delay added to a reply sent alone.
+    std::int64_t send_delay_ns() const { return delay_.estimate_ns(0); }
+
+    // Whether a batch's replies are sent one by one: unless the batch is full (the socket is
+    // behind, and the CPU is what limits), bench/accuracy.py and run_benchmark.py in
+    // BENCHMARKS.md.
+    bool one_by_one(std::size_t replies) const { return replies < capacity_; }
+    static constexpr std::int64_t kCalibrationNs = 20'000'000;
+
+  private:
+    std::size_t send_batch(const sys::UdpSocket& socket, sys::DatagramBatch& batch,
+                           const ServedTime& served);
+    std::uint64_t after_send(ServedSocket& socket, const sys::DatagramBatch& batch,
+                             proto::InterleavedTable* records);
+
+    std::size_t capacity_;
+    std::vector<SentReply> replies_;
+    sys::TransmitStampReader reader_;
+    std::vector<sys::TransmitStamp> stamps_;
+    SendDelay delay_;
+    proto::UnixTime last_calibration_;
+};
+
+}  // namespace cloudtime::server
