@@ -23,6 +23,8 @@ def main():
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--interval", type=float, default=0.2)
+    parser.add_argument("--interleaved", action="store_true",
+                        help="query in interleaved mode (cloudtime query --interleaved)")
     args = parser.parse_args()
 
     port = harness.free_udp_port()
@@ -34,17 +36,22 @@ def main():
     try:
         for _ in range(args.rounds):
             for name, target in targets.items():
-                rc, data, err = harness.run_query(target, "--samples", str(args.samples),
-                                                  "--interval", str(args.interval), "-t", "1")
+                rc, data, err = harness.run_query(
+                    target, "--samples", str(args.samples), "--interval", str(args.interval),
+                    "-t", "1", *(["--interleaved"] if args.interleaved else []))
                 if rc != 0:
                     raise SystemExit(f"{name}: query failed ({rc}): {err}")
-                results[name]["offset"] += [s["offset_s"] for s in data["samples"]]
-                results[name]["delay"] += [s["delay_s"] for s in data["samples"]]
+                # Interleaved: only the samples measured so (the first is basic).
+                samples = [s for s in data["samples"]
+                           if not args.interleaved or s.get("interleaved")]
+                results[name]["offset"] += [s["offset_s"] for s in samples]
+                results[name]["delay"] += [s["delay_s"] for s in samples]
     finally:
         daemon.cleanup()
         chronyd.cleanup()
 
-    print(f"cloudtime query --samples {args.samples} --interval {args.interval}, "
+    print(f"cloudtime query{' --interleaved' if args.interleaved else ''} "
+          f"--samples {args.samples} --interval {args.interval}, "
           f"{args.rounds} rounds per server, loopback")
     print(f"{'server':<12} {'samples':>7} {'median offset':>15} {'median |offset|':>16} "
           f"{'median delay':>14}")

@@ -95,10 +95,11 @@ def peak_rss_kib(pid):
     return 0
 
 
-def load(ns, rate, duration, sources):
+def load(ns, rate, duration, sources, interleaved=False):
     p = subprocess.run(["ip", "netns", "exec", ns, "taskset", "-c", LOAD_CPU,
                         os.path.join(BIN, "cloudtime"), "bench", "--json", "--rate", str(rate),
                         "--duration", str(duration), "--sources", str(sources),
+                        *(["--interleaved"] if interleaved else []),
                         "127.0.0.1:123"], capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
         raise SystemExit(f"cloudtime bench failed: {p.stderr}")
@@ -241,9 +242,11 @@ class RealClient(threading.Thread):
                 time.sleep(max(0.0, 1.0 - (time.monotonic() - start)))
 
 
-def flood(ns, workdir, rate, seconds):
+def flood(ns, workdir, rate, seconds, interleaved=False):
     """cloudtimed with rate limiting on, flooded from 1,000,000 sources at `rate`, while a
-    real client polls once a second: its answer ratio and cloudtimed's peak RSS."""
+    real client polls once a second: its answer ratio and cloudtimed's peak RSS. With
+    `interleaved`, every flood request names an exchange (a record and a kernel transmit
+    stamp per reply: interleaved mode's worst case)."""
     log_path = os.path.join(workdir, f"flood-{rate}.log")
     log = open(log_path, "w")
     command = cloudtimed_command(workdir, rate_limit=True)
@@ -254,7 +257,7 @@ def flood(ns, workdir, rate, seconds):
         time.sleep(1.0)
         client = RealClient(proc.pid, int(seconds))
         client.start()
-        r = load(ns, rate, seconds, 1_000_000)
+        r = load(ns, rate, seconds, 1_000_000, interleaved)
         client.join()
         rss = peak_rss_kib(proc.pid)
     finally:
@@ -264,7 +267,8 @@ def flood(ns, workdir, rate, seconds):
     with open(log_path) as f:
         lines = [l for l in f if "counters:" in l]
     server = dict((k, int(v)) for k, v in re.findall(r"(\S+)=(\d+)", lines[-1])) if lines else {}
-    return {"flood_rate": rate, "flood_sources": 1_000_000, "flood_sent": r["sent"],
+    return {"flood_rate": rate, "flood_sources": 1_000_000, "interleaved": interleaved,
+            "flood_sent": r["sent"],
             "flood_answered": r["answered"], "flood_kod": r["kod"],
             "server_received": server.get("received"), "server_answered": server.get("answered"),
             "server_rate_limited": server.get("dropped.rate_limited"),
@@ -283,6 +287,9 @@ def main():
                              "themselves (0: skip)")
     parser.add_argument("--flood-seconds", type=float, default=20.0,
                         help="length of each flood run (0: skip the flood runs)")
+    parser.add_argument("--flood-interleaved", action="store_true",
+                        help="also flood with requests that name an exchange (each reply costs "
+                             "a record and a kernel transmit stamp)")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     harness.require_root()
@@ -302,6 +309,8 @@ def main():
         if args.flood_seconds > 0 and ours and ours["lossless_rate"]:
             for rate in (ours["lossless_rate"], 2 * ours["lossless_rate"]):
                 floods.append(flood(ns, workdir, rate, args.flood_seconds))
+                if args.flood_interleaved:
+                    floods.append(flood(ns, workdir, rate, args.flood_seconds, True))
     if harness.kernel_time_state()[:2] != before[:2]:
         raise SystemExit("the kernel's time state changed during the benchmark")
 
@@ -328,7 +337,8 @@ def main():
               + (f"   {v / ref:.2f}x chronyd" if v and ref else "")
               + f"   (generator sent {s.get('generator_sent', 0) / 5.0:.0f}/s)")
     for f in floods:
-        print(f"flood {f['flood_rate']}/s from {f['flood_sources']} sources for "
+        print(f"flood {f['flood_rate']}/s from {f['flood_sources']} sources"
+              f"{' (interleaved requests)' if f.get('interleaved') else ''} for "
               f"{args.flood_seconds:.0f} s (rate limiting on): sent {f['flood_sent']}, "
               f"cloudtimed received {f['server_received']} and answered "
               f"{f['server_answered']}, the generator got {f['flood_answered']}; real client answered "

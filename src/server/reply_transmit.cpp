@@ -22,11 +22,10 @@ bool ReplyTransmitter::calibrate(std::size_t index, std::size_t datagrams, proto
     return true;
 }
 
-// The transmit time is the last thing written: each reply reads the clock for itself. Replies
-// are sent one by one, each right after its reading, so that none carries the time its
-// batch-mates spent in the kernel before it; only a full batch (a socket that is behind,
-// where the CPU is what limits) goes in one sendmmsg, each reply's reading plus what the
-// ones before it cost.
+// The transmit time is the last thing written: each reply reads the clock for itself. A few
+// replies are sent one by one, each right after its reading, so that none carries the time
+// its batch-mates spent in the kernel before it; more (a busy socket, where the CPU is what
+// limits) go in one sendmmsg, each reply's reading plus what the ones before it cost.
 std::size_t ReplyTransmitter::send_batch(const sys::UdpSocket& socket, sys::DatagramBatch& batch,
                                          const ServedTime& served) {
     const bool alone = one_by_one(batch.replies());

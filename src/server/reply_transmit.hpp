@@ -39,7 +39,7 @@ class ReplyTransmitter {
     SentReply& reply(std::size_t r) { return replies_[r]; }
     // Whether the basic reply to datagram `index` of a batch of `datagrams` should ask for
     // its kernel stamp, to measure the send's delay: one every kCalibrationNs at most; in a
-    // full batch (one sendmmsg), its last reply (the one that waits longest).
+    // batch sent with one sendmmsg, its last reply (the one that waits longest).
     bool calibrate(std::size_t index, std::size_t datagrams, proto::UnixTime now);
 
     // Writes each basic reply's transmit time (its own clock reading, plus the send's
@@ -54,10 +54,12 @@ class ReplyTransmitter {
     // The delay added to a reply sent alone.
     std::int64_t send_delay_ns() const { return delay_.estimate_ns(0); }
 
-    // Whether a batch's replies are sent one by one: unless the batch is full (the socket is
-    // behind, and the CPU is what limits), bench/accuracy.py and run_benchmark.py in
-    // BENCHMARKS.md.
-    bool one_by_one(std::size_t replies) const { return replies < capacity_; }
+    // Whether a batch's replies are sent one by one (a few: a server that keeps up), or in
+    // one sendmmsg (more: a busy server, where each system call counts). 4: accurate under
+    // half the lossless load, and no loss at the lossless rate (bench/accuracy.py,
+    // run_benchmark.py's flood; BENCHMARKS.md).
+    static bool one_by_one(std::size_t replies) { return replies <= kSentOneByOne; }
+    static constexpr std::size_t kSentOneByOne = 4;
     static constexpr std::int64_t kCalibrationNs = 20'000'000;
 
   private:

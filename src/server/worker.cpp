@@ -154,10 +154,12 @@ void serve_socket(ServedSocket& served_socket, sys::DatagramBatch& batch,
                 }
                 // An interleaved client's next request will want this reply's exact
                 // transmit time: a record, and the kernel's stamp. Now and then a basic
-                // reply's stamp measures the send's delay.
+                // reply's stamp measures the send's delay (not while a leap is smeared: the
+                // reading is then not the system clock the kernel stamps with).
                 const bool record = records != nullptr && reply.record;
                 const bool stamp =
-                    record || transmitter.calibrate(i, batch.size(), datagram.kernel_receive);
+                    record || (!clock.smear.active &&
+                               transmitter.calibrate(i, batch.size(), datagram.kernel_receive));
                 transmitter.reply(batch.replies()) =
                     SentReply{.receive = record ? proto::receive_of(batch.next_reply())
                                                 : proto::NtpTimestamp{},

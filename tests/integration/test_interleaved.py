@@ -3,6 +3,7 @@ reports `Interleaved : Yes` for cloudtimed, on a loopback address (IPv4 and IPv6
 169.254.169.254 inside a tenant network, and cloudtimed's counters show the kernel transmit
 timestamps it served. A client without `xleave` stays in basic mode."""
 
+import json
 import re
 import subprocess
 import time
@@ -122,6 +123,21 @@ class Interleaved(harness.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("interleaved: the server answered in basic mode only", out.stdout)
         self.assertIn("3 answered", out.stdout)
+
+    def test_requests_naming_unknown_exchanges_are_answered_basic(self):
+        # `cloudtime bench --interleaved`: every request names an exchange that never was
+        # (what a flood aimed at interleaved mode sends). Each is answered, in basic mode;
+        # each reply gets a record and its kernel stamp.
+        daemon = self.start(listen=("127.0.0.1:0",))
+        p = subprocess.run([harness.CLOUDTIME, "bench", "--interleaved", "--json", "--rate",
+                            "2000", "--duration", "1", "--sources", "500", daemon.address],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        r = json.loads(p.stdout)
+        self.assertEqual(r["answered"], r["sent"], r)
+        c = daemon.counters()
+        self.assertEqual(c["interleaved"], 0, c)
+        self.assertGreater(c["kernel_tx_stamps"], r["sent"] * 9 // 10, c)
 
     def test_off_in_the_config_means_basic_mode(self):
         daemon = self.start(config=harness.LOCAL_CONFIG + "[server]\ninterleaved = false\n",
