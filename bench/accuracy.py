@@ -273,7 +273,7 @@ def main():
         raise SystemExit("the kernel's time state changed during the benchmark")
 
     rows = []
-    print(f"\n{'mode':<12}{'load':<8}{'server':<11}{'|mean offset|':>14}{'sd':>10}"
+    print(f"\n{'mode':<12}{'load':<10}{'server':<11}{'|mean offset|':>14}{'sd':>10}"
           f"{'interleaved':>12}{'vs chronyd |mean|':>19}{'sd':>7}")
     for interleaved in args.modes.split(","):
         for loaded in [w == "loaded" for w in args.loads.split(",")]:
@@ -289,7 +289,7 @@ def main():
             for name in SERVERS:
                 m, c = medians[name], medians["chronyd"]
                 rows.append({"mode": interleaved, "loaded": loaded, "server": name, **m})
-                print(f"{interleaved:<12}{('%d/s' % m['load']) if loaded else 'idle':<8}"
+                print(f"{interleaved:<12}{('%d/s' % m['load']) if loaded else 'idle':<10}"
                       f"{name:<11}{m['mean']:>11.3f} us{m['sd']:>7.3f} us{m['share'] * 100:>11.0f}%"
                       f"{m['mean'] / c['mean']:>18.2f}x{m['sd'] / c['sd']:>6.2f}x")
     if args.json:
