@@ -52,7 +52,7 @@ class DatagramBatch {
     std::vector<std::uint8_t> buffers_;
     std::vector<std::uint8_t> reply_buffers_;
     std::vector<sockaddr_storage> peers_;
-    std::vector<std::array<char, 128>> controls_;
+    std::vector<std::array<char, kReceiveControlSize>> controls_;
     std::vector<std::array<char, kReplyControlSize>> reply_controls_;
     std::vector<std::uint8_t> failed_;
     std::vector<iovec> iov_;

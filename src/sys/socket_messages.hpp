@@ -12,8 +12,8 @@
 
 namespace cloudtime::sys {
 
-// Room for a timestamp and a packet-info control message.
-inline constexpr std::size_t kReceiveControlSize = 128;
+// Room for both timestamp control messages and a packet-info one.
+inline constexpr std::size_t kReceiveControlSize = 192;
 inline constexpr std::size_t kReplyControlSize = 96;  // packet info and a stamp request
 
 // Fills `out` from a received message header (peer, size, truncation, timestamp, pktinfo).

@@ -25,7 +25,7 @@
 namespace cloudtime::sys {
 
 // Software receive timestamps in SCM_TIMESTAMPING, stamps of sent datagrams on request,
-// numbered and without payload. Replaces SO_TIMESTAMPNS.
+// numbered and without payload. Beside SO_TIMESTAMPNS (see UdpSocket::bind).
 Status enable_timestamping(int fd);
 // Starts the socket's stamp counter again at 0 (after a send whose outcome left it unknown).
 Status restart_stamp_keys(int fd);

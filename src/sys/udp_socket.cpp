@@ -34,10 +34,15 @@ Expected<UdpSocket> UdpSocket::bind(const SocketAddress& local, const UdpOptions
     if (!fd.valid()) {
         return os_error("socket");
     }
+    // SO_TIMESTAMPNS always: the kernel turns receive timestamps on for the whole system a
+    // moment after the first socket asks (deferred work), and only with it does a datagram
+    // that came in before then get the time it was read, from the kernel, rather than none.
+    Status stamping = set_option(fd.get(), SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS");
+    if (stamping && options.transmit_timestamps) {
+        stamping = enable_timestamping(fd.get());
+    }
     std::array<Status, 4> settings = {
-        options.transmit_timestamps
-            ? enable_timestamping(fd.get())
-            : set_option(fd.get(), SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"),
+        stamping,
         options.reuse_port ? set_option(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT")
                            : Status(Done{}),
         local.is_ipv6() ? set_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY")
@@ -75,11 +80,12 @@ Expected<UdpSocket> UdpSocket::connect(const SocketAddress& server, bool transmi
     if (!fd.valid()) {
         return os_error("socket");
     }
-    if (auto s = transmit_timestamps
-                     ? enable_timestamping(fd.get())
-                     : set_option(fd.get(), SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS");
-        !s) {
-        return s.failure();
+    Status stamping = set_option(fd.get(), SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS");
+    if (stamping && transmit_timestamps) {
+        stamping = enable_timestamping(fd.get());
+    }
+    if (!stamping) {
+        return stamping.failure();
     }
     if (::connect(fd.get(), server.sockaddr_ptr(), server.length()) != 0) {
         return os_error("connect " + server.to_string());

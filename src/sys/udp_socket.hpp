@@ -22,7 +22,7 @@ struct UdpOptions {
     // SO_RCVBUF in bytes (0: the kernel's default). Forced past net.core.rmem_max where the
     // process may (CAP_NET_ADMIN), else capped there by the kernel.
     int receive_buffer = 0;
-    // SO_TIMESTAMPING instead of SO_TIMESTAMPNS: replies may ask for their transmit stamp
+    // SO_TIMESTAMPING beside SO_TIMESTAMPNS: replies may ask for their transmit stamp
     // (sys/tx_timestamps.hpp).
     bool transmit_timestamps = false;
 };
