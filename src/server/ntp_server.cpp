@@ -181,8 +181,13 @@ Status NtpServer::update(const ServerOptions& options) {
 }
 
 void NtpServer::start() {
+    // Seeds first: a random_device may hold a descriptor while it lives, and none may be open
+    // while the workers make theirs (a tight descriptor limit is sized to what they keep).
+    std::vector<std::uint64_t> seeds;
     for (std::size_t t = 0; t < inboxes_.size(); ++t) {
-        std::random_device device;
+        seeds.push_back(random_seed());
+    }
+    for (std::size_t t = 0; t < inboxes_.size(); ++t) {
         const WorkerContext ctx{
             .inbox = inboxes_[t].get(),
             .stop_fd = stop_->fd(),
@@ -190,7 +195,7 @@ void NtpServer::start() {
             .rules = rules_,
             .counters = &counters_[t],
             .batch_size = batch_size_,
-            .random_seed = (std::uint64_t{device()} << 32U) | device(),
+            .random_seed = seeds[t],
         };
         threads_.emplace_back([ctx] { run_worker(ctx); });
     }
