@@ -5,20 +5,13 @@
 #include <limits>
 
 #include "proto/hash_mix.hpp"
+#include "proto/packet.hpp"
 
 namespace cloudtime::proto {
 
 namespace {
 constexpr std::size_t kWays = 4;
 constexpr std::uint32_t kSourceMask = 0x3U;
-
-std::uint64_t load_octets(std::span<const std::uint8_t> octets) {
-    std::uint64_t v = 0;
-    for (const std::uint8_t o : octets) {
-        v = (v << 8U) | o;
-    }
-    return v;
-}
 
 // How long ago, in NTP fraction units, a record was made; empty records are the oldest.
 std::uint64_t age_of(std::uint64_t receive, std::uint64_t newest) {
@@ -49,8 +42,8 @@ std::size_t InterleavedTable::set_of(NtpTimestamp receive) const {
 }
 
 std::uint32_t InterleavedTable::client_tag(std::span<const std::uint8_t, 16> client) const {
-    const std::uint64_t h = mix64(mix64(load_octets(client.first<8>()) ^ seed_) ^
-                                  load_octets(client.last<8>()) ^ (seed_ >> 11U));
+    const std::uint64_t h = mix64(mix64(load_u64(client.first<8>()) ^ seed_) ^
+                                  load_u64(client.last<8>()) ^ (seed_ >> 11U));
     // Never 0 (empty): the low bits carry the source.
     return (static_cast<std::uint32_t>(h >> 32U) | 0x4U) & ~kSourceMask;
 }
