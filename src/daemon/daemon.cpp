@@ -3,6 +3,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 
@@ -100,31 +101,33 @@ void log_transition(const proto::ClockSnapshot& previous, const proto::ClockSnap
 }
 
 // Warns, at most once a minute and with numbers, when descriptors run short: tenant networks
-// that come then cannot be served. (HTTP connections live in the vendordata process, with a
-// limit of their own, and cannot eat these.)
+// that come then cannot be served. The limit is read at each check: an operator may raise it
+// (or lower it) while the daemon runs, with prlimit --pid. (HTTP connections live in the
+// vendordata process, with a limit of their own, and cannot eat these.)
 class FileBudget {
   public:
-    explicit FileBudget(std::uint64_t limit) : limit_(limit) {}
     void check() {
-        if (limit_ == 0) {
+        const auto limit = sys::open_files_limit();
+        if (!limit || limit->soft > kNoShortage) {
             return;
         }
         const auto now = std::chrono::steady_clock::now();
         const std::size_t open = sys::open_file_count();
-        if (open * 100 < limit_ * kShortPercent || (warned_ && now - *warned_ < kWarnEvery)) {
+        if (open * 100 < limit->soft * kShortPercent || (warned_ && now - *warned_ < kWarnEvery)) {
             return;
         }
         spdlog::warn(
             "open files: {} of {} in use (over {} %): new tenant networks may not be served; "
             "raise the limit (LimitNOFILE=)",
-            open, limit_, kShortPercent);
+            open, limit->soft, kShortPercent);
         warned_ = now;
     }
 
   private:
     static constexpr std::uint64_t kShortPercent = 90;
+    // A limit so large (unlimited) that no process reaches it; its percentage would overflow.
+    static constexpr std::uint64_t kNoShortage = std::numeric_limits<std::uint64_t>::max() / 100;
     static constexpr auto kWarnEvery = std::chrono::minutes(1);
-    std::uint64_t limit_;
     std::optional<std::chrono::steady_clock::time_point> warned_;
 };
 
@@ -178,7 +181,7 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
     } else {
         spdlog::warn("open files: {}", files.error());
     }
-    FileBudget budget(files ? files->soft : 0);
+    FileBudget budget;
     const double precision_s = sys::measure_clock_precision();
     const std::int8_t precision = proto::precision_exponent(precision_s);
     const ClockSourceKind kind = resolve_source(config);

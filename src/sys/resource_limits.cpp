@@ -14,6 +14,14 @@
 
 namespace cloudtime::sys {
 
+Expected<OpenFilesLimit> open_files_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        return os_error("getrlimit(RLIMIT_NOFILE)");
+    }
+    return OpenFilesLimit{limit.rlim_cur, limit.rlim_max};
+}
+
 Expected<OpenFilesLimit> raise_open_files_limit() {
     rlimit limit{};
     if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {

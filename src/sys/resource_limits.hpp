@@ -14,6 +14,9 @@ struct OpenFilesLimit {
     std::uint64_t soft = 0;
     std::uint64_t hard = 0;
 };
+// The limits on open descriptors in force now (an operator may change them while the process
+// runs: prlimit --pid).
+Expected<OpenFilesLimit> open_files_limit();
 // Raises the soft limit on open descriptors to the hard one; the limits now in force.
 Expected<OpenFilesLimit> raise_open_files_limit();
 // Caps open descriptors (soft and hard) at `count`, or at the hard limit in force when that

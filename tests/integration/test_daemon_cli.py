@@ -2,6 +2,7 @@
 clean stops, and the unsynchronized answer of a kernel source."""
 
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -114,32 +115,52 @@ class DaemonCli(harness.TestCase):
             missing.cleanup()
 
     def test_open_files_raised_to_the_hard_limit_and_a_shortage_is_a_warning(self):
-        # 16 workers: enough descriptors (two each) that three spare ones stay under 10 %.
+        # 16 workers: enough descriptors (three each) that three spare ones stay under 10 %.
         d = harness.Daemon(args=["--threads", "16"],
                            prefix=["prlimit", "--nofile=64:4096", "--"])
         try:
             self.assertIn("open files: up to 4096 (the hard limit)", d.read_log())
             with open(f"/proc/{d.proc.pid}/limits") as f:
                 self.assertRegex(f.read(), r"Max open files\s+4096\s+4096")
-            baseline = len(os.listdir(f"/proc/{d.proc.pid}/fd"))
+            # Its steady state: once it has answered, and without a sanitizer's passing pipe.
+            rc, _, err = harness.run_query(d.address, "-n", "1")
+            self.assertEqual(rc, 0, err)
+            counts = []
+            for _ in range(20):
+                counts.append(len(os.listdir(f"/proc/{d.proc.pid}/fd")))
+                time.sleep(0.01)
+            baseline = min(counts)
+            limit = baseline + 3
+            self.assertGreaterEqual(baseline * 100, limit * 90)
+            # Lowered while it runs (prlimit --pid, as its own user: root here may lack
+            # CAP_SYS_RESOURCE): the next check warns with the new numbers.
+            subprocess.run(["setpriv", "--reuid=_cloudtime", "--regid=_cloudtime",
+                            "--clear-groups", "prlimit", "--pid", str(d.proc.pid),
+                            f"--nofile={limit}:{limit}"], check=True)
+            self.assert_short_of_files_and_serving(d, limit)
         finally:
             d.cleanup()
-        # With three descriptors to spare (the sanitizers' run-time needs two for itself), it
-        # serves and says it is short, with the numbers.
-        limit = baseline + 3
-        self.assertGreaterEqual(baseline * 100, limit * 90)
+        if harness.sanitized():
+            # The sanitizers' run-time opens a pipe for each first type check of a thread: 16
+            # workers starting at once need more than three spare descriptors for that alone.
+            print("SKIP: starting under the tight limit (sanitizer build)")
+            return
+        # Started with three descriptors to spare: it serves and says it is short.
         d = harness.Daemon(args=["--threads", "16"],
                            prefix=["prlimit", f"--nofile={limit}:{limit}", "--"])
         try:
-            deadline = time.monotonic() + 5
-            while "open files: " not in d.read_log().split("up to")[-1]:
-                self.assertLess(time.monotonic(), deadline, d.read_log())
-                time.sleep(0.05)
-            self.assertRegex(d.read_log(), rf"warning open files: \d+ of {limit} in use \(over 90 %\)")
-            rc, _, err = harness.run_query(d.address, "-n", "1")
-            self.assertEqual(rc, 0, err)
+            self.assert_short_of_files_and_serving(d, limit)
         finally:
             d.cleanup()
+
+    def assert_short_of_files_and_serving(self, d, limit):
+        deadline = time.monotonic() + 5
+        pattern = rf"warning open files: \d+ of {limit} in use \(over 90 %\)"
+        while not re.search(pattern, d.read_log()):
+            self.assertLess(time.monotonic(), deadline, d.read_log())
+            time.sleep(0.05)
+        rc, _, err = harness.run_query(d.address, "-n", "1")
+        self.assertEqual(rc, 0, err)
 
     def test_a_system_call_outside_the_filter_kills_the_daemon(self):
         d = harness.Daemon(args=["--forbidden-call-after-start"], wait_ready=False)
