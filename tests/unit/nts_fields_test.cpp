@@ -1,0 +1,193 @@
+#include "proto/nts_fields.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <vector>
+
+#include "proto/nts_cookie.hpp"
+#include "proto/packet.hpp"
+
+namespace cloudtime::proto {
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+SivKey key_filled(std::uint8_t v) {
+    SivKey k{};
+    k.fill(v);
+    return k;
+}
+
+std::array<std::uint8_t, kNtsNonceLength> nonce_filled(std::uint8_t v) {
+    std::array<std::uint8_t, kNtsNonceLength> n{};
+    n.fill(v);
+    return n;
+}
+
+struct Fixture {
+    AesSiv siv;
+    CookieKeyring ring{{CookieKey{7, key_filled(0x11)}, CookieKey{6, key_filled(0x22)}}};
+    NtsKeys keys{key_filled(0xC2), key_filled(0x5C)};
+    Bytes unique_id = Bytes(32, 0xAB);
+
+    Bytes cookie(const CookieKey& master, std::uint8_t nonce = 1) {
+        Bytes out(kCookieLength);
+        const auto n = std::array<std::uint8_t, kCookieNonceLength>{nonce};
+        EXPECT_TRUE(seal_cookie(siv, master, keys, n, std::span<std::uint8_t, kCookieLength>(out)));
+        return out;
+    }
+
+    Bytes request(std::size_t placeholders, const Bytes& with_cookie) {
+        Bytes packet(1024, 0);
+        packet[0] = 0x23;  // version 4, client
+        const auto nonce = nonce_filled(3);
+        const std::size_t n =
+            append_nts_request(siv, keys.c2s, packet, unique_id, with_cookie, placeholders, nonce);
+        EXPECT_GT(n, 0U);
+        packet.resize(n);
+        return packet;
+    }
+};
+
+TEST(NtsCookie, SealedByOneOpenedByAnyHolderOfTheKey) {
+    Fixture f;
+    const Bytes cookie = f.cookie(f.ring.current());
+    EXPECT_EQ(cookie.size(), 100U);  // what chrony's clients are used to
+    AesSiv other;                    // another worker, another server with the same keys
+    const OpenedCookie opened = open_cookie(other, f.ring, cookie);
+    ASSERT_EQ(opened.problem, CookieProblem::none);
+    EXPECT_EQ(opened.keys, f.keys);
+    // A previous key still opens its cookies; a key no longer held does not.
+    EXPECT_EQ(open_cookie(f.siv, f.ring, f.cookie(CookieKey{6, key_filled(0x22)})).problem,
+              CookieProblem::none);
+    EXPECT_EQ(open_cookie(f.siv, f.ring, f.cookie(CookieKey{5, key_filled(0x33)})).problem,
+              CookieProblem::unknown_key);
+    // The id is authenticated: the same ciphertext under another id is forged.
+    Bytes relabelled = cookie;
+    store_u32(relabelled, 6);
+    EXPECT_EQ(open_cookie(f.siv, f.ring, relabelled).problem, CookieProblem::forged);
+    Bytes flipped = cookie;
+    flipped[50] ^= 1U;
+    EXPECT_EQ(open_cookie(f.siv, f.ring, flipped).problem, CookieProblem::forged);
+    EXPECT_EQ(open_cookie(f.siv, f.ring, Bytes(99)).problem, CookieProblem::wrong_length);
+    EXPECT_EQ(open_cookie(f.siv, CookieKeyring{}, cookie).problem, CookieProblem::unknown_key);
+    // Two cookies for the same keys do not look alike (fresh nonces).
+    EXPECT_NE(f.cookie(f.ring.current(), 1), f.cookie(f.ring.current(), 2));
+}
+
+TEST(NtsFields, RequestVerifiedAndAnsweredAtItsOwnLength) {
+    Fixture f;
+    const Bytes request = f.request(3, f.cookie(f.ring.current()));
+    EXPECT_EQ(request.size(), 48U + 36 + 104 * 4 + 40);
+    const NtsRequestRead read = read_nts_request(request);
+    ASSERT_EQ(read.problem, NtsRequestProblem::none) << nts_request_problem_name(read.problem);
+    EXPECT_EQ(read.request.placeholders, 3U);
+    const OpenedCookie opened = open_cookie(f.siv, f.ring, read.request.cookie);
+    ASSERT_EQ(opened.problem, CookieProblem::none);
+    EXPECT_EQ(verify_nts_request(f.siv, opened.keys.c2s, request, read.request), 4U);
+
+    std::vector<Bytes> fresh;
+    for (std::uint8_t i = 0; i < 4; ++i) {
+        fresh.push_back(f.cookie(f.ring.current(), static_cast<std::uint8_t>(10 + i)));
+    }
+    Bytes reply(1024, 0);
+    reply[0] = 0x24;
+    const std::size_t n = append_nts_reply(f.siv, opened.keys.s2c, reply, read.request.unique_id,
+                                           fresh, nonce_filled(9), request.size());
+    EXPECT_EQ(n, request.size());
+    reply.resize(n);
+    const NtsReplyRead answer = read_nts_reply(f.siv, f.keys.s2c, reply, f.unique_id, false);
+    ASSERT_EQ(answer.status, NtsReplyRead::Status::authentic) << answer.problem;
+    EXPECT_EQ(answer.cookies, fresh);
+    // Changed in flight: not authentic.
+    Bytes changed = reply;
+    changed[40] ^= 1U;  // the transmit timestamp
+    EXPECT_EQ(read_nts_reply(f.siv, f.keys.s2c, changed, f.unique_id, false).status,
+              NtsReplyRead::Status::rejected);
+    // Someone else's unique id: not ours.
+    EXPECT_EQ(read_nts_reply(f.siv, f.keys.s2c, reply, Bytes(32, 0xCD), false).status,
+              NtsReplyRead::Status::rejected);
+}
+
+TEST(NtsFields, ReplyNeverLongerThanTheRequest) {
+    Fixture f;
+    const Bytes request = f.request(0, f.cookie(f.ring.current()));
+    const NtsRequestRead read = read_nts_request(request);
+    ASSERT_EQ(read.problem, NtsRequestProblem::none);
+    const std::vector<Bytes> fresh(8, f.cookie(f.ring.current()));
+    Bytes reply(1024, 0);
+    const std::size_t n = append_nts_reply(f.siv, f.keys.s2c, reply, read.request.unique_id, fresh,
+                                           nonce_filled(9), request.size());
+    EXPECT_EQ(n, request.size());
+    reply.resize(n);
+    const NtsReplyRead answer = read_nts_reply(f.siv, f.keys.s2c, reply, f.unique_id, false);
+    ASSERT_EQ(answer.status, NtsReplyRead::Status::authentic) << answer.problem;
+    EXPECT_EQ(answer.cookies.size(), 1U);  // one asked for, one given though eight were ready
+}
+
+TEST(NtsFields, ForgedRequestsDoNotVerify) {
+    Fixture f;
+    Bytes request = f.request(1, f.cookie(f.ring.current()));
+    const NtsRequestRead read = read_nts_request(request);
+    ASSERT_EQ(read.problem, NtsRequestProblem::none);
+    EXPECT_EQ(verify_nts_request(f.siv, key_filled(0x99), request, read.request), 0U);
+    request[47] ^= 1U;  // the transmit timestamp, inside the associated data
+    EXPECT_EQ(verify_nts_request(f.siv, f.keys.c2s, request, read_nts_request(request).request),
+              0U);
+}
+
+TEST(NtsFields, MalformedRequestsNamed) {
+    Fixture f;
+    const Bytes good = f.request(1, f.cookie(f.ring.current()));
+    EXPECT_EQ(read_nts_request(Bytes(48, 0)).problem, NtsRequestProblem::not_nts);
+    // Without its authenticator (the last 40 octets): missing.
+    EXPECT_EQ(read_nts_request(Bytes(good.begin(), good.end() - 40)).problem,
+              NtsRequestProblem::authenticator_missing);
+    // A unique identifier of 28 octets.
+    Fixture short_id;
+    short_id.unique_id = Bytes(28, 1);
+    EXPECT_EQ(read_nts_request(short_id.request(0, f.cookie(f.ring.current()))).problem,
+              NtsRequestProblem::unique_id_missing);
+    // Truncated inside the authenticator.
+    EXPECT_EQ(read_nts_request(Bytes(good.begin(), good.end() - 4)).problem,
+              NtsRequestProblem::malformed_fields);
+    // A placeholder of another length than the cookie: the good request's cookie and
+    // authenticator around a 96-octet placeholder.
+    Bytes mixed(good.begin(), good.begin() + 48 + 36 + 104);
+    const Bytes placeholder_field = {0x03, 0x04, 0x00, 100};
+    mixed.insert(mixed.end(), placeholder_field.begin(), placeholder_field.end());
+    mixed.resize(mixed.size() + 96, 0);
+    mixed.insert(mixed.end(), good.end() - 40, good.end());
+    EXPECT_EQ(read_nts_request(mixed).problem, NtsRequestProblem::placeholder_length);
+    // Two cookies.
+    Bytes twice(good.begin(), good.begin() + 48 + 36 + 104);
+    twice.insert(twice.end(), good.begin() + 48 + 36, good.begin() + 48 + 36 + 104);
+    twice.insert(twice.end(), good.end() - 40, good.end());
+    EXPECT_EQ(read_nts_request(twice).problem, NtsRequestProblem::cookie_missing);
+    // A field (of a type we do not know) after the authenticator.
+    Bytes after = good;
+    const Bytes unknown_field = {0x77, 0x77, 0x00, 28};
+    after.insert(after.end(), unknown_field.begin(), unknown_field.end());
+    after.resize(after.size() + 24, 0);
+    EXPECT_EQ(read_nts_request(after).problem, NtsRequestProblem::authenticator_missing);
+    // The authenticator's declared nonce longer than its field.
+    Bytes bad_nonce = good;
+    store_u16(std::span(bad_nonce).subspan(bad_nonce.size() - 36), 200);
+    EXPECT_EQ(read_nts_request(bad_nonce).problem, NtsRequestProblem::authenticator_malformed);
+}
+
+TEST(NtsFields, NakCarriesOnlyTheUniqueIdentifier) {
+    Fixture f;
+    Bytes reply(1024, 0);
+    const std::size_t n = append_nts_nak(reply, f.unique_id);
+    EXPECT_EQ(n, 48U + 36);
+    reply.resize(n);
+    EXPECT_EQ(read_nts_reply(f.siv, f.keys.s2c, reply, f.unique_id, true).status,
+              NtsReplyRead::Status::nak);
+    EXPECT_EQ(read_nts_reply(f.siv, f.keys.s2c, reply, Bytes(32, 0), true).status,
+              NtsReplyRead::Status::rejected);
+}
+
+}  // namespace
+}  // namespace cloudtime::proto
