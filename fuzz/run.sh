@@ -8,7 +8,7 @@ seconds=${1:-30}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(packet decision leap_seconds chrony_reply nova_request report
-                                     http_request config)
+                                     http_request config nts_ke nts_fields)
 out=build-fuzz
 mkdir -p "$out"
 proto=(src/proto/*.cpp)
