@@ -1,0 +1,197 @@
+#include "sys/tls_exchange_server.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <mutex>
+#include <thread>
+
+#include "sys/socket_address.hpp"
+#include "test_certificate.hpp"
+
+namespace cloudtime::sys {
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = net::ip::tcp;
+
+// Answers "ok:" + the exporter's first 4 octets once it has read a line ending in '\n'.
+class Served {
+  public:
+    explicit Served(TlsExchangeLimits limits = {}) {
+        TlsExchangeHandlers handlers;
+        handlers.exchange = [](std::span<const std::uint8_t> received,
+                               const TlsKeyExporter& exporter) {
+            TlsExchangeStep step;
+            if (received.empty() || received.back() != '\n') {
+                return step;
+            }
+            std::array<std::uint8_t, 4> key{};
+            const std::array<std::uint8_t, 1> context{1};
+            EXPECT_TRUE(exporter.export_keys("EXPORTER-test", context, key));
+            step.complete = true;
+            step.answer = {'o', 'k', ':', key[0], key[1], key[2], key[3]};
+            return step;
+        };
+        handlers.counters_changed = [this](const TlsExchangeCounters& c) {
+            const std::lock_guard lock(mutex_);
+            counters_ = c;
+        };
+        auto server =
+            TlsExchangeServer::create(credentials_, "ntske/1", limits, std::move(handlers));
+        EXPECT_TRUE(server) << server.error();
+        server_ = std::move(server).value();
+        auto listener = listen_tcp(*parse_socket_address("127.0.0.1:0", 0), 16);
+        EXPECT_TRUE(listener);
+        port_ = local_address_of(listener->get())->port();
+        EXPECT_TRUE(server_->add_listener(std::move(listener).value()));
+        thread_ = std::thread([this] { server_->run(); });
+    }
+    ~Served() {
+        server_->stop();
+        thread_.join();
+    }
+    Served(const Served&) = delete;
+    Served& operator=(const Served&) = delete;
+
+    std::uint16_t port() const { return port_; }
+    TlsExchangeCounters counters() {
+        std::this_thread::sleep_for(std::chrono::milliseconds(150));  // reports come every 100 ms
+        const std::lock_guard lock(mutex_);
+        return counters_;
+    }
+    TlsExchangeServer& server() { return *server_; }
+
+  private:
+    TlsCredentials credentials_ = testing::make_test_certificate();
+    std::unique_ptr<TlsExchangeServer> server_;
+    std::uint16_t port_ = 0;
+    std::thread thread_;
+    std::mutex mutex_;
+    TlsExchangeCounters counters_;
+};
+
+struct ClientOptions {
+    int max_version = TLS1_3_VERSION;
+    std::string alpn = "ntske/1";  // empty: none offered
+};
+
+// Connects, sends `request`, returns what came back ("" when the handshake failed).
+std::string exchange(std::uint16_t port, const std::string& request, const ClientOptions& o = {}) {
+    net::io_context io;
+    ssl::context context(ssl::context::tls_client);
+    SSL_CTX_set_max_proto_version(context.native_handle(), o.max_version);
+    context.set_verify_mode(ssl::verify_none);
+    ssl::stream<tcp::socket> stream(io, context);
+    if (!o.alpn.empty()) {
+        std::vector<unsigned char> protos{static_cast<unsigned char>(o.alpn.size())};
+        protos.insert(protos.end(), o.alpn.begin(), o.alpn.end());
+        SSL_set_alpn_protos(stream.native_handle(), protos.data(),
+                            static_cast<unsigned>(protos.size()));
+    }
+    boost::system::error_code ec;
+    stream.lowest_layer().connect({net::ip::make_address("127.0.0.1"), port}, ec);
+    if (ec) {
+        return "connect failed";
+    }
+    stream.handshake(ssl::stream_base::client, ec);
+    if (ec) {
+        return "";
+    }
+    net::write(stream, net::buffer(request), ec);
+    std::string answer;
+    std::array<char, 256> chunk{};
+    for (;;) {
+        const std::size_t n = stream.read_some(net::buffer(chunk), ec);
+        answer.append(chunk.data(), n);
+        if (ec) {
+            break;
+        }
+    }
+    return answer;
+}
+
+TEST(TlsExchangeServer, AnswersOneRequestPerConnectionWithExportedKeys) {
+    Served served({.max_connections = 1000,
+                   .max_connections_per_client = 16,
+                   .deadline = std::chrono::milliseconds(500),  // the unfinished one ends there
+                   .max_request_bytes = 1024});
+    const std::string first = exchange(served.port(), "hello\n");
+    ASSERT_EQ(first.substr(0, 3), "ok:");
+    EXPECT_EQ(first.size(), 7U);
+    // Another session, other keys.
+    EXPECT_EQ(exchange(served.port(), "hel"), "");  // never finished: nothing comes back
+    const std::string second = exchange(served.port(), "hello\n");
+    EXPECT_EQ(second.substr(0, 3), "ok:");
+    EXPECT_NE(first, second);
+    const auto counters = served.counters();
+    EXPECT_EQ(counters.answered, 2U);
+    EXPECT_EQ(counters.connections, 3U);
+}
+
+TEST(TlsExchangeServer, RefusesTls12AndWrongOrMissingAlpn) {
+    Served served;
+    EXPECT_EQ(exchange(served.port(), "x\n", {TLS1_2_VERSION, "ntske/1"}), "");
+    EXPECT_EQ(exchange(served.port(), "x\n", {TLS1_3_VERSION, "http/1.1"}), "");
+    EXPECT_NE(exchange(served.port(), "x\n", {TLS1_3_VERSION, ""}).substr(0, 3), "ok:");
+    EXPECT_EQ(exchange(served.port(), "x\n").substr(0, 3), "ok:");  // still serving
+    const auto counters = served.counters();
+    EXPECT_EQ(counters.handshake_failed, 2U);  // TLS 1.2; the ALPN alert fails the handshake
+    EXPECT_EQ(counters.wrong_alpn, 2U);        // the wrong one and none
+    EXPECT_EQ(counters.answered, 1U);
+}
+
+TEST(TlsExchangeServer, SlowAndOversizedClientsAreCut) {
+    Served served({.max_connections = 1000,
+                   .max_connections_per_client = 16,
+                   .deadline = std::chrono::milliseconds(300),
+                   .max_request_bytes = 64});
+    // A client that connects and says nothing: closed at the deadline.
+    net::io_context io;
+    tcp::socket silent(io);
+    silent.connect({net::ip::make_address("127.0.0.1"), served.port()});
+    std::array<char, 16> buffer{};
+    boost::system::error_code ec;
+    const auto start = std::chrono::steady_clock::now();
+    (void)silent.read_some(net::buffer(buffer), ec);
+    EXPECT_TRUE(ec);  // closed by the server
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+    // A request that never ends within 64 octets.
+    EXPECT_NE(exchange(served.port(), std::string(200, 'a')).substr(0, 3), "ok:");
+    EXPECT_EQ(exchange(served.port(), "x\n").substr(0, 3), "ok:");
+    const auto counters = served.counters();
+    EXPECT_EQ(counters.deadline_expired, 1U);
+    EXPECT_EQ(counters.request_too_long, 1U);
+}
+
+TEST(TlsExchangeServer, PerClientLimitAndNewCredentials) {
+    Served served({.max_connections = 1000,
+                   .max_connections_per_client = 2,
+                   .deadline = std::chrono::milliseconds(2000),
+                   .max_request_bytes = 64});
+    net::io_context io;
+    tcp::socket a(io);
+    tcp::socket b(io);
+    a.connect({net::ip::make_address("127.0.0.1"), served.port()});
+    b.connect({net::ip::make_address("127.0.0.1"), served.port()});
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_NE(exchange(served.port(), "x\n").substr(0, 3), "ok:");  // a third from 127.0.0.1
+    a.close();
+    b.close();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_TRUE(served.server().set_credentials(testing::make_test_certificate()));
+    EXPECT_FALSE(served.server().set_credentials({"not a certificate", "nor a key"}));
+    EXPECT_EQ(exchange(served.port(), "x\n").substr(0, 3), "ok:");
+    EXPECT_GE(served.counters().over_limit, 1U);
+}
+
+}  // namespace
+}  // namespace cloudtime::sys
