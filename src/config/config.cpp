@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "config/interface_pattern.hpp"
+#include "config/nts_config.hpp"
 #include "config/toml_reader.hpp"
 #include "config/vendordata_config.hpp"
 #include "proto/refid.hpp"
@@ -52,6 +53,8 @@ class Reader : public TomlReader {
                 s = apply_tenant_networks(*table, c);
             } else if (name == "vendordata") {
                 s = apply_vendordata(*this, *table, c.vendordata);
+            } else if (name == "nts") {
+                s = apply_nts(*this, *table, c.nts);
             } else if (name == "log") {
                 s = apply_log(*table, c);
             } else {

@@ -88,6 +88,22 @@ struct Config {
         friend bool operator==(const Vendordata&, const Vendordata&) = default;
     } vendordata;
 
+    // Network Time Security (RFC 8915): key establishment over TLS 1.3 beside each NTP
+    // address, cookies sealed under master keys rotated every `rotation_s`, kept in a file.
+    struct Nts {
+        bool enabled = false;
+        std::string certificate;  // PEM chain
+        std::string private_key;  // PEM
+        std::uint16_t ke_port = 4460;
+        std::string key_file = "/var/lib/cloudtime/nts-keys";
+        std::int64_t rotation_s = 86400;
+        std::size_t max_connections = 1000;  // key establishments at once
+        std::size_t max_connections_per_client = 16;
+        unsigned ke_timeout_ms = 5000;  // from accept to the answer sent
+
+        friend bool operator==(const Nts&, const Nts&) = default;
+    } nts;
+
     std::string status_socket = "/run/cloudtime/status.sock";  // empty: no status socket
 
     // Prometheus metrics over HTTP (GET /metrics), served by a thread of the daemon.

@@ -12,6 +12,7 @@
 
 #include "daemon/metrics.hpp"
 #include "daemon/metrics_endpoint.hpp"
+#include "daemon/nts_role.hpp"
 #include "daemon/preflight.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/single_instance.hpp"
@@ -131,6 +132,10 @@ class FileBudget {
     std::optional<std::chrono::steady_clock::time_point> warned_;
 };
 
+std::int64_t unix_seconds() {
+    return sys::realtime_now().ns / 1'000'000'000;
+}
+
 // systemctl status's line: what is served and whether it is true time.
 std::string service_status(const server::NtpServer& ntp, const proto::ClockSnapshot& clock) {
     return fmt::format("serving NTP on {} address{}; {}", ntp.bound_addresses().size(),
@@ -230,6 +235,16 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
         return 1;
     }
     server::NtpServer& ntp = **bound;
+    // Before dropping privileges: the certificate's key may be readable by root only.
+    std::unique_ptr<NtsRole> nts;
+    if (config.nts.enabled) {
+        auto prepared = NtsRole::prepare(config.nts, ntp.bound_addresses());
+        if (!prepared) {
+            spdlog::critical("{}", prepared.error());
+            return 1;
+        }
+        nts = std::move(prepared).value();
+    }
     // Before dropping privileges: it binds (maybe a port below 1024) and re-executes this
     // program as root, to drop to its own user. (The TLS key was read in preflight, as root.)
     std::unique_ptr<VendordataProcess> vendordata;
@@ -283,6 +298,15 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
                      sys::user_id());
     }
     ntp.start();
+    if (nts) {
+        if (auto started = nts->start(unix_seconds()); !started) {
+            spdlog::critical("{}", started.error());
+            return 1;
+        }
+        spdlog::warn(
+            "NTS: key establishment only so far: NTP requests with NTS fields are not yet "
+            "answered with authentication (docs/design.md)");
+    }
     for (const auto& address : ntp.bound_addresses()) {
         spdlog::info(
             "serving NTP on udp {} ({} threads, kernel receive buffer {} KiB per socket, clock "
@@ -385,7 +409,7 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
         }
         if (status && ready == status->fd()) {
             if (auto s = status->answer(status_json(ntp, snapshot, source_name, tenants.get(),
-                                                    vendordata.get(), reloads));
+                                                    vendordata.get(), nts.get(), reloads));
                 !s) {
                 spdlog::debug("status: {}", s.error());
             }
@@ -402,6 +426,9 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
                     service.reloading();
                     reload(loader, config, running, ntp, keeper, vendordata.get(), tenants.get(),
                            reloads);
+                    if (nts) {
+                        nts->reload(running.config.nts);
+                    }
                     if (tenants) {
                         tenants->reconcile();
                     }
@@ -419,6 +446,9 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
         budget.check();
         if (vendordata) {
             vendordata->on_tick();
+        }
+        if (nts) {
+            nts->tick(unix_seconds());
         }
         const proto::ClockSnapshot next = keeper.refresh(sys::realtime_now());
         log_transition(snapshot, next, false);

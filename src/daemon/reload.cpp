@@ -134,6 +134,14 @@ std::vector<std::string> keys_needing_restart(const config::Config& started,
         {"metrics.listen",
          a.metrics.enabled && b.metrics.enabled && !(a.metrics.listen == b.metrics.listen)},
         {"metrics.allowed_clients", !(a.metrics.allowed_clients == b.metrics.allowed_clients)},
+        {"nts.enabled", a.nts.enabled != b.nts.enabled},
+        {"nts.ke_port", a.nts.ke_port != b.nts.ke_port},
+        {"nts.key_file", a.nts.key_file != b.nts.key_file},
+        {"nts.rotation", a.nts.rotation_s != b.nts.rotation_s},
+        {"nts.max_connections", a.nts.max_connections != b.nts.max_connections},
+        {"nts.max_connections_per_client",
+         a.nts.max_connections_per_client != b.nts.max_connections_per_client},
+        {"nts.ke_timeout_ms", a.nts.ke_timeout_ms != b.nts.ke_timeout_ms},
     };
     std::vector<std::string> changed;
     for (const auto& [key, differs] : keys) {

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/nts_role.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/tenant_role.hpp"
 #include "daemon/vendordata_process.hpp"
@@ -11,9 +12,42 @@
 
 namespace cloudtime::daemon {
 
+namespace {
+
+// Key establishment's counters and the cookie keys in force (ids only: never a key).
+nlohmann::json nts_status(const NtsRole& nts) {
+    const server::NtsKeCounters c = nts.counters();
+    nlohmann::json refused = nlohmann::json::object();
+    for (std::size_t i = 1; i < c.refused.size(); ++i) {
+        refused[proto::ke_request_problem_name(static_cast<proto::KeRequestProblem>(i))] =
+            c.refused.at(i);
+    }
+    nlohmann::json ids = nlohmann::json::array();
+    for (const auto& key : nts.keys().keys) {
+        ids.push_back(key.id);
+    }
+    return {{"ke",
+             {{"established", c.established},
+              {"no_agreement", c.no_agreement},
+              {"refused", refused},
+              {"internal_errors", c.internal_errors},
+              {"connections", c.tls.connections},
+              {"open", c.tls.open},
+              {"over_limit", c.tls.over_limit},
+              {"evicted", c.tls.evicted},
+              {"deadline_expired", c.tls.deadline_expired},
+              {"handshake_failed", c.tls.handshake_failed},
+              {"wrong_alpn", c.tls.wrong_alpn},
+              {"request_too_long", c.tls.request_too_long}}},
+            {"keys", {{"ids", ids}, {"generation", nts.keys().generation}}}};
+}
+
+}  // namespace
+
 std::string status_json(const server::NtpServer& ntp, const proto::ClockSnapshot& clock,
                         const std::string& clock_source, const TenantRole* tenants,
-                        const VendordataProcess* vendordata, const ReloadRecord& reload) {
+                        const VendordataProcess* vendordata, const NtsRole* nts,
+                        const ReloadRecord& reload) {
     nlohmann::json out;
     out["version"] = CLOUDTIME_VERSION;
     // `cloudtime reload` signals this process and waits for reload.count to move.
@@ -64,6 +98,9 @@ std::string status_json(const server::NtpServer& ntp, const proto::ClockSnapshot
     out["tenant_networks"] = networks;
     if (vendordata != nullptr) {
         out["vendordata"] = vendordata->status();
+    }
+    if (nts != nullptr) {
+        out["nts"] = nts_status(*nts);
     }
     return out.dump(2) + "\n";
 }

@@ -9,13 +9,15 @@
 
 namespace cloudtime::daemon {
 
+class NtsRole;
 class TenantRole;
 class VendordataProcess;
 struct ReloadRecord;
 
-// `tenants` and `vendordata` are null when their role is off.
+// `tenants`, `vendordata` and `nts` are null when their role is off.
 std::string status_json(const server::NtpServer& ntp, const proto::ClockSnapshot& clock,
                         const std::string& clock_source, const TenantRole* tenants,
-                        const VendordataProcess* vendordata, const ReloadRecord& reload);
+                        const VendordataProcess* vendordata, const NtsRole* nts,
+                        const ReloadRecord& reload);
 
 }  // namespace cloudtime::daemon

@@ -41,6 +41,8 @@ constexpr std::array kDaemonOnly = {
     "dup3", "poll", "ppoll", "pselect6", "signalfd4", "inotify_init1", "inotify_add_watch",
     "inotify_rm_watch", "socket", "socketpair", "bind", "listen", "connect", "recvmmsg",
     "sendmmsg", "setns",
+    // the NTS cookie keys' file, written whole at each rotation
+    "fsync", "rename", "renameat", "renameat2",
     // a restarted vendordata process installs its own, narrower filter (only ever narrower)
     "seccomp",
 };

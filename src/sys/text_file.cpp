@@ -148,6 +148,51 @@ Status write_text_file(const std::string& path, std::string_view contents) {
     return Done{};
 }
 
+Status write_private_file(const std::string& path, std::string_view contents) {
+    const auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty() && ::mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST) {
+        return Error{parent.string() + ": " + std::strerror(errno), errno};
+    }
+    const std::string temporary = path + ".new";
+    (void)::unlink(temporary.c_str());  // a leftover of a crash: made again, 0600
+    UniqueFd fd(
+        ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd.valid()) {
+        return Error{temporary + ": " + std::strerror(errno), errno};
+    }
+    const auto fail = [&temporary](int err) {
+        (void)::unlink(temporary.c_str());
+        return Error{temporary + ": " + std::strerror(err), err};
+    };
+    std::string_view rest = contents;
+    while (!rest.empty()) {
+        const ssize_t n = ::write(fd.get(), rest.data(), rest.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return fail(n < 0 ? errno : EIO);
+        }
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    if (::fsync(fd.get()) != 0) {
+        return fail(errno);
+    }
+    fd.reset();
+    if (::rename(temporary.c_str(), path.c_str()) != 0) {
+        return fail(errno);
+    }
+    return Done{};
+}
+
+Expected<bool> readable_by_others(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        return Error{path + ": " + std::strerror(errno), errno};
+    }
+    return (st.st_mode & (S_IRWXG | S_IRWXO)) != 0;
+}
+
 std::vector<std::string> glob_files(const std::string& pattern) {
     glob_t matches{};
     std::vector<std::string> out;

@@ -32,6 +32,13 @@ Expected<std::string> read_whole(int fd, std::size_t max_bytes);
 // half a file), creating missing parent directories.
 Status write_text_file(const std::string& path, std::string_view contents);
 
+// Writes a secret: as write_text_file, but the file is created 0600 (never readable by
+// others, not even for a moment), written to disk (fsync) before it replaces `path`, and a
+// missing parent directory is created 0700.
+Status write_private_file(const std::string& path, std::string_view contents);
+// Whether the file at `path` can be read or written by anyone but its owner (and root).
+Expected<bool> readable_by_others(const std::string& path);
+
 // Writes every file of `files` (path relative to `root` -> contents) as write_text_file does.
 Status write_file_tree(const std::string& root, const std::map<std::string, std::string>& files);
 

@@ -132,11 +132,13 @@ class SessionExporter final : public TlsKeyExporter {
 
 class Session : public std::enable_shared_from_this<Session> {
   public:
-    Session(TlsExchangeState& server, tcp::socket socket, const ClientKey& client)
+    Session(TlsExchangeState& server, tcp::socket socket, const ClientKey& client,
+            const SocketAddress& local)
         : server_(server),
           context_(server.tls),
           stream_(beast::tcp_stream(std::move(socket)), *context_),
-          client_(client) {}
+          client_(client),
+          local_(local) {}
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
     ~Session() { unregister(); }
@@ -195,7 +197,7 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         received_.insert(received_.end(), chunk_.begin(), chunk_.begin() + static_cast<long>(n));
         const SessionExporter exporter(stream_.native_handle());
-        TlsExchangeStep step = server_.handlers.exchange(received_, exporter);
+        TlsExchangeStep step = server_.handlers.exchange(received_, exporter, local_);
         if (!step.complete) {
             if (received_.size() >= server_.limits.max_request_bytes) {
                 ++server_.counters.request_too_long;
@@ -259,6 +261,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::shared_ptr<ssl::context> context_;  // kept while the session lives
     beast::ssl_stream<beast::tcp_stream> stream_;
     ClientKey client_;
+    SocketAddress local_;
     std::list<TlsExchangeState::Waiting>::iterator place_;
     bool waiting_ = true;
     bool counted_client_ = true;
@@ -294,9 +297,10 @@ void TlsExchangeState::admit(tcp::socket socket) {
     const auto peer =
         ec ? std::nullopt
            : SocketAddress::from_sockaddr(endpoint.data(), static_cast<socklen_t>(endpoint.size()));
+    const auto local = local_address_of(socket.native_handle());
     ++counters.connections;
     counted();
-    if (!peer) {
+    if (!peer || !local) {
         return;  // gone already
     }
     const ClientKey client = peer->mapped_octets();
@@ -312,7 +316,7 @@ void TlsExchangeState::admit(tcp::socket socket) {
         socket.close(ec);
         return;
     }
-    std::make_shared<Session>(*this, std::move(socket), client)->start();
+    std::make_shared<Session>(*this, std::move(socket), client, *local)->start();
 }
 
 TlsExchangeServer::TlsExchangeServer(std::unique_ptr<TlsExchangeState> state)

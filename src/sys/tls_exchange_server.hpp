@@ -19,6 +19,7 @@
 
 #include "sys/fd.hpp"
 #include "sys/http_server.hpp"
+#include "sys/socket_address.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::sys {
@@ -57,8 +58,9 @@ struct TlsExchangeStep {
 };
 
 struct TlsExchangeHandlers {
+    // `local` is the address the client connected to (which listener).
     std::function<TlsExchangeStep(std::span<const std::uint8_t> received,
-                                  const TlsKeyExporter& exporter)>
+                                  const TlsKeyExporter& exporter, const SocketAddress& local)>
         exchange;
     // Called on the server's thread when counters changed, at most every 100 ms.
     std::function<void(const TlsExchangeCounters&)> counters_changed;

@@ -303,3 +303,43 @@ TEST(Config, InterfacePatterns) {
 
 }  // namespace
 }  // namespace cloudtime::config
+
+namespace cloudtime::config {
+namespace {
+
+TEST(Config, NtsSection) {
+    const Config defaults = default_config();
+    EXPECT_FALSE(defaults.nts.enabled);
+    EXPECT_EQ(defaults.nts.ke_port, 4460);
+    EXPECT_EQ(defaults.nts.rotation_s, 86400);
+    EXPECT_EQ(defaults.nts.key_file, "/var/lib/cloudtime/nts-keys");
+    auto c = parse_config(R"([nts]
+enabled = true
+certificate = "/etc/cloudtime/nts.crt"
+private_key = "/etc/cloudtime/nts.key"
+ke_port = 14460
+key_file = "/tmp/k"
+rotation = 3600
+ke_timeout_ms = 2000
+)",
+                          "t.toml");
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_TRUE(c->nts.enabled);
+    EXPECT_EQ(c->nts.ke_port, 14460);
+    EXPECT_EQ(c->nts.rotation_s, 3600);
+    EXPECT_EQ(c->nts.ke_timeout_ms, 2000U);
+    const auto error_of = [](const std::string& text) {
+        auto bad = parse_config(text, "t.toml");
+        EXPECT_FALSE(bad);
+        return bad ? std::string() : bad.error();
+    };
+    EXPECT_NE(error_of("[nts]\nenabled = true\n").find("nts.certificate"), std::string::npos);
+    EXPECT_NE(error_of("[nts]\nrotation = 1\n").find("t.toml:2"), std::string::npos);
+    EXPECT_NE(error_of("[nts]\nkey_store = \"etcd\"\n").find("key_store"), std::string::npos);
+    EXPECT_NE(error_of("[nts]\nkey_file = \"relative\"\n").find("absolute"), std::string::npos);
+    EXPECT_NE(error_of("[nts]\nke_port = 0\n").find("ke_port"), std::string::npos);
+    EXPECT_NE(error_of("[nts]\nsomething = 1\n").find("something"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cloudtime::config

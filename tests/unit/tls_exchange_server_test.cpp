@@ -29,7 +29,8 @@ class Served {
     explicit Served(TlsExchangeLimits limits = {}) {
         TlsExchangeHandlers handlers;
         handlers.exchange = [](std::span<const std::uint8_t> received,
-                               const TlsKeyExporter& exporter) {
+                               const TlsKeyExporter& exporter, const SocketAddress& local) {
+            EXPECT_EQ(local.to_string().substr(0, 10), "127.0.0.1:");
             TlsExchangeStep step;
             if (received.empty() || received.back() != '\n') {
                 return step;

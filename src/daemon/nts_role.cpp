@@ -1,0 +1,113 @@
+#include "daemon/nts_role.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "sys/text_file.hpp"
+
+namespace cloudtime::daemon {
+
+namespace {
+
+constexpr std::size_t kPemLimit = 1U << 20U;
+
+Expected<sys::TlsCredentials> read_credentials(const config::Config::Nts& nts) {
+    auto chain = sys::read_text_file(nts.certificate, kPemLimit);
+    if (!chain) {
+        return Error{"nts.certificate " + nts.certificate + ": " + chain.error()};
+    }
+    auto key = sys::read_text_file(nts.private_key, kPemLimit);
+    if (!key) {
+        return Error{"nts.private_key " + nts.private_key + ": " + key.error()};
+    }
+    sys::TlsCredentials credentials{std::move(chain).value(), std::move(key).value()};
+    if (auto usable = sys::check_tls_credentials(credentials); !usable) {
+        return Error{"nts: " + usable.error()};
+    }
+    return credentials;
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<NtsRole>> NtsRole::prepare(const config::Config::Nts& nts,
+                                                    const std::vector<sys::SocketAddress>& ntp) {
+    auto credentials = read_credentials(nts);
+    if (!credentials) {
+        return credentials.failure();
+    }
+    auto service = server::NtsKeService::create(
+        *credentials, {.max_connections = nts.max_connections,
+                       .max_connections_per_client = nts.max_connections_per_client,
+                       .deadline = std::chrono::milliseconds(nts.ke_timeout_ms),
+                       .max_request_bytes = proto::kMaxKeRequestLength});
+    if (!service) {
+        return service.failure();
+    }
+    for (const auto& address : ntp) {
+        sys::SocketAddress ke = address;
+        ke.set_port(nts.ke_port);
+        if (auto listening = (*service)->listen(ke, address); !listening) {
+            return listening.failure();
+        }
+    }
+    return std::unique_ptr<NtsRole>(new NtsRole(nts, std::move(service).value()));
+}
+
+Status NtsRole::start(std::int64_t now) {
+    auto file = server::NtsKeyFile::open(config_.key_file, config_.rotation_s, now);
+    if (!file) {
+        return Error{"nts.key_file: " + file.error()};
+    }
+    file_.emplace(std::move(file).value());
+    publish(now);
+    service_->start();
+    spdlog::info(
+        "NTS-KE on tcp port {} beside each NTP address (TLS 1.3, ntske/1, AEAD_AES_SIV_CMAC_256); "
+        "cookie keys in {} (key {}, rotated every {} s)",
+        config_.ke_port, config_.key_file, file_->keys().keys.front().id, config_.rotation_s);
+    return Done{};
+}
+
+void NtsRole::tick(std::int64_t now) {
+    if (!file_) {
+        return;
+    }
+    const auto rotated = file_->refresh(now);
+    if (!rotated) {
+        spdlog::warn("NTS: cannot rotate the cookie keys ({}); the current key serves on",
+                     rotated.error());
+    } else if (*rotated) {
+        spdlog::info("NTS: new cookie key {} (generation {})", file_->keys().keys.front().id,
+                     file_->keys().generation);
+    }
+    publish(now);
+}
+
+void NtsRole::publish(std::int64_t now) {
+    const proto::CookieKeyring ring = proto::keyring_at(file_->keys(), now);
+    std::vector<std::uint32_t> ids;
+    for (const auto& key : file_->keys().keys) {
+        if (ring.find(key.id) != nullptr) {
+            ids.push_back(key.id);
+        }
+    }
+    if (ids == published_) {
+        return;
+    }
+    published_ = ids;
+    service_->set_keyring(std::make_shared<const proto::CookieKeyring>(ring));
+}
+
+void NtsRole::reload(const config::Config::Nts& nts) {
+    auto credentials = read_credentials(nts);
+    if (!credentials) {
+        spdlog::error("NTS: {}; the certificate in use serves on", credentials.error());
+        return;
+    }
+    if (auto set = service_->set_credentials(*credentials); !set) {
+        spdlog::error("NTS: {}; the certificate in use serves on", set.error());
+        return;
+    }
+    spdlog::info("NTS: certificate and key read again from {}", nts.certificate);
+}
+
+}  // namespace cloudtime::daemon

@@ -1,0 +1,46 @@
+// The daemon's NTS role: the certificate read, NTS-KE listening beside every NTP address, the
+// cookie master keys loaded (or made) and rotated, and handed to the key establishment.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "proto/nts_key_set.hpp"
+#include "server/nts_ke_service.hpp"
+#include "server/nts_key_file.hpp"
+#include "util/expected.hpp"
+
+namespace cloudtime::daemon {
+
+class NtsRole {
+  public:
+    // Before privileges are dropped: reads the certificate and key, listens for NTS-KE on
+    // `ke_port` at each NTP address.
+    static Expected<std::unique_ptr<NtsRole>> prepare(const config::Config::Nts& nts,
+                                                      const std::vector<sys::SocketAddress>& ntp);
+    // After the drop: loads or makes the key file (as the user that rotates it later) and
+    // starts serving.
+    Status start(std::int64_t now);
+    // Every second: a rotation when due, keys past their lifetime dropped.
+    void tick(std::int64_t now);
+    // SIGHUP: the certificate and key read again; on any problem the old ones serve on.
+    void reload(const config::Config::Nts& nts);
+
+    server::NtsKeCounters counters() const { return service_->counters(); }
+    const proto::NtsKeySet& keys() const { return file_->keys(); }
+
+  private:
+    NtsRole(config::Config::Nts nts, std::unique_ptr<server::NtsKeService> service)
+        : config_(std::move(nts)), service_(std::move(service)) {}
+    void publish(std::int64_t now);
+
+    config::Config::Nts config_;
+    std::unique_ptr<server::NtsKeService> service_;
+    std::optional<server::NtsKeyFile> file_;
+    std::vector<std::uint32_t> published_;  // the ids handed to the key establishment
+};
+
+}  // namespace cloudtime::daemon

@@ -1,0 +1,159 @@
+#include "server/nts_ke_service.hpp"
+
+#include <openssl/rand.h>
+
+#include <optional>
+#include <string_view>
+
+namespace cloudtime::server {
+
+namespace {
+
+constexpr std::string_view kAlpn = "ntske/1";
+constexpr std::string_view kExporterLabel = "EXPORTER-network-time-security";
+constexpr std::uint16_t kDefaultNtpPort = 123;
+constexpr int kListenBacklog = 128;
+
+// RFC 8915 section 5.1: next protocol, AEAD, and 0 for C2S or 1 for S2C.
+bool export_keys(const sys::TlsKeyExporter& exporter, proto::NtsKeys& keys) {
+    std::array<std::uint8_t, 5> context{0, 0, 0,
+                                        static_cast<std::uint8_t>(proto::kAeadAesSivCmac256), 0};
+    if (!exporter.export_keys(kExporterLabel, context, keys.c2s)) {
+        return false;
+    }
+    context[4] = 1;
+    return exporter.export_keys(kExporterLabel, context, keys.s2c);
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<NtsKeService>> NtsKeService::create(const sys::TlsCredentials& tls,
+                                                             const sys::TlsExchangeLimits& limits) {
+    std::unique_ptr<NtsKeService> service(new NtsKeService());
+    if (!service->siv_.available()) {
+        return Error{"OpenSSL offers no AES-128-SIV (AEAD_AES_SIV_CMAC_256)"};
+    }
+    sys::TlsExchangeHandlers handlers;
+    NtsKeService* raw = service.get();
+    handlers.exchange =
+        [raw](std::span<const std::uint8_t> received, const sys::TlsKeyExporter& exporter,
+              const sys::SocketAddress& local) { return raw->exchange(received, exporter, local); };
+    handlers.counters_changed = [raw](const sys::TlsExchangeCounters& c) {
+        const std::lock_guard lock(raw->mutex_);
+        raw->counters_.tls = c;
+    };
+    sys::TlsExchangeLimits bounded = limits;
+    bounded.max_request_bytes = proto::kMaxKeRequestLength;
+    auto server =
+        sys::TlsExchangeServer::create(tls, std::string(kAlpn), bounded, std::move(handlers));
+    if (!server) {
+        return Error{"NTS-KE: " + server.error()};
+    }
+    service->server_ = std::move(server).value();
+    return service;
+}
+
+NtsKeService::~NtsKeService() {
+    stop();
+}
+
+Status NtsKeService::listen(const sys::SocketAddress& ke, const sys::SocketAddress& ntp) {
+    auto listener = sys::listen_tcp(ke, kListenBacklog);
+    if (!listener) {
+        return Error{"NTS-KE on " + ke.to_string() + ": " + listener.error(),
+                     listener.error_code()};
+    }
+    const auto bound = sys::local_address_of(listener->get());
+    {
+        const std::lock_guard lock(mutex_);
+        ntp_ports_.emplace_back(bound ? *bound : ke, ntp.port());
+    }
+    return server_->add_listener(std::move(listener).value());
+}
+
+void NtsKeService::set_keyring(std::shared_ptr<const proto::CookieKeyring> ring) {
+    const std::lock_guard lock(mutex_);
+    ring_ = std::move(ring);
+}
+
+Status NtsKeService::set_credentials(const sys::TlsCredentials& tls) {
+    return server_->set_credentials(tls);
+}
+
+void NtsKeService::start() {
+    if (!thread_.joinable()) {
+        thread_ = std::thread([this] { server_->run(); });
+    }
+}
+
+void NtsKeService::stop() {
+    if (thread_.joinable()) {
+        server_->stop();
+        thread_.join();
+    }
+}
+
+NtsKeCounters NtsKeService::counters() const {
+    const std::lock_guard lock(mutex_);
+    return counters_;
+}
+
+sys::TlsExchangeStep NtsKeService::exchange(std::span<const std::uint8_t> received,
+                                            const sys::TlsKeyExporter& exporter,
+                                            const sys::SocketAddress& local) {
+    sys::TlsExchangeStep step;
+    const proto::KeRequestRead read = proto::read_ke_request(received);
+    if (read.status == proto::KeRequestRead::Status::incomplete) {
+        return step;
+    }
+    step.complete = true;
+    std::shared_ptr<const proto::CookieKeyring> ring;
+    std::uint16_t ntp_port = kDefaultNtpPort;
+    {
+        const std::lock_guard lock(mutex_);
+        if (read.status == proto::KeRequestRead::Status::refused) {
+            ++counters_.refused.at(static_cast<std::size_t>(read.problem));
+            step.answer = proto::ke_error_response(read.error);
+            return step;
+        }
+        ring = ring_;
+        for (const auto& [address, port] : ntp_ports_) {
+            if (address == local) {
+                ntp_port = port;
+            }
+        }
+    }
+    const auto internal_error = [this, &step] {
+        const std::lock_guard lock(mutex_);
+        ++counters_.internal_errors;
+        step.answer = proto::ke_error_response(proto::KeErrorCode::internal_server_error);
+        return step;
+    };
+    std::vector<std::vector<std::uint8_t>> cookies;
+    const bool agrees = proto::ke_agrees(read.request);
+    if (agrees) {
+        proto::NtsKeys keys;
+        if (!ring || ring->empty() || !export_keys(exporter, keys)) {
+            return internal_error();
+        }
+        for (std::size_t i = 0; i < kCookiesPerKe; ++i) {
+            std::array<std::uint8_t, proto::kCookieNonceLength> nonce{};
+            std::vector<std::uint8_t> cookie(proto::kCookieLength);
+            if (RAND_bytes(nonce.data(), static_cast<int>(nonce.size())) != 1 ||
+                !proto::seal_cookie(siv_, ring->current(), keys, nonce,
+                                    std::span<std::uint8_t, proto::kCookieLength>(cookie))) {
+                return internal_error();
+            }
+            cookies.push_back(std::move(cookie));
+        }
+    }
+    step.answer = proto::ke_response(
+        read.request,
+        {cookies, "",
+         ntp_port != kDefaultNtpPort ? std::optional<std::uint16_t>(ntp_port) : std::nullopt});
+    const std::lock_guard lock(mutex_);
+    ++(agrees ? counters_.established : counters_.no_agreement);
+    return step;
+}
+
+}  // namespace cloudtime::server

@@ -1,0 +1,63 @@
+#include "server/nts_key_file.hpp"
+
+#include <openssl/rand.h>
+
+#include <cerrno>
+
+#include "sys/text_file.hpp"
+
+namespace cloudtime::server {
+
+Expected<proto::SivKey> fresh_master_key() {
+    proto::SivKey key{};
+    if (RAND_priv_bytes(key.data(), static_cast<int>(key.size())) != 1) {
+        return Error{"no random octets for a key (OpenSSL's RAND_priv_bytes failed)"};
+    }
+    return key;
+}
+
+Expected<NtsKeyFile> NtsKeyFile::open(const std::string& path, std::int64_t rotation_s,
+                                      std::int64_t now) {
+    auto text = sys::read_text_file(path, 4096);
+    if (!text && text.error_code() != ENOENT) {
+        return Error{path + ": " + text.error(), text.error_code()};
+    }
+    proto::NtsKeySet set;
+    if (text) {
+        const auto others = sys::readable_by_others(path);
+        if (!others || *others) {
+            return Error{path + ": readable by others; it holds the NTS cookie keys (chmod 600)"};
+        }
+        auto decoded = proto::decode_key_set(*text);
+        if (!decoded) {
+            return Error{path + ": " + decoded.error()};
+        }
+        set = std::move(decoded).value();
+    }
+    set.rotation_s = rotation_s;
+    NtsKeyFile file(path, std::move(set));
+    if (file.set_.keys.empty()) {
+        if (auto made = file.refresh(now); !made) {
+            return made.failure();
+        }
+    }
+    return file;
+}
+
+Expected<bool> NtsKeyFile::refresh(std::int64_t now) {
+    if (!proto::rotation_due(set_, now)) {
+        return false;
+    }
+    const auto key = fresh_master_key();
+    if (!key) {
+        return key.failure();
+    }
+    proto::NtsKeySet next = proto::rotated(set_, *key, now);
+    if (auto written = sys::write_private_file(path_, proto::encode_key_set(next)); !written) {
+        return Error{"cannot write the NTS keys: " + written.error(), written.error_code()};
+    }
+    set_ = std::move(next);
+    return true;
+}
+
+}  // namespace cloudtime::server

@@ -1,0 +1,212 @@
+"""NTS key establishment (RFC 8915 section 4) with the real client: chronyd 4.3 as an NTS client
+gets its cookies from cloudtimed (`chronyc -N authdata`), and hostile key establishment
+(TLS 1.2, another ALPN protocol, malformed and oversized records, a silent client) is refused,
+counted, and does not stop the service. The cookie keys live in a 0600 file, survive a
+restart and rotate on time."""
+
+import os
+import shutil
+import socket
+import ssl
+import stat
+import struct
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+
+
+def nts_config(directory, ke_port, rotation=86400):
+    cert, key = harness.self_signed_certificate(directory)
+    return cert, harness.LOCAL_CONFIG + (
+        f'[nts]\nenabled = true\ncertificate = "{cert}"\nprivate_key = "{key}"\n'
+        f'ke_port = {ke_port}\nkey_file = "{directory}/keys/nts-keys"\nrotation = {rotation}\n'
+        'ke_timeout_ms = 1000\n')
+
+
+def record(kind, body, critical=True):
+    return struct.pack(">HH", kind | (0x8000 if critical else 0), len(body)) + body
+
+
+END = record(0, b"")
+GOOD_REQUEST = record(1, b"\x00\x00") + record(4, b"\x00\x0f") + END
+
+
+def read_records(data):
+    out = []
+    while len(data) >= 4:
+        kind, length = struct.unpack(">HH", data[:4])
+        out.append((kind & 0x7FFF, data[4:4 + length]))
+        data = data[4 + length:]
+    return out
+
+
+def ke_exchange(port, payload, alpn=("ntske/1",), maximum=ssl.TLSVersion.TLSv1_3, cafile=None):
+    """Sends `payload` over TLS; returns the octets that came back (raises on TLS failure)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.maximum_version = maximum
+    context.load_verify_locations(cafile)
+    if alpn:
+        context.set_alpn_protocols(list(alpn))
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            tls.sendall(payload)
+            data = b""
+            while True:
+                try:
+                    chunk = tls.recv(4096)
+                except (ssl.SSLError, ConnectionError):
+                    break
+                if not chunk:
+                    break
+                data += chunk
+            return data
+
+
+def authdata(chronyd):
+    """`chronyc -N -c authdata` rows by name: {"127.0.0.1": [fields...]}."""
+    try:
+        text = chronyd.chronyc("-N", "-c", "authdata")
+    except subprocess.CalledProcessError:
+        return {}
+    return {line.split(",")[0]: line.split(",") for line in text.splitlines() if line}
+
+
+class Nts(harness.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        harness.require_program("chronyd")
+        harness.require_root()
+        super().setUpClass()
+
+    def start(self, rotation=86400, workdir=None):
+        directory = workdir or self.make_dir()
+        ke_port = harness.free_tcp_port()
+        cert, config = nts_config(directory, ke_port, rotation)
+        daemon = harness.Daemon(config=config, workdir=directory)
+        self.addCleanup(daemon.cleanup)
+        return daemon, ke_port, cert
+
+    def make_dir(self):
+        directory = tempfile.mkdtemp(prefix="cloudtime-nts-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        return directory
+
+    def test_chronyd_gets_cookies_from_cloudtimed(self):
+        daemon, ke_port, cert = self.start()
+        host, port = daemon.host_port(0)
+        chrony_dir = self.make_dir()
+        os.chmod(chrony_dir, 0o755)
+        trusted = os.path.join(chrony_dir, "ca.pem")
+        shutil.copy(cert, trusted)
+        os.chmod(trusted, 0o644)
+        chronyd = harness.Chronyd([f"server {host} port {port} nts ntsport {ke_port} iburst",
+                                   f"ntstrustedcerts {trusted}"])
+        self.addCleanup(chronyd.cleanup)
+        deadline = time.monotonic() + 20
+        row = []
+        while time.monotonic() < deadline:
+            row = authdata(chronyd).get(host, [])
+            # Name,Mode,KeyID,Type,KLen,Last,Atmp,NAK,Cook,CLen
+            if len(row) >= 10 and row[1] == "NTS" and row[9] != "0":
+                break
+            time.sleep(0.25)
+        else:
+            self.fail(f"chronyd did not get NTS cookies: {row}\n{chronyd.read_log()}\n"
+                      f"{daemon.read_log()}")
+        self.assertEqual(row[3], "15", row)    # AEAD_AES_SIV_CMAC_256
+        self.assertEqual(row[4], "256", row)   # its key length in bits
+        self.assertEqual(row[9], "100", row)   # our cookies' length
+        ke = daemon.status()["nts"]["ke"]
+        self.assertGreaterEqual(ke["established"], 1, ke)
+        self.assertEqual(ke["handshake_failed"], 0, ke)
+
+    def test_bad_key_establishment_is_refused_counted_and_survived(self):
+        daemon, ke_port, cert = self.start()
+        _, ntp_port = daemon.host_port(0)
+        # A good request: eight cookies of 100 octets, and the NTP port (not 123).
+        answer = read_records(ke_exchange(ke_port, GOOD_REQUEST, cafile=cert))
+        kinds = [k for k, _ in answer]
+        self.assertEqual(kinds.count(5), 8, answer)
+        self.assertTrue(all(len(b) == 100 for k, b in answer if k == 5))
+        self.assertIn((7, struct.pack(">H", ntp_port)), answer)
+        self.assertEqual(answer[-1], (0, b""))
+        # TLS 1.2: no handshake.
+        with self.assertRaises(ssl.SSLError):
+            ke_exchange(ke_port, GOOD_REQUEST, maximum=ssl.TLSVersion.TLSv1_2, cafile=cert)
+        # Another ALPN protocol: the no_application_protocol alert.
+        with self.assertRaises(ssl.SSLError):
+            ke_exchange(ke_port, GOOD_REQUEST, alpn=("http/1.1",), cafile=cert)
+        # Malformed: an unknown critical record, a request without AEAD.
+        answer = read_records(ke_exchange(ke_port, record(1, b"\x00\x00") + record(0x1234, b"")
+                                          + END, cafile=cert))
+        self.assertEqual(answer[0], (2, b"\x00\x00"), answer)
+        answer = read_records(ke_exchange(ke_port, record(1, b"\x00\x00") + END, cafile=cert))
+        self.assertEqual(answer[0], (2, b"\x00\x01"), answer)
+        # Oversized: a record declaring 60 000 octets is answered with an error at once.
+        answer = read_records(ke_exchange(ke_port, struct.pack(">HH", 0x4000, 60000) + b"x" * 100,
+                                          cafile=cert))
+        self.assertEqual(answer[0], (2, b"\x00\x01"), answer)
+        # A client that connects and says nothing is cut at the deadline (1 s here).
+        with socket.create_connection(("127.0.0.1", ke_port), timeout=5) as silent:
+            start = time.monotonic()
+            self.assertEqual(silent.recv(16), b"")
+            self.assertLess(time.monotonic() - start, 4)
+        # Still serving.
+        answer = read_records(ke_exchange(ke_port, GOOD_REQUEST, cafile=cert))
+        self.assertEqual([k for k, _ in answer].count(5), 8)
+        deadline = time.monotonic() + 2
+        while True:
+            ke = daemon.status()["nts"]["ke"]
+            if ke["deadline_expired"] >= 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(ke["established"], 2, ke)
+        self.assertGreaterEqual(ke["handshake_failed"], 2, ke)  # TLS 1.2; the ALPN alert
+        self.assertGreaterEqual(ke["wrong_alpn"], 1, ke)
+        self.assertEqual(ke["refused"]["unrecognized critical record"], 1, ke)
+        self.assertEqual(ke["refused"]["no single AEAD record"], 1, ke)
+        self.assertEqual(ke["refused"]["request too long"], 1, ke)
+        self.assertGreaterEqual(ke["deadline_expired"], 1, ke)
+
+    def test_cookie_keys_are_private_survive_a_restart_and_rotate(self):
+        directory = self.make_dir()
+        daemon, _, _ = self.start(rotation=86400, workdir=directory)
+        key_file = os.path.join(directory, "keys", "nts-keys")
+        self.assertEqual(stat.S_IMODE(os.stat(key_file).st_mode), 0o600)
+        first = daemon.status()["nts"]["keys"]
+        self.assertEqual(len(first["ids"]), 1, first)
+        with open(key_file) as f:
+            secret = f.read().split()[-1]
+        self.assertNotIn(secret, daemon.read_log())  # never logged
+        daemon.stop()
+        again, _, _ = self.start(rotation=86400, workdir=directory)
+        self.assertEqual(again.status()["nts"]["keys"], first)
+        again.stop()
+        # A 2 s period: a new key every 2 s, at most three kept.
+        fast, _, _ = self.start(rotation=2, workdir=directory)
+        deadline = time.monotonic() + 10
+        keys = {}
+        while time.monotonic() < deadline:
+            keys = fast.status()["nts"]["keys"]
+            if keys["generation"] >= first["generation"] + 3:
+                break
+            time.sleep(0.2)
+        self.assertGreaterEqual(keys["generation"], first["generation"] + 3, keys)
+        self.assertLessEqual(len(keys["ids"]), 3, keys)
+        self.assertEqual(keys["ids"], sorted(keys["ids"], reverse=True), keys)
+        self.assertEqual(stat.S_IMODE(os.stat(key_file).st_mode), 0o600)
+        # A key file others can read is refused at start.
+        fast.stop()
+        os.chmod(key_file, 0o644)
+        refused = harness.Daemon(config=nts_config(directory, harness.free_tcp_port())[1],
+                                 workdir=directory, wait_ready=False)
+        self.addCleanup(refused.cleanup)
+        self.assertEqual(refused.proc.wait(timeout=10), 1)
+        self.assertIn("readable by others", refused.read_log())
+
+
+if __name__ == "__main__":
+    unittest.main()
