@@ -1,11 +1,12 @@
-// `cloudtime query [--samples N] [--interval S] [--timeout S] [--interleaved] [--json]
-// HOST[:PORT]`
+// `cloudtime query [--samples N] [--interval S] [--timeout S] [--interleaved]
+// [--nts [--nts-port N] [--nts-ca FILE]] [--json] HOST[:PORT]`
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
@@ -23,6 +24,9 @@ struct QueryArgs {
     std::string target;
     client::QueryOptions options;
     bool json = false;
+    bool nts = false;
+    std::uint16_t nts_port = client::kNtsKePort;
+    std::string nts_ca;
 };
 
 std::string refid_text(const proto::Header& h) {
@@ -44,7 +48,8 @@ int interleaved_count(const client::QueryResult& r) {
     return static_cast<int>(std::count(r.interleaved.begin(), r.interleaved.end(), true));
 }
 
-nlohmann::json result_json(const QueryArgs& args, const client::QueryResult& r) {
+nlohmann::json result_json(const QueryArgs& args, const client::QueryResult& r,
+                           const client::NtsSession* nts) {
     nlohmann::json out;
     out["server"] = args.target;
     out["address"] = r.server.to_string();
@@ -64,6 +69,12 @@ nlohmann::json result_json(const QueryArgs& args, const client::QueryResult& r) 
         out["interleaved_samples"] = interleaved_count(r);
         out["kernel_transmit_samples"] = r.kernel_transmit;
     }
+    if (nts != nullptr) {
+        out["nts"] = {{"ke_server", nts->ke_server.to_string()},
+                      {"authenticated_samples", r.authenticated},
+                      {"unauthenticated_replies", r.unauthenticated},
+                      {"cookies_received", nts->cookies_received}};
+    }
     if (r.summary) {
         const auto& best = r.samples[r.summary->best_index];
         out.update(header_json(best.header));
@@ -82,7 +93,8 @@ nlohmann::json result_json(const QueryArgs& args, const client::QueryResult& r) 
     return out;
 }
 
-void print_human(const QueryArgs& args, const client::QueryResult& r) {
+void print_human(const QueryArgs& args, const client::QueryResult& r,
+                 const client::NtsSession* nts) {
     std::cout << fmt::format("server {} ({}): {} sent, {} answered, {} lost\n", args.target,
                              r.server.to_string(), r.sent, r.samples.size(), r.lost);
     if (!r.summary) {
@@ -104,6 +116,13 @@ void print_human(const QueryArgs& args, const client::QueryResult& r) {
                                         "times of the reply before; ours from the kernel: {})\n",
                                         interleaved, r.samples.size(), r.kernel_transmit));
     }
+    if (nts != nullptr) {
+        std::cout << fmt::format(
+            "authenticated: NTS (AEAD_AES_SIV_CMAC_256, keys from {}), {} of {} samples; {} "
+            "cookies received; {} unauthenticated replies ignored\n",
+            nts->ke_server.to_string(), r.authenticated, r.samples.size(), nts->cookies_received,
+            r.unauthenticated);
+    }
 }
 
 std::string rejection_reason(const client::Rejection& rejection) {
@@ -119,12 +138,26 @@ int run(const QueryArgs& args) {
         std::cerr << "cloudtime query: " << target.error() << "\n";
         return kExitUsage;
     }
-    auto addresses = sys::resolve_udp(target->host, target->port);
-    if (!addresses) {
-        std::cerr << "cloudtime query: " << addresses.error() << "\n";
-        return kExitNoAnswer;
+    std::optional<client::NtsSession> nts;
+    std::optional<sys::SocketAddress> server;
+    if (args.nts) {
+        auto session = client::establish_nts(target->host, args.nts_port, target->port, args.nts_ca,
+                                             args.options.timeout_s);
+        if (!session) {
+            std::cerr << "cloudtime query: " << args.target << ": " << session.error() << "\n";
+            return kExitNoAnswer;
+        }
+        nts.emplace(std::move(session).value());
+        server = nts->ntp_server;
+    } else {
+        auto addresses = sys::resolve_udp(target->host, target->port);
+        if (!addresses) {
+            std::cerr << "cloudtime query: " << addresses.error() << "\n";
+            return kExitNoAnswer;
+        }
+        server = addresses->front();
     }
-    auto result = client::query_server(addresses->front(), args.options);
+    auto result = client::query_server(*server, args.options, nts ? &*nts : nullptr);
     if (!result) {
         std::cerr << "cloudtime query: " << args.target << ": " << result.error() << "\n";
         return kExitNoAnswer;
@@ -132,9 +165,9 @@ int run(const QueryArgs& args) {
     // What happened is said once: the measurement on stdout, or why there is none on stderr.
     const bool measured = !result->rejection && !result->samples.empty();
     if (args.json) {
-        std::cout << result_json(args, *result).dump(2) << "\n";
+        std::cout << result_json(args, *result, nts ? &*nts : nullptr).dump(2) << "\n";
     } else if (measured) {
-        print_human(args, *result);
+        print_human(args, *result, nts ? &*nts : nullptr);
     }
     const std::string who = args.target + " (" + result->server.to_string() + ")";
     if (result->rejection) {
@@ -175,6 +208,14 @@ Runner add_query_command(CLI::App& app) {
                   "interleaved mode (RFC 9769, chrony's xleave): each request names the one "
                   "before, and a server that does it answers with that reply's exact transmit "
                   "time; our transmit times are the kernel's. One request more than --samples");
+    cmd->add_flag("--nts", args->nts,
+                  "Network Time Security (RFC 8915): key establishment with HOST over TLS 1.3 "
+                  "(its certificate must name HOST), then only authenticated replies count. "
+                  "The NTP server is the one the key establishment names, else HOST[:PORT]");
+    cmd->add_option("--nts-port", args->nts_port, "NTS-KE port (default 4460)")
+        ->check(CLI::Range(1, 65535));
+    cmd->add_option("--nts-ca", args->nts_ca,
+                    "PEM file of the CA certificates to trust for NTS-KE (default: the system's)");
     cmd->add_flag("-j,--json", args->json, "print one JSON object");
     return [args] { return run(*args); };
 }

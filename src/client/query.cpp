@@ -35,6 +35,7 @@ struct Previous {
 
 struct Outcome {
     enum Kind : std::uint8_t { sample, rejected, lost } kind = lost;
+    int unauthenticated = 0;  // replies that did not verify, ignored
     proto::Sample value;
     bool interleaved = false;  // `value` is the previous exchange, completed by this reply
     Rejection rejection;
@@ -46,11 +47,25 @@ constexpr int kStampWaitMs = 10;
 
 Expected<Outcome> exchange(const sys::UdpSocket& socket, double timeout_s,
                            std::int8_t client_precision, const QueryOptions& options,
-                           const std::optional<Previous>& previous, std::uint32_t& stamps) {
+                           const std::optional<Previous>& previous, std::uint32_t& stamps,
+                           NtsSession* nts) {
     const std::uint64_t nonce = random_nonce();
-    const auto request = previous ? proto::make_interleaved_request(nonce, previous->server_receive,
-                                                                    proto::to_ntp(previous->t4))
-                                  : proto::make_client_request(nonce);
+    const auto header_only = previous
+                                 ? proto::make_interleaved_request(nonce, previous->server_receive,
+                                                                   proto::to_ntp(previous->t4))
+                                 : proto::make_client_request(nonce);
+    std::array<std::uint8_t, 1024> packet{};
+    std::copy(header_only.begin(), header_only.end(), packet.begin());
+    std::size_t length = header_only.size();
+    NtsRequestState nts_state;
+    if (nts != nullptr) {
+        auto added = add_nts_fields(*nts, nts_state, packet);
+        if (!added) {
+            return added.failure();
+        }
+        length = *added;
+    }
+    const std::span<const std::uint8_t> request(packet.data(), length);
     const proto::NtpTimestamp interleaved_origin =
         previous ? proto::to_ntp(previous->t4) : proto::NtpTimestamp{};
     const proto::UnixTime t1 = sys::realtime_now();
@@ -63,13 +78,16 @@ Expected<Outcome> exchange(const sys::UdpSocket& socket, double timeout_s,
     }
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-    std::array<std::uint8_t, 1024> buffer{};
+    std::array<std::uint8_t, 2048> buffer{};
+    int unauthenticated = 0;
     sys::Datagram datagram;
     for (;;) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0 || !sys::wait_readable(socket.fd(), static_cast<int>(left.count()))) {
-            return Outcome{};
+            Outcome lost;
+            lost.unauthenticated = unauthenticated;
+            return lost;
         }
         const sys::IoStatus status = socket.receive(buffer, datagram);
         if (status == sys::IoStatus::would_block) {
@@ -91,10 +109,20 @@ Expected<Outcome> exchange(const sys::UdpSocket& socket, double timeout_s,
             verdict == proto::ReplyVerdict::not_server_mode) {
             continue;  // not an answer to this request
         }
-        if (verdict != proto::ReplyVerdict::ok) {
-            return Outcome{Outcome::rejected, {}, false, Rejection{verdict, *header}, std::nullopt};
+        if (nts != nullptr) {
+            // Only what verifies counts; a NAK needs our unique identifier only (RFC 8915).
+            const bool nak = verdict == proto::ReplyVerdict::kiss_of_death &&
+                             header->refid == proto::kKissNtsNak;
+            if (!accept_nts_reply(*nts, nts_state, std::span(buffer).first(datagram.size), nak)) {
+                ++unauthenticated;
+                continue;
+            }
         }
-        Outcome outcome{Outcome::sample, {}, interleaved, {}, std::nullopt};
+        if (verdict != proto::ReplyVerdict::ok) {
+            return Outcome{Outcome::rejected,           unauthenticated, {}, false,
+                           Rejection{verdict, *header}, std::nullopt};
+        }
+        Outcome outcome{Outcome::sample, unauthenticated, {}, interleaved, {}, std::nullopt};
         if (interleaved) {
             // The previous exchange, whole: its T1, T2 and T4, and its T3 from this reply.
             proto::Header completed = *header;
@@ -115,7 +143,8 @@ Expected<Outcome> exchange(const sys::UdpSocket& socket, double timeout_s,
 
 }  // namespace
 
-Expected<QueryResult> query_server(const sys::SocketAddress& server, const QueryOptions& options) {
+Expected<QueryResult> query_server(const sys::SocketAddress& server, const QueryOptions& options,
+                                   NtsSession* nts) {
     auto socket = sys::UdpSocket::connect(server, options.interleaved);
     if (!socket) {
         return socket.failure();
@@ -132,10 +161,12 @@ Expected<QueryResult> query_server(const sys::SocketAddress& server, const Query
             std::this_thread::sleep_for(std::chrono::duration<double>(options.interval_s));
         }
         ++result.sent;
-        auto outcome = exchange(*socket, options.timeout_s, precision, options, previous, stamps);
+        auto outcome =
+            exchange(*socket, options.timeout_s, precision, options, previous, stamps, nts);
         if (!outcome) {
             return outcome.failure();
         }
+        result.unauthenticated += outcome->unauthenticated;
         if (outcome->kind == Outcome::lost) {
             ++result.lost;
             previous.reset();  // the chain starts again
@@ -153,6 +184,7 @@ Expected<QueryResult> query_server(const sys::SocketAddress& server, const Query
             result.samples.push_back(outcome->value);
             result.interleaved.push_back(outcome->interleaved);
             result.kernel_transmit += kernel_t1 ? 1 : 0;
+            result.authenticated += nts != nullptr ? 1 : 0;
             if (options.until_first_answer) {
                 break;
             }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "client/nts_session.hpp"
 #include "proto/client_sample.hpp"
 #include "sys/socket_address.hpp"
 #include "util/expected.hpp"
@@ -35,6 +36,8 @@ struct QueryResult {
     std::vector<proto::Sample> samples;
     std::vector<bool> interleaved;  // per sample: measured in interleaved mode
     int kernel_transmit = 0;        // samples whose T1 is the kernel's stamp of our request
+    int authenticated = 0;          // NTS: samples from replies that verified
+    int unauthenticated = 0;        // NTS: replies ignored because they did not verify
     int sent = 0;
     int lost = 0;                        // no valid answer within the timeout
     std::optional<Rejection> rejection;  // KoD or unsynchronized: querying stopped there
@@ -45,6 +48,10 @@ struct QueryResult {
 bool rate_limited(const QueryResult& result);
 
 // Errors are local failures (socket, send); silence from the server is counted as lost.
-Expected<QueryResult> query_server(const sys::SocketAddress& server, const QueryOptions& options);
+// With `nts`, every request is authenticated with its keys and spends one of its cookies,
+// only replies that verify count, and their fresh cookies go back into it; a NAK (KoD NTSN
+// with our unique identifier) stops querying.
+Expected<QueryResult> query_server(const sys::SocketAddress& server, const QueryOptions& options,
+                                   NtsSession* nts = nullptr);
 
 }  // namespace cloudtime::client

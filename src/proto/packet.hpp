@@ -51,8 +51,9 @@ struct Header {
 };
 
 // Kiss codes a server sends (RFC 5905 section 7.4), as refids.
-inline constexpr std::uint32_t kKissRate = 0x5241'5445U;  // "RATE": slow down
-inline constexpr std::uint32_t kKissDeny = 0x4445'4E59U;  // "DENY": stop, access denied
+inline constexpr std::uint32_t kKissRate = 0x5241'5445U;    // "RATE": slow down
+inline constexpr std::uint32_t kKissDeny = 0x4445'4E59U;    // "DENY": stop, access denied
+inline constexpr std::uint32_t kKissNtsNak = 0x4E54'534EU;  // "NTSN": NTS cookie not accepted
 
 // Byte offsets of the fields that the server writes one at a time.
 inline constexpr std::size_t kOriginOffset = 24;
