@@ -14,6 +14,8 @@
 #include <boost/beast/ssl.hpp>
 #include <list>
 
+#include "sys/throttled_report.hpp"
+
 namespace cloudtime::sys {
 
 namespace {
@@ -77,39 +79,19 @@ struct HttpServerState {
     HttpLimits limits;
     HttpHandlers handlers;
     HttpServerCounters counters;
-    net::steady_timer counters_timer{io};
-    bool counters_pending = false;
-    Clock::time_point last_report{};
     net::steady_timer accept_retry{io};
     std::list<SessionBase*> sessions;  // each unregisters itself when closed
     std::map<ClientKey, std::size_t> per_client;
     std::optional<net::signal_set> signals;
+    // A flood of requests makes at most 10 reports a second.
+    ThrottledReport reports{io, kCountersEvery, [this] {
+                                if (handlers.counters_changed) {
+                                    counters.open = sessions.size();
+                                    handlers.counters_changed(counters);
+                                }
+                            }};
 
-    // Reports at once when the last report is older than kCountersEvery, else once that
-    // much time has passed: a flood of requests makes at most 10 reports a second.
-    void counted() {
-        if (counters_pending || !handlers.counters_changed) {
-            return;
-        }
-        const auto now = Clock::now();
-        if (now - last_report >= kCountersEvery) {
-            report();
-            return;
-        }
-        counters_pending = true;
-        counters_timer.expires_at(last_report + kCountersEvery);
-        counters_timer.async_wait([this](const beast::error_code& ec) {
-            counters_pending = false;
-            if (!ec) {
-                report();
-            }
-        });
-    }
-    void report() {
-        last_report = Clock::now();
-        counters.open = sessions.size();
-        handlers.counters_changed(counters);
-    }
+    void counted() { reports.changed(); }
 
     void accept();
     void admit(tcp::socket socket);

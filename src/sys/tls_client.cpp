@@ -18,19 +18,6 @@ namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
 
-class ClientExporter final : public TlsKeyExporter {
-  public:
-    explicit ClientExporter(SSL* ssl) : ssl_(ssl) {}
-    bool export_keys(std::string_view label, std::span<const std::uint8_t> context,
-                     std::span<std::uint8_t> out) const override {
-        return SSL_export_keying_material(ssl_, out.data(), out.size(), label.data(), label.size(),
-                                          context.data(), context.size(), 1) == 1;
-    }
-
-  private:
-    SSL* ssl_;
-};
-
 std::string tls_reason(const beast::error_code& ec) {
     if (ec == beast::error::timeout) {
         return "timed out";
@@ -116,7 +103,7 @@ Expected<std::vector<std::uint8_t>> tls_client_exchange(
                 ec = net::error::no_protocol_option;
                 return;
             }
-            on_session(ClientExporter(ssl));
+            on_session(SslKeyExporter(ssl));
             stage = "cannot send the request";
             net::async_write(stream, net::buffer(request.data(), request.size()),
                              [&](beast::error_code e3, std::size_t) {

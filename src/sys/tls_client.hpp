@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "sys/socket_address.hpp"
-#include "sys/tls_exchange_server.hpp"
+#include "sys/tls_key_exporter.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::sys {

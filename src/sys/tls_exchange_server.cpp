@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "sys/socket_address.hpp"
+#include "sys/throttled_report.hpp"
 
 namespace cloudtime::sys {
 
@@ -22,7 +23,6 @@ namespace beast = boost::beast;
 namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
-using Clock = std::chrono::steady_clock;
 using ClientKey = std::array<std::uint8_t, 16>;
 
 constexpr auto kCountersEvery = std::chrono::milliseconds(100);
@@ -38,38 +38,21 @@ struct TlsExchangeState {
     TlsExchangeCounters counters;
     std::shared_ptr<ssl::context> tls;
     std::list<std::unique_ptr<tcp::acceptor>> acceptors;
-    net::steady_timer counters_timer{io};
-    bool counters_pending = false;
-    Clock::time_point last_report{};
+    // Connections still waiting for their answer, oldest first: how each is closed.
     struct Waiting {
-        Clock::time_point since;
         std::function<void()> close;
     };
     std::list<Waiting> sessions;
     std::map<ClientKey, std::size_t> per_client;
+    // A flood of connections makes at most 10 reports a second.
+    ThrottledReport reports{io, kCountersEvery, [this] {
+                                if (handlers.counters_changed) {
+                                    counters.open = sessions.size();
+                                    handlers.counters_changed(counters);
+                                }
+                            }};
 
-    void counted() {
-        if (counters_pending || !handlers.counters_changed) {
-            return;
-        }
-        if (Clock::now() - last_report >= kCountersEvery) {
-            report();
-            return;
-        }
-        counters_pending = true;
-        counters_timer.expires_at(last_report + kCountersEvery);
-        counters_timer.async_wait([this](const beast::error_code& ec) {
-            counters_pending = false;
-            if (!ec) {
-                report();
-            }
-        });
-    }
-    void report() {
-        last_report = Clock::now();
-        counters.open = sessions.size();
-        handlers.counters_changed(counters);
-    }
+    void counted() { reports.changed(); }
     void accept(tcp::acceptor& acceptor);
     void admit(tcp::socket socket);
 };
@@ -117,19 +100,6 @@ Expected<std::shared_ptr<ssl::context>> make_context(const TlsCredentials& tls,
     return context;
 }
 
-class SessionExporter final : public TlsKeyExporter {
-  public:
-    explicit SessionExporter(SSL* ssl) : ssl_(ssl) {}
-    bool export_keys(std::string_view label, std::span<const std::uint8_t> context,
-                     std::span<std::uint8_t> out) const override {
-        return SSL_export_keying_material(ssl_, out.data(), out.size(), label.data(), label.size(),
-                                          context.data(), context.size(), 1) == 1;
-    }
-
-  private:
-    SSL* ssl_;
-};
-
 class Session : public std::enable_shared_from_this<Session> {
   public:
     Session(TlsExchangeState& server, tcp::socket socket, const ClientKey& client,
@@ -144,12 +114,12 @@ class Session : public std::enable_shared_from_this<Session> {
     ~Session() { unregister(); }
 
     void start() {
-        server_.sessions.push_back({Clock::now(), [weak = weak_from_this()] {
-                                        if (auto self = weak.lock()) {
-                                            ++self->server_.counters.evicted;
-                                            self->close();
-                                        }
-                                    }});
+        server_.sessions.push_back({[weak = weak_from_this()] {
+            if (auto self = weak.lock()) {
+                ++self->server_.counters.evicted;
+                self->close();
+            }
+        }});
         place_ = std::prev(server_.sessions.end());
         ++server_.per_client[client_];
         // One deadline for all of it: a trickle of octets does not extend it.
@@ -196,7 +166,7 @@ class Session : public std::enable_shared_from_this<Session> {
             return;
         }
         received_.insert(received_.end(), chunk_.begin(), chunk_.begin() + static_cast<long>(n));
-        const SessionExporter exporter(stream_.native_handle());
+        const SslKeyExporter exporter(stream_.native_handle());
         TlsExchangeStep step = server_.handlers.exchange(received_, exporter, local_);
         if (!step.complete) {
             if (received_.size() >= server_.limits.max_request_bytes) {

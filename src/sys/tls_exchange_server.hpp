@@ -20,6 +20,7 @@
 #include "sys/fd.hpp"
 #include "sys/http_server.hpp"
 #include "sys/socket_address.hpp"
+#include "sys/tls_key_exporter.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::sys {
@@ -41,14 +42,6 @@ struct TlsExchangeCounters {
     std::uint64_t request_too_long = 0;  // more octets than max_request_bytes, unfinished
     std::uint64_t answered = 0;          // the application's answer sent
     std::size_t open = 0;                // connections open now
-};
-
-// RFC 5705 keying material from the session (SSL_export_keying_material).
-class TlsKeyExporter {
-  public:
-    virtual ~TlsKeyExporter() = default;
-    virtual bool export_keys(std::string_view label, std::span<const std::uint8_t> context,
-                             std::span<std::uint8_t> out) const = 0;
 };
 
 // What the application makes of the octets received so far.
