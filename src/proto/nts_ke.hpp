@@ -55,6 +55,7 @@ enum class KeRequestProblem : std::uint8_t {
     server_only_record,  // Error, Warning or New Cookie records from a client
     server_or_port_malformed,
 };
+inline constexpr std::size_t kKeRequestProblemCount = 11;
 
 const char* ke_request_problem_name(KeRequestProblem problem);
 

@@ -7,6 +7,9 @@
 
 namespace cloudtime::server {
 
+static_assert(static_cast<std::size_t>(proto::KeRequestProblem::server_or_port_malformed) + 1 ==
+              proto::kKeRequestProblemCount);
+
 namespace {
 
 constexpr std::string_view kAlpn = "ntske/1";
@@ -112,7 +115,7 @@ sys::TlsExchangeStep NtsKeService::exchange(std::span<const std::uint8_t> receiv
     {
         const std::lock_guard lock(mutex_);
         if (read.status == proto::KeRequestRead::Status::refused) {
-            ++counters_.refused.at(static_cast<std::size_t>(read.problem));
+            ++counters_.refused[static_cast<std::size_t>(read.problem)];
             step.answer = proto::ke_error_response(read.error);
             return step;
         }

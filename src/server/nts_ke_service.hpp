@@ -25,9 +25,9 @@ inline constexpr std::size_t kCookiesPerKe = 8;
 
 struct NtsKeCounters {
     sys::TlsExchangeCounters tls;
-    std::uint64_t established = 0;            // answered with cookies
-    std::uint64_t no_agreement = 0;           // answered without: no NTPv4 or AES-SIV offered
-    std::array<std::uint64_t, 11> refused{};  // by proto::KeRequestProblem
+    std::uint64_t established = 0;   // answered with cookies
+    std::uint64_t no_agreement = 0;  // answered without: no NTPv4 or AES-SIV offered
+    std::array<std::uint64_t, proto::kKeRequestProblemCount> refused{};  // by problem
     std::uint64_t internal_errors = 0;
 };
 
