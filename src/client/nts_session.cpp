@@ -12,8 +12,6 @@ namespace cloudtime::client {
 
 namespace {
 
-constexpr std::string_view kExporterLabel = "EXPORTER-network-time-security";
-
 template <std::size_t N>
 void fill_random(std::array<std::uint8_t, N>& out) {
     std::random_device device;  // the kernel's CSPRNG on Linux
@@ -80,11 +78,10 @@ Expected<NtsSession> establish_nts(const std::string& host, std::uint16_t ke_por
                    proto::KeResponseRead::Status::incomplete;
         },
         [&](const sys::TlsKeyExporter& exporter) {
-            std::array<std::uint8_t, 5> context{
-                0, 0, 0, static_cast<std::uint8_t>(proto::kAeadAesSivCmac256), 0};
-            exported = exporter.export_keys(kExporterLabel, context, session.keys.c2s);
-            context[4] = 1;
-            exported = exported && exporter.export_keys(kExporterLabel, context, session.keys.s2c);
+            exported = exporter.export_keys(proto::kNtsExporterLabel,
+                                            proto::nts_exporter_context(false), session.keys.c2s) &&
+                       exporter.export_keys(proto::kNtsExporterLabel,
+                                            proto::nts_exporter_context(true), session.keys.s2c);
         });
     if (!answer) {
         return Error{"NTS-KE with " + session.ke_server.to_string() + ": " + answer.error()};

@@ -64,6 +64,14 @@ void append_u16_record(std::vector<std::uint8_t>& out, KeRecordType type, bool c
 
 }  // namespace
 
+std::array<std::uint8_t, 5> nts_exporter_context(bool server_to_client) {
+    std::array<std::uint8_t, 5> context{};
+    store_u16(context, kNextProtocolNtpv4);
+    store_u16(std::span(context).subspan(2), kAeadAesSivCmac256);
+    context[4] = server_to_client ? 1 : 0;
+    return context;
+}
+
 const char* ke_request_problem_name(KeRequestProblem problem) {
     switch (problem) {
         case KeRequestProblem::none:

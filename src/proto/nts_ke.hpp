@@ -3,11 +3,13 @@
 // encryption and the keys exported from TLS are the caller's.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cloudtime::proto {
@@ -74,6 +76,11 @@ struct KeRequestRead {
     KeRequestProblem problem = KeRequestProblem::none;  // when refused
     KeErrorCode error = KeErrorCode::bad_request;       // what to answer when refused
 };
+
+// The TLS exporter's label and context for the keys of NTPv4 with AES-SIV-CMAC-256 (RFC 8915
+// section 5.1): next protocol, AEAD, then 0 for client-to-server or 1 for server-to-client.
+inline constexpr std::string_view kNtsExporterLabel = "EXPORTER-network-time-security";
+std::array<std::uint8_t, 5> nts_exporter_context(bool server_to_client);
 
 // Reads a client's request from the octets received so far.
 KeRequestRead read_ke_request(std::span<const std::uint8_t> received);

@@ -13,19 +13,14 @@ static_assert(static_cast<std::size_t>(proto::KeRequestProblem::server_or_port_m
 namespace {
 
 constexpr std::string_view kAlpn = "ntske/1";
-constexpr std::string_view kExporterLabel = "EXPORTER-network-time-security";
 constexpr std::uint16_t kDefaultNtpPort = 123;
 constexpr int kListenBacklog = 128;
 
-// RFC 8915 section 5.1: next protocol, AEAD, and 0 for C2S or 1 for S2C.
 bool export_keys(const sys::TlsKeyExporter& exporter, proto::NtsKeys& keys) {
-    std::array<std::uint8_t, 5> context{0, 0, 0,
-                                        static_cast<std::uint8_t>(proto::kAeadAesSivCmac256), 0};
-    if (!exporter.export_keys(kExporterLabel, context, keys.c2s)) {
-        return false;
-    }
-    context[4] = 1;
-    return exporter.export_keys(kExporterLabel, context, keys.s2c);
+    return exporter.export_keys(proto::kNtsExporterLabel, proto::nts_exporter_context(false),
+                                keys.c2s) &&
+           exporter.export_keys(proto::kNtsExporterLabel, proto::nts_exporter_context(true),
+                                keys.s2c);
 }
 
 }  // namespace

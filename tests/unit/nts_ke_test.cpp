@@ -128,6 +128,11 @@ TEST(NtsKe, ResponseCarriesCookiesOnlyOnAgreement) {
     EXPECT_TRUE(refused.response.cookies.empty());
 }
 
+TEST(NtsKe, ExporterContextOfRfc8915) {
+    EXPECT_EQ(nts_exporter_context(false), (std::array<std::uint8_t, 5>{0, 0, 0, 15, 0}));
+    EXPECT_EQ(nts_exporter_context(true), (std::array<std::uint8_t, 5>{0, 0, 0, 15, 1}));
+}
+
 TEST(NtsKe, ErrorResponse) {
     const auto read = read_ke_response(ke_error_response(KeErrorCode::bad_request));
     ASSERT_EQ(read.status, KeResponseRead::Status::complete);
