@@ -191,3 +191,36 @@ TEST(NtsFields, NakCarriesOnlyTheUniqueIdentifier) {
 
 }  // namespace
 }  // namespace cloudtime::proto
+
+#include "proto/nts_server.hpp"
+
+namespace cloudtime::proto {
+namespace {
+
+TEST(NtsServer, ChecksRequestsAsTheServerMust) {
+    Fixture f;
+    const NtsVerifier verifier{&f.siv, &f.ring};
+    const Bytes request = f.request(2, f.cookie(f.ring.current()));
+    NtsCheck check = check_nts_request(verifier, request);
+    ASSERT_EQ(check.kind, NtsCheck::Kind::authentic);
+    EXPECT_EQ(check.cookies, 3U);
+    EXPECT_EQ(check.keys, f.keys);
+    EXPECT_EQ(Bytes(check.unique_id.begin(), check.unique_id.end()), f.unique_id);
+    // NTS off: plain NTP, whatever the fields.
+    EXPECT_EQ(check_nts_request({}, request).kind, NtsCheck::Kind::plain);
+    EXPECT_EQ(check_nts_request(verifier, Bytes(48, 0)).kind, NtsCheck::Kind::plain);
+    // A cookie under a key no longer held, and a request changed in flight: NAKs.
+    check = check_nts_request(verifier, f.request(0, f.cookie(CookieKey{99, key_filled(9)})));
+    EXPECT_EQ(check.kind, NtsCheck::Kind::nak);
+    EXPECT_EQ(check.cookie, CookieProblem::unknown_key);
+    Bytes changed = request;
+    changed[47] ^= 1U;
+    EXPECT_EQ(check_nts_request(verifier, changed).kind, NtsCheck::Kind::nak);
+    // Malformed (no authenticator): dropped, not NAKed.
+    check = check_nts_request(verifier, Bytes(request.begin(), request.end() - 40));
+    EXPECT_EQ(check.kind, NtsCheck::Kind::malformed);
+    EXPECT_EQ(check.problem, NtsRequestProblem::authenticator_missing);
+}
+
+}  // namespace
+}  // namespace cloudtime::proto
