@@ -32,6 +32,8 @@ const char* drop_reason_name(DropReason reason) {
             return "rate_limited";
         case DropReason::ignored:
             return "ignored";
+        case DropReason::bad_nts:
+            return "bad_nts";
     }
     return "unknown";
 }
@@ -139,7 +141,8 @@ void answer_interleaved(const InterleavedTable& table, const Arrival& arrival,
 
 Decision handle(const ServerRules& rules, const Arrival& arrival,
                 std::span<const std::uint8_t> request, const ClockSnapshot& clock,
-                std::uint64_t random, std::span<std::uint8_t, kHeaderSize> reply) {
+                std::uint64_t random, std::span<std::uint8_t> whole_reply, const NtsVerifier& nts) {
+    const std::span<std::uint8_t, kHeaderSize> reply = whole_reply.first<kHeaderSize>();
     const AccessAction access =
         rules.access != nullptr ? rules.access->check(arrival.source) : AccessAction::allow;
     if (access == AccessAction::ignore) {
@@ -168,6 +171,21 @@ Decision handle(const ServerRules& rules, const Arrival& arrival,
         return KissOfDeath{length, kKissRate};
     }
     Reply result{length, verdict == RateVerdict::leak};
+    result.nts = check_nts_request(nts, request);
+    switch (result.nts.kind) {
+        case NtsCheck::Kind::plain:
+        case NtsCheck::Kind::authentic:
+            break;
+        case NtsCheck::Kind::malformed:
+            return Drop{DropReason::bad_nts};
+        case NtsCheck::Kind::nak: {
+            make_kiss_of_death(reply, kKissNtsNak);
+            const std::size_t nak = append_nts_nak(whole_reply, result.nts.unique_id);
+            // Never longer than the request (it carried the same identifier and more).
+            return KissOfDeath{nak != 0 && nak <= request.size() ? nak : length, kKissNtsNak,
+                               result.nts.cookie};
+        }
+    }
     if (rules.interleaved != nullptr) {
         answer_interleaved(*rules.interleaved, arrival, request, reply, result);
     }

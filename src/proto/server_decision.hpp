@@ -14,6 +14,7 @@
 #include "proto/access_list.hpp"
 #include "proto/clock_snapshot.hpp"
 #include "proto/interleaved_table.hpp"
+#include "proto/nts_server.hpp"
 #include "proto/packet.hpp"
 #include "proto/rate_limiter.hpp"
 #include "proto/timestamp.hpp"
@@ -30,8 +31,9 @@ enum class DropReason : std::uint8_t {
     authenticated,  // carries a legacy MAC; symmetric keys are not supported
     rate_limited,   // over its source's rate, neither leaked nor sent a KoD
     ignored,        // the access list says to ignore this source
+    bad_nts,        // NTS fields that break RFC 8915's rules (NTS on)
 };
-inline constexpr std::size_t kDropReasonCount = 9;
+inline constexpr std::size_t kDropReasonCount = 10;
 
 const char* drop_reason_name(DropReason reason);
 
@@ -69,24 +71,31 @@ struct Reply {
     // one, so that they cost the table nothing and cannot push interleaved clients out
     // (chrony's server does the same).
     bool record = false;
+    // NTS (kind authentic): the reply's header is written; its NTS fields (the unique id, the
+    // fresh cookies under the S2C key) are added by the worker once the transmit time is.
+    NtsCheck nts{};
 };
 struct KissOfDeath {
-    std::size_t length = 0;
+    std::size_t length = 0;  // an NTS NAK carries the request's unique identifier too
     std::uint32_t code = kKissRate;
+    CookieProblem nak = CookieProblem::none;  // for NTSN: why
 };
 struct Drop {
     DropReason reason = DropReason::empty;
 };
 using Decision = std::variant<Reply, KissOfDeath, Drop>;
 
-// Writes a reply or kiss-of-death into `reply` (at least kHeaderSize octets), all but the
-// transmit timestamp of a basic reply: the caller stamps that as late as it can, with
-// stamp_transmit(). An interleaved reply is whole (its transmit time is the earlier reply's).
-// Whatever is written is never longer than the request. `random` is any well-mixed 64-bit
-// value; it decides which limited requests leak or get a KoD.
+// Writes a reply or kiss-of-death into `reply` (at least kHeaderSize octets; room for a reply
+// as long as the request when NTS is on), all but the transmit timestamp of a basic reply:
+// the caller stamps that as late as it can, with stamp_transmit(). An interleaved reply is
+// whole (its transmit time is the earlier reply's). Whatever is written is never longer than
+// the request. `random` is any well-mixed 64-bit value; it decides which limited requests
+// leak or get a KoD. With `nts` (the worker's AES-SIV and the key ring), NTS requests are
+// checked after the rate limit (a flood costs no cryptography): malformed ones dropped, bad
+// cookies or authenticators NAKed, authentic ones answered (Reply::nts).
 Decision handle(const ServerRules& rules, const Arrival& arrival,
                 std::span<const std::uint8_t> request, const ClockSnapshot& clock,
-                std::uint64_t random, std::span<std::uint8_t, kHeaderSize> reply);
+                std::uint64_t random, std::span<std::uint8_t> reply, const NtsVerifier& nts = {});
 
 void stamp_transmit(std::span<std::uint8_t, kHeaderSize> reply, UnixTime transmit);
 

@@ -224,3 +224,59 @@ TEST(NtsServer, ChecksRequestsAsTheServerMust) {
 
 }  // namespace
 }  // namespace cloudtime::proto
+
+#include "proto/server_decision.hpp"
+
+namespace cloudtime::proto {
+namespace {
+
+Decision decide(Fixture& f, const Bytes& request, Bytes& reply, const ServerRules& rules = {}) {
+    ClockSnapshot clock;
+    clock.synchronized = true;
+    clock.stratum = 3;
+    const UnixTime now{1'790'000'000LL * kNanosPerSecond};
+    const Arrival arrival{
+        .source = ipv4_mapped(0xC000'0205U), .kernel_receive = now, .served_receive = now};
+    reply.assign(1024, 0);
+    return handle(rules, arrival, request, clock, 1, reply, NtsVerifier{&f.siv, &f.ring});
+}
+
+TEST(NtsServer, HandleAnswersNaksAndDrops) {
+    Fixture f;
+    Bytes reply;
+    const Bytes request = f.request(1, f.cookie(f.ring.current()));
+    Decision d = decide(f, request, reply);
+    ASSERT_TRUE(std::holds_alternative<Reply>(d));
+    const Reply& answer = std::get<Reply>(d);
+    EXPECT_EQ(answer.nts.kind, NtsCheck::Kind::authentic);
+    EXPECT_EQ(answer.nts.cookies, 2U);
+    EXPECT_EQ(answer.length, kHeaderSize);  // the NTS fields come after the transmit time
+
+    // A cookie under an unknown key: KoD NTSN carrying the unique identifier, no longer than
+    // the request.
+    d = decide(f, f.request(0, f.cookie(CookieKey{42, key_filled(4)})), reply);
+    ASSERT_TRUE(std::holds_alternative<KissOfDeath>(d));
+    const KissOfDeath kod = std::get<KissOfDeath>(d);
+    EXPECT_EQ(kod.code, kKissNtsNak);
+    EXPECT_EQ(kod.nak, CookieProblem::unknown_key);
+    EXPECT_EQ(kod.length, kHeaderSize + 36);
+    reply.resize(kod.length);
+    EXPECT_EQ(read_nts_reply(f.siv, f.keys.s2c, reply, f.unique_id, true).status,
+              NtsReplyRead::Status::nak);
+
+    // No authenticator: dropped.
+    d = decide(f, Bytes(request.begin(), request.end() - 40), reply);
+    ASSERT_TRUE(std::holds_alternative<Drop>(d));
+    EXPECT_EQ(std::get<Drop>(d).reason, DropReason::bad_nts);
+
+    // A denied source gets its KoD DENY before any cryptography.
+    const AccessList deny_all({}, AccessAction::deny);
+    ServerRules rules;
+    rules.access = &deny_all;
+    d = decide(f, request, reply, rules);
+    ASSERT_TRUE(std::holds_alternative<KissOfDeath>(d));
+    EXPECT_EQ(std::get<KissOfDeath>(d).code, kKissDeny);
+}
+
+}  // namespace
+}  // namespace cloudtime::proto
