@@ -80,9 +80,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         !std::equal(request.begin() + static_cast<std::ptrdiff_t>(echoed),
                     request.begin() + static_cast<std::ptrdiff_t>(echoed + 8),
                     reply.begin() + p::kOriginOffset) ||
-        (interleaved && ((choice & 48U) != 48U ||
-                         p::load_u64(std::span<const std::uint8_t>(reply).subspan(
-                             p::kTransmitOffset, 8)) != kRecordedTransmit.raw))) {
+        (interleaved &&
+         ((choice & 48U) != 48U || p::load_u64(std::span<const std::uint8_t>(reply).subspan(
+                                       p::kTransmitOffset, 8)) != kRecordedTransmit.raw))) {
         std::abort();
     }
     return 0;

@@ -66,9 +66,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (opened.problem == p::CookieProblem::none) {
             const std::size_t wanted =
                 p::verify_nts_request(f.siv, opened.keys.c2s, packet, read.request);
-            const std::vector<std::vector<std::uint8_t>> cookies(
-                std::min(wanted, p::kMaxNtsCookies),
-                std::vector<std::uint8_t>(p::kCookieLength, 8));
+            const std::vector<std::uint8_t> cookie(p::kCookieLength, 8);
+            const std::vector<std::span<const std::uint8_t>> cookies(
+                std::min(wanted, p::kMaxNtsCookies), cookie);
             std::vector<std::uint8_t> reply(2048, 0);
             const std::size_t n =
                 p::append_nts_reply(f.siv, opened.keys.s2c, reply, read.request.unique_id, cookies,

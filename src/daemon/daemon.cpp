@@ -299,13 +299,13 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
     }
     ntp.start();
     if (nts) {
-        if (auto started = nts->start(unix_seconds()); !started) {
+        const auto to_workers = [&ntp](std::shared_ptr<const proto::CookieKeyring> keys) {
+            ntp.set_nts_keys(std::move(keys));
+        };
+        if (auto started = nts->start(unix_seconds(), to_workers); !started) {
             spdlog::critical("{}", started.error());
             return 1;
         }
-        spdlog::warn(
-            "NTS: key establishment only so far: NTP requests with NTS fields are not yet "
-            "answered with authentication (docs/design.md)");
     }
     for (const auto& address : ntp.bound_addresses()) {
         spdlog::info(

@@ -52,7 +52,8 @@ Expected<std::unique_ptr<NtsRole>> NtsRole::prepare(const config::Config::Nts& n
     return std::unique_ptr<NtsRole>(new NtsRole(nts, std::move(service).value()));
 }
 
-Status NtsRole::start(std::int64_t now) {
+Status NtsRole::start(std::int64_t now, KeysSink to_workers) {
+    to_workers_ = std::move(to_workers);
     auto file = server::NtsKeyFile::open(config_.key_file, config_.rotation_s, now);
     if (!file) {
         return Error{"nts.key_file: " + file.error()};
@@ -94,7 +95,11 @@ void NtsRole::publish(std::int64_t now) {
         return;
     }
     published_ = ids;
-    service_->set_keyring(std::make_shared<const proto::CookieKeyring>(ring));
+    auto shared = std::make_shared<const proto::CookieKeyring>(ring);
+    service_->set_keyring(shared);
+    if (to_workers_) {
+        to_workers_(std::move(shared));
+    }
 }
 
 void NtsRole::reload(const config::Config::Nts& nts) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,8 +23,9 @@ class NtsRole {
     static Expected<std::unique_ptr<NtsRole>> prepare(const config::Config::Nts& nts,
                                                       const std::vector<sys::SocketAddress>& ntp);
     // After the drop: loads or makes the key file (as the user that rotates it later) and
-    // starts serving.
-    Status start(std::int64_t now);
+    // starts serving. `to_workers` receives the key ring now and whenever it changes.
+    using KeysSink = std::function<void(std::shared_ptr<const proto::CookieKeyring>)>;
+    Status start(std::int64_t now, KeysSink to_workers);
     // Every second: a rotation when due, keys past their lifetime dropped.
     void tick(std::int64_t now);
     // SIGHUP: the certificate and key read again; on any problem the old ones serve on.
@@ -40,7 +42,8 @@ class NtsRole {
     config::Config::Nts config_;
     std::unique_ptr<server::NtsKeService> service_;
     std::optional<server::NtsKeyFile> file_;
-    std::vector<std::uint32_t> published_;  // the ids handed to the key establishment
+    std::vector<std::uint32_t> published_;  // the ids handed out
+    KeysSink to_workers_;
 };
 
 }  // namespace cloudtime::daemon

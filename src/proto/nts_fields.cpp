@@ -198,7 +198,7 @@ std::size_t verify_nts_request(AesSiv& siv, const SivKey& c2s, std::span<const s
 
 std::size_t append_nts_reply(AesSiv& siv, const SivKey& s2c, std::span<std::uint8_t> reply,
                              std::span<const std::uint8_t> unique_id,
-                             std::span<const std::vector<std::uint8_t>> cookies,
+                             std::span<const std::span<const std::uint8_t>> cookies,
                              std::span<const std::uint8_t, kNtsNonceLength> nonce,
                              std::size_t request_length) {
     std::size_t at = kHeaderSize;

@@ -25,6 +25,8 @@ std::vector<NamedCounter> CounterTotals::named() const {
     out.push_back({"kod_sent", kod_sent});
     out.push_back({"leaked", leaked});
     out.push_back({"deny_sent", deny_sent});
+    out.push_back({"nts", nts});
+    out.push_back({"nts_nak", nts_nak});
     out.push_back({"interleaved", interleaved_total()});
     for (std::size_t i = 0; i < interleaved.size(); ++i) {
         out.push_back({std::string("interleaved_tx.") +
@@ -51,6 +53,8 @@ void WorkerCounters::add_to(CounterTotals& totals) const {
     totals.kod_sent += kod_sent_.load(std::memory_order_relaxed);
     totals.leaked += leaked_.load(std::memory_order_relaxed);
     totals.deny_sent += deny_sent_.load(std::memory_order_relaxed);
+    totals.nts += nts_.load(std::memory_order_relaxed);
+    totals.nts_nak += nts_nak_.load(std::memory_order_relaxed);
     for (std::size_t i = 0; i < interleaved_.size(); ++i) {
         totals.interleaved[i] += interleaved_[i].load(std::memory_order_relaxed);
     }

@@ -33,6 +33,8 @@ struct CounterTotals {
     std::uint64_t kod_sent = 0;   // answered with a KoD RATE (counted in answered too)
     std::uint64_t leaked = 0;     // over the rate limit but answered anyway (leak)
     std::uint64_t deny_sent = 0;  // answered with a KoD DENY (access list; in answered too)
+    std::uint64_t nts = 0;        // NTS requests answered authenticated (in answered too)
+    std::uint64_t nts_nak = 0;    // NTS requests answered with a NAK, KoD NTSN (in answered)
     // Replies in interleaved mode (RFC 9769), by where the transmit time they carried came
     // from (daemon: read before the send; kernel: the kernel's software stamp).
     std::array<std::uint64_t, proto::kTransmitSourceCount> interleaved{};
@@ -54,7 +56,12 @@ class alignas(64) WorkerCounters {
     void count_answered(std::uint64_t n) { add(answered_, n); }
     void count_oversized() { bump(oversized_); }
     void count_send_errors(std::uint64_t n) { add(send_errors_, n); }
-    void count_kiss(std::uint32_t code) { bump(code == proto::kKissDeny ? deny_sent_ : kod_sent_); }
+    void count_kiss(std::uint32_t code) {
+        bump(code == proto::kKissDeny     ? deny_sent_
+             : code == proto::kKissNtsNak ? nts_nak_
+                                          : kod_sent_);
+    }
+    void count_nts() { bump(nts_); }
     void count_leaked() { bump(leaked_); }
     void count_interleaved(proto::TransmitSource source) {
         bump(interleaved_[static_cast<std::size_t>(source)]);
@@ -78,6 +85,8 @@ class alignas(64) WorkerCounters {
     std::atomic<std::uint64_t> kod_sent_{0};
     std::atomic<std::uint64_t> leaked_{0};
     std::atomic<std::uint64_t> deny_sent_{0};
+    std::atomic<std::uint64_t> nts_{0};
+    std::atomic<std::uint64_t> nts_nak_{0};
     std::array<std::atomic<std::uint64_t>, proto::kTransmitSourceCount> interleaved_{};
     std::atomic<std::uint64_t> kernel_tx_stamps_{0};
     std::atomic<std::int64_t> send_delay_ns_{0};

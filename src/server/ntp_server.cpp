@@ -46,6 +46,7 @@ std::shared_ptr<const RulesSet> NtpServer::make_rules(const ServerOptions& optio
                 options.interleaved_records, random_seed());
         }
     }
+    set->nts_keys = nts_keys_;
     set->rules = {.policy = options.policy,
                   .access = set->access.empty() ? nullptr : &set->access,
                   .limiter = set->limiter.get(),
@@ -63,6 +64,7 @@ Expected<std::unique_ptr<NtpServer>> NtpServer::bind(const ServerOptions& option
     server->batch_size_ = options.batch_size;
     server->receive_buffer_ = options.receive_buffer;
     server->rules_ = server->make_rules(options);
+    server->options_ = options;
     const unsigned threads =
         options.threads != 0 ? options.threads : std::max(1U, std::thread::hardware_concurrency());
     auto stop = sys::Wakeup::create();
@@ -167,6 +169,7 @@ Status NtpServer::update(const ServerOptions& options) {
         bound_.push_back(l.bound);
     }
     rules_ = make_rules(options);
+    options_ = options;
     for (const auto& inbox : inboxes_) {
         inbox->set_rules(rules_);
     }
@@ -207,6 +210,14 @@ void NtpServer::stop() {
     }
     stop_->signal();
     threads_.clear();  // joins
+}
+
+void NtpServer::set_nts_keys(std::shared_ptr<const proto::CookieKeyring> keys) {
+    nts_keys_ = std::move(keys);
+    rules_ = make_rules(*options_);
+    for (const auto& inbox : inboxes_) {
+        inbox->set_rules(rules_);
+    }
 }
 
 const ServedSocket* NtpServer::attach(sys::UdpSocket socket,

@@ -51,6 +51,9 @@ class NtpServer {
     // same). Returns once every worker serves with them. Threads, batch size and receive
     // buffer stay as started.
     Status update(const ServerOptions& options);
+    // The NTS cookie master keys the workers check and make cookies with from now on (null:
+    // NTS off, requests with NTS fields answered as plain NTP). From the control thread.
+    void set_nts_keys(std::shared_ptr<const proto::CookieKeyring> keys);
 
     // Hands a socket opened elsewhere (a tenant network's) to a running worker, chosen in
     // turn; the handle takes it back with detach(), which closes it. Called from one thread.
@@ -104,6 +107,8 @@ class NtpServer {
     int receive_buffer_ = 0;          // asked for
     int receive_buffer_granted_ = 0;  // what the kernel gave the first socket
     std::shared_ptr<const RulesSet> rules_;
+    std::optional<ServerOptions> options_;  // the last applied: rules are made again from them
+    std::shared_ptr<const proto::CookieKeyring> nts_keys_;
     std::optional<sys::Wakeup> stop_;  // signalled once: every worker returns
     std::vector<Listener> listeners_;
     std::vector<sys::SocketAddress> bound_;

@@ -9,7 +9,7 @@
 namespace cloudtime::server {
 
 ReplyTransmitter::ReplyTransmitter(std::size_t batch_size)
-    : capacity_(batch_size), replies_(batch_size), reader_(batch_size) {
+    : capacity_(batch_size), replies_(batch_size), reader_(batch_size), nts_(batch_size) {
     stamps_.reserve(batch_size);
 }
 
@@ -34,7 +34,15 @@ std::size_t ReplyTransmitter::send_batch(const sys::UdpSocket& socket, sys::Data
         reply.transmit = served.transmit();
         if (!reply.interleaved) {
             const std::int64_t delay = delay_.estimate_ns(alone ? 0 : r);
-            proto::stamp_transmit(batch.reply(r), proto::UnixTime{reply.transmit.ns + delay});
+            proto::stamp_transmit(batch.reply(r).first<proto::kHeaderSize>(),
+                                  proto::UnixTime{reply.transmit.ns + delay});
+        }
+        // NTS: the authenticator covers the transmit time, so it comes after it. A reply that
+        // cannot be sealed (it cannot happen with a buffer as long as the request) goes as the
+        // bare header, which an NTS client ignores.
+        if (nts_.active(r)) {
+            const std::size_t length = nts_.seal(r, batch.reply(r));
+            batch.set_reply_length(r, length != 0 ? length : proto::kHeaderSize);
         }
     };
     if (alone) {

@@ -10,6 +10,7 @@
 #include "proto/access_list.hpp"
 #include "proto/interleaved_table.hpp"
 #include "proto/timestamp.hpp"
+#include "server/nts_replies.hpp"
 #include "server/send_delay.hpp"
 #include "server/served_socket.hpp"
 #include "server/served_time.hpp"
@@ -37,6 +38,8 @@ class ReplyTransmitter {
     explicit ReplyTransmitter(std::size_t batch_size);
 
     SentReply& reply(std::size_t r) { return replies_[r]; }
+    // NTS replies: prepared by the worker, sealed here right after their transmit time.
+    NtsReplies& nts() { return nts_; }
     // Whether the basic reply to datagram `index` of a batch of `datagrams` should ask for
     // its kernel stamp, to measure the send's delay: one every kCalibrationNs at most; in a
     // batch sent with one sendmmsg, its last reply (the one that waits longest).
@@ -74,6 +77,7 @@ class ReplyTransmitter {
     std::vector<sys::TransmitStamp> stamps_;
     SendDelay delay_;
     proto::UnixTime last_calibration_;
+    NtsReplies nts_;
 };
 
 }  // namespace cloudtime::server

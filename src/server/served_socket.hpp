@@ -47,6 +47,8 @@ struct RulesSet {
     std::shared_ptr<proto::RateLimiter> limiter;  // kept across a reload that does not change it
     // The records of replies for interleaved mode (null: off); kept across a reload too.
     std::shared_ptr<proto::InterleavedTable> interleaved;
+    // The NTS cookie master keys in force (null: NTS off); replaced at each rotation.
+    std::shared_ptr<const proto::CookieKeyring> nts_keys;
     proto::ServerRules rules;
 };
 

@@ -63,6 +63,12 @@ class Tally {
             address_->count_kiss(code);
         }
     }
+    void nts() {
+        worker_.count_nts();
+        if (address_ != nullptr) {
+            address_->count_nts();
+        }
+    }
     void leaked() {
         worker_.count_leaked();
         if (address_ != nullptr) {
@@ -137,7 +143,9 @@ void serve_socket(ServedSocket& served_socket, sys::DatagramBatch& batch,
             // Only the limiter uses randomness: without one, the draw is not made.
             const std::uint64_t draw = rules.limiter != nullptr ? random.next() : 0;
             const proto::Decision decision =
-                proto::handle(rules, arrival, batch.payload(i), clock, draw, batch.next_reply());
+                proto::handle(rules, arrival, batch.payload(i), clock, draw, batch.next_reply(),
+                              transmitter.nts().verifier(rules_set.nts_keys.get()));
+            transmitter.nts().clear(batch.replies());
             if (const auto* drop = std::get_if<proto::Drop>(&decision)) {
                 counters.dropped(drop->reason);
             } else if (const auto* kiss = std::get_if<proto::KissOfDeath>(&decision)) {
@@ -146,6 +154,15 @@ void serve_socket(ServedSocket& served_socket, sys::DatagramBatch& batch,
                 batch.commit_reply(i, kiss->length);
             } else {
                 const auto& reply = std::get<proto::Reply>(decision);
+                if (reply.nts.kind == proto::NtsCheck::Kind::authentic) {
+                    // Its cookies now, before the transmit time; sealed right after it.
+                    if (!transmitter.nts().prepare(batch.replies(), reply.nts, *rules_set.nts_keys,
+                                                   batch.payload(i).size())) {
+                        counters.dropped(proto::DropReason::bad_nts);
+                        continue;
+                    }
+                    counters.nts();
+                }
                 if (reply.leaked) {
                     counters.leaked();
                 }
@@ -160,13 +177,14 @@ void serve_socket(ServedSocket& served_socket, sys::DatagramBatch& batch,
                 const bool stamp =
                     record || (!clock.smear.active &&
                                transmitter.calibrate(i, batch.size(), datagram.kernel_receive));
-                transmitter.reply(batch.replies()) =
-                    SentReply{.receive = record ? proto::receive_of(batch.next_reply())
-                                                : proto::NtpTimestamp{},
-                              .client = arrival.source,
-                              .interleaved = reply.interleaved,
-                              .stamp = stamp,
-                              .transmit = {}};
+                transmitter.reply(batch.replies()) = SentReply{
+                    .receive =
+                        record ? proto::receive_of(batch.next_reply().first<proto::kHeaderSize>())
+                               : proto::NtpTimestamp{},
+                    .client = arrival.source,
+                    .interleaved = reply.interleaved,
+                    .stamp = stamp,
+                    .transmit = {}};
                 batch.commit_reply(i, reply.length, stamp);
             }
         }

@@ -1,5 +1,6 @@
 #include "sys/datagram_batch.hpp"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "sys/socket_messages.hpp"
@@ -11,7 +12,7 @@ DatagramBatch::DatagramBatch(std::size_t capacity, std::size_t buffer_size)
     : capacity_(capacity),
       buffer_size_(buffer_size),
       buffers_(capacity * buffer_size),
-      reply_buffers_(capacity * proto::kHeaderSize),
+      reply_buffers_(capacity * buffer_size),
       peers_(capacity),
       controls_(capacity),
       reply_controls_(capacity),
@@ -55,18 +56,22 @@ std::span<const std::uint8_t> DatagramBatch::payload(std::size_t i) const {
                                        std::min(datagrams_[i].size, buffer_size_));
 }
 
-std::span<std::uint8_t, proto::kHeaderSize> DatagramBatch::reply(std::size_t r) {
-    return std::span(reply_buffers_).subspan(r * proto::kHeaderSize).first<proto::kHeaderSize>();
+std::span<std::uint8_t> DatagramBatch::reply(std::size_t r) {
+    return std::span(reply_buffers_).subspan(r * buffer_size_, buffer_size_);
 }
 
-std::span<std::uint8_t, proto::kHeaderSize> DatagramBatch::next_reply() {
+std::span<std::uint8_t> DatagramBatch::next_reply() {
     return reply(replies_);
+}
+
+void DatagramBatch::set_reply_length(std::size_t r, std::size_t length) {
+    reply_iov_[r].iov_len = std::min(length, buffer_size_);
 }
 
 void DatagramBatch::commit_reply(std::size_t i, std::size_t length, bool stamp) {
     const std::size_t r = replies_++;
     const Datagram& d = datagrams_[i];
-    reply_iov_[r] = {&reply_buffers_[r * proto::kHeaderSize], length};
+    reply_iov_[r] = {&reply_buffers_[r * buffer_size_], std::min(length, buffer_size_)};
     msghdr& h = out_[r].msg_hdr;
     h = msghdr{};
     h.msg_name = const_cast<sockaddr*>(d.peer.sockaddr_ptr());

@@ -30,13 +30,16 @@ class DatagramBatch {
     std::span<const std::uint8_t> payload(std::size_t i) const;
     const Datagram& datagram(std::size_t i) const { return datagrams_[i]; }
 
-    // The buffer for the next reply; commit_reply() queues it to go back to datagram i's
-    // source (from the address the datagram was sent to), asking the kernel for its transmit
-    // stamp when `stamp` (the socket has transmit_timestamps).
-    std::span<std::uint8_t, proto::kHeaderSize> next_reply();
+    // The buffer for the next reply (as large as a received datagram may be: an NTS reply is
+    // as long as its request); commit_reply() queues it to go back to datagram i's source
+    // (from the address the datagram was sent to), asking the kernel for its transmit stamp
+    // when `stamp` (the socket has transmit_timestamps).
+    std::span<std::uint8_t> next_reply();
     void commit_reply(std::size_t i, std::size_t length, bool stamp = false);
     std::size_t replies() const { return replies_; }
-    std::span<std::uint8_t, proto::kHeaderSize> reply(std::size_t r);
+    std::span<std::uint8_t> reply(std::size_t r);
+    // Reply r's length once its last fields are written (NTS: after the transmit time).
+    void set_reply_length(std::size_t r, std::size_t length);
     // Sends every queued reply (one sendmmsg, repeated only for a partial send); returns how
     // many the kernel took. failed(r): reply r was refused.
     std::size_t send(const UdpSocket& socket);

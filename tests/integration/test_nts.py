@@ -102,7 +102,8 @@ class Nts(harness.TestCase):
         trusted = os.path.join(chrony_dir, "ca.pem")
         shutil.copy(cert, trusted)
         os.chmod(trusted, 0o644)
-        chronyd = harness.Chronyd([f"server {host} port {port} nts ntsport {ke_port} iburst",
+        chronyd = harness.Chronyd([f"server {host} port {port} nts ntsport {ke_port} iburst "
+                                   "minpoll -4 maxpoll -4",
                                    f"ntstrustedcerts {trusted}"])
         self.addCleanup(chronyd.cleanup)
         deadline = time.monotonic() + 20
@@ -122,6 +123,20 @@ class Nts(harness.TestCase):
         ke = daemon.status()["nts"]["ke"]
         self.assertGreaterEqual(ke["established"], 1, ke)
         self.assertEqual(ke["handshake_failed"], 0, ke)
+        # Authenticated time: chronyd takes samples (its NTS source would get none from
+        # unauthenticated replies), no NAK, and its cookies are replenished.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if daemon.counters()["nts"] >= 4:
+                break
+            time.sleep(0.25)
+        row = authdata(chronyd)[host]
+        self.assertEqual(row[7], "0", row)    # NAKs
+        self.assertEqual(row[8], "8", row)    # cookies held
+        self.assertGreaterEqual(daemon.counters()["nts"], 4)
+        data = chronyd.chronyc("-n", "ntpdata", host)
+        self.assertRegex(data, r"Authenticated\s*:\s*Yes")
+        self.assertRegex(data, r"Total good RX\s*:\s*[1-9]")
 
     def test_bad_key_establishment_is_refused_counted_and_survived(self):
         daemon, ke_port, cert = self.start()
@@ -263,7 +278,7 @@ class QueryNts(harness.TestCase):
                                        str(ke_port), "--nts-ca", cert, "-n", "1")
         self.assertEqual(rc, 2, err)
 
-    def test_query_nts_keys_from_cloudtimed(self):
+    def test_query_nts_against_cloudtimed(self):
         directory = tempfile.mkdtemp(prefix="cloudtime-nts-")
         self.addCleanup(shutil.rmtree, directory, True)
         ke_port = harness.free_tcp_port()
@@ -271,13 +286,23 @@ class QueryNts(harness.TestCase):
         daemon = harness.Daemon(config=config, workdir=directory)
         self.addCleanup(daemon.cleanup)
         rc, data, err = harness.run_query(daemon.address, "--nts", "--nts-port", str(ke_port),
-                                          "--nts-ca", cert, "-n", "2", "-i", "0.1", "-t", "0.5")
-        # The key establishment works; cloudtimed does not yet answer NTP requests with NTS
-        # fields authenticated, so its replies are ignored and nothing is measured.
-        self.assertEqual(rc, 2, err)
-        self.assertEqual(data["nts"]["cookies_received"], 8, data)
-        self.assertEqual(data["nts"]["unauthenticated_replies"], 2, data)
+                                          "--nts-ca", cert, "-n", "12", "-i", "0.05", "-t", "1")
+        self.assertEqual(rc, 0, err + daemon.read_log())
+        nts = data["nts"]
+        self.assertEqual(nts["authenticated_samples"], 12, nts)
+        self.assertEqual(nts["unauthenticated_replies"], 0, nts)
+        self.assertEqual(nts["cookies_received"], 8 + 12, nts)
+        self.assertLess(abs(data["offset_s"]), 1e-3)
+        c = daemon.counters()
+        self.assertEqual(c["nts"], 12, c)
+        self.assertEqual(c["nts_nak"], 0, c)
         self.assertEqual(daemon.status()["nts"]["ke"]["established"], 1)
+        # Interleaved and NTS together: both servers' kinds of reply verify.
+        rc, data, err = harness.run_query(daemon.address, "--nts", "--nts-port", str(ke_port),
+                                          "--nts-ca", cert, "-x", "-n", "6", "-i", "0.05")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(data["nts"]["authenticated_samples"], 6, data["nts"])
+        self.assertGreaterEqual(data["interleaved_samples"], 5, data)
 
 
 if __name__ == "__main__":

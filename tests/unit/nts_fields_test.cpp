@@ -50,6 +50,10 @@ struct Fixture {
     }
 };
 
+std::vector<std::span<const std::uint8_t>> spans_of(const std::vector<Bytes>& cookies) {
+    return {cookies.begin(), cookies.end()};
+}
+
 TEST(NtsCookie, SealedByOneOpenedByAnyHolderOfTheKey) {
     Fixture f;
     const Bytes cookie = f.cookie(f.ring.current());
@@ -94,7 +98,7 @@ TEST(NtsFields, RequestVerifiedAndAnsweredAtItsOwnLength) {
     Bytes reply(1024, 0);
     reply[0] = 0x24;
     const std::size_t n = append_nts_reply(f.siv, opened.keys.s2c, reply, read.request.unique_id,
-                                           fresh, nonce_filled(9), request.size());
+                                           spans_of(fresh), nonce_filled(9), request.size());
     EXPECT_EQ(n, request.size());
     reply.resize(n);
     const NtsReplyRead answer = read_nts_reply(f.siv, f.keys.s2c, reply, f.unique_id, false);
@@ -117,8 +121,8 @@ TEST(NtsFields, ReplyNeverLongerThanTheRequest) {
     ASSERT_EQ(read.problem, NtsRequestProblem::none);
     const std::vector<Bytes> fresh(8, f.cookie(f.ring.current()));
     Bytes reply(1024, 0);
-    const std::size_t n = append_nts_reply(f.siv, f.keys.s2c, reply, read.request.unique_id, fresh,
-                                           nonce_filled(9), request.size());
+    const std::size_t n = append_nts_reply(f.siv, f.keys.s2c, reply, read.request.unique_id,
+                                           spans_of(fresh), nonce_filled(9), request.size());
     EXPECT_EQ(n, request.size());
     reply.resize(n);
     const NtsReplyRead answer = read_nts_reply(f.siv, f.keys.s2c, reply, f.unique_id, false);
