@@ -29,19 +29,32 @@ for template, source, key in (("src/config/default_config.cpp.in", "src/config/d
                                                       pathlib.Path(source).read_text())
     (out / pathlib.Path(template).name.removesuffix(".in")).write_text(text)
 PY
-common=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc)
-for target in "${targets[@]}"; do
-  case "$target" in
-    http_request) extra=(src/sys/http_request.cpp src/daemon/vendordata_endpoint.cpp
-                         "${cloudall[@]}" "${sys[@]}" -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL
-                         -lspdlog -lfmt) ;;
-    # The reader as it ships: Debian's compiled toml++ (the header-only build's debug
-    # assertions are the library's own, and are not what runs).
-    config) extra=("${config[@]}" "${sys[@]}" -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1
-                   -ltomlplusplus -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL -lspdlog -lfmt) ;;
-    *) extra=("${cloud[@]}" "${check[@]}") ;;
+# Every source is compiled once, one per core at a time, with the same flags for every target (the
+# libraries as they ship: Debian's compiled toml++ and spdlog with its external fmt); each
+# target then links only what it needs.
+flags=(-std=c++20 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Isrc
+       -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL)
+libs=(-ltomlplusplus -lspdlog -lfmt -lcrypto)
+sources_of() {
+  case "$1" in
+    http_request) echo "${proto[@]} src/sys/http_request.cpp src/daemon/vendordata_endpoint.cpp" \
+                       "${cloudall[@]} ${sys[@]}" ;;
+    config) echo "${proto[@]} ${config[@]} ${sys[@]}" ;;
+    *) echo "${proto[@]} ${cloud[@]} ${check[@]}" ;;
   esac
-  clang++ "${common[@]}" "fuzz/${target}_fuzz.cpp" "${proto[@]}" "${extra[@]}" -lcrypto \
+}
+object_of() { local name=${1#"$out"/}; echo "$out/obj/${name%.cpp}.o"; }
+all_sources=$(for target in "${targets[@]}"; do sources_of "$target"; done | tr ' ' '\n' |
+              sort -u)
+export out
+export -f object_of
+printf '%s\n' $all_sources | xargs -P "$(nproc)" -I{} bash -c '
+  o=$(object_of "$1"); mkdir -p "$(dirname "$o")"
+  clang++ "${@:2}" -fsanitize=fuzzer-no-link -c "$1" -o "$o"' _ {} "${flags[@]}"
+for target in "${targets[@]}"; do
+  objects=()
+  for source in $(sources_of "$target"); do objects+=("$(object_of "$source")"); done
+  clang++ "${flags[@]}" -fsanitize=fuzzer "fuzz/${target}_fuzz.cpp" "${objects[@]}" "${libs[@]}" \
     -o "$out/${target}_fuzz"
   scratch=$(mktemp -d)
   cp fuzz/corpus/"$target"/* "$scratch"/

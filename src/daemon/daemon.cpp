@@ -336,7 +336,8 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
     spdlog::info("query it with: cloudtime query {}", ntp.bound_addresses().front().to_string());
 
     if (tenants) {
-        if (auto started = tenants->start(ntp); !started) {
+        if (auto started = tenants->start(ntp, nts ? &nts->key_establishment() : nullptr);
+            !started) {
             spdlog::critical("cannot follow tenant networks: {}", started.error());
             return 1;
         }

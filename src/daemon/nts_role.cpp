@@ -96,10 +96,12 @@ void NtsRole::publish(std::int64_t now) {
     }
     published_ = ids;
     auto shared = std::make_shared<const proto::CookieKeyring>(ring);
-    service_->set_keyring(shared);
+    // Workers first: a cookie the key establishment makes under a new key must find that
+    // key in the worker its client's first request reaches.
     if (to_workers_) {
-        to_workers_(std::move(shared));
+        to_workers_(shared);
     }
+    service_->set_keyring(std::move(shared));
 }
 
 void NtsRole::reload(const config::Config::Nts& nts) {

@@ -32,6 +32,8 @@ class NtsRole {
     void reload(const config::Config::Nts& nts);
 
     server::NtsKeCounters counters() const { return service_->counters(); }
+    // Where tenant networks' NTS-KE listeners are served.
+    server::NtsKeService& key_establishment() { return *service_; }
     const proto::NtsKeySet& keys() const { return file_->keys(); }
 
   private:

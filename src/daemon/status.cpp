@@ -91,6 +91,7 @@ std::string status_json(const server::NtpServer& ntp, const proto::ClockSnapshot
         for (const auto& s : tenants->status()) {
             networks.push_back({{"namespace", s.name},
                                 {"addresses", s.addresses},
+                                {"nts_ke_listeners", s.nts_ke_listeners},
                                 {"received", s.received},
                                 {"answered", s.answered}});
         }

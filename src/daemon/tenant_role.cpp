@@ -14,15 +14,17 @@ constexpr int kHelperGraceMs = 1000;
 
 server::TenantNetworkOptions tenant_options(const Config& config) {
     const auto& tn = config.tenant_networks;
-    server::TenantNetworkOptions options{.netns_dir = tn.netns_dir,
-                                         .patterns = tn.patterns,
-                                         .addresses = tn.addresses,
-                                         .managed = tn.managed_addresses,
-                                         .router_patterns = tn.router_patterns,
-                                         .router = {.destinations = {},
-                                                    .interfaces = tn.router_interfaces,
-                                                    .local_port = tn.router_port},
-                                         .receive_buffer = static_cast<int>(config.receive_buffer)};
+    server::TenantNetworkOptions options{
+        .netns_dir = tn.netns_dir,
+        .patterns = tn.patterns,
+        .addresses = tn.addresses,
+        .managed = tn.managed_addresses,
+        .router_patterns = tn.router_patterns,
+        .router = {.destinations = {},
+                   .interfaces = tn.router_interfaces,
+                   .local_port = tn.router_port},
+        .receive_buffer = static_cast<int>(config.receive_buffer),
+        .nts_ke_port = config.nts.enabled ? config.nts.ke_port : std::uint16_t{0}};
     for (auto* list : {&options.addresses, &options.managed}) {
         for (auto& a : *list) {
             a.set_port(tn.port);
@@ -48,9 +50,11 @@ std::string describe(const server::TenantNetworkOptions& o) {
             ? std::string()
             : fmt::format("; routers {} redirected from {} to port {}", join(o.router_patterns),
                           o.router.interfaces, o.router.local_port);
-    return fmt::format("namespaces {} in {}, serving {}{}",
+    const std::string ke =
+        o.nts_ke_port != 0 ? fmt::format(" and NTS-KE on tcp port {}", o.nts_ke_port) : "";
+    return fmt::format("namespaces {} in {}, serving {}{}{}",
                        o.patterns.empty() ? "(none)" : join(o.patterns), o.netns_dir,
-                       join(addresses), routers);
+                       join(addresses), ke, routers);
 }
 }  // namespace
 
@@ -87,8 +91,8 @@ Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) 
     return role;
 }
 
-Status TenantRole::start(server::NtpServer& ntp) {
-    registry_ = std::make_unique<server::TenantRegistry>(ntp, max_series_);
+Status TenantRole::start(server::NtpServer& ntp, server::NtsKeService* key_establishment) {
+    registry_ = std::make_unique<server::TenantRegistry>(ntp, max_series_, key_establishment);
     if (helper_) {
         auto receiver = server::TenantChannelReceiver::start(std::move(channel_), *registry_);
         if (!receiver) {

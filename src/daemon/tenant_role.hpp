@@ -27,8 +27,9 @@ class TenantRole {
     TenantRole(const TenantRole&) = delete;
     TenantRole& operator=(const TenantRole&) = delete;
 
-    // Once the server runs: namespaces' sockets start reaching its workers.
-    Status start(server::NtpServer& ntp);
+    // Once the server runs: namespaces' sockets start reaching its workers, and their NTS-KE
+    // listeners the key establishment (when NTS is on).
+    Status start(server::NtpServer& ntp, server::NtsKeService* key_establishment);
     void reconcile() const;  // SIGHUP
     // A reload: the namespace patterns, addresses and router settings of `config` apply from
     // now on (sockets of addresses still configured stay open).

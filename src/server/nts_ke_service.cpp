@@ -2,6 +2,8 @@
 
 #include <openssl/rand.h>
 
+#include <cerrno>
+#include <cstring>
 #include <optional>
 #include <string_view>
 
@@ -61,12 +63,30 @@ Status NtsKeService::listen(const sys::SocketAddress& ke, const sys::SocketAddre
         return Error{"NTS-KE on " + ke.to_string() + ": " + listener.error(),
                      listener.error_code()};
     }
-    const auto bound = sys::local_address_of(listener->get());
-    {
-        const std::lock_guard lock(mutex_);
-        ntp_ports_.emplace_back(bound ? *bound : ke, ntp.port());
+    auto adopted = adopt(std::move(listener).value(), ntp.port());
+    if (!adopted) {
+        return adopted.failure();
     }
-    return server_->add_listener(std::move(listener).value());
+    return Done{};
+}
+
+Expected<sys::TlsListenerId> NtsKeService::adopt(sys::UniqueFd listener, std::uint16_t ntp_port) {
+    const auto bound = sys::local_address_of(listener.get());
+    if (!bound) {
+        return Error{std::string("NTS-KE: the listening socket: ") + std::strerror(errno), errno};
+    }
+    const std::lock_guard lock(mutex_);
+    auto id = server_->add_listener(std::move(listener));
+    if (id) {
+        listeners_.push_back({*id, *bound, ntp_port});
+    }
+    return id;
+}
+
+void NtsKeService::close(sys::TlsListenerId id) {
+    server_->remove_listener(id);
+    const std::lock_guard lock(mutex_);
+    std::erase_if(listeners_, [id](const Listener& l) { return l.id == id; });
 }
 
 void NtsKeService::set_keyring(std::shared_ptr<const proto::CookieKeyring> ring) {
@@ -115,9 +135,9 @@ sys::TlsExchangeStep NtsKeService::exchange(std::span<const std::uint8_t> receiv
             return step;
         }
         ring = ring_;
-        for (const auto& [address, port] : ntp_ports_) {
-            if (address == local) {
-                ntp_port = port;
+        for (const Listener& listener : listeners_) {
+            if (listener.address == local) {
+                ntp_port = listener.ntp_port;
             }
         }
     }

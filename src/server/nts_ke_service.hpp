@@ -42,6 +42,10 @@ class NtsKeService {
     // Serves key establishment on `ke` for the NTP server at `ntp` (its port goes in the
     // answer when it is not 123).
     Status listen(const sys::SocketAddress& ke, const sys::SocketAddress& ntp);
+    // Serves key establishment on a listening socket made elsewhere (inside a tenant
+    // network), for the NTP server on `ntp_port` at the same address; from any thread.
+    Expected<sys::TlsListenerId> adopt(sys::UniqueFd listener, std::uint16_t ntp_port);
+    void close(sys::TlsListenerId id);  // from any thread
     void set_keyring(std::shared_ptr<const proto::CookieKeyring> ring);
     Status set_credentials(const sys::TlsCredentials& tls);
 
@@ -60,7 +64,12 @@ class NtsKeService {
     mutable std::mutex mutex_;  // guards what other threads read or set
     std::shared_ptr<const proto::CookieKeyring> ring_;
     NtsKeCounters counters_;
-    std::vector<std::pair<sys::SocketAddress, std::uint16_t>> ntp_ports_;  // KE address, NTP port
+    struct Listener {
+        sys::TlsListenerId id = 0;
+        sys::SocketAddress address;  // where key establishment is served
+        std::uint16_t ntp_port = 0;  // the NTP server's port at that address
+    };
+    std::vector<Listener> listeners_;
     proto::AesSiv siv_;  // the service thread's own
 };
 

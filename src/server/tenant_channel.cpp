@@ -18,6 +18,12 @@ class ChannelSink final : public TenantSink {
             spdlog::warn("tenant helper: cannot pass the socket of {}: {}", ns, s.error());
         }
     }  // our copy of the socket closes here; the server holds its own
+    void attached_ke(const std::string& ns, const std::string& label,
+                     sys::UniqueFd listener) override {
+        if (auto s = sys::send_message(channel_, "K\t" + ns + "\t" + label, listener.get()); !s) {
+            spdlog::warn("tenant helper: cannot pass the NTS-KE listener of {}: {}", ns, s.error());
+        }
+    }
     void released(const std::string& ns) override {
         [[maybe_unused]] const auto s = sys::send_message(channel_, "R\t" + ns);
     }
@@ -66,6 +72,7 @@ std::string options_message(const TenantNetworkOptions& o) {
           {"interfaces", o.router.interfaces},
           {"local_port", o.router.local_port}}},
         {"receive_buffer", o.receive_buffer},
+        {"nts_ke_port", o.nts_ke_port},
     };
     return std::string(kOptionsMessage) + j.dump();
 }
@@ -86,6 +93,7 @@ Expected<TenantNetworkOptions> parse_options_message(std::string_view text) {
         o.router.interfaces = j.at("router").at("interfaces").get<std::string>();
         o.router.local_port = j.at("router").at("local_port").get<std::uint16_t>();
         o.receive_buffer = j.at("receive_buffer").get<int>();
+        o.nts_ke_port = j.at("nts_ke_port").get<std::uint16_t>();
         auto addresses = parse_address_list(j.at("addresses"));
         auto managed = parse_address_list(j.at("managed"));
         auto destinations = parse_address_list(j.at("router").at("destinations"));
@@ -182,6 +190,9 @@ void TenantChannelReceiver::run() {
             }
             sink_.attached(text.substr(first + 1, second - first - 1), text.substr(second + 1),
                            std::move(socket).value());
+        } else if (text.rfind("K\t", 0) == 0 && second != std::string::npos && message.fd.valid()) {
+            sink_.attached_ke(text.substr(first + 1, second - first - 1), text.substr(second + 1),
+                              std::move(message.fd));
         } else if (text.rfind("R\t", 0) == 0) {
             sink_.released(text.substr(2));
         } else if (text.rfind("C\t", 0) == 0 && second != std::string::npos) {

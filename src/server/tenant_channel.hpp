@@ -2,7 +2,8 @@
 // SOCK_SEQPACKET channel: the helper follows namespaces and sends each socket it binds
 // (SCM_RIGHTS) with its namespace and address; the server only ever receives ready sockets.
 //
-// Messages: "A\t<namespace>\t<ADDR:PORT>" + fd (attached), "R\t<namespace>" (released),
+// Messages: "A\t<namespace>\t<ADDR:PORT>" + fd (attached), "K\t<namespace>\t<ADDR:PORT>" + fd
+// (the NTS-KE listener beside that NTP socket), "R\t<namespace>" (released),
 // "C\t<namespace>\t<ADDR:PORT>" (that socket closed), "W\t<namespace>\t<what it misses>" (""
 // once nothing), and from the server "reconcile"
 // (SIGHUP) and "options\t<JSON>" (a reload's new settings). Either side closing the channel

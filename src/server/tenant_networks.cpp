@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "sys/directory_watch.hpp"
+#include "sys/http_server.hpp"
 #include "sys/netns.hpp"
 #include "sys/nftables.hpp"
 #include "sys/paths.hpp"
@@ -21,6 +22,7 @@ namespace {
 // file before it mounts the namespace on it). Missing addresses need no timer: the
 // namespace's rtnetlink events say when addresses come (or finish DAD).
 constexpr int kRetryMs = 100;
+constexpr int kKeBacklog = 64;  // NTS-KE connections waiting to be accepted, per namespace
 // How often a missing netns directory is looked for (it appears with the first namespace).
 constexpr int kDirectoryRetryMs = 1000;
 
@@ -109,7 +111,13 @@ void TenantNetworks::attach(const std::string& name) {
     }
     // Labels are made inside the namespace: a link-local address's scope is named by its
     // interface there, not by whatever holds that index in our own namespace.
-    std::vector<std::pair<sys::UdpSocket, std::string>> opened;
+    struct Opened {
+        sys::UdpSocket socket;
+        std::string label;
+        sys::UniqueFd ke_listener;  // NTS-KE beside it, when asked for and possible
+    };
+    std::vector<Opened> opened;
+    std::vector<std::string> ke_problems;
     std::vector<std::string> missing;
     {
         auto scope = sys::NamespaceScope::enter(path);
@@ -154,20 +162,39 @@ void TenantNetworks::attach(const std::string& name) {
                     missing.push_back(it->to_string() + " (" + socket.error() + ")");
                     continue;
                 }
-                opened.emplace_back(std::move(socket).value(), it->to_string());
+                opened.push_back({std::move(socket).value(), it->to_string(), {}});
+                if (options_.nts_ke_port != 0) {
+                    sys::SocketAddress ke = *it;
+                    ke.set_port(options_.nts_ke_port);
+                    auto listener = sys::listen_tcp(ke, kKeBacklog);
+                    if (listener) {
+                        opened.back().ke_listener = std::move(listener).value();
+                    } else {
+                        ke_problems.push_back(ke.to_string() + " (" + listener.error() + ")");
+                    }
+                }
             }
         }
     }  // back in our own namespace before anything else
     std::vector<std::string> added;
-    for (auto& [socket, label] : opened) {
+    for (auto& [socket, label, ke_listener] : opened) {
         entry->bound.push_back({socket.local_address(), label});
         added.push_back(label);
         sink_.attached(name, label, std::move(socket));
+        if (ke_listener.valid()) {
+            sink_.attached_ke(name, label, std::move(ke_listener));
+        }
+    }
+    if (!ke_problems.empty()) {  // NTP is served there all the same
+        spdlog::warn("tenant network {}: no NTS-KE on {}", name, join(ke_problems));
     }
     const bool was_missing = !entry->missing.empty();
     set_missing(name, *entry, missing);
     if (!added.empty()) {
-        spdlog::info("tenant network {}: serving NTP on {}{}", name, join(added),
+        spdlog::info("tenant network {}: serving NTP on {}{}{}", name, join(added),
+                     options_.nts_ke_port != 0 && ke_problems.size() < added.size()
+                         ? fmt::format(" with NTS-KE on tcp port {}", options_.nts_ke_port)
+                         : std::string(),
                      missing.empty() ? "" : "; still missing: " + join(missing));
     } else if (!missing.empty() && !was_missing) {
         spdlog::info("tenant network {}: waiting for {}", name, join(missing));

@@ -35,6 +35,8 @@ struct TenantNetworkOptions {
     std::vector<std::string> router_patterns;
     RouterRedirect router;
     int receive_buffer = 0;
+    // NTS key establishment listened for on this TCP port beside each NTP socket (0: none).
+    std::uint16_t nts_ke_port = 0;
 
     friend bool operator==(const TenantNetworkOptions&, const TenantNetworkOptions&) = default;
 };

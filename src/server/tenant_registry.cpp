@@ -8,11 +8,42 @@
 namespace cloudtime::server {
 
 TenantRegistry::~TenantRegistry() {
-    for (const auto& [name, entry] : entries_) {
+    for (auto& [name, entry] : entries_) {
+        close_ke(entry, nullptr);
         for (const ServedSocket* socket : entry.sockets) {
             server_.detach(socket);
         }
     }
+}
+
+void TenantRegistry::close_ke(Entry& entry, const std::string* label) {
+    std::erase_if(entry.ke_listeners, [&](const auto& listener) {
+        if (label != nullptr && listener.first != *label) {
+            return false;
+        }
+        key_establishment_->close(listener.second);
+        return true;
+    });
+}
+
+void TenantRegistry::attached_ke(const std::string& ns, const std::string& label,
+                                 sys::UniqueFd listener) {
+    if (key_establishment_ == nullptr) {
+        return;  // NTS is off here: the listener closes
+    }
+    const auto ntp = sys::parse_socket_address(label);
+    auto id = key_establishment_->adopt(std::move(listener), ntp ? ntp->port() : 123);
+    if (!id) {
+        spdlog::warn("tenant network {}: NTS-KE beside {}: {}", ns, label, id.error());
+        return;
+    }
+    const std::lock_guard lock(mutex_);
+    const auto it = entries_.find(ns);
+    if (it == entries_.end()) {  // its NTP socket went already
+        key_establishment_->close(*id);
+        return;
+    }
+    it->second.ke_listeners.emplace_back(label, *id);
 }
 
 void TenantRegistry::attached(const std::string& ns, const std::string& label,
@@ -46,6 +77,7 @@ void TenantRegistry::released(const std::string& ns) {
         if (it == entries_.end()) {
             return;
         }
+        close_ke(it->second, nullptr);
         gone = std::move(it->second);
         entries_.erase(it);
         if (gone->own_series) {
@@ -79,6 +111,7 @@ void TenantRegistry::closed(const std::string& ns, const std::string& label) {
         if (at == entry.labels.end()) {
             return;
         }
+        close_ke(entry, &label);
         const auto index = at - entry.labels.begin();
         socket = entry.sockets[static_cast<std::size_t>(index)];
         entry.labels.erase(at);
@@ -121,8 +154,8 @@ std::vector<TenantNetworkStatus> TenantRegistry::status() const {
     std::vector<TenantNetworkStatus> out;
     const std::lock_guard lock(mutex_);
     for (const auto& [name, entry] : entries_) {
-        out.push_back(
-            {name, entry.labels, entry.counters->received.load(), entry.counters->answered.load()});
+        out.push_back({name, entry.labels, entry.ke_listeners.size(),
+                       entry.counters->received.load(), entry.counters->answered.load()});
     }
     return out;
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "server/ntp_server.hpp"
+#include "server/nts_ke_service.hpp"
 #include "server/served_socket.hpp"
 #include "sys/udp_socket.hpp"
 
@@ -23,6 +24,10 @@ class TenantSink {
     // A socket bound inside namespace `ns`; `label` is its ADDR:PORT as named in there.
     virtual void attached(const std::string& ns, const std::string& label,
                           sys::UdpSocket socket) = 0;
+    // A listening TCP socket for NTS key establishment beside the NTP socket `label`; it
+    // closes with that socket.
+    virtual void attached_ke(const std::string& ns, const std::string& label,
+                             sys::UniqueFd listener) = 0;
     // The namespace is gone: close every socket of it.
     virtual void released(const std::string& ns) = 0;
     // One socket of the namespace, as `attached` labelled it, is no longer served (a reload
@@ -36,6 +41,7 @@ class TenantSink {
 struct TenantNetworkStatus {
     std::string name;
     std::vector<std::string> addresses;  // ADDR:PORT served
+    std::size_t nts_ke_listeners = 0;    // NTS-KE served beside them
     std::uint64_t received = 0;
     std::uint64_t answered = 0;
 };
@@ -60,11 +66,15 @@ struct TenantMetrics {
 
 class TenantRegistry final : public TenantSink {
   public:
-    explicit TenantRegistry(NtpServer& server, std::size_t max_series = 0)
-        : server_(server), max_series_(max_series) {}
+    // `key_establishment`: where NTS-KE listeners go (none: they are closed at once).
+    explicit TenantRegistry(NtpServer& server, std::size_t max_series = 0,
+                            NtsKeService* key_establishment = nullptr)
+        : server_(server), key_establishment_(key_establishment), max_series_(max_series) {}
     ~TenantRegistry() override;  // takes every socket back from the workers
 
     void attached(const std::string& ns, const std::string& label, sys::UdpSocket socket) override;
+    void attached_ke(const std::string& ns, const std::string& label,
+                     sys::UniqueFd listener) override;
     void released(const std::string& ns) override;
     void closed(const std::string& ns, const std::string& label) override;
     void waiting(const std::string& ns, const std::string& what) override;
@@ -78,10 +88,14 @@ class TenantRegistry final : public TenantSink {
     struct Entry {
         std::vector<std::string> labels;
         std::vector<const ServedSocket*> sockets;
+        std::vector<std::pair<std::string, sys::TlsListenerId>> ke_listeners;  // by NTP label
         std::shared_ptr<TenantCounters> counters = std::make_shared<TenantCounters>();
         bool own_series = false;
     };
+    void close_ke(Entry& entry, const std::string* label);  // all, or that label's
+
     NtpServer& server_;
+    NtsKeService* key_establishment_;
     mutable std::mutex mutex_;
     std::map<std::string, Entry> entries_;
     std::map<std::string, std::string> waiting_;  // namespace -> what it misses

@@ -31,19 +31,24 @@ constexpr std::size_t kReadChunk = 512;
 }  // namespace
 
 struct TlsExchangeState {
-    net::io_context io{1};
+    // What sessions touch when they end: declared before `io`, so that it outlives the
+    // handlers (holding sessions) that `io` destroys when it goes.
     std::string alpn;
     TlsExchangeLimits limits;
     TlsExchangeHandlers handlers;
     TlsExchangeCounters counters;
     std::shared_ptr<ssl::context> tls;
-    std::list<std::unique_ptr<tcp::acceptor>> acceptors;
     // Connections still waiting for their answer, oldest first: how each is closed.
     struct Waiting {
         std::function<void()> close;
     };
     std::list<Waiting> sessions;
     std::map<ClientKey, std::size_t> per_client;
+
+    net::io_context io{1};
+    // I/O objects: declared after `io`, so that they go before it.
+    // By id; a pending accept or retry holds its acceptor, so removing one only closes it.
+    std::map<TlsListenerId, std::shared_ptr<tcp::acceptor>> acceptors;
     // A flood of connections makes at most 10 reports a second.
     ThrottledReport reports{io, kCountersEvery, [this] {
                                 if (handlers.counters_changed) {
@@ -53,7 +58,7 @@ struct TlsExchangeState {
                             }};
 
     void counted() { reports.changed(); }
-    void accept(tcp::acceptor& acceptor);
+    void accept(const std::shared_ptr<tcp::acceptor>& acceptor);
     void admit(tcp::socket socket);
 };
 
@@ -242,15 +247,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
-void TlsExchangeState::accept(tcp::acceptor& acceptor) {
-    acceptor.async_accept(io, [this, &acceptor](const beast::error_code& ec, tcp::socket socket) {
-        if (ec == net::error::operation_aborted) {
-            return;
+void TlsExchangeState::accept(const std::shared_ptr<tcp::acceptor>& acceptor) {
+    acceptor->async_accept(io, [this, acceptor](const beast::error_code& ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted || !acceptor->is_open()) {
+            return;  // removed, or the server stops
         }
         if (ec) {  // out of descriptors, most likely: try again shortly, never spin
             auto retry = std::make_shared<net::steady_timer>(io, kAcceptRetry);
-            retry->async_wait([this, &acceptor, retry](const beast::error_code& e) {
-                if (!e) {
+            retry->async_wait([this, acceptor, retry](const beast::error_code& e) {
+                if (!e && acceptor->is_open()) {
                     accept(acceptor);
                 }
             });
@@ -308,24 +313,35 @@ Expected<std::unique_ptr<TlsExchangeServer>> TlsExchangeServer::create(
     return std::unique_ptr<TlsExchangeServer>(new TlsExchangeServer(std::move(state)));
 }
 
-Status TlsExchangeServer::add_listener(UniqueFd listener) {
+Expected<TlsListenerId> TlsExchangeServer::add_listener(UniqueFd listener) {
     const auto local = local_address_of(listener.get());
     if (!local) {
         return os_error("the listening socket");
     }
-    auto acceptor = std::make_unique<tcp::acceptor>(state_->io);
+    auto acceptor = std::make_shared<tcp::acceptor>(state_->io);
     beast::error_code ec;
     acceptor->assign(local->is_ipv6() ? tcp::v6() : tcp::v4(), listener.get(), ec);
     if (ec) {
         return Error{"cannot use the listening socket: " + ec.message()};
     }
     (void)listener.release();  // the acceptor owns it now
-    net::post(state_->io, [state = state_.get(),
-                           a = std::shared_ptr<tcp::acceptor>(std::move(acceptor))]() mutable {
-        state->acceptors.push_back(std::make_unique<tcp::acceptor>(std::move(*a)));
-        state->accept(*state->acceptors.back());
+    const TlsListenerId id = next_listener_++;
+    net::post(state_->io, [state = state_.get(), id, acceptor = std::move(acceptor)] {
+        state->acceptors.emplace(id, acceptor);
+        state->accept(acceptor);
     });
-    return Done{};
+    return id;
+}
+
+void TlsExchangeServer::remove_listener(TlsListenerId id) {
+    net::post(state_->io, [state = state_.get(), id] {
+        const auto it = state->acceptors.find(id);
+        if (it != state->acceptors.end()) {
+            beast::error_code ec;
+            it->second->close(ec);  // its pending accept ends with operation_aborted
+            state->acceptors.erase(it);
+        }
+    });
 }
 
 Status TlsExchangeServer::set_credentials(const TlsCredentials& tls) {

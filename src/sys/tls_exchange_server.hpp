@@ -7,6 +7,7 @@
 // The application sees the octets received so far and the TLS session's key exporter only.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -60,6 +61,7 @@ struct TlsExchangeHandlers {
 };
 
 struct TlsExchangeState;
+using TlsListenerId = std::uint64_t;
 
 class TlsExchangeServer {
   public:
@@ -73,7 +75,9 @@ class TlsExchangeServer {
     TlsExchangeServer& operator=(const TlsExchangeServer&) = delete;
 
     // A listening TCP socket to accept on (from any thread, before or while it runs).
-    Status add_listener(UniqueFd listener);
+    Expected<TlsListenerId> add_listener(UniqueFd listener);
+    // Closes that listener (from any thread): connections it accepted finish as they would.
+    void remove_listener(TlsListenerId id);
     // New credentials for the connections that come from now on (from any thread). Fails,
     // changing nothing, when they are unusable.
     Status set_credentials(const TlsCredentials& tls);
@@ -84,6 +88,7 @@ class TlsExchangeServer {
   private:
     explicit TlsExchangeServer(std::unique_ptr<TlsExchangeState> state);
     std::unique_ptr<TlsExchangeState> state_;
+    std::atomic<TlsListenerId> next_listener_{1};
 };
 
 }  // namespace cloudtime::sys

@@ -5,6 +5,7 @@ counted, and does not stop the service. The cookie keys live in a 0600 file, sur
 restart and rotate on time."""
 
 import os
+import secrets
 import shutil
 import socket
 import ssl
@@ -16,14 +17,18 @@ import time
 import unittest
 
 import harness
+from test_tenant_networks import OvnLikeTopology, fd_count, tenant_config
+
+
+def nts_section(directory, cert, key, ke_port, rotation=86400):
+    return (f'[nts]\nenabled = true\ncertificate = "{cert}"\nprivate_key = "{key}"\n'
+            f'ke_port = {ke_port}\nkey_file = "{directory}/keys/nts-keys"\n'
+            f'rotation = {rotation}\nke_timeout_ms = 1000\n')
 
 
 def nts_config(directory, ke_port, rotation=86400):
     cert, key = harness.self_signed_certificate(directory)
-    return cert, harness.LOCAL_CONFIG + (
-        f'[nts]\nenabled = true\ncertificate = "{cert}"\nprivate_key = "{key}"\n'
-        f'ke_port = {ke_port}\nkey_file = "{directory}/keys/nts-keys"\nrotation = {rotation}\n'
-        'ke_timeout_ms = 1000\n')
+    return cert, harness.LOCAL_CONFIG + nts_section(directory, cert, key, ke_port, rotation)
 
 
 def record(kind, body, critical=True):
@@ -65,6 +70,29 @@ def ke_exchange(port, payload, alpn=("ntske/1",), maximum=ssl.TLSVersion.TLSv1_3
             return data
 
 
+def trusted_copy(cert):
+    """`cert` copied where chronyd (as _chrony) can read it; its path."""
+    directory = tempfile.mkdtemp(prefix="cloudtime-ca-")
+    os.chmod(directory, 0o755)
+    trusted = os.path.join(directory, "ca.pem")
+    shutil.copy(cert, trusted)
+    os.chmod(trusted, 0o644)
+    return trusted
+
+
+def wait_nts_cookies(test, chronyd, daemon, name, timeout=20):
+    """Waits until chronyd holds NTS cookies for source `name`; its authdata row."""
+    deadline = time.monotonic() + timeout
+    row = []
+    while time.monotonic() < deadline:
+        row = authdata(chronyd).get(name, [])
+        # Name,Mode,KeyID,Type,KLen,Last,Atmp,NAK,Cook,CLen
+        if len(row) >= 10 and row[1] == "NTS" and row[9] != "0":
+            return row
+        time.sleep(0.25)
+    test.fail(f"chronyd did not get NTS cookies: {row}\n{chronyd.read_log()}\n{daemon.read_log()}")
+
+
 def authdata(chronyd):
     """`chronyc -N -c authdata` rows by name: {"127.0.0.1": [fields...]}."""
     try:
@@ -97,26 +125,13 @@ class Nts(harness.TestCase):
     def test_chronyd_gets_cookies_from_cloudtimed(self):
         daemon, ke_port, cert = self.start()
         host, port = daemon.host_port(0)
-        chrony_dir = self.make_dir()
-        os.chmod(chrony_dir, 0o755)
-        trusted = os.path.join(chrony_dir, "ca.pem")
-        shutil.copy(cert, trusted)
-        os.chmod(trusted, 0o644)
+        trusted = trusted_copy(cert)
+        self.addCleanup(shutil.rmtree, os.path.dirname(trusted), True)
         chronyd = harness.Chronyd([f"server {host} port {port} nts ntsport {ke_port} iburst "
                                    "minpoll -4 maxpoll -4",
                                    f"ntstrustedcerts {trusted}"])
         self.addCleanup(chronyd.cleanup)
-        deadline = time.monotonic() + 20
-        row = []
-        while time.monotonic() < deadline:
-            row = authdata(chronyd).get(host, [])
-            # Name,Mode,KeyID,Type,KLen,Last,Atmp,NAK,Cook,CLen
-            if len(row) >= 10 and row[1] == "NTS" and row[9] != "0":
-                break
-            time.sleep(0.25)
-        else:
-            self.fail(f"chronyd did not get NTS cookies: {row}\n{chronyd.read_log()}\n"
-                      f"{daemon.read_log()}")
+        row = wait_nts_cookies(self, chronyd, daemon, host)
         self.assertEqual(row[3], "15", row)    # AEAD_AES_SIV_CMAC_256
         self.assertEqual(row[4], "256", row)   # its key length in bits
         self.assertEqual(row[9], "100", row)   # our cookies' length
@@ -303,6 +318,83 @@ class QueryNts(harness.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertEqual(data["nts"]["authenticated_samples"], 6, data["nts"])
         self.assertGreaterEqual(data["interleaved_samples"], 5, data)
+
+
+class NtsInTenantNetworks(harness.TestCase):
+    """NTS-KE beside NTP on 169.254.169.254 inside every tenant network: the listeners are made
+    in the namespace (by the privileged helper when the server drops root) and served by the
+    key establishment; they close when the namespace goes."""
+
+    @classmethod
+    def setUpClass(cls):
+        harness.require_program("chronyd")
+        harness.require_root()
+        super().setUpClass()
+
+    def start(self, user):
+        tag = "n" + secrets.token_hex(2)
+        topology = OvnLikeTopology(tag)
+        self.addCleanup(topology.remove)
+        directory = tempfile.mkdtemp(prefix="cloudtime-nts-tenant-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        cert, key = harness.self_signed_certificate(directory, "169.254.169.254")
+        os.makedirs(os.path.join(directory, "keys"))
+        if user:  # the key file is written after the server dropped root
+            shutil.chown(os.path.join(directory, "keys"), user, user)
+        ke_port = harness.free_tcp_port()
+        daemon = harness.Daemon(config=tenant_config(tag, user) +
+                                nts_section(directory, cert, key, ke_port), workdir=directory)
+        self.addCleanup(daemon.cleanup)
+        daemon.wait_tenant_served(topology.meta, 2)
+        deadline = time.monotonic() + 5
+        while True:
+            served = {n["namespace"]: n for n in daemon.status()["tenant_networks"]}
+            if served[topology.meta]["nts_ke_listeners"] == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(served[topology.meta]["nts_ke_listeners"], 2, served)  # v4 and v6
+        return topology, daemon, cert, ke_port
+
+    def test_chronyd_in_a_tenant_network_gets_nts_through_the_helper(self):
+        topology, daemon, cert, ke_port = self.start("_cloudtime")
+        trusted = trusted_copy(cert)
+        self.addCleanup(shutil.rmtree, os.path.dirname(trusted), True)
+        chronyd = harness.Chronyd([f"server 169.254.169.254 nts ntsport {ke_port} iburst "
+                                   "minpoll -4 maxpoll -4", f"ntstrustedcerts {trusted}"],
+                                  netns=topology.vm)
+        self.addCleanup(chronyd.cleanup)
+        row = wait_nts_cookies(self, chronyd, daemon, "169.254.169.254")
+        self.assertEqual(row[3], "15", row)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and daemon.counters()["nts"] < 4:
+            time.sleep(0.25)
+        row = authdata(chronyd)["169.254.169.254"]
+        self.assertEqual(row[7], "0", row)  # NAKs
+        self.assertEqual(row[8], "8", row)  # cookies held
+        self.assertRegex(chronyd.chronyc("-n", "ntpdata", "169.254.169.254"),
+                         r"Authenticated\s*:\s*Yes")
+        self.assertGreaterEqual(daemon.status()["nts"]["ke"]["established"], 1)
+
+    def test_query_nts_in_a_tenant_network_and_the_listeners_go_with_it(self):
+        topology, daemon, cert, ke_port = self.start("")
+        baseline = fd_count(daemon.proc.pid)
+        rc, data, err = harness.run_query("169.254.169.254", "--nts", "--nts-port", str(ke_port),
+                                          "--nts-ca", cert, "-n", "4", "-i", "0.05",
+                                          netns=topology.vm)
+        self.assertEqual(rc, 0, err + daemon.read_log())
+        self.assertEqual(data["nts"]["authenticated_samples"], 4, data["nts"])
+        self.assertEqual(data["nts"]["cookies_received"], 8 + 4, data["nts"])
+        # Not on the host's loopback: the namespace's listener answered.
+        ke = daemon.status()["nts"]["ke"]
+        self.assertEqual(ke["established"], 1, ke)
+        # The namespace goes, and with it five descriptors: two NTP sockets, two NTS-KE
+        # listeners, the rtnetlink socket that followed its addresses.
+        topology.remove()
+        deadline = time.monotonic() + 2
+        while fd_count(daemon.proc.pid) > baseline - 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(fd_count(daemon.proc.pid), baseline - 5, daemon.read_log())
+        self.assertIn(f"tenant network {topology.meta}: released", daemon.read_log())
 
 
 if __name__ == "__main__":

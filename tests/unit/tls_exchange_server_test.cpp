@@ -138,6 +138,26 @@ TEST(TlsExchangeServer, AnswersOneRequestPerConnectionWithExportedKeys) {
     EXPECT_EQ(counters.connections, 3U);
 }
 
+TEST(TlsExchangeServer, ListenersComeAndGoWhileItServes) {
+    Served served;
+    auto listener = listen_tcp(*parse_socket_address("127.0.0.1:0", 0), 16);
+    ASSERT_TRUE(listener);
+    const std::uint16_t port = local_address_of(listener->get())->port();
+    const auto id = served.server().add_listener(std::move(listener).value());
+    ASSERT_TRUE(id) << id.error();
+    EXPECT_EQ(exchange(port, "x\n").substr(0, 3), "ok:");
+    served.server().remove_listener(*id);
+    // Closed on the server's thread: refused from then on (the port is free again).
+    std::string after;
+    for (int i = 0; i < 100 && after != "connect failed"; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        after = exchange(port, "x\n");
+    }
+    EXPECT_EQ(after, "connect failed");
+    served.server().remove_listener(*id);                           // twice: nothing happens
+    EXPECT_EQ(exchange(served.port(), "x\n").substr(0, 3), "ok:");  // the other serves on
+}
+
 TEST(TlsExchangeServer, RefusesTls12AndWrongOrMissingAlpn) {
     Served served;
     EXPECT_EQ(exchange(served.port(), "x\n", {TLS1_2_VERSION, "ntske/1"}), "");
