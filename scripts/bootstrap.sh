@@ -22,6 +22,8 @@ packages=(
   prometheus
   # the consumers of vendordata, config drives and DHCP option 42; Nova's own vendordata code
   cloud-init xorriso dnsmasq-base isc-dhcp-client python3-nova
+  # NTS cookie keys shared by a fleet: a real etcd cluster on loopback
+  etcd-server etcd-client
   # the Ansible role, deployed over SSH to booted test hosts
   ansible openssh-client
   # cloudtimed in a host-network container, as Kolla runs per-host services (runc: Debian's

@@ -95,7 +95,17 @@ struct Config {
         std::string certificate;  // PEM chain
         std::string private_key;  // PEM
         std::uint16_t ke_port = 4460;
+        // "file": the keys of this host in key_file. "etcd": the keys of a fleet in etcd
+        // (written with compare-and-swap by whoever finds a rotation due, watched by all),
+        // the last set seen kept in key_file to start with when etcd cannot be reached.
+        std::string key_store = "file";
         std::string key_file = "/var/lib/cloudtime/nts-keys";
+        std::vector<std::string> etcd_endpoints;  // http(s)://ADDRESS:PORT
+        std::string etcd_key = "/cloudtime/nts-keys";
+        std::string etcd_ca;           // https: the members' CA (empty: the system's)
+        std::string etcd_certificate;  // https: a client certificate, optional
+        std::string etcd_private_key;
+        unsigned etcd_timeout_ms = 2000;
         std::int64_t rotation_s = 86400;
         std::size_t max_connections = 1000;  // key establishments at once
         std::size_t max_connections_per_client = 16;

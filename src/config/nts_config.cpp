@@ -22,11 +22,29 @@ Status apply_nts(const TomlReader& r, const toml::table& table, Config::Nts& out
         } else if (key == "ke_port") {
             s = r.read_integer(key, node, section, 1, 65535, out.ke_port);
         } else if (key == "key_store") {
-            std::string store;
-            s = r.read_string(key, node, section, store);
-            if (s && store != "file") {
-                return r.fail(node.source(), "nts.key_store must be \"file\"");
+            s = r.read_string(key, node, section, out.key_store);
+            if (s && out.key_store != "file" && out.key_store != "etcd") {
+                return r.fail(node.source(), "nts.key_store must be \"file\" or \"etcd\"");
             }
+        } else if (key == "etcd_endpoints") {
+            auto list = r.strings_of(key, node, section);
+            if (!list) {
+                return list.failure();
+            }
+            out.etcd_endpoints = std::move(list).value();
+        } else if (key == "etcd_key") {
+            s = r.read_string(key, node, section, out.etcd_key);
+            if (s && out.etcd_key.empty()) {
+                return r.fail(node.source(), "nts.etcd_key must not be empty");
+            }
+        } else if (key == "etcd_ca") {
+            s = r.read_string(key, node, section, out.etcd_ca);
+        } else if (key == "etcd_certificate") {
+            s = r.read_string(key, node, section, out.etcd_certificate);
+        } else if (key == "etcd_private_key") {
+            s = r.read_string(key, node, section, out.etcd_private_key);
+        } else if (key == "etcd_timeout_ms") {
+            s = r.read_integer(key, node, section, 100, kMaxTimeoutMs, out.etcd_timeout_ms);
         } else if (key == "key_file") {
             s = r.read_string(key, node, section, out.key_file);
             if (s && (out.key_file.empty() || out.key_file.front() != '/')) {
@@ -51,6 +69,12 @@ Status apply_nts(const TomlReader& r, const toml::table& table, Config::Nts& out
     if (out.enabled && (out.certificate.empty() || out.private_key.empty())) {
         return r.fail(table.source(),
                       "nts.enabled needs nts.certificate (a PEM chain) and nts.private_key");
+    }
+    if (out.key_store == "etcd" && out.etcd_endpoints.empty()) {
+        return r.fail(table.source(), "nts.key_store = \"etcd\" needs nts.etcd_endpoints");
+    }
+    if (out.etcd_certificate.empty() != out.etcd_private_key.empty()) {
+        return r.fail(table.source(), "nts.etcd_certificate and nts.etcd_private_key go together");
     }
     return Done{};
 }

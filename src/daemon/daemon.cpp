@@ -302,7 +302,7 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
         const auto to_workers = [&ntp](std::shared_ptr<const proto::CookieKeyring> keys) {
             ntp.set_nts_keys(std::move(keys));
         };
-        if (auto started = nts->start(unix_seconds(), to_workers); !started) {
+        if (auto started = nts->start(unix_seconds, to_workers); !started) {
             spdlog::critical("{}", started.error());
             return 1;
         }

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/nts_etcd_store.hpp"
+#include "server/nts_key_file.hpp"
 #include "sys/text_file.hpp"
 
 namespace cloudtime::daemon {
@@ -52,41 +54,64 @@ Expected<std::unique_ptr<NtsRole>> NtsRole::prepare(const config::Config::Nts& n
     return std::unique_ptr<NtsRole>(new NtsRole(nts, std::move(service).value()));
 }
 
-Status NtsRole::start(std::int64_t now, KeysSink to_workers) {
+Status NtsRole::start(const std::function<std::int64_t()>& clock, KeysSink to_workers) {
     to_workers_ = std::move(to_workers);
-    auto file = server::NtsKeyFile::open(config_.key_file, config_.rotation_s, now);
-    if (!file) {
-        return Error{"nts.key_file: " + file.error()};
+    const std::int64_t now = clock();
+    std::string where = config_.key_file;
+    if (config_.key_store == "etcd") {
+        auto store = server::NtsEtcdStore::start(
+            {.etcd = {.endpoints = config_.etcd_endpoints,
+                      .ca_file = config_.etcd_ca,
+                      .certificate = config_.etcd_certificate,
+                      .private_key = config_.etcd_private_key,
+                      .timeout = std::chrono::milliseconds(config_.etcd_timeout_ms)},
+             .key = config_.etcd_key,
+             .cache_file = config_.key_file,
+             .rotation_s = config_.rotation_s,
+             .now = clock});
+        if (!store) {
+            return Error{"nts.key_store = \"etcd\": " + store.error()};
+        }
+        store_ = std::move(store).value();
+        where = "etcd key " + config_.etcd_key + " (cached in " + config_.key_file + ")";
+    } else {
+        auto file = server::NtsKeyFile::open(config_.key_file, config_.rotation_s, now);
+        if (!file) {
+            return Error{"nts.key_file: " + file.error()};
+        }
+        store_ = std::make_unique<server::NtsKeyFile>(std::move(file).value());
     }
-    file_.emplace(std::move(file).value());
+    (void)store_->refresh(now);  // the first set, taken
     publish(now);
     service_->start();
     spdlog::info(
         "NTS-KE on tcp port {} beside each NTP address (TLS 1.3, ntske/1, AEAD_AES_SIV_CMAC_256); "
         "cookie keys in {} (key {}, rotated every {} s)",
-        config_.ke_port, config_.key_file, file_->keys().keys.front().id, config_.rotation_s);
+        config_.ke_port, where, store_->keys().keys.front().id, config_.rotation_s);
     return Done{};
 }
 
 void NtsRole::tick(std::int64_t now) {
-    if (!file_) {
+    if (!store_) {
         return;
     }
-    const auto rotated = file_->refresh(now);
+    const auto rotated = store_->refresh(now);
     if (!rotated) {
         spdlog::warn("NTS: cannot rotate the cookie keys ({}); the current key serves on",
                      rotated.error());
     } else if (*rotated) {
-        spdlog::info("NTS: new cookie key {} (generation {})", file_->keys().keys.front().id,
-                     file_->keys().generation);
+        const proto::NtsKeySet keys = store_->keys();
+        spdlog::info("NTS: new cookie key {} (generation {})", keys.keys.front().id,
+                     keys.generation);
     }
     publish(now);
 }
 
 void NtsRole::publish(std::int64_t now) {
-    const proto::CookieKeyring ring = proto::keyring_at(file_->keys(), now);
+    const proto::NtsKeySet keys = store_->keys();
+    const proto::CookieKeyring ring = proto::keyring_at(keys, now);
     std::vector<std::uint32_t> ids;
-    for (const auto& key : file_->keys().keys) {
+    for (const auto& key : keys.keys) {
         if (ring.find(key.id) != nullptr) {
             ids.push_back(key.id);
         }

@@ -11,7 +11,7 @@
 #include "config/config.hpp"
 #include "proto/nts_key_set.hpp"
 #include "server/nts_ke_service.hpp"
-#include "server/nts_key_file.hpp"
+#include "server/nts_key_store.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::daemon {
@@ -22,10 +22,11 @@ class NtsRole {
     // `ke_port` at each NTP address.
     static Expected<std::unique_ptr<NtsRole>> prepare(const config::Config::Nts& nts,
                                                       const std::vector<sys::SocketAddress>& ntp);
-    // After the drop: loads or makes the key file (as the user that rotates it later) and
-    // starts serving. `to_workers` receives the key ring now and whenever it changes.
+    // After the drop: loads or makes the key file, or reads the fleet's keys from etcd (as the
+    // user that rotates them later), and starts serving. `to_workers` receives the key ring
+    // now and whenever it changes. `clock` gives Unix seconds (etcd's thread asks it).
     using KeysSink = std::function<void(std::shared_ptr<const proto::CookieKeyring>)>;
-    Status start(std::int64_t now, KeysSink to_workers);
+    Status start(const std::function<std::int64_t()>& clock, KeysSink to_workers);
     // Every second: a rotation when due, keys past their lifetime dropped.
     void tick(std::int64_t now);
     // SIGHUP: the certificate and key read again; on any problem the old ones serve on.
@@ -34,7 +35,8 @@ class NtsRole {
     server::NtsKeCounters counters() const { return service_->counters(); }
     // Where tenant networks' NTS-KE listeners are served.
     server::NtsKeService& key_establishment() { return *service_; }
-    const proto::NtsKeySet& keys() const { return file_->keys(); }
+    proto::NtsKeySet keys() const { return store_->keys(); }
+    server::NtsKeyStoreState key_store() const { return store_->state(); }
 
   private:
     NtsRole(config::Config::Nts nts, std::unique_ptr<server::NtsKeService> service)
@@ -43,7 +45,7 @@ class NtsRole {
 
     config::Config::Nts config_;
     std::unique_ptr<server::NtsKeService> service_;
-    std::optional<server::NtsKeyFile> file_;
+    std::unique_ptr<server::NtsKeyStore> store_;
     std::vector<std::uint32_t> published_;  // the ids handed out
     KeysSink to_workers_;
 };

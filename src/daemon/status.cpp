@@ -22,10 +22,12 @@ nlohmann::json nts_status(const NtsRole& nts) {
         refused[proto::ke_request_problem_name(static_cast<proto::KeRequestProblem>(i))] =
             c.refused.at(i);
     }
+    const proto::NtsKeySet keys = nts.keys();
     nlohmann::json ids = nlohmann::json::array();
-    for (const auto& key : nts.keys().keys) {
+    for (const auto& key : keys.keys) {
         ids.push_back(key.id);
     }
+    const server::NtsKeyStoreState store = nts.key_store();
     return {{"ke",
              {{"established", c.established},
               {"no_agreement", c.no_agreement},
@@ -39,7 +41,17 @@ nlohmann::json nts_status(const NtsRole& nts) {
               {"handshake_failed", c.tls.handshake_failed},
               {"wrong_alpn", c.tls.wrong_alpn},
               {"request_too_long", c.tls.request_too_long}}},
-            {"keys", {{"ids", ids}, {"generation", nts.keys().generation}}}};
+            {"keys",
+             {{"ids", ids},
+              {"generation", keys.generation},
+              {"store",
+               {{"kind", store.kind},
+                {"reachable", store.reachable},
+                {"endpoint", store.endpoint},
+                {"problem", store.problem},
+                {"writes", store.writes},
+                {"conflicts", store.conflicts},
+                {"failures", store.failures}}}}}};
 }
 
 }  // namespace

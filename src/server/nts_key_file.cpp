@@ -16,24 +16,32 @@ Expected<proto::SivKey> fresh_master_key() {
     return key;
 }
 
-Expected<NtsKeyFile> NtsKeyFile::open(const std::string& path, std::int64_t rotation_s,
-                                      std::int64_t now) {
+Expected<std::optional<proto::NtsKeySet>> read_key_file(const std::string& path) {
     auto text = sys::read_text_file(path, 4096);
-    if (!text && text.error_code() != ENOENT) {
+    if (!text) {
+        if (text.error_code() == ENOENT) {
+            return std::optional<proto::NtsKeySet>();
+        }
         return Error{path + ": " + text.error(), text.error_code()};
     }
-    proto::NtsKeySet set;
-    if (text) {
-        const auto others = sys::readable_by_others(path);
-        if (!others || *others) {
-            return Error{path + ": readable by others; it holds the NTS cookie keys (chmod 600)"};
-        }
-        auto decoded = proto::decode_key_set(*text);
-        if (!decoded) {
-            return Error{path + ": " + decoded.error()};
-        }
-        set = std::move(decoded).value();
+    const auto others = sys::readable_by_others(path);
+    if (!others || *others) {
+        return Error{path + ": readable by others; it holds the NTS cookie keys (chmod 600)"};
     }
+    auto decoded = proto::decode_key_set(*text);
+    if (!decoded) {
+        return Error{path + ": " + decoded.error()};
+    }
+    return std::optional<proto::NtsKeySet>(std::move(decoded).value());
+}
+
+Expected<NtsKeyFile> NtsKeyFile::open(const std::string& path, std::int64_t rotation_s,
+                                      std::int64_t now) {
+    auto read = read_key_file(path);
+    if (!read) {
+        return read.failure();
+    }
+    proto::NtsKeySet set = read->value_or(proto::NtsKeySet{});
     set.rotation_s = rotation_s;
     NtsKeyFile file(path, std::move(set));
     if (file.set_.keys.empty()) {

@@ -6,7 +6,10 @@
 #include <cstdint>
 #include <string>
 
+#include <optional>
+
 #include "proto/nts_key_set.hpp"
+#include "server/nts_key_store.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::server {
@@ -14,7 +17,11 @@ namespace cloudtime::server {
 // A fresh master key from OpenSSL's private random generator.
 Expected<proto::SivKey> fresh_master_key();
 
-class NtsKeyFile {
+// The keys in `path`: none when it does not exist; an error when it cannot be read, others
+// can read it, or it is not a key set.
+Expected<std::optional<proto::NtsKeySet>> read_key_file(const std::string& path);
+
+class NtsKeyFile final : public NtsKeyStore {
   public:
     // Loads `path`, or makes a first key there when it does not exist. The rotation period
     // given here applies from the next rotation on.
@@ -23,9 +30,9 @@ class NtsKeyFile {
 
     // Rotates when due (and writes the file); true when the keys changed. An error leaves the
     // keys as they were: they serve on.
-    Expected<bool> refresh(std::int64_t now);
-
-    const proto::NtsKeySet& keys() const { return set_; }
+    Expected<bool> refresh(std::int64_t now) override;
+    proto::NtsKeySet keys() const override { return set_; }
+    NtsKeyStoreState state() const override { return {.kind = "file"}; }
 
   private:
     NtsKeyFile(std::string path, proto::NtsKeySet set)

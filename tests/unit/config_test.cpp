@@ -335,7 +335,28 @@ ke_timeout_ms = 2000
     };
     EXPECT_NE(error_of("[nts]\nenabled = true\n").find("nts.certificate"), std::string::npos);
     EXPECT_NE(error_of("[nts]\nrotation = 1\n").find("t.toml:2"), std::string::npos);
-    EXPECT_NE(error_of("[nts]\nkey_store = \"etcd\"\n").find("key_store"), std::string::npos);
+    // etcd without endpoints, another store, a certificate without its key.
+    EXPECT_NE(error_of("[nts]\nkey_store = \"etcd\"\n").find("etcd_endpoints"), std::string::npos);
+    EXPECT_NE(error_of("[nts]\nkey_store = \"consul\"\n").find("key_store"), std::string::npos);
+    EXPECT_NE(error_of("[nts]\netcd_certificate = \"/c\"\n").find("etcd_private_key"),
+              std::string::npos);
+    EXPECT_NE(error_of("[nts]\netcd_key = \"\"\n").find("etcd_key"), std::string::npos);
+    auto etcd = parse_config(R"([nts]
+key_store = "etcd"
+etcd_endpoints = ["https://10.0.0.1:2379", "https://10.0.0.2:2379"]
+etcd_key = "/region1/nts"
+etcd_ca = "/etc/cloudtime/etcd-ca.pem"
+etcd_certificate = "/etc/cloudtime/etcd.crt"
+etcd_private_key = "/etc/cloudtime/etcd.key"
+etcd_timeout_ms = 1500
+)",
+                             "t.toml");
+    ASSERT_TRUE(etcd) << etcd.error();
+    EXPECT_EQ(etcd->nts.key_store, "etcd");
+    EXPECT_EQ(etcd->nts.etcd_endpoints.size(), 2U);
+    EXPECT_EQ(etcd->nts.etcd_key, "/region1/nts");
+    EXPECT_EQ(etcd->nts.etcd_private_key, "/etc/cloudtime/etcd.key");
+    EXPECT_EQ(etcd->nts.etcd_timeout_ms, 1500U);
     EXPECT_NE(error_of("[nts]\nkey_file = \"relative\"\n").find("absolute"), std::string::npos);
     EXPECT_NE(error_of("[nts]\nke_port = 0\n").find("ke_port"), std::string::npos);
     EXPECT_NE(error_of("[nts]\nsomething = 1\n").find("something"), std::string::npos);

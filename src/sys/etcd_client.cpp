@@ -1,0 +1,363 @@
+#include "sys/etcd_client.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <nlohmann/json.hpp>
+
+#include "sys/socket_address.hpp"
+#include "sys/text_file.hpp"
+
+namespace cloudtime::sys {
+
+namespace {
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = net::ip::tcp;
+
+constexpr std::size_t kMaxAnswer = std::size_t{1} << 20U;
+constexpr auto kStopCheck = std::chrono::milliseconds(100);
+
+struct Endpoint {
+    bool tls = false;
+    std::string host;  // the address, without brackets
+    tcp::endpoint address;
+};
+
+Expected<Endpoint> parse_endpoint(const std::string& url) {
+    Endpoint out;
+    std::string rest;
+    if (url.rfind("http://", 0) == 0) {
+        rest = url.substr(7);
+    } else if (url.rfind("https://", 0) == 0) {
+        out.tls = true;
+        rest = url.substr(8);
+    } else {
+        return Error{"etcd endpoint '" + url +
+                     "': not http://ADDRESS:PORT or https://ADDRESS:PORT"};
+    }
+    if (!rest.empty() && rest.back() == '/') {
+        rest.pop_back();
+    }
+    const auto address = parse_socket_address(rest, 0);
+    if (!address || address->port() == 0) {
+        return Error{"etcd endpoint '" + url +
+                     "': give an IP address and a port (names are not resolved)"};
+    }
+    out.host = address->host_string();
+    out.address = tcp::endpoint(net::ip::make_address(out.host), address->port());
+    return out;
+}
+
+std::string base64(const std::string& in) {
+    std::string out(4 * ((in.size() + 2) / 3), '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(in.data()),
+                                  static_cast<int>(in.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+std::optional<std::string> unbase64(const std::string& in) {
+    if (in.size() % 4 != 0) {
+        return std::nullopt;
+    }
+    std::string out(in.size() / 4 * 3, '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(in.data()),
+                                  static_cast<int>(in.size()));
+    if (n < 0) {
+        return std::nullopt;
+    }
+    // EVP_DecodeBlock counts the padding as zero octets.
+    std::size_t size = static_cast<std::size_t>(n);
+    for (std::size_t i = in.size(); i > 0 && in[i - 1] == '='; --i) {
+        --size;
+    }
+    out.resize(size);
+    return out;
+}
+
+// etcd's JSON gateway writes 64-bit numbers as strings.
+std::int64_t number(const nlohmann::json& j, const char* name) {
+    const auto it = j.find(name);
+    if (it == j.end()) {
+        return 0;
+    }
+    if (it->is_string()) {
+        return std::stoll(it->get<std::string>());
+    }
+    return it->get<std::int64_t>();
+}
+
+std::string describe(const beast::error_code& ec, std::chrono::milliseconds timeout) {
+    if (ec == beast::error::timeout) {
+        return "no answer within " + std::to_string(timeout.count()) + " ms";
+    }
+    return ec.message();
+}
+
+}  // namespace
+
+struct EtcdClient::Call {
+    std::chrono::milliseconds timeout{};
+    // Streamed: read until done(body so far) says true; a timeout then means "nothing came".
+    std::function<bool(const std::string&)> done{};
+    const std::atomic<bool>* stop = nullptr;
+    bool finished = false;  // done() said so
+};
+
+namespace {
+
+// One POST over `stream` (connected or not yet), run on `io` to its end.
+template <typename Stream>
+Expected<std::string> exchange(
+    net::io_context& io, Stream& stream, const Endpoint& endpoint, const std::string& path,
+    const std::string& body, EtcdClient::Call& call, const std::function<void()>& cancel,
+    const std::function<void(std::function<void(beast::error_code)>)>& handshake) {
+    auto& lowest = beast::get_lowest_layer(stream);
+    lowest.expires_after(call.timeout);
+    http::request<http::string_body> request{http::verb::post, path, 11};
+    request.set(http::field::host, endpoint.host);
+    request.set(http::field::content_type, "application/json");
+    request.body() = body;
+    request.prepare_payload();
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kMaxAnswer);
+    std::string streamed;
+    auto on_chunk = [&](std::uint64_t, beast::string_view data, beast::error_code& ec) {
+        streamed.append(data.data(), data.size());
+        if (streamed.size() > kMaxAnswer) {
+            ec = http::error::body_limit;
+        } else if (call.done(streamed)) {
+            call.finished = true;
+            ec = net::error::operation_aborted;  // enough: stop reading
+        }
+        return data.size();
+    };
+    if (call.done) {
+        parser.on_chunk_body(on_chunk);
+    }
+    net::steady_timer stopper(io);
+    std::function<void()> watch_stop = [&] {
+        stopper.expires_after(kStopCheck);
+        stopper.async_wait([&](beast::error_code e) {
+            if (e) {
+                return;
+            }
+            if (call.stop != nullptr && call.stop->load()) {
+                cancel();
+                return;
+            }
+            watch_stop();
+        });
+    };
+    if (call.stop != nullptr) {
+        watch_stop();
+    }
+    beast::error_code ec;
+    const char* stage = "cannot connect";
+    bool sent = false;
+    lowest.async_connect(endpoint.address, [&](beast::error_code e) {
+        if ((ec = e)) {
+            stopper.cancel();
+            return;
+        }
+        stage = "TLS handshake failed";
+        handshake([&](beast::error_code e1) {
+            if ((ec = e1)) {
+                stopper.cancel();
+                return;
+            }
+            stage = "cannot send the request";
+            http::async_write(stream, request, [&](beast::error_code e2, std::size_t) {
+                if ((ec = e2)) {
+                    stopper.cancel();
+                    return;
+                }
+                stage = "no complete answer";
+                sent = true;
+                http::async_read(stream, buffer, parser, [&](beast::error_code e3, std::size_t) {
+                    ec = e3;
+                    stopper.cancel();
+                });
+            });
+        });
+    });
+    io.run();
+    if (call.finished) {
+        return streamed;
+    }
+    if (call.done && sent && (ec == beast::error::timeout || ec == net::error::operation_aborted)) {
+        return std::string();  // waited the whole time, or asked to stop: no change
+    }
+    if (ec) {
+        return Error{std::string(stage) + ": " + describe(ec, call.timeout)};
+    }
+    const auto& response = parser.get();
+    if (response.result() != http::status::ok) {
+        return Error{"HTTP " + std::to_string(response.result_int()) + ": " +
+                     response.body().substr(0, 200)};
+    }
+    return call.done ? streamed : response.body();
+}
+
+}  // namespace
+
+Expected<EtcdClient> EtcdClient::create(EtcdOptions options) {
+    if (options.endpoints.empty()) {
+        return Error{"no etcd endpoints"};
+    }
+    for (const auto& url : options.endpoints) {
+        if (auto parsed = parse_endpoint(url); !parsed) {
+            return parsed.failure();
+        }
+    }
+    for (const auto* file : {&options.ca_file, &options.certificate, &options.private_key}) {
+        if (!file->empty()) {
+            if (auto text = read_text_file(*file, kMaxAnswer); !text) {
+                return Error{*file + ": " + text.error(), text.error_code()};
+            }
+        }
+    }
+    if (options.certificate.empty() != options.private_key.empty()) {
+        return Error{"an etcd client certificate needs its private key, and the other way round"};
+    }
+    return EtcdClient(std::move(options));
+}
+
+Expected<std::string> EtcdClient::post(const std::string& path, const std::string& body,
+                                       Call& call) {
+    std::string problems;
+    const std::size_t count = options_.endpoints.size();
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::size_t index = (preferred_ + i) % count;
+        const std::string& url = options_.endpoints[index];
+        const auto endpoint = parse_endpoint(url);  // checked in create()
+        net::io_context io;
+        Expected<std::string> answer = Error{"not tried"};
+        if (!endpoint->tls) {
+            beast::tcp_stream stream(io);
+            answer = exchange(
+                io, stream, *endpoint, path, body, call, [&] { stream.cancel(); },
+                [](const std::function<void(beast::error_code)>& next) { next({}); });
+        } else {
+            ssl::context context(ssl::context::tls_client);
+            beast::error_code ec;
+            if (options_.ca_file.empty()) {
+                context.set_default_verify_paths(ec);
+            } else {
+                context.load_verify_file(options_.ca_file, ec);
+            }
+            if (!ec && !options_.certificate.empty()) {
+                context.use_certificate_chain_file(options_.certificate, ec);
+                if (!ec) {
+                    context.use_private_key_file(options_.private_key, ssl::context::pem, ec);
+                }
+            }
+            if (ec) {
+                return Error{"etcd TLS files: " + ec.message()};
+            }
+            context.set_verify_mode(ssl::verify_peer);
+            beast::ssl_stream<beast::tcp_stream> stream(io, context);
+            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(stream.native_handle()),
+                                          endpoint->host.c_str());
+            answer = exchange(
+                io, stream, *endpoint, path, body, call,
+                [&] { beast::get_lowest_layer(stream).cancel(); },
+                [&](const std::function<void(beast::error_code)>& next) {
+                    stream.async_handshake(ssl::stream_base::client,
+                                           [next](beast::error_code e) { next(e); });
+                });
+        }
+        if (answer) {
+            preferred_ = index;
+            endpoint_ = url;
+            return answer;
+        }
+        problems += (problems.empty() ? "" : "; ") + url + ": " + answer.error();
+        if (call.stop != nullptr && call.stop->load()) {
+            break;
+        }
+    }
+    return Error{"no etcd endpoint answered (" + problems + ")"};
+}
+
+Expected<EtcdRead> EtcdClient::get(const std::string& key) {
+    Call call{.timeout = options_.timeout};
+    const auto body = post("/v3/kv/range", nlohmann::json{{"key", base64(key)}}.dump(), call);
+    if (!body) {
+        return body.failure();
+    }
+    const auto j = nlohmann::json::parse(*body, nullptr, false);
+    try {
+        EtcdRead read;
+        read.revision = number(j.at("header"), "revision");
+        const auto kvs = j.find("kvs");
+        if (kvs != j.end() && !kvs->empty()) {
+            const auto& kv = kvs->at(0);
+            auto value = unbase64(kv.value("value", std::string()));
+            if (!value) {
+                return Error{"etcd answered a value that is not base64"};
+            }
+            read.value = EtcdValue{std::move(value).value(), number(kv, "mod_revision")};
+        }
+        return read;
+    } catch (const std::exception& e) {
+        return Error{std::string("etcd answered what is not a range response: ") + e.what()};
+    }
+}
+
+Expected<bool> EtcdClient::put_if_unchanged(const std::string& key, const std::string& value,
+                                            std::int64_t mod_revision) {
+    const std::string k = base64(key);
+    const nlohmann::json request{
+        {"compare",
+         {{{"key", k},
+           {"target", "MOD"},
+           {"result", "EQUAL"},
+           {"mod_revision", std::to_string(mod_revision)}}}},
+        {"success", {{{"request_put", {{"key", k}, {"value", base64(value)}}}}}}};
+    Call call{.timeout = options_.timeout};
+    const auto body = post("/v3/kv/txn", request.dump(), call);
+    if (!body) {
+        return body.failure();
+    }
+    const auto j = nlohmann::json::parse(*body, nullptr, false);
+    if (!j.is_object() || !j.contains("header")) {
+        return Error{"etcd answered what is not a transaction response"};
+    }
+    return j.value("succeeded", false);
+}
+
+Expected<bool> EtcdClient::wait_for_change(const std::string& key, std::int64_t after,
+                                           std::chrono::milliseconds wait,
+                                           const std::atomic<bool>& stop) {
+    const nlohmann::json request{
+        {"create_request", {{"key", base64(key)}, {"start_revision", std::to_string(after + 1)}}}};
+    Call call{.timeout = wait,
+              .done =
+                  [](const std::string& so_far) {
+                      // One JSON object per line: the first says "created", an event follows.
+                      return so_far.find("\"events\"") != std::string::npos;
+                  },
+              .stop = &stop};
+    const auto body = post("/v3/watch", request.dump(), call);
+    if (!body) {
+        return body.failure();
+    }
+    return call.finished;
+}
+
+}  // namespace cloudtime::sys

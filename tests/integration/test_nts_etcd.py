@@ -1,0 +1,238 @@
+"""NTS cookie keys shared by a fleet through etcd: a 3-member etcd 3.4 cluster on loopback, two
+cloudtimed instances (A and B, as on two hypervisors) with `key_store = "etcd"`. A chronyd in a
+VM namespace does its key establishment with A on 169.254.169.254; the route to the metadata IP
+then moves to B's tenant network (what a live migration looks like from the VM) and chronyd
+stays authenticated with A's cookies, without a new key establishment (B's KE counter stays 0).
+One member down: service goes on; all down: the keys held serve on, with a warning and the
+store's state saying so. Rotation is written once per period for the whole fleet."""
+
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+from test_nts import authdata, nts_section, trusted_copy, wait_nts_cookies
+from test_tenant_networks import ip, tenant_config
+
+
+class EtcdCluster:
+    """Three etcd members on 127.0.0.1, each with its own data directory."""
+
+    def __init__(self, names=("e1", "e2", "e3")):
+        self.dir = tempfile.mkdtemp(prefix="cloudtime-etcd-")
+        self.names = names
+        self.client = {n: harness.free_tcp_port() for n in names}
+        self.peer = {n: harness.free_tcp_port() for n in names}
+        self.procs = {}
+        self.cluster = ",".join(f"{n}=http://127.0.0.1:{self.peer[n]}" for n in names)
+        for n in names:
+            self.start(n)
+        self.wait_healthy()
+
+    def start(self, name):
+        with open(os.path.join(self.dir, f"{name}.log"), "a") as log:
+            self.procs[name] = subprocess.Popen(
+                ["etcd", "--name", name, "--data-dir", os.path.join(self.dir, name),
+                 "--listen-client-urls", f"http://127.0.0.1:{self.client[name]}",
+                 "--advertise-client-urls", f"http://127.0.0.1:{self.client[name]}",
+                 "--listen-peer-urls", f"http://127.0.0.1:{self.peer[name]}",
+                 "--initial-advertise-peer-urls", f"http://127.0.0.1:{self.peer[name]}",
+                 "--initial-cluster", self.cluster, "--initial-cluster-state", "new",
+                 "--initial-cluster-token", os.path.basename(self.dir)],
+                stdout=log, stderr=subprocess.STDOUT)
+
+    def stop(self, name):
+        proc = self.procs.pop(name, None)
+        if proc:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+    def endpoints(self):
+        return [f"http://127.0.0.1:{self.client[n]}" for n in self.names]
+
+    def wait_healthy(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        while True:
+            p = subprocess.run(["etcdctl", "--endpoints", ",".join(self.endpoints()),
+                                "endpoint", "health"], capture_output=True, text=True,
+                               env={**os.environ, "ETCDCTL_API": "3"})
+            if p.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("etcd cluster not healthy:\n" + p.stdout + p.stderr)
+            time.sleep(0.3)
+
+    def remove(self):
+        for name in list(self.procs):
+            self.stop(name)
+        shutil.rmtree(self.dir, True)
+
+
+class MigrationTopology:
+    """A VM namespace linked to two metadata namespaces, one per cloudtimed (ovnmeta-<tagA>-x
+    and ovnmeta-<tagB>-x), each holding 169.254.169.254; the VM's route to the metadata IP goes
+    through A's link until move_to_b()."""
+
+    def __init__(self, tag_a, tag_b):
+        suffix = secrets.token_hex(3)
+        self.meta_a = f"ovnmeta-{tag_a}-{suffix}"
+        self.meta_b = f"ovnmeta-{tag_b}-{suffix}"
+        self.vm = f"ct-vm-{suffix}"
+        self.vm_a, self.vm_b = f"cva{suffix}", f"cvb{suffix}"
+        self.namespaces = [self.meta_a, self.meta_b, self.vm]
+        try:
+            for ns in self.namespaces:
+                ip("netns", "add", ns)
+                ip("-n", ns, "link", "set", "lo", "up")
+            for meta, vm_if, vm_addr in ((self.meta_a, self.vm_a, "169.254.10.10"),
+                                         (self.meta_b, self.vm_b, "169.254.10.11")):
+                meta_if = "m" + vm_if[1:]
+                ip("link", "add", "name", meta_if, "netns", meta, "type", "veth", "peer", "name",
+                   vm_if, "netns", self.vm)
+                ip("-n", meta, "addr", "add", "169.254.169.254/16", "dev", meta_if)
+                ip("-n", self.vm, "addr", "add", f"{vm_addr}/32", "dev", vm_if)
+                ip("-n", meta, "link", "set", meta_if, "up")
+                ip("-n", self.vm, "link", "set", vm_if, "up")
+                ip("-n", meta, "route", "add", f"{vm_addr}/32", "dev", meta_if)
+            ip("-n", self.vm, "route", "add", "169.254.169.254/32", "dev", self.vm_a, "src",
+               "169.254.10.10")
+        except Exception:
+            self.remove()
+            raise
+
+    def move_to_b(self):
+        ip("-n", self.vm, "route", "replace", "169.254.169.254/32", "dev", self.vm_b, "src",
+           "169.254.10.11")
+
+    def remove(self):
+        for ns in self.namespaces:
+            subprocess.run(["ip", "netns", "delete", ns], capture_output=True)
+
+
+def etcd_config(directory, tag, cert, key, ke_port, endpoints, rotation):
+    os.makedirs(os.path.join(directory, "keys"), exist_ok=True)
+    return (tenant_config(tag, addresses=("169.254.169.254",)) +
+            nts_section(directory, cert, key, ke_port, rotation) +
+            'key_store = "etcd"\netcd_endpoints = [' +
+            ", ".join(f'"{e}"' for e in endpoints) + ']\netcd_timeout_ms = 500\n')
+
+
+class NtsKeysInEtcd(harness.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        harness.require_program("etcd")
+        harness.require_program("etcdctl")
+        harness.require_program("chronyd")
+        harness.require_root()
+        super().setUpClass()
+
+    def fleet(self, rotation=86400):
+        """The cluster, and cloudtimed A and B on it, each following its own tenant networks."""
+        cluster = EtcdCluster()
+        self.addCleanup(cluster.remove)
+        directory = tempfile.mkdtemp(prefix="cloudtime-nts-etcd-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        cert, key = harness.self_signed_certificate(directory, "169.254.169.254")
+        tags = ("a" + secrets.token_hex(2), "b" + secrets.token_hex(2))
+        daemons = []
+        for name, tag in zip("AB", tags):
+            workdir = os.path.join(directory, name)
+            os.makedirs(workdir)
+            ke_port = harness.free_tcp_port()
+            daemon = harness.Daemon(config=etcd_config(workdir, tag, cert, key, ke_port,
+                                                       cluster.endpoints(), rotation),
+                                    workdir=workdir)
+            self.addCleanup(daemon.cleanup)
+            daemon.ke_port = ke_port
+            daemons.append(daemon)
+        return cluster, daemons, tags, cert
+
+    def keys(self, daemon):
+        return daemon.status()["nts"]["keys"]
+
+    def test_a_migrated_vm_stays_authenticated_without_a_new_key_establishment(self):
+        cluster, (a, b), tags, cert = self.fleet()
+        # One set for the fleet, written once.
+        ka, kb = self.keys(a), self.keys(b)
+        self.assertEqual(ka["ids"], kb["ids"])
+        self.assertEqual(ka["generation"], 1, ka)
+        self.assertEqual(ka["store"]["writes"] + kb["store"]["writes"], 1, (ka, kb))
+        self.assertTrue(ka["store"]["reachable"] and kb["store"]["reachable"])
+        topology = MigrationTopology(*tags)
+        self.addCleanup(topology.remove)
+        a.wait_tenant_served(topology.meta_a, 1)
+        b.wait_tenant_served(topology.meta_b, 1)
+        trusted = trusted_copy(cert)
+        self.addCleanup(shutil.rmtree, os.path.dirname(trusted), True)
+        chronyd = harness.Chronyd([f"server 169.254.169.254 nts ntsport {a.ke_port} iburst "
+                                   "minpoll -4 maxpoll -4", f"ntstrustedcerts {trusted}"],
+                                  netns=topology.vm)
+        self.addCleanup(chronyd.cleanup)
+        wait_nts_cookies(self, chronyd, a, "169.254.169.254")
+        self.assertEqual(a.status()["nts"]["ke"]["established"], 1)
+        # The VM moves: its requests now reach B, with cookies A made.
+        topology.move_to_b()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and b.counters()["nts"] < 4:
+            time.sleep(0.25)
+        cb = b.counters()
+        self.assertGreaterEqual(cb["nts"], 4, (cb, b.read_log()))
+        self.assertEqual(cb["nts_nak"], 0, cb)
+        self.assertEqual(b.status()["nts"]["ke"]["established"], 0)
+        row = authdata(chronyd)["169.254.169.254"]
+        self.assertEqual(row[7], "0", row)  # no NAK
+        self.assertEqual(row[8], "8", row)  # cookies replenished by B
+        self.assertRegex(chronyd.chronyc("-n", "ntpdata", "169.254.169.254"),
+                         r"Authenticated\s*:\s*Yes")
+
+        # One member down: the others answer.
+        cluster.stop("e1")
+        time.sleep(1.5)
+        self.assertTrue(self.keys(a)["store"]["reachable"], self.keys(a))
+        # All down: the keys held serve on, the state and the log say so.
+        cluster.stop("e2")
+        cluster.stop("e3")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and self.keys(b)["store"]["reachable"]:
+            time.sleep(0.2)
+        kb = self.keys(b)
+        self.assertFalse(kb["store"]["reachable"], kb)
+        self.assertIn("no etcd endpoint answered", kb["store"]["problem"])
+        self.assertEqual(kb["ids"], ka["ids"])
+        self.assertIn("keys held serve on", b.read_log())
+        before = b.counters()["nts"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and b.counters()["nts"] < before + 2:
+            time.sleep(0.25)
+        self.assertGreaterEqual(b.counters()["nts"], before + 2)
+        self.assertEqual(b.counters()["nts_nak"], 0)
+
+    def test_rotation_is_written_once_per_period_for_the_fleet(self):
+        _, (a, b), _, _ = self.fleet(rotation=2)
+        start = self.keys(a)["generation"]
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and self.keys(a)["generation"] < start + 4:
+            time.sleep(0.2)
+        ka, kb = self.keys(a), self.keys(b)
+        self.assertGreaterEqual(ka["generation"], start + 4, ka)
+        # Both hold the same keys (B may be one watch behind: compare at the same generation).
+        deadline = time.monotonic() + 3
+        while (time.monotonic() < deadline and
+               self.keys(b)["generation"] != self.keys(a)["generation"]):
+            time.sleep(0.05)
+        ka, kb = self.keys(a), self.keys(b)
+        if ka["generation"] == kb["generation"]:
+            self.assertEqual(ka["ids"], kb["ids"])
+        # One write per generation, whoever made it; the losers counted as conflicts.
+        writes = ka["store"]["writes"] + kb["store"]["writes"]
+        self.assertEqual(writes, max(ka["generation"], kb["generation"]), (ka, kb))
+        # Ids follow each other: no generation was made twice.
+        self.assertEqual(ka["ids"], list(range(ka["ids"][0], ka["ids"][0] - len(ka["ids"]), -1)))
+
+
+if __name__ == "__main__":
+    unittest.main()
