@@ -28,6 +28,27 @@ Expected<sys::TlsCredentials> read_credentials(const config::Config::Nts& nts) {
     return credentials;
 }
 
+// etcd's endpoints and TLS material, read as root like the certificate.
+Expected<sys::EtcdOptions> read_etcd_options(const config::Config::Nts& nts) {
+    sys::EtcdOptions options{.endpoints = nts.etcd_endpoints,
+                             .timeout = std::chrono::milliseconds(nts.etcd_timeout_ms)};
+    const std::pair<const std::string*, std::string*> files[] = {
+        {&nts.etcd_ca, &options.ca_pem},
+        {&nts.etcd_certificate, &options.certificate_pem},
+        {&nts.etcd_private_key, &options.private_key_pem}};
+    for (const auto& [path, pem] : files) {
+        if (path->empty()) {
+            continue;
+        }
+        auto text = sys::read_text_file(*path, kPemLimit);
+        if (!text) {
+            return Error{"nts etcd TLS file " + *path + ": " + text.error(), text.error_code()};
+        }
+        *pem = std::move(text).value();
+    }
+    return options;
+}
+
 }  // namespace
 
 Expected<std::unique_ptr<NtsRole>> NtsRole::prepare(const config::Config::Nts& nts,
@@ -35,6 +56,14 @@ Expected<std::unique_ptr<NtsRole>> NtsRole::prepare(const config::Config::Nts& n
     auto credentials = read_credentials(nts);
     if (!credentials) {
         return credentials.failure();
+    }
+    sys::EtcdOptions etcd;
+    if (nts.key_store == "etcd") {
+        auto read = read_etcd_options(nts);
+        if (!read) {
+            return read.failure();
+        }
+        etcd = std::move(read).value();
     }
     auto service = server::NtsKeService::create(
         *credentials, {.max_connections = nts.max_connections,
@@ -51,7 +80,7 @@ Expected<std::unique_ptr<NtsRole>> NtsRole::prepare(const config::Config::Nts& n
             return listening.failure();
         }
     }
-    return std::unique_ptr<NtsRole>(new NtsRole(nts, std::move(service).value()));
+    return std::unique_ptr<NtsRole>(new NtsRole(nts, std::move(etcd), std::move(service).value()));
 }
 
 Status NtsRole::start(const std::function<std::int64_t()>& clock, KeysSink to_workers) {
@@ -59,16 +88,11 @@ Status NtsRole::start(const std::function<std::int64_t()>& clock, KeysSink to_wo
     const std::int64_t now = clock();
     std::string where = config_.key_file;
     if (config_.key_store == "etcd") {
-        auto store = server::NtsEtcdStore::start(
-            {.etcd = {.endpoints = config_.etcd_endpoints,
-                      .ca_file = config_.etcd_ca,
-                      .certificate = config_.etcd_certificate,
-                      .private_key = config_.etcd_private_key,
-                      .timeout = std::chrono::milliseconds(config_.etcd_timeout_ms)},
-             .key = config_.etcd_key,
-             .cache_file = config_.key_file,
-             .rotation_s = config_.rotation_s,
-             .now = clock});
+        auto store = server::NtsEtcdStore::start({.etcd = etcd_,
+                                                  .key = config_.etcd_key,
+                                                  .cache_file = config_.key_file,
+                                                  .rotation_s = config_.rotation_s,
+                                                  .now = clock});
         if (!store) {
             return Error{"nts.key_store = \"etcd\": " + store.error()};
         }

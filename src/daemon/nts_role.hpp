@@ -12,6 +12,7 @@
 #include "proto/nts_key_set.hpp"
 #include "server/nts_ke_service.hpp"
 #include "server/nts_key_store.hpp"
+#include "sys/etcd_client.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::daemon {
@@ -39,11 +40,13 @@ class NtsRole {
     server::NtsKeyStoreState key_store() const { return store_->state(); }
 
   private:
-    NtsRole(config::Config::Nts nts, std::unique_ptr<server::NtsKeService> service)
-        : config_(std::move(nts)), service_(std::move(service)) {}
+    NtsRole(config::Config::Nts nts, sys::EtcdOptions etcd,
+            std::unique_ptr<server::NtsKeService> service)
+        : config_(std::move(nts)), etcd_(std::move(etcd)), service_(std::move(service)) {}
     void publish(std::int64_t now);
 
     config::Config::Nts config_;
+    sys::EtcdOptions etcd_;  // key_store = "etcd": endpoints and TLS material
     std::unique_ptr<server::NtsKeService> service_;
     std::unique_ptr<server::NtsKeyStore> store_;
     std::vector<std::uint32_t> published_;  // the ids handed out

@@ -118,7 +118,7 @@ void NtsEtcdStore::adopt(const proto::NtsKeySet& set) {
 void NtsEtcdStore::unreachable(const std::string& problem) {
     const std::lock_guard lock(mutex_);
     ++state_.failures;
-    if (state_.reachable) {
+    if (state_.reachable && !set_.keys.empty()) {  // without keys, start() says why
         spdlog::warn("NTS: {}; the {} keys held serve on, etcd is tried again every second",
                      problem, set_.keys.size());
     }

@@ -14,7 +14,6 @@
 #include <nlohmann/json.hpp>
 
 #include "sys/socket_address.hpp"
-#include "sys/text_file.hpp"
 
 namespace cloudtime::sys {
 
@@ -224,14 +223,7 @@ Expected<EtcdClient> EtcdClient::create(EtcdOptions options) {
             return parsed.failure();
         }
     }
-    for (const auto* file : {&options.ca_file, &options.certificate, &options.private_key}) {
-        if (!file->empty()) {
-            if (auto text = read_text_file(*file, kMaxAnswer); !text) {
-                return Error{*file + ": " + text.error(), text.error_code()};
-            }
-        }
-    }
-    if (options.certificate.empty() != options.private_key.empty()) {
+    if (options.certificate_pem.empty() != options.private_key_pem.empty()) {
         return Error{"an etcd client certificate needs its private key, and the other way round"};
     }
     return EtcdClient(std::move(options));
@@ -255,19 +247,20 @@ Expected<std::string> EtcdClient::post(const std::string& path, const std::strin
         } else {
             ssl::context context(ssl::context::tls_client);
             beast::error_code ec;
-            if (options_.ca_file.empty()) {
+            if (options_.ca_pem.empty()) {
                 context.set_default_verify_paths(ec);
             } else {
-                context.load_verify_file(options_.ca_file, ec);
+                context.add_certificate_authority(net::buffer(options_.ca_pem), ec);
             }
-            if (!ec && !options_.certificate.empty()) {
-                context.use_certificate_chain_file(options_.certificate, ec);
+            if (!ec && !options_.certificate_pem.empty()) {
+                context.use_certificate_chain(net::buffer(options_.certificate_pem), ec);
                 if (!ec) {
-                    context.use_private_key_file(options_.private_key, ssl::context::pem, ec);
+                    context.use_private_key(net::buffer(options_.private_key_pem),
+                                            ssl::context::pem, ec);
                 }
             }
             if (ec) {
-                return Error{"etcd TLS files: " + ec.message()};
+                return Error{"etcd TLS material: " + ec.message()};
             }
             context.set_verify_mode(ssl::verify_peer);
             beast::ssl_stream<beast::tcp_stream> stream(io, context);

@@ -17,10 +17,12 @@
 namespace cloudtime::sys {
 
 struct EtcdOptions {
-    std::vector<std::string> endpoints;       // "http://127.0.0.1:2379", "https://[::1]:2379"
-    std::string ca_file;                      // https: the CA that signed the members' certificates
-    std::string certificate;                  // https: a client certificate (PEM), optional
-    std::string private_key;                  // and its key
+    std::vector<std::string> endpoints;  // "http://127.0.0.1:2379", "https://[::1]:2379"
+    // https, PEM texts (read before privileges drop): the CA that signed the members'
+    // certificates (empty: the system's store), a client certificate and its key (optional).
+    std::string ca_pem{};
+    std::string certificate_pem{};
+    std::string private_key_pem{};
     std::chrono::milliseconds timeout{2000};  // per request and endpoint
 };
 
@@ -36,7 +38,7 @@ struct EtcdRead {
 
 class EtcdClient {
   public:
-    // Checks the endpoints' form and that the TLS files can be read.
+    // Checks the endpoints' form and the TLS material.
     static Expected<EtcdClient> create(EtcdOptions options);
 
     Expected<EtcdRead> get(const std::string& key);

@@ -9,6 +9,7 @@ store's state saying so. Rotation is written once per period for the whole fleet
 import os
 import secrets
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -143,11 +144,10 @@ class NtsKeysInEtcd(harness.TestCase):
             workdir = os.path.join(directory, name)
             os.makedirs(workdir)
             ke_port = harness.free_tcp_port()
-            daemon = harness.Daemon(config=etcd_config(workdir, tag, cert, key, ke_port,
-                                                       cluster.endpoints(), rotation),
-                                    workdir=workdir)
+            config = etcd_config(workdir, tag, cert, key, ke_port, cluster.endpoints(), rotation)
+            daemon = harness.Daemon(config=config, workdir=workdir)
             self.addCleanup(daemon.cleanup)
-            daemon.ke_port = ke_port
+            daemon.ke_port, daemon.config_text, daemon.workdir = ke_port, config, workdir
             daemons.append(daemon)
         return cluster, daemons, tags, cert
 
@@ -210,6 +210,95 @@ class NtsKeysInEtcd(harness.TestCase):
             time.sleep(0.25)
         self.assertGreaterEqual(b.counters()["nts"], before + 2)
         self.assertEqual(b.counters()["nts_nak"], 0)
+        # A restart while etcd is down starts with the keys cached in key_file (0600).
+        cache = os.path.join(b.workdir, "keys", "nts-keys")
+        self.assertEqual(stat.S_IMODE(os.stat(cache).st_mode), 0o600)
+        b.stop()
+        again = harness.Daemon(config=b.config_text, workdir=b.workdir)
+        self.addCleanup(again.cleanup)
+        self.assertEqual(self.keys(again)["ids"], ka["ids"])
+        self.assertIn("starting with the 1 keys cached in", again.read_log())
+
+    def test_etcd_over_tls_with_client_certificates(self):
+        directory = tempfile.mkdtemp(prefix="cloudtime-etcd-tls-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        server_dir, client_dir = (os.path.join(directory, d) for d in ("server", "client"))
+        os.makedirs(server_dir)
+        os.makedirs(client_dir)
+        server_cert, server_key = harness.self_signed_certificate(server_dir)
+        client_cert, client_key = harness.self_signed_certificate(client_dir)
+        # etcd's JSON gateway talks to its own gRPC server with the server's certificate as
+        # its client certificate: the trusted CAs hold both.
+        trusted_ca = os.path.join(directory, "trusted.pem")
+        with open(trusted_ca, "w") as out:
+            for path in (client_cert, server_cert):
+                with open(path) as f:
+                    out.write(f.read())
+        port, peer = harness.free_tcp_port(), harness.free_tcp_port()
+        with open(os.path.join(directory, "etcd.log"), "a") as log:
+            etcd = subprocess.Popen(
+                ["etcd", "--name", "tls", "--data-dir", os.path.join(directory, "data"),
+                 "--listen-client-urls", f"https://127.0.0.1:{port}",
+                 "--advertise-client-urls", f"https://127.0.0.1:{port}",
+                 "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+                 "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+                 "--initial-cluster", f"tls=http://127.0.0.1:{peer}",
+                 "--cert-file", server_cert, "--key-file", server_key, "--client-cert-auth",
+                 "--trusted-ca-file", trusted_ca], stdout=log, stderr=subprocess.STDOUT)
+        self.addCleanup(etcd.wait, 10)
+        self.addCleanup(etcd.terminate)
+        time.sleep(2)  # a single member elects itself at once
+        cert, key = harness.self_signed_certificate(directory)
+        endpoint = f"https://127.0.0.1:{port}"
+
+        # cloudtimed reads the TLS files as root and writes its key cache as _cloudtime.
+        os.chmod(directory, 0o755)
+
+        def config(workdir, client=True):
+            os.makedirs(os.path.join(workdir, "keys"))
+            shutil.chown(os.path.join(workdir, "keys"), "_cloudtime", "_cloudtime")
+            text = (harness.LOCAL_CONFIG +
+                    nts_section(workdir, cert, key, harness.free_tcp_port()) +
+                    f'key_store = "etcd"\netcd_endpoints = ["{endpoint}"]\n'
+                    f'etcd_ca = "{server_cert}"\netcd_timeout_ms = 1000\n')
+            if client:
+                text += (f'etcd_certificate = "{client_cert}"\n'
+                         f'etcd_private_key = "{client_key}"\n')
+            return text
+
+        good_dir = os.path.join(directory, "good")
+        deadline = time.monotonic() + 20
+        while True:  # until etcd listens
+            daemon = harness.Daemon(config=config(good_dir), workdir=good_dir, wait_ready=False)
+            self.addCleanup(daemon.cleanup)
+            try:
+                daemon.proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                break  # running: it read or made the keys
+            log = daemon.read_log()
+            shutil.rmtree(good_dir)
+            self.assertLess(time.monotonic(), deadline, log)
+            time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                store = daemon.status()["nts"]["keys"]["store"]
+                break
+            except Exception:  # not ready yet
+                time.sleep(0.2)
+        self.assertEqual(store["kind"], "etcd")
+        self.assertTrue(store["reachable"], store)
+        self.assertEqual(store["endpoint"], endpoint)
+        self.assertEqual(store["writes"], 1, store)
+        # Without a client certificate etcd refuses the connection; with no cached keys
+        # either, the daemon does not start, and says why.
+        bare_dir = os.path.join(directory, "bare")
+        refused = harness.Daemon(config=config(bare_dir, client=False), workdir=bare_dir,
+                                 wait_ready=False)
+        self.addCleanup(refused.cleanup)
+        self.assertEqual(refused.proc.wait(timeout=20), 1)
+        self.assertIn("no cached keys", refused.read_log())
+        self.assertIn(endpoint, refused.read_log())
 
     def test_rotation_is_written_once_per_period_for_the_fleet(self):
         _, (a, b), _, _ = self.fleet(rotation=2)
