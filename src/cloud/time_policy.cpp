@@ -45,6 +45,8 @@ void apply_change(const PolicyChange& change, TimePolicy& policy) {
     policy.strategy = change.strategy.value_or(policy.strategy);
     policy.install_client = change.install_client.value_or(policy.install_client);
     policy.xleave = change.xleave.value_or(policy.xleave);
+    policy.nts = change.nts.value_or(policy.nts);
+    policy.nts_ca = change.nts_ca.value_or(policy.nts_ca);
 }
 
 std::vector<std::size_t> matching_rules(const std::vector<PolicyRule>& rules,

@@ -29,6 +29,11 @@ struct TimePolicy {
     // chrony's server lines ask for interleaved mode (`xleave`): the exact transmit times of
     // a cloudtimed; a server without it answers in basic mode and chrony carries on.
     bool xleave = true;
+    // chrony's server lines ask for NTS (`nts`), trusting `nts_ca` (PEM certificates, written
+    // beside the drop-ins as `ntstrustedcerts`; empty: the image's own store). Drop-in
+    // strategy only: cloud-init's ntp module has no NTS, nor has systemd-timesyncd.
+    bool nts = false;
+    std::string nts_ca{};
 
     friend bool operator==(const TimePolicy&, const TimePolicy&) = default;
 };
@@ -41,6 +46,8 @@ struct PolicyChange {
     std::optional<Strategy> strategy;
     std::optional<bool> install_client;
     std::optional<bool> xleave;
+    std::optional<bool> nts;
+    std::optional<std::string> nts_ca;
 
     friend bool operator==(const PolicyChange&, const PolicyChange&) = default;
 };

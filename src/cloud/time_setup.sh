@@ -7,6 +7,9 @@
 #   CLOUDTIME_PTP_KVM  yes: load ptp_kvm (now and at every boot), use /dev/ptp_kvm in chrony
 #   CLOUDTIME_XLEAVE   yes: chrony asks the servers for interleaved mode (xleave); timesyncd
 #                      has no such mode
+#   CLOUDTIME_NTS      yes: chrony authenticates the servers with NTS (nts); timesyncd cannot
+#   CLOUDTIME_NTS_CA   PEM certificates chrony trusts for NTS (ntstrustedcerts); empty: the
+#                      image's own trust store
 #   CLOUDTIME_ROOT     apply to this directory tree instead of / (tests, image builders);
 #                      then nothing is loaded, reloaded or restarted, only reported
 set -u
@@ -114,6 +117,13 @@ if [ -n "$chrony_conf" ]; then
         lines=""
         options="iburst prefer"
         [ "${CLOUDTIME_XLEAVE:-no}" = yes ] && options="$options xleave"
+        [ "${CLOUDTIME_NTS:-no}" = yes ] && options="$options nts"
+        if [ "${CLOUDTIME_NTS:-no}" = yes ] && [ -n "${CLOUDTIME_NTS_CA:-}" ]; then
+            # Read at chronyd's start only: a restart, not a reload of the sources.
+            write "$conf_dir/cloudtime-nts-ca.crt" "$CLOUDTIME_NTS_CA" &&
+                write "$conf_dir/cloudtime-nts.conf" "# The cloud's NTS certificates (cloudtime vendordata)
+ntstrustedcerts $conf_dir/cloudtime-nts-ca.crt" && nts_action=restart
+        fi
         for server in $CLOUDTIME_SERVERS; do
             lines="${lines}server $server $options
 "
@@ -126,6 +136,7 @@ ${lines%?}"
             write "$conf_dir/cloudtime-servers.conf" "$lines" && action=restart
         fi
     fi
+    [ -n "${nts_action:-}" ] && action=restart
     if [ -n "$ptp_device" ]; then
         write "$conf_dir/cloudtime-ptp.conf" "# The hypervisor's clock (cloudtime vendordata)
 refclock PHC $ptp_device poll 2" && action=restart
@@ -138,7 +149,9 @@ refclock PHC $ptp_device poll 2" && action=restart
         restart chrony.service chronyd.service
         ;;
     esac
-    log "chrony ($chrony_conf) uses: ${CLOUDTIME_SERVERS}${ptp_device:+ $ptp_device}"
+    nts_note=""
+    [ "${CLOUDTIME_NTS:-no}" = yes ] && nts_note=" (NTS)"
+    log "chrony ($chrony_conf) uses: ${CLOUDTIME_SERVERS}${nts_note}${ptp_device:+ $ptp_device}"
 elif [ -n "$timesyncd" ]; then
     if [ "$CLOUDTIME_SOURCES" = yes ]; then
         write /etc/systemd/timesyncd.conf.d/cloudtime.conf "# NTP from the cloud (cloudtime vendordata)
@@ -148,6 +161,9 @@ NTP=$CLOUDTIME_SERVERS"
     fi
     if [ "$CLOUDTIME_PTP_KVM" = yes ]; then
         log "systemd-timesyncd cannot read a PTP clock; install chrony to use it"
+    fi
+    if [ "${CLOUDTIME_NTS:-no}" = yes ]; then
+        log "systemd-timesyncd has no NTS: its time from the cloud is not authenticated; install chrony for NTS"
     fi
     log "systemd-timesyncd uses: $CLOUDTIME_SERVERS"
 else

@@ -34,9 +34,10 @@ std::string script(const TimePolicy& policy) {
     return fmt::format(
                "#!/bin/sh\n# cloudtime vendordata: NTP from the cloud, without changing the "
                "image\nCLOUDTIME_SERVERS=\"{}\"\nCLOUDTIME_SOURCES={}\nCLOUDTIME_PTP_KVM={}\n"
-               "CLOUDTIME_XLEAVE={}\n",
+               "CLOUDTIME_XLEAVE={}\nCLOUDTIME_NTS={}\nCLOUDTIME_NTS_CA='{}'\n",
                join(policy.servers, " "), sources ? "yes" : "no", policy.ptp_kvm ? "yes" : "no",
-               policy.xleave ? "yes" : "no") +
+               policy.xleave ? "yes" : "no", policy.nts ? "yes" : "no",
+               policy.nts ? policy.nts_ca : std::string()) +
            std::string(time_setup_script_body());
 }
 }  // namespace

@@ -44,13 +44,27 @@ Expected<bool> apply_policy_key(const TomlReader& r, const toml::key& key, const
                                 const std::string& section, cloud::PolicyChange& change) {
     bool flag = false;
     Status s = Done{};
-    if (key == "enabled" || key == "ptp_kvm" || key == "install_client" || key == "xleave") {
+    if (key == "enabled" || key == "ptp_kvm" || key == "install_client" || key == "xleave" ||
+        key == "nts") {
         s = r.read_bool(key, node, section, flag);
         auto& target = key == "enabled"          ? change.enabled
                        : key == "ptp_kvm"        ? change.ptp_kvm
                        : key == "install_client" ? change.install_client
+                       : key == "nts"            ? change.nts
                                                  : change.xleave;
         target = flag;
+    } else if (key == "nts_trusted_ca") {
+        std::string pem;
+        s = r.read_string(key, node, section, pem);
+        // PEM certificates only: the text goes into a shell script between single quotes.
+        constexpr std::string_view kBegin = "-----BEGIN CERTIFICATE-----";
+        if (s && (pem.find(kBegin) == std::string::npos || pem.find('\'') != std::string::npos)) {
+            return r.fail(node.source(), section +
+                                             ".nts_trusted_ca must hold PEM certificates "
+                                             "(\"-----BEGIN CERTIFICATE-----...\"), the "
+                                             "text itself, not a path");
+        }
+        change.nts_ca = std::move(pem);
     } else if (key == "servers") {
         auto servers = servers_of(r, key, node, section);
         if (!servers) {

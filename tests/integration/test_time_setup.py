@@ -164,6 +164,36 @@ class TimeSetup(harness.TestCase):
         self.assertFalse(os.path.exists(self.root + "/etc/modules-load.d"))
         self.assert_chrony_parses("/etc/chrony.d/*.conf")
 
+    def test_nts_servers_trust_the_clouds_certificate(self):
+        self.file("/etc/chrony/chrony.conf", DEBIAN_CHRONY)
+        cert, _ = harness.self_signed_certificate(self.root, "169.254.169.254")
+        with open(cert) as f:
+            pem = f.read().strip()
+        log = self.run_script(render(
+            '[vendordata]\nservers = ["169.254.169.254"]\nptp_kvm = false\nnts = true\n'
+            f'nts_trusted_ca = """\n{pem}\n"""\n'))
+        self.assertEqual(self.read("/etc/chrony/sources.d/cloudtime.sources"),
+                         "# NTP from the cloud (cloudtime vendordata)\n"
+                         "server 169.254.169.254 iburst prefer xleave nts\n")
+        self.assertEqual(self.read("/etc/chrony/conf.d/cloudtime-nts-ca.crt").strip(), pem)
+        self.assertEqual(os.stat(self.root + "/etc/chrony/conf.d/cloudtime-nts-ca.crt").st_mode
+                         & 0o777, 0o644)  # chronyd reads it as _chrony
+        # Certificates are read when chronyd starts: a restart, not a reload.
+        self.assertIn("systemctl --no-block try-restart chrony.service", log)
+        self.assertIn("169.254.169.254 (NTS)", log)
+        parsed = self.assert_chrony_parses("/etc/chrony/sources.d/*.sources",
+                                           "/etc/chrony/conf.d/*.conf")
+        self.assertIn("server 169.254.169.254 iburst prefer xleave nts", parsed)
+        self.assertIn("ntstrustedcerts /etc/chrony/conf.d/cloudtime-nts-ca.crt", parsed)
+        # A path instead of the certificate is refused with the reason.
+        with tempfile.NamedTemporaryFile("w", suffix=".toml") as f:
+            f.write('[vendordata]\nnts_trusted_ca = "/etc/cloudtime/ca.pem"\n')
+            f.flush()
+            p = subprocess.run([harness.CLOUDTIME, "vendordata", "-c", f.name, "render"],
+                               capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("not a path", p.stderr)
+
     def test_timesyncd_only(self):
         self.file("/lib/systemd/systemd-timesyncd", "#!/bin/sh\n", 0o755)
         log = self.run_script(render('[vendordata]\nservers = ["169.254.169.254", "10.0.0.1"]\n'))
@@ -172,6 +202,8 @@ class TimeSetup(harness.TestCase):
                          "NTP=169.254.169.254 10.0.0.1\n")
         self.assertIn("try-restart systemd-timesyncd.service", log)
         self.assertIn("systemd-timesyncd cannot read a PTP clock", log)
+        log = self.run_script(render('[vendordata]\nservers = ["169.254.169.254"]\nnts = true\n'))
+        self.assertIn("systemd-timesyncd has no NTS", log)
 
     def test_no_client_is_reported_not_failed(self):
         log = self.run_script(render("[vendordata]\n"))
