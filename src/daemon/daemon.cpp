@@ -404,6 +404,7 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
                                           .clock_source = source_name,
                                           .tenants = tenants.get(),
                                           .vendordata = vendordata.get(),
+                                          .nts = nts.get(),
                                           .started = started_at},
                                          sys::realtime_now()));
             continue;

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "daemon/nts_metrics.hpp"
 #include "daemon/tenant_role.hpp"
 #include "daemon/vendordata_endpoint.hpp"
 #include "daemon/vendordata_process.hpp"
@@ -250,6 +251,9 @@ Expected<std::string> metrics_text(const MetricsSources& sources, proto::UnixTim
         }
         if (sources.vendordata != nullptr) {
             vendordata_metrics(e, *sources.vendordata);
+        }
+        if (sources.nts != nullptr) {
+            nts_metrics(e, *sources.nts, sources.ntp.totals());
         }
         return e.text();
     } catch (const std::exception& failure) {

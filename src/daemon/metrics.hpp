@@ -13,6 +13,7 @@
 
 namespace cloudtime::daemon {
 
+class NtsRole;
 class TenantRole;
 class VendordataProcess;
 
@@ -23,6 +24,7 @@ struct MetricsSources {
     std::string_view clock_source;
     const TenantRole* tenants;            // null when the role is off
     const VendordataProcess* vendordata;  // null when the role is off
+    const NtsRole* nts;                   // null when NTS is off
     proto::UnixTime started;
 };
 

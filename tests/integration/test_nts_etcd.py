@@ -16,6 +16,7 @@ import time
 import unittest
 
 import harness
+from test_metrics import fetch, metrics_config, parse, value
 from test_nts import authdata, nts_section, trusted_copy, wait_nts_cookies
 from test_tenant_networks import ip, tenant_config
 
@@ -128,6 +129,7 @@ class NtsKeysInEtcd(harness.TestCase):
         harness.require_program("etcd")
         harness.require_program("etcdctl")
         harness.require_program("chronyd")
+        harness.require_program("promtool")
         harness.require_root()
         super().setUpClass()
 
@@ -144,10 +146,13 @@ class NtsKeysInEtcd(harness.TestCase):
             workdir = os.path.join(directory, name)
             os.makedirs(workdir)
             ke_port = harness.free_tcp_port()
-            config = etcd_config(workdir, tag, cert, key, ke_port, cluster.endpoints(), rotation)
+            metrics_port = harness.free_tcp_port()
+            config = (etcd_config(workdir, tag, cert, key, ke_port, cluster.endpoints(), rotation)
+                      + metrics_config(metrics_port))
             daemon = harness.Daemon(config=config, workdir=workdir)
             self.addCleanup(daemon.cleanup)
             daemon.ke_port, daemon.config_text, daemon.workdir = ke_port, config, workdir
+            daemon.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
             daemons.append(daemon)
         return cluster, daemons, tags, cert
 
@@ -204,6 +209,18 @@ class NtsKeysInEtcd(harness.TestCase):
         self.assertIn("no etcd endpoint answered", kb["store"]["problem"])
         self.assertEqual(kb["ids"], ka["ids"])
         self.assertIn("keys held serve on", b.read_log())
+        # Metrics say so too, in an exposition promtool accepts.
+        _, _, text = fetch(b.metrics_url)
+        check = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
+                               capture_output=True, timeout=30)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        samples = parse(text)
+        self.assertEqual(value(samples, "cloudtime_nts_key_store_reachable", store="etcd"), 0)
+        self.assertGreaterEqual(value(samples, "cloudtime_nts_key_store_failures_total"), 1)
+        self.assertEqual(value(samples, "cloudtime_nts_ke_established_total"), 0)
+        self.assertGreaterEqual(value(samples, "cloudtime_nts_responses_sent_total"), 4)
+        self.assertEqual(value(samples, "cloudtime_nts_naks_sent_total"), 0)
+        self.assertEqual(value(samples, "cloudtime_nts_cookie_keys"), 1)
         before = b.counters()["nts"]
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and b.counters()["nts"] < before + 2:
