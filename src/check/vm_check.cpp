@@ -433,7 +433,8 @@ std::vector<CheckResult> evaluate_vm(const VmFacts& facts, const VmThresholds& t
                                     jitter_check(facts, thresholds),
                                     redundancy_check(facts, thresholds),
                                     ptp_check(facts),
-                                    leap_check(facts)};
+                                    leap_check(facts),
+                                    authenticated_check(facts)};
     if (!facts.opted_out.empty()) {
         // The tenant turned the cloud's time off: what the cloud no longer provides is not a
         // failure of the cloud. What still holds keeps its verdict; nothing turns into a pass.

@@ -50,6 +50,8 @@ struct ClientFacts {
     std::string chrony_socket;
     Expected<proto::ChronyTracking> chrony = Error{"not asked"};
     Expected<std::vector<proto::ChronySource>> chrony_sources = Error{"not asked"};
+    // How chronyd authenticates the server it follows (`chronyc authdata`).
+    Expected<proto::ChronyAuthData> chrony_auth = Error{"not asked"};
     bool timesyncd_synchronized = false;         // /run/systemd/timesync/synchronized
     std::vector<std::string> timesyncd_servers;  // NTP= of its configuration
 };
@@ -64,6 +66,8 @@ struct VmFacts {
     std::string opted_out;
     // Where a vendordata asks for the KVM PTP clock (ptp_kvm); "" when none does.
     std::string ptp_requested_by;
+    // Where a vendordata asks chrony for NTS (nts = true); "" when none does.
+    std::string nts_requested_by;
     std::string cloud_init_version;  // "20.4.1" (`cloud-init --version`); "" when unknown
 };
 
@@ -113,5 +117,6 @@ std::size_t distinct_servers(const VmFacts& facts);
 // The checks about the VM's NTP client (vm_client_check.cpp).
 CheckResult client_check(const VmFacts& facts);
 CheckResult configured_check(const VmFacts& facts);
+CheckResult authenticated_check(const VmFacts& facts);
 
 }  // namespace cloudtime::check

@@ -1,5 +1,7 @@
 // The checks about the VM's own NTP client: does it follow a cloud source now, and is it
 // configured with the cloud's servers.
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "check/chrony_view.hpp"
@@ -115,6 +117,64 @@ CheckResult client_check(const VmFacts& f) {
             break;
     }
     return chrony_client(f, r);
+}
+
+CheckResult authenticated_check(const VmFacts& f) {
+    CheckResult r{"client-authenticated", "the NTP client authenticates its cloud source (NTS)",
+                  Verdict::skip, ""};
+    const bool asked = !f.nts_requested_by.empty();
+    const std::string asked_by = "the vendordata (" + f.nts_requested_by + ") asks for NTS";
+    switch (f.client.kind) {
+        case ClientKind::none:
+            r.reason = "no NTP client";
+            return r;
+        case ClientKind::timesyncd:
+            r.verdict = asked ? Verdict::warn : Verdict::skip;
+            r.reason = "systemd-timesyncd has no NTS: its time is not authenticated" +
+                       (asked ? "; " + asked_by + ": install chrony" : std::string());
+            return r;
+        case ClientKind::chrony:
+            break;
+    }
+    const auto followed = chrony_follows_cloud_server(f);
+    if (!followed) {
+        r.reason = "chronyd follows no cloud server (see client-synchronized)";
+        return r;
+    }
+    const auto& auth = f.client.chrony_auth;
+    if (!auth) {
+        r.verdict = asked ? Verdict::abort : Verdict::skip;
+        r.reason =
+            "cannot ask chronyd how it authenticates " + followed->address + ": " + auth.error();
+        return r;
+    }
+    switch (auth->mode) {
+        case proto::ChronyAuthMode::nts:
+            if (auth->cookies == 0) {
+                r.verdict = Verdict::fail;
+                r.reason = fmt::format(
+                    "chronyd asks {} for NTS but holds no cookies ({} key establishment "
+                    "attempts since the last success)",
+                    followed->address, auth->ke_attempts);
+                return r;
+            }
+            r.verdict = Verdict::pass;
+            r.reason = fmt::format(
+                "chronyd authenticates {} with NTS (AEAD {}, {} cookies, key established {} s "
+                "ago, {} NAKs)",
+                followed->address, auth->key_type, auth->cookies, auth->last_ke_ago, auth->naks);
+            return r;
+        case proto::ChronyAuthMode::symmetric:
+            r.verdict = Verdict::pass;
+            r.reason = "chronyd authenticates " + followed->address + " with a symmetric key";
+            return r;
+        case proto::ChronyAuthMode::none:
+            break;
+    }
+    r.verdict = asked ? Verdict::fail : Verdict::skip;
+    r.reason = "chronyd does not authenticate " + followed->address + " (plain NTP)" +
+               (asked ? "; " + asked_by : "; the vendordata does not ask for NTS");
+    return r;
 }
 
 CheckResult configured_check(const VmFacts& f) {

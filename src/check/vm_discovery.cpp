@@ -32,6 +32,9 @@ Expected<std::vector<std::string>> servers_in_json_text(const std::string& text,
     if (f.ptp_requested_by.empty() && cloud::ptp_kvm_in_vendordata(doc)) {
         f.ptp_requested_by = source;
     }
+    if (f.nts_requested_by.empty() && cloud::nts_in_vendordata(doc)) {
+        f.nts_requested_by = source;
+    }
     return cloud::ntp_servers_in_vendordata(doc);
 }
 
@@ -277,6 +280,9 @@ void ntp_client(const VmCheckOptions& o, VmFacts& f) {
         sys::ChronyControl chrony(o.chrony_socket);
         c.chrony = chrony.tracking(kChronyTimeoutMs);
         c.chrony_sources = chrony.sources(kChronyTimeoutMs);
+        if (const auto followed = chrony_followed_server(c)) {
+            c.chrony_auth = chrony.auth_data(followed->source, kChronyTimeoutMs);
+        }
         return;
     }
     if (sys::process_running("systemd-timesyncd")) {

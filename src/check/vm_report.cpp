@@ -96,6 +96,20 @@ nlohmann::json vm_facts_json(const VmFacts& f) {
         } else {
             client["sources_error"] = c.chrony_sources.error();
         }
+        if (c.chrony_auth) {
+            const auto& a = *c.chrony_auth;
+            client["authdata"] = {
+                {"mode", a.mode == proto::ChronyAuthMode::nts         ? "nts"
+                         : a.mode == proto::ChronyAuthMode::symmetric ? "symmetric"
+                                                                      : "none"},
+                {"key_type", a.key_type},
+                {"key_length", a.key_length},
+                {"ke_attempts", a.ke_attempts},
+                {"last_ke_ago_s", a.last_ke_ago},
+                {"cookies", a.cookies},
+                {"cookie_length", a.cookie_length},
+                {"naks", a.naks}};
+        }
     } else if (c.kind == ClientKind::timesyncd) {
         client["synchronized"] = c.timesyncd_synchronized;
         client["servers"] = c.timesyncd_servers;
@@ -106,6 +120,9 @@ nlohmann::json vm_facts_json(const VmFacts& f) {
     }
     if (!f.ptp_requested_by.empty()) {
         out["ptp_requested_by"] = f.ptp_requested_by;
+    }
+    if (!f.nts_requested_by.empty()) {
+        out["nts_requested_by"] = f.nts_requested_by;
     }
     if (!f.cloud_init_version.empty()) {
         out["cloud_init_version"] = f.cloud_init_version;

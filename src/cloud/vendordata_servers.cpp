@@ -123,12 +123,21 @@ std::vector<std::string> ntp_servers_in_vendordata(const nlohmann::json& vendord
     return out;
 }
 
-bool ptp_kvm_in_vendordata(const nlohmann::json& vendordata) {
+namespace {
+bool shell_part_sets(const nlohmann::json& vendordata, std::string_view setting) {
     const auto texts = part_texts(vendordata);
-    return std::any_of(texts.begin(), texts.end(), [](const std::string& text) {
-        return text.rfind("#!", 0) == 0 &&
-               text.find("\nCLOUDTIME_PTP_KVM=yes\n") != std::string::npos;
+    return std::any_of(texts.begin(), texts.end(), [setting](const std::string& text) {
+        return text.rfind("#!", 0) == 0 && text.find(setting) != std::string::npos;
     });
+}
+}  // namespace
+
+bool ptp_kvm_in_vendordata(const nlohmann::json& vendordata) {
+    return shell_part_sets(vendordata, "\nCLOUDTIME_PTP_KVM=yes\n");
+}
+
+bool nts_in_vendordata(const nlohmann::json& vendordata) {
+    return shell_part_sets(vendordata, "\nCLOUDTIME_NTS=yes\n");
 }
 
 }  // namespace cloudtime::cloud

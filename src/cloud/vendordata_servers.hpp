@@ -16,5 +16,7 @@ std::vector<std::string> ntp_servers_in_vendordata(const nlohmann::json& vendord
 
 // Whether cloudtime's shell part asks for the KVM PTP clock (CLOUDTIME_PTP_KVM=yes).
 bool ptp_kvm_in_vendordata(const nlohmann::json& vendordata);
+// Whether it asks chrony for NTS (cloudtime's shell part with CLOUDTIME_NTS=yes).
+bool nts_in_vendordata(const nlohmann::json& vendordata);
 
 }  // namespace cloudtime::cloud

@@ -19,6 +19,9 @@ constexpr std::uint16_t kReplyNSources = 2;
 constexpr std::uint16_t kRequestSourceData = 15;
 constexpr std::uint16_t kReplySourceData = 3;
 constexpr std::size_t kSourceDataLength = 48;
+constexpr std::uint16_t kRequestAuthData = 67;
+constexpr std::uint16_t kReplyAuthData = 20;
+constexpr std::size_t kAuthDataLength = 24;
 constexpr std::uint32_t kNoHighSeconds = 0x7FFF'FFFFU;  // chrony's marker for 32-bit seconds
 constexpr int kCoefficientBits = 25;
 constexpr int kExponentMin = -64;  // 7-bit signed exponent
@@ -179,6 +182,35 @@ Expected<ChronySource> parse_chrony_source_data_reply(std::span<const std::uint8
     s.latest_offset_s = float_at(reply, kData + 40);
     s.latest_error_s = float_at(reply, kData + 44);
     return s;
+}
+
+std::array<std::uint8_t, kChronyTrackingLength> make_chrony_auth_data_request(
+    std::uint32_t sequence, ChronyAddressFamily family,
+    const std::array<std::uint8_t, 16>& address) {
+    auto request = make_request(kRequestAuthData, sequence);
+    std::copy(address.begin(), address.end(), request.begin() + 20);
+    store_u16(std::span(request).subspan(36), static_cast<std::uint16_t>(family));
+    return request;
+}
+
+Expected<ChronyAuthData> parse_chrony_auth_data_reply(std::span<const std::uint8_t> reply,
+                                                      std::uint32_t sequence) {
+    if (auto ok = check_reply(reply, sequence, kRequestAuthData, kReplyAuthData, kAuthDataLength,
+                              "authdata");
+        !ok) {
+        return ok.failure();
+    }
+    ChronyAuthData a;
+    const std::uint16_t mode = load_u16(reply.subspan(kData));
+    a.mode = mode <= 2 ? static_cast<ChronyAuthMode>(mode) : ChronyAuthMode::none;
+    a.key_type = load_u16(reply.subspan(kData + 2));
+    a.key_length = load_u16(reply.subspan(kData + 8));
+    a.ke_attempts = load_u16(reply.subspan(kData + 10));
+    a.last_ke_ago = load_u32(reply.subspan(kData + 12));
+    a.cookies = load_u16(reply.subspan(kData + 16));
+    a.cookie_length = load_u16(reply.subspan(kData + 18));
+    a.naks = load_u16(reply.subspan(kData + 20));
+    return a;
 }
 
 Expected<ChronyTracking> parse_chrony_tracking_reply(std::span<const std::uint8_t> reply,

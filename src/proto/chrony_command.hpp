@@ -77,6 +77,25 @@ std::array<std::uint8_t, kChronyTrackingLength> make_chrony_source_data_request(
 Expected<ChronySource> parse_chrony_source_data_reply(std::span<const std::uint8_t> reply,
                                                       std::uint32_t sequence);
 
+// `authdata`: how chronyd authenticates one NTP source (chrony 4.0 and later).
+enum class ChronyAuthMode : std::uint8_t { none = 0, symmetric = 1, nts = 2 };
+struct ChronyAuthData {
+    ChronyAuthMode mode = ChronyAuthMode::none;
+    std::uint16_t key_type = 0;     // NTS: the AEAD algorithm (15: AES-SIV-CMAC-256)
+    std::uint16_t key_length = 0;   // bits
+    std::uint16_t ke_attempts = 0;  // NTS-KE attempts since the last success
+    std::uint32_t last_ke_ago = 0;  // seconds since the last key establishment
+    std::uint16_t cookies = 0;
+    std::uint16_t cookie_length = 0;
+    std::uint16_t naks = 0;
+};
+
+std::array<std::uint8_t, kChronyTrackingLength> make_chrony_auth_data_request(
+    std::uint32_t sequence, ChronyAddressFamily family,
+    const std::array<std::uint8_t, 16>& address);
+Expected<ChronyAuthData> parse_chrony_auth_data_reply(std::span<const std::uint8_t> reply,
+                                                      std::uint32_t sequence);
+
 // chrony's 32-bit float: a 7-bit signed exponent and a 25-bit signed coefficient,
 // value = coefficient * 2^(exponent - 25).
 double decode_chrony_float(std::uint32_t raw);

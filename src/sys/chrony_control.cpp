@@ -73,6 +73,17 @@ Expected<proto::ChronyTracking> ChronyControl::tracking(int timeout_ms) {
     return proto::parse_chrony_tracking_reply(*reply, sequence);
 }
 
+Expected<proto::ChronyAuthData> ChronyControl::auth_data(const proto::ChronySource& source,
+                                                         int timeout_ms) {
+    const std::uint32_t sequence = ++sequence_;
+    auto reply = exchange(
+        proto::make_chrony_auth_data_request(sequence, source.family, source.address), timeout_ms);
+    if (!reply) {
+        return reply.failure();
+    }
+    return proto::parse_chrony_auth_data_reply(*reply, sequence);
+}
+
 Expected<std::vector<proto::ChronySource>> ChronyControl::sources(int timeout_ms) {
     std::uint32_t sequence = ++sequence_;
     auto reply = exchange(proto::make_chrony_n_sources_request(sequence), timeout_ms);

@@ -26,6 +26,8 @@ class ChronyControl {
     Expected<proto::ChronyTracking> tracking(int timeout_ms);
     // Every source, as `chronyc sources` lists them (each request with its own timeout).
     Expected<std::vector<proto::ChronySource>> sources(int timeout_ms);
+    // How chronyd authenticates the NTP source at that address (`chronyc authdata`).
+    Expected<proto::ChronyAuthData> auth_data(const proto::ChronySource& source, int timeout_ms);
     // Our socket files a killed process left in `client_directory`; removed, and returned.
     static std::vector<std::string> remove_stale_clients(const std::string& client_directory);
 

@@ -4,6 +4,7 @@ gets its cookies from cloudtimed (`chronyc -N authdata`), and hostile key establ
 counted, and does not stop the service. The cookie keys live in a 0600 file, survive a
 restart and rotate on time."""
 
+import json
 import os
 import secrets
 import shutil
@@ -374,6 +375,28 @@ class NtsInTenantNetworks(harness.TestCase):
         self.assertRegex(chronyd.chronyc("-n", "ntpdata", "169.254.169.254"),
                          r"Authenticated\s*:\s*Yes")
         self.assertGreaterEqual(daemon.status()["nts"]["ke"]["established"], 1)
+        # `cloudtime check` in the VM says its cloud source is authenticated (chronyd's authdata
+        # through its command socket); nothing of this host's DHCP, config drive or PTP leaks in.
+        deadline = time.monotonic() + 20
+        while (chronyd.sources() or {}).get("169.254.169.254", {}).get("state") != "*":
+            self.assertLess(time.monotonic(), deadline, chronyd.chronyc("-n", "sources"))
+            time.sleep(0.25)
+        scratch = tempfile.mkdtemp(prefix="cloudtime-check-")
+        self.addCleanup(shutil.rmtree, scratch, True)
+        p = subprocess.run(["ip", "netns", "exec", topology.vm, harness.CLOUDTIME, "check",
+                            "--json", "--chrony-socket", chronyd.socket,
+                            "--config-drive", f"{scratch}/no-drive",
+                            "--lease-file", f"{scratch}/no-leases/*",
+                            "--ptp-sysfs", f"{scratch}/no-ptp"],
+                           capture_output=True, text=True, timeout=120)
+        doc = json.loads(p.stdout)
+        checks = {c["id"]: c for c in doc["checks"]}
+        self.assertEqual(checks["client-authenticated"]["verdict"], "pass", checks)
+        self.assertTrue(checks["client-authenticated"]["reason"].startswith(
+            "chronyd authenticates 169.254.169.254 with NTS (AEAD 15, 8 cookies, key established "),
+            checks["client-authenticated"])
+        self.assertEqual(doc["client"]["authdata"]["mode"], "nts", doc["client"])
+        self.assertEqual(doc["client"]["authdata"]["cookie_length"], 100, doc["client"])
 
     def test_query_nts_in_a_tenant_network_and_the_listeners_go_with_it(self):
         topology, daemon, cert, ke_port = self.start("")

@@ -164,6 +164,12 @@ class VmCheck(harness.TestCase):
                         checks["jitter"])
         # chronyd's own sources list (cmdmon sources), read as chronyc reads it.
         self.assertEqual(checks["client-uses-cloud-servers"]["reason"], "uses 169.254.169.254")
+        # Plain NTP, and the vendordata does not ask for NTS: nothing to judge.
+        self.assertEqual(checks["client-authenticated"]["verdict"], "skip")
+        self.assertEqual(checks["client-authenticated"]["reason"],
+                         "chronyd does not authenticate 169.254.169.254 (plain NTP); the "
+                         "vendordata does not ask for NTS")
+        self.assertEqual(doc["client"]["authdata"]["mode"], "none", doc["client"])
         source = doc["client"]["sources"][0]
         self.assertEqual(source["address"], "169.254.169.254")
         self.assertEqual((source["state"], source["symbol"], source["mode"]),

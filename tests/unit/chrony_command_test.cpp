@@ -165,6 +165,44 @@ std::array<std::uint8_t, 76> source_data_reply(std::uint32_t sequence) {
     return r;
 }
 
+TEST(ChronyAuthData, RequestNamesTheSourceAndTheReplyIsRead) {
+    const auto request =
+        make_chrony_auth_data_request(5, ChronyAddressFamily::inet4, {169, 254, 169, 254});
+    EXPECT_EQ(request.size(), kChronyTrackingLength);
+    EXPECT_EQ(load_u16(std::span(request).subspan(4)), 67);  // REQ_AUTH_DATA
+    EXPECT_EQ(request[20], 169);
+    EXPECT_EQ(request[23], 254);
+    EXPECT_EQ(load_u16(std::span(request).subspan(36)), 1);  // IPv4
+    // RPY_AUTH_DATA as chronyd 4.3 lays it out (candm.h).
+    std::array<std::uint8_t, 52> r{};
+    std::span<std::uint8_t> s(r);
+    r[0] = 6;
+    r[1] = 2;
+    store_u16(s.subspan(4), 67);
+    store_u16(s.subspan(6), 20);
+    store_u32(s.subspan(16), 5);
+    store_u16(s.subspan(28), 2);   // NTS
+    store_u16(s.subspan(30), 15);  // AEAD_AES_SIV_CMAC_256
+    store_u16(s.subspan(36), 256);
+    store_u16(s.subspan(38), 1);
+    store_u32(s.subspan(40), 64);
+    store_u16(s.subspan(44), 7);
+    store_u16(s.subspan(46), 100);
+    store_u16(s.subspan(48), 2);
+    const auto auth = parse_chrony_auth_data_reply(r, 5);
+    ASSERT_TRUE(auth) << auth.error();
+    EXPECT_EQ(auth->mode, ChronyAuthMode::nts);
+    EXPECT_EQ(auth->key_type, 15);
+    EXPECT_EQ(auth->key_length, 256);
+    EXPECT_EQ(auth->ke_attempts, 1);
+    EXPECT_EQ(auth->last_ke_ago, 64U);
+    EXPECT_EQ(auth->cookies, 7);
+    EXPECT_EQ(auth->cookie_length, 100);
+    EXPECT_EQ(auth->naks, 2);
+    EXPECT_FALSE(parse_chrony_auth_data_reply(r, 6));                       // another request's
+    EXPECT_FALSE(parse_chrony_auth_data_reply(std::span(r).first(40), 5));  // short
+}
+
 TEST(ChronySources, RequestsAndReplies) {
     const auto count_request = make_chrony_n_sources_request(9);
     EXPECT_EQ(count_request.size(), kChronyTrackingLength);  // padded: chronyd wants that

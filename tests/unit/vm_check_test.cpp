@@ -314,6 +314,55 @@ TEST(VmCheck, ClientStates) {
     EXPECT_EQ(verdict_of(evaluate_vm(h, {}), "client-synchronized"), Verdict::fail);
 }
 
+TEST(VmCheck, AuthenticationOfTheCloudSource) {
+    auto f = healthy();
+    const auto reason = [](const VmFacts& facts) {
+        for (const auto& r : evaluate_vm(facts, {})) {
+            if (r.id == "client-authenticated") {
+                return r.reason;
+            }
+        }
+        return std::string("absent");
+    };
+    // chronyd could not be asked, and nobody asked for NTS: nothing to judge.
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-authenticated"), Verdict::skip);
+    proto::ChronyAuthData plain;
+    f.client.chrony_auth = plain;
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-authenticated"), Verdict::skip);
+    // The vendordata asks for NTS: plain NTP is a failure, not knowing an abort.
+    f.nts_requested_by = "http://169.254.169.254/openstack/latest/vendor_data2.json";
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-authenticated"), Verdict::fail);
+    EXPECT_EQ(reason(f),
+              "chronyd does not authenticate 169.254.169.254 (plain NTP); the vendordata "
+              "(http://169.254.169.254/openstack/latest/vendor_data2.json) asks for NTS");
+    f.client.chrony_auth = Error{"chrony refused the authdata request"};
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-authenticated"), Verdict::abort);
+    proto::ChronyAuthData nts{.mode = proto::ChronyAuthMode::nts,
+                              .key_type = 15,
+                              .key_length = 256,
+                              .ke_attempts = 0,
+                              .last_ke_ago = 42,
+                              .cookies = 8,
+                              .cookie_length = 100,
+                              .naks = 0};
+    f.client.chrony_auth = nts;
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-authenticated"), Verdict::pass);
+    EXPECT_EQ(reason(f),
+              "chronyd authenticates 169.254.169.254 with NTS (AEAD 15, 8 cookies, key "
+              "established 42 s ago, 0 NAKs)");
+    nts.cookies = 0;
+    nts.ke_attempts = 3;
+    f.client.chrony_auth = nts;
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-authenticated"), Verdict::fail);
+    // timesyncd has no NTS: a warning where it was asked for, a skip where not.
+    f.client.kind = ClientKind::timesyncd;
+    f.client.timesyncd_synchronized = true;
+    f.client.timesyncd_servers = {"169.254.169.254"};
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-authenticated"), Verdict::warn);
+    f.nts_requested_by.clear();
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-authenticated"), Verdict::skip);
+}
+
 TEST(VmCheck, ClientConfiguredWithTheCloudsServers) {
     auto f = healthy();
     auto results = evaluate_vm(f, {});
