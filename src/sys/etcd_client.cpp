@@ -149,10 +149,17 @@ Expected<std::string> exchange(
         parser.on_chunk_body(on_chunk);
     }
     net::steady_timer stopper(io);
+    // Set when the exchange ended: a check already due when it ended must not arm another
+    // (io.run() would never return).
+    bool ended = false;
+    const auto end = [&] {
+        ended = true;
+        stopper.cancel();
+    };
     std::function<void()> watch_stop = [&] {
         stopper.expires_after(kStopCheck);
         stopper.async_wait([&](beast::error_code e) {
-            if (e) {
+            if (e || ended) {
                 return;
             }
             if (call.stop != nullptr && call.stop->load()) {
@@ -170,26 +177,26 @@ Expected<std::string> exchange(
     bool sent = false;
     lowest.async_connect(endpoint.address, [&](beast::error_code e) {
         if ((ec = e)) {
-            stopper.cancel();
+            end();
             return;
         }
         stage = "TLS handshake failed";
         handshake([&](beast::error_code e1) {
             if ((ec = e1)) {
-                stopper.cancel();
+                end();
                 return;
             }
             stage = "cannot send the request";
             http::async_write(stream, request, [&](beast::error_code e2, std::size_t) {
                 if ((ec = e2)) {
-                    stopper.cancel();
+                    end();
                     return;
                 }
                 stage = "no complete answer";
                 sent = true;
                 http::async_read(stream, buffer, parser, [&](beast::error_code e3, std::size_t) {
                     ec = e3;
-                    stopper.cancel();
+                    end();
                 });
             });
         });

@@ -81,6 +81,18 @@ def trusted_copy(cert):
     return trusted
 
 
+def nts_chronyd(test, cert, ke_port, server="169.254.169.254", port=None, netns=None):
+    """A chronyd (no clock control) using `server` with NTS, trusting `cert`; cleaned up."""
+    trusted = trusted_copy(cert)
+    test.addCleanup(shutil.rmtree, os.path.dirname(trusted), True)
+    port_option = f" port {port}" if port else ""
+    chronyd = harness.Chronyd([f"server {server}{port_option} nts ntsport {ke_port} iburst "
+                               "minpoll -4 maxpoll -4", f"ntstrustedcerts {trusted}"],
+                              netns=netns)
+    test.addCleanup(chronyd.cleanup)
+    return chronyd
+
+
 def wait_nts_cookies(test, chronyd, daemon, name, timeout=20):
     """Waits until chronyd holds NTS cookies for source `name`; its authdata row."""
     deadline = time.monotonic() + timeout
@@ -126,12 +138,7 @@ class Nts(harness.TestCase):
     def test_chronyd_gets_cookies_from_cloudtimed(self):
         daemon, ke_port, cert = self.start()
         host, port = daemon.host_port(0)
-        trusted = trusted_copy(cert)
-        self.addCleanup(shutil.rmtree, os.path.dirname(trusted), True)
-        chronyd = harness.Chronyd([f"server {host} port {port} nts ntsport {ke_port} iburst "
-                                   "minpoll -4 maxpoll -4",
-                                   f"ntstrustedcerts {trusted}"])
-        self.addCleanup(chronyd.cleanup)
+        chronyd = nts_chronyd(self, cert, ke_port, host, port)
         row = wait_nts_cookies(self, chronyd, daemon, host)
         self.assertEqual(row[3], "15", row)    # AEAD_AES_SIV_CMAC_256
         self.assertEqual(row[4], "256", row)   # its key length in bits
@@ -358,12 +365,7 @@ class NtsInTenantNetworks(harness.TestCase):
 
     def test_chronyd_in_a_tenant_network_gets_nts_through_the_helper(self):
         topology, daemon, cert, ke_port = self.start("_cloudtime")
-        trusted = trusted_copy(cert)
-        self.addCleanup(shutil.rmtree, os.path.dirname(trusted), True)
-        chronyd = harness.Chronyd([f"server 169.254.169.254 nts ntsport {ke_port} iburst "
-                                   "minpoll -4 maxpoll -4", f"ntstrustedcerts {trusted}"],
-                                  netns=topology.vm)
-        self.addCleanup(chronyd.cleanup)
+        chronyd = nts_chronyd(self, cert, ke_port, netns=topology.vm)
         row = wait_nts_cookies(self, chronyd, daemon, "169.254.169.254")
         self.assertEqual(row[3], "15", row)
         deadline = time.monotonic() + 20

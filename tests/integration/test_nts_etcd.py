@@ -17,7 +17,7 @@ import unittest
 
 import harness
 from test_metrics import fetch, metrics_config, parse, value
-from test_nts import authdata, nts_section, trusted_copy, wait_nts_cookies
+from test_nts import authdata, nts_chronyd, nts_section, wait_nts_cookies
 from test_tenant_networks import ip, tenant_config
 
 
@@ -171,12 +171,7 @@ class NtsKeysInEtcd(harness.TestCase):
         self.addCleanup(topology.remove)
         a.wait_tenant_served(topology.meta_a, 1)
         b.wait_tenant_served(topology.meta_b, 1)
-        trusted = trusted_copy(cert)
-        self.addCleanup(shutil.rmtree, os.path.dirname(trusted), True)
-        chronyd = harness.Chronyd([f"server 169.254.169.254 nts ntsport {a.ke_port} iburst "
-                                   "minpoll -4 maxpoll -4", f"ntstrustedcerts {trusted}"],
-                                  netns=topology.vm)
-        self.addCleanup(chronyd.cleanup)
+        chronyd = nts_chronyd(self, cert, a.ke_port, netns=topology.vm)
         wait_nts_cookies(self, chronyd, a, "169.254.169.254")
         self.assertEqual(a.status()["nts"]["ke"]["established"], 1)
         # The VM moves: its requests now reach B, with cookies A made.
