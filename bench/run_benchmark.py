@@ -95,11 +95,12 @@ def peak_rss_kib(pid):
     return 0
 
 
-def load(ns, rate, duration, sources, interleaved=False):
+def load(ns, rate, duration, sources, interleaved=False, extra=()):
+    """`cloudtime bench` from CPU 0; `extra`: more of its options (--nts ...)."""
     p = subprocess.run(["ip", "netns", "exec", ns, "taskset", "-c", LOAD_CPU,
                         os.path.join(BIN, "cloudtime"), "bench", "--json", "--rate", str(rate),
                         "--duration", str(duration), "--sources", str(sources),
-                        *(["--interleaved"] if interleaved else []),
+                        *(["--interleaved"] if interleaved else []), *extra,
                         "127.0.0.1:123"], capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
         raise SystemExit(f"cloudtime bench failed: {p.stderr}")
@@ -110,14 +111,15 @@ def load(ns, rate, duration, sources, interleaved=False):
     return r
 
 
-def measure(ns, name, cmd, args):
+def measure(ns, name, cmd, args, extra=()):
     proc = subprocess.Popen(["ip", "netns", "exec", ns, "taskset", "-c", SERVER_CPU] + cmd,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_answering(ns, name, proc)
+        wait_answering(ns, name, proc, extra)
         best = None
         for rate in RATES:
-            runs = [load(ns, rate, args.duration, args.sources) for _ in range(args.repeat)]
+            runs = [load(ns, rate, args.duration, args.sources, extra=extra)
+                    for _ in range(args.repeat)]
             loss = statistics.median(r["loss"] for r in runs)
             print(f"  {name:<10} {rate:>8}/s  loss {loss * 100:6.2f} %  "
                   f"(generator sent {statistics.median(r['sent'] for r in runs) / args.duration:.0f}/s)",
@@ -129,7 +131,8 @@ def measure(ns, name, cmd, args):
             return {"server": name, "lossless_rate": 0}
         half = best // 2
         cpu_before = cpu_seconds(proc.pid)
-        runs = [load(ns, half, args.duration, args.sources) for _ in range(args.repeat)]
+        runs = [load(ns, half, args.duration, args.sources, extra=extra)
+                for _ in range(args.repeat)]
         cpu = cpu_seconds(proc.pid) - cpu_before
         replies = sum(r["replies"] for r in runs)
         return {
@@ -154,12 +157,15 @@ def measure(ns, name, cmd, args):
             proc.wait()
 
 
-def wait_answering(ns, name, proc):
+def wait_answering(ns, name, proc, extra=()):
     """Probes until the server answers; returns how many probe requests it was sent."""
     deadline = time.monotonic() + 30
     probes = 0
     while True:
-        r = load(ns, 100, 0.2, 1)
+        try:
+            r = load(ns, 100, 0.2, 1, extra=extra)
+        except SystemExit:  # an NTS-KE before the server listens
+            r = {"sent": 0, "replies": 0}
         probes += r["sent"]
         if r["replies"] >= 15:
             return probes
@@ -168,7 +174,7 @@ def wait_answering(ns, name, proc):
         time.sleep(0.5)
 
 
-def saturate(ns, workdir, name, cmd, rate, seconds, sources, cpus=SERVER_CPU):
+def saturate(ns, workdir, name, cmd, rate, seconds, sources, cpus=SERVER_CPU, extra=()):
     """Offers `rate` (beyond what the generator can read back) to a fresh server and counts
     what the *server* says it answered: its capacity on `cpus`, whatever the generator's.
     `name` starts with the kind of server: cloudtimed, chronyd or a reflector."""
@@ -179,8 +185,8 @@ def saturate(ns, workdir, name, cmd, rate, seconds, sources, cpus=SERVER_CPU):
         proc = subprocess.Popen(["ip", "netns", "exec", ns, "taskset", "-c", cpus] + cmd,
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
-            probes = wait_answering(ns, name, proc)
-            r = load(ns, rate, seconds, sources)
+            probes = wait_answering(ns, name, proc, extra)
+            r = load(ns, rate, seconds, sources, extra=extra)
             answered = None
             if name == "chronyd":
                 out = subprocess.run(["chronyc", "-h", f"{workdir}/chronyd.sock", "serverstats"],

@@ -2,8 +2,16 @@
 # Builds the libFuzzer targets (clang, ASan+UBSan) and runs each for SECONDS (default 30)
 # from its seed corpus in fuzz/corpus/<target>/ (new inputs go to a scratch copy).
 #   fuzz/run.sh [SECONDS] [TARGET...]   (default: every target)
+# The targets run one per core at a time (libFuzzer runs one thread); each is linked and run by
+# `fuzz/run.sh --one TARGET SECONDS`, once every object is compiled.
 set -euo pipefail
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$0")/.."
+one=""
+if [ "${1:-}" = "--one" ]; then
+  one=$2
+  shift 2
+fi
 seconds=${1:-30}
 shift || true
 targets=("$@")
@@ -18,17 +26,6 @@ check=(src/check/report.cpp src/check/check_result.cpp)
 sys=(src/sys/socket_address.cpp src/sys/text_file.cpp src/sys/fd.cpp)
 cloudall=(src/cloud/*.cpp "$out/time_setup_script.cpp")
 config=(src/config/*.cpp "$out/default_config.cpp" "${cloudall[@]}")
-python3 - "$out" <<'PY'
-import pathlib, sys
-out = pathlib.Path(sys.argv[1])
-for template, source, key in (("src/config/default_config.cpp.in", "src/config/default.toml",
-                               "CLOUDTIME_DEFAULT_CONFIG"),
-                              ("src/cloud/time_setup_script.cpp.in", "src/cloud/time_setup.sh",
-                               "CLOUDTIME_TIME_SETUP")):
-    text = pathlib.Path(template).read_text().replace("@" + key + "@",
-                                                      pathlib.Path(source).read_text())
-    (out / pathlib.Path(template).name.removesuffix(".in")).write_text(text)
-PY
 # Every source is compiled once, one per core at a time, with the same flags for every target (the
 # libraries as they ship: Debian's compiled toml++ and spdlog with its external fmt); each
 # target then links only what it needs.
@@ -44,6 +41,18 @@ sources_of() {
   esac
 }
 object_of() { local name=${1#"$out"/}; echo "$out/obj/${name%.cpp}.o"; }
+if [ -z "$one" ]; then
+python3 - "$out" <<'PY'
+import pathlib, sys
+out = pathlib.Path(sys.argv[1])
+for template, source, key in (("src/config/default_config.cpp.in", "src/config/default.toml",
+                               "CLOUDTIME_DEFAULT_CONFIG"),
+                              ("src/cloud/time_setup_script.cpp.in", "src/cloud/time_setup.sh",
+                               "CLOUDTIME_TIME_SETUP")):
+    text = pathlib.Path(template).read_text().replace("@" + key + "@",
+                                                      pathlib.Path(source).read_text())
+    (out / pathlib.Path(template).name.removesuffix(".in")).write_text(text)
+PY
 all_sources=$(for target in "${targets[@]}"; do sources_of "$target"; done | tr ' ' '\n' |
               sort -u)
 export out
@@ -51,21 +60,34 @@ export -f object_of
 printf '%s\n' $all_sources | xargs -P "$(nproc)" -I{} bash -c '
   o=$(object_of "$1"); mkdir -p "$(dirname "$o")"
   clang++ "${@:2}" -fsanitize=fuzzer-no-link -c "$1" -o "$o"' _ {} "${flags[@]}"
-for target in "${targets[@]}"; do
-  objects=()
+fi
+
+link_and_run() {
+  local target=$1 objects=() source scratch status=0
   for source in $(sources_of "$target"); do objects+=("$(object_of "$source")"); done
   clang++ "${flags[@]}" -fsanitize=fuzzer "fuzz/${target}_fuzz.cpp" "${objects[@]}" "${libs[@]}" \
-    -o "$out/${target}_fuzz"
+    -o "$out/${target}_fuzz" >"$out/${target}_fuzz.log" 2>&1 || return 1
   scratch=$(mktemp -d)
   cp fuzz/corpus/"$target"/* "$scratch"/
+  "$out/${target}_fuzz" -max_total_time="$seconds" -max_len=2048 -print_final_stats=1 \
+    -artifact_prefix="$out/${target}-" "$scratch" >"$out/${target}_fuzz.log" 2>&1 || status=$?
+  rm -rf "$scratch"
+  return "$status"
+}
+if [ -n "$one" ]; then
+  status=0
+  link_and_run "$one" || status=$?
+  echo "$status" >"$out/${one}_fuzz.status"
+  exit 0
+fi
+
+rm -f "$out"/*_fuzz.status
+printf '%s\n' "${targets[@]}" | xargs -P "$(nproc)" -I{} "$self" --one {} "$seconds"
+for target in "${targets[@]}"; do
   echo "fuzz: ${target} for ${seconds} s"
   log="$out/${target}_fuzz.log"
-  status=0
-  "$out/${target}_fuzz" -max_total_time="$seconds" -max_len=2048 -print_final_stats=1 \
-    -artifact_prefix="$out/${target}-" "$scratch" >"$log" 2>&1 || status=$?
-  rm -rf "$scratch"
   grep -E '^(stat::number_of_executed_units|==|SUMMARY|#.*DONE)' "$log" || true
-  if [ "$status" -ne 0 ]; then
+  if [ "$(cat "$out/${target}_fuzz.status" 2>/dev/null)" != 0 ]; then
     tail -n 40 "$log" >&2
     echo "fuzz: ${target} found a problem (input saved as $out/${target}-*)" >&2
     exit 1

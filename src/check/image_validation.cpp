@@ -316,7 +316,10 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     std::string accel = "tcg";
     std::string why = "no /dev/kvm";
     pid_t qemu = 0;
-    if (fs::exists("/dev/kvm", ec)) {
+    const std::string found_unusable = o.kvm ? o.kvm->unusable() : std::string();
+    if (!found_unusable.empty()) {
+        why = found_unusable + ", seen by an earlier guest of this run";
+    } else if (fs::exists("/dev/kvm", ec)) {
         tell("trying KVM");
         auto probe = start_qemu(o, dir, *config_drive, netns, "kvm");
         if (!probe) {
@@ -338,6 +341,9 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
         } else {
             sys::stop_child(*probe, 1000);
             why = "KVM guest printed nothing in " + std::to_string(o.kvm_probe_s) + " s";
+            if (o.kvm) {
+                o.kvm->set_unusable(why);
+            }
         }
     }
     if (accel == "tcg") {

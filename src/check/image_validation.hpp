@@ -8,6 +8,8 @@
 
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -20,6 +22,24 @@
 #include "util/expected.hpp"
 
 namespace cloudtime::check {
+
+// Shared by the validations of one run: once a KVM guest printed nothing, this host's KVM
+// cannot run guests, and the others boot under TCG at once instead of probing again.
+class KvmFinding {
+  public:
+    std::string unusable() const {
+        const std::lock_guard lock(mutex_);
+        return unusable_;
+    }
+    void set_unusable(const std::string& why) {
+        const std::lock_guard lock(mutex_);
+        unusable_ = why;
+    }
+
+  private:
+    mutable std::mutex mutex_;
+    std::string unusable_;  // "" = not found unusable (yet)
+};
 
 struct ImageValidationOptions {
     std::string image;
@@ -37,9 +57,10 @@ struct ImageValidationOptions {
     std::string config_drive;
     int timeout_s = 600;
     int memory_mb = 1024;
-    std::string work_dir;  // "" = a new directory under /var/tmp, removed afterwards
-    std::string bin_dir;   // where cloudtime and cloudtimed are
-    int kvm_probe_s = 10;  // no console output from a KVM guest this long: use TCG
+    std::string work_dir;             // "" = a new directory under /var/tmp, removed afterwards
+    std::string bin_dir;              // where cloudtime and cloudtimed are
+    int kvm_probe_s = 10;             // no console output from a KVM guest this long: use TCG
+    std::shared_ptr<KvmFinding> kvm;  // null: this validation probes alone
     // Told each stage as it begins ("booting under tcg", "kernel booting", ...) and the seconds
     // since the start, and again every `progress_every_s` while a stage lasts; null: silent.
     std::function<void(const std::string& stage, double elapsed_s)> progress;

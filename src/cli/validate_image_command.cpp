@@ -317,12 +317,14 @@ int run(const ValidateArgs& args) {
         return kExitConfig;
     }
     std::vector<check::ImageValidationOptions> options;
+    const auto kvm = std::make_shared<check::KvmFinding>();
     for (const auto& e : *entries) {
         auto o = prepare(e, args);
         if (!o) {
             std::cerr << "cloudtime validate-image: " << e.name << ": " << o.error() << "\n";
             return kExitConfig;
         }
+        o->kvm = kvm;
         options.push_back(std::move(o).value());
     }
     const int parallel =

@@ -10,7 +10,9 @@
 #include <thread>
 #include <vector>
 
+#include "proto/aes_siv.hpp"
 #include "proto/client_sample.hpp"
+#include "proto/nts_fields.hpp"
 #include "proto/refid.hpp"
 #include "sys/clock.hpp"
 #include "sys/datagram_batch.hpp"
@@ -35,6 +37,8 @@ constexpr std::size_t kMaxKeptSamples = 20'000'000;  // per thread, bounds memor
 // test watches beside the load ask from (127.0.0.1); they must not share its rate limits.
 constexpr std::uint32_t kFirstSource = 0x7F01'0001U;
 constexpr std::uint32_t kMaxSources = 0x7FFF'FFFEU - kFirstSource + 1;
+// An NTS request: header, unique identifier, one cookie, the authenticator (and room to spare).
+constexpr std::size_t kMaxRequest = 512;
 
 using Clock = std::chrono::steady_clock;
 
@@ -43,6 +47,8 @@ struct ThreadResult {
     std::uint64_t send_failures = 0;
     std::uint64_t answered = 0;
     std::uint64_t kod = 0;
+    std::uint64_t nts_naks = 0;
+    std::uint64_t unauthenticated = 0;
     std::vector<std::int64_t> latency_ns;
     std::vector<std::int64_t> processing_ns;
     std::string error;
@@ -117,22 +123,62 @@ class Worker {
         for (std::uint64_t k = 0; k < n; ++k) {
             const std::uint64_t seq = attempted_ + k;
             const std::uint64_t nonce = (static_cast<std::uint64_t>(index_) << 56U) | seq;
-            requests_[k] = options_.interleaved ? proto::make_interleaved_request(
-                                                      nonce, proto::NtpTimestamp{~nonce},
+            const auto header =
+                options_.interleaved
+                    ? proto::make_interleaved_request(nonce, proto::NtpTimestamp{~nonce},
                                                       proto::NtpTimestamp{nonce ^ kReceiveMark})
-                                                : proto::make_client_request(nonce);
+                    : proto::make_client_request(nonce);
+            std::copy(header.begin(), header.end(), requests_[k].begin());
+            std::size_t length = header.size();
+            if (options_.nts != nullptr) {
+                length = add_nts(requests_[k], nonce);
+                if (length == 0) {
+                    ++result_.send_failures;
+                    continue;
+                }
+            }
             ring_[seq & kRingMask] = now.ns;
             const std::uint64_t client = seq * options_.threads + index_;
             const std::uint32_t source =
                 target_.is_ipv6() || options_.sources <= 1
                     ? 0
                     : kFirstSource + static_cast<std::uint32_t>(client % options_.sources);
-            sender_.add(requests_[k], source);
+            sender_.add(std::span(requests_[k]).first(length), source);
         }
+        const std::size_t queued = sender_.queued();
         const std::size_t sent = sender_.flush(socket);
         result_.sent += sent;
-        result_.send_failures += n - sent;
+        result_.send_failures += queued - sent;
         attempted_ += n;
+    }
+
+    // A request's NTS identifiers follow from its nonce (the reply's origin names it back):
+    // unique across the run, and nothing to remember per request.
+    static std::array<std::uint8_t, proto::kMinUniqueIdLength> unique_id_of(std::uint64_t nonce) {
+        std::array<std::uint8_t, proto::kMinUniqueIdLength> id{};
+        for (std::size_t i = 0; i < id.size(); ++i) {
+            id[i] = static_cast<std::uint8_t>(nonce >> (8U * (i % 8U)));
+        }
+        id[8] ^= 0x5AU;  // not the nonce repeated: a distinct value per field
+        return id;
+    }
+
+    std::size_t add_nts(std::array<std::uint8_t, kMaxRequest>& request, std::uint64_t nonce) {
+        const auto id = unique_id_of(nonce);
+        std::array<std::uint8_t, proto::kNtsNonceLength> siv_nonce{};
+        std::copy(id.begin() + 8, id.begin() + 8 + siv_nonce.size(), siv_nonce.begin());
+        return proto::append_nts_request(siv_, options_.nts->keys.c2s, request, id,
+                                         options_.nts->cookies.front(), 0, siv_nonce);
+    }
+
+    // NTS: whether the reply verifies with the S2C key (counted as a NAK when it is one).
+    bool authentic(std::span<const std::uint8_t> payload, std::uint64_t nonce, bool kiss) {
+        const auto id = unique_id_of(nonce);
+        const auto read = proto::read_nts_reply(siv_, options_.nts->keys.s2c, payload, id, kiss);
+        if (read.status == proto::NtsReplyRead::Status::nak) {
+            ++result_.nts_naks;
+        }
+        return read.status == proto::NtsReplyRead::Status::authentic;
     }
 
     bool receive_all(const sys::UdpSocket& socket) {
@@ -156,7 +202,13 @@ class Worker {
         if ((nonce >> 56U) != index_ || seq >= attempted_) {
             return;  // not ours
         }
-        if (h->stratum == 0 && proto::is_kiss_code(h->refid)) {
+        const bool kiss = h->stratum == 0 && proto::is_kiss_code(h->refid);
+        if (options_.nts != nullptr &&
+            !authentic(payload, nonce, kiss && h->refid == proto::kKissNtsNak) && !kiss) {
+            ++result_.unauthenticated;
+            return;
+        }
+        if (kiss) {
             ++result_.kod;
             return;
         }
@@ -176,7 +228,8 @@ class Worker {
     double rate_;
     std::uint64_t attempted_ = 0;
     std::vector<std::int64_t> ring_;
-    std::array<std::array<std::uint8_t, proto::kHeaderSize>, kBatch> requests_{};
+    std::array<std::array<std::uint8_t, kMaxRequest>, kBatch> requests_{};
+    proto::AesSiv siv_;
     sys::DatagramBatch receiver_;
     sys::MultiSourceSender sender_;
     ThreadResult result_;
@@ -245,10 +298,13 @@ Expected<LoadReport> run_load(const sys::SocketAddress& target, const LoadOption
         report.send_failures += r.send_failures;
         report.answered += r.answered;
         report.kod += r.kod;
+        report.nts_naks += r.nts_naks;
+        report.unauthenticated += r.unauthenticated;
         latency.insert(latency.end(), r.latency_ns.begin(), r.latency_ns.end());
         processing.insert(processing.end(), r.processing_ns.begin(), r.processing_ns.end());
     }
-    report.lost = report.sent - std::min(report.sent, report.answered + report.kod);
+    report.lost =
+        report.sent - std::min(report.sent, report.answered + report.kod + report.unauthenticated);
     report.reply_rate = static_cast<double>(report.answered) / options.duration_s;
     report.latency = percentiles(latency);
     report.server_processing = percentiles(processing);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "client/nts_session.hpp"
 #include "sys/socket_address.hpp"
 #include "util/expected.hpp"
 
@@ -20,6 +21,10 @@ struct LoadOptions {
     // request does: each reply costs the server a record and a kernel transmit stamp (its
     // worst case, and what a flood aimed at interleaved mode sends).
     bool interleaved = false;
+    // NTS (RFC 8915): every request carries a unique identifier, the first cookie of this
+    // key establishment (a server cannot tell a cookie used twice) and an authenticator made
+    // with its C2S key; every reply is verified with the S2C key. null: plain NTP.
+    const NtsSession* nts = nullptr;
 };
 
 struct Percentiles {
@@ -30,10 +35,12 @@ struct Percentiles {
 
 struct LoadReport {
     std::uint64_t sent = 0;
-    std::uint64_t send_failures = 0;  // requests the local kernel would not take
-    std::uint64_t answered = 0;       // valid replies (not KoD)
-    std::uint64_t kod = 0;            // kiss-of-death replies
-    std::uint64_t lost = 0;           // sent, never answered
+    std::uint64_t send_failures = 0;    // requests the local kernel would not take
+    std::uint64_t answered = 0;         // valid replies (not KoD)
+    std::uint64_t kod = 0;              // kiss-of-death replies
+    std::uint64_t lost = 0;             // sent, never answered
+    std::uint64_t nts_naks = 0;         // NTS: KoD NTSN with our unique identifier (in kod)
+    std::uint64_t unauthenticated = 0;  // NTS: replies that did not verify (not answered)
     double elapsed_s = 0.0;
     double reply_rate = 0.0;        // answered per second of sending
     Percentiles latency;            // client side: kernel receive minus send time

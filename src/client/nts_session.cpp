@@ -1,8 +1,8 @@
 #include "client/nts_session.hpp"
 
 #include <algorithm>
-#include <random>
 
+#include "client/random.hpp"
 #include "proto/nts_fields.hpp"
 #include "proto/nts_ke.hpp"
 #include "sys/resolve.hpp"
@@ -11,14 +11,6 @@
 namespace cloudtime::client {
 
 namespace {
-
-template <std::size_t N>
-void fill_random(std::array<std::uint8_t, N>& out) {
-    std::random_device device;  // the kernel's CSPRNG on Linux
-    for (auto& octet : out) {
-        octet = static_cast<std::uint8_t>(device());
-    }
-}
 
 proto::AesSiv& thread_siv() {
     static thread_local proto::AesSiv siv;

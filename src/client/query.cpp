@@ -1,9 +1,9 @@
 #include "client/query.hpp"
 
 #include <chrono>
-#include <random>
 #include <thread>
 
+#include "client/random.hpp"
 #include "sys/clock.hpp"
 #include "sys/poller.hpp"
 #include "sys/tx_timestamps.hpp"
@@ -17,13 +17,6 @@ bool rate_limited(const QueryResult& result) {
 }
 
 namespace {
-
-std::uint64_t random_nonce() {
-    std::random_device device;  // the kernel's CSPRNG on Linux
-    const std::uint64_t high = device();
-    const std::uint64_t low = device();
-    return (high << 32U) | low;
-}
 
 // What an interleaved request names: the exchange before it.
 struct Previous {
@@ -49,7 +42,7 @@ Expected<Outcome> exchange(const sys::UdpSocket& socket, double timeout_s,
                            std::int8_t client_precision, const QueryOptions& options,
                            const std::optional<Previous>& previous, std::uint32_t& stamps,
                            NtsSession* nts) {
-    const std::uint64_t nonce = random_nonce();
+    const std::uint64_t nonce = random_u64();
     const auto header_only = previous
                                  ? proto::make_interleaved_request(nonce, previous->server_receive,
                                                                    proto::to_ntp(previous->t4))

@@ -21,11 +21,8 @@ Expected<sys::TlsCredentials> read_credentials(const config::Config::Nts& nts) {
     if (!key) {
         return Error{"nts.private_key " + nts.private_key + ": " + key.error()};
     }
-    sys::TlsCredentials credentials{std::move(chain).value(), std::move(key).value()};
-    if (auto usable = sys::check_tls_credentials(credentials); !usable) {
-        return Error{"nts: " + usable.error()};
-    }
-    return credentials;
+    // Whether they are usable together is checked where the TLS context is made of them.
+    return sys::TlsCredentials{std::move(chain).value(), std::move(key).value()};
 }
 
 // etcd's endpoints and TLS material, read as root like the certificate.
@@ -71,7 +68,8 @@ Expected<std::unique_ptr<NtsRole>> NtsRole::prepare(const config::Config::Nts& n
                        .deadline = std::chrono::milliseconds(nts.ke_timeout_ms),
                        .max_request_bytes = proto::kMaxKeRequestLength});
     if (!service) {
-        return service.failure();
+        return Error{"nts: certificate " + nts.certificate + ", key " + nts.private_key + ": " +
+                     service.error()};
     }
     for (const auto& address : ntp) {
         sys::SocketAddress ke = address;
@@ -160,7 +158,8 @@ void NtsRole::reload(const config::Config::Nts& nts) {
         return;
     }
     if (auto set = service_->set_credentials(*credentials); !set) {
-        spdlog::error("NTS: {}; the certificate in use serves on", set.error());
+        spdlog::error("NTS: {} with {}: {}; the certificate in use serves on", nts.certificate,
+                      nts.private_key, set.error());
         return;
     }
     spdlog::info("NTS: certificate and key read again from {}", nts.certificate);

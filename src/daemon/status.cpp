@@ -84,6 +84,7 @@ std::string status_json(const server::NtpServer& ntp, const proto::ClockSnapshot
     out["listen"] = listen;
     out["threads"] = ntp.thread_count();
     out["send_delay_s"] = static_cast<double>(ntp.send_delay_ns()) / 1e9;
+    out["nts_seal_s"] = static_cast<double>(ntp.nts_seal_ns()) / 1e9;
     const server::CounterTotals t = ntp.totals();
     // Every received datagram is answered, dropped (for one reason) or a send error. The
     // same named counters as the log's: "dropped.<reason>" goes under dropped_by_reason.

@@ -6,6 +6,9 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <span>
+
+#include "util/strings.hpp"
 
 namespace cloudtime::proto {
 
@@ -66,13 +69,7 @@ std::string sha1_hex(const std::string& data) {
     if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha1(), nullptr) != 1) {
         return {};
     }
-    static constexpr std::string_view kHex = "0123456789abcdef";
-    std::string hex;
-    for (unsigned int i = 0; i < length; ++i) {
-        hex += kHex[digest[i] >> 4U];
-        hex += kHex[digest[i] & 0xFU];
-    }
-    return hex;
+    return to_hex(std::span<const std::uint8_t>(digest.data(), length));
 }
 
 Error at_line(int line, const std::string& what) {

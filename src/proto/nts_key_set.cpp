@@ -3,22 +3,14 @@
 #include <charconv>
 #include <sstream>
 
+#include "util/strings.hpp"
+
 namespace cloudtime::proto {
 
 namespace {
 
 constexpr std::string_view kMagic = "cloudtime-nts-keys 1";
 constexpr std::int64_t kAcceptedPeriods = 2;
-
-std::string to_hex(std::span<const std::uint8_t> octets) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    for (const std::uint8_t o : octets) {
-        out += kDigits[o >> 4U];
-        out += kDigits[o & 0xFU];
-    }
-    return out;
-}
 
 bool from_hex(std::string_view text, std::span<std::uint8_t> out) {
     if (text.size() != out.size() * 2) {

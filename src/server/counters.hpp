@@ -70,6 +70,9 @@ class alignas(64) WorkerCounters {
     // The worker's measured delay of a send (server/send_delay.hpp), a gauge.
     void set_send_delay(std::int64_t ns) { send_delay_ns_.store(ns, std::memory_order_relaxed); }
     std::int64_t send_delay_ns() const { return send_delay_ns_.load(std::memory_order_relaxed); }
+    // What the worker's NTS seal adds to it, a gauge.
+    void set_nts_seal(std::int64_t ns) { nts_seal_ns_.store(ns, std::memory_order_relaxed); }
+    std::int64_t nts_seal_ns() const { return nts_seal_ns_.load(std::memory_order_relaxed); }
     void count_dropped(proto::DropReason reason) {
         bump(dropped_[static_cast<std::size_t>(reason)]);
     }
@@ -90,6 +93,7 @@ class alignas(64) WorkerCounters {
     std::array<std::atomic<std::uint64_t>, proto::kTransmitSourceCount> interleaved_{};
     std::atomic<std::uint64_t> kernel_tx_stamps_{0};
     std::atomic<std::int64_t> send_delay_ns_{0};
+    std::atomic<std::int64_t> nts_seal_ns_{0};
     std::array<std::atomic<std::uint64_t>, proto::kDropReasonCount> dropped_{};
 };
 

@@ -252,10 +252,10 @@ std::vector<NtpServer::AddressTotals> NtpServer::address_totals() const {
     return out;
 }
 
-std::int64_t NtpServer::send_delay_ns() const {
+std::int64_t NtpServer::largest_gauge(std::int64_t (WorkerCounters::*gauge)() const) const {
     std::int64_t largest = 0;
     for (std::size_t t = 0; t < inboxes_.size(); ++t) {
-        largest = std::max(largest, counters_[t].send_delay_ns());
+        largest = std::max(largest, (counters_[t].*gauge)());
     }
     return largest;
 }

@@ -70,7 +70,10 @@ class NtpServer {
     CounterTotals totals() const;
     // The measured delay of a reply sent alone, from reading the clock to the kernel's
     // transmit stamp (server/send_delay.hpp): the largest of the workers'; 0 before any.
-    std::int64_t send_delay_ns() const;
+    std::int64_t send_delay_ns() const { return largest_gauge(&WorkerCounters::send_delay_ns); }
+    // What an NTS seal adds to it (the authenticator is made after the transmit time is
+    // read): the largest of the workers'; 0 before any.
+    std::int64_t nts_seal_ns() const { return largest_gauge(&WorkerCounters::nts_seal_ns); }
     // Each server.listen address's own counters (tenant networks are not in them).
     struct AddressTotals {
         sys::SocketAddress address;
@@ -89,6 +92,8 @@ class NtpServer {
     }
 
   private:
+    std::int64_t largest_gauge(std::int64_t (WorkerCounters::*gauge)() const) const;
+
     // One listen address: a socket per worker (SO_REUSEPORT), index = worker.
     struct Listener {
         sys::SocketAddress configured;  // as in server.listen (maybe port 0)

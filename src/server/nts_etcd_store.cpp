@@ -150,8 +150,7 @@ void NtsEtcdStore::run() {
 
 Expected<bool> NtsEtcdStore::refresh(std::int64_t /*now*/) {
     const std::lock_guard lock(mutex_);
-    const bool changed = !taken_once_ || set_.generation != taken_generation_;
-    taken_once_ = true;
+    const bool changed = taken_generation_ != set_.generation;
     taken_generation_ = set_.generation;
     return changed;
 }

@@ -59,8 +59,7 @@ class NtsEtcdStore final : public NtsKeyStore {
     std::atomic<bool> stopping_{false};
     mutable std::mutex mutex_;
     proto::NtsKeySet set_;
-    std::uint64_t taken_generation_ = 0;  // what refresh() handed out last
-    bool taken_once_ = false;
+    std::optional<std::uint64_t> taken_generation_;  // what refresh() handed out last
     NtsKeyStoreState state_{.kind = "etcd"};
     std::thread thread_;
 };

@@ -32,17 +32,27 @@ std::size_t ReplyTransmitter::send_batch(const sys::UdpSocket& socket, sys::Data
     const auto stamp = [&](std::size_t r) {
         SentReply& reply = replies_[r];
         reply.transmit = served.transmit();
+        reply.seal_ns = 0;
+        const bool nts = nts_.active(r);
         if (!reply.interleaved) {
-            const std::int64_t delay = delay_.estimate_ns(alone ? 0 : r);
+            const std::int64_t delay =
+                delay_.estimate_ns(alone ? 0 : r) + (nts ? seal_.value() : 0);
             proto::stamp_transmit(batch.reply(r).first<proto::kHeaderSize>(),
                                   proto::UnixTime{reply.transmit.ns + delay});
         }
         // NTS: the authenticator covers the transmit time, so it comes after it. A reply that
         // cannot be sealed (it cannot happen with a buffer as long as the request) goes as the
         // bare header, which an NTS client ignores.
-        if (nts_.active(r)) {
+        if (nts) {
             const std::size_t length = nts_.seal(r, batch.reply(r));
             batch.set_reply_length(r, length != 0 ? length : proto::kHeaderSize);
+            // Microseconds; a reading that went backwards or a preemption is no sample.
+            constexpr std::int64_t kMaxSealNs = 1'000'000;
+            const std::int64_t sealed = served.transmit().ns - reply.transmit.ns;
+            if (sealed >= 0 && sealed < kMaxSealNs) {
+                reply.seal_ns = sealed;
+                seal_.add(sealed);
+            }
         }
     };
     if (alone) {
@@ -86,8 +96,9 @@ std::uint64_t ReplyTransmitter::after_send(ServedSocket& socket, const sys::Data
         }
         const std::size_t position = one_by_one(batch.replies()) ? 0 : r;
         if (records != nullptr && !reply.receive.is_zero()) {
-            records->remember(reply.receive, reply.client,
-                              proto::to_ntp({reply.transmit.ns + delay_.estimate_ns(position)}));
+            records->remember(
+                reply.receive, reply.client,
+                proto::to_ntp({reply.transmit.ns + reply.seal_ns + delay_.estimate_ns(position)}));
         }
         if (numbering_lost) {
             continue;
@@ -95,7 +106,9 @@ std::uint64_t ReplyTransmitter::after_send(ServedSocket& socket, const sys::Data
         if (!socket.stamped) {
             socket.stamped = std::make_unique<StampedReplies>();
         }
-        socket.stamped->sent(reply.receive, reply.client, reply.transmit, position);
+        // The send's delay is measured from the moment the reply was ready (after its seal).
+        socket.stamped->sent(reply.receive, reply.client,
+                             proto::UnixTime{reply.transmit.ns + reply.seal_ns}, position);
         stamped = true;
     }
     std::uint64_t kept = 0;

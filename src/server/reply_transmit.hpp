@@ -26,6 +26,7 @@ struct SentReply {
     bool interleaved = false;  // its transmit time is already written
     bool stamp = false;        // asks the kernel for its transmit stamp
     proto::UnixTime transmit;  // the worker's clock reading before the send
+    std::int64_t seal_ns = 0;  // NTS: from that reading until the reply was sealed
 };
 
 struct Transmitted {
@@ -56,6 +57,8 @@ class ReplyTransmitter {
 
     // The delay added to a reply sent alone.
     std::int64_t send_delay_ns() const { return delay_.estimate_ns(0); }
+    // NTS: what a seal adds to it (0 before seven NTS replies).
+    std::int64_t nts_seal_ns() const { return seal_.value(); }
 
     // Whether a batch's replies are sent one by one (a few: a server that keeps up), or in
     // one sendmmsg (more: a busy server, where each system call counts). 4: accurate under
@@ -76,6 +79,9 @@ class ReplyTransmitter {
     sys::TransmitStampReader reader_;
     std::vector<sys::TransmitStamp> stamps_;
     SendDelay delay_;
+    // NTS: the seal (the authenticator covers the transmit time, so it comes after the
+    // reading) delays the send by its own duration, added to a basic reply's transmit time.
+    RunningMedian seal_;
     proto::UnixTime last_calibration_;
     NtsReplies nts_;
 };

@@ -198,6 +198,7 @@ void serve_socket(ServedSocket& served_socket, sys::DatagramBatch& batch,
         counters.sent(sent.sent, batch.replies() - sent.sent);
         counters.kernel_tx_stamps(sent.kernel_tx_stamps);
         ctx.counters->set_send_delay(transmitter.send_delay_ns());
+        ctx.counters->set_nts_seal(transmitter.nts_seal_ns());
         if (batch.size() < batch.capacity()) {
             return;  // the socket is drained
         }

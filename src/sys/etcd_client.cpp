@@ -27,14 +27,10 @@ using tcp = net::ip::tcp;
 constexpr std::size_t kMaxAnswer = std::size_t{1} << 20U;
 constexpr auto kStopCheck = std::chrono::milliseconds(100);
 
-struct Endpoint {
-    bool tls = false;
-    std::string host;  // the address, without brackets
-    tcp::endpoint address;
-};
+using Endpoint = EtcdClient::Endpoint;
 
 Expected<Endpoint> parse_endpoint(const std::string& url) {
-    Endpoint out;
+    Endpoint out{.url = url};
     std::string rest;
     if (url.rfind("http://", 0) == 0) {
         rest = url.substr(7);
@@ -54,7 +50,7 @@ Expected<Endpoint> parse_endpoint(const std::string& url) {
                      "': give an IP address and a port (names are not resolved)"};
     }
     out.host = address->host_string();
-    out.address = tcp::endpoint(net::ip::make_address(out.host), address->port());
+    out.port = address->port();
     return out;
 }
 
@@ -175,32 +171,35 @@ Expected<std::string> exchange(
     beast::error_code ec;
     const char* stage = "cannot connect";
     bool sent = false;
-    lowest.async_connect(endpoint.address, [&](beast::error_code e) {
-        if ((ec = e)) {
-            end();
-            return;
-        }
-        stage = "TLS handshake failed";
-        handshake([&](beast::error_code e1) {
-            if ((ec = e1)) {
-                end();
-                return;
-            }
-            stage = "cannot send the request";
-            http::async_write(stream, request, [&](beast::error_code e2, std::size_t) {
-                if ((ec = e2)) {
-                    end();
-                    return;
-                }
-                stage = "no complete answer";
-                sent = true;
-                http::async_read(stream, buffer, parser, [&](beast::error_code e3, std::size_t) {
-                    ec = e3;
-                    end();
-                });
-            });
-        });
-    });
+    lowest.async_connect(tcp::endpoint(net::ip::make_address(endpoint.host), endpoint.port),
+                         [&](beast::error_code e) {
+                             if ((ec = e)) {
+                                 end();
+                                 return;
+                             }
+                             stage = "TLS handshake failed";
+                             handshake([&](beast::error_code e1) {
+                                 if ((ec = e1)) {
+                                     end();
+                                     return;
+                                 }
+                                 stage = "cannot send the request";
+                                 http::async_write(
+                                     stream, request, [&](beast::error_code e2, std::size_t) {
+                                         if ((ec = e2)) {
+                                             end();
+                                             return;
+                                         }
+                                         stage = "no complete answer";
+                                         sent = true;
+                                         http::async_read(stream, buffer, parser,
+                                                          [&](beast::error_code e3, std::size_t) {
+                                                              ec = e3;
+                                                              end();
+                                                          });
+                                     });
+                             });
+                         });
     io.run();
     if (call.finished) {
         return streamed;
@@ -225,31 +224,34 @@ Expected<EtcdClient> EtcdClient::create(EtcdOptions options) {
     if (options.endpoints.empty()) {
         return Error{"no etcd endpoints"};
     }
+    std::vector<Endpoint> endpoints;
     for (const auto& url : options.endpoints) {
-        if (auto parsed = parse_endpoint(url); !parsed) {
+        auto parsed = parse_endpoint(url);
+        if (!parsed) {
             return parsed.failure();
         }
+        endpoints.push_back(std::move(*parsed));
     }
     if (options.certificate_pem.empty() != options.private_key_pem.empty()) {
         return Error{"an etcd client certificate needs its private key, and the other way round"};
     }
-    return EtcdClient(std::move(options));
+    return EtcdClient(std::move(options), std::move(endpoints));
 }
 
 Expected<std::string> EtcdClient::post(const std::string& path, const std::string& body,
                                        Call& call) {
     std::string problems;
-    const std::size_t count = options_.endpoints.size();
+    const std::size_t count = endpoints_.size();
     for (std::size_t i = 0; i < count; ++i) {
         const std::size_t index = (preferred_ + i) % count;
-        const std::string& url = options_.endpoints[index];
-        const auto endpoint = parse_endpoint(url);  // checked in create()
+        const Endpoint& endpoint = endpoints_[index];
+        const std::string& url = endpoint.url;
         net::io_context io;
         Expected<std::string> answer = Error{"not tried"};
-        if (!endpoint->tls) {
+        if (!endpoint.tls) {
             beast::tcp_stream stream(io);
             answer = exchange(
-                io, stream, *endpoint, path, body, call, [&] { stream.cancel(); },
+                io, stream, endpoint, path, body, call, [&] { stream.cancel(); },
                 [](const std::function<void(beast::error_code)>& next) { next({}); });
         } else {
             ssl::context context(ssl::context::tls_client);
@@ -272,9 +274,9 @@ Expected<std::string> EtcdClient::post(const std::string& path, const std::strin
             context.set_verify_mode(ssl::verify_peer);
             beast::ssl_stream<beast::tcp_stream> stream(io, context);
             X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(stream.native_handle()),
-                                          endpoint->host.c_str());
+                                          endpoint.host.c_str());
             answer = exchange(
-                io, stream, *endpoint, path, body, call,
+                io, stream, endpoint, path, body, call,
                 [&] { beast::get_lowest_layer(stream).cancel(); },
                 [&](const std::function<void(beast::error_code)>& next) {
                     stream.async_handshake(ssl::stream_base::client,

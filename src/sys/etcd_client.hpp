@@ -56,12 +56,22 @@ class EtcdClient {
 
     struct Call;  // how one request is read (whole, or streamed until done)
 
+    // An endpoint as create() read it.
+    struct Endpoint {
+        std::string url{};
+        bool tls = false;
+        std::string host{};  // the address, without brackets
+        std::uint16_t port = 0;
+    };
+
   private:
-    explicit EtcdClient(EtcdOptions options) : options_(std::move(options)) {}
+    EtcdClient(EtcdOptions options, std::vector<Endpoint> endpoints)
+        : options_(std::move(options)), endpoints_(std::move(endpoints)) {}
     // One POST on the endpoints in turn; the body of the first 200 answer.
     Expected<std::string> post(const std::string& path, const std::string& body, Call& call);
 
     EtcdOptions options_;
+    std::vector<Endpoint> endpoints_;
     std::size_t preferred_ = 0;  // index of the endpoint that answered last
     std::string endpoint_;
 };

@@ -245,6 +245,65 @@ class Nts(harness.TestCase):
         self.assertEqual(refused.proc.wait(timeout=10), 1)
         self.assertIn("readable by others", refused.read_log())
 
+    def test_new_keys_after_a_restart_nak_the_old_cookies_and_chronyd_establishes_again(self):
+        directory = self.make_dir()
+        ke_port, ntp_port = harness.free_tcp_port(), harness.free_udp_port()
+        cert, config = nts_config(directory, ke_port)
+        listen = (f"127.0.0.1:{ntp_port}",)
+        first = harness.Daemon(config=config, listen=listen, workdir=directory)
+        self.addCleanup(first.cleanup)
+        chronyd = nts_chronyd(self, cert, ke_port, "127.0.0.1", ntp_port)
+        wait_nts_cookies(self, chronyd, first, "127.0.0.1")
+        first.stop()
+        # The same certificate and ports, other cookie keys: what chronyd holds cannot be read.
+        os.remove(os.path.join(directory, "keys", "nts-keys"))
+        second = harness.Daemon(config=config, listen=listen, workdir=directory)
+        self.addCleanup(second.cleanup)
+        deadline = time.monotonic() + 30
+        c = {}
+        while time.monotonic() < deadline:
+            c = second.counters()
+            if c["nts_nak"] >= 1 and c["nts"] >= 4:
+                break
+            time.sleep(0.25)
+        self.assertGreaterEqual(c["nts_nak"], 1, c)
+        self.assertGreaterEqual(c["nts"], 4, f"{c}\n{chronyd.read_log()}\n{second.read_log()}")
+        self.assertGreaterEqual(second.status()["nts"]["ke"]["established"], 1)
+        row = authdata(chronyd)["127.0.0.1"]
+        self.assertEqual(row[1], "NTS", row)
+        self.assertNotEqual(row[8], "0", row)  # cookies of the new keys
+
+    def test_bench_nts_every_reply_verified_and_counted_by_the_server(self):
+        directory = self.make_dir()
+        ke_port = harness.free_tcp_port()
+        cert, config = nts_config(directory, ke_port)
+        daemon = harness.Daemon(config=config, workdir=directory)
+        self.addCleanup(daemon.cleanup)
+        before = daemon.counters()
+        p = subprocess.run([harness.CLOUDTIME, "bench", "--json", "--nts", "--nts-ca", cert,
+                            "--nts-port", str(ke_port), "--rate", "2000", "--duration", "1",
+                            "--sources", "50", daemon.address], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        r = json.loads(p.stdout)
+        after = daemon.counters()
+        self.assertTrue(r["nts"])
+        self.assertEqual(r["sent"], 2000)
+        self.assertGreaterEqual(r["answered"], 1990, r)
+        self.assertEqual(r["unauthenticated"], 0, r)
+        self.assertEqual(r["nts_naks"], 0, r)
+        self.assertEqual(r["answered"] + r["kod"] + r["lost"], r["sent"])
+        self.assertEqual(after["nts"] - before["nts"], r["answered"], after)
+        self.assertEqual(after["nts_nak"], 0, after)
+        # An untrusted certificate: no load at all.
+        other, _ = harness.self_signed_certificate(self.make_dir())
+        p = subprocess.run([harness.CLOUDTIME, "bench", "--nts", "--nts-ca", other,
+                            "--nts-port", str(ke_port), "--rate", "10", "--duration", "0.1",
+                            daemon.address], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertIn("NTS-KE", p.stderr)
+        self.assertEqual(daemon.counters()["received"], after["received"])
+
 
 class QueryNts(harness.TestCase):
     """`cloudtime query --nts` against chronyd 4.3's NTS server (the reference implementation of
@@ -320,6 +379,11 @@ class QueryNts(harness.TestCase):
         self.assertEqual(c["nts"], 12, c)
         self.assertEqual(c["nts_nak"], 0, c)
         self.assertEqual(daemon.status()["nts"]["ke"]["established"], 1)
+        # The seal comes after the transmit time is read: its measured duration is added to
+        # the basic NTS reply's transmit time (microseconds, never nothing, never a millisecond).
+        seal = daemon.status()["nts_seal_s"]
+        self.assertGreater(seal, 0.0)
+        self.assertLess(seal, 1e-3)
         # Interleaved and NTS together: both servers' kinds of reply verify.
         rc, data, err = harness.run_query(daemon.address, "--nts", "--nts-port", str(ke_port),
                                           "--nts-ca", cert, "-x", "-n", "6", "-i", "0.05")

@@ -49,6 +49,18 @@ def image(variant, release="12", network="ifupdown"):
     return path
 
 
+def build_images():
+    """Every image the catalogue boots, by its (variant, release, network): each release's
+    chrony image by debootstrap, two at once (mostly waiting for dpkg and the disk), then the
+    variants derived from them (seconds each). scripts/test.sh runs this ahead of the tests
+    (prepare_images.py) while the lint keeps the cores busy."""
+    specs = sorted({args for args, _ in ENTRIES.values()})
+    releases = sorted({("chrony", *a[1:2]) for a in specs})
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda a: image(*a), releases))
+    return {args: image(*args) for args in specs}
+
+
 # The tenant's own user-data beside the validator's: each of its parts must still run.
 TENANT_USER_DATA = """#cloud-config
 bootcmd:
@@ -181,13 +193,7 @@ class Catalogue(harness.TestCase):
                 text=True, check=True).stdout)
         cls.nova_config_drive(os.path.join(cls.dir, "nova-static-config-2.iso"),
                               f"vendordata_jsonfile_path = {static}\n")
-        # The images: each release's chrony image by debootstrap, two at once (mostly waiting
-        # for dpkg and the disk), then the variants derived from them (seconds each).
-        specs = sorted({args for args, _ in ENTRIES.values()})
-        releases = sorted({("chrony", *a[1:2]) for a in specs})
-        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(lambda a: image(*a), releases))
-        paths = {args: image(*args) for args in specs}
+        paths = build_images()
         cls.images = {name: paths[args] for name, (args, _) in ENTRIES.items()}
         # Never modified: every file's identity, and one's content (hashing them all would
         # read 10 GB twice).
