@@ -28,7 +28,9 @@ KE_PORT = 4460
 def server_commands(workdir, cert, key):
     conf = os.path.join(workdir, "cloudtimed-nts.toml")
     with open(conf, "w") as f:
-        f.write('[server]\nthreads = 1\n[clock]\nsource = "local"\n[rate_limit]\nenabled = false\n'
+        # As root, like the chronyd beside it (the key file is in this script's directory).
+        f.write('[server]\nthreads = 1\nuser = ""\n[clock]\nsource = "local"\n'
+                '[rate_limit]\nenabled = false\n'
                 f'[nts]\nenabled = true\ncertificate = "{cert}"\nprivate_key = "{key}"\n'
                 f'ke_port = {KE_PORT}\nkey_file = "{workdir}/nts-keys"\n')
     chrony_conf = os.path.join(workdir, "chrony-nts.conf")

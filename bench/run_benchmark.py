@@ -177,7 +177,9 @@ def wait_answering(ns, name, proc, extra=()):
 def saturate(ns, workdir, name, cmd, rate, seconds, sources, cpus=SERVER_CPU, extra=()):
     """Offers `rate` (beyond what the generator can read back) to a fresh server and counts
     what the *server* says it answered: its capacity on `cpus`, whatever the generator's.
-    `name` starts with the kind of server: cloudtimed, chronyd or a reflector."""
+    `name` starts with the kind of server: cloudtimed, chronyd or a reflector. With NTS in
+    `extra`, only the authenticated replies count."""
+    nts = "--nts" in extra
     if name.startswith("cloudtimed"):
         cmd = [c if c != "warn" else "info" for c in cmd]  # counters at exit
     log_path = os.path.join(workdir, f"{name}-saturate.log")
@@ -193,7 +195,10 @@ def saturate(ns, workdir, name, cmd, rate, seconds, sources, cpus=SERVER_CPU, ex
                                      capture_output=True, text=True, timeout=10).stdout
                 received = re.search(r"NTP packets received\s*:\s*(\d+)", out)
                 dropped = re.search(r"NTP packets dropped\s*:\s*(\d+)", out)
-                if received and dropped:
+                authenticated = re.search(r"Authenticated NTP packets\s*:\s*(\d+)", out)
+                if nts and authenticated:
+                    answered = int(authenticated.group(1))
+                elif received and dropped and not nts:
                     answered = int(received.group(1)) - int(dropped.group(1))
         finally:
             proc.terminate()
@@ -201,7 +206,8 @@ def saturate(ns, workdir, name, cmd, rate, seconds, sources, cpus=SERVER_CPU, ex
     with open(log_path) as f:
         text = f.read()
     if name.startswith("cloudtimed"):
-        found = re.findall(r"counters: received=\d+ answered=(\d+)", text)
+        found = re.findall(r"counters: .*\bnts=(\d+)" if nts else
+                           r"counters: received=\d+ answered=(\d+)", text)
         answered = int(found[-1]) if found else None
     elif "reflector" in name:
         found = re.findall(r"reflected (\d+)", text)
