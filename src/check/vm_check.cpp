@@ -448,4 +448,18 @@ std::vector<CheckResult> evaluate_vm(const VmFacts& facts, const VmThresholds& t
     return out;
 }
 
+bool waiting_may_help(const VmFacts& facts, const std::vector<CheckResult>& results) {
+    const auto failed = [&results](std::string_view id) {
+        return std::any_of(results.begin(), results.end(), [id](const CheckResult& r) {
+            return r.id == id && r.verdict == Verdict::fail;
+        });
+    };
+    const auto& c = facts.client;
+    const bool chrony_configured_elsewhere = c.kind == ClientKind::chrony && c.chrony_sources &&
+                                             !c.chrony_sources->empty() &&
+                                             failed("client-uses-cloud-servers");
+    return exit_code(results) == 1 && c.kind != ClientKind::none &&
+           !failed("time-source-delivered") && !chrony_configured_elsewhere;
+}
+
 }  // namespace cloudtime::check

@@ -91,6 +91,12 @@ struct VmThresholds {
 
 std::vector<CheckResult> evaluate_vm(const VmFacts& facts, const VmThresholds& thresholds);
 
+// Whether looking again may turn a failing verdict (`check --wait`): not when nothing failed,
+// when no time source was delivered (cloud-init ran before the check), when no NTP client
+// runs, or when chronyd lists its sources and none is the cloud's (its configuration is
+// written by then; a client still starting lists none, and is waited for).
+bool waiting_may_help(const VmFacts& facts, const std::vector<CheckResult>& results);
+
 // The measurement the offset and jitter verdicts use: the answering server with the smallest
 // delay; null when none answered.
 const ServerMeasurement* best_server(const VmFacts& facts);

@@ -57,15 +57,7 @@ int run(CheckArgs& args) {
         std::chrono::steady_clock::now() + std::chrono::duration<double>(args.wait_s);
     check::VmFacts facts = check::gather_vm_facts(args.options);
     auto results = check::evaluate_vm(facts, args.thresholds);
-    // What was not delivered at boot will not be delivered by waiting, and a VM without an NTP
-    // client running will not synchronize by waiting either.
-    const auto settling = [&facts](const std::vector<check::CheckResult>& r) {
-        return check::exit_code(r) == 1 && facts.client.kind != check::ClientKind::none &&
-               std::none_of(r.begin(), r.end(), [](const check::CheckResult& c) {
-                   return c.id == "time-source-delivered" && c.verdict == check::Verdict::fail;
-               });
-    };
-    while (std::chrono::steady_clock::now() < deadline && settling(results)) {
+    while (std::chrono::steady_clock::now() < deadline && check::waiting_may_help(facts, results)) {
         // Progress on stderr (stdout stays one report): what still fails, and for how long
         // this goes on.
         const auto left = std::chrono::duration_cast<std::chrono::seconds>(

@@ -377,6 +377,29 @@ TEST(VmCheck, ClientConfiguredWithTheCloudsServers) {
     EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-uses-cloud-servers"), Verdict::abort);
 }
 
+TEST(VmCheck, WaitingHelpsOnlyWhatTimeCanChange) {
+    auto f = healthy();
+    EXPECT_FALSE(waiting_may_help(f, evaluate_vm(f, {})));  // nothing fails
+    // chronyd follows nothing yet (just booted): it may, a few polls on.
+    f.client.chrony_sources->back().state = proto::ChronySourceState::selectable;
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-synchronized"), Verdict::fail);
+    EXPECT_TRUE(waiting_may_help(f, evaluate_vm(f, {})));
+    // Still starting: no sources listed yet.
+    f.client.chrony_sources = std::vector<proto::ChronySource>{};
+    EXPECT_TRUE(waiting_may_help(f, evaluate_vm(f, {})));
+    f.client.chrony_sources = Error{"connect: No such file or directory", ENOENT};
+    EXPECT_TRUE(waiting_may_help(f, evaluate_vm(f, {})));
+    // Configured with the tenant's own server only: its configuration stands.
+    f.client.chrony_sources = std::vector<proto::ChronySource>{
+        chrony_source({192, 0, 2, 123}, proto::ChronySourceState::nonselectable, 0)};
+    EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-uses-cloud-servers"), Verdict::fail);
+    EXPECT_FALSE(waiting_may_help(f, evaluate_vm(f, {})));
+    // No client at all.
+    f = healthy();
+    f.client = {};
+    EXPECT_FALSE(waiting_may_help(f, evaluate_vm(f, {})));
+}
+
 TEST(VmCheck, NothingDelivered) {
     VmFacts f;
     f.channels.push_back({"metadata", "http://169.254.169.254/", Error{"does not answer"}});
@@ -385,6 +408,9 @@ TEST(VmCheck, NothingDelivered) {
     EXPECT_EQ(results[0].verdict, Verdict::fail);
     EXPECT_EQ(results[0].reason.rfind("no cloud time source delivered", 0), 0U);
     EXPECT_EQ(exit_code(results), 1);
+    // A client runs, but cloud-init delivered nothing before the check: waiting is no use.
+    f.client.kind = ClientKind::chrony;
+    EXPECT_FALSE(waiting_may_help(f, evaluate_vm(f, {})));
 }
 
 TEST(VmCheck, OneServerOnSeveralAddressesCountsOnce) {
