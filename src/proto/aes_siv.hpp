@@ -1,7 +1,11 @@
-// AEAD_AES_SIV_CMAC_256 (RFC 5297; NTS's mandatory algorithm, id 15) over OpenSSL's
-// AES-128-SIV: a 32-octet key, a 16-octet synthetic IV first in every ciphertext. Pure
-// computation: no I/O, keys and nonces are passed in. One instance per thread: it keeps a
-// cipher context between calls so that the hot path allocates nothing.
+// AEAD_AES_SIV_CMAC_256 (RFC 5297; NTS's mandatory algorithm, id 15): a 32-octet key, a
+// 16-octet synthetic IV first in every ciphertext. Pure computation: no I/O, keys and nonces
+// are passed in. S2V and CTR are composed here from OpenSSL's AES-CMAC and AES-128-CTR, whose
+// contexts are made once: OpenSSL 3's own AES-128-SIV looks its ciphers up and builds new
+// contexts at every key set-up, and an NTS reply sets up a key for each of its ~11 SIV
+// operations (measured: BENCHMARKS.md). The last key's contexts are kept, so that a run under
+// one key (a reply's fresh cookies, under the master key) sets up nothing. One instance per
+// thread; the hot path allocates nothing.
 #pragma once
 
 #include <array>
