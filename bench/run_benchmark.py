@@ -215,7 +215,7 @@ def saturate(ns, workdir, name, cmd, rate, seconds, sources, cpus=SERVER_CPU, ex
     if answered is None:
         return {"offered": rate, "server_answered_per_s": None, "generator_sent": r["sent"]}
     return {"offered": rate, "generator_sent": r["sent"],
-            "server_answered_per_s": (answered - probes) / seconds}
+            "server_answered_per_s": (answered - probes) / r["sending_s"]}
 
 
 class RealClient(threading.Thread):

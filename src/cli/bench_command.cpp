@@ -89,18 +89,19 @@ int run(const BenchArgs& args) {
              r.sent == 0 ? 0.0 : static_cast<double>(r.lost) / static_cast<double>(r.sent)},
             {"reply_rate", r.reply_rate},
             {"elapsed_s", r.elapsed_s},
+            {"sending_s", r.sending_s},
             {"latency", percentiles_json(r.latency)},
             {"server_processing", percentiles_json(r.server_processing)}};
         std::cout << out.dump(2) << "\n";
     } else {
         std::cout << fmt::format(
             "{}: {} sent ({} not taken by the local kernel), {} answered, {} KoD, {} lost "
-            "({:.3f} %)\nreply rate {:.0f}/s over {:.1f} s\n"
+            "({:.3f} %)\nreply rate {:.0f}/s over {:.1f} s of sending\n"
             "latency p50 {:.1f} us, p99 {:.1f} us, p99.9 {:.1f} us\n"
             "server processing p50 {:.2f} us, p99 {:.2f} us, p99.9 {:.2f} us\n",
             target->to_string(), r.sent, r.send_failures, r.answered, r.kod, r.lost,
             r.sent == 0 ? 0.0 : 100.0 * static_cast<double>(r.lost) / static_cast<double>(r.sent),
-            r.reply_rate, args.options.duration_s, r.latency.p50_s * 1e6, r.latency.p99_s * 1e6,
+            r.reply_rate, r.sending_s, r.latency.p50_s * 1e6, r.latency.p99_s * 1e6,
             r.latency.p999_s * 1e6, r.server_processing.p50_s * 1e6,
             r.server_processing.p99_s * 1e6, r.server_processing.p999_s * 1e6);
         if (args.nts) {

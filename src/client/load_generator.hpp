@@ -41,10 +41,11 @@ struct LoadReport {
     std::uint64_t lost = 0;             // sent, never answered
     std::uint64_t nts_naks = 0;         // NTS: KoD NTSN with our unique identifier (in kod)
     std::uint64_t unauthenticated = 0;  // NTS: replies that did not verify (not answered)
-    double elapsed_s = 0.0;
-    double reply_rate = 0.0;        // answered per second of sending
-    Percentiles latency;            // client side: kernel receive minus send time
-    Percentiles server_processing;  // server's transmit minus receive timestamp
+    double elapsed_s = 0.0;             // sending and draining
+    double sending_s = 0.0;             // first to last send (past the duration when behind)
+    double reply_rate = 0.0;            // answered per second of sending
+    Percentiles latency;                // client side: kernel receive minus send time
+    Percentiles server_processing;      // server's transmit minus receive timestamp
 };
 
 // Loopback, or link-local inside a network namespace of the tests' own.
