@@ -3,17 +3,51 @@
 // octets choose. Checks the rules that keep cloudtimed from ever being an amplifier: only mode 3
 // is answered, with mode 4, never with more octets than the request, with its transmit timestamp
 // as origin (or, in interleaved mode, its receive field, with the recorded transmit time); an
-// ignored source is never answered; a kiss-of-death carries stratum 0 and LI=3.
+// ignored source is never answered; a kiss-of-death carries stratum 0 and LI=3. With NTS on
+// (choice bit 64), and bit 128 set, the datagram is a genuine NTS request changed by the
+// (offset, XOR) pairs that follow: only the unchanged request is authentic, and it is when
+// nothing else stops it; an NTS NAK answers only an NTS request, and only with NTS on.
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <span>
+#include <vector>
 
+#include "proto/nts_cookie.hpp"
+#include "proto/nts_fields.hpp"
 #include "proto/server_decision.hpp"
 
 namespace p = cloudtime::proto;
+
+namespace {
+
+struct NtsFixture {
+    p::AesSiv siv;
+    p::CookieKeyring ring{{p::CookieKey{1, p::SivKey{1}}, p::CookieKey{2, p::SivKey{2}}}};
+    p::NtsKeys keys{p::SivKey{3}, p::SivKey{4}};
+    std::vector<std::uint8_t> genuine;  // a client request with 2 placeholders
+
+    NtsFixture() {
+        std::array<std::uint8_t, p::kCookieLength> cookie{};
+        const std::array<std::uint8_t, p::kCookieNonceLength> cookie_nonce{7};
+        const std::vector<std::uint8_t> unique_id(32, 5);
+        const std::array<std::uint8_t, p::kNtsNonceLength> nonce{6};
+        genuine.assign(2048, 0);
+        genuine[0] = 0x23;  // version 4, client
+        genuine[p::kTransmitOffset] = 0x42;
+        if (!p::seal_cookie(siv, ring.current(), keys, cookie_nonce, cookie)) {
+            std::abort();
+        }
+        genuine.resize(p::append_nts_request(siv, keys.c2s, genuine, unique_id, cookie, 2, nonce));
+        if (genuine.size() <= p::kHeaderSize) {
+            std::abort();
+        }
+    }
+};
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 3) {
@@ -23,7 +57,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::uint8_t choice = input[0];
     const std::uint8_t spent = input[1];  // requests the source sent just before this one
     const std::uint64_t random = input[2];
-    const std::span<const std::uint8_t> request = input.subspan(3);
+    static NtsFixture nts;
+    const bool nts_on = (choice & 64U) != 0;
+    const bool genuine = nts_on && (choice & 128U) != 0;
+    std::vector<std::uint8_t> changed;
+    std::span<const std::uint8_t> request = input.subspan(3);
+    if (genuine) {
+        changed = nts.genuine;
+        for (std::size_t i = 0; i + 1 < request.size(); i += 2) {
+            changed[request[i] * 4U % changed.size()] ^= request[i + 1];
+        }
+        request = changed;
+    }
+    const bool unchanged = genuine && changed == nts.genuine;
 
     const p::UnixTime now{1'790'000'000LL * p::kNanosPerSecond};
     p::ClockSnapshot clock;
@@ -57,19 +103,35 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         limiter.check(p::source_key(arrival.source, 64), now, random);
     }
 
-    std::array<std::uint8_t, p::kHeaderSize> reply{};
-    const auto decision = p::handle(rules, arrival, request, clock, random, reply);
+    // Room for a reply as long as the request, as a worker gives it with NTS on.
+    std::vector<std::uint8_t> reply(std::max(p::kHeaderSize, request.size()), 0);
+    const p::NtsVerifier verifier = nts_on ? p::NtsVerifier{&nts.siv, &nts.ring} : p::NtsVerifier{};
+    const auto decision = p::handle(rules, arrival, request, clock, random, reply, verifier);
     std::size_t length = 0;
     bool interleaved = false;
     if (const auto* answer = std::get_if<p::Reply>(&decision)) {
         length = answer->length;
         interleaved = answer->interleaved;
+        const bool authentic = answer->nts.kind == p::NtsCheck::Kind::authentic;
+        if (authentic != (answer->nts.kind != p::NtsCheck::Kind::plain) || authentic != unchanged) {
+            std::abort();  // answered: plain NTP, or NTS authentic, which only the genuine is
+        }
     } else if (const auto* kiss = std::get_if<p::KissOfDeath>(&decision)) {
         length = kiss->length;
-        if (reply[1] != 0 || (reply[0] >> 6U) != 3U) {
-            std::abort();
+        const bool nak = kiss->code == p::kKissNtsNak;
+        if (reply[1] != 0 || (reply[0] >> 6U) != 3U ||
+            (nak &&
+             (!nts_on || p::read_nts_request(request).problem != p::NtsRequestProblem::none)) ||
+            (nak && unchanged)) {
+            std::abort();  // a NAK answers a well-formed NTS request, never the genuine one
         }
     } else {
+        // The genuine request goes unanswered only when its rate says so.
+        if (unchanged && action == p::AccessAction::allow &&
+            (std::get<p::Drop>(decision).reason != p::DropReason::rate_limited ||
+             (choice & 8U) == 0)) {
+            std::abort();
+        }
         return 0;
     }
     // Basic: origin = the request's transmit field. Interleaved: origin = its receive field,
