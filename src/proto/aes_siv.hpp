@@ -1,11 +1,12 @@
 // AEAD_AES_SIV_CMAC_256 (RFC 5297; NTS's mandatory algorithm, id 15): a 32-octet key, a
 // 16-octet synthetic IV first in every ciphertext. Pure computation: no I/O, keys and nonces
-// are passed in. S2V and CTR are composed here from OpenSSL's AES-CMAC and AES-128-CTR, whose
-// contexts are made once: OpenSSL 3's own AES-128-SIV looks its ciphers up and builds new
-// contexts at every key set-up, and an NTS reply sets up a key for each of its ~11 SIV
-// operations (measured: BENCHMARKS.md). The last key's contexts are kept, so that a run under
-// one key (a reply's fresh cookies, under the master key) sets up nothing. One instance per
-// thread; the hot path allocates nothing.
+// are passed in. S2V's CMAC and the CTR mode are composed here over AES-128 contexts keyed
+// once per key (CBC for CMAC, ECB for the counter blocks), never re-initialised per message:
+// OpenSSL 3's own AES-128-SIV fetches its ciphers and builds new contexts at every key set-up,
+// and even a re-initialisation with a new IV costs a parameter lookup by name. An NTS reply
+// is ~4 SIV operations under 3 keys (the master key for cookies, the client's two), so the
+// contexts of the last two keys are kept. One instance per thread; the hot path allocates
+// nothing.
 #pragma once
 
 #include <array>
