@@ -2,6 +2,8 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 namespace cloudtime::server {
 
 bool NtsReplies::prepare(std::size_t r, const proto::NtsCheck& check,
@@ -16,8 +18,8 @@ bool NtsReplies::prepare(std::size_t r, const proto::NtsCheck& check,
     p.count = std::min(check.cookies, proto::kMaxNtsCookies);
     p.request_length = request_length;
     std::array<std::uint8_t, proto::kCookieNonceLength * proto::kMaxNtsCookies> nonces{};
-    if (RAND_bytes(nonces.data(), static_cast<int>(p.count * proto::kCookieNonceLength)) != 1 ||
-        RAND_bytes(p.nonce.data(), static_cast<int>(p.nonce.size())) != 1) {
+    if (!take_random(std::span(nonces).first(p.count * proto::kCookieNonceLength)) ||
+        !take_random(p.nonce)) {
         return false;
     }
     for (std::size_t i = 0; i < p.count; ++i) {
@@ -29,6 +31,22 @@ bool NtsReplies::prepare(std::size_t r, const proto::NtsCheck& check,
         }
     }
     p.active = true;
+    return true;
+}
+
+bool NtsReplies::take_random(std::span<std::uint8_t> out) {
+    if (out.size() > random_.size()) {
+        return false;
+    }
+    if (random_.size() - random_used_ < out.size()) {
+        if (RAND_bytes(random_.data(), static_cast<int>(random_.size())) != 1) {
+            return false;
+        }
+        random_used_ = 0;
+    }
+    std::copy_n(random_.begin() + static_cast<std::ptrdiff_t>(random_used_), out.size(),
+                out.begin());
+    random_used_ += out.size();
     return true;
 }
 

@@ -35,6 +35,12 @@ class NtsReplies {
     std::size_t seal(std::size_t r, std::span<std::uint8_t> reply);
 
   private:
+    // Random octets for nonces, drawn from OpenSSL's generator a pool at a time: a draw of its
+    // own per reply (two: the cookies' nonces, the reply's) was 5 % of the NTS path's CPU,
+    // mostly the generator re-keying itself per call. Nonces go out in the clear; the pool
+    // only has to be unpredictable until used. False when the generator fails.
+    bool take_random(std::span<std::uint8_t> out);
+
     struct Pending {
         bool active = false;
         proto::SivKey s2c{};
@@ -46,6 +52,8 @@ class NtsReplies {
     };
     proto::AesSiv siv_;
     std::vector<Pending> pending_;
+    std::array<std::uint8_t, 4096> random_{};
+    std::size_t random_used_ = random_.size();
 };
 
 }  // namespace cloudtime::server
