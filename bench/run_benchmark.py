@@ -212,10 +212,10 @@ def saturate(ns, workdir, name, cmd, rate, seconds, sources, cpus=SERVER_CPU, ex
     elif "reflector" in name:
         found = re.findall(r"reflected (\d+)", text)
         answered = int(found[-1]) if found else None
+    sent = {"offered": rate, "generator_sent": r["sent"], "generator_sending_s": r["sending_s"]}
     if answered is None:
-        return {"offered": rate, "server_answered_per_s": None, "generator_sent": r["sent"]}
-    return {"offered": rate, "generator_sent": r["sent"],
-            "server_answered_per_s": (answered - probes) / r["sending_s"]}
+        return {**sent, "server_answered_per_s": None}
+    return {**sent, "server_answered_per_s": (answered - probes) / r["sending_s"]}
 
 
 class RealClient(threading.Thread):
