@@ -57,8 +57,10 @@ Expected<bool> apply_policy_key(const TomlReader& r, const toml::key& key, const
         std::string pem;
         s = r.read_string(key, node, section, pem);
         // PEM certificates only: the text goes into a shell script between single quotes.
+        // "" (the documented default) is none: the image's own trust store.
         constexpr std::string_view kBegin = "-----BEGIN CERTIFICATE-----";
-        if (s && (pem.find(kBegin) == std::string::npos || pem.find('\'') != std::string::npos)) {
+        if (s && !pem.empty() &&
+            (pem.find(kBegin) == std::string::npos || pem.find('\'') != std::string::npos)) {
             return r.fail(node.source(), section +
                                              ".nts_trusted_ca must hold PEM certificates "
                                              "(\"-----BEGIN CERTIFICATE-----...\"), the "

@@ -353,6 +353,35 @@ class RoleTemplate(harness.TestCase):
         config = self.render({"cloudtime_neutron_backend": "ovs"})
         self.assertIs(config["tenant_networks"]["enabled"], False)
 
+    def test_nts_on_the_server_and_asked_of_the_vms(self):
+        work = tempfile.mkdtemp(prefix="cloudtime-role-nts-")
+        self.addCleanup(shutil.rmtree, work, ignore_errors=True)
+        cert, key = harness.self_signed_certificate(work)
+        with open(cert) as f:
+            pem = f.read()
+        config = self.render({
+            "cloudtime_node_roles": ["hypervisor", "vendordata"],
+            "cloudtime_nts_enabled": True, "cloudtime_nts_certificate": cert,
+            "cloudtime_nts_private_key": key, "cloudtime_nts_ke_port": "4461",
+            "cloudtime_nts_key_store": "etcd",
+            "cloudtime_nts_etcd_endpoints": ["https://10.0.0.1:2379", "https://10.0.0.2:2379"],
+            "cloudtime_nts_etcd_ca": cert, "cloudtime_nts_rotation": 3600,
+            "cloudtime_vendordata_nts": True, "cloudtime_vendordata_nts_trusted_ca": pem})
+        self.assertEqual(config["nts"]["enabled"], True)
+        self.assertEqual((config["nts"]["certificate"], config["nts"]["private_key"]),
+                         (cert, key))
+        self.assertEqual(config["nts"]["ke_port"], 4461)
+        self.assertEqual(config["nts"]["key_store"], "etcd")
+        self.assertEqual(config["nts"]["etcd_endpoints"],
+                         ["https://10.0.0.1:2379", "https://10.0.0.2:2379"])
+        self.assertEqual(config["nts"]["rotation"], 3600)
+        self.assertIs(config["vendordata"]["nts"], True)
+        self.assertEqual(config["vendordata"]["nts_trusted_ca"], pem)  # the PEM text, whole
+        # Off by default, and valid so.
+        config = self.render({})
+        self.assertIs(config["nts"]["enabled"], False)
+        self.assertIs(config["vendordata"]["nts"], False)
+
     def test_unknown_node_roles_are_refused_with_what_is_known(self):
         harness.require_program("ansible-playbook")
         work = tempfile.mkdtemp(prefix="cloudtime-role-check-")

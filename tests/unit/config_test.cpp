@@ -88,6 +88,18 @@ enabled = false
     EXPECT_EQ(v.allowed_clients.size(), 1U);
 }
 
+TEST(Config, AnEmptyNtsTrustedCaIsTheDocumentedDefault) {
+    // "" is what the operator guide names as the default (the image's own trust store), and
+    // what the Ansible role writes when its variable is unset; a path is still refused.
+    auto c = parse_config("[vendordata]\nnts = true\nnts_trusted_ca = \"\"\n", "t.toml");
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_TRUE(c->vendordata.policy.nts);
+    EXPECT_EQ(c->vendordata.policy.nts_ca, "");
+    c = parse_config("[vendordata]\nnts_trusted_ca = \"/etc/ca.pem\"\n", "t.toml");
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error().find("not a path"), std::string::npos);
+}
+
 TEST(Config, FileHoldsOnlyWhatItChanges) {
     auto c = parse_config("[clock]\nsource = \"local\"\nlocal_stratum = 7\n", "t.toml");
     ASSERT_TRUE(c) << c.error();
