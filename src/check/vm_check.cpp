@@ -448,18 +448,25 @@ std::vector<CheckResult> evaluate_vm(const VmFacts& facts, const VmThresholds& t
     return out;
 }
 
+namespace {
+
+bool failed(const std::vector<CheckResult>& results, std::string_view id) {
+    return std::any_of(results.begin(), results.end(), [id](const CheckResult& r) {
+        return r.id == id && r.verdict == Verdict::fail;
+    });
+}
+
+}  // namespace
+
 bool waiting_may_help(const VmFacts& facts, const std::vector<CheckResult>& results) {
-    const auto failed = [&results](std::string_view id) {
-        return std::any_of(results.begin(), results.end(), [id](const CheckResult& r) {
-            return r.id == id && r.verdict == Verdict::fail;
-        });
-    };
+    return exit_code(results) == 1 && facts.client.kind != ClientKind::none &&
+           !failed(results, "time-source-delivered");
+}
+
+bool configured_elsewhere(const VmFacts& facts, const std::vector<CheckResult>& results) {
     const auto& c = facts.client;
-    const bool chrony_configured_elsewhere = c.kind == ClientKind::chrony && c.chrony_sources &&
-                                             !c.chrony_sources->empty() &&
-                                             failed("client-uses-cloud-servers");
-    return exit_code(results) == 1 && c.kind != ClientKind::none &&
-           !failed("time-source-delivered") && !chrony_configured_elsewhere;
+    return c.kind == ClientKind::chrony && c.chrony_sources && !c.chrony_sources->empty() &&
+           failed(results, "client-uses-cloud-servers");
 }
 
 }  // namespace cloudtime::check

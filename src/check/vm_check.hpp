@@ -92,10 +92,14 @@ struct VmThresholds {
 std::vector<CheckResult> evaluate_vm(const VmFacts& facts, const VmThresholds& thresholds);
 
 // Whether looking again may turn a failing verdict (`check --wait`): not when nothing failed,
-// when no time source was delivered (cloud-init ran before the check), when no NTP client
-// runs, or when chronyd lists its sources and none is the cloud's (its configuration is
-// written by then; a client still starting lists none, and is waited for).
+// when no time source was delivered (cloud-init ran before the check), or when no NTP client
+// runs.
 bool waiting_may_help(const VmFacts& facts, const std::vector<CheckResult>& results);
+
+// chronyd lists its sources and none is the cloud's: once that lasts (a restart the vendordata
+// script queued has taken effect), its configuration is the tenant's and waiting is no use. A
+// chronyd still starting lists none, and does not count.
+bool configured_elsewhere(const VmFacts& facts, const std::vector<CheckResult>& results);
 
 // The measurement the offset and jitter verdicts use: the answering server with the smallest
 // delay; null when none answered.

@@ -384,16 +384,18 @@ TEST(VmCheck, WaitingHelpsOnlyWhatTimeCanChange) {
     f.client.chrony_sources->back().state = proto::ChronySourceState::selectable;
     EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-synchronized"), Verdict::fail);
     EXPECT_TRUE(waiting_may_help(f, evaluate_vm(f, {})));
-    // Still starting: no sources listed yet.
+    EXPECT_FALSE(configured_elsewhere(f, evaluate_vm(f, {})));
+    // Still starting: no sources listed yet, or no socket yet.
     f.client.chrony_sources = std::vector<proto::ChronySource>{};
     EXPECT_TRUE(waiting_may_help(f, evaluate_vm(f, {})));
+    EXPECT_FALSE(configured_elsewhere(f, evaluate_vm(f, {})));
     f.client.chrony_sources = Error{"connect: No such file or directory", ENOENT};
-    EXPECT_TRUE(waiting_may_help(f, evaluate_vm(f, {})));
-    // Configured with the tenant's own server only: its configuration stands.
+    EXPECT_FALSE(configured_elsewhere(f, evaluate_vm(f, {})));
+    // Configured with the tenant's own server only: its configuration, once that lasts.
     f.client.chrony_sources = std::vector<proto::ChronySource>{
         chrony_source({192, 0, 2, 123}, proto::ChronySourceState::nonselectable, 0)};
     EXPECT_EQ(verdict_of(evaluate_vm(f, {}), "client-uses-cloud-servers"), Verdict::fail);
-    EXPECT_FALSE(waiting_may_help(f, evaluate_vm(f, {})));
+    EXPECT_TRUE(configured_elsewhere(f, evaluate_vm(f, {})));
     // No client at all.
     f = healthy();
     f.client = {};
