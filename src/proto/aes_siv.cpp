@@ -49,43 +49,43 @@ bool encrypt_blocks(EVP_CIPHER_CTX* context, std::span<std::uint8_t> data) {
            static_cast<std::size_t>(written) == data.size();
 }
 
-// One key's contexts: AES-128-CBC under K1 for CMAC, AES-128-ECB under K2 for CTR's key stream.
-// The CBC context is never reset: its chaining value is the last block it put out (`chain`),
-// and a message starts from a zero IV by XORing `chain` into its first block.
-struct Keyed {
-    EVP_CIPHER_CTX* cbc = EVP_CIPHER_CTX_new();
-    EVP_CIPHER_CTX* ecb = EVP_CIPHER_CTX_new();
-    bool valid = false;
-    SivKey key{};
-    Block chain{};
-    Block subkey1{};       // CMAC's K1 = dbl(AES(0)), for a message of whole blocks
-    Block subkey2{};       // K2 = dbl(K1), for a padded one
-    Block cmac_of_zero{};  // S2V's start, CMAC(0^128)
-    std::uint64_t used = 0;
-
-    Keyed() = default;
-    ~Keyed() {
-        forget();
-        EVP_CIPHER_CTX_free(ecb);
-        EVP_CIPHER_CTX_free(cbc);
-    }
-    Keyed(const Keyed&) = delete;
-    Keyed& operator=(const Keyed&) = delete;
-    Keyed(Keyed&&) = delete;
-    Keyed& operator=(Keyed&&) = delete;
-
-    void forget() {
-        valid = false;
-        OPENSSL_cleanse(key.data(), key.size());
-        OPENSSL_cleanse(subkey1.data(), subkey1.size());
-        OPENSSL_cleanse(subkey2.data(), subkey2.size());
-        OPENSSL_cleanse(cmac_of_zero.data(), cmac_of_zero.size());
-    }
-};
-
 }  // namespace
 
 struct AesSiv::State {
+    // One key's contexts: AES-128-CBC under K1 for CMAC, AES-128-ECB under K2 for CTR's key stream.
+    // The CBC context is never reset: its chaining value is the last block it put out (`chain`),
+    // and a message starts from a zero IV by XORing `chain` into its first block.
+    struct Keyed {
+        EVP_CIPHER_CTX* cbc = EVP_CIPHER_CTX_new();
+        EVP_CIPHER_CTX* ecb = EVP_CIPHER_CTX_new();
+        bool valid = false;
+        SivKey key{};
+        Block chain{};
+        Block subkey1{};       // CMAC's K1 = dbl(AES(0)), for a message of whole blocks
+        Block subkey2{};       // K2 = dbl(K1), for a padded one
+        Block cmac_of_zero{};  // S2V's start, CMAC(0^128)
+        std::uint64_t used = 0;
+
+        Keyed() = default;
+        ~Keyed() {
+            forget();
+            EVP_CIPHER_CTX_free(ecb);
+            EVP_CIPHER_CTX_free(cbc);
+        }
+        Keyed(const Keyed&) = delete;
+        Keyed& operator=(const Keyed&) = delete;
+        Keyed(Keyed&&) = delete;
+        Keyed& operator=(Keyed&&) = delete;
+
+        void forget() {
+            valid = false;
+            OPENSSL_cleanse(key.data(), key.size());
+            OPENSSL_cleanse(subkey1.data(), subkey1.size());
+            OPENSSL_cleanse(subkey2.data(), subkey2.size());
+            OPENSSL_cleanse(cmac_of_zero.data(), cmac_of_zero.size());
+        }
+    };
+
     EVP_CIPHER* cbc_cipher = EVP_CIPHER_fetch(nullptr, "AES-128-CBC", nullptr);
     EVP_CIPHER* ecb_cipher = EVP_CIPHER_fetch(nullptr, "AES-128-ECB", nullptr);
     std::array<Keyed, 2> slots;
@@ -251,7 +251,7 @@ bool AesSiv::seal(const SivKey& key, std::initializer_list<Octets> associated, O
     if (!available() || out.size() != plaintext.size() + kSivTagLength) {
         return false;
     }
-    Keyed* k = state_->use_key(key);
+    State::Keyed* k = state_->use_key(key);
     Block v{};
     if (k == nullptr || !state_->s2v(*k, associated, plaintext, v)) {
         return false;
@@ -266,7 +266,7 @@ bool AesSiv::open(const SivKey& key, std::initializer_list<Octets> associated, O
         out.size() != ciphertext.size() - kSivTagLength) {
         return false;
     }
-    Keyed* k = state_->use_key(key);
+    State::Keyed* k = state_->use_key(key);
     Block v{};
     std::copy_n(ciphertext.begin(), kSivTagLength, v.begin());
     Block expected{};
