@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan+UBSan) and runs each for SECONDS (default 30)
 # from its seed corpus in fuzz/corpus/<target>/ (new inputs go to a scratch copy).
-#   fuzz/run.sh [SECONDS] [TARGET...]   (default: every target)
-# The targets run one per core at a time (libFuzzer runs one thread); each is linked and run by
-# `fuzz/run.sh --one TARGET SECONDS`, once every object is compiled.
+#   fuzz/run.sh [SECONDS] [TARGET...]            build, then run (default: every target)
+#   fuzz/run.sh --build-only [TARGET...]         build only (scripts/test.sh, in the background)
+#   fuzz/run.sh --run-only SECONDS [TARGET...]   run what --build-only built
+# The targets run one per core at a time (libFuzzer runs one thread); each is run by
+# `fuzz/run.sh --one TARGET SECONDS`, once every target is linked.
 set -euo pipefail
 self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$0")/.."
 one=""
-if [ "${1:-}" = "--one" ]; then
-  one=$2
-  shift 2
+build=yes
+run=yes
+case "${1:-}" in
+--one) one=$2; shift 2 ;;
+--build-only) run=""; shift ;;
+--run-only) build=""; shift ;;
+esac
+if [ -n "$run" ]; then
+  seconds=${1:-30}
+  shift || true
 fi
-seconds=${1:-30}
-shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(packet decision leap_seconds chrony_reply nova_request report
                                      http_request config nts_ke nts_fields)
@@ -41,7 +48,7 @@ sources_of() {
   esac
 }
 object_of() { local name=${1#"$out"/}; echo "$out/obj/${name%.cpp}.o"; }
-if [ -z "$one" ]; then
+if [ -z "$one" ] && [ -n "$build" ]; then
 python3 - "$out" <<'PY'
 import pathlib, sys
 out = pathlib.Path(sys.argv[1])
@@ -62,11 +69,35 @@ printf '%s\n' $all_sources | xargs -P "$(nproc)" -I{} bash -c '
   clang++ "${@:2}" -fsanitize=fuzzer-no-link -c "$1" -o "$o"' _ {} "${flags[@]}"
 fi
 
-link_and_run() {
-  local target=$1 objects=() source scratch status=0
+link() {
+  local target=$1 objects=() source
   for source in $(sources_of "$target"); do objects+=("$(object_of "$source")"); done
   clang++ "${flags[@]}" -fsanitize=fuzzer "fuzz/${target}_fuzz.cpp" "${objects[@]}" "${libs[@]}" \
-    -o "$out/${target}_fuzz" >"$out/${target}_fuzz.log" 2>&1 || return 1
+    -o "$out/${target}_fuzz"
+}
+if [ -z "$one" ] && [ -n "$build" ]; then
+  failed=0
+  running=0
+  for target in "${targets[@]}"; do  # one link per core at a time
+    if [ "$running" -ge "$(nproc)" ]; then
+      wait -n || failed=1
+      running=$((running - 1))
+    fi
+    link "$target" &
+    running=$((running + 1))
+  done
+  while [ "$running" -gt 0 ]; do
+    wait -n || failed=1
+    running=$((running - 1))
+  done
+  [ "$failed" -eq 0 ] || { echo "fuzz: linking a target failed" >&2; exit 1; }
+  echo "fuzz: ${#targets[@]} targets built in $out"
+  [ -n "$run" ] || exit 0
+fi
+
+run_one() {
+  local target=$1 scratch status=0
+  [ -x "$out/${target}_fuzz" ] || { echo "fuzz: $out/${target}_fuzz is not built" >&2; return 1; }
   scratch=$(mktemp -d)
   cp fuzz/corpus/"$target"/* "$scratch"/
   "$out/${target}_fuzz" -max_total_time="$seconds" -max_len=2048 -print_final_stats=1 \
@@ -76,7 +107,7 @@ link_and_run() {
 }
 if [ -n "$one" ]; then
   status=0
-  link_and_run "$one" || status=$?
+  run_one "$one" || status=$?
   echo "$status" >"$out/${one}_fuzz.status"
   exit 0
 fi

@@ -2,16 +2,28 @@
 # Installs the Debian 12 packages that cloudtime's build and tests need: only what is
 # missing, so a second run changes nothing. Services that packages bring (chronyd) are not
 # started: the tests start their own peers, and nothing here may touch this host's clock.
+#   scripts/bootstrap.sh          everything: the build and the tests' peers
+#   scripts/bootstrap.sh --build  what the build needs (scripts/test.sh installs the rest
+#                                 while it builds: --test)
+#   scripts/bootstrap.sh --test   the tests' peers and tools only
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+part=${1:-all}
+case "$part" in
+all | --build | --test) ;;
+*) echo "usage: scripts/bootstrap.sh [--build|--test]" >&2; exit 64 ;;
+esac
 
-packages=(
-  # build
+build_packages=(
   g++ cmake ninja-build pkg-config
   libssl-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libnftables-dev libboost-dev libseccomp-dev libsystemd-dev
-  # the Debian packages and man pages
-  debhelper lintian go-md2man
+  # the man pages
+  go-md2man
+)
+test_packages=(
+  # the Debian packages
+  debhelper lintian
   # lint
   clang-format clang-tidy
   # fuzzing (libFuzzer)
@@ -32,6 +44,11 @@ packages=(
   # validate-image: QEMU, and what builds the test images; its HTML report opened headless
   qemu-system-x86 qemu-utils debootstrap curl xz-utils chromium
 )
+case "$part" in
+all) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
+--build) packages=("${build_packages[@]}") ;;
+--test) packages=("${test_packages[@]}") ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -25,6 +25,16 @@ BIN = os.environ.get("CLOUDTIME_BIN", os.path.join(os.path.dirname(__file__), ".
 CLOUDTIMED = os.path.join(BIN, "cloudtimed")
 CLOUDTIME = os.path.join(BIN, "cloudtime")
 SKIP = 77  # ctest's SKIP_RETURN_CODE for these scripts
+# The suite's tier (docs/testing.md): scripts/test.sh sets "full" with --full; the default run
+# leaves out what is listed there as --full only, and says so where it does.
+FULL = os.environ.get("CLOUDTIME_TEST_TIER", "default") == "full"
+
+
+def require_full_tier(what):
+    """Skips the calling test (or class) outside `scripts/test.sh --full`, naming what."""
+    if not FULL:
+        raise unittest.SkipTest(f"{what}: in the --full tier only (docs/testing.md); "
+                                "CLOUDTIME_TEST_TIER=full runs it")
 
 # Most tests send far more than a real client would from one address: they run without rate
 # limiting, which test_rate_limit.py exercises on its own.
@@ -52,6 +62,93 @@ def kernel_time_state():
     if libc.adjtimex(ctypes.byref(tx)) < 0:
         raise OSError(ctypes.get_errno(), "adjtimex")
     return (tx.status, tx.freq, tx.offset)
+
+
+# adjtimex status bits (linux/timex.h), to say which changed.
+STATUS_BITS = ("STA_PLL", "STA_PPSFREQ", "STA_PPSTIME", "STA_FLL", "STA_INS", "STA_DEL",
+               "STA_UNSYNC", "STA_FREQHOLD", "STA_PPSSIGNAL", "STA_PPSJITTER", "STA_PPSWANDER",
+               "STA_PPSERROR", "STA_CLOCKERR", "STA_NANO", "STA_MODE", "STA_CLK")
+# Kernel log lines that tell of a clock changed from outside: a VM snapshot restored or
+# migrated, a clocksource change, a step.
+CLOCK_LOG = re.compile(r"virtual machine fork|vm ?gen|clocksource|clock|time|tsc|ptp", re.I)
+
+
+def kernel_log_since(monotonic_s):
+    """The kernel log's lines stamped after `monotonic_s` (CLOCK_MONOTONIC seconds, which
+    /dev/kmsg's microsecond stamps follow closely), as "[seconds] text"; [] where the log
+    cannot be read."""
+    lines = []
+    try:
+        fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return lines
+    try:
+        while True:
+            try:
+                record = os.read(fd, 8192).decode(errors="replace")
+            except BlockingIOError:
+                break
+            except OSError:  # EPIPE: a record was overwritten while reading; go on
+                continue
+            head, _, text = record.partition(";")
+            fields = head.split(",")
+            if len(fields) >= 3 and int(fields[2]) >= (monotonic_s - 1) * 1e6:
+                lines.append(f"[{int(fields[2]) / 1e6:.3f}] {text.splitlines()[0]}")
+    finally:
+        os.close(fd)
+    return lines
+
+
+def time_daemons():
+    """The processes that could steer this machine's clock, with their command lines."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        name = os.path.basename(argv[0].decode(errors="replace"))
+        if name in ("chronyd", "ntpd", "systemd-timesyncd", "ptp4l", "phc2sys", "openntpd"):
+            found.append(f"{pid} {b' '.join(argv).decode(errors='replace').strip()}")
+    return found
+
+
+class KernelTimeGuard:
+    """The kernel's time state (adjtimex status and frequency) and the realtime clock against
+    CLOCK_MONOTONIC when made; changed() says what differs since, in words that tell a clock
+    stepped from outside this project (a VM fork in the kernel log, no daemon of ours that
+    could) from one that a test changed."""
+
+    def __init__(self):
+        self.state = kernel_time_state()
+        self.monotonic = time.clock_gettime(time.CLOCK_MONOTONIC)
+        self.realtime_ahead = time.clock_gettime(time.CLOCK_REALTIME) - self.monotonic
+
+    def changed(self):
+        """None when status and frequency are as they were; else what was seen."""
+        after = kernel_time_state()
+        if after[:2] == self.state[:2]:
+            return None
+        status_before, status_after = self.state[0], after[0]
+        flipped = status_before ^ status_after
+        bits = [("+" if status_after & (1 << i) else "-") + name
+                for i, name in enumerate(STATUS_BITS) if flipped & (1 << i)]
+        now = time.clock_gettime(time.CLOCK_MONOTONIC)
+        moved = time.clock_gettime(time.CLOCK_REALTIME) - now - self.realtime_ahead
+        log = [line for line in kernel_log_since(self.monotonic) if CLOCK_LOG.search(line)]
+        daemons = time_daemons()
+        return "\n".join([
+            f"kernel time state changed: {self.state} -> {after}",
+            f"  status 0x{status_before:x} -> 0x{status_after:x}"
+            f" ({' '.join(bits) if bits else 'no bit changed'})",
+            f"  frequency {self.state[1] / 65536:+.3f} -> {after[1] / 65536:+.3f} ppm",
+            f"  the realtime clock moved {moved:+.6f} s against CLOCK_MONOTONIC in the"
+            f" {now - self.monotonic:.0f} s since this class started",
+            "  kernel log since then: " + ("; ".join(log[-20:]) if log else "nothing about clocks"),
+            "  time daemons running now: " + ("; ".join(daemons) if daemons else "none"),
+            "  (this project's tests run chronyd only with -x and never set adjtimex: a change"
+            " beside a VM-fork line or no daemon that could make it came from outside)"])
 
 
 def free_udp_port(host="127.0.0.1"):
@@ -434,13 +531,13 @@ class TestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls._kernel_before = kernel_time_state()
+        cls._kernel_before = KernelTimeGuard()
 
     @classmethod
     def tearDownClass(cls):
-        after = kernel_time_state()
-        if after[:2] != cls._kernel_before[:2]:
-            raise AssertionError(f"kernel time state changed: {cls._kernel_before} -> {after}")
+        changed = cls._kernel_before.changed()
+        if changed:
+            raise AssertionError(changed)
 
 
 class DaemonTestCase(TestCase):

@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import ssl
 import stat
@@ -254,11 +255,20 @@ class Nts(harness.TestCase):
         self.addCleanup(first.cleanup)
         chronyd = nts_chronyd(self, cert, ke_port, "127.0.0.1", ntp_port)
         wait_nts_cookies(self, chronyd, first, "127.0.0.1")
-        first.stop()
-        # The same certificate and ports, other cookie keys: what chronyd holds cannot be read.
-        os.remove(os.path.join(directory, "keys", "nts-keys"))
-        second = harness.Daemon(config=config, listen=listen, workdir=directory)
-        self.addCleanup(second.cleanup)
+        # The restart happens between two of chronyd's polls, as it does between a real
+        # client's (64 s or more apart): chronyd, polling 16 times a second here, is held still
+        # meanwhile. Otherwise its 8 cookies run out during the restart (0.5 s; an ASan build
+        # starts slower), it establishes new ones at the second server, and no NAK is ever due.
+        chronyd.proc.send_signal(signal.SIGSTOP)
+        try:
+            first.stop()
+            # The same certificate and ports, other cookie keys: what chronyd holds cannot be
+            # read.
+            os.remove(os.path.join(directory, "keys", "nts-keys"))
+            second = harness.Daemon(config=config, listen=listen, workdir=directory)
+            self.addCleanup(second.cleanup)
+        finally:
+            chronyd.proc.send_signal(signal.SIGCONT)
         deadline = time.monotonic() + 30
         c = {}
         while time.monotonic() < deadline:
