@@ -15,7 +15,7 @@ import time
 import unittest
 
 import harness
-from debian_build import (BUILD, GuestShell, guest_command,  # noqa: F401
+from debian_build import (BUILD, REPO, GuestShell, guest_command,  # noqa: F401
                           require_built_packages_and_qemu, run, runtime_debs, setUpModule)
 # The Ansible role's tests install these packages too: in this process, so that they are
 # built once.
@@ -117,6 +117,18 @@ class Packages(harness.TestCase):
         self.assertLessEqual(exposures["default"], 3.0, exposures)
         self.assertLessEqual(exposures["tenant networks"], 3.5, exposures)
         self.assertTrue(os.path.exists(unit))
+
+    def test_only_a_tree_built_as_a_package_is_packaged_as_it_is(self):
+        # debian/rules packages CLOUDTIME_BUILD_TREE only when it is configured as a package
+        # build (scripts/test.sh's release tree): a plain one is refused before anything runs.
+        tree = tempfile.mkdtemp(prefix="plain-tree-", dir=self.work)
+        with open(os.path.join(tree, "CMakeCache.txt"), "w") as f:
+            f.write("CMAKE_INSTALL_PREFIX:PATH=/usr/local\nCMAKE_CXX_FLAGS:STRING=\n")
+        p = run("make", "-f", "debian/rules", "override_dh_auto_configure",
+                f"CLOUDTIME_BUILD_TREE={tree}", cwd=REPO)
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertIn(f"{tree} is not configured as a package build (prefix '/usr/local'",
+                      p.stderr)
 
     def test_cloudtime_vm_is_one_static_executable(self):
         self.assertEqual(self.contents("cloudtime-vm").count("/usr/bin/cloudtime-vm"), 1)
