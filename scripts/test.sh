@@ -33,11 +33,11 @@ table() {
   local status=$? i total=$((SECONDS - suite_start))
   echo
   echo "test.sh ($tier tier): steps and their seconds (background steps ran beside the others)"
-  printf '  %-44s %8s  %s\n' step seconds result
+  printf '  %-56s %8s  %s\n' step seconds result
   for i in "${!names[@]}"; do
-    printf '  %-44s %8s  %s\n' "${names[$i]}" "${seconds[$i]}" "${results[$i]}"
+    printf '  %-56s %8s  %s\n' "${names[$i]}" "${seconds[$i]}" "${results[$i]}"
   done
-  printf '  %-44s %8s  %s\n' total "$total" "$([ "$status" -eq 0 ] && echo passed || echo "FAILED (exit $status)")"
+  printf '  %-56s %8s  %s\n' total "$total" "$([ "$status" -eq 0 ] && echo passed || echo "FAILED (exit $status)")"
   for pid in "${background[@]}"; do kill -- -"$pid" 2>/dev/null || true; done
   rm -f "${logs[@]}"
 }

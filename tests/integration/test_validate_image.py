@@ -299,6 +299,7 @@ class Catalogue(harness.TestCase):
         return {c["id"]: c for c in self.entry(name)["checks"]}
 
     def console(self, name):
+        self.needs(name)
         with open(os.path.join(self.work, name, "console.log"), errors="replace") as f:
             return f.read()
 
