@@ -19,8 +19,8 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 IMAGE_CACHE = os.environ.get("CLOUDTIME_IMAGE_CACHE", "/var/cache/cloudtime-test-images")
 
 
-def run(*cmd, cwd=None, timeout=120):
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+def run(*cmd, cwd=None, timeout=120, env=None):
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 BUILD = {}  # made once by setUpModule: work, log, built, debs
@@ -55,8 +55,7 @@ def setUpModule():
     tree = os.path.dirname(os.path.abspath(harness.BIN))
     if not harness.FULL and package_tree(tree):
         env["CLOUDTIME_BUILD_TREE"] = tree
-    build = subprocess.run(["dpkg-buildpackage", "-b", "-uc", "-us"], cwd=source, env=env,
-                           capture_output=True, text=True, timeout=1500)
+    build = run("dpkg-buildpackage", "-b", "-uc", "-us", cwd=source, env=env, timeout=1500)
     how = f"packaged {tree}" if "CLOUDTIME_BUILD_TREE" in env else "built from scratch"
     print(f"\npackages: dpkg-buildpackage {how}: {'ok' if build.returncode == 0 else 'failed'}",
           flush=True)
@@ -73,7 +72,8 @@ def package_tree(tree):
     except OSError:
         return False
     return ("CMAKE_INSTALL_PREFIX:PATH=/usr\n" in cache and
-            re.search(r"^CMAKE_CXX_FLAGS:STRING=.*-fstack-protector-strong", cache, re.M))
+            re.search(r"^CMAKE_CXX_FLAGS:STRING=.*-fstack-protector-strong", cache, re.M)
+            is not None)
 
 
 class GuestShell:

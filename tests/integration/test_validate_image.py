@@ -11,6 +11,7 @@ removes; they reach nothing but cloudtimed there. The image files are never modi
 HTML report is opened in headless Chromium: screenshot and DOM."""
 
 import concurrent.futures
+import functools
 import hashlib
 import html.parser
 import json
@@ -33,6 +34,7 @@ CONFIG = '[clock]\nsource = "local"\n[rate_limit]\nenabled = false\n[status]\nso
 RELEASES = {"11": "bullseye", "12": "bookworm", "13": "trixie"}
 
 
+@functools.cache
 def builder_version():
     """The first 8 hex digits of build_image.sh's SHA-256: in every cached image's name, so
     that a changed builder builds its images anew."""
@@ -62,10 +64,10 @@ def build_images():
     variants derived from them (seconds each). scripts/test.sh runs this ahead of the tests
     (prepare_images.py) while the lint keeps the cores busy."""
     # Images of an older builder go (each is about 1 GB).
+    current = f"-{builder_version()}.qcow2"
     if os.path.isdir(CACHE):
         for f in os.listdir(CACHE):
-            if re.fullmatch(r"debian\d+-.*\.qcow2(\.dpkg-status)?", f) and \
-                    f"-{builder_version()}.qcow2" not in f:
+            if re.fullmatch(r"debian\d+-.*\.qcow2(\.dpkg-status)?", f) and current not in f:
                 os.remove(os.path.join(CACHE, f))
     specs = sorted({args for args, _ in RUN.values()})
     releases = sorted({("chrony", *a[1:2]) for a in specs})
