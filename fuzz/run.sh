@@ -1,98 +1,36 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (clang, ASan+UBSan) and runs each for SECONDS (default 30)
-# from its seed corpus in fuzz/corpus/<target>/ (new inputs go to a scratch copy).
-#   fuzz/run.sh [SECONDS] [TARGET...]            build, then run (default: every target)
-#   fuzz/run.sh --build-only [TARGET...]         build only (scripts/test.sh, in the background)
-#   fuzz/run.sh --run-only SECONDS [TARGET...]   run what --build-only built
+# SPDX-License-Identifier: Apache-2.0
+# Runs each libFuzzer target for SECONDS (default 30) from its seed corpus in
+# fuzz/corpus/<target>/ (new inputs go to a scratch copy). The targets are built by CMake in the
+# asan preset's tree (clang, ASan+UBSan, fuzz/CMakeLists.txt), from the libraries the tests use.
+#   fuzz/run.sh [SECONDS] [TARGET...]            build the asan tree's targets, then run
+#   fuzz/run.sh --run-only SECONDS [TARGET...]   run what the asan tree holds (scripts/test.sh)
 # The targets run one per core at a time (libFuzzer runs one thread); each is run by
-# `fuzz/run.sh --one TARGET SECONDS`, once every target is linked.
+# `fuzz/run.sh --one TARGET SECONDS`. Findings are saved as build-asan/fuzz/<target>-*.
 set -euo pipefail
 self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$0")/.."
+out=build-asan/fuzz
 one=""
 build=yes
-run=yes
 case "${1:-}" in
---one) one=$2; shift 2 ;;
---build-only) run=""; shift ;;
+--one) one=$2; seconds=$3; build="" ;;
 --run-only) build=""; shift ;;
 esac
-if [ -n "$run" ]; then
+if [ -z "$one" ]; then
   seconds=${1:-30}
   shift || true
 fi
+case "$seconds" in
+'' | *[!0-9]*) echo "fuzz: SECONDS must be a whole number, not '$seconds'" >&2; exit 64 ;;
+esac
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(packet decision leap_seconds chrony_reply nova_request report
                                      http_request config nts_ke nts_fields)
-out=build-fuzz
-mkdir -p "$out"
-proto=(src/proto/*.cpp)
-cloud=(src/cloud/nova_request.cpp src/cloud/time_policy.cpp src/cloud/instance_metadata.cpp)
-check=(src/check/report.cpp src/check/check_result.cpp)
-# The embedded default config and the vendordata's script, made as CMake makes them.
-sys=(src/sys/socket_address.cpp src/sys/text_file.cpp src/sys/fd.cpp)
-cloudall=(src/cloud/*.cpp "$out/time_setup_script.cpp")
-config=(src/config/*.cpp "$out/default_config.cpp" "${cloudall[@]}")
-# Every source is compiled once, one per core at a time, with the same flags for every target (the
-# libraries as they ship: Debian's compiled toml++ and spdlog with its external fmt); each
-# target then links only what it needs.
-flags=(-std=c++20 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Isrc
-       -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL)
-libs=(-ltomlplusplus -lspdlog -lfmt -lcrypto)
-sources_of() {
-  case "$1" in
-    http_request) echo "${proto[@]} src/sys/http_request.cpp src/daemon/vendordata_endpoint.cpp" \
-                       "${cloudall[@]} ${sys[@]}" ;;
-    config) echo "${proto[@]} ${config[@]} ${sys[@]}" ;;
-    *) echo "${proto[@]} ${cloud[@]} ${check[@]}" ;;
-  esac
-}
-object_of() { local name=${1#"$out"/}; echo "$out/obj/${name%.cpp}.o"; }
-if [ -z "$one" ] && [ -n "$build" ]; then
-python3 - "$out" <<'PY'
-import pathlib, sys
-out = pathlib.Path(sys.argv[1])
-for template, source, key in (("src/config/default_config.cpp.in", "src/config/default.toml",
-                               "CLOUDTIME_DEFAULT_CONFIG"),
-                              ("src/cloud/time_setup_script.cpp.in", "src/cloud/time_setup.sh",
-                               "CLOUDTIME_TIME_SETUP")):
-    text = pathlib.Path(template).read_text().replace("@" + key + "@",
-                                                      pathlib.Path(source).read_text())
-    (out / pathlib.Path(template).name.removesuffix(".in")).write_text(text)
-PY
-all_sources=$(for target in "${targets[@]}"; do sources_of "$target"; done | tr ' ' '\n' |
-              sort -u)
-export out
-export -f object_of
-printf '%s\n' $all_sources | xargs -P "$(nproc)" -I{} bash -c '
-  o=$(object_of "$1"); mkdir -p "$(dirname "$o")"
-  clang++ "${@:2}" -fsanitize=fuzzer-no-link -c "$1" -o "$o"' _ {} "${flags[@]}"
-fi
 
-link() {
-  local target=$1 objects=() source
-  for source in $(sources_of "$target"); do objects+=("$(object_of "$source")"); done
-  clang++ "${flags[@]}" -fsanitize=fuzzer "fuzz/${target}_fuzz.cpp" "${objects[@]}" "${libs[@]}" \
-    -o "$out/${target}_fuzz"
-}
-if [ -z "$one" ] && [ -n "$build" ]; then
-  failed=0
-  running=0
-  for target in "${targets[@]}"; do  # one link per core at a time
-    if [ "$running" -ge "$(nproc)" ]; then
-      wait -n || failed=1
-      running=$((running - 1))
-    fi
-    link "$target" &
-    running=$((running + 1))
-  done
-  while [ "$running" -gt 0 ]; do
-    wait -n || failed=1
-    running=$((running - 1))
-  done
-  [ "$failed" -eq 0 ] || { echo "fuzz: linking a target failed" >&2; exit 1; }
-  echo "fuzz: ${#targets[@]} targets built in $out"
-  [ -n "$run" ] || exit 0
+if [ -n "$build" ]; then
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan --target "${targets[@]/%/_fuzz}"
 fi
 
 run_one() {
@@ -112,6 +50,9 @@ if [ -n "$one" ]; then
   exit 0
 fi
 
+for target in "${targets[@]}"; do
+  [ -x "$out/${target}_fuzz" ] || { echo "fuzz: $out/${target}_fuzz is not built" >&2; exit 1; }
+done
 rm -f "$out"/*_fuzz.status
 printf '%s\n' "${targets[@]}" | xargs -P "$(nproc)" -I{} "$self" --one {} "$seconds"
 for target in "${targets[@]}"; do

@@ -23,9 +23,6 @@ constexpr int kSetupFd = 4;
 constexpr int kChannelFd = 5;
 constexpr std::size_t kSetupLimit = 64U << 20U;
 constexpr std::uint64_t kSpareFds = 64;  // logging, TLS, the channel
-// What the process may hold besides its connections' buffers.
-constexpr std::uint64_t kBaseMemory = 96U << 20U;
-constexpr std::uint64_t kPerConnectionOverhead = 64U << 10U;  // TLS state, Asio, bookkeeping
 constexpr const char* kFallbackUser = "nobody";
 
 nlohmann::json counters_json(const sys::HttpServerCounters& c) {
@@ -40,6 +37,10 @@ nlohmann::json counters_json(const sys::HttpServerCounters& c) {
 }
 
 #ifndef CLOUDTIME_SANITIZED
+// What the process may hold besides its connections' buffers.
+constexpr std::uint64_t kBaseMemory = 96U << 20U;
+constexpr std::uint64_t kPerConnectionOverhead = 64U << 10U;  // TLS state, Asio, bookkeeping
+
 // The most a process with these limits can need: its connections' buffers at their fullest.
 std::uint64_t memory_limit(const sys::HttpLimits& l) {
     return kBaseMemory +

@@ -246,7 +246,6 @@ Expected<SocketAddress> parse_socket_address(std::string_view text,
     if (!hp) {
         return hp.failure();
     }
-    SocketAddress out;
     std::string host = hp->host;
     std::string scope;
     if (const auto pct = host.find('%'); pct != std::string::npos) {
