@@ -15,8 +15,8 @@ source and line it is on. The sources' own #includes, NOLINT comments and text a
     scripts/lint_batches.py write TREE OUT
 TREE: a build tree configured with CMAKE_UNITY_BUILD=ON (its compile_commands.json).
 OUT: a folder; gets one .cpp per batch and a compile_commands.json with a command for each of
-them and for every source compiled alone (left out of the batches). Prints the files to give
-clang-tidy; exit 1 if a source of src/ under git is in none of them.
+them and for every source compiled alone (left out of the batches). Prints how many sources
+in how many files; exit 1 if a source of src/ under git is in none of them.
 
     scripts/lint_batches.py translate OUT < REPORT
 clang-tidy's report on OUT's batches names their lines; this names the sources' lines.
@@ -111,14 +111,13 @@ def write(tree: Path, out: Path) -> int:
     if missing:
         print("lint_batches: no compile command for " + " ".join(missing), file=sys.stderr)
         return 1
-    for entry in entries:
-        print(entry["file"])
+    print(f"{len(tracked)} sources in {len(entries)} files")
     return 0
 
 
 EXPECT = re.compile(r"//\s*lint-expect:\s*(?P<check>\S+)")
-FINDING = re.compile(r"^(?P<file>/[^:]+):(?P<line>\d+):\d+: (?:warning|error): .* \[(?P<check>[^\],]+)[^\]]*\]$",
-                     re.MULTILINE)
+FINDING = re.compile(r"^(?P<file>/[^:]+):(?P<line>\d+):\d+: (?:warning|error): .* "
+                     r"\[(?P<check>[^\],]+)[^\]]*\]$", re.MULTILINE)
 
 
 def self_check(out: Path) -> int:
