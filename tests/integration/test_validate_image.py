@@ -184,9 +184,17 @@ def file_identity(path):
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def validator_namespaces():
+def validator_namespaces(pid):
+    """The network namespaces that the validator with this process ID made and left. Only its
+    own: another validator (a second suite on this host, a run killed with SIGKILL) may hold
+    others, and judging this run by them would fail it for what it did not do."""
     p = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
-    return [line for line in p.stdout.splitlines() if "cloudtime-validate-" in line]
+    return [line for line in p.stdout.splitlines()
+            if line.startswith(f"cloudtime-validate-{pid}-")]
+
+
+def validator_work_dirs():
+    return {d for d in os.listdir("/var/tmp") if d.startswith("cloudtime-validate.")}
 
 
 class Catalogue(harness.TestCase):
@@ -230,17 +238,23 @@ class Catalogue(harness.TestCase):
         cls.report = os.path.join(cls.dir, "report.html")
         cls.work = os.path.join(cls.dir, "work")
         start = time.monotonic()
-        p = subprocess.run([harness.CLOUDTIME, "validate-image", "--catalogue", cls.catalogue,
-                            "--parallel", "2", "--json", "--report", cls.report,
-                            "--work-dir", cls.work],
-                           capture_output=True, text=True, timeout=2400)
+        with subprocess.Popen([harness.CLOUDTIME, "validate-image", "--catalogue", cls.catalogue,
+                               "--parallel", "2", "--json", "--report", cls.report,
+                               "--work-dir", cls.work],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as p:
+            cls.pid = p.pid
+            try:
+                out, err = p.communicate(timeout=2400)
+            except subprocess.TimeoutExpired:
+                p.send_signal(signal.SIGINT)  # its teardown, then the test fails on its output
+                out, err = p.communicate(timeout=60)
         cls.wall_s = time.monotonic() - start
-        cls.code, cls.progress = p.returncode, p.stderr
+        cls.code, cls.progress = p.returncode, err
         try:
-            cls.doc = json.loads(p.stdout)
+            cls.doc = json.loads(out)
         except json.JSONDecodeError:
             cls.doc = None
-        cls.output = p.stdout + p.stderr
+        cls.output = out + err
         print(f"\ncatalogue of {len(RUN)} entries: {cls.wall_s:.0f} s, exit {cls.code}",
               flush=True)
         for e in (cls.doc or {}).get("images", []):  # the matrix's rows, for the log
@@ -313,7 +327,7 @@ class Catalogue(harness.TestCase):
         self.assertEqual(self.code, 0)
         self.assertEqual([e["name"] for e in self.doc["images"]], list(RUN))
         # Nothing is left behind, and no image file changed.
-        self.assertEqual(validator_namespaces(), [])
+        self.assertEqual(validator_namespaces(self.pid), [])
         for path, identity in self.stats.items():
             self.assertEqual(file_identity(path), identity, f"{path} changed")
         self.assertEqual(sha256(self.images["debian12-chrony"]), self.sum)
@@ -572,11 +586,12 @@ class Interrupted(harness.TestCase):
         self.addCleanup(config.close)
         config.write(CONFIG)
         config.flush()
+        before = validator_work_dirs()
         proc = subprocess.Popen([harness.CLOUDTIME, "validate-image", "-c", config.name, path],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # Wait until the guest runs (its namespace exists and QEMU with it), then Ctrl-C.
         deadline = time.monotonic() + 120
-        while not qemu_running():
+        while not (guests := qemu_children(proc.pid)):
             self.assertLess(time.monotonic(), deadline, "QEMU did not start")
             if proc.poll() is not None:
                 self.fail("validate-image ended before QEMU was seen: " + str(proc.communicate()))
@@ -585,16 +600,25 @@ class Interrupted(harness.TestCase):
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 2, out + err)
         self.assertIn("interrupted by a signal", err)
-        self.assertEqual(validator_namespaces(), [])
-        self.assertFalse(qemu_running())
-        self.assertEqual([d for d in os.listdir("/var/tmp") if d.startswith("cloudtime-validate.")],
-                         [])
+        self.assertEqual(validator_namespaces(proc.pid), [])
+        self.assertEqual([pid for pid in guests if is_qemu(pid)], [])
+        self.assertEqual(validator_work_dirs() - before, set())
 
 
-def qemu_running():
-    p = subprocess.run(["pgrep", "-f", "qemu-system-x86_64.*cloudtime-validate"],
+def qemu_children(parent):
+    """The QEMU processes that this validator started (it execs them through `ip netns exec`,
+    which does not fork): its own guests only, not another run's."""
+    p = subprocess.run(["pgrep", "-P", str(parent), "-f", "^qemu-system-x86_64 "],
                        capture_output=True, text=True)
-    return p.returncode == 0
+    return [int(pid) for pid in p.stdout.split()]
+
+
+def is_qemu(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().startswith(b"qemu-system-x86_64\0")
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":
