@@ -1,6 +1,7 @@
 #include "server/nts_ke_service.hpp"
 
 #include <openssl/rand.h>
+#include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <cstring>
@@ -38,7 +39,8 @@ Expected<std::unique_ptr<NtsKeService>> NtsKeService::create(const sys::TlsCrede
     handlers.exchange =
         [raw](std::span<const std::uint8_t> received, const sys::TlsKeyExporter& exporter,
               const sys::SocketAddress& local) { return raw->exchange(received, exporter, local); };
-    handlers.counters_changed = [raw](const sys::TlsExchangeCounters& c) {
+    handlers.counters_changed = [raw, limits](const sys::TlsExchangeCounters& c) {
+        raw->warn_when_full(c, limits);
         const std::lock_guard lock(raw->mutex_);
         raw->counters_.tls = c;
     };
@@ -51,6 +53,24 @@ Expected<std::unique_ptr<NtsKeService>> NtsKeService::create(const sys::TlsCrede
     }
     service->server_ = std::move(server).value();
     return service;
+}
+
+// Connections closed or refused at the limits are an attack or a limit too low: said with
+// numbers, at most once a minute.
+void NtsKeService::warn_when_full(const sys::TlsExchangeCounters& c,
+                                  const sys::TlsExchangeLimits& limits) {
+    const std::uint64_t turned_away = c.evicted + c.over_limit;
+    if (turned_away == turned_away_told_ || !full_report_.due(ReportGate::Clock::now())) {
+        return;
+    }
+    spdlog::warn(
+        "NTS-KE: {} connections closed to make room at max_connections ({}) and {} refused at "
+        "max_connections_per_client ({}) since the last report; {} open now",
+        c.evicted - evicted_told_, limits.max_connections, c.over_limit - over_limit_told_,
+        limits.max_connections_per_client, c.open);
+    turned_away_told_ = turned_away;
+    evicted_told_ = c.evicted;
+    over_limit_told_ = c.over_limit;
 }
 
 NtsKeService::~NtsKeService() {

@@ -18,6 +18,7 @@
 #include "sys/socket_address.hpp"
 #include "sys/tls_exchange_server.hpp"
 #include "util/expected.hpp"
+#include "util/report_gate.hpp"
 
 namespace cloudtime::server {
 
@@ -71,6 +72,12 @@ class NtsKeService {
     };
     std::vector<Listener> listeners_;
     proto::AesSiv siv_;  // the service thread's own
+    // The service thread's own: what the last warning about the limits counted.
+    void warn_when_full(const sys::TlsExchangeCounters& c, const sys::TlsExchangeLimits& limits);
+    ReportGate full_report_{std::chrono::minutes(1)};
+    std::uint64_t turned_away_told_ = 0;
+    std::uint64_t evicted_told_ = 0;
+    std::uint64_t over_limit_told_ = 0;
 };
 
 }  // namespace cloudtime::server

@@ -1,9 +1,11 @@
 // A server for one request and one answer per TLS 1.3 connection (NTS-KE, RFC 8915 section
-// 4): Boost.Asio with OpenSSL, one thread. TLS 1.3 only; the client must name the one ALPN
-// protocol served (no ALPN, or another, is refused with the TLS alert RFC 7301 asks for).
-// Every connection is bounded: an absolute deadline from accept to the answer (a slow
-// handshake or a trickled request ends there), a cap on the octets read, a total and a
-// per-client number of connections (at the total, the oldest one still waiting is closed).
+// 4): OpenSSL on each socket, driven by Boost.Asio's readiness on one thread. TLS 1.3 only; the
+// client must name the one ALPN protocol served (no ALPN, or another, is refused with the TLS
+// alert RFC 7301 asks for). Every connection is bounded: an absolute deadline from accept to
+// the answer (a slow handshake or a trickled request ends there), a cap on the octets read, a
+// total and a per-client number of connections, each counted until its socket is closed. After
+// the answer and close_notify the client has a second to close its side. At the total, an
+// answered connection is closed to make room, else the oldest one still waiting.
 // The application sees the octets received so far and the TLS session's key exporter only.
 #pragma once
 
@@ -29,7 +31,7 @@ namespace cloudtime::sys {
 struct TlsExchangeLimits {
     std::size_t max_connections = 1000;
     std::size_t max_connections_per_client = 16;
-    std::chrono::milliseconds deadline{5000};  // accept to answer sent
+    std::chrono::milliseconds deadline{5000};  // accept to answer sent (and the close after)
     std::size_t max_request_bytes = 1024;
 };
 
@@ -42,7 +44,7 @@ struct TlsExchangeCounters {
     std::uint64_t wrong_alpn = 0;        // no ALPN or not the one served
     std::uint64_t request_too_long = 0;  // more octets than max_request_bytes, unfinished
     std::uint64_t answered = 0;          // the application's answer sent
-    std::size_t open = 0;                // connections open now
+    std::size_t open = 0;                // connections open now, answered or not
 };
 
 // What the application makes of the octets received so far.

@@ -84,20 +84,21 @@ class DhcpOption42(harness.TestCase):
                         "-cf", self.path("dhclient.conf"), "-lf", self.path("dhclient.leases"),
                         "-pf", self.path("dhclient.pid"), "-sf", self.path("record.sh"), vm_if],
                        "dhclient.log")
+            # dhclient runs the script, then writes the lease file: both are waited for.
             deadline = time.monotonic() + 30
-            events = ""
+            events = leases = ""
             while time.monotonic() < deadline:
-                if os.path.exists(self.path("events")):
-                    events = self.read("events")
-                    if "reason=BOUND" in events:
-                        break
+                events = self.read("events") if os.path.exists(self.path("events")) else ""
+                leases = (self.read("dhclient.leases")
+                          if os.path.exists(self.path("dhclient.leases")) else "")
+                if "reason=BOUND" in events and "}" in leases:
+                    break
                 time.sleep(0.1)
             logs = events + self.read("dnsmasq.log") + self.read("dhclient.log")
             self.assertIn("reason=BOUND", events, logs)
             self.assertIn("new_ntp_servers=169.254.169.254 169.254.169.123\n", events, logs)
             # The lease file, as `cloudtime check` will read it inside a VM.
-            self.assertIn("option ntp-servers 169.254.169.254,169.254.169.123;",
-                          self.read("dhclient.leases"))
+            self.assertIn("option ntp-servers 169.254.169.254,169.254.169.123;", leases, logs)
 
 
 if __name__ == "__main__":

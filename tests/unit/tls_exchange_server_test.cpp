@@ -120,6 +120,44 @@ std::string exchange(std::uint16_t port, const std::string& request, const Clien
     return answer;
 }
 
+// A client that completes TLS, sends its request and then neither reads nor closes.
+class KeptClient {
+  public:
+    KeptClient(std::uint16_t port, const std::string& request) : stream_(io_, context_) {
+        context_.set_verify_mode(ssl::verify_none);
+        const std::array<unsigned char, 8> alpn{7, 'n', 't', 's', 'k', 'e', '/', '1'};
+        SSL_set_alpn_protos(stream_.native_handle(), alpn.data(), alpn.size());
+        stream_.lowest_layer().connect({net::ip::make_address("127.0.0.1"), port});
+        stream_.handshake(ssl::stream_base::client);
+        net::write(stream_, net::buffer(request));
+    }
+    // Whether the server has closed its side (its FIN arrived) within `wait`.
+    bool closed_by_server(std::chrono::milliseconds wait) {
+        auto& socket = stream_.next_layer();
+        socket.non_blocking(true);
+        std::array<char, 4096> chunk{};
+        const auto until = std::chrono::steady_clock::now() + wait;
+        for (;;) {
+            boost::system::error_code ec;
+            const std::size_t n = socket.read_some(net::buffer(chunk), ec);
+            if ((!ec && n == 0) || (ec && ec != net::error::would_block)) {
+                return true;
+            }
+            if (ec && std::chrono::steady_clock::now() > until) {
+                return false;
+            }
+            if (ec) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+        }
+    }
+
+  private:
+    net::io_context io_;
+    ssl::context context_{ssl::context::tls_client};
+    ssl::stream<tcp::socket> stream_;
+};
+
 TEST(TlsExchangeServer, AnswersOneRequestPerConnectionWithExportedKeys) {
     Served served({.max_connections = 1000,
                    .max_connections_per_client = 16,
@@ -212,6 +250,38 @@ TEST(TlsExchangeServer, PerClientLimitAndNewCredentials) {
     EXPECT_FALSE(served.server().set_credentials({"not a certificate", "nor a key"}));
     EXPECT_EQ(exchange(served.port(), "x\n").substr(0, 3), "ok:");
     EXPECT_GE(served.counters().over_limit, 1U);
+}
+
+// A connection counts until its socket is closed, its answer sent or not: clients that take
+// their answer and never close cannot hold more than the limit. At the limit, one of them goes
+// first (its client has what it asked for), not the oldest still waiting.
+TEST(TlsExchangeServer, AnsweredConnectionsCountUntilClosedAndGoFirst) {
+    Served served({.max_connections = 3,
+                   .max_connections_per_client = 100,
+                   .deadline = std::chrono::milliseconds(5000),
+                   .max_request_bytes = 64});
+    net::io_context io;
+    tcp::socket waiting(io);  // connected, says nothing: waits for its handshake
+    waiting.connect({net::ip::make_address("127.0.0.1"), served.port()});
+    KeptClient first(served.port(), "x\n");
+    KeptClient second(served.port(), "x\n");
+    auto counters = served.counters();
+    EXPECT_EQ(counters.answered, 2U);
+    EXPECT_EQ(counters.open, 3U);  // answered and kept open by their clients: still counted
+    // A fourth: the oldest answered one makes room.
+    EXPECT_EQ(exchange(served.port(), "x\n").substr(0, 3), "ok:");
+    EXPECT_TRUE(first.closed_by_server(std::chrono::milliseconds(0)));
+    counters = served.counters();
+    EXPECT_EQ(counters.evicted, 1U);
+    EXPECT_LE(counters.open, 3U);
+    waiting.non_blocking(true);
+    std::array<char, 16> buffer{};
+    boost::system::error_code ec;
+    (void)waiting.read_some(net::buffer(buffer), ec);
+    EXPECT_EQ(ec, net::error::would_block);  // the waiting one is still open
+    // An answered client that never closes is let go a second after its answer (not at the
+    // 5 s deadline).
+    EXPECT_TRUE(second.closed_by_server(std::chrono::milliseconds(2000)));
 }
 
 }  // namespace

