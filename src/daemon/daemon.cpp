@@ -238,7 +238,8 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
     // Before dropping privileges: the certificate's key may be readable by root only.
     std::unique_ptr<NtsRole> nts;
     if (config.nts.enabled) {
-        auto prepared = NtsRole::prepare(config.nts, ntp.bound_addresses());
+        auto prepared = NtsRole::prepare(config.nts, ntp.bound_addresses(), *checked->nts_tls,
+                                         checked->nts_etcd.value_or(sys::EtcdOptions{}));
         if (!prepared) {
             spdlog::critical("{}", prepared.error());
             return 1;
@@ -426,11 +427,13 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
                     spdlog::info("counters: {}", ntp.totals().to_string());
                 } else if (*sig == SIGHUP) {
                     service.reloading();
-                    reload(loader, config, running, ntp, keeper, vendordata.get(), tenants.get(),
+                    reload(loader, config, running,
+                           {.ntp = ntp,
+                            .keeper = keeper,
+                            .vendordata = vendordata.get(),
+                            .tenants = tenants.get(),
+                            .nts = nts.get()},
                            reloads);
-                    if (nts) {
-                        nts->reload(running.config.nts);
-                    }
                     if (tenants) {
                         tenants->reconcile();
                     }

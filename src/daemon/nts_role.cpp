@@ -4,69 +4,18 @@
 
 #include "server/nts_etcd_store.hpp"
 #include "server/nts_key_file.hpp"
-#include "sys/text_file.hpp"
 
 namespace cloudtime::daemon {
 
-namespace {
-
-constexpr std::size_t kPemLimit = 1U << 20U;
-
-Expected<sys::TlsCredentials> read_credentials(const config::Config::Nts& nts) {
-    auto chain = sys::read_text_file(nts.certificate, kPemLimit);
-    if (!chain) {
-        return Error{"nts.certificate " + nts.certificate + ": " + chain.error()};
-    }
-    auto key = sys::read_text_file(nts.private_key, kPemLimit);
-    if (!key) {
-        return Error{"nts.private_key " + nts.private_key + ": " + key.error()};
-    }
-    // Whether they are usable together is checked where the TLS context is made of them.
-    return sys::TlsCredentials{std::move(chain).value(), std::move(key).value()};
-}
-
-// etcd's endpoints and TLS material, read as root like the certificate.
-Expected<sys::EtcdOptions> read_etcd_options(const config::Config::Nts& nts) {
-    sys::EtcdOptions options{.endpoints = nts.etcd_endpoints,
-                             .timeout = std::chrono::milliseconds(nts.etcd_timeout_ms)};
-    const std::pair<const std::string*, std::string*> files[] = {
-        {&nts.etcd_ca, &options.ca_pem},
-        {&nts.etcd_certificate, &options.certificate_pem},
-        {&nts.etcd_private_key, &options.private_key_pem}};
-    for (const auto& [path, pem] : files) {
-        if (path->empty()) {
-            continue;
-        }
-        auto text = sys::read_text_file(*path, kPemLimit);
-        if (!text) {
-            return Error{"nts etcd TLS file " + *path + ": " + text.error(), text.error_code()};
-        }
-        *pem = std::move(text).value();
-    }
-    return options;
-}
-
-}  // namespace
-
 Expected<std::unique_ptr<NtsRole>> NtsRole::prepare(const config::Config::Nts& nts,
-                                                    const std::vector<sys::SocketAddress>& ntp) {
-    auto credentials = read_credentials(nts);
-    if (!credentials) {
-        return credentials.failure();
-    }
-    sys::EtcdOptions etcd;
-    if (nts.key_store == "etcd") {
-        auto read = read_etcd_options(nts);
-        if (!read) {
-            return read.failure();
-        }
-        etcd = std::move(read).value();
-    }
+                                                    const std::vector<sys::SocketAddress>& ntp,
+                                                    const sys::TlsCredentials& credentials,
+                                                    sys::EtcdOptions etcd) {
     auto service = server::NtsKeService::create(
-        *credentials, {.max_connections = nts.max_connections,
-                       .max_connections_per_client = nts.max_connections_per_client,
-                       .deadline = std::chrono::milliseconds(nts.ke_timeout_ms),
-                       .max_request_bytes = proto::kMaxKeRequestLength});
+        credentials, {.max_connections = nts.max_connections,
+                      .max_connections_per_client = nts.max_connections_per_client,
+                      .deadline = std::chrono::milliseconds(nts.ke_timeout_ms),
+                      .max_request_bytes = proto::kMaxKeRequestLength});
     if (!service) {
         return Error{"nts: certificate " + nts.certificate + ", key " + nts.private_key + ": " +
                      service.error()};
@@ -151,18 +100,13 @@ void NtsRole::publish(std::int64_t now) {
     service_->set_keyring(std::move(shared));
 }
 
-void NtsRole::reload(const config::Config::Nts& nts) {
-    auto credentials = read_credentials(nts);
-    if (!credentials) {
-        spdlog::error("NTS: {}; the certificate in use serves on", credentials.error());
-        return;
-    }
-    if (auto set = service_->set_credentials(*credentials); !set) {
-        spdlog::error("NTS: {} with {}: {}; the certificate in use serves on", nts.certificate,
-                      nts.private_key, set.error());
-        return;
+Status NtsRole::use_credentials(const config::Config::Nts& nts,
+                                const sys::TlsCredentials& credentials) {
+    if (auto set = service_->set_credentials(credentials); !set) {
+        return Error{"nts: " + nts.certificate + " with " + nts.private_key + ": " + set.error()};
     }
     spdlog::info("NTS: certificate and key read again from {}", nts.certificate);
+    return Done{};
 }
 
 }  // namespace cloudtime::daemon

@@ -19,10 +19,12 @@ namespace cloudtime::daemon {
 
 class NtsRole {
   public:
-    // Before privileges are dropped: reads the certificate and key, listens for NTS-KE on
-    // `ke_port` at each NTP address.
+    // Before privileges are dropped: listens for NTS-KE on `ke_port` at each NTP address, with
+    // the certificate and key (and etcd's options) that preflight read and checked.
     static Expected<std::unique_ptr<NtsRole>> prepare(const config::Config::Nts& nts,
-                                                      const std::vector<sys::SocketAddress>& ntp);
+                                                      const std::vector<sys::SocketAddress>& ntp,
+                                                      const sys::TlsCredentials& credentials,
+                                                      sys::EtcdOptions etcd);
     // After the drop: loads or makes the key file, or reads the fleet's keys from etcd (as the
     // user that rotates them later), and starts serving. `to_workers` receives the key ring
     // now and whenever it changes. `clock` gives Unix seconds (etcd's thread asks it).
@@ -30,8 +32,9 @@ class NtsRole {
     Status start(const std::function<std::int64_t()>& clock, KeysSink to_workers);
     // Every second: a rotation when due, keys past their lifetime dropped.
     void tick(std::int64_t now);
-    // SIGHUP: the certificate and key read again; on any problem the old ones serve on.
-    void reload(const config::Config::Nts& nts);
+    // A reload: the certificate and key (read and checked before anything was applied) serve
+    // the connections from now on.
+    Status use_credentials(const config::Config::Nts& nts, const sys::TlsCredentials& credentials);
 
     server::NtsKeCounters counters() const { return service_->counters(); }
     // Where tenant networks' NTS-KE listeners are served.

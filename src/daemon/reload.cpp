@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <utility>
 
+#include "daemon/preflight.hpp"
 #include "sys/clock.hpp"
 
 namespace cloudtime::daemon {
@@ -33,8 +34,8 @@ server::ClockKeeperOptions keeper_options(const Config& config) {
 }
 
 void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& running,
-            server::NtpServer& ntp, server::ClockKeeper& keeper, VendordataProcess* vendordata,
-            TenantRole* tenants, ReloadRecord& record) {
+            const Reloadable& roles, ReloadRecord& record) {
+    auto& [ntp, keeper, vendordata, tenants, nts] = roles;
     ++record.count;
     const auto rejected = [&record](const std::string& why) {
         spdlog::error("reload: {}: the running configuration stays", why);
@@ -48,6 +49,16 @@ void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& run
         return;
     }
     const Config& c = next->config;
+    // Every file the reload uses is read and checked before anything is applied.
+    std::optional<sys::TlsCredentials> nts_tls;
+    if (nts && c.nts.enabled) {
+        auto tls = read_nts_credentials(c.nts);
+        if (!tls) {
+            rejected(tls.error());
+            return;
+        }
+        nts_tls = std::move(tls).value();
+    }
     auto options = server_options(c);
     auto updated = ntp.update(options);
     // A new port below 1024 that this process (no longer root) may not bind: everything else
@@ -64,6 +75,12 @@ void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& run
     if (tenants && c.tenant_networks.enabled) {
         if (auto reconfigured = tenants->reconfigure(c); !reconfigured) {
             spdlog::error("reload: {}: tenant networks stay as they were", reconfigured.error());
+        }
+    }
+    if (nts_tls) {
+        // Checked above as a pair: making the TLS context of them does not fail.
+        if (auto used = nts->use_credentials(c.nts, *nts_tls); !used) {
+            spdlog::error("reload: {}: the certificate in use serves on", used.error());
         }
     }
     keeper.reconfigure(keeper_options(c));

@@ -8,6 +8,7 @@
 
 #include "config/config.hpp"
 #include "daemon/config_loader.hpp"
+#include "daemon/nts_role.hpp"
 #include "daemon/tenant_role.hpp"
 #include "daemon/vendordata_process.hpp"
 #include "server/clock_keeper.hpp"
@@ -31,15 +32,25 @@ struct ReloadRecord {
     std::vector<std::string> restart_needed;
 };
 
-// SIGHUP: the config read again and applied where a reload can; a config that does not load
-// or cannot be applied (an address that cannot be bound) leaves the running one as it is. A
+// SIGHUP: the config read again and applied where a reload can, all or nothing: a config that
+// does not load, names an NTS certificate and key that are not a usable pair (read as the
+// daemon's user), or cannot be applied (an address that cannot be bound) leaves the running
+// one as it is. A
 // new port below 1024 that the unprivileged process may not bind is left to a restart
 // ("server.listen" in restart_needed) and the rest applied.
 // `started`: the config as started (restart keys are compared with it); `running`: the last
 // one applied, replaced by the new one. `record` says what happened.
+// What a reload reconfigures; the optional roles are null when they do not run.
+struct Reloadable {
+    server::NtpServer& ntp;
+    server::ClockKeeper& keeper;
+    VendordataProcess* vendordata = nullptr;
+    TenantRole* tenants = nullptr;
+    NtsRole* nts = nullptr;
+};
+
 void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& running,
-            server::NtpServer& ntp, server::ClockKeeper& keeper, VendordataProcess* vendordata,
-            TenantRole* tenants, ReloadRecord& record);
+            const Reloadable& roles, ReloadRecord& record);
 
 // The keys (as the file names them) whose value in `next` differs from the running one's
 // `started` and that a reload does not apply: the user, the runtime directory, threads,

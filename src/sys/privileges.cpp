@@ -131,7 +131,8 @@ bool allowed(const struct stat& st, uid_t uid, std::span<const gid_t> groups, un
 }
 }  // namespace
 
-Status check_user_may_write(const std::string& user, const std::string& path) {
+namespace {
+Status check_user_may(const std::string& user, const std::string& path, unsigned owner_bit) {
     const passwd* entry = ::getpwnam(user.c_str());
     if (entry == nullptr) {
         return Error{"no such user '" + user + "'"};
@@ -161,10 +162,21 @@ Status check_user_may_write(const std::string& user, const std::string& path) {
     if (::stat(path.c_str(), &st) != 0) {
         return os_error(path);
     }
-    if (!allowed(st, uid, groups, S_IWUSR)) {
-        return Error{"user '" + user + "' may not write to " + path + " (" + mode_text(st) + ")"};
+    if (!allowed(st, uid, groups, owner_bit)) {
+        return Error{"user '" + user + "' may not " +
+                     (owner_bit == S_IWUSR ? "write to " : "read ") + path + " (" + mode_text(st) +
+                     ")"};
     }
     return Done{};
+}
+}  // namespace
+
+Status check_user_may_write(const std::string& user, const std::string& path) {
+    return check_user_may(user, path, S_IWUSR);
+}
+
+Status check_user_may_read(const std::string& user, const std::string& path) {
+    return check_user_may(user, path, S_IRUSR);
 }
 
 namespace {

@@ -28,6 +28,8 @@ Status hand_over_directory(const std::string& directory, const std::string& user
 // remove files in a directory: search permission on every directory above it and write
 // permission on it. The error names what stops it.
 Status check_user_may_write(const std::string& user, const std::string& path);
+// Whether `user` may read the file at `path` (search permission above it, read permission on it).
+Status check_user_may_read(const std::string& user, const std::string& path);
 
 enum class Capability { sys_admin, net_admin, net_bind_service };
 

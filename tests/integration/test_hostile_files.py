@@ -4,6 +4,7 @@ an error with a reason, never a hang or an endless read. And `--check-config` re
 start-up would refuse."""
 
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -129,6 +130,84 @@ class HostileFiles(harness.TestCase):
         p = run_daemon("--config", self.path("c.toml"), "--check-config")
         self.assertEqual(p.returncode, 0, p.stderr)
 
+    def test_check_config_refuses_nts_files_that_start_up_refuses(self):
+        """Every file NTS names, checked by --check-config as start-up checks it: the Ansible
+        role validates with --check-config, and nts.enabled needs a restart."""
+        harness.require_program("openssl")
+        os.chmod(self.dir, 0o755)  # the daemon's user may enter
+        cert, key = harness.self_signed_certificate(self.dir)
+        other = self.path("other.pem")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-out", other], check=True, capture_output=True)
+        keys = self.path("keys")  # the user's, as the package makes /var/lib/cloudtime
+        os.mkdir(keys, 0o700)
+        shutil.chown(keys, "_cloudtime", "_cloudtime")
+        key_set = ("cloudtime-nts-keys 1\nrotation 86400\ngeneration 1\n"
+                   f"key 1 {int(time.time())} {'ab' * 32}\n")
+
+        def nts(certificate=cert, private_key=key, key_file=os.path.join(keys, "nts-keys")):
+            return (f'[server]\nlisten = ["127.0.0.1:0"]\n[nts]\nenabled = true\n'
+                    f'certificate = "{certificate}"\nprivate_key = "{private_key}"\n'
+                    f'key_file = "{key_file}"\n')
+
+        def key_file(name, content, mode=0o600, owner="_cloudtime"):
+            path = os.path.join(keys, name)
+            with open(path, "w") as f:
+                f.write(content)
+            os.chmod(path, mode)
+            shutil.chown(path, owner, owner)
+            return path
+
+        root_keys = self.path("root-keys")  # a directory the user may not write
+        os.mkdir(root_keys, 0o755)
+        zero = os.path.join(keys, "zero")
+        os.symlink("/dev/zero", zero)
+        fifo = os.path.join(keys, "fifo")
+        os.mkfifo(fifo)
+        cases = {
+            "missing certificate": (nts(certificate=self.path("missing.pem")),
+                                    f"nts: cannot use the certificate {self.path('missing.pem')}"
+                                    f" with the key {key}: {self.path('missing.pem')}: "
+                                    "No such file or directory"),
+            "a key as the certificate": (nts(certificate=key),
+                                         "the certificate is not a usable PEM certificate chain"),
+            "a key of another certificate": (nts(private_key=other),
+                                             "the key is not a usable PEM private key"),
+            "key file garbage": (nts(key_file=key_file("garbage", "garbage\n")),
+                                 "not a cloudtime NTS key set"),
+            "key file empty": (nts(key_file=key_file("empty", "")), "empty"),
+            "key file a FIFO": (nts(key_file=fifo), "not a regular file (a FIFO)"),
+            "key file a link to /dev/zero": (nts(key_file=zero), "not a regular file"),
+            "key file of 10 MB": (nts(key_file=key_file("large", "x" * 10_000_000)),
+                                  "larger than 4096 bytes"),
+            "key file readable by others": (nts(key_file=key_file("open", key_set, 0o644)),
+                                            "readable by others"),
+            "key file unreadable by the user": (
+                nts(key_file=key_file("root-only", key_set, owner="root")),
+                "user '_cloudtime' may not read"),
+            "key file in a directory the user may not write": (
+                nts(key_file=os.path.join(root_keys, "nts-keys")),
+                f"user '_cloudtime' may not write to {root_keys}"),
+        }
+        for name, (text, why) in cases.items():
+            with self.subTest(name):
+                config = self.path("c.toml")
+                with open(config, "w") as f:
+                    f.write(harness.LOCAL_CONFIG + text)
+                p = run_daemon("--config", config, "--check-config")
+                self.assertEqual(p.returncode, 78, p.stdout + p.stderr)
+                self.assertIn("nts", p.stderr)
+                self.assertIn(why, p.stderr)
+                # And start-up refuses it the same way, before it serves anything.
+                p = run_daemon("--config", config, "--status-socket", "")
+                self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+                self.assertIn(why, p.stderr)
+        # A key set the user owns, and none yet (made at the first start): both fine.
+        for path in (key_file("good", key_set), os.path.join(keys, "nts-keys")):
+            with open(self.path("c.toml"), "w") as f:
+                f.write(harness.LOCAL_CONFIG + nts(key_file=path))
+            p = run_daemon("--config", self.path("c.toml"), "--check-config")
+            self.assertEqual((p.returncode, p.stdout), (0, "configuration OK\n"), p.stderr)
 
 if __name__ == "__main__":
     unittest.main()

@@ -5,10 +5,12 @@ config keeps the running one and says FILE:LINE: what; keys only a restart appli
 `cloudtime reload` does the same and waits, and its exit status says which of these happened."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -234,6 +236,38 @@ class ReloadCommand(harness.TestCase):
         p = self.reload(daemon, text)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(daemon.status()["reload"]["restart_needed"], [])
+
+    def test_an_unusable_nts_certificate_rejects_the_whole_reload(self):
+        """All or nothing: the certificate and key are read and checked (as the daemon's user)
+        before anything is applied; a private key given as the certificate beside an access
+        list that ignores everyone changes nothing, and the command says why."""
+        directory = tempfile.mkdtemp(prefix="cloudtime-reload-nts-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        os.chmod(directory, 0o755)
+        port = harness.free_udp_port()
+        cert, key = harness.self_signed_certificate(directory)
+        for path in (cert, key):
+            shutil.chown(path, "_cloudtime")  # readable by the daemon's user on a reload
+        nts = (f'[nts]\nenabled = true\ncertificate = "{cert}"\nprivate_key = "{key}"\n'
+               f'ke_port = {harness.free_tcp_port()}\nkey_file = "{directory}/keys/nts-keys"\n')
+        text = config_text([f"127.0.0.1:{port}"], nts)
+        daemon = harness.Daemon(config=text, listen=(), workdir=directory)
+        self.addCleanup(daemon.cleanup)
+        self.assertTrue(answered(f"127.0.0.1:{port}"))
+        p = self.reload(daemon, config_text([f"127.0.0.1:{port}"],
+                                            nts.replace(f'certificate = "{cert}"',
+                                                        f'certificate = "{key}"')) +
+                        '[access]\ndefault = "ignore"\n')
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("the certificate is not a usable PEM certificate chain", p.stderr)
+        status = daemon.status()["reload"]
+        self.assertFalse(status["applied"], status)
+        self.assertIn(f"nts: cannot use the certificate {key}", status["error"])
+        self.assertTrue(answered(f"127.0.0.1:{port}"))  # the ignore rule was not applied
+        # The same with a usable pair: applied.
+        p = self.reload(daemon, text + '[access]\ndefault = "ignore"\n')
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertFalse(answered(f"127.0.0.1:{port}"))
 
     def test_a_new_privileged_port_is_left_to_a_restart_and_the_rest_applied(self):
         port = harness.free_udp_port()
