@@ -253,7 +253,7 @@ Expected<std::string> metrics_text(const MetricsSources& sources, proto::UnixTim
             vendordata_metrics(e, *sources.vendordata);
         }
         if (sources.nts != nullptr) {
-            nts_metrics(e, *sources.nts, sources.ntp.totals());
+            nts_metrics(e, *sources.nts, sources.ntp.totals(), now.ns / 1'000'000'000);
         }
         return e.text();
     } catch (const std::exception& failure) {

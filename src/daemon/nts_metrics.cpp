@@ -4,7 +4,8 @@ namespace cloudtime::daemon {
 
 using metrics::Type;
 
-void nts_metrics(metrics::Exposition& e, const NtsRole& nts, const server::CounterTotals& totals) {
+void nts_metrics(metrics::Exposition& e, const NtsRole& nts, const server::CounterTotals& totals,
+                 std::int64_t now_s) {
     const server::NtsKeCounters ke = nts.counters();
     e.family("cloudtime_nts_ke_established_total", Type::counter,
              "NTS key establishments answered with cookies.");
@@ -43,16 +44,25 @@ void nts_metrics(metrics::Exposition& e, const NtsRole& nts, const server::Count
              "Rotations of the cookie master keys so far (the same on every instance sharing "
              "them).");
     e.sample(keys.generation);
+    e.family("cloudtime_nts_cookie_key_age_seconds", Type::gauge,
+             "Age of the key new cookies are made under: above the rotation period, rotations "
+             "fail (see cloudtime_nts_key_store_reachable and the status's nts.keys.store).");
+    e.sample(keys.keys.empty() ? 0.0 : static_cast<double>(now_s - keys.keys.front().created));
+    e.family("cloudtime_nts_cookie_key_rotation_seconds", Type::gauge,
+             "The rotation period of the cookie master keys (nts.rotation).");
+    e.sample(static_cast<double>(keys.rotation_s));
     const server::NtsKeyStoreState store = nts.key_store();
     e.family("cloudtime_nts_key_store_reachable", Type::gauge,
-             "1 while the key store answers (a file always; etcd: its last request succeeded).");
+             "1 while the key store answers (a file: its last rotation was written; etcd: its "
+             "last request succeeded).");
     e.sample({{"store", store.kind}}, std::uint64_t{store.reachable ? 1U : 0U});
     e.family("cloudtime_nts_key_store_rotations_total", Type::counter,
              "Rotations this instance wrote to the key store (etcd: another wrote first).");
     e.sample({{"result", "written"}}, store.writes);
     e.sample({{"result", "conflict"}}, store.conflicts);
     e.family("cloudtime_nts_key_store_failures_total", Type::counter,
-             "Key store requests that failed on every etcd member.");
+             "Key store requests that failed on every etcd member, or key file writes that "
+             "failed.");
     e.sample(store.failures);
 }
 

@@ -2,12 +2,16 @@
 // keys in force and their store (etcd reachable or not).
 #pragma once
 
+#include <cstdint>
+
 #include "daemon/nts_role.hpp"
 #include "metrics/exposition.hpp"
 #include "server/counters.hpp"
 
 namespace cloudtime::daemon {
 
-void nts_metrics(metrics::Exposition& e, const NtsRole& nts, const server::CounterTotals& totals);
+// `now_s`: Unix seconds, for the current key's age.
+void nts_metrics(metrics::Exposition& e, const NtsRole& nts, const server::CounterTotals& totals,
+                 std::int64_t now_s);
 
 }  // namespace cloudtime::daemon

@@ -68,9 +68,23 @@ void NtsRole::tick(std::int64_t now) {
     }
     const auto rotated = store_->refresh(now);
     if (!rotated) {
-        spdlog::warn("NTS: cannot rotate the cookie keys ({}); the current key serves on",
-                     rotated.error());
-    } else if (*rotated) {
+        // Tried every second: said when it starts, then at most once a minute.
+        ++failed_rotations_;
+        if (rotation_report_.due(ReportGate::Clock::now())) {
+            spdlog::warn(
+                "NTS: cannot rotate the cookie keys ({}); the current key serves on "
+                "(failed {} time{} so far; nts.keys.store in the status)",
+                rotated.error(), failed_rotations_, failed_rotations_ == 1 ? "" : "s");
+        }
+        return publish(now);
+    }
+    if (failed_rotations_ > 0) {
+        spdlog::info("NTS: the cookie keys can be rotated again, after {} failed attempt{}",
+                     failed_rotations_, failed_rotations_ == 1 ? "" : "s");
+        failed_rotations_ = 0;
+        rotation_report_ = ReportGate(std::chrono::minutes(1));
+    }
+    if (*rotated) {
         const proto::NtsKeySet keys = store_->keys();
         spdlog::info("NTS: new cookie key {} (generation {})", keys.keys.front().id,
                      keys.generation);

@@ -15,7 +15,7 @@ namespace cloudtime::daemon {
 namespace {
 
 // Key establishment's counters and the cookie keys in force (ids only: never a key).
-nlohmann::json nts_status(const NtsRole& nts) {
+nlohmann::json nts_status(const NtsRole& nts, std::int64_t now_s) {
     const server::NtsKeCounters c = nts.counters();
     nlohmann::json refused = nlohmann::json::object();
     for (std::size_t i = 1; i < c.refused.size(); ++i) {
@@ -44,6 +44,8 @@ nlohmann::json nts_status(const NtsRole& nts) {
             {"keys",
              {{"ids", ids},
               {"generation", keys.generation},
+              {"rotation_s", keys.rotation_s},
+              {"current_key_age_s", keys.keys.empty() ? 0 : now_s - keys.keys.front().created},
               {"store",
                {{"kind", store.kind},
                 {"reachable", store.reachable},
@@ -114,7 +116,7 @@ std::string status_json(const server::NtpServer& ntp, const proto::ClockSnapshot
         out["vendordata"] = vendordata->status();
     }
     if (nts != nullptr) {
-        out["nts"] = nts_status(*nts);
+        out["nts"] = nts_status(*nts, now.ns / 1'000'000'000);
     }
     return out.dump(2) + "\n";
 }

@@ -62,9 +62,15 @@ Expected<bool> NtsKeyFile::refresh(std::int64_t now) {
     }
     proto::NtsKeySet next = proto::rotated(set_, *key, now);
     if (auto written = sys::write_private_file(path_, proto::encode_key_set(next)); !written) {
-        return Error{"cannot write the NTS keys: " + written.error(), written.error_code()};
+        state_.reachable = false;
+        state_.problem = "cannot write the NTS keys: " + written.error();
+        ++state_.failures;
+        return Error{state_.problem, written.error_code()};
     }
     set_ = std::move(next);
+    state_.reachable = true;
+    state_.problem.clear();
+    ++state_.writes;
     return true;
 }
 

@@ -32,13 +32,16 @@ class NtsKeyFile final : public NtsKeyStore {
     // keys as they were: they serve on.
     Expected<bool> refresh(std::int64_t now) override;
     proto::NtsKeySet keys() const override { return set_; }
-    NtsKeyStoreState state() const override { return {.kind = "file"}; }
+    // Unreachable while the last rotation could not be written (the problem says why), with
+    // the failed writes counted.
+    NtsKeyStoreState state() const override { return state_; }
 
   private:
     NtsKeyFile(std::string path, proto::NtsKeySet set)
         : path_(std::move(path)), set_(std::move(set)) {}
     std::string path_;
     proto::NtsKeySet set_;
+    NtsKeyStoreState state_{.kind = "file"};
 };
 
 }  // namespace cloudtime::server

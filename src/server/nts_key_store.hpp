@@ -11,13 +11,13 @@
 namespace cloudtime::server {
 
 struct NtsKeyStoreState {
-    std::string kind;  // "file" or "etcd"
-    bool reachable = true;
+    std::string kind;             // "file" or "etcd"
+    bool reachable = true;        // a file: its last rotation was written
     std::string endpoint{};       // etcd: the member that answered last
     std::string problem{};        // why it is not reachable, or its content unusable
     std::uint64_t writes = 0;     // rotations this instance wrote
     std::uint64_t conflicts = 0;  // rotations another instance wrote first
-    std::uint64_t failures = 0;   // requests that failed on every endpoint
+    std::uint64_t failures = 0;   // etcd: requests that failed on every endpoint; a file: writes
 };
 
 class NtsKeyStore {
