@@ -11,8 +11,11 @@ namespace cloudtime::daemon {
 
 namespace {
 constexpr int kListenBacklog = 64;
-// Prometheus scrapes every 15 s or so: a handful of scrapers, never thousands.
-constexpr std::size_t kMaxConnections = 16;
+// Prometheus scrapes every 15 s or so: a handful of scrapers, never thousands. Room for many
+// more, so that a churn of connections from many addresses cannot close a scraper's new
+// connection before its request is read (the HTTP server closes its answered keep-alive
+// connection last). A connection waiting for its request holds a few KiB.
+constexpr std::size_t kMaxConnections = 256;
 constexpr std::size_t kMaxConnectionsPerClient = 4;
 constexpr auto kRequestDeadline = std::chrono::seconds(5);
 // The main loop answers within a refresh interval at worst; past this the scrape fails.

@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <list>
+#include <tuple>
 
 #include "sys/throttled_report.hpp"
 
@@ -70,6 +71,8 @@ class SessionBase {
     virtual void close() = 0;
     // Since when this connection waits for a request; nullopt while one is being answered.
     std::optional<Clock::time_point> waiting_since;
+    bool answered = false;  // it had an answer before (a scraper's keep-alive connection)
+    ClientKey client{};
 };
 
 struct HttpServerState {
@@ -112,7 +115,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
           peer_(peer) {
         server_.sessions.push_back(this);
         place_ = std::prev(server_.sessions.end());
-        ++server_.per_client[peer_.mapped_octets()];
+        client = peer_.mapped_octets();
+        ++server_.per_client[client];
     }
     ~Session() override { unregister(); }
     Session(const Session&) = delete;
@@ -215,6 +219,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         http::async_write(stream_, *response,
                           [self = this->shared_from_this(), response, keep_alive](
                               beast::error_code ec, std::size_t) {
+                              self->answered = true;
                               if (ec) {
                                   self->ended(ec);
                               } else if (!keep_alive) {
@@ -312,17 +317,25 @@ bool HttpServerState::make_room() {
     if (sessions.size() < limits.max_connections) {
         return true;
     }
-    SessionBase* oldest = nullptr;
+    // Who goes, among those waiting: one that had its last answer (lingering); else one that
+    // never had an answer before one that did (a scraper's or Nova's connection kept between
+    // requests goes last, whatever a churn of connections from many addresses does); then
+    // from the address holding the most connections; then the one waiting longest.
+    const auto rank = [this](const SessionBase* s) {
+        return std::tuple(*s->waiting_since != Clock::time_point::min(), s->answered,
+                          limits.max_connections - per_client.at(s->client), *s->waiting_since);
+    };
+    SessionBase* victim = nullptr;
     for (SessionBase* s : sessions) {
-        if (s->waiting_since && (!oldest || *s->waiting_since < *oldest->waiting_since)) {
-            oldest = s;
+        if (s->waiting_since && (!victim || rank(s) < rank(victim))) {
+            victim = s;
         }
     }
-    if (oldest == nullptr) {
+    if (victim == nullptr) {
         return false;
     }
     ++counters.evicted;
-    oldest->close();
+    victim->close();
     return true;
 }
 

@@ -1,8 +1,9 @@
 // An HTTP/1.1 server made for hostile clients (Boost.Beast on one Asio thread, TLS through
 // OpenSSL): every connection is bounded in time (an absolute deadline per request, not reset
 // by trickled bytes), in memory (header bytes and fields, body whatever its transfer coding)
-// and in number (in total and per client; at the total, the connection that has waited
-// longest for its request is closed to make room). Ambiguous framing is refused with 400,
+// and in number (in total and per client; at the total, a connection waiting for a request is
+// closed to make room, one never answered before one kept alive between requests, from the
+// address holding the most, the longest waiting). Ambiguous framing is refused with 400,
 // pipelined requests are answered in order, nothing but the handler's answer is ever sent (no
 // Range, no directory, no file). The application sees complete requests only.
 #pragma once

@@ -3,6 +3,7 @@ cloudtimed's own counters, tenant namespaces get bounded series, only GET /metri
 allowed client is answered; a real Prometheus (Debian's) scrapes it and fires the shipped
 alerts; the shipped Grafana dashboard asks only for metrics that exist, in valid PromQL."""
 
+import http.client
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import urllib.error
@@ -225,6 +227,63 @@ class Metrics(harness.TestCase):
         self.assertEqual(status, 403)
         self.assertIsNone(refused.proc.poll())
         self.assertIsNone(daemon.proc.poll())
+
+    def test_a_scraper_survives_connection_churn_from_many_addresses(self):
+        """Clients from 400 addresses connect, wait and go, more than the endpoint holds (256):
+        the scraper's keep-alive connection, answered before, is the last one closed to make
+        room, so every scrape on it succeeds while the churners' connections are closed."""
+        self.start()
+        scraper = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        self.addCleanup(scraper.close)
+        scraper.request("GET", "/metrics")  # a Prometheus that was scraping before
+        self.assertIn(b"\ncloudtime_build_info{", scraper.getresponse().read())
+        stop = threading.Event()
+        churned, evicted = [0], [0]
+
+        def churn(first):
+            while not stop.is_set():
+                held = []
+                for i in range(first, first + 200):
+                    s = socket.socket()
+                    try:
+                        s.bind((f"127.3.{i // 250}.{i % 250 + 1}", 0))
+                        s.connect(("127.0.0.1", self.port))
+                        held.append(s)
+                    except OSError:
+                        s.close()
+                time.sleep(0.05)
+                for s in held:
+                    s.setblocking(False)
+                    try:
+                        evicted[0] += s.recv(1) == b""  # closed by the server
+                    except BlockingIOError:
+                        pass
+                    s.close()
+                churned[0] += len(held)
+
+        threads = [threading.Thread(target=churn, args=(first,)) for first in (0, 200)]
+        for t in threads:
+            t.start()
+        failed = []
+        try:
+            for attempt in range(5):
+                time.sleep(2)  # idle between scrapes, longer than a churner waits
+                try:
+                    scraper.request("GET", "/metrics")
+                    response = scraper.getresponse()
+                    body = response.read()
+                    if response.status != 200 or b"cloudtime_build_info" not in body:
+                        failed.append((attempt, response.status))
+                except (OSError, http.client.HTTPException) as e:
+                    failed.append((attempt, repr(e)))
+                    scraper.close()  # and the next request connects again
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        self.assertGreaterEqual(churned[0], 400)
+        self.assertGreater(evicted[0], 50)  # the endpoint was full and made room
+        self.assertEqual(failed, [], f"{len(failed)} of 5 scrapes failed")
 
     def test_tenant_namespaces_get_bounded_series(self):
         harness.require_root()
