@@ -216,6 +216,10 @@ void vendordata_metrics(Exposition& e, const VendordataProcess& vendordata) {
              "Instances answered: with time configuration, or opted out (cloudtime_ntp=off).");
     e.sample({{"choice", "time"}}, count_in(deliveries, "time"));
     e.sample({{"choice", "opted_out"}}, count_in(deliveries, "opted_out"));
+    e.family("cloudtime_vendordata_log_lines_left_out_total", Type::counter,
+             "Access log lines left out under a flood (at most 20 deliveries and one refusal of "
+             "each kind a second are logged; the next line says how many were left out).");
+    e.sample(count_in(endpoint, "log_lines_left_out"));
     e.family("cloudtime_vendordata_policy_rule_matches_total", Type::counter,
              "Requests a [[vendordata.rules]] entry matched, by its number in the config (from "
              "1; counted anew after a reload that replaces the vendordata process).");

@@ -13,7 +13,11 @@
 namespace cloudtime::daemon {
 
 namespace {
-constexpr auto kRefusalLogEvery = std::chrono::seconds(1);
+std::string left_out_since(std::uint64_t n, const char* what) {
+    return n == 0 ? std::string()
+                  : fmt::format("; {} more {} since the last such line (not logged one by one)", n,
+                                what);
+}
 }  // namespace
 
 sys::HttpResponse VendordataEndpoint::error(int status, const std::string& why) {
@@ -28,18 +32,10 @@ bool VendordataEndpoint::allowed(const sys::SocketAddress& client) {
         return true;
     }
     // A refused flood must not flood the log too.
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_refusal_logged_ < kRefusalLogEvery) {
-        ++refusals_unlogged_;
-        return false;
+    if (const auto left_out = client_refusal_lines_.take(LineBudget::Clock::now())) {
+        spdlog::warn("vendordata: refused {} (not in vendordata.allowed_clients){}",
+                     client.host_string(), left_out_since(*left_out, "refused"));
     }
-    spdlog::warn("vendordata: refused {} (not in vendordata.allowed_clients){}",
-                 client.host_string(),
-                 refusals_unlogged_ > 0
-                     ? fmt::format("; {} more refused since the last such line", refusals_unlogged_)
-                     : std::string());
-    last_refusal_logged_ = now;
-    refusals_unlogged_ = 0;
     return false;
 }
 
@@ -49,30 +45,15 @@ double milliseconds(std::chrono::steady_clock::duration d) {
 }
 }  // namespace
 
-bool VendordataEndpoint::log_refusal_now() {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_request_refusal_logged_ < kRefusalLogEvery) {
-        ++request_refusals_unlogged_;
-        return false;
-    }
-    last_request_refusal_logged_ = now;
-    return true;
-}
-
 sys::HttpResponse VendordataEndpoint::refuse(const sys::HttpRequest& request, int status,
                                              const std::string& why,
                                              std::chrono::steady_clock::time_point started) {
     const auto took = std::chrono::steady_clock::now() - started;
     count_latency(took);
-    if (log_refusal_now()) {
+    if (const auto left_out = request_refusal_lines_.take(LineBudget::Clock::now())) {
         spdlog::info("vendordata: {} for {} {} {} in {:.2f} ms: {}{}", status,
                      request.peer.host_string(), request.method, request.target, milliseconds(took),
-                     why,
-                     request_refusals_unlogged_ > 0
-                         ? fmt::format("; {} more refused since the last such line",
-                                       request_refusals_unlogged_)
-                         : std::string());
-        request_refusals_unlogged_ = 0;
+                     why, left_out_since(*left_out, "refused"));
     }
     return error(status, why);
 }
@@ -116,14 +97,18 @@ sys::HttpResponse VendordataEndpoint::answer(const sys::HttpRequest& request) {
     }
     const auto took = std::chrono::steady_clock::now() - started;
     count_latency(took);
-    spdlog::info("vendordata: 200 for {} in {:.2f} ms: instance {}, project {}, image {}: {}{}",
-                 request.peer.host_string(), milliseconds(took), instance->instance_id,
-                 instance->project_id, instance->image_id.empty() ? "-" : instance->image_id,
-                 policy.enabled ? fmt::format("servers {}{}, {}", join(policy.servers, " "),
-                                              policy.ptp_kvm ? ", ptp_kvm" : "",
-                                              cloud::strategy_name(policy.strategy))
-                                : std::string("opted out"),
-                 rules.empty() ? std::string() : " (rules " + join(rules, ", ") + ")");
+    if (const auto left_out = delivery_lines_.take(LineBudget::Clock::now())) {
+        spdlog::info(
+            "vendordata: 200 for {} in {:.2f} ms: instance {}, project {}, image {}: {}{}{}",
+            request.peer.host_string(), milliseconds(took), instance->instance_id,
+            instance->project_id, instance->image_id.empty() ? "-" : instance->image_id,
+            policy.enabled ? fmt::format("servers {}{}, {}", join(policy.servers, " "),
+                                         policy.ptp_kvm ? ", ptp_kvm" : "",
+                                         cloud::strategy_name(policy.strategy))
+                           : std::string("opted out"),
+            rules.empty() ? std::string() : " (rules " + join(rules, ", ") + ")",
+            left_out_since(*left_out, "delivered"));
+    }
     return response;
 }
 
@@ -138,6 +123,9 @@ nlohmann::json VendordataEndpoint::counters() const {
             latency_[i];
     }
     return {{"deliveries", {{"time", delivered_}, {"opted_out", opted_out_}}},
+            {"log_lines_left_out", delivery_lines_.left_out_total() +
+                                       request_refusal_lines_.left_out_total() +
+                                       client_refusal_lines_.left_out_total()},
             {"rules_matched", rules},
             {"latency", {{"buckets", buckets}, {"sum_us", latency_sum_us_}}}};
 }

@@ -14,6 +14,7 @@
 
 #include "config/config.hpp"
 #include "sys/http_server.hpp"
+#include "util/line_budget.hpp"
 
 namespace cloudtime::daemon {
 
@@ -24,12 +25,13 @@ class VendordataEndpoint {
     explicit VendordataEndpoint(Config::Vendordata config) : config_(std::move(config)) {}
 
     // Answers, counts and logs one request: a line per delivery (instance, project, image,
-    // the policy's choice, the rules that matched, milliseconds); refusals at most once a
-    // second, with the number of the others.
+    // the policy's choice, the rules that matched, milliseconds), at most 20 a second;
+    // refusals at most one a second; a line after some were left out says how many.
     sys::HttpResponse answer(const sys::HttpRequest& request);
     // What it counted, for the daemon's status and metrics (summed across incarnations):
     // {"deliveries": {"time": n, "opted_out": n}, "rules_matched": {"1": n, ...},
-    //  "latency": {"buckets": {"0.0005": n, ..., "+Inf": n}, "sum_us": n}}.
+    //  "latency": {"buckets": {"0.0005": n, ..., "+Inf": n}, "sum_us": n},
+    //  "log_lines_left_out": n}.
     nlohmann::json counters() const;
     // The upper bounds of the latency buckets, in seconds.
     static constexpr std::array kLatencyBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -44,8 +46,6 @@ class VendordataEndpoint {
     sys::HttpResponse refuse(const sys::HttpRequest& request, int status, const std::string& why,
                              std::chrono::steady_clock::time_point started);
     void count_latency(std::chrono::steady_clock::duration took);
-    // Whether a refusal may be logged now (once a second); counts it otherwise.
-    bool log_refusal_now();
 
     Config::Vendordata config_;
     std::uint64_t delivered_ = 0;
@@ -53,10 +53,9 @@ class VendordataEndpoint {
     std::map<std::size_t, std::uint64_t> rules_matched_;  // 1-based rule number
     std::array<std::uint64_t, kLatencyBounds.size() + 1> latency_{};
     std::uint64_t latency_sum_us_ = 0;
-    std::chrono::steady_clock::time_point last_request_refusal_logged_{};
-    std::uint64_t request_refusals_unlogged_ = 0;
-    std::chrono::steady_clock::time_point last_refusal_logged_{};
-    std::uint64_t refusals_unlogged_ = 0;
+    LineBudget delivery_lines_{20, std::chrono::seconds(1)};
+    LineBudget request_refusal_lines_{1, std::chrono::seconds(1)};
+    LineBudget client_refusal_lines_{1, std::chrono::seconds(1)};
 };
 
 }  // namespace cloudtime::daemon

@@ -6,6 +6,7 @@ small, and NTP must answer every query meanwhile. Everything on 127.0.0.0/8."""
 import http.client
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -281,6 +282,45 @@ class VendordataAttacks(harness.TestCase):
             answers = read_responses(s, 4)
             self.assertEqual([a[0] for a in answers], [200, 200, 200, 404])
             self.assertEqual({a[2] for a in answers[:3]}, {normal[2]})
+
+    def test_a_flood_of_valid_posts_does_not_flood_the_log(self):
+        """Thousands of deliveries in a few seconds: at most 20 access log lines a second, the
+        next line says how many were left out, and the status (and metrics) count them."""
+        before_log = self.daemon.read_log()
+        before = self.daemon.vendordata_status().get("endpoint", {})
+        stop = time.monotonic() + 3
+
+        def flood():
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            while time.monotonic() < stop:
+                conn.request("POST", "/", body=NOVA_BODY,
+                             headers={"Content-Type": "application/json"})
+                conn.getresponse().read()
+            conn.close()
+
+        threads = [threading.Thread(target=flood) for _ in range(2)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        seconds = time.monotonic() - started
+        time.sleep(1.1)
+        self.assertEqual(self.nova_post()[0], 200)  # a line after the flood says what was left
+        time.sleep(0.3)  # the endpoint's process reports its counters every 100 ms
+        log = self.daemon.read_log()[len(before_log):]
+        lines = [line for line in log.splitlines() if "vendordata: 200 for" in line]
+        after = self.daemon.vendordata_status()["endpoint"]
+        delivered = after["deliveries"]["time"] - before.get("deliveries", {}).get("time", 0)
+        left_out = after["log_lines_left_out"] - before.get("log_lines_left_out", 0)
+        print(f"\n{delivered} deliveries in {seconds:.1f} s: {len(lines)} lines, "
+              f"{left_out} left out", flush=True)
+        self.assertGreater(delivered, 20 * (seconds + 2) * 5, "not a flood")
+        self.assertLessEqual(len(lines), 20 * (seconds + 2))
+        self.assertEqual(len(lines) + left_out, delivered)
+        told = sum(int(m) for m in re.findall(r"; (\d+) more delivered since the last such line",
+                                              log))
+        self.assertEqual(told, left_out)  # every one left out is told by a later line
 
     def test_a_killed_endpoint_process_is_logged_and_started_again(self):
         watch = NtpWatch(*self.ntp)
