@@ -13,8 +13,10 @@ namespace {
 
 constexpr std::size_t kFieldHeader = 4;
 constexpr std::size_t kAuthenticatorLengths = 4;  // nonce length, ciphertext length
-// The encrypted fields a request or reply may carry: eight cookies or placeholders and room.
-constexpr std::size_t kMaxEncryptedFields = 1024;
+// The encrypted fields a request or reply may carry: as many as the largest request read holds
+// (a request whose encrypted placeholders ask for more cookies than are given is authentic all
+// the same: answered with the cookies that fit, never NAKed).
+constexpr std::size_t kMaxEncryptedFields = kMaxRequestLength;
 
 constexpr std::size_t padded(std::size_t n) {
     return (n + 3) & ~std::size_t{3};

@@ -11,6 +11,9 @@
 namespace cloudtime::proto {
 
 inline constexpr std::size_t kHeaderSize = 48;
+// The largest request the server reads (with its extension fields: NTS); a larger datagram is
+// dropped unread as oversized.
+inline constexpr std::size_t kMaxRequestLength = 2048;
 
 enum class Mode : std::uint8_t {
     reserved = 0,

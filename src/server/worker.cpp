@@ -15,7 +15,7 @@ namespace cloudtime::server {
 
 namespace {
 // Large enough for any request we would answer; anything bigger is dropped as oversized.
-constexpr std::size_t kReceiveBuffer = 2048;
+constexpr std::size_t kReceiveBuffer = proto::kMaxRequestLength;
 // Batches taken from one socket before looking at the others, for fairness.
 constexpr int kBatchesPerTurn = 4;
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "proto/nts_cookie.hpp"
+#include "proto/nts_server.hpp"
 #include "proto/packet.hpp"
 
 namespace cloudtime::proto {
@@ -39,8 +40,8 @@ struct Fixture {
     }
 
     Bytes request(std::size_t placeholders, const Bytes& with_cookie) {
-        Bytes packet(1024, 0);
-        packet[0] = 0x23;  // version 4, client
+        Bytes packet(2048, 0);  // the largest request the server reads
+        packet[0] = 0x23;       // version 4, client
         const auto nonce = nonce_filled(3);
         const std::size_t n =
             append_nts_request(siv, keys.c2s, packet, unique_id, with_cookie, placeholders, nonce);
@@ -112,6 +113,60 @@ TEST(NtsFields, RequestVerifiedAndAnsweredAtItsOwnLength) {
     // Someone else's unique id: not ours.
     EXPECT_EQ(read_nts_reply(f.siv, f.keys.s2c, reply, Bytes(32, 0xCD), false).status,
               NtsReplyRead::Status::rejected);
+}
+
+// A request whose placeholders are inside the authenticator's encrypted fields (RFC 8915
+// section 5.7 allows either): 15 of them make 1788 octets, which the server reads whole.
+Bytes encrypted_placeholders_request(Fixture& f, std::size_t placeholders) {
+    Bytes packet(2048, 0);
+    packet[0] = 0x23;
+    const auto nonce = nonce_filled(3);
+    // The header, the unique identifier and the cookie as the client writes them; its
+    // authenticator (40 octets, no encrypted field) is replaced.
+    const std::size_t at = append_nts_request(f.siv, f.keys.c2s, packet, f.unique_id,
+                                              f.cookie(f.ring.current()), 0, nonce) -
+                           40;
+    Bytes plain;
+    for (std::size_t i = 0; i < placeholders; ++i) {
+        plain.insert(plain.end(), {0x03, 0x04, 0x00, 4 + kCookieLength});
+        plain.resize(plain.size() + kCookieLength, 0);
+    }
+    const std::size_t ciphertext = 16 + plain.size();
+    const std::size_t length = 4 + 4 + kNtsNonceLength + ciphertext;
+    const std::array<std::uint8_t, 8> head{0x04,
+                                           0x04,
+                                           static_cast<std::uint8_t>(length >> 8U),
+                                           static_cast<std::uint8_t>(length & 0xFFU),
+                                           0,
+                                           kNtsNonceLength,
+                                           static_cast<std::uint8_t>(ciphertext >> 8U),
+                                           static_cast<std::uint8_t>(ciphertext & 0xFFU)};
+    std::copy(head.begin(), head.end(), packet.begin() + static_cast<long>(at));
+    std::copy(nonce.begin(), nonce.end(), packet.begin() + static_cast<long>(at + 8));
+    EXPECT_TRUE(f.siv.seal(f.keys.c2s, {std::span(packet).first(at), nonce}, plain,
+                           std::span(packet).subspan(at + 8 + kNtsNonceLength, ciphertext)));
+    packet.resize(at + length);
+    return packet;
+}
+
+// Authentic, it is answered with the cookies the server gives (eight at most), never NAKed: a
+// NAK tells the client its cookie is bad, which is not true.
+TEST(NtsServer, ManyEncryptedPlaceholdersAreAnsweredNotNaked) {
+    Fixture f;
+    const Bytes request = encrypted_placeholders_request(f, 15);
+    ASSERT_EQ(request.size(), 1788U);
+    const NtsCheck check = check_nts_request({&f.siv, &f.ring}, request);
+    ASSERT_EQ(check.kind, NtsCheck::Kind::authentic);
+    EXPECT_EQ(check.cookies, kMaxNtsCookies);
+    const std::vector<Bytes> fresh(kMaxNtsCookies, f.cookie(f.ring.current()));
+    Bytes reply(2048, 0);
+    const std::size_t n = append_nts_reply(f.siv, f.keys.s2c, reply, check.unique_id,
+                                           spans_of(fresh), nonce_filled(9), request.size());
+    EXPECT_EQ(n, request.size());
+    reply.resize(n);
+    const NtsReplyRead answer = read_nts_reply(f.siv, f.keys.s2c, reply, f.unique_id, false);
+    ASSERT_EQ(answer.status, NtsReplyRead::Status::authentic) << answer.problem;
+    EXPECT_EQ(answer.cookies.size(), kMaxNtsCookies);
 }
 
 TEST(NtsFields, ReplyNeverLongerThanTheRequest) {
