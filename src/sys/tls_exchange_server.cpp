@@ -1,5 +1,7 @@
 #include "sys/tls_exchange_server.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -285,6 +287,13 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
     void wait(tcp::socket::wait_type what) {
+        if (what == tcp::socket::wait_read && phase_ != Phase::lingering) {
+            // Acknowledge what comes next at once: a client with Nagle's algorithm on (most)
+            // holds its request back until its Finished is acknowledged, and a delayed ACK
+            // would cost it 40 ms.
+            const int on = 1;
+            (void)::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
+        }
         socket_.async_wait(what, [self = shared_from_this()](const error_code& ec) {
             if (!ec && self->socket_.is_open()) {
                 self->drive();
