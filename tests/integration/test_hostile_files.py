@@ -4,6 +4,7 @@ an error with a reason, never a hang or an endless read. And `--check-config` re
 start-up would refuse."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -90,6 +91,21 @@ class HostileFiles(harness.TestCase):
                            input=harness.LOCAL_CONFIG, capture_output=True, text=True, timeout=20)
         self.assertEqual(p.returncode, 0, p.stderr)
 
+    def assert_refused_by_check_and_start(self, cases, key=""):
+        """Each config text of `cases` ({name: (text, why)}) is refused by --check-config (78)
+        and by start-up (1, before it serves anything), both saying `why` after `key:`."""
+        for name, (text, why) in cases.items():
+            with self.subTest(name):
+                config = self.path("c.toml")
+                with open(config, "w") as f:
+                    f.write(harness.LOCAL_CONFIG + text)
+                p = run_daemon("--config", config, "--check-config")
+                self.assertEqual(p.returncode, 78, p.stdout + p.stderr)
+                self.assertRegex(p.stderr, f"{re.escape(key)}.*: .*{re.escape(why)}")
+                p = run_daemon("--config", config, "--status-socket", "")
+                self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+                self.assertRegex(p.stderr, f"{re.escape(key)}.*: .*{re.escape(why)}")
+
     def test_check_config_refuses_what_start_up_refuses(self):
         harness.require_program("openssl")
         cert, key, other_key = self.path("cert.pem"), self.path("key.pem"), self.path("other.pem")
@@ -112,18 +128,7 @@ class HostileFiles(harness.TestCase):
             "not PEM": (vendordata + f'tls_certificate = "{key}"\ntls_key = "{key}"\n',
                         "the certificate is not a usable PEM certificate chain"),
         }
-        for name, (text, why) in cases.items():
-            with self.subTest(name):
-                config = self.path("c.toml")
-                with open(config, "w") as f:
-                    f.write(harness.LOCAL_CONFIG + text)
-                p = run_daemon("--config", config, "--check-config")
-                self.assertEqual(p.returncode, 78, p.stdout + p.stderr)
-                self.assertIn(why, p.stderr)
-                # And start-up refuses it the same way.
-                p = run_daemon("--config", config, "--status-socket", "")
-                self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-                self.assertIn(why, p.stderr)
+        self.assert_refused_by_check_and_start(cases)
         with open(self.path("c.toml"), "w") as f:
             f.write(harness.LOCAL_CONFIG + vendordata +
                     f'tls_certificate = "{cert}"\ntls_key = "{key}"\n')
@@ -189,19 +194,7 @@ class HostileFiles(harness.TestCase):
                 nts(key_file=os.path.join(root_keys, "nts-keys")),
                 f"user '_cloudtime' may not write to {root_keys}"),
         }
-        for name, (text, why) in cases.items():
-            with self.subTest(name):
-                config = self.path("c.toml")
-                with open(config, "w") as f:
-                    f.write(harness.LOCAL_CONFIG + text)
-                p = run_daemon("--config", config, "--check-config")
-                self.assertEqual(p.returncode, 78, p.stdout + p.stderr)
-                self.assertIn("nts", p.stderr)
-                self.assertIn(why, p.stderr)
-                # And start-up refuses it the same way, before it serves anything.
-                p = run_daemon("--config", config, "--status-socket", "")
-                self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-                self.assertIn(why, p.stderr)
+        self.assert_refused_by_check_and_start(cases, key="nts")
         # A key set the user owns, and none yet (made at the first start): both fine.
         for path in (key_file("good", key_set), os.path.join(keys, "nts-keys")):
             with open(self.path("c.toml"), "w") as f:
