@@ -4,7 +4,6 @@ an error with a reason, never a hang or an endless read. And `--check-config` re
 start-up would refuse."""
 
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -93,7 +92,7 @@ class HostileFiles(harness.TestCase):
 
     def assert_refused_by_check_and_start(self, cases, key=""):
         """Each config text of `cases` ({name: (text, why)}) is refused by --check-config (78)
-        and by start-up (1, before it serves anything), both saying `why` after `key:`."""
+        and by start-up (1, before it serves anything), both saying `why` and naming `key`."""
         for name, (text, why) in cases.items():
             with self.subTest(name):
                 config = self.path("c.toml")
@@ -101,10 +100,12 @@ class HostileFiles(harness.TestCase):
                     f.write(harness.LOCAL_CONFIG + text)
                 p = run_daemon("--config", config, "--check-config")
                 self.assertEqual(p.returncode, 78, p.stdout + p.stderr)
-                self.assertRegex(p.stderr, f"{re.escape(key)}.*: .*{re.escape(why)}")
+                self.assertIn(why, p.stderr)
+                self.assertIn(key, p.stderr)
                 p = run_daemon("--config", config, "--status-socket", "")
                 self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-                self.assertRegex(p.stderr, f"{re.escape(key)}.*: .*{re.escape(why)}")
+                self.assertIn(why, p.stderr)
+                self.assertIn(key, p.stderr)
 
     def test_check_config_refuses_what_start_up_refuses(self):
         harness.require_program("openssl")
