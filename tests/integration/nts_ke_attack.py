@@ -6,7 +6,7 @@ server's open descriptors and RSS throughout and after; the honest client's late
 
 As a script, against a running server (its PID, its KE port):
 
-    ./nts_ke_attack.py PID PORT [--clients 3000] [--workers 2] [--silent]
+    ./nts_ke_attack.py PID PORT [--clients 3000] [--workers 2] [--silent] [--ntp-port N]
 """
 
 import argparse
@@ -104,12 +104,27 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] if ordered else None
 
 
-def attack(pid, port, clients=3000, workers=2, silent=False, after_s=3.0):
-    """Runs the attack against the server `pid` serving NTS-KE on 127.0.0.1:`port`; returns
-    the figures: peak descriptors and RSS during, both after the clients are gone, the honest
-    client's latencies (p50, p99, failures) during, how many attacking connections were made."""
+def ntp_answered(host, port):
+    """Whether one NTP query (mode 3) to host:port gets a server reply within 0.5 s."""
+    request = bytes([0x23]) + bytes(39) + os.urandom(8)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.5)
+        s.sendto(request, (host, port))
+        try:
+            reply = s.recv(1024)
+        except OSError:
+            return False
+    return len(reply) >= 48 and reply[0] & 7 == 4 and reply[24:32] == request[40:48]
+
+
+def attack(pid, port, clients=3000, workers=2, silent=False, after_s=3.0, ntp=None):
+    """Runs the attack against the server `pid` serving NTS-KE on 127.0.0.1:`port` (and NTP on
+    `ntp`, (host, port), asked every 50 ms meanwhile); returns the figures: peak descriptors
+    and RSS during, both after the clients are gone, the honest client's latencies (p50, p99,
+    failures) during, NTP queries answered, how many attacking connections were made."""
     before = {"fds": fd_count(pid), "rss_kib": rss_kib(pid)}
     samples, latencies, failures = [], [], [0]
+    ntp_asked, ntp_answers = [0], [0]
     stop = threading.Event()
 
     def sample():
@@ -129,7 +144,13 @@ def attack(pid, port, clients=3000, workers=2, silent=False, after_s=3.0):
                 latencies.append(took)
             time.sleep(0.05)
 
-    threads = [threading.Thread(target=sample), threading.Thread(target=honest)]
+    def ask_ntp():
+        while ntp and not stop.is_set():
+            ntp_asked[0] += 1
+            ntp_answers[0] += ntp_answered(*ntp)
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=f) for f in (sample, honest, ask_ntp)]
     for t in threads:
         t.start()
     ctx = multiprocessing.get_context("fork")
@@ -159,6 +180,7 @@ def attack(pid, port, clients=3000, workers=2, silent=False, after_s=3.0):
         "after": {"fds": fd_count(pid), "rss_kib": rss_kib(pid)},
         "honest": {"count": len(latencies), "failed": failures[0],
                    "p50_s": percentile(latencies, 50), "p99_s": percentile(latencies, 99)},
+        "ntp": {"asked": ntp_asked[0], "answered": ntp_answers[0]},
     }
 
 
@@ -170,9 +192,11 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--silent", action="store_true",
                         help="send nothing after the handshake (instead of a valid request)")
+    parser.add_argument("--ntp-port", type=int, help="also ask NTP on 127.0.0.1 at this port")
     args = parser.parse_args()
-    print(json.dumps(attack(args.pid, args.port, args.clients, args.workers, args.silent),
-                     indent=1))
+    ntp = ("127.0.0.1", args.ntp_port) if args.ntp_port else None
+    print(json.dumps(attack(args.pid, args.port, args.clients, args.workers, args.silent,
+                            ntp=ntp), indent=1))
 
 
 if __name__ == "__main__":
