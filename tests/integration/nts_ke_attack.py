@@ -43,11 +43,13 @@ def source_address(worker, index):
     return f"127.{100 + (n >> 16) % 100}.{(n >> 8) & 255}.{n & 255 or 1}"
 
 
-def attacker(port, worker, count, silent, ready, release):
-    """Opens `count` connections, each answered (or silent after the handshake), and keeps
-    them until `release` is set; never reads. Puts how many it made on `ready`."""
+def attacker(port, worker, count, silent, go, ready, release):
+    """Once `go` is set, opens `count` connections, each answered (or silent after the
+    handshake), and keeps them until `release` is set; never reads. Puts how many it made on
+    `ready`."""
     resource.setrlimit(resource.RLIMIT_NOFILE, (count + 64, count + 64))
     context = client_context()
+    go.wait(60)
     held, failed = [], 0
     for i in range(count):
         raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -150,17 +152,20 @@ def attack(pid, port, clients=3000, workers=2, silent=False, after_s=3.0, ntp=No
             ntp_answers[0] += ntp_answered(*ntp)
             time.sleep(0.05)
 
-    threads = [threading.Thread(target=f) for f in (sample, honest, ask_ntp)]
-    for t in threads:
-        t.start()
+    # The attackers are forked before any thread starts: a fork while another thread holds a
+    # lock (OpenSSL's, in the honest client's handshake) can leave the child waiting forever.
     ctx = multiprocessing.get_context("fork")
-    ready, release = ctx.Queue(), ctx.Event()
+    go, ready, release = ctx.Event(), ctx.Queue(), ctx.Event()
     procs = [ctx.Process(target=attacker,
-                         args=(port, w, clients // workers, silent, ready, release))
+                         args=(port, w, clients // workers, silent, go, ready, release))
              for w in range(workers)]
     for p in procs:
         p.start()
-    made = [ready.get(timeout=600) for _ in procs]
+    threads = [threading.Thread(target=f) for f in (sample, honest, ask_ntp)]
+    for t in threads:
+        t.start()
+    go.set()
+    made = [ready.get(timeout=180) for _ in procs]
     time.sleep(1.0)  # the connections sit
     release.set()
     for p in procs:
