@@ -222,7 +222,8 @@ class Session : public std::enable_shared_from_this<Session> {
                     socket_.shutdown(tcp::socket::shutdown_send, ignored);
                     ssl_.reset();  // what remains is a socket to drain
                     phase_ = Phase::lingering;
-                    if (server_.limits.deadline > kLinger) {
+                    // A second for the client's close, within what is left of the deadline.
+                    if (deadline_.expiry() - net::steady_timer::clock_type::now() > kLinger) {
                         deadline_.expires_after(kLinger);
                         deadline_.async_wait([self = shared_from_this()](const error_code& ec) {
                             if (!ec) {
