@@ -367,7 +367,15 @@ class RoleTemplate(harness.TestCase):
         cert, key = harness.self_signed_certificate(work)
         with open(cert) as f:
             pem = f.read()
+        # --check-config checks the key file's directory as the package makes it on a host
+        # (/var/lib/cloudtime, the daemon user's): this host has no package, so the key file is
+        # put in a directory made the same way.
+        os.chmod(work, 0o755)
+        keys = os.path.join(work, "keys")
+        os.mkdir(keys, 0o700)
+        shutil.chown(keys, "_cloudtime", "_cloudtime")
         config = self.render({
+            "cloudtime_config_overrides": {"nts": {"key_file": f"{keys}/nts-keys"}},
             "cloudtime_node_roles": ["hypervisor", "vendordata"],
             "cloudtime_nts_enabled": True, "cloudtime_nts_certificate": cert,
             "cloudtime_nts_private_key": key, "cloudtime_nts_ke_port": "4461",
@@ -383,6 +391,7 @@ class RoleTemplate(harness.TestCase):
         self.assertEqual(config["nts"]["etcd_endpoints"],
                          ["https://10.0.0.1:2379", "https://10.0.0.2:2379"])
         self.assertEqual(config["nts"]["rotation"], 3600)
+        self.assertEqual(config["nts"]["key_file"], f"{keys}/nts-keys")
         self.assertIs(config["vendordata"]["nts"], True)
         self.assertEqual(config["vendordata"]["nts_trusted_ca"], pem)  # the PEM text, whole
         # Off by default, and valid so.
