@@ -72,7 +72,9 @@ class SessionBase {
     // Since when this connection waits for a request; nullopt while one is being answered.
     std::optional<Clock::time_point> waiting_since;
     bool answered = false;  // it had an answer before (a scraper's keep-alive connection)
-    ClientKey client{};
+    // Connections its address holds now: its entry of per_client, which lives as long as any
+    // of that address's sessions (no lookup when room is made).
+    const std::size_t* client_connections = nullptr;
 };
 
 struct HttpServerState {
@@ -115,8 +117,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
           peer_(peer) {
         server_.sessions.push_back(this);
         place_ = std::prev(server_.sessions.end());
-        client = peer_.mapped_octets();
-        ++server_.per_client[client];
+        auto& count = server_.per_client[peer_.mapped_octets()];
+        ++count;
+        client_connections = &count;
     }
     ~Session() override { unregister(); }
     Session(const Session&) = delete;
@@ -323,12 +326,17 @@ bool HttpServerState::make_room() {
     // from the address holding the most connections; then the one waiting longest.
     const auto rank = [this](const SessionBase* s) {
         return std::tuple(*s->waiting_since != Clock::time_point::min(), s->answered,
-                          limits.max_connections - per_client.at(s->client), *s->waiting_since);
+                          limits.max_connections - *s->client_connections, *s->waiting_since);
     };
     SessionBase* victim = nullptr;
+    decltype(rank(nullptr)) lowest{};
     for (SessionBase* s : sessions) {
-        if (s->waiting_since && (!victim || rank(s) < rank(victim))) {
+        if (!s->waiting_since) {
+            continue;
+        }
+        if (const auto r = rank(s); !victim || r < lowest) {
             victim = s;
+            lowest = r;
         }
     }
     if (victim == nullptr) {

@@ -315,7 +315,8 @@ class VendordataAttacks(harness.TestCase):
         left_out = after["log_lines_left_out"] - before.get("log_lines_left_out", 0)
         print(f"\n{delivered} deliveries in {seconds:.1f} s: {len(lines)} lines, "
               f"{left_out} left out", flush=True)
-        self.assertGreater(delivered, 20 * (seconds + 2) * 5, "not a flood")
+        self.assertGreater(delivered, 2 * 20 * (seconds + 2), "not a flood")  # twice the budget
+        self.assertGreater(left_out, 0)
         self.assertLessEqual(len(lines), 20 * (seconds + 2))
         self.assertEqual(len(lines) + left_out, delivered)
         told = sum(int(m) for m in re.findall(r"; (\d+) more delivered since the last such line",
