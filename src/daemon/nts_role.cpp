@@ -70,7 +70,7 @@ void NtsRole::tick(std::int64_t now) {
     if (!rotated) {
         // Tried every second: said when it starts, then at most once a minute.
         ++failed_rotations_;
-        if (rotation_report_.due(ReportGate::Clock::now())) {
+        if (rotation_report_.take(LineBudget::Clock::now())) {
             spdlog::warn(
                 "NTS: cannot rotate the cookie keys ({}); the current key serves on "
                 "(failed {} time{} so far; nts.keys.store in the status)",
@@ -82,7 +82,7 @@ void NtsRole::tick(std::int64_t now) {
         spdlog::info("NTS: the cookie keys can be rotated again, after {} failed attempt{}",
                      failed_rotations_, failed_rotations_ == 1 ? "" : "s");
         failed_rotations_ = 0;
-        rotation_report_ = ReportGate(std::chrono::minutes(1));
+        rotation_report_ = LineBudget(1, std::chrono::minutes(1));
     }
     if (*rotated) {
         const proto::NtsKeySet keys = store_->keys();

@@ -14,7 +14,7 @@
 #include "server/nts_key_store.hpp"
 #include "sys/etcd_client.hpp"
 #include "util/expected.hpp"
-#include "util/report_gate.hpp"
+#include "util/line_budget.hpp"
 
 namespace cloudtime::daemon {
 
@@ -56,7 +56,7 @@ class NtsRole {
     std::vector<std::uint32_t> published_;  // the ids handed out
     KeysSink to_workers_;
     std::uint64_t failed_rotations_ = 0;  // in a row
-    ReportGate rotation_report_{std::chrono::minutes(1)};
+    LineBudget rotation_report_{1, std::chrono::minutes(1)};
 };
 
 }  // namespace cloudtime::daemon

@@ -59,8 +59,8 @@ Expected<std::unique_ptr<NtsKeService>> NtsKeService::create(const sys::TlsCrede
 // numbers, at most once a minute.
 void NtsKeService::warn_when_full(const sys::TlsExchangeCounters& c,
                                   const sys::TlsExchangeLimits& limits) {
-    const std::uint64_t turned_away = c.evicted + c.over_limit;
-    if (turned_away == turned_away_told_ || !full_report_.due(ReportGate::Clock::now())) {
+    if ((c.evicted == evicted_told_ && c.over_limit == over_limit_told_) ||
+        !full_report_.take(LineBudget::Clock::now())) {
         return;
     }
     spdlog::warn(
@@ -68,7 +68,6 @@ void NtsKeService::warn_when_full(const sys::TlsExchangeCounters& c,
         "max_connections_per_client ({}) since the last report; {} open now",
         c.evicted - evicted_told_, limits.max_connections, c.over_limit - over_limit_told_,
         limits.max_connections_per_client, c.open);
-    turned_away_told_ = turned_away;
     evicted_told_ = c.evicted;
     over_limit_told_ = c.over_limit;
 }

@@ -18,7 +18,7 @@
 #include "sys/socket_address.hpp"
 #include "sys/tls_exchange_server.hpp"
 #include "util/expected.hpp"
-#include "util/report_gate.hpp"
+#include "util/line_budget.hpp"
 
 namespace cloudtime::server {
 
@@ -74,8 +74,7 @@ class NtsKeService {
     proto::AesSiv siv_;  // the service thread's own
     // The service thread's own: what the last warning about the limits counted.
     void warn_when_full(const sys::TlsExchangeCounters& c, const sys::TlsExchangeLimits& limits);
-    ReportGate full_report_{std::chrono::minutes(1)};
-    std::uint64_t turned_away_told_ = 0;
+    LineBudget full_report_{1, std::chrono::minutes(1)};
     std::uint64_t evicted_told_ = 0;
     std::uint64_t over_limit_told_ = 0;
 };
