@@ -6,7 +6,8 @@
 // ignored source is never answered; a kiss-of-death carries stratum 0 and LI=3. With NTS on
 // (choice bit 64), and bit 128 set, the datagram is a genuine NTS request changed by the
 // (offset, XOR) pairs that follow: only the unchanged request is authentic, and it is when
-// nothing else stops it; an NTS NAK answers only an NTS request, and only with NTS on.
+// nothing else stops it; an NTS NAK answers only an NTS request, and only with NTS on; a RATE
+// or DENY to the genuine request is authenticated (RFC 8915 section 5.7), to any other not.
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -122,7 +123,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (reply[1] != 0 || (reply[0] >> 6U) != 3U ||
             (nak &&
              (!nts_on || p::read_nts_request(request).problem != p::NtsRequestProblem::none)) ||
-            (nak && unchanged)) {
+            (nak && unchanged) ||
+            (!nak && (kiss->nts.kind == p::NtsCheck::Kind::authentic) != unchanged)) {
             std::abort();  // a NAK answers a well-formed NTS request, never the genuine one
         }
     } else {

@@ -153,7 +153,8 @@ Decision handle(const ServerRules& rules, const Arrival& arrival,
         return *drop;
     }
     const std::size_t length = std::get<Reply>(answered).length;
-    // Denied sources are rate limited like every other: a KoD DENY is still a reply.
+    // Denied sources are rate limited like every other: a KoD DENY is still a reply. A drop
+    // comes before any cryptography, so that a flood costs none.
     const RateVerdict verdict =
         rules.limiter != nullptr
             ? rules.limiter->check(source_key(arrival.source, rules.ipv6_prefix),
@@ -162,30 +163,36 @@ Decision handle(const ServerRules& rules, const Arrival& arrival,
     if (verdict == RateVerdict::drop) {
         return Drop{DropReason::rate_limited};
     }
-    if (access == AccessAction::deny) {
-        make_kiss_of_death(reply, kKissDeny);
-        return KissOfDeath{length, kKissDeny};
-    }
-    if (verdict == RateVerdict::kod) {
-        make_kiss_of_death(reply, kKissRate);
-        return KissOfDeath{length, kKissRate};
-    }
-    Reply result{length, verdict == RateVerdict::leak};
-    result.nts = check_nts_request(nts, request);
-    switch (result.nts.kind) {
+    // NTS before any kiss-of-death: RFC 8915 section 5.7 tells an NTS client to ignore an
+    // unauthenticated KoD other than NTSN, so a RATE or DENY must carry the request's NTS
+    // fields to be heeded (chrony's NCR_ProcessRxUnknown checks authentication first too).
+    const NtsCheck checked = check_nts_request(nts, request);
+    switch (checked.kind) {
         case NtsCheck::Kind::plain:
         case NtsCheck::Kind::authentic:
             break;
         case NtsCheck::Kind::malformed:
             return Drop{DropReason::bad_nts};
         case NtsCheck::Kind::nak: {
+            // A client over its rate is not sent a NAK, which would invite a new NTS-KE
+            // handshake at the rate it is already over (chrony does not answer it either).
+            if (verdict == RateVerdict::kod) {
+                return Drop{DropReason::rate_limited};
+            }
             make_kiss_of_death(reply, kKissNtsNak);
-            const std::size_t nak = append_nts_nak(whole_reply, result.nts.unique_id);
+            const std::size_t nak = append_nts_nak(whole_reply, checked.unique_id);
             // Never longer than the request (it carried the same identifier and more).
             return KissOfDeath{nak != 0 && nak <= request.size() ? nak : length, kKissNtsNak,
-                               result.nts.cookie};
+                               checked};
         }
     }
+    if (access == AccessAction::deny || verdict == RateVerdict::kod) {
+        const std::uint32_t code = access == AccessAction::deny ? kKissDeny : kKissRate;
+        make_kiss_of_death(reply, code);
+        return KissOfDeath{length, code, checked};
+    }
+    Reply result{length, verdict == RateVerdict::leak};
+    result.nts = checked;
     if (rules.interleaved != nullptr) {
         answer_interleaved(*rules.interleaved, arrival, request, reply, result);
     }

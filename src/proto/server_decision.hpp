@@ -2,7 +2,8 @@
 // rate limit, kiss-of-death, reply. Time and randomness come in; nothing is read or sent here.
 // The order is chrony's NCR_ProcessRxUnknown and ntpd-rs's server: a source the access list
 // ignores costs nothing more; a request that is no valid client request is dropped before it
-// can spend the source's rate; only then the limiter decides between reply, leak, KoD, drop.
+// can spend the source's rate; then the limiter drops what it drops; then NTS is checked, so
+// that a kiss-of-death to an NTS client is authenticated; then reply, leak or KoD.
 #pragma once
 
 #include <array>
@@ -78,7 +79,10 @@ struct Reply {
 struct KissOfDeath {
     std::size_t length = 0;  // an NTS NAK carries the request's unique identifier too
     std::uint32_t code = kKissRate;
-    CookieProblem nak = CookieProblem::none;  // for NTSN: why
+    // The request's NTS check. NTSN: a NAK, `cookie` says why. RATE or DENY to an NTS client
+    // (kind authentic): the header is written; the worker authenticates it as a reply, with
+    // fresh cookies, once the transmit time is, so that the client heeds it.
+    NtsCheck nts{};
 };
 struct Drop {
     DropReason reason = DropReason::empty;
@@ -91,8 +95,10 @@ using Decision = std::variant<Reply, KissOfDeath, Drop>;
 // whole (its transmit time is the earlier reply's). Whatever is written is never longer than
 // the request. `random` is any well-mixed 64-bit value; it decides which limited requests
 // leak or get a KoD. With `nts` (the worker's AES-SIV and the key ring), NTS requests are
-// checked after the rate limit (a flood costs no cryptography): malformed ones dropped, bad
-// cookies or authenticators NAKed, authentic ones answered (Reply::nts).
+// checked after the rate limit has dropped what it drops (a flood costs no cryptography) and
+// before any kiss-of-death: malformed ones dropped, bad cookies or authenticators NAKed (but
+// not when over the rate), authentic ones answered (Reply::nts) or sent an authenticated
+// RATE or DENY (KissOfDeath::nts).
 Decision handle(const ServerRules& rules, const Arrival& arrival,
                 std::span<const std::uint8_t> request, const ClockSnapshot& clock,
                 std::uint64_t random, std::span<std::uint8_t> reply, const NtsVerifier& nts = {});

@@ -146,22 +146,34 @@ void serve_socket(ServedSocket& served_socket, sys::DatagramBatch& batch,
                 proto::handle(rules, arrival, batch.payload(i), clock, draw, batch.next_reply(),
                               transmitter.nts().verifier(rules_set.nts_keys.get()));
             transmitter.nts().clear(batch.replies());
+            // An answer to an authentic NTS request (a reply, a RATE or a DENY) gets its
+            // cookies now, before the transmit time, and is sealed right after it. False: it
+            // cannot be, and goes unanswered.
+            const auto authenticate = [&](const proto::NtsCheck& check) {
+                if (check.kind != proto::NtsCheck::Kind::authentic) {
+                    return true;
+                }
+                if (!transmitter.nts().prepare(batch.replies(), check, *rules_set.nts_keys,
+                                               batch.payload(i).size())) {
+                    counters.dropped(proto::DropReason::bad_nts);
+                    return false;
+                }
+                counters.nts();
+                return true;
+            };
             if (const auto* drop = std::get_if<proto::Drop>(&decision)) {
                 counters.dropped(drop->reason);
             } else if (const auto* kiss = std::get_if<proto::KissOfDeath>(&decision)) {
+                if (!authenticate(kiss->nts)) {
+                    continue;
+                }
                 counters.kiss(kiss->code);
                 transmitter.reply(batch.replies()) = SentReply{};
                 batch.commit_reply(i, kiss->length);
             } else {
                 const auto& reply = std::get<proto::Reply>(decision);
-                if (reply.nts.kind == proto::NtsCheck::Kind::authentic) {
-                    // Its cookies now, before the transmit time; sealed right after it.
-                    if (!transmitter.nts().prepare(batch.replies(), reply.nts, *rules_set.nts_keys,
-                                                   batch.payload(i).size())) {
-                        counters.dropped(proto::DropReason::bad_nts);
-                        continue;
-                    }
-                    counters.nts();
+                if (!authenticate(reply.nts)) {
+                    continue;
                 }
                 if (reply.leaked) {
                     counters.leaked();

@@ -332,6 +332,46 @@ class Nts(harness.TestCase):
         self.assertEqual(row[1], "NTS", row)
         self.assertNotEqual(row[8], "0", row)  # cookies of the new keys
 
+    def test_chronyd_over_its_rate_heeds_an_authenticated_kod_rate_and_backs_off(self):
+        # RFC 8915 section 5.7: an NTS client ignores an unauthenticated KoD other than NTSN. A
+        # KoD RATE sent before the request's NTS was checked was ignored by chronyd (its test5
+        # fails, nothing logged), and it went on polling 16 times a second.
+        directory = self.make_dir()
+        ke_port, ntp_port = harness.free_tcp_port(), harness.free_udp_port()
+        cert, key = harness.self_signed_certificate(directory)
+        # Four requests, then every one over the rate gets a KoD RATE (none leaks).
+        config = ('[clock]\nsource = "local"\nlocal_stratum = 10\n'
+                  '[rate_limit]\nenabled = true\ninterval = 1000.0\nburst = 4\nleak = 16\n'
+                  'kod = 0\n' + nts_section(directory, cert, key, ke_port))
+        daemon = harness.Daemon(config=config, listen=(f"127.0.0.1:{ntp_port}",),
+                                workdir=directory)
+        self.addCleanup(daemon.cleanup)
+        chronyd = nts_chronyd(self, cert, ke_port, "127.0.0.1", ntp_port)
+        wait_nts_cookies(self, chronyd, daemon, "127.0.0.1")
+        deadline = time.monotonic() + 15
+        while daemon.counters()["kod_sent"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # chronyd's poll is 1/16 s; a KoD RATE it heeds adds 4 polls (chrony 4.3's
+        # ntp_core.c): about 3 requests a second. Ignored, it would stay at 16.
+        window = 4.0
+        before = daemon.counters()
+        time.sleep(window)
+        after = daemon.counters()
+        rate = (after["received"] - before["received"]) / window
+        log = chronyd.read_log()
+        context = f"{after}\n{log}\n{daemon.read_log()}"
+        self.assertGreaterEqual(after["kod_sent"], 3, context)
+        self.assertIn("Received KoD RATE from 127.0.0.1", log, context)
+        self.assertLess(rate, 6.0, context)
+        # Every answer, KoDs included, was sealed with chronyd's S2C key; none dropped.
+        self.assertEqual(after["nts"], after["answered"], context)
+        self.assertEqual(after["dropped"], 0, context)
+        # Each KoD brought fresh cookies: chronyd never ran out, and was never NAKed.
+        row = authdata(chronyd)["127.0.0.1"]
+        self.assertNotEqual(row[8], "0", row)
+        self.assertEqual(row[7], "0", row)
+        self.assertEqual(after["nts_nak"], 0, context)
+
     def test_bench_nts_every_reply_verified_and_counted_by_the_server(self):
         directory = self.make_dir()
         ke_port = harness.free_tcp_port()

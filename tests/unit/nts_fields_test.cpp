@@ -5,6 +5,7 @@
 #include <array>
 #include <vector>
 
+#include "nts_fixture.hpp"
 #include "proto/nts_cookie.hpp"
 #include "proto/nts_server.hpp"
 #include "proto/packet.hpp"
@@ -12,44 +13,10 @@
 namespace cloudtime::proto {
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
-
-SivKey key_filled(std::uint8_t v) {
-    SivKey k{};
-    k.fill(v);
-    return k;
-}
-
-std::array<std::uint8_t, kNtsNonceLength> nonce_filled(std::uint8_t v) {
-    std::array<std::uint8_t, kNtsNonceLength> n{};
-    n.fill(v);
-    return n;
-}
-
-struct Fixture {
-    AesSiv siv;
-    CookieKeyring ring{{CookieKey{7, key_filled(0x11)}, CookieKey{6, key_filled(0x22)}}};
-    NtsKeys keys{key_filled(0xC2), key_filled(0x5C)};
-    Bytes unique_id = Bytes(32, 0xAB);
-
-    Bytes cookie(const CookieKey& master, std::uint8_t nonce = 1) {
-        Bytes out(kCookieLength);
-        const auto n = std::array<std::uint8_t, kCookieNonceLength>{nonce};
-        EXPECT_TRUE(seal_cookie(siv, master, keys, n, std::span<std::uint8_t, kCookieLength>(out)));
-        return out;
-    }
-
-    Bytes request(std::size_t placeholders, const Bytes& with_cookie) {
-        Bytes packet(2048, 0);  // the largest request the server reads
-        packet[0] = 0x23;       // version 4, client
-        const auto nonce = nonce_filled(3);
-        const std::size_t n =
-            append_nts_request(siv, keys.c2s, packet, unique_id, with_cookie, placeholders, nonce);
-        EXPECT_GT(n, 0U);
-        packet.resize(n);
-        return packet;
-    }
-};
+using test::Bytes;
+using test::key_filled;
+using test::nonce_filled;
+using Fixture = test::NtsFixture;
 
 std::vector<std::span<const std::uint8_t>> spans_of(const std::vector<Bytes>& cookies) {
     return {cookies.begin(), cookies.end()};
@@ -317,7 +284,7 @@ TEST(NtsServer, HandleAnswersNaksAndDrops) {
     ASSERT_TRUE(std::holds_alternative<KissOfDeath>(d));
     const KissOfDeath kod = std::get<KissOfDeath>(d);
     EXPECT_EQ(kod.code, kKissNtsNak);
-    EXPECT_EQ(kod.nak, CookieProblem::unknown_key);
+    EXPECT_EQ(kod.nts.cookie, CookieProblem::unknown_key);
     EXPECT_EQ(kod.length, kHeaderSize + 36);
     reply.resize(kod.length);
     EXPECT_EQ(read_nts_reply(f.siv, f.keys.s2c, reply, f.unique_id, true).status,
@@ -328,13 +295,17 @@ TEST(NtsServer, HandleAnswersNaksAndDrops) {
     ASSERT_TRUE(std::holds_alternative<Drop>(d));
     EXPECT_EQ(std::get<Drop>(d).reason, DropReason::bad_nts);
 
-    // A denied source gets its KoD DENY before any cryptography.
+    // A denied source's KoD DENY is authenticated (RFC 8915 section 5.7: an NTS client
+    // ignores any other): the worker seals it with the client's S2C key, as a reply.
     const AccessList deny_all({}, AccessAction::deny);
     ServerRules rules;
     rules.access = &deny_all;
     d = decide(f, request, reply, rules);
     ASSERT_TRUE(std::holds_alternative<KissOfDeath>(d));
     EXPECT_EQ(std::get<KissOfDeath>(d).code, kKissDeny);
+    EXPECT_EQ(std::get<KissOfDeath>(d).nts.kind, NtsCheck::Kind::authentic);
+    EXPECT_EQ(std::get<KissOfDeath>(d).nts.keys, f.keys);
+    EXPECT_EQ(std::get<KissOfDeath>(d).length, kHeaderSize);
 }
 
 }  // namespace

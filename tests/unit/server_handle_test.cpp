@@ -1,12 +1,15 @@
 // The whole per-datagram order of proto::handle: access list -> request checks -> rate limit
-// -> KoD DENY / KoD RATE / leak -> reply, over every combination.
+// drop -> NTS check -> KoD DENY / KoD RATE (authenticated to an NTS client) / leak -> reply,
+// over every combination, NTS on.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "nts_fixture.hpp"
 #include "proto/packet.hpp"
 #include "proto/server_decision.hpp"
 #include "test_packets.hpp"
@@ -67,7 +70,14 @@ struct Requests {
     std::string name;
     std::vector<std::uint8_t> bytes;
     std::optional<DropReason> malformed;  // what the request's own checks say, if anything
+    NtsCheck::Kind nts = NtsCheck::Kind::plain;
 };
+
+// The server's NTS keys and a client of it, for every test here.
+test::NtsFixture& nts_client() {
+    static test::NtsFixture fixture;
+    return fixture;
+}
 
 std::vector<Requests> requests() {
     auto with_mac = test::client_request();
@@ -78,6 +88,9 @@ std::vector<Requests> requests() {
     test::append_field(bad_field, 0x0104, 12);
     auto short_one = test::client_request();
     short_one.resize(47);
+    test::NtsFixture& nts = nts_client();
+    auto no_authenticator = nts.request(0, nts.cookie(nts.ring.current()));
+    no_authenticator.resize(no_authenticator.size() - 40);
     return {
         {"client v4", test::client_request(4, 3), std::nullopt},
         {"client v3", test::client_request(3, 3), std::nullopt},
@@ -91,6 +104,11 @@ std::vector<Requests> requests() {
         {"47 octets", short_one, DropReason::too_short},
         {"bad extension", bad_field, DropReason::bad_extension},
         {"legacy MAC", with_mac, DropReason::authenticated},
+        {"NTS, authentic", nts.request(1, nts.cookie(nts.ring.current())), std::nullopt,
+         NtsCheck::Kind::authentic},
+        {"NTS, a cookie under a key not held",
+         nts.request(0, nts.cookie({42, test::key_filled(4)})), std::nullopt, NtsCheck::Kind::nak},
+        {"NTS, no authenticator", no_authenticator, std::nullopt, NtsCheck::Kind::malformed},
     };
 }
 
@@ -117,14 +135,18 @@ struct ServerUnderTest {
 
 struct Handled {
     Decision decision;
-    std::array<std::uint8_t, kHeaderSize> reply{};
+    std::vector<std::uint8_t> reply;
 };
 
+// With NTS on, and room for a reply as long as the request, as a worker gives it.
 Handled handle_once(const ServerUnderTest& s, std::span<const std::uint8_t> request) {
     Handled h;
+    h.reply.assign(std::max(kHeaderSize, request.size()), 0);
     const Arrival arrival{
         .source = ipv4_mapped(kClient), .kernel_receive = kNow, .served_receive = kNow};
-    h.decision = handle(s.rules, arrival, request, synced_clock(), s.random, h.reply);
+    test::NtsFixture& nts = nts_client();
+    h.decision = handle(s.rules, arrival, request, synced_clock(), s.random, h.reply,
+                        NtsVerifier{&nts.siv, &nts.ring});
     return h;
 }
 
@@ -139,23 +161,47 @@ Decision expected(AccessAction access, Limit limit, const Requests& r) {
     if (limit == Limit::drop) {
         return Drop{DropReason::rate_limited};
     }
+    NtsCheck nts;
+    nts.kind = r.nts;
+    switch (r.nts) {
+        case NtsCheck::Kind::malformed:
+            return Drop{DropReason::bad_nts};
+        case NtsCheck::Kind::nak:
+            // Not to a client over its rate: a NAK invites a new handshake at that rate.
+            if (limit == Limit::kod) {
+                return Drop{DropReason::rate_limited};
+            }
+            return KissOfDeath{kHeaderSize, kKissNtsNak, nts};
+        default:
+            break;
+    }
     if (access == AccessAction::deny) {
-        return KissOfDeath{kHeaderSize, kKissDeny};
+        return KissOfDeath{kHeaderSize, kKissDeny, nts};
     }
     if (limit == Limit::kod) {
-        return KissOfDeath{kHeaderSize, kKissRate};
+        return KissOfDeath{kHeaderSize, kKissRate, nts};
     }
-    return Reply{kHeaderSize, limit == Limit::leak};
+    Reply reply{kHeaderSize, limit == Limit::leak};
+    reply.nts = nts;
+    return reply;
 }
 
 std::string describe(const Decision& d) {
     if (const auto* drop = std::get_if<Drop>(&d)) {
         return std::string("drop ") + drop_reason_name(drop->reason);
     }
+    const auto authenticated = [](const NtsCheck& nts) {
+        return nts.kind == NtsCheck::Kind::authentic ? std::string(", authenticated") : "";
+    };
     if (const auto* kiss = std::get_if<KissOfDeath>(&d)) {
-        return kiss->code == kKissDeny ? "KoD DENY" : "KoD RATE";
+        const std::string code = kiss->code == kKissDeny     ? "KoD DENY"
+                                 : kiss->code == kKissRate   ? "KoD RATE"
+                                 : kiss->code == kKissNtsNak ? "KoD NTSN"
+                                                             : "KoD ?";
+        return code + authenticated(kiss->nts);
     }
-    return std::get<Reply>(d).leaked ? "reply (leaked)" : "reply";
+    const Reply& reply = std::get<Reply>(d);
+    return std::string(reply.leaked ? "reply (leaked)" : "reply") + authenticated(reply.nts);
 }
 
 std::size_t written(const Decision& d) {
@@ -182,13 +228,15 @@ TEST(ServerHandle, EveryAccessRateAndRequestCombinationFollowsTheOrder) {
                 if (written(h.decision) > 0) {
                     const Header header = *decode_header(h.reply);
                     EXPECT_EQ(header.mode, Mode::server) << context;
-                    EXPECT_EQ(header.origin.raw, 0x0123'4567'89AB'CDEFULL) << context;
+                    EXPECT_EQ(header.origin.raw,
+                              load_u64(std::span(r.bytes).subspan(kTransmitOffset, 8)))
+                        << context;
                 }
                 ++combinations;
             }
         }
     }
-    EXPECT_EQ(combinations, 3 * 5 * 11);
+    EXPECT_EQ(combinations, 3 * 5 * 14);
 }
 
 TEST(ServerHandle, IgnoredAndMalformedRequestsDoNotSpendTheSourcesRate) {
