@@ -45,23 +45,19 @@ std::string CounterTotals::to_string() const {
     return text;
 }
 
+void WorkerCounters::add(const CounterTotals& tally) {
+    for_each_counter(counts_, tally, [](std::atomic<std::uint64_t>& counter, std::uint64_t n) {
+        if (n != 0) {
+            add_relaxed(counter, n);
+        }
+    });
+}
+
 void WorkerCounters::add_to(CounterTotals& totals) const {
-    totals.received += received_.load(std::memory_order_relaxed);
-    totals.answered += answered_.load(std::memory_order_relaxed);
-    totals.oversized += oversized_.load(std::memory_order_relaxed);
-    totals.send_errors += send_errors_.load(std::memory_order_relaxed);
-    totals.kod_sent += kod_sent_.load(std::memory_order_relaxed);
-    totals.leaked += leaked_.load(std::memory_order_relaxed);
-    totals.deny_sent += deny_sent_.load(std::memory_order_relaxed);
-    totals.nts += nts_.load(std::memory_order_relaxed);
-    totals.nts_nak += nts_nak_.load(std::memory_order_relaxed);
-    for (std::size_t i = 0; i < interleaved_.size(); ++i) {
-        totals.interleaved[i] += interleaved_[i].load(std::memory_order_relaxed);
-    }
-    totals.kernel_tx_stamps += kernel_tx_stamps_.load(std::memory_order_relaxed);
-    for (std::size_t i = 0; i < dropped_.size(); ++i) {
-        totals.dropped[i] += dropped_[i].load(std::memory_order_relaxed);
-    }
+    for_each_counter(totals, counts_,
+                     [](std::uint64_t& total, const std::atomic<std::uint64_t>& counter) {
+                         total += counter.load(std::memory_order_relaxed);
+                     });
 }
 
 }  // namespace cloudtime::server

@@ -25,21 +25,55 @@ struct NamedCounter {
 };
 inline constexpr std::string_view kDroppedPrefix = "dropped.";
 
-struct CounterTotals {
-    std::uint64_t received = 0;
-    std::uint64_t answered = 0;
-    std::uint64_t oversized = 0;  // larger than the receive buffer: dropped unread
-    std::uint64_t send_errors = 0;
-    std::uint64_t kod_sent = 0;   // answered with a KoD RATE (counted in answered too)
-    std::uint64_t leaked = 0;     // over the rate limit but answered anyway (leak)
-    std::uint64_t deny_sent = 0;  // answered with a KoD DENY (access list; in answered too)
-    std::uint64_t nts = 0;        // NTS requests answered authenticated (in answered too)
-    std::uint64_t nts_nak = 0;    // NTS requests answered with a NAK, KoD NTSN (in answered)
+// Every packet counter, declared once: plain in sums and in a batch's tally, atomic in a
+// worker's block.
+template <typename T>
+struct PacketCounts {
+    T received{};
+    T answered{};
+    T oversized{};  // larger than the receive buffer: dropped unread
+    T send_errors{};
+    T kod_sent{};   // answered with a KoD RATE (counted in answered too)
+    T leaked{};     // over the rate limit but answered anyway (leak)
+    T deny_sent{};  // answered with a KoD DENY (access list; in answered too)
+    T nts{};        // answers authenticated with NTS, KoDs included (in answered too)
+    T nts_nak{};    // NTS requests answered with a NAK, KoD NTSN (in answered)
     // Replies in interleaved mode (RFC 9769), by where the transmit time they carried came
     // from (daemon: read before the send; kernel: the kernel's software stamp).
-    std::array<std::uint64_t, proto::kTransmitSourceCount> interleaved{};
-    std::uint64_t kernel_tx_stamps = 0;  // kernel transmit stamps read and kept for a client
-    std::array<std::uint64_t, proto::kDropReasonCount> dropped{};
+    std::array<T, proto::kTransmitSourceCount> interleaved{};
+    T kernel_tx_stamps{};  // kernel transmit stamps read and kept for a client
+    std::array<T, proto::kDropReasonCount> dropped{};
+};
+
+// Calls f(a.c, b.c) for every counter c of two PacketCounts: the one list of the fields.
+template <typename A, typename B, typename F>
+void for_each_counter(A& a, B& b, F f) {
+    f(a.received, b.received);
+    f(a.answered, b.answered);
+    f(a.oversized, b.oversized);
+    f(a.send_errors, b.send_errors);
+    f(a.kod_sent, b.kod_sent);
+    f(a.leaked, b.leaked);
+    f(a.deny_sent, b.deny_sent);
+    f(a.nts, b.nts);
+    f(a.nts_nak, b.nts_nak);
+    for (std::size_t i = 0; i < a.interleaved.size(); ++i) {
+        f(a.interleaved[i], b.interleaved[i]);
+    }
+    f(a.kernel_tx_stamps, b.kernel_tx_stamps);
+    for (std::size_t i = 0; i < a.dropped.size(); ++i) {
+        f(a.dropped[i], b.dropped[i]);
+    }
+}
+
+struct CounterTotals : PacketCounts<std::uint64_t> {
+    void count_kiss(std::uint32_t code) {
+        ++(code == proto::kKissDeny ? deny_sent : code == proto::kKissNtsNak ? nts_nak : kod_sent);
+    }
+    void count_dropped(proto::DropReason reason) { ++dropped[static_cast<std::size_t>(reason)]; }
+    void count_interleaved(proto::TransmitSource source) {
+        ++interleaved[static_cast<std::size_t>(source)];
+    }
 
     std::uint64_t dropped_total() const;  // every reason, oversized included
     std::uint64_t interleaved_total() const;
@@ -52,49 +86,25 @@ struct CounterTotals {
 
 class alignas(64) WorkerCounters {
   public:
-    void count_received() { bump(received_); }
-    void count_answered(std::uint64_t n) { add(answered_, n); }
-    void count_oversized() { bump(oversized_); }
-    void count_send_errors(std::uint64_t n) { add(send_errors_, n); }
-    void count_kiss(std::uint32_t code) {
-        bump(code == proto::kKissDeny     ? deny_sent_
-             : code == proto::kKissNtsNak ? nts_nak_
-                                          : kod_sent_);
-    }
-    void count_nts() { bump(nts_); }
-    void count_leaked() { bump(leaked_); }
-    void count_interleaved(proto::TransmitSource source) {
-        bump(interleaved_[static_cast<std::size_t>(source)]);
-    }
-    void count_kernel_tx_stamps(std::uint64_t n) { add(kernel_tx_stamps_, n); }
+    // Datagrams read, counted as soon as they are: a reader then sees a batch in flight as
+    // not yet accounted for (received > answered + dropped + send_errors), not as unseen.
+    void count_received(std::uint64_t n) { add_relaxed(counts_.received, n); }
+    // A batch's tally once it is sent, added by the block's one writer: a relaxed load and
+    // store each.
+    void add(const CounterTotals& tally);
+    void add_to(CounterTotals& totals) const;
+
     // The worker's measured delay of a send (server/send_delay.hpp), a gauge.
     void set_send_delay(std::int64_t ns) { send_delay_ns_.store(ns, std::memory_order_relaxed); }
     std::int64_t send_delay_ns() const { return send_delay_ns_.load(std::memory_order_relaxed); }
     // What the worker's NTS seal adds to it, a gauge.
     void set_nts_seal(std::int64_t ns) { nts_seal_ns_.store(ns, std::memory_order_relaxed); }
     std::int64_t nts_seal_ns() const { return nts_seal_ns_.load(std::memory_order_relaxed); }
-    void count_dropped(proto::DropReason reason) {
-        bump(dropped_[static_cast<std::size_t>(reason)]);
-    }
-    void add_to(CounterTotals& totals) const;
 
   private:
-    static void add(std::atomic<std::uint64_t>& c, std::uint64_t n) { add_relaxed(c, n); }
-    static void bump(std::atomic<std::uint64_t>& c) { add_relaxed(c, 1); }
-    std::atomic<std::uint64_t> received_{0};
-    std::atomic<std::uint64_t> answered_{0};
-    std::atomic<std::uint64_t> oversized_{0};
-    std::atomic<std::uint64_t> send_errors_{0};
-    std::atomic<std::uint64_t> kod_sent_{0};
-    std::atomic<std::uint64_t> leaked_{0};
-    std::atomic<std::uint64_t> deny_sent_{0};
-    std::atomic<std::uint64_t> nts_{0};
-    std::atomic<std::uint64_t> nts_nak_{0};
-    std::array<std::atomic<std::uint64_t>, proto::kTransmitSourceCount> interleaved_{};
-    std::atomic<std::uint64_t> kernel_tx_stamps_{0};
+    PacketCounts<std::atomic<std::uint64_t>> counts_;
     std::atomic<std::int64_t> send_delay_ns_{0};
     std::atomic<std::int64_t> nts_seal_ns_{0};
-    std::array<std::atomic<std::uint64_t>, proto::kDropReasonCount> dropped_{};
 };
 
 }  // namespace cloudtime::server

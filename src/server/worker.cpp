@@ -34,75 +34,21 @@ class FastRandom {
     std::uint64_t state_;
 };
 
-// Counts for the worker (every socket it serves) and, for a server.listen socket, for its
-// address too: one writer each, no read-modify-write.
-class Tally {
-  public:
-    Tally(WorkerCounters& worker, WorkerCounters* address) : worker_(worker), address_(address) {}
-    void received() {
-        worker_.count_received();
-        if (address_ != nullptr) {
-            address_->count_received();
-        }
+// A batch's counts go to the worker's block and, for a server.listen socket, to its address's
+// too: one writer each, no read-modify-write.
+void add_counts(const WorkerContext& ctx, const ServedSocket& socket, const CounterTotals& tally) {
+    ctx.counters->add(tally);
+    if (socket.address) {
+        socket.address->add(tally);
     }
-    void oversized() {
-        worker_.count_oversized();
-        if (address_ != nullptr) {
-            address_->count_oversized();
-        }
-    }
-    void dropped(proto::DropReason reason) {
-        worker_.count_dropped(reason);
-        if (address_ != nullptr) {
-            address_->count_dropped(reason);
-        }
-    }
-    void kiss(std::uint32_t code) {
-        worker_.count_kiss(code);
-        if (address_ != nullptr) {
-            address_->count_kiss(code);
-        }
-    }
-    void nts() {
-        worker_.count_nts();
-        if (address_ != nullptr) {
-            address_->count_nts();
-        }
-    }
-    void leaked() {
-        worker_.count_leaked();
-        if (address_ != nullptr) {
-            address_->count_leaked();
-        }
-    }
-    void interleaved(proto::TransmitSource source) {
-        worker_.count_interleaved(source);
-        if (address_ != nullptr) {
-            address_->count_interleaved(source);
-        }
-    }
-    void kernel_tx_stamps(std::uint64_t n) {
-        if (n == 0) {
-            return;
-        }
-        worker_.count_kernel_tx_stamps(n);
-        if (address_ != nullptr) {
-            address_->count_kernel_tx_stamps(n);
-        }
-    }
-    void sent(std::uint64_t answered, std::uint64_t errors) {
-        worker_.count_answered(answered);
-        worker_.count_send_errors(errors);
-        if (address_ != nullptr) {
-            address_->count_answered(answered);
-            address_->count_send_errors(errors);
-        }
-    }
+}
 
-  private:
-    WorkerCounters& worker_;
-    WorkerCounters* address_;
-};
+void count_received(const WorkerContext& ctx, const ServedSocket& socket, std::size_t n) {
+    ctx.counters->count_received(n);
+    if (socket.address) {
+        socket.address->count_received(n);
+    }
+}
 
 void serve_socket(ServedSocket& served_socket, sys::DatagramBatch& batch,
                   ReplyTransmitter& transmitter, const WorkerContext& ctx,
@@ -113,9 +59,11 @@ void serve_socket(ServedSocket& served_socket, sys::DatagramBatch& batch,
         if (batch.receive(socket) != sys::IoStatus::ok) {
             if (turn == 0) {
                 // Woken with nothing to read: the error queue holds transmit stamps.
-                Tally counters(*ctx.counters, served_socket.address.get());
-                counters.kernel_tx_stamps(
-                    transmitter.collect(served_socket, rules_set.interleaved.get()));
+                count_received(ctx, served_socket, batch.size());
+                CounterTotals tally;
+                tally.kernel_tx_stamps =
+                    transmitter.collect(served_socket, rules_set.interleaved.get());
+                add_counts(ctx, served_socket, tally);
             }
             return;
         }
@@ -124,15 +72,15 @@ void serve_socket(ServedSocket& served_socket, sys::DatagramBatch& batch,
         }
         const proto::ClockSnapshot clock = ctx.clock->load();
         const ServedTime served(clock.smear);
-        Tally counters(*ctx.counters, served_socket.address.get());
+        count_received(ctx, served_socket, batch.size());
+        CounterTotals tally;
         // No records while a leap is smeared: those clients get basic mode.
         proto::InterleavedTable* records =
             clock.smear.active ? nullptr : rules_set.interleaved.get();
         for (std::size_t i = 0; i < batch.size(); ++i) {
-            counters.received();
             const sys::Datagram& datagram = batch.datagram(i);
             if (datagram.truncated) {
-                counters.oversized();
+                ++tally.oversized;
                 continue;
             }
             const proto::Arrival arrival{
@@ -155,19 +103,19 @@ void serve_socket(ServedSocket& served_socket, sys::DatagramBatch& batch,
                 }
                 if (!transmitter.nts().prepare(batch.replies(), check, *rules_set.nts_keys,
                                                batch.payload(i).size())) {
-                    counters.dropped(proto::DropReason::bad_nts);
+                    tally.count_dropped(proto::DropReason::bad_nts);
                     return false;
                 }
-                counters.nts();
+                ++tally.nts;
                 return true;
             };
             if (const auto* drop = std::get_if<proto::Drop>(&decision)) {
-                counters.dropped(drop->reason);
+                tally.count_dropped(drop->reason);
             } else if (const auto* kiss = std::get_if<proto::KissOfDeath>(&decision)) {
                 if (!authenticate(kiss->nts)) {
                     continue;
                 }
-                counters.kiss(kiss->code);
+                tally.count_kiss(kiss->code);
                 transmitter.reply(batch.replies()) = SentReply{};
                 batch.commit_reply(i, kiss->length);
             } else {
@@ -176,10 +124,10 @@ void serve_socket(ServedSocket& served_socket, sys::DatagramBatch& batch,
                     continue;
                 }
                 if (reply.leaked) {
-                    counters.leaked();
+                    ++tally.leaked;
                 }
                 if (reply.interleaved) {
-                    counters.interleaved(reply.transmit_source);
+                    tally.count_interleaved(reply.transmit_source);
                 }
                 // An interleaved client's next request will want this reply's exact
                 // transmit time: a record, and the kernel's stamp. Now and then a basic
@@ -200,17 +148,18 @@ void serve_socket(ServedSocket& served_socket, sys::DatagramBatch& batch,
                 batch.commit_reply(i, reply.length, stamp);
             }
         }
-        if (batch.replies() == 0) {
-            continue;
+        if (batch.replies() != 0) {
+            const Transmitted sent = transmitter.send(served_socket, batch, served, records);
+            if (served_socket.tenant) {
+                add_relaxed(served_socket.tenant->answered, sent.sent);
+            }
+            tally.answered += sent.sent;
+            tally.send_errors += batch.replies() - sent.sent;
+            tally.kernel_tx_stamps += sent.kernel_tx_stamps;
+            ctx.counters->set_send_delay(transmitter.send_delay_ns());
+            ctx.counters->set_nts_seal(transmitter.nts_seal_ns());
         }
-        const Transmitted sent = transmitter.send(served_socket, batch, served, records);
-        if (served_socket.tenant) {
-            add_relaxed(served_socket.tenant->answered, sent.sent);
-        }
-        counters.sent(sent.sent, batch.replies() - sent.sent);
-        counters.kernel_tx_stamps(sent.kernel_tx_stamps);
-        ctx.counters->set_send_delay(transmitter.send_delay_ns());
-        ctx.counters->set_nts_seal(transmitter.nts_seal_ns());
+        add_counts(ctx, served_socket, tally);
         if (batch.size() < batch.capacity()) {
             return;  // the socket is drained
         }
