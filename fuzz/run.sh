@@ -26,7 +26,8 @@ case "$seconds" in
 esac
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(packet decision leap_seconds chrony_reply nova_request report
-                                     http_request config nts_ke nts_fields)
+                                     http_request config nts_ke nts_fields etcd_answer nts_key_set
+                                     tenant_messages vendordata_messages)
 
 if [ -n "$build" ]; then
   cmake --preset asan >/dev/null

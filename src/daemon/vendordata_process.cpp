@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/vendordata_counts.hpp"
 #include "sys/fd_passing.hpp"
 #include "sys/http_server.hpp"
 #include "sys/poller.hpp"
@@ -17,41 +18,6 @@ constexpr int kStopGraceMs = 2'000;
 constexpr auto kMaxBackoff = std::chrono::seconds(30);
 constexpr auto kStableAfter = std::chrono::seconds(60);  // then a new failure starts at 1 s
 
-// Adds the counters of an ended incarnation into the totals ("open" is a level, not a count).
-void add_counts(nlohmann::json& into, const nlohmann::json& from) {
-    for (const auto& [key, value] : from.items()) {
-        if (value.is_object()) {
-            if (!into[key].is_object()) {
-                into[key] = nlohmann::json::object();
-            }
-            add_counts(into[key], value);
-        } else if (value.is_number_unsigned() && key != "open") {
-            auto& slot = into[key];
-            slot = (slot.is_number_unsigned() ? slot.get<std::uint64_t>() : 0) +
-                   value.get<std::uint64_t>();
-        }
-    }
-}
-
-// The process's reason, whatever shape the message has (never an exception here).
-std::string error_in(const nlohmann::json& message) {
-    const auto it = message.find("error");
-    if (it == message.end()) {
-        return "no reason given";
-    }
-    return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
-std::uint64_t sum_of(const nlohmann::json& responses, int from, int to) {
-    std::uint64_t n = 0;
-    for (const auto& [code, count] : responses.items()) {
-        const int c = std::atoi(code.c_str());
-        if (c >= from && c < to && count.is_number_unsigned()) {
-            n += count.get<std::uint64_t>();
-        }
-    }
-    return n;
-}
 }  // namespace
 
 Expected<std::unique_ptr<VendordataProcess>> VendordataProcess::start(
@@ -149,9 +115,11 @@ Status VendordataProcess::await_ready() {
         pid_ = -1;
         return Error{"vendordata: its process ended at start (" + how + ")"};
     }
-    const auto j = nlohmann::json::parse((*message)->text, nullptr, false);
-    if (!j.is_object() || !j.contains("ready")) {
-        const std::string why = j.is_object() ? error_in(j) : std::string("an unreadable message");
+    const ProcessMessage ready = read_process_message((*message)->text);
+    if (ready.kind != ProcessMessage::Kind::ready) {
+        const std::string why = ready.kind == ProcessMessage::Kind::error
+                                    ? ready.error
+                                    : std::string("an unexpected message at start");
         sys::await_child_end(pid_, kStopGraceMs);
         pid_ = -1;
         return Error{why};
@@ -166,16 +134,19 @@ void VendordataProcess::on_readable() {
         ended();
         return;
     }
-    const auto j = nlohmann::json::parse((*message)->text, nullptr, false);
-    if (!j.is_object()) {
-        return;
-    }
-    if (j.contains("counters") && j["counters"].is_object()) {
-        counters_ = j["counters"];
-    } else if (j.contains("ready")) {
-        spdlog::info("vendordata: serving again in its own process (pid {})", pid_);
-    } else if (j.contains("error")) {
-        spdlog::error("vendordata: {}", error_in(j));
+    ProcessMessage said = read_process_message((*message)->text);
+    switch (said.kind) {
+        case ProcessMessage::Kind::counters:
+            counters_ = std::move(said.counters);
+            break;
+        case ProcessMessage::Kind::ready:
+            spdlog::info("vendordata: serving again in its own process (pid {})", pid_);
+            break;
+        case ProcessMessage::Kind::error:
+            spdlog::error("vendordata: {}", said.error);
+            break;
+        case ProcessMessage::Kind::unreadable:
+            break;
     }
 }
 
@@ -211,18 +182,7 @@ void VendordataProcess::on_tick() {
 }
 
 nlohmann::json VendordataProcess::status() const {
-    nlohmann::json all = totals_;
-    add_counts(all, counters_);
-    const nlohmann::json responses = all.value("responses", nlohmann::json::object());
-    nlohmann::json out = all;
-    out["url"] = url_;
-    out["pid"] = pid_;
-    out["restarts"] = restarts_;
-    const auto open = counters_.find("open");
-    out["open"] = open != counters_.end() && open->is_number_unsigned() ? *open : nlohmann::json(0);
-    out["answered"] = sum_of(responses, 200, 300);
-    out["refused"] = sum_of(responses, 400, 600);
-    return out;
+    return vendordata_status(totals_, counters_, {url_, pid_, restarts_});
 }
 
 VendordataProcess::~VendordataProcess() {

@@ -2,12 +2,8 @@
 // SOCK_SEQPACKET channel: the helper follows namespaces and sends each socket it binds
 // (SCM_RIGHTS) with its namespace and address; the server only ever receives ready sockets.
 //
-// Messages: "A\t<namespace>\t<ADDR:PORT>" + fd (attached), "K\t<namespace>\t<ADDR:PORT>" + fd
-// (the NTS-KE listener beside that NTP socket), "R\t<namespace>" (released),
-// "C\t<namespace>\t<ADDR:PORT>" (that socket closed), "W\t<namespace>\t<what it misses>" (""
-// once nothing), and from the server "reconcile"
-// (SIGHUP) and "options\t<JSON>" (a reload's new settings). Either side closing the channel
-// ends the helper.
+// The messages are server/tenant_messages.hpp's. Either side closing the channel ends the
+// helper.
 #pragma once
 
 #include <atomic>
@@ -22,10 +18,6 @@
 #include "sys/wakeup.hpp"
 
 namespace cloudtime::server {
-
-// A reload's settings for the helper, and back.
-std::string options_message(const TenantNetworkOptions& options);
-Expected<TenantNetworkOptions> parse_options_message(std::string_view text);
 
 // The helper process's whole life: follow namespaces, send sockets, until the channel closes.
 int run_tenant_helper(TenantNetworkOptions options, sys::UniqueFd channel);

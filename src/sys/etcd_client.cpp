@@ -1,6 +1,5 @@
 #include "sys/etcd_client.hpp"
 
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -11,7 +10,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <nlohmann/json.hpp>
 
 #include "sys/socket_address.hpp"
 
@@ -52,47 +50,6 @@ Expected<Endpoint> parse_endpoint(const std::string& url) {
     out.host = address->host_string();
     out.port = address->port();
     return out;
-}
-
-std::string base64(const std::string& in) {
-    std::string out(4 * ((in.size() + 2) / 3), '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(in.data()),
-                                  static_cast<int>(in.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
-
-std::optional<std::string> unbase64(const std::string& in) {
-    if (in.size() % 4 != 0) {
-        return std::nullopt;
-    }
-    std::string out(in.size() / 4 * 3, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(in.data()),
-                                  static_cast<int>(in.size()));
-    if (n < 0) {
-        return std::nullopt;
-    }
-    // EVP_DecodeBlock counts the padding as zero octets.
-    std::size_t size = static_cast<std::size_t>(n);
-    for (std::size_t i = in.size(); i > 0 && in[i - 1] == '='; --i) {
-        --size;
-    }
-    out.resize(size);
-    return out;
-}
-
-// etcd's JSON gateway writes 64-bit numbers as strings.
-std::int64_t number(const nlohmann::json& j, const char* name) {
-    const auto it = j.find(name);
-    if (it == j.end()) {
-        return 0;
-    }
-    if (it->is_string()) {
-        return std::stoll(it->get<std::string>());
-    }
-    return it->get<std::int64_t>();
 }
 
 std::string describe(const beast::error_code& ec, std::chrono::milliseconds timeout) {
@@ -298,64 +255,30 @@ Expected<std::string> EtcdClient::post(const std::string& path, const std::strin
 
 Expected<EtcdRead> EtcdClient::get(const std::string& key) {
     Call call{.timeout = options_.timeout};
-    const auto body = post("/v3/kv/range", nlohmann::json{{"key", base64(key)}}.dump(), call);
+    const auto body = post("/v3/kv/range", range_request(key), call);
     if (!body) {
         return body.failure();
     }
-    const auto j = nlohmann::json::parse(*body, nullptr, false);
-    try {
-        EtcdRead read;
-        read.revision = number(j.at("header"), "revision");
-        const auto kvs = j.find("kvs");
-        if (kvs != j.end() && !kvs->empty()) {
-            const auto& kv = kvs->at(0);
-            auto value = unbase64(kv.value("value", std::string()));
-            if (!value) {
-                return Error{"etcd answered a value that is not base64"};
-            }
-            read.value = EtcdValue{std::move(value).value(), number(kv, "mod_revision")};
-        }
-        return read;
-    } catch (const std::exception& e) {
-        return Error{std::string("etcd answered what is not a range response: ") + e.what()};
-    }
+    return read_range_answer(*body);
 }
 
 Expected<bool> EtcdClient::put_if_unchanged(const std::string& key, const std::string& value,
                                             std::int64_t mod_revision) {
-    const std::string k = base64(key);
-    const nlohmann::json request{
-        {"compare",
-         {{{"key", k},
-           {"target", "MOD"},
-           {"result", "EQUAL"},
-           {"mod_revision", std::to_string(mod_revision)}}}},
-        {"success", {{{"request_put", {{"key", k}, {"value", base64(value)}}}}}}};
     Call call{.timeout = options_.timeout};
-    const auto body = post("/v3/kv/txn", request.dump(), call);
+    const auto body = post("/v3/kv/txn", txn_request(key, value, mod_revision), call);
     if (!body) {
         return body.failure();
     }
-    const auto j = nlohmann::json::parse(*body, nullptr, false);
-    if (!j.is_object() || !j.contains("header")) {
-        return Error{"etcd answered what is not a transaction response"};
-    }
-    return j.value("succeeded", false);
+    return read_txn_answer(*body);
 }
 
 Expected<bool> EtcdClient::wait_for_change(const std::string& key, std::int64_t after,
                                            std::chrono::milliseconds wait,
                                            const std::atomic<bool>& stop) {
-    const nlohmann::json request{
-        {"create_request", {{"key", base64(key)}, {"start_revision", std::to_string(after + 1)}}}};
     Call call{.timeout = wait,
-              .done =
-                  [](const std::string& so_far) {
-                      // One JSON object per line: the first says "created", an event follows.
-                      return so_far.find("\"events\"") != std::string::npos;
-                  },
+              .done = [](const std::string& so_far) { return watch_saw_event(so_far); },
               .stop = &stop};
-    const auto body = post("/v3/watch", request.dump(), call);
+    const auto body = post("/v3/watch", watch_request(key, after), call);
     if (!body) {
         return body.failure();
     }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "sys/etcd_messages.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::sys {
@@ -24,16 +25,6 @@ struct EtcdOptions {
     std::string certificate_pem{};
     std::string private_key_pem{};
     std::chrono::milliseconds timeout{2000};  // per request and endpoint
-};
-
-struct EtcdValue {
-    std::string value;
-    std::int64_t mod_revision = 0;
-};
-
-struct EtcdRead {
-    std::optional<EtcdValue> value;  // none: the key does not exist
-    std::int64_t revision = 0;       // the store's revision when it was read
 };
 
 class EtcdClient {
