@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t i = 0; i < 8; ++i) {
         raw = (raw << 8U) | data[i];
     }
-    const auto now = static_cast<std::int64_t>(raw);
+    // The system clock's reading, as the daemon passes it: 1970 to 9999.
+    const auto now = static_cast<std::int64_t>(raw % (p::kLatestKeyTime + 1));
     const std::string_view text(reinterpret_cast<const char*>(data) + 8, size - 8);
     const auto set = p::decode_key_set(text);
     if (!set) {

@@ -1,10 +1,12 @@
 #include "config/nts_config.hpp"
 
+#include "proto/nts_key_set.hpp"
+
 namespace cloudtime::config {
 
 namespace {
-constexpr std::int64_t kMinRotation = 2;               // seconds; tests rotate fast
-constexpr std::int64_t kMaxRotation = 365 * 86'400LL;  // a year
+constexpr std::int64_t kMinRotation = 2;                       // seconds; tests rotate fast
+constexpr std::int64_t kMaxRotation = proto::kMaxNtsRotation;  // a year: what a key set holds
 constexpr std::int64_t kMaxConnections = 1'000'000;
 constexpr std::int64_t kMaxTimeoutMs = 60'000;
 }  // namespace

@@ -1,5 +1,6 @@
 #include "proto/nts_key_set.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <sstream>
 
@@ -59,14 +60,18 @@ NtsKeySet rotated(const NtsKeySet& set, const SivKey& fresh, std::int64_t now) {
     NtsKeySet next;
     next.rotation_s = set.rotation_s;
     next.generation = set.generation + 1;
-    const std::uint32_t id = set.keys.empty() ? 1 : set.keys.front().id + 1;
-    next.keys.push_back({id, fresh, now});
-    for (const auto& key : set.keys) {
-        if (next.keys.size() == kNtsKeysKept) {
-            break;
-        }
-        next.keys.push_back(key);
+    std::uint32_t id = set.keys.empty() ? 1 : set.keys.front().id + 1;
+    const std::size_t kept = std::min(set.keys.size(), kNtsKeysKept - 1);
+    const auto in_use = [&](std::uint32_t candidate) {
+        return std::any_of(set.keys.begin(), set.keys.begin() + static_cast<std::ptrdiff_t>(kept),
+                           [&](const MasterKeyEntry& key) { return key.id == candidate; });
+    };
+    while (in_use(id)) {
+        ++id;  // wrapped around onto a key still kept
     }
+    next.keys.push_back({id, fresh, now});
+    next.keys.insert(next.keys.end(), set.keys.begin(),
+                     set.keys.begin() + static_cast<std::ptrdiff_t>(kept));
     return next;
 }
 
@@ -125,7 +130,8 @@ Expected<NtsKeySet> decode_key_set(std::string_view text) {
             continue;
         }
         if (w[0] == "rotation" && w.size() == 2 && !rotation_seen &&
-            parse_number(w[1], set.rotation_s) && set.rotation_s > 0) {
+            parse_number(w[1], set.rotation_s) && set.rotation_s > 0 &&
+            set.rotation_s <= kMaxNtsRotation) {
             rotation_seen = true;
         } else if (w[0] == "generation" && w.size() == 2 && !generation_seen &&
                    parse_number(w[1], set.generation)) {
@@ -135,6 +141,10 @@ Expected<NtsKeySet> decode_key_set(std::string_view text) {
             if (!parse_number(w[1], key.id) || !parse_number(w[2], key.created) ||
                 !from_hex(w[3], key.key)) {
                 return fail("a key is: key ID CREATED HEX64");
+            }
+            if (key.created < 0 || key.created > kLatestKeyTime) {
+                return fail("a key made at " + std::to_string(key.created) +
+                            ", not between 1970 and 9999");
             }
             if (set.keys.size() == kNtsKeysKept) {
                 return fail("more than " + std::to_string(kNtsKeysKept) + " keys");

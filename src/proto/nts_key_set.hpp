@@ -16,6 +16,10 @@
 namespace cloudtime::proto {
 
 inline constexpr std::size_t kNtsKeysKept = 3;  // the current one and two previous
+// What a key set may say, so that its times add up without overflow: a rotation of at most a
+// year, keys made between 1970 and the end of 9999 (Unix seconds).
+inline constexpr std::int64_t kMaxNtsRotation = 365 * 86'400LL;
+inline constexpr std::int64_t kLatestKeyTime = 253'402'300'799;
 
 struct MasterKeyEntry {
     std::uint32_t id = 0;
@@ -35,8 +39,9 @@ struct NtsKeySet {
 // period. A current key from the future (the clock was stepped back) is kept.
 bool rotation_due(const NtsKeySet& set, std::int64_t now);
 
-// The set after a rotation at `now` with the fresh key: it comes first with the next id,
-// the oldest beyond kNtsKeysKept goes.
+// The set after a rotation at `now` (at most kLatestKeyTime) with the fresh key: it comes
+// first with the next id not in use (after 2^32 - 1 comes 0), the oldest beyond kNtsKeysKept
+// goes.
 NtsKeySet rotated(const NtsKeySet& set, const SivKey& fresh, std::int64_t now);
 
 // The keys cookies may be made and opened with at `now`: the current one always (it serves

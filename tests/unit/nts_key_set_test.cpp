@@ -76,5 +76,35 @@ TEST(NtsKeySet, TextFormRoundTripsAndRejectsDamage) {
     EXPECT_FALSE(decode_key_set(twice));  // the same ids again
 }
 
+// The text comes from a file or from etcd, which others write: times that would overflow
+// when a period is added to them (UBSan: 9223372036854775000 + 172800 in keyring_at) are
+// refused, and so is a rotation longer than a year.
+TEST(NtsKeySet, TimesThatWouldOverflowAreRefused) {
+    const std::string key = " " + std::string(64, '1') + "\n";
+    const std::string head = "cloudtime-nts-keys 1\nrotation 86400\ngeneration 1\n";
+    EXPECT_TRUE(decode_key_set(head + "key 1 253402300799" + key));
+    EXPECT_FALSE(decode_key_set(head + "key 1 253402300800" + key));
+    EXPECT_FALSE(decode_key_set(head + "key 1 9223372036854775000" + key));
+    EXPECT_FALSE(decode_key_set(head + "key 1 -1" + key));
+    EXPECT_TRUE(decode_key_set("cloudtime-nts-keys 1\nrotation 31536000\ngeneration 1\n"));
+    EXPECT_FALSE(decode_key_set("cloudtime-nts-keys 1\nrotation 31536001\ngeneration 1\n"));
+}
+
+// After id 2^32 - 1 comes 0, unless a key still kept holds it: ids stay distinct, and the set
+// still reads back from its text.
+TEST(NtsKeySet, IdsWrapAroundWithoutCollision) {
+    const std::string key = " " + std::string(64, '1') + "\n";
+    const auto set = decode_key_set(
+        "cloudtime-nts-keys 1\nrotation 86400\ngeneration 1\nkey 4294967295 " +
+        std::to_string(kStart) + key + "key 0 " + std::to_string(kStart - kDay) + key);
+    ASSERT_TRUE(set) << set.error();
+    const NtsKeySet next = rotated(*set, key_filled(2), kStart + kDay);
+    ASSERT_EQ(next.keys.size(), 3U);
+    EXPECT_EQ(next.keys[0].id, 1U);
+    const auto back = decode_key_set(encode_key_set(next));
+    ASSERT_TRUE(back) << back.error();
+    EXPECT_EQ(*back, next);
+}
+
 }  // namespace
 }  // namespace cloudtime::proto
