@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "check/guest_console.hpp"
+
 namespace cloudtime::check {
 
 namespace {

@@ -1,5 +1,5 @@
-// What the validator gives the guest and reads back from it: the user-data, the script on
-// the tools drive, the stages and the report on the serial console. Pure.
+#include "check/guest_console.hpp"
+
 #include <cstdlib>
 #include <regex>
 #include <sstream>

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <filesystem>
 
+#include "check/guest_console.hpp"
 #include "cloud/config_drive.hpp"
 #include "sys/iso_image.hpp"
 #include "sys/paths.hpp"

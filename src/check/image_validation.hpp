@@ -53,7 +53,8 @@ struct ImageValidationOptions {
     std::string tenant_user_data;
     // A config drive to give the guest as it is (one made by Nova, say) instead of the one
     // the validator makes; it must carry validator_user_data() and configure the NIC (MAC
-    // kValidatorMac) statically as 169.254.100.10/16, or by DHCP with dhcp_option_config.
+    // kValidatorMac, check/guest_console.hpp) statically as 169.254.100.10/16, or by DHCP with
+    // dhcp_option_config.
     std::string config_drive;
     int timeout_s = 600;
     int memory_mb = 1024;
@@ -82,38 +83,5 @@ struct ImageValidation {
 
 // Could-not-validate problems (no qemu, not root, the image unreadable) are errors.
 Expected<ImageValidation> validate_image(const ImageValidationOptions& options);
-
-// Pure (guest_console.cpp): the script the tools drive holds, which runs `checker` inside and
-// prints its report between markers on the serial console; and whether the console shows
-// that it finished.
-std::string run_check_script(std::string_view checker);
-bool check_finished(const std::string& console);
-
-// Pure: how far the guest has come, from what its console printed so far ("" before the
-// first line: firmware and boot loader).
-std::string guest_stage(std::string_view console);
-
-inline constexpr const char* kValidatorMac = "52:54:00:c1:0c:7e";
-
-// Pure: the user-data the validator gives the guest: a MIME multipart of the tenant's own
-// user-data (if any) and the shell part that runs the check from the tools drive and powers
-// the guest off.
-std::string validator_user_data(const std::string& tenant_user_data);
-
-// Pure: the MIME type cloud-init gives user-data by its first line ("#cloud-config" ->
-// "text/cloud-config"); an error for what cannot be a part of the validator's multipart.
-Expected<std::string> user_data_type(std::string_view user_data);
-
-// Pure: what the console printed between the markers.
-void parse_console(const std::string& console, ImageValidation& out);
-// Pure: the lines the vendordata's script logged ("cloudtime: ..."), in order.
-std::vector<std::string> vendordata_log(const std::string& console);
-
-// The validator's facts, as the JSON report carries them: the boot, and the guest's report.
-nlohmann::json validation_facts(const ImageValidation& v, const std::string& image);
-
-// The validator's verdicts: the image booted to cloud-init's final stage in time, and the
-// guest's own checks (scs-0129-<id>), each as the guest judged it.
-std::vector<CheckResult> evaluate_image(const ImageValidation& v, int timeout_s);
 
 }  // namespace cloudtime::check

@@ -7,6 +7,7 @@
 
 #include "check/chrony_view.hpp"
 #include "check/server_identity.hpp"
+#include "check/vm_client_check.hpp"
 #include "util/strings.hpp"
 
 namespace cloudtime::check {

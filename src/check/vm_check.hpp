@@ -124,9 +124,4 @@ std::optional<FollowedServer> chrony_follows_cloud_server(const VmFacts& facts);
 // identity; it counts only when nothing else replied.
 std::size_t distinct_servers(const VmFacts& facts);
 
-// The checks about the VM's NTP client (vm_client_check.cpp).
-CheckResult client_check(const VmFacts& facts);
-CheckResult configured_check(const VmFacts& facts);
-CheckResult authenticated_check(const VmFacts& facts);
-
 }  // namespace cloudtime::check

@@ -1,11 +1,10 @@
-// The checks about the VM's own NTP client: does it follow a cloud source now, and is it
-// configured with the cloud's servers.
+#include "check/vm_client_check.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 
 #include "check/chrony_view.hpp"
-#include "check/vm_check.hpp"
 #include "util/strings.hpp"
 
 namespace cloudtime::check {

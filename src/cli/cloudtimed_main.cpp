@@ -11,6 +11,7 @@
 #include "daemon/config_loader.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/preflight.hpp"
+#include "daemon/vendordata_service.hpp"
 #include "sys/paths.hpp"
 
 namespace ct = cloudtime;

@@ -16,6 +16,7 @@
 
 #include "check/catalogue_html.hpp"
 #include "check/catalogue_report.hpp"
+#include "check/guest_console.hpp"
 #include "check/image_catalogue.hpp"
 #include "check/image_validation.hpp"
 #include "cli/check_output.hpp"

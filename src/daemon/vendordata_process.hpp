@@ -76,8 +76,4 @@ class VendordataProcess {
     nlohmann::json totals_ = nlohmann::json::object();    // the ended ones', summed
 };
 
-// The vendordata process's main (descriptors 3: the listening socket, 4: the setup document,
-// 5: the channel to cloudtimed). Its exit status: 0 when stopped by a signal.
-int run_vendordata_process();
-
 }  // namespace cloudtime::daemon

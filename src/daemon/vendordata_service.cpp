@@ -1,5 +1,5 @@
-// The vendordata process itself (see vendordata_process.hpp): reads its setup, drops
-// privileges, bounds itself and serves until SIGTERM.
+#include "daemon/vendordata_service.hpp"
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 

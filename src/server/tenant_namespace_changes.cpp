@@ -1,18 +1,16 @@
-// What cloudtimed changes inside a tenant namespace besides its sockets, and undoes: the
-// managed addresses it adds (marked as its own), those an earlier, killed cloudtimed left, and
-// a router namespace's nftables table. Runs on the follower thread, inside the namespace.
+#include "server/tenant_namespace_changes.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
-#include "server/tenant_networks.hpp"
 #include "sys/netns.hpp"
 #include "sys/nftables.hpp"
 
 namespace cloudtime::server {
 
-bool TenantNetworks::add_managed(const std::string& name, Attached& entry,
-                                 const std::vector<sys::LocalAddress>& present) {
+bool add_managed(const std::string& name, const TenantNetworkOptions& options,
+                 const std::vector<sys::LocalAddress>& present, AddedAddresses& added) {
     const auto is_present = [&](const sys::SocketAddress& a) {
         return std::any_of(present.begin(), present.end(), [&](const auto& p) {
             return p.address.mapped_octets() == a.mapped_octets();
@@ -21,14 +19,14 @@ bool TenantNetworks::add_managed(const std::string& name, Attached& entry,
     // The interface of the metadata address (the port Neutron plugged into the namespace).
     unsigned ifindex = 0;
     for (const auto& p : present) {
-        for (const auto& a : options_.addresses) {
+        for (const auto& a : options.addresses) {
             if (ifindex == 0 && p.address.mapped_octets() == a.mapped_octets()) {
                 ifindex = p.ifindex;
             }
         }
     }
     bool changed = false;
-    for (const auto& managed : options_.managed) {
+    for (const auto& managed : options.managed) {
         if (ifindex == 0 || is_present(managed)) {
             continue;
         }
@@ -37,14 +35,15 @@ bool TenantNetworks::add_managed(const std::string& name, Attached& entry,
             spdlog::warn("tenant network {}: {}", name, s.error());
             continue;
         }
-        entry.added.emplace_back(managed, ifindex);
+        added.emplace_back(managed, ifindex);
         spdlog::info("tenant network {}: added {}/{}", name, managed.host_string(), prefix);
         changed = true;
     }
     return changed;
 }
 
-void TenantNetworks::reclaim_leftovers(const std::string& name, Attached& entry) const {
+void reclaim_leftovers(const std::string& name, const TenantNetworkOptions& options,
+                       AddedAddresses& added) {
     auto marked = sys::addresses_marked_ours();
     if (!marked) {
         spdlog::warn("tenant network {}: cannot list its addresses: {}", name, marked.error());
@@ -52,10 +51,10 @@ void TenantNetworks::reclaim_leftovers(const std::string& name, Attached& entry)
     }
     for (const auto& left : *marked) {
         const bool configured = std::any_of(
-            options_.managed.begin(), options_.managed.end(),
+            options.managed.begin(), options.managed.end(),
             [&](const auto& m) { return m.mapped_octets() == left.address.mapped_octets(); });
         if (configured) {
-            entry.added.emplace_back(left.address, left.ifindex);
+            added.emplace_back(left.address, left.ifindex);
             spdlog::info("tenant network {}: {} was left by an earlier cloudtimed: ours again",
                          name, left.address.host_string());
         } else if (auto removed =
@@ -69,26 +68,26 @@ void TenantNetworks::reclaim_leftovers(const std::string& name, Attached& entry)
     }
 }
 
-void TenantNetworks::undo_changes(const std::string& name, const Attached& entry) const {
-    if (entry.added.empty() && !entry.redirected) {
+void undo_changes(const std::string& name, const std::string& netns_dir,
+                  const AddedAddresses& added, bool redirected) {
+    if (added.empty() && !redirected) {
         return;
     }
-    auto scope = sys::NamespaceScope::enter(options_.netns_dir + "/" + name);
+    auto scope = sys::NamespaceScope::enter(netns_dir + "/" + name);
     if (!scope) {
         return;  // the namespace is gone, and its addresses and tables with it
     }
-    if (entry.redirected) {
+    if (redirected) {
         if (auto removed = sys::apply_nft(router_ruleset_removal()); !removed) {
             spdlog::warn("tenant network {}: {}", name, removed.error());
         } else {
             spdlog::info("tenant network {}: removed the nftables table '{}'", name, kRouterTable);
         }
     }
-    remove_managed(name, entry.added);
+    remove_managed(name, added);
 }
 
-void TenantNetworks::remove_managed(
-    const std::string& name, const std::vector<std::pair<sys::SocketAddress, unsigned>>& added) {
+void remove_managed(const std::string& name, const AddedAddresses& added) {
     for (const auto& [address, ifindex] : added) {
         const std::uint8_t prefix = address.is_ipv6() ? 128 : 32;
         if (auto s = sys::change_address(false, address, prefix, ifindex); !s) {

@@ -1,5 +1,7 @@
 #include "server/tenant_networks.hpp"
 
+#include "server/tenant_namespace_changes.hpp"
+
 #include <fnmatch.h>
 #include <spdlog/spdlog.h>
 
@@ -127,7 +129,7 @@ void TenantNetworks::attach(const std::string& name) {
         } else {
             if (!entry->entered) {
                 entry->entered = true;
-                reclaim_leftovers(name, *entry);
+                reclaim_leftovers(name, options_, entry->added);
                 auto events = sys::open_address_events();
                 if (events) {
                     entry->address_events = std::move(events).value();
@@ -139,7 +141,7 @@ void TenantNetworks::attach(const std::string& name) {
             auto found = sys::find_local_addresses(wanted);
             if (!found) {
                 missing.push_back(found.error());
-            } else if (add_managed(name, *entry, *found)) {
+            } else if (add_managed(name, options_, *found, entry->added)) {
                 found = sys::find_local_addresses(wanted);
             }
             std::vector<sys::SocketAddress> present;
@@ -265,7 +267,7 @@ void TenantNetworks::detach(const std::string& name) {
         return;
     }
     sink_.released(name);  // the sockets close before their addresses go
-    undo_changes(name, it->second);
+    undo_changes(name, options_.netns_dir, it->second.added, it->second.redirected);
     attached_.erase(it);  // closes its rtnetlink socket
 }
 

@@ -41,6 +41,9 @@ struct TenantNetworkOptions {
     friend bool operator==(const TenantNetworkOptions&, const TenantNetworkOptions&) = default;
 };
 
+// Managed addresses cloudtimed added in a namespace, each with its interface index.
+using AddedAddresses = std::vector<std::pair<sys::SocketAddress, unsigned>>;
+
 // Whether namespace `name` matches one of `patterns` (fnmatch, a leading dot matched only
 // explicitly).
 bool matches_any(const std::vector<std::string>& patterns, const std::string& name);
@@ -65,7 +68,7 @@ class TenantNetworks {
     struct Attached {
         std::vector<Bound> bound;
         std::vector<std::string> missing;
-        std::vector<std::pair<sys::SocketAddress, unsigned>> added;  // managed, on ifindex
+        AddedAddresses added;
         sys::UniqueFd address_events;  // rtnetlink, opened inside the namespace
         // false: the namespace could not be entered yet (between `ip netns add` creating
         // the file and mounting the namespace on it); tried again shortly
@@ -89,18 +92,6 @@ class TenantNetworks {
     void detach(const std::string& name);
     // What the namespace still misses (nothing: served whole), told to the sink on a change.
     void set_missing(const std::string& name, Attached& entry, std::vector<std::string> missing);
-    // Inside the namespace: adds the managed addresses not there yet on the interface of a
-    // found metadata address; returns whether any was added.
-    bool add_managed(const std::string& name, Attached& entry,
-                     const std::vector<sys::LocalAddress>& present);
-    // Inside the namespace, the first time: managed addresses an earlier cloudtimed added and
-    // could not remove (killed): those still configured become ours, the others go.
-    void reclaim_leftovers(const std::string& name, Attached& entry) const;
-    // Inside the namespace again: removes the managed addresses added and our nftables table.
-    void undo_changes(const std::string& name, const Attached& entry) const;
-    // Inside the namespace: removes these managed addresses.
-    static void remove_managed(const std::string& name,
-                               const std::vector<std::pair<sys::SocketAddress, unsigned>>& added);
 
     TenantNetworkOptions options_;
     TenantSink& sink_;

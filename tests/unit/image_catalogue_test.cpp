@@ -1,6 +1,7 @@
 // A catalogue of images for validate-image: read strictly, each image judged against what its
 // entry expects, and the matrix, JSON and HTML page built from the runs.
 #include "check/image_catalogue.hpp"
+#include "check/guest_console.hpp"
 
 #include <gtest/gtest.h>
 
