@@ -14,8 +14,8 @@
 #include <string>
 
 #include "bench/reflect.hpp"
-#include "sys/datagram_batch.hpp"
-#include "sys/udp_socket.hpp"
+#include "net/datagram_batch.hpp"
+#include "net/udp_socket.hpp"
 
 namespace {
 volatile std::sig_atomic_t stop = 0;

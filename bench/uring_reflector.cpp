@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "bench/reflect.hpp"
-#include "sys/udp_socket.hpp"
+#include "net/udp_socket.hpp"
 
 namespace {
 volatile std::sig_atomic_t stop = 0;

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "sys/etcd_messages.hpp"
+#include "peers/etcd_messages.hpp"
 
 namespace s = cloudtime::sys;
 

@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "daemon/vendordata_endpoint.hpp"
-#include "sys/http_request.hpp"
+#include "http/http_request.hpp"
+#include "vendordata/vendordata_endpoint.hpp"
 
 namespace {
 namespace ct = cloudtime;

@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "server/tenant_messages.hpp"
+#include "tenant/tenant_messages.hpp"
 
 namespace s = cloudtime::server;
 

@@ -12,7 +12,8 @@
 #include <functional>
 #include <string_view>
 
-#include "daemon/vendordata_counts.hpp"
+#include "metrics/vendordata_metrics.hpp"
+#include "vendordata/vendordata_counts.hpp"
 
 namespace d = cloudtime::daemon;
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# clang-format (always), the kernel-calls rule (only src/sys touches the kernel) and clang-tidy
-# (unless --format-only) over the project's sources.
+# clang-format (always), the kernel-calls rule (only src/sys, net, tls and http touch the kernel)
+# and clang-tidy (unless --format-only) over the project's sources.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <array>
 
-#include "sys/socket_address.hpp"
+#include "net/socket_address.hpp"
 
 namespace cloudtime::check {
 

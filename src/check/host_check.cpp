@@ -6,10 +6,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "net/resolve.hpp"
+#include "peers/chrony_control.hpp"
 #include "proto/refid.hpp"
-#include "sys/chrony_control.hpp"
 #include "sys/paths.hpp"
-#include "sys/resolve.hpp"
 #include "sys/text_file.hpp"
 
 namespace cloudtime::check {

@@ -6,14 +6,14 @@
 #include <filesystem>
 
 #include "check/guest_console.hpp"
+#include "check/iso_image.hpp"
 #include "cloud/config_drive.hpp"
-#include "sys/iso_image.hpp"
+#include "net/unix_listener.hpp"
 #include "sys/paths.hpp"
 #include "sys/poller.hpp"
 #include "sys/process.hpp"
 #include "sys/signals.hpp"
 #include "sys/text_file.hpp"
-#include "sys/unix_listener.hpp"
 
 namespace cloudtime::check {
 

@@ -10,8 +10,8 @@
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "client/load_generator.hpp"
-#include "sys/multi_source_sender.hpp"
-#include "sys/socket_address.hpp"
+#include "net/multi_source_sender.hpp"
+#include "net/socket_address.hpp"
 
 namespace cloudtime::cli {
 

@@ -11,8 +11,8 @@
 #include "daemon/config_loader.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/preflight.hpp"
-#include "daemon/vendordata_service.hpp"
 #include "sys/paths.hpp"
+#include "vendordata/vendordata_service.hpp"
 
 namespace ct = cloudtime;
 

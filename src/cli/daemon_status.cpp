@@ -1,6 +1,6 @@
 #include "cli/daemon_status.hpp"
 
-#include "sys/unix_listener.hpp"
+#include "net/unix_listener.hpp"
 
 namespace cloudtime::cli {
 

@@ -11,8 +11,8 @@
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "client/query.hpp"
+#include "net/resolve.hpp"
 #include "proto/refid.hpp"
-#include "sys/resolve.hpp"
 
 namespace cloudtime::cli {
 

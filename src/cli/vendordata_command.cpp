@@ -5,13 +5,13 @@
 #include <iostream>
 #include <memory>
 
+#include "check/iso_image.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cloud/config_drive.hpp"
 #include "cloud/dhcp_option.hpp"
 #include "cloud/vendordata.hpp"
 #include "config/config.hpp"
-#include "sys/iso_image.hpp"
 #include "sys/text_file.hpp"
 
 namespace cloudtime::cli {

@@ -10,15 +10,15 @@
 #include <thread>
 #include <vector>
 
+#include "net/datagram_batch.hpp"
+#include "net/multi_source_sender.hpp"
+#include "net/udp_socket.hpp"
 #include "proto/aes_siv.hpp"
 #include "proto/client_sample.hpp"
 #include "proto/nts_fields.hpp"
 #include "proto/refid.hpp"
 #include "sys/clock.hpp"
-#include "sys/datagram_batch.hpp"
-#include "sys/multi_source_sender.hpp"
 #include "sys/poller.hpp"
-#include "sys/udp_socket.hpp"
 
 namespace cloudtime::client {
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "client/nts_session.hpp"
-#include "sys/socket_address.hpp"
+#include "net/socket_address.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::client {

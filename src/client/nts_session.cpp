@@ -3,10 +3,10 @@
 #include <algorithm>
 
 #include "client/random.hpp"
+#include "net/resolve.hpp"
 #include "proto/nts_fields.hpp"
 #include "proto/nts_ke.hpp"
-#include "sys/resolve.hpp"
-#include "sys/tls_client.hpp"
+#include "tls/tls_client.hpp"
 
 namespace cloudtime::client {
 

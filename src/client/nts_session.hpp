@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "net/socket_address.hpp"
 #include "proto/nts_cookie.hpp"
-#include "sys/socket_address.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::client {

@@ -4,10 +4,10 @@
 #include <thread>
 
 #include "client/random.hpp"
+#include "net/tx_timestamps.hpp"
+#include "net/udp_socket.hpp"
 #include "sys/clock.hpp"
 #include "sys/poller.hpp"
-#include "sys/tx_timestamps.hpp"
-#include "sys/udp_socket.hpp"
 
 namespace cloudtime::client {
 

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "client/nts_session.hpp"
+#include "net/socket_address.hpp"
 #include "proto/client_sample.hpp"
-#include "sys/socket_address.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::client {

@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "cloud/time_policy.hpp"
+#include "net/socket_address.hpp"
 #include "proto/access_list.hpp"
 #include "proto/leap_smear.hpp"
 #include "proto/rate_limiter.hpp"
-#include "sys/socket_address.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::config {

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sys/socket_address.hpp"
+#include "net/socket_address.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::config {

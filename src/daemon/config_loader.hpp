@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "daemon/vendordata_process.hpp"
-#include "sys/socket_address.hpp"
+#include "net/socket_address.hpp"
 #include "util/expected.hpp"
+#include "vendordata/vendordata_process.hpp"
 
 namespace cloudtime::daemon {
 

@@ -10,21 +10,21 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "daemon/metrics.hpp"
-#include "daemon/metrics_endpoint.hpp"
-#include "daemon/nts_role.hpp"
+#include "clock/chrony_source.hpp"
+#include "clock/clock_keeper.hpp"
+#include "clock/clock_source.hpp"
 #include "daemon/preflight.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/single_instance.hpp"
 #include "daemon/status.hpp"
-#include "daemon/tenant_role.hpp"
+#include "metrics/metrics.hpp"
+#include "metrics/metrics_endpoint.hpp"
+#include "net/unix_listener.hpp"
+#include "nts/nts_role.hpp"
+#include "peers/chrony_control.hpp"
 #include "proto/packet.hpp"
-#include "server/chrony_source.hpp"
-#include "server/clock_keeper.hpp"
-#include "server/clock_source.hpp"
-#include "server/ntp_server.hpp"
-#include "server/snapshot_cell.hpp"
-#include "sys/chrony_control.hpp"
+#include "serve/ntp_server.hpp"
+#include "serve/snapshot_cell.hpp"
 #include "sys/clock.hpp"
 #include "sys/paths.hpp"
 #include "sys/poller.hpp"
@@ -33,7 +33,7 @@
 #include "sys/seccomp_filter.hpp"
 #include "sys/service_manager.hpp"
 #include "sys/signals.hpp"
-#include "sys/unix_listener.hpp"
+#include "tenant/tenant_role.hpp"
 
 namespace cloudtime::daemon {
 

@@ -4,7 +4,7 @@
 
 #include "config/config.hpp"
 #include "daemon/config_loader.hpp"
-#include "daemon/vendordata_process.hpp"
+#include "vendordata/vendordata_process.hpp"
 
 namespace cloudtime::daemon {
 

@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "server/nts_key_file.hpp"
+#include "nts/nts_key_file.hpp"
 #include "sys/paths.hpp"
 #include "sys/privileges.hpp"
 #include "sys/text_file.hpp"

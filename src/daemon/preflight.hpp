@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "sys/etcd_client.hpp"
-#include "sys/http_server.hpp"
+#include "http/http_server.hpp"
+#include "peers/etcd_client.hpp"
 #include "util/expected.hpp"
 
 namespace cloudtime::daemon {

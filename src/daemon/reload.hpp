@@ -6,13 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "clock/clock_keeper.hpp"
 #include "config/config.hpp"
 #include "daemon/config_loader.hpp"
-#include "daemon/nts_role.hpp"
-#include "daemon/tenant_role.hpp"
-#include "daemon/vendordata_process.hpp"
-#include "server/clock_keeper.hpp"
-#include "server/ntp_server.hpp"
+#include "nts/nts_role.hpp"
+#include "serve/ntp_server.hpp"
+#include "tenant/tenant_role.hpp"
+#include "vendordata/vendordata_process.hpp"
 
 namespace cloudtime::daemon {
 

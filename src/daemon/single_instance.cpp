@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "sys/socket_owners.hpp"
-#include "sys/unix_listener.hpp"
+#include "net/socket_owners.hpp"
+#include "net/unix_listener.hpp"
 
 namespace cloudtime::daemon {
 

@@ -2,13 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/nts_role.hpp"
 #include "daemon/reload.hpp"
-#include "daemon/tenant_role.hpp"
-#include "daemon/vendordata_process.hpp"
+#include "nts/nts_role.hpp"
 #include "proto/refid.hpp"
 #include "sys/clock.hpp"
 #include "sys/paths.hpp"
+#include "tenant/tenant_role.hpp"
+#include "vendordata/vendordata_process.hpp"
 
 namespace cloudtime::daemon {
 

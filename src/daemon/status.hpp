@@ -5,7 +5,7 @@
 #include <string>
 
 #include "proto/clock_snapshot.hpp"
-#include "server/ntp_server.hpp"
+#include "serve/ntp_server.hpp"
 
 namespace cloudtime::daemon {
 

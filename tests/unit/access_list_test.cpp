@@ -1,10 +1,10 @@
-#include "proto/access_list.hpp"
 
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "sys/socket_address.hpp"
+#include "net/socket_address.hpp"
+#include "proto/access_list.hpp"
 
 namespace cloudtime::proto {
 namespace {

@@ -1,10 +1,10 @@
-#include "proto/chrony_command.hpp"
 
 #include <gtest/gtest.h>
 
+#include "clock/chrony_source.hpp"
+#include "proto/chrony_command.hpp"
 #include "proto/packet.hpp"
 #include "proto/refid.hpp"
-#include "server/chrony_source.hpp"
 
 namespace cloudtime::proto {
 namespace {

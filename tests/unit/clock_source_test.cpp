@@ -1,6 +1,7 @@
-#include "server/clock_source.hpp"
 
 #include <gtest/gtest.h>
+
+#include "clock/clock_source.hpp"
 
 namespace cloudtime::server {
 namespace {

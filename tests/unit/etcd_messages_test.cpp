@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "sys/etcd_messages.hpp"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+
+#include "peers/etcd_messages.hpp"
 
 namespace cloudtime::sys {
 namespace {

@@ -1,4 +1,3 @@
-#include "sys/http_get.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,6 +9,8 @@
 #include <chrono>
 #include <string>
 #include <thread>
+
+#include "http/http_get.hpp"
 
 namespace cloudtime::sys {
 namespace {

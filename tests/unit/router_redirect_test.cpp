@@ -1,6 +1,7 @@
-#include "server/router_redirect.hpp"
 
 #include <gtest/gtest.h>
+
+#include "tenant/router_redirect.hpp"
 
 namespace cloudtime::server {
 namespace {

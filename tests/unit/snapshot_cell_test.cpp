@@ -1,9 +1,10 @@
-#include "server/snapshot_cell.hpp"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
+
+#include "serve/snapshot_cell.hpp"
 
 namespace cloudtime::server {
 namespace {

@@ -1,6 +1,7 @@
-#include "sys/socket_address.hpp"
 
 #include <gtest/gtest.h>
+
+#include "net/socket_address.hpp"
 
 namespace cloudtime::sys {
 namespace {

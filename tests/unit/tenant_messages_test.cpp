@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "server/tenant_messages.hpp"
 
 #include <gtest/gtest.h>
 
 #include <array>
 #include <string>
 #include <vector>
+
+#include "tenant/tenant_messages.hpp"
 
 namespace cloudtime::server {
 namespace {

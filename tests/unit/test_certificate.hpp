@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include "sys/http_server.hpp"
+#include "http/http_server.hpp"
 
 namespace cloudtime::testing {
 

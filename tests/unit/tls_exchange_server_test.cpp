@@ -1,4 +1,3 @@
-#include "sys/tls_exchange_server.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
@@ -13,8 +12,10 @@
 #include <mutex>
 #include <thread>
 
-#include "sys/socket_address.hpp"
+#include "net/socket_address.hpp"
+#include "net/tcp_listen.hpp"
 #include "test_certificate.hpp"
+#include "tls/tls_exchange_server.hpp"
 
 namespace cloudtime::sys {
 namespace {

@@ -1,6 +1,5 @@
 // Kernel transmit stamps on a real loopback socket, and how a socket's stamped replies are
 // matched to them (server/stamped_replies).
-#include "sys/tx_timestamps.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,12 +8,13 @@
 #include <thread>
 #include <vector>
 
+#include "net/datagram_batch.hpp"
+#include "net/tx_timestamps.hpp"
+#include "net/udp_socket.hpp"
 #include "proto/access_list.hpp"
-#include "server/send_delay.hpp"
-#include "server/stamped_replies.hpp"
+#include "serve/send_delay.hpp"
+#include "serve/stamped_replies.hpp"
 #include "sys/clock.hpp"
-#include "sys/datagram_batch.hpp"
-#include "sys/udp_socket.hpp"
 
 namespace cloudtime {
 namespace {

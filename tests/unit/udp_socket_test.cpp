@@ -1,9 +1,10 @@
-#include "sys/udp_socket.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <fstream>
+
+#include "net/udp_socket.hpp"
 
 namespace cloudtime::sys {
 namespace {

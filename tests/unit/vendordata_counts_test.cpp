@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemon/vendordata_counts.hpp"
 
 #include <gtest/gtest.h>
 
 #include <limits>
+
+#include "metrics/vendordata_metrics.hpp"
+#include "vendordata/vendordata_counts.hpp"
 
 namespace cloudtime::daemon {
 namespace {
