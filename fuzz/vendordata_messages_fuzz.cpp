@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: what the vendordata process reports to cloudtimed
 // (vendordata/vendordata_counts), a trust boundary: the process faces untrusted HTTP clients.
-// The input is a run of up to 8 messages split at 0xFF; a message whose first octet is odd ends the incarnation after it (its counts go
-// into the totals). Never an exception; the counters kept are objects of unsigned integers no
-// deeper than kMaxCountDepth; the totals never go down; the status names the process; every
-// line of the metrics is a HELP, a TYPE or a cloudtime_vendordata_ sample (a label value from
-// the process cannot start a line of its own).
+// The input is a run of up to 8 messages split at 0xFF; a message whose first octet is odd
+// ends the incarnation after it (its counts go into the totals). Never an exception; the
+// counters kept are objects of unsigned integers no deeper than kMaxCountDepth; the totals
+// never go down; the status names the process; every line of the metrics is a HELP, a TYPE or
+// a cloudtime_vendordata_ sample (a label value from the process cannot start a line of its
+// own).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
