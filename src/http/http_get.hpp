@@ -20,6 +20,6 @@ struct HttpAnswer {
 // within `timeout_s`; a body over `max_body` octets is an error. Errors say what failed in
 // words ("cannot connect: Connection refused", "no answer within 2 s") and keep the errno.
 Expected<HttpAnswer> http_get(const std::string& url, double timeout_s,
-                                std::size_t max_body = std::size_t{1} << 20U);
+                              std::size_t max_body = std::size_t{1} << 20U);
 
 }  // namespace cloudtime::sys
