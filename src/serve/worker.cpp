@@ -59,7 +59,6 @@ void serve_socket(ServedSocket& served_socket, sys::DatagramBatch& batch,
         if (batch.receive(socket) != sys::IoStatus::ok) {
             if (turn == 0) {
                 // Woken with nothing to read: the error queue holds transmit stamps.
-                count_received(ctx, served_socket, batch.size());
                 CounterTotals tally;
                 tally.kernel_tx_stamps =
                     transmitter.collect(served_socket, rules_set.interleaved.get());
