@@ -1,30 +1,26 @@
 #include "daemon/daemon.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstring>
-#include <limits>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "clock/chrony_source.hpp"
-#include "clock/clock_keeper.hpp"
 #include "clock/clock_source.hpp"
+#include "daemon/attached_roles.hpp"
 #include "daemon/preflight.hpp"
 #include "daemon/reload.hpp"
+#include "daemon/report_roles.hpp"
+#include "daemon/serving_roles.hpp"
 #include "daemon/single_instance.hpp"
-#include "daemon/status.hpp"
-#include "metrics/metrics.hpp"
-#include "metrics/metrics_endpoint.hpp"
-#include "net/unix_listener.hpp"
-#include "nts/nts_role.hpp"
 #include "peers/chrony_control.hpp"
 #include "proto/packet.hpp"
-#include "serve/ntp_server.hpp"
-#include "serve/snapshot_cell.hpp"
 #include "sys/clock.hpp"
 #include "sys/paths.hpp"
 #include "sys/poller.hpp"
@@ -33,7 +29,6 @@
 #include "sys/seccomp_filter.hpp"
 #include "sys/service_manager.hpp"
 #include "sys/signals.hpp"
-#include "tenant/tenant_role.hpp"
 
 namespace cloudtime::daemon {
 
@@ -79,63 +74,6 @@ std::unique_ptr<server::ClockSource> make_clock_source(const Config& c, ClockSou
     }
 }
 
-// Logs only changes of synchronization state, not every refresh.
-void log_transition(const proto::ClockSnapshot& previous, const proto::ClockSnapshot& now,
-                    bool first) {
-    if (!first && previous.smear.active != now.smear.active) {
-        if (now.smear.active) {
-            spdlog::warn("leap smear: serving smeared time until {} s after the leap",
-                         now.smear.duration_s - now.smear.start_before_s);
-        } else {
-            spdlog::info("leap smear: over, serving the system clock again");
-        }
-    }
-    if (!first && previous.synchronized == now.synchronized && previous.leap == now.leap) {
-        return;
-    }
-    if (now.synchronized) {
-        spdlog::info("clock synchronized: stratum {}, leap {}, root dispersion {:.6f} s",
-                     now.stratum, proto::leap_name(now.leap), now.root_dispersion_s);
-    } else {
-        spdlog::warn("clock NOT synchronized: answering with LI=3 and stratum 0 until it is");
-    }
-}
-
-// Warns, at most once a minute and with numbers, when descriptors run short: tenant networks
-// that come then cannot be served. The limit is read at each check: an operator may raise it
-// (or lower it) while the daemon runs, with prlimit --pid. (HTTP connections live in the
-// vendordata process, with a limit of their own, and cannot eat these.)
-class FileBudget {
-  public:
-    void check() {
-        const auto limit = sys::open_files_limit();
-        if (!limit || limit->soft > kNoShortage) {
-            return;
-        }
-        const auto now = std::chrono::steady_clock::now();
-        const std::size_t open = sys::open_file_count();
-        if (open * 100 < limit->soft * kShortPercent || (warned_ && now - *warned_ < kWarnEvery)) {
-            return;
-        }
-        spdlog::warn(
-            "open files: {} of {} in use (over {} %): new tenant networks may not be served; "
-            "raise the limit (LimitNOFILE=)",
-            open, limit->soft, kShortPercent);
-        warned_ = now;
-    }
-
-  private:
-    static constexpr std::uint64_t kShortPercent = 90;
-    // A limit so large (unlimited) that no process reaches it; its percentage would overflow.
-    static constexpr std::uint64_t kNoShortage = std::numeric_limits<std::uint64_t>::max() / 100;
-    static constexpr auto kWarnEvery = std::chrono::minutes(1);
-    std::optional<std::chrono::steady_clock::time_point> warned_;
-};
-
-std::int64_t unix_seconds() {
-    return sys::realtime_now().ns / 1'000'000'000;
-}
-
 // systemctl status's line: what is served and whether it is true time.
 std::string service_status(const server::NtpServer& ntp, const proto::ClockSnapshot& clock) {
     return fmt::format("serving NTP on {} address{}; {}", ntp.bound_addresses().size(),
@@ -143,6 +81,281 @@ std::string service_status(const server::NtpServer& ntp, const proto::ClockSnaps
                        clock.synchronized
                            ? fmt::format("clock synchronized, stratum {}", clock.stratum)
                            : std::string("clock NOT synchronized: serving LI=3"));
+}
+
+// What is checked and made before any role: the preflight checks, one instance per address,
+// the runtime directory, and as many descriptors as the system lets us have (tenant networks
+// take them as they come).
+Expected<Preflight> prepare_process(const Config& config) {
+    auto checked = preflight(config);
+    if (!checked) {
+        return Error{checked.error()};
+    }
+    for (const auto& warning : checked->warnings) {
+        spdlog::warn("{}", warning);
+    }
+    if (auto alone = check_single_instance(config); !alone) {
+        return Error{alone.error()};
+    }
+    // Before the clock source's first socket.
+    if (auto made = sys::make_runtime_directory(config.runtime_directory); !made) {
+        return Error{"server.runtime_directory: " + made.error()};
+    }
+    for (const auto& stale : sys::ChronyControl::remove_stale_clients(config.runtime_directory)) {
+        spdlog::info("removed {}, left by a cloudtimed that was killed", stale);
+    }
+    if (const auto files = sys::raise_open_files_limit(); files) {
+        spdlog::info("open files: up to {} (the hard limit)", files->soft);
+    } else {
+        spdlog::warn("open files: {}", files.error());
+    }
+    return checked;
+}
+
+// The roles a config asks for, owned here and listed in the order they start, reload and tick
+// (the NTP server first: its reload is the one that can fail). The clock outlives the NTP
+// server, which reads its cell; the others stop and go in the reverse of their order.
+struct Roles {
+    Roles() = default;
+    Roles(const Roles&) = delete;  // the report roles hold a reference to `list`
+    Roles& operator=(const Roles&) = delete;
+    ~Roles() {
+        list.clear();
+        while (!attached.empty()) {
+            attached.pop_back();
+        }
+    }
+    void attach(std::unique_ptr<Role> role) {
+        list.push_back(role.get());
+        attached.push_back(std::move(role));
+    }
+    std::unique_ptr<ClockRole> clock;
+    std::unique_ptr<NtpRole> ntp;
+    std::vector<std::unique_ptr<Role>> attached;
+    RoleList list;
+};
+
+std::unique_ptr<ClockRole> make_clock(const Config& config, const Preflight& checked,
+                                      std::int8_t precision) {
+    const ClockSourceKind kind = resolve_source(config);
+    auto clock = std::make_unique<ClockRole>(make_clock_source(config, kind, checked, precision),
+                                             config, clock_source_name(kind));
+    spdlog::info("clock source: {}{}", clock->describe(),
+                 config.holdover_s > 0.0 ? fmt::format("; holdover {} s", config.holdover_s)
+                                         : std::string("; no holdover"));
+    if (config.leap_mode == proto::LeapMode::smear) {
+        spdlog::info(
+            "leap.mode = \"smear\": leap seconds are smeared over {} s ({}); clients must not "
+            "mix this server with servers that do not smear",
+            config.smear.duration_s,
+            config.smear.shape == proto::SmearShape::linear ? "linear" : "cosine");
+    }
+    if (kind == ClockSourceKind::local) {
+        spdlog::warn(
+            "clock.source = \"local\" serves this host's clock as synchronized whatever "
+            "its state: for labs and tests only");
+    }
+    return clock;
+}
+
+// NTS, tenant networks and vendordata, as the config asks. The tenant helper was forked before
+// any socket existed; NTS reads its certificate's key (maybe root's only) and vendordata binds
+// (maybe below 1024) before the privileges are dropped.
+Status attach_optional_roles(Roles& roles, std::unique_ptr<TenantRunner> tenants,
+                             const LoadedConfig& running, const Preflight& checked) {
+    const Config& config = running.config;
+    server::NtpServer& ntp = roles.ntp->server();
+    server::NtsKeService* key_establishment = nullptr;
+    if (config.nts.enabled) {
+        auto prepared = NtsRunner::prepare(config.nts, ntp.bound_addresses(), *checked.nts_tls,
+                                           checked.nts_etcd.value_or(sys::EtcdOptions{}));
+        if (!prepared) {
+            return Error{prepared.error()};
+        }
+        auto nts = std::make_unique<NtsRole>(std::move(prepared).value(), ntp);
+        key_establishment = &nts->key_establishment();
+        roles.attach(std::move(nts));
+    }
+    if (tenants) {
+        roles.attach(std::make_unique<TenantRole>(std::move(tenants), ntp, key_establishment));
+    }
+    if (config.vendordata.enabled) {
+        auto started = VendordataProcess::start(config, running.source, checked.vendordata_tls);
+        if (!started) {
+            return Error{started.error()};
+        }
+        spdlog::info(
+            "vendordata for Nova's DynamicJSON provider at {} (nova.conf: [api] "
+            "vendordata_dynamic_targets = cloud-init@{})",
+            (*started)->url(), (*started)->url());
+        roles.attach(std::make_unique<VendordataRole>(std::move(started).value()));
+    }
+    return Done{};
+}
+
+// Every role the config asks for, made while root, in `roles`.
+Status make_roles(Roles& roles, const LoadedConfig& running, const Preflight& checked,
+                  const ReloadRecord& reloads, proto::UnixTime started_at) {
+    const Config& config = running.config;
+    const std::int8_t precision = proto::precision_exponent(sys::measure_clock_precision());
+    roles.clock = make_clock(config, checked, precision);
+    if (!config.access_rules.empty() || config.access_default != proto::AccessAction::allow) {
+        spdlog::info("access list: {} rules, default {}", config.access_rules.size(),
+                     proto::access_action_name(config.access_default));
+    }
+    // The helper that enters namespaces is forked before any socket or thread exists.
+    std::unique_ptr<TenantRunner> tenants;
+    if (config.tenant_networks.enabled) {
+        auto prepared = TenantRunner::prepare(config);
+        if (!prepared) {
+            return Error{"cannot follow tenant networks: " + prepared.error()};
+        }
+        tenants = std::move(prepared).value();
+    }
+    auto ntp = NtpRole::bind(config, roles.clock->cell(), precision);
+    if (!ntp) {
+        return Error{ntp.error()};
+    }
+    roles.ntp = std::move(ntp).value();
+    roles.list = {roles.ntp.get(), roles.clock.get()};
+    if (auto attached = attach_optional_roles(roles, std::move(tenants), running, checked);
+        !attached) {
+        return attached;
+    }
+    // Before dropping privileges: its directory (/run/cloudtime) belongs to root.
+    if (!config.status_socket.empty()) {
+        auto status = StatusRole::listen(config.status_socket, roles.list, reloads);
+        if (!status) {
+            return Error{status.error()};
+        }
+        roles.attach(std::move(status).value());
+    }
+    if (config.metrics.enabled) {
+        auto endpoint = MetricsEndpoint::start(config.metrics);
+        if (!endpoint) {
+            return Error{endpoint.error()};
+        }
+        spdlog::info("metrics: Prometheus text format at {}", (*endpoint)->url());
+        roles.attach(
+            std::make_unique<MetricsRole>(std::move(endpoint).value(), roles.list, started_at));
+    }
+    roles.attach(std::make_unique<FileBudget>());
+    return Done{};
+}
+
+// The runtime directory handed to the server's user, then the drop to it.
+Status drop_privileges(const Config& config) {
+    if (config.user.empty()) {
+        if (!sys::running_as_root()) {
+            spdlog::info("running as uid {} (not started as root: no privileges to drop)",
+                         sys::user_id());
+        }
+        return Done{};
+    }
+    // After the drop, the chrony client makes its sockets there, and removes them at stop.
+    if (auto given = sys::hand_over_directory(config.runtime_directory, config.user); !given) {
+        return Error{"server.runtime_directory: " + given.error()};
+    }
+    if (auto dropped = sys::drop_privileges(config.user); !dropped) {
+        return Error{
+            fmt::format("cannot drop privileges to user '{}': {}", config.user, dropped.error())};
+    }
+    spdlog::info("running as user '{}' with no capabilities", config.user);
+    return Done{};
+}
+
+// Last, once every socket, thread and child exists: from here on only the system calls
+// cloudtimed makes are allowed.
+Status filter_system_calls(const Config& config, const RunOptions& run_options) {
+    if (config.seccomp) {
+        auto filtered = sys::restrict_system_calls(sys::SyscallProfile::daemon);
+        if (!filtered) {
+            return Error{filtered.error() + " (server.seccomp = false runs without the filter)"};
+        }
+        spdlog::info("seccomp: {} system calls allowed; any other ends the process", *filtered);
+    }
+    if (run_options.forbidden_call_after_start) {
+        spdlog::warn("making a forbidden system call, as asked (a test)");
+        sys::make_forbidden_call();
+        spdlog::warn("the forbidden system call returned: no filter is installed");
+    }
+    return Done{};
+}
+
+// What the main loop reads and changes besides the roles.
+struct Loop {
+    const ConfigLoader& loader;
+    const Config& started;  // what a reload compares restart keys with
+    LoadedConfig& running;
+    ReloadRecord& reloads;
+    sys::ServiceManager& service;
+    sys::SignalSet& signals;
+};
+
+// The signals that came; an exit status when one of them stops the daemon.
+std::optional<int> on_signals(Loop& loop, Roles& roles) {
+    std::optional<int> stop;
+    while (const auto sig = loop.signals.next()) {
+        if (*sig == SIGUSR1) {
+            for (const Role* role : roles.list) {
+                role->log_state();
+            }
+        } else if (*sig == SIGHUP) {
+            loop.service.reloading();
+            reload(loop.loader, loop.started, loop.running, roles.list, loop.reloads);
+            for (Role* role : roles.list) {
+                role->on_hangup();
+            }
+            loop.service.ready(service_status(roles.ntp->server(), roles.clock->snapshot()));
+        } else {
+            spdlog::info("{} received, stopping", strsignal(*sig));
+            loop.service.stopping();
+            stop = 0;
+        }
+    }
+    return stop;
+}
+
+// Until a signal or a role stops it: waits on the signals and the roles' descriptors, and
+// ticks every role on a fixed schedule, however many events arrive in between.
+int serve(Loop& loop, Roles& roles) {
+    auto next_tick = std::chrono::steady_clock::now() + kRefreshInterval;
+    for (;;) {
+        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+            next_tick - std::chrono::steady_clock::now());
+        if (wait.count() > 0) {
+            std::vector<int> fds{loop.signals.fd()};
+            for (const Role* role : roles.list) {
+                fds.push_back(role->fd());
+            }
+            const std::vector<bool> ready = sys::ready_among(fds, static_cast<int>(wait.count()));
+            if (ready.empty() || std::find(ready.begin(), ready.end(), true) == ready.end()) {
+                continue;  // interrupted, or the wait is over: the tick's time is checked above
+            }
+            if (ready.front()) {
+                if (const auto stop = on_signals(loop, roles)) {
+                    return *stop;
+                }
+            }
+            for (std::size_t i = 1; i < ready.size(); ++i) {
+                if (ready[i]) {
+                    if (const auto stop = roles.list[i - 1]->on_readable()) {
+                        return *stop;
+                    }
+                }
+            }
+            continue;
+        }
+        next_tick += kRefreshInterval;
+        loop.service.keep_alive();
+        const bool was_synchronized = roles.clock->snapshot().synchronized;
+        for (Role* role : roles.list) {
+            role->tick();
+        }
+        if (roles.clock->snapshot().synchronized != was_synchronized) {
+            loop.service.status(service_status(roles.ntp->server(), roles.clock->snapshot()));
+        }
+    }
 }
 
 }  // namespace
@@ -159,313 +372,36 @@ int run(const ConfigLoader& loader, LoadedConfig first, RunOptions run_options) 
         spdlog::critical("{}", signals.error());
         return 1;
     }
-    const auto checked = preflight(config);
+    const auto checked = prepare_process(config);
     if (!checked) {
         spdlog::critical("{}", checked.error());
         return 1;
     }
-    for (const auto& warning : checked->warnings) {
-        spdlog::warn("{}", warning);
+    Roles roles;
+    Status ready = make_roles(roles, running, *checked, reloads, started_at);
+    if (ready) {
+        ready = drop_privileges(config);
     }
-    if (auto alone = check_single_instance(config); !alone) {
-        spdlog::critical("{}", alone.error());
+    for (auto it = roles.list.begin(); ready && it != roles.list.end(); ++it) {
+        ready = (*it)->start();
+    }
+    if (ready) {
+        ready = filter_system_calls(config, run_options);
+    }
+    if (!ready) {
+        spdlog::critical("{}", ready.error());
         return 1;
     }
-    // Before the clock source's first socket.
-    if (auto made = sys::make_runtime_directory(config.runtime_directory); !made) {
-        spdlog::critical("server.runtime_directory: {}", made.error());
-        return 1;
-    }
-    for (const auto& stale : sys::ChronyControl::remove_stale_clients(config.runtime_directory)) {
-        spdlog::info("removed {}, left by a cloudtimed that was killed", stale);
-    }
-    // Tenant networks take descriptors as they come: allow as many as the system lets us.
-    const auto files = sys::raise_open_files_limit();
-    if (files) {
-        spdlog::info("open files: up to {} (the hard limit)", files->soft);
-    } else {
-        spdlog::warn("open files: {}", files.error());
-    }
-    FileBudget budget;
-    const double precision_s = sys::measure_clock_precision();
-    const std::int8_t precision = proto::precision_exponent(precision_s);
-    const ClockSourceKind kind = resolve_source(config);
-    server::ClockKeeper keeper(make_clock_source(config, kind, *checked, precision),
-                               keeper_options(config));
-    spdlog::info("clock source: {}{}", keeper.describe(),
-                 config.holdover_s > 0.0 ? fmt::format("; holdover {} s", config.holdover_s)
-                                         : std::string("; no holdover"));
-    if (config.leap_mode == proto::LeapMode::smear) {
-        spdlog::info(
-            "leap.mode = \"smear\": leap seconds are smeared over {} s ({}); clients must not "
-            "mix this server with servers that do not smear",
-            config.smear.duration_s,
-            config.smear.shape == proto::SmearShape::linear ? "linear" : "cosine");
-    }
-    keeper.reload_leap_seconds(sys::realtime_now());
-    if (kind == ClockSourceKind::local) {
-        spdlog::warn(
-            "clock.source = \"local\" serves this host's clock as synchronized whatever "
-            "its state: for labs and tests only");
-    }
-
-    server::SnapshotCell cell;
-    proto::ClockSnapshot snapshot = keeper.refresh(sys::realtime_now());
-    cell.publish(snapshot);
-    log_transition(snapshot, snapshot, true);
-
-    const server::ServerOptions options = server_options(config);
-    if (!config.access_rules.empty() || config.access_default != proto::AccessAction::allow) {
-        spdlog::info("access list: {} rules, default {}", config.access_rules.size(),
-                     proto::access_action_name(config.access_default));
-    }
-    // The helper that enters namespaces is forked before any socket or thread exists.
-    std::unique_ptr<TenantRole> tenants;
-    if (config.tenant_networks.enabled) {
-        auto prepared = TenantRole::prepare(config);
-        if (!prepared) {
-            spdlog::critical("cannot follow tenant networks: {}", prepared.error());
-            return 1;
-        }
-        tenants = std::move(prepared).value();
-    }
-    auto bound = server::NtpServer::bind(options, cell);
-    if (!bound) {
-        spdlog::critical("cannot start the NTP server: {}", bound.error());
-        return 1;
-    }
-    server::NtpServer& ntp = **bound;
-    // Before dropping privileges: the certificate's key may be readable by root only.
-    std::unique_ptr<NtsRole> nts;
-    if (config.nts.enabled) {
-        auto prepared = NtsRole::prepare(config.nts, ntp.bound_addresses(), *checked->nts_tls,
-                                         checked->nts_etcd.value_or(sys::EtcdOptions{}));
-        if (!prepared) {
-            spdlog::critical("{}", prepared.error());
-            return 1;
-        }
-        nts = std::move(prepared).value();
-    }
-    // Before dropping privileges: it binds (maybe a port below 1024) and re-executes this
-    // program as root, to drop to its own user. (The TLS key was read in preflight, as root.)
-    std::unique_ptr<VendordataProcess> vendordata;
-    if (config.vendordata.enabled) {
-        auto started = VendordataProcess::start(config, running.source, checked->vendordata_tls);
-        if (!started) {
-            spdlog::critical("{}", started.error());
-            return 1;
-        }
-        vendordata = std::move(started).value();
-        spdlog::info(
-            "vendordata for Nova's DynamicJSON provider at {} (nova.conf: [api] "
-            "vendordata_dynamic_targets = cloud-init@{})",
-            vendordata->url(), vendordata->url());
-    }
-    // Before dropping privileges: its directory (/run/cloudtime) belongs to root.
-    std::optional<sys::UnixListener> status;
-    if (!config.status_socket.empty()) {
-        auto listening = sys::UnixListener::listen(config.status_socket);
-        if (!listening) {
-            spdlog::critical("status socket: {} (status.socket = \"\" for none)",
-                             listening.error());
-            return 1;
-        }
-        status.emplace(std::move(listening).value());
-    }
-    std::unique_ptr<MetricsEndpoint> metrics;
-    if (config.metrics.enabled) {
-        auto started = MetricsEndpoint::start(config.metrics);
-        if (!started) {
-            spdlog::critical("{}", started.error());
-            return 1;
-        }
-        metrics = std::move(started).value();
-        spdlog::info("metrics: Prometheus text format at {}", metrics->url());
-    }
-    if (!config.user.empty()) {
-        // After the drop, the chrony client makes its sockets there, and removes them at stop.
-        if (auto given = sys::hand_over_directory(config.runtime_directory, config.user); !given) {
-            spdlog::critical("server.runtime_directory: {}", given.error());
-            return 1;
-        }
-        if (auto dropped = sys::drop_privileges(config.user); !dropped) {
-            spdlog::critical("cannot drop privileges to user '{}': {}", config.user,
-                             dropped.error());
-            return 1;
-        }
-        spdlog::info("running as user '{}' with no capabilities", config.user);
-    } else if (!sys::running_as_root()) {
-        spdlog::info("running as uid {} (not started as root: no privileges to drop)",
-                     sys::user_id());
-    }
-    ntp.start();
-    if (nts) {
-        const auto to_workers = [&ntp](std::shared_ptr<const proto::CookieKeyring> keys) {
-            ntp.set_nts_keys(std::move(keys));
-        };
-        if (auto started = nts->start(unix_seconds, to_workers); !started) {
-            spdlog::critical("{}", started.error());
-            return 1;
-        }
-    }
-    for (const auto& address : ntp.bound_addresses()) {
-        spdlog::info(
-            "serving NTP on udp {} ({} threads, kernel receive buffer {} KiB per socket, clock "
-            "precision 2^{} s)",
-            address.to_string(), ntp.thread_count(), ntp.receive_buffer() / 1024,
-            static_cast<int>(precision));
-    }
-    if (config.rate_limit.enabled) {
-        const auto& r = config.rate_limit;
-        spdlog::info(
-            "rate limit per source: 1 request per {} s, burst {}, leak 1/2^{}, KoD {}; "
-            "table {} KiB",
-            r.interval_s, r.burst, r.leak,
-            r.kod < 0 ? std::string("never") : "1/2^" + std::to_string(r.kod),
-            ntp.rate_limit_table_bytes() / 1024);
-    } else {
-        spdlog::info("rate limiting is off");
-    }
-    if (config.interleaved) {
-        spdlog::info(
-            "interleaved mode on: {} records ({} KiB); transmit times from kernel software "
-            "timestamps (hardware timestamps are not used)",
-            ntp.interleaved_records(), ntp.interleaved_table_bytes() / 1024);
-    } else {
-        spdlog::info("interleaved mode is off: basic mode only");
-    }
-    spdlog::info("query it with: cloudtime query {}", ntp.bound_addresses().front().to_string());
-
-    if (tenants) {
-        if (auto started = tenants->start(ntp, nts ? &nts->key_establishment() : nullptr);
-            !started) {
-            spdlog::critical("cannot follow tenant networks: {}", started.error());
-            return 1;
-        }
-    }
-
-    if (status) {
-        spdlog::info("status: cloudtime status --socket {}", config.status_socket);
-    }
-    const std::string source_name = clock_source_name(kind);
-    // Last, once every socket, thread and child exists: from here on only the system calls
-    // cloudtimed makes are allowed.
-    if (config.seccomp) {
-        auto filtered = sys::restrict_system_calls(sys::SyscallProfile::daemon);
-        if (!filtered) {
-            spdlog::critical("{} (server.seccomp = false runs without the filter)",
-                             filtered.error());
-            return 1;
-        }
-        spdlog::info("seccomp: {} system calls allowed; any other ends the process", *filtered);
-    }
-    if (run_options.forbidden_call_after_start) {
-        spdlog::warn("making a forbidden system call, as asked (a test)");
-        sys::make_forbidden_call();
-        spdlog::warn("the forbidden system call returned: no filter is installed");
-    }
-
-    service.ready(service_status(ntp, snapshot));
+    service.ready(service_status(roles.ntp->server(), roles.clock->snapshot()));
     if (service.watchdog_interval()) {
         spdlog::info("watchdog: pinging the service manager every {} ms",
                      service.watchdog_interval()->count() / 2000);
     }
-
-    // Refresh on a fixed schedule, however many signals arrive in between.
-    auto next_refresh = std::chrono::steady_clock::now() + kRefreshInterval;
-    int exit_code = 0;
-    for (bool stop = false; !stop;) {
-        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-            next_refresh - std::chrono::steady_clock::now());
-        const int ready = wait.count() > 0
-                              ? sys::wait_readable_any({signals->fd(), status ? status->fd() : -1,
-                                                        vendordata ? vendordata->fd() : -1,
-                                                        tenants ? tenants->helper_lost_fd() : -1,
-                                                        metrics ? metrics->fd() : -1},
-                                                       static_cast<int>(wait.count()))
-                              : -1;
-        if (tenants && ready >= 0 && ready == tenants->helper_lost_fd()) {
-            // Serving on without it would look healthy while no new tenant network is ever
-            // served: exit non-zero so that the service manager starts everything again.
-            tenants->helper_end();
-            spdlog::critical(
-                "tenant networks cannot be followed without the privileged helper: stopping "
-                "(exit status 1) to be started again");
-            exit_code = 1;
-            break;
-        }
-        if (vendordata && ready >= 0 && ready == vendordata->fd()) {
-            vendordata->on_readable();
-            continue;
-        }
-        if (metrics && ready == metrics->fd()) {
-            metrics->answer(metrics_text({.ntp = ntp,
-                                          .clock = snapshot,
-                                          .keeper = keeper,
-                                          .clock_source = source_name,
-                                          .tenants = tenants.get(),
-                                          .vendordata = vendordata.get(),
-                                          .nts = nts.get(),
-                                          .started = started_at},
-                                         sys::realtime_now()));
-            continue;
-        }
-        if (status && ready == status->fd()) {
-            if (auto s = status->answer(status_json(ntp, snapshot, source_name, tenants.get(),
-                                                    vendordata.get(), nts.get(), reloads));
-                !s) {
-                spdlog::debug("status: {}", s.error());
-            }
-            continue;
-        }
-        if (ready == signals->fd()) {
-            while (const auto sig = signals->next()) {
-                if (*sig == SIGUSR1) {
-                    if (tenants) {
-                        tenants->log_status();
-                    }
-                    spdlog::info("counters: {}", ntp.totals().to_string());
-                } else if (*sig == SIGHUP) {
-                    service.reloading();
-                    reload(loader, config, running,
-                           {.ntp = ntp,
-                            .keeper = keeper,
-                            .vendordata = vendordata.get(),
-                            .tenants = tenants.get(),
-                            .nts = nts.get()},
-                           reloads);
-                    if (tenants) {
-                        tenants->reconcile();
-                    }
-                    service.ready(service_status(ntp, snapshot));
-                } else {
-                    spdlog::info("{} received, stopping", strsignal(*sig));
-                    service.stopping();
-                    stop = true;
-                }
-            }
-            continue;
-        }
-        next_refresh += kRefreshInterval;
-        service.keep_alive();
-        budget.check();
-        if (vendordata) {
-            vendordata->on_tick();
-        }
-        if (nts) {
-            nts->tick(unix_seconds());
-        }
-        const proto::ClockSnapshot next = keeper.refresh(sys::realtime_now());
-        log_transition(snapshot, next, false);
-        if (next.synchronized != snapshot.synchronized) {
-            service.status(service_status(ntp, next));
-        }
-        snapshot = next;
-        cell.publish(snapshot);
+    Loop loop{loader, config, running, reloads, service, *signals};
+    const int exit_code = serve(loop, roles);
+    for (auto it = roles.list.rbegin(); it != roles.list.rend(); ++it) {
+        (*it)->stop();
     }
-    tenants.reset();  // takes every tenant network's sockets back before the workers stop
-    ntp.stop();
-    spdlog::info("counters: {}", ntp.totals().to_string());
     return exit_code;
 }
 

@@ -4,11 +4,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
-#include <cerrno>
 #include <utility>
-
-#include "daemon/preflight.hpp"
-#include "sys/clock.hpp"
 
 namespace cloudtime::daemon {
 
@@ -34,8 +30,7 @@ server::ClockKeeperOptions keeper_options(const Config& config) {
 }
 
 void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& running,
-            const Reloadable& roles, ReloadRecord& record) {
-    auto& [ntp, keeper, vendordata, tenants, nts] = roles;
+            const RoleList& roles, ReloadRecord& record) {
     ++record.count;
     const auto rejected = [&record](const std::string& why) {
         spdlog::error("reload: {}: the running configuration stays", why);
@@ -50,70 +45,35 @@ void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& run
     }
     const Config& c = next->config;
     // Every file the reload uses is read and checked before anything is applied.
-    std::optional<sys::TlsCredentials> nts_tls;
-    if (nts && c.nts.enabled) {
-        auto tls = read_nts_credentials(c.nts);
-        if (!tls) {
-            rejected(tls.error());
+    for (Role* role : roles) {
+        if (auto checked = role->check_reload(c); !checked) {
+            rejected(checked.error());
             return;
         }
-        nts_tls = std::move(tls).value();
     }
-    auto options = server_options(c);
-    auto updated = ntp.update(options);
-    // A new port below 1024 that this process (no longer root) may not bind: everything else
-    // is applied on the addresses served now, and a restart binds it.
-    const bool listen_needs_restart = !updated && updated.error_code() == EACCES;
-    if (listen_needs_restart) {
-        options.listen = ntp.configured_addresses();
-        updated = ntp.update(options);
-    }
-    if (!updated) {
-        rejected(updated.error());
-        return;
-    }
-    if (tenants && c.tenant_networks.enabled) {
-        if (auto reconfigured = tenants->reconfigure(c); !reconfigured) {
-            spdlog::error("reload: {}: tenant networks stay as they were", reconfigured.error());
+    std::vector<std::string> applied;
+    std::vector<std::string> restart_needed;
+    for (Role* role : roles) {
+        auto done = role->apply_reload(*next, running.config);
+        if (!done) {
+            rejected(done.error());  // the first role's (role.hpp): nothing applied yet
+            return;
         }
-    }
-    if (nts_tls) {
-        // Checked above as a pair: making the TLS context of them does not fail.
-        if (auto used = nts->use_credentials(c.nts, *nts_tls); !used) {
-            spdlog::error("reload: {}: the certificate in use serves on", used.error());
+        if (!done->applied.empty()) {
+            applied.push_back(std::move(done->applied));
         }
+        restart_needed.insert(restart_needed.end(), done->restart_needed.begin(),
+                              done->restart_needed.end());
     }
-    keeper.reconfigure(keeper_options(c));
-    keeper.reload_leap_seconds(sys::realtime_now());
     spdlog::set_level(spdlog::level::from_str(c.log_level));
-    // Its process reads [vendordata] and the log level: replaced only when they changed.
-    const bool replace_vendordata = vendordata && (!(c.vendordata == running.config.vendordata) ||
-                                                   c.log_level != running.config.log_level);
-    if (replace_vendordata) {
-        if (auto restarted = vendordata->reconfigure(c, next->source); !restarted) {
-            spdlog::error("reload: {}", restarted.error());
-        }
+    applied.push_back("log level " + c.log_level);
+    spdlog::info("reload: applied: {}", fmt::join(applied, "; "));
+    for (auto& key : keys_needing_restart(started, c)) {
+        restart_needed.push_back(std::move(key));
     }
-    std::vector<std::string> listen;
-    for (const auto& a : ntp.bound_addresses()) {
-        listen.push_back(a.to_string());
-    }
-    spdlog::info(
-        "reload: applied: NTP on {}; access list {} rules, default {}; rate limit {}; leap {}; "
-        "log level {}{}{}",
-        fmt::join(listen, ", "), c.access_rules.size(), proto::access_action_name(c.access_default),
-        c.rate_limit.enabled
-            ? fmt::format("1 per {} s, burst {}", c.rate_limit.interval_s, c.rate_limit.burst)
-            : std::string("off"),
-        c.leap_mode == proto::LeapMode::smear ? "smear" : "pass", c.log_level,
-        tenants ? "; tenant networks" : "",
-        replace_vendordata ? "; vendordata policy and rules (its process replaced)" : "");
     record.applied = true;
     record.error.clear();
-    record.restart_needed = keys_needing_restart(started, c);
-    if (listen_needs_restart) {
-        record.restart_needed.insert(record.restart_needed.begin(), "server.listen");
-    }
+    record.restart_needed = std::move(restart_needed);
     if (const auto& restart = record.restart_needed; !restart.empty()) {
         spdlog::warn("reload: {} changed: only a restart applies {} (systemctl restart cloudtimed)",
                      fmt::join(restart, ", "), restart.size() == 1 ? "it" : "them");

@@ -9,10 +9,8 @@
 #include "clock/clock_keeper.hpp"
 #include "config/config.hpp"
 #include "daemon/config_loader.hpp"
-#include "nts/nts_role.hpp"
+#include "daemon/role.hpp"
 #include "serve/ntp_server.hpp"
-#include "tenant/tenant_role.hpp"
-#include "vendordata/vendordata_process.hpp"
 
 namespace cloudtime::daemon {
 
@@ -33,24 +31,15 @@ struct ReloadRecord {
 };
 
 // SIGHUP: the config read again and applied where a reload can, all or nothing: a config that
-// does not load, names an NTS certificate and key that are not a usable pair (read as the
-// daemon's user), or cannot be applied (an address that cannot be bound) leaves the running
-// one as it is. A
-// new port below 1024 that the unprivileged process may not bind is left to a restart
-// ("server.listen" in restart_needed) and the rest applied.
+// does not load, a file it names that a role cannot use (an NTS certificate and key that are
+// not a usable pair, read as the daemon's user), or an address that cannot be bound leaves
+// the running one as it is. A new port below 1024 that the unprivileged process may not bind
+// is left to a restart ("server.listen" in restart_needed) and the rest applied.
 // `started`: the config as started (restart keys are compared with it); `running`: the last
-// one applied, replaced by the new one. `record` says what happened.
-// What a reload reconfigures; the optional roles are null when they do not run.
-struct Reloadable {
-    server::NtpServer& ntp;
-    server::ClockKeeper& keeper;
-    VendordataProcess* vendordata = nullptr;
-    TenantRole* tenants = nullptr;
-    NtsRole* nts = nullptr;
-};
-
+// one applied, replaced by the new one; `roles` in their order (role.hpp). `record` says what
+// happened.
 void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& running,
-            const Reloadable& roles, ReloadRecord& record);
+            const RoleList& roles, ReloadRecord& record);
 
 // The keys (as the file names them) whose value in `next` differs from the running one's
 // `started` and that a reload does not apply: the user, the runtime directory, threads,

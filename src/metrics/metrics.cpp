@@ -2,20 +2,16 @@
 
 #include <fmt/format.h>
 
-#include <stdexcept>
-
 #include "metrics/exposition.hpp"
-#include "metrics/nts_metrics.hpp"
-#include "metrics/vendordata_metrics.hpp"
 #include "sys/resource_limits.hpp"
-#include "tenant/tenant_role.hpp"
-#include "vendordata/vendordata_process.hpp"
+#include "tenant/tenant_runner.hpp"
 
 namespace cloudtime::daemon {
 
-namespace {
 using metrics::Exposition;
 using metrics::Type;
+
+namespace {
 
 constexpr std::string_view kOtherNamespaces = "(other)";
 
@@ -23,12 +19,14 @@ double seconds(proto::UnixTime t) {
     return static_cast<double>(t.ns) / 1e9;
 }
 
-void process_metrics(Exposition& e, const MetricsSources& s) {
+}  // namespace
+
+void process_metrics(Exposition& e, proto::UnixTime started) {
     e.family("cloudtime_build_info", Type::gauge, "The running cloudtimed's version (always 1).");
     e.sample({{"version", CLOUDTIME_VERSION}}, std::uint64_t{1});
     e.family("cloudtime_start_time_seconds", Type::gauge,
              "When cloudtimed started, in seconds since the Unix epoch.");
-    e.sample(seconds(s.started));
+    e.sample(seconds(started));
     e.family("cloudtime_process_resident_memory_bytes", Type::gauge,
              "Resident memory of the serving process.");
     e.sample(sys::resident_memory_bytes());
@@ -36,6 +34,8 @@ void process_metrics(Exposition& e, const MetricsSources& s) {
              "Open file descriptors of the serving process.");
     e.sample(std::uint64_t{sys::open_file_count()});
 }
+
+namespace {
 
 // {reason, count} for every drop reason, "oversized" included: the status socket's names.
 std::vector<std::pair<std::string, std::uint64_t>> drops(const server::CounterTotals& t) {
@@ -74,6 +74,8 @@ void listen_metrics(Exposition& e, const std::vector<server::NtpServer::AddressT
         e.sample({{"address", a.address.to_string()}, {"code", "DENY"}}, a.totals.deny_sent);
     }
 }
+
+}  // namespace
 
 void ntp_metrics(Exposition& e, const server::NtpServer& ntp) {
     const server::CounterTotals t = ntp.totals();
@@ -121,11 +123,11 @@ void ntp_metrics(Exposition& e, const server::NtpServer& ntp) {
     listen_metrics(e, ntp.address_totals());
 }
 
-void clock_metrics(Exposition& e, const MetricsSources& s, proto::UnixTime now) {
-    const proto::ClockSnapshot& c = s.clock;
+void clock_metrics(Exposition& e, const proto::ClockSnapshot& c, const server::ClockKeeper& keeper,
+                   std::string_view source, proto::UnixTime now) {
     e.family("cloudtime_clock_synchronized", Type::gauge,
              "1 when the served clock is synchronized, 0 while LI=3 is served.");
-    e.sample({{"source", std::string(s.clock_source)}}, std::uint64_t{c.synchronized ? 1U : 0U});
+    e.sample({{"source", std::string(source)}}, std::uint64_t{c.synchronized ? 1U : 0U});
     e.family("cloudtime_clock_leap_indicator", Type::gauge,
              "The leap indicator served: 0 none, 1 insert, 2 delete, 3 unsynchronized.");
     e.sample(std::uint64_t{c.synchronized ? static_cast<unsigned>(c.leap) : 3U});
@@ -141,17 +143,17 @@ void clock_metrics(Exposition& e, const MetricsSources& s, proto::UnixTime now) 
     e.sample(c.reference_time.ns > 0 ? seconds(now) - seconds(c.reference_time) : 0.0);
     e.family("cloudtime_clock_holdover_active", Type::gauge,
              "1 while a lost upstream is held over (restart grace or holdover).");
-    e.sample(std::uint64_t{s.keeper.holding_over() ? 1U : 0U});
+    e.sample(std::uint64_t{keeper.holding_over() ? 1U : 0U});
     e.family("cloudtime_clock_smearing", Type::gauge, "1 while a leap second is being smeared.");
     e.sample(std::uint64_t{c.smear.active ? 1U : 0U});
-    if (const auto expiry = s.keeper.leap_list_expiry()) {
+    if (const auto expiry = keeper.leap_list_expiry()) {
         e.family("cloudtime_leap_seconds_list_expiry_timestamp_seconds", Type::gauge,
                  "When the leap-seconds list in use expires, in seconds since the Unix epoch.");
         e.sample(seconds(*expiry));
     }
 }
 
-void tenant_metrics(Exposition& e, const TenantRole& tenants) {
+void tenant_metrics(Exposition& e, const TenantRunner& tenants) {
     const server::TenantMetrics m = tenants.metrics();
     e.family("cloudtime_tenant_networks", Type::gauge, "Tenant namespaces served now.");
     e.sample(std::uint64_t{m.namespaces});
@@ -179,29 +181,6 @@ void tenant_metrics(Exposition& e, const TenantRole& tenants) {
     per_namespace("cloudtime_tenant_responses_sent_total",
                   "Replies sent in a tenant namespace; \"(other)\" as above.",
                   &server::TenantMetrics::Series::answered, m.other_answered);
-}
-
-}  // namespace
-
-Expected<std::string> metrics_text(const MetricsSources& sources, proto::UnixTime now) {
-    try {
-        Exposition e;
-        process_metrics(e, sources);
-        ntp_metrics(e, sources.ntp);
-        clock_metrics(e, sources, now);
-        if (sources.tenants != nullptr) {
-            tenant_metrics(e, *sources.tenants);
-        }
-        if (sources.vendordata != nullptr) {
-            vendordata_metrics(e, sources.vendordata->status());
-        }
-        if (sources.nts != nullptr) {
-            nts_metrics(e, *sources.nts, sources.ntp.totals(), now.ns / 1'000'000'000);
-        }
-        return e.text();
-    } catch (const std::exception& failure) {
-        return Error{std::string("metrics: ") + failure.what()};
-    }
 }
 
 }  // namespace cloudtime::daemon

@@ -4,7 +4,7 @@ namespace cloudtime::daemon {
 
 using metrics::Type;
 
-void nts_metrics(metrics::Exposition& e, const NtsRole& nts, const server::CounterTotals& totals,
+void nts_metrics(metrics::Exposition& e, const NtsRunner& nts, const server::CounterTotals& totals,
                  std::int64_t now_s) {
     const server::NtsKeCounters ke = nts.counters();
     e.family("cloudtime_nts_ke_established_total", Type::counter,

@@ -5,13 +5,13 @@
 #include <cstdint>
 
 #include "metrics/exposition.hpp"
-#include "nts/nts_role.hpp"
+#include "nts/nts_runner.hpp"
 #include "serve/counters.hpp"
 
 namespace cloudtime::daemon {
 
 // `now_s`: Unix seconds, for the current key's age.
-void nts_metrics(metrics::Exposition& e, const NtsRole& nts, const server::CounterTotals& totals,
+void nts_metrics(metrics::Exposition& e, const NtsRunner& nts, const server::CounterTotals& totals,
                  std::int64_t now_s);
 
 }  // namespace cloudtime::daemon

@@ -82,15 +82,8 @@ std::vector<bool> readable_among(std::span<const int> fds, int timeout_ms) {
     return poll_fds(fds, timeout_ms, POLLIN);
 }
 
-int wait_readable_any(std::initializer_list<int> fds, int timeout_ms) {
-    const std::span<const int> list(fds.begin(), fds.size());
-    const std::vector<bool> ready = poll_fds(list, timeout_ms, POLLIN | POLLERR | POLLHUP);
-    for (std::size_t i = 0; i < ready.size(); ++i) {
-        if (ready[i]) {
-            return list[i];
-        }
-    }
-    return -1;
+std::vector<bool> ready_among(std::span<const int> fds, int timeout_ms) {
+    return poll_fds(fds, timeout_ms, POLLIN | POLLERR | POLLHUP);
 }
 
 }  // namespace cloudtime::sys

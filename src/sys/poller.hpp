@@ -4,7 +4,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <initializer_list>
 #include <span>
 #include <vector>
 
@@ -32,11 +31,11 @@ class EpollSet {
 bool wait_readable(int fd, int timeout_ms);
 // The same with a timeout in nanoseconds (ppoll), for pacing.
 bool wait_readable_ns(int fd, std::int64_t timeout_ns);
-// Waits until one of `fds` (negative ones are ignored) is readable; returns it, or -1 when
-// `timeout_ms` passes.
-int wait_readable_any(std::initializer_list<int> fds, int timeout_ms);
 // Waits up to `timeout_ms` (-1: without limit) until one of `fds` is readable; fds below 0 are
 // left out. Returns which are readable (same order), or nothing when interrupted.
 std::vector<bool> readable_among(std::span<const int> fds, int timeout_ms);
+// The same, where an error or a hang-up counts as ready too (reading says which): a peer that
+// has gone away must wake the caller, not leave it polling.
+std::vector<bool> ready_among(std::span<const int> fds, int timeout_ms);
 
 }  // namespace cloudtime::sys

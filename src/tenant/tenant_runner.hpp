@@ -18,14 +18,14 @@ namespace cloudtime::daemon {
 
 using config::Config;  // the daemon runs what the config schema describes
 
-class TenantRole {
+class TenantRunner {
   public:
     // Call before any socket is bound or thread started: forks the helper when the server
     // will drop root.
-    static Expected<std::unique_ptr<TenantRole>> prepare(const Config& config);
-    ~TenantRole();  // stops following, takes the sockets back, reaps the helper
-    TenantRole(const TenantRole&) = delete;
-    TenantRole& operator=(const TenantRole&) = delete;
+    static Expected<std::unique_ptr<TenantRunner>> prepare(const Config& config);
+    ~TenantRunner();  // stops following, takes the sockets back, reaps the helper
+    TenantRunner(const TenantRunner&) = delete;
+    TenantRunner& operator=(const TenantRunner&) = delete;
 
     // Once the server runs: namespaces' sockets start reaching its workers, and their NTS-KE
     // listeners the key establishment (when NTS is on).
@@ -44,7 +44,7 @@ class TenantRole {
     std::string helper_end();
 
   private:
-    explicit TenantRole(server::TenantNetworkOptions options) : options_(std::move(options)) {}
+    explicit TenantRunner(server::TenantNetworkOptions options) : options_(std::move(options)) {}
 
     server::TenantNetworkOptions options_;
     std::size_t max_series_ = 0;  // metrics.max_tenant_series

@@ -1,4 +1,4 @@
-#include "tenant/tenant_role.hpp"
+#include "tenant/tenant_runner.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -58,9 +58,9 @@ std::string describe(const server::TenantNetworkOptions& o) {
 }
 }  // namespace
 
-Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) {
+Expected<std::unique_ptr<TenantRunner>> TenantRunner::prepare(const Config& config) {
     const server::TenantNetworkOptions options = tenant_options(config);
-    std::unique_ptr<TenantRole> role(new TenantRole(options));
+    std::unique_ptr<TenantRunner> role(new TenantRunner(options));
     role->max_series_ = config.metrics.max_tenant_series;
     if (!config.user.empty()) {
         auto channel = sys::make_channel();
@@ -91,7 +91,7 @@ Expected<std::unique_ptr<TenantRole>> TenantRole::prepare(const Config& config) 
     return role;
 }
 
-Status TenantRole::start(server::NtpServer& ntp, server::NtsKeService* key_establishment) {
+Status TenantRunner::start(server::NtpServer& ntp, server::NtsKeService* key_establishment) {
     registry_ = std::make_unique<server::TenantRegistry>(ntp, max_series_, key_establishment);
     if (helper_) {
         auto receiver = server::TenantChannelReceiver::start(std::move(channel_), *registry_);
@@ -109,7 +109,7 @@ Status TenantRole::start(server::NtpServer& ntp, server::NtsKeService* key_estab
     return Done{};
 }
 
-TenantRole::~TenantRole() {
+TenantRunner::~TenantRunner() {
     tenants_.reset();   // releases every namespace into the registry
     receiver_.reset();  // closes the channel: the helper exits
     registry_.reset();  // takes the remaining sockets back from the workers
@@ -122,7 +122,7 @@ TenantRole::~TenantRole() {
     }
 }
 
-std::string TenantRole::helper_end() {
+std::string TenantRunner::helper_end() {
     if (!helper_) {
         return "no helper";
     }
@@ -132,7 +132,7 @@ std::string TenantRole::helper_end() {
     return how;
 }
 
-Status TenantRole::reconfigure(const Config& config) {
+Status TenantRunner::reconfigure(const Config& config) {
     max_series_ = config.metrics.max_tenant_series;
     if (registry_) {
         registry_->set_max_series(max_series_);
@@ -154,7 +154,7 @@ Status TenantRole::reconfigure(const Config& config) {
     return Done{};
 }
 
-void TenantRole::reconcile() const {
+void TenantRunner::reconcile() const {
     if (tenants_) {
         tenants_->reconcile();
     }
@@ -163,7 +163,7 @@ void TenantRole::reconcile() const {
     }
 }
 
-server::TenantMetrics TenantRole::metrics() const {
+server::TenantMetrics TenantRunner::metrics() const {
     if (!registry_) {
         return {};
     }
@@ -172,11 +172,11 @@ server::TenantMetrics TenantRole::metrics() const {
     });
 }
 
-std::vector<server::TenantNetworkStatus> TenantRole::status() const {
+std::vector<server::TenantNetworkStatus> TenantRunner::status() const {
     return registry_ ? registry_->status() : std::vector<server::TenantNetworkStatus>{};
 }
 
-void TenantRole::log_status() const {
+void TenantRunner::log_status() const {
     if (!registry_) {
         return;
     }

@@ -18,14 +18,14 @@
 
 namespace cloudtime::daemon {
 
-class NtsRole {
+class NtsRunner {
   public:
     // Before privileges are dropped: listens for NTS-KE on `ke_port` at each NTP address, with
     // the certificate and key (and etcd's options) that preflight read and checked.
-    static Expected<std::unique_ptr<NtsRole>> prepare(const config::Config::Nts& nts,
-                                                      const std::vector<sys::SocketAddress>& ntp,
-                                                      const sys::TlsCredentials& credentials,
-                                                      sys::EtcdOptions etcd);
+    static Expected<std::unique_ptr<NtsRunner>> prepare(const config::Config::Nts& nts,
+                                                        const std::vector<sys::SocketAddress>& ntp,
+                                                        const sys::TlsCredentials& credentials,
+                                                        sys::EtcdOptions etcd);
     // After the drop: loads or makes the key file, or reads the fleet's keys from etcd (as the
     // user that rotates them later), and starts serving. `to_workers` receives the key ring
     // now and whenever it changes. `clock` gives Unix seconds (etcd's thread asks it).
@@ -44,8 +44,8 @@ class NtsRole {
     server::NtsKeyStoreState key_store() const { return store_->state(); }
 
   private:
-    NtsRole(config::Config::Nts nts, sys::EtcdOptions etcd,
-            std::unique_ptr<server::NtsKeService> service)
+    NtsRunner(config::Config::Nts nts, sys::EtcdOptions etcd,
+              std::unique_ptr<server::NtsKeService> service)
         : config_(std::move(nts)), etcd_(std::move(etcd)), service_(std::move(service)) {}
     void publish(std::int64_t now);
 

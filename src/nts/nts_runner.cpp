@@ -1,4 +1,4 @@
-#include "nts/nts_role.hpp"
+#include "nts/nts_runner.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -7,10 +7,10 @@
 
 namespace cloudtime::daemon {
 
-Expected<std::unique_ptr<NtsRole>> NtsRole::prepare(const config::Config::Nts& nts,
-                                                    const std::vector<sys::SocketAddress>& ntp,
-                                                    const sys::TlsCredentials& credentials,
-                                                    sys::EtcdOptions etcd) {
+Expected<std::unique_ptr<NtsRunner>> NtsRunner::prepare(const config::Config::Nts& nts,
+                                                        const std::vector<sys::SocketAddress>& ntp,
+                                                        const sys::TlsCredentials& credentials,
+                                                        sys::EtcdOptions etcd) {
     auto service = server::NtsKeService::create(
         credentials, {.max_connections = nts.max_connections,
                       .max_connections_per_client = nts.max_connections_per_client,
@@ -27,10 +27,11 @@ Expected<std::unique_ptr<NtsRole>> NtsRole::prepare(const config::Config::Nts& n
             return listening.failure();
         }
     }
-    return std::unique_ptr<NtsRole>(new NtsRole(nts, std::move(etcd), std::move(service).value()));
+    return std::unique_ptr<NtsRunner>(
+        new NtsRunner(nts, std::move(etcd), std::move(service).value()));
 }
 
-Status NtsRole::start(const std::function<std::int64_t()>& clock, KeysSink to_workers) {
+Status NtsRunner::start(const std::function<std::int64_t()>& clock, KeysSink to_workers) {
     to_workers_ = std::move(to_workers);
     const std::int64_t now = clock();
     std::string where = config_.key_file;
@@ -62,7 +63,7 @@ Status NtsRole::start(const std::function<std::int64_t()>& clock, KeysSink to_wo
     return Done{};
 }
 
-void NtsRole::tick(std::int64_t now) {
+void NtsRunner::tick(std::int64_t now) {
     if (!store_) {
         return;
     }
@@ -92,7 +93,7 @@ void NtsRole::tick(std::int64_t now) {
     publish(now);
 }
 
-void NtsRole::publish(std::int64_t now) {
+void NtsRunner::publish(std::int64_t now) {
     const proto::NtsKeySet keys = store_->keys();
     const proto::CookieKeyring ring = proto::keyring_at(keys, now);
     std::vector<std::uint32_t> ids;
@@ -114,8 +115,8 @@ void NtsRole::publish(std::int64_t now) {
     service_->set_keyring(std::move(shared));
 }
 
-Status NtsRole::use_credentials(const config::Config::Nts& nts,
-                                const sys::TlsCredentials& credentials) {
+Status NtsRunner::use_credentials(const config::Config::Nts& nts,
+                                  const sys::TlsCredentials& credentials) {
     if (auto set = service_->set_credentials(credentials); !set) {
         return Error{"nts: " + nts.certificate + " with " + nts.private_key + ": " + set.error()};
     }
