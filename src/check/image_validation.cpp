@@ -173,6 +173,225 @@ Expected<pid_t> start_qemu(const ImageValidationOptions& o, const std::string& d
                                std::string("virtio-net-pci,netdev=n0,mac=") + kValidatorMac},
                               dir + "/qemu.log");
 }
+
+// Waits `ms` unless a signal comes first (then false): every wait of a validation, so that
+// Ctrl-C, SIGTERM and SIGHUP end it through its teardown.
+class Pause {
+  public:
+    explicit Pause(const sys::SignalSet& signals) : signals_(signals) {}
+    bool operator()(int ms) const { return !sys::wait_readable(signals_.fd(), ms); }
+
+  private:
+    const sys::SignalSet& signals_;
+};
+
+// Tells the caller which stage the validation is at: at each new stage, and every
+// progress_every_s while it stays.
+class Progress {
+  public:
+    explicit Progress(const ImageValidationOptions& o)
+        : o_(o), start_(std::chrono::steady_clock::now()), last_told_(start_) {}
+    void operator()(const std::string& now_at) {
+        const auto now = std::chrono::steady_clock::now();
+        if (!o_.progress ||
+            (now_at == stage_ && now - last_told_ < std::chrono::seconds(o_.progress_every_s))) {
+            return;
+        }
+        stage_ = now_at;
+        last_told_ = now;
+        o_.progress(stage_, std::chrono::duration<double>(now - start_).count());
+    }
+    std::chrono::steady_clock::time_point start() const { return start_; }
+
+  private:
+    const ImageValidationOptions& o_;
+    std::chrono::steady_clock::time_point start_;
+    std::chrono::steady_clock::time_point last_told_;
+    std::string stage_;
+};
+
+// The image is only ever read: a copy-on-write overlay takes every write. Then the config
+// drive and the tools drive; the config drive's path.
+Expected<std::string> prepare_disks(const ImageValidationOptions& o, const std::string& dir) {
+    namespace fs = std::filesystem;
+    auto info = sys::run_program({"qemu-img", "info", "--output=json", o.image});
+    if (!info || info->exit_code != 0) {
+        return Error{o.image + ": qemu-img cannot read it" +
+                     (info ? ": " + info->output : ": " + info.error())};
+    }
+    const auto format = nlohmann::json::parse(info->output, nullptr, false);
+    if (format.is_discarded() || !format.contains("format")) {
+        return Error{o.image + ": qemu-img says nothing of its format"};
+    }
+    if (auto s = run({"qemu-img", "create", "-q", "-f", "qcow2", "-F",
+                      format["format"].get<std::string>(), "-b", fs::absolute(o.image).string(),
+                      dir + "/overlay.qcow2"});
+        !s) {
+        return s.failure();
+    }
+    auto config_drive = config_drive_for(o, dir);
+    if (!config_drive) {
+        return config_drive.failure();
+    }
+    if (auto s = make_tools_drive(o.bin_dir, dir + "/tools", dir + "/tools.iso"); !s) {
+        return s.failure();
+    }
+    return config_drive;
+}
+
+// The tenant network: a namespace with the tap device on both metadata addresses. One per
+// validation, also when one process runs several at once (one per thread).
+Expected<std::string> make_tenant_network(Teardown& teardown) {
+    const std::string netns = "cloudtime-validate-" + std::to_string(sys::process_id()) + "-" +
+                              std::to_string(sys::thread_id());
+    if (auto s = run({"ip", "netns", "add", netns}); !s) {
+        return s.failure();
+    }
+    teardown.netns(netns);
+    for (const auto& command : std::vector<std::vector<std::string>>{
+             {"ip", "-n", netns, "link", "set", "lo", "up"},
+             {"ip", "-n", netns, "tuntap", "add", "dev", "tap0", "mode", "tap"},
+             {"ip", "-n", netns, "addr", "add", std::string(kServedAddress) + "/16", "dev", "tap0"},
+             {"ip", "-n", netns, "addr", "add", "fe80::a9fe:a9fe/64", "dev", "tap0", "nodad"},
+             {"ip", "-n", netns, "link", "set", "tap0", "up"}}) {
+        if (auto s = run(command); !s) {
+            return s.failure();
+        }
+    }
+    return netns;
+}
+
+// cloudtimed in the namespace, as the tenant-network role serves an ovnmeta namespace: both
+// metadata addresses. Returns once its status socket answers (it answers once it serves) and
+// lists the address.
+Status start_cloudtimed(const ImageValidationOptions& o, const std::string& dir,
+                        const std::string& netns, Teardown& teardown, const Pause& pause) {
+    std::vector<std::string> cloudtimed = {"ip",
+                                           "netns",
+                                           "exec",
+                                           netns,
+                                           o.bin_dir + "/cloudtimed",
+                                           "--listen",
+                                           std::string(kServedAddress) + ":123",
+                                           "--listen",
+                                           "[fe80::a9fe:a9fe%tap0]:123",
+                                           "--status-socket",
+                                           dir + "/status.sock"};
+    if (!o.cloudtimed_config.empty()) {
+        cloudtimed.insert(cloudtimed.end(), {"--config", o.cloudtimed_config});
+    }
+    auto daemon = sys::spawn_program(cloudtimed, dir + "/cloudtimed.log");
+    if (!daemon) {
+        return daemon.failure();
+    }
+    teardown.child(*daemon);
+    for (int i = 0; !serves(dir + "/status.sock", std::string(kServedAddress) + ":123"); ++i) {
+        if (i >= 100 || sys::child_exited(*daemon)) {
+            return Error{"cloudtimed did not start: " + file_text(dir + "/cloudtimed.log")};
+        }
+        if (!pause(50)) {
+            return Error{"interrupted by a signal"};
+        }
+    }
+    return Done{};
+}
+
+// dnsmasq in the namespace, offering DHCP with the NTP option the config asks for.
+Status start_dnsmasq(const ImageValidationOptions& o, const std::string& dir,
+                     const std::string& netns, Teardown& teardown) {
+    if (auto s = sys::write_text_file(dir + "/dnsmasq-ntp.conf", o.dhcp_option_config); !s) {
+        return s;
+    }
+    auto dnsmasq = sys::spawn_program(
+        {"ip", "netns", "exec", netns, "dnsmasq", "--no-daemon", "--port=0",
+         "--conf-file=" + dir + "/dnsmasq-ntp.conf", "--interface=tap0", "--bind-interfaces",
+         "--dhcp-range=169.254.100.100,169.254.100.150,255.255.0.0,1h",
+         "--dhcp-leasefile=" + dir + "/dnsmasq.leases", "--pid-file=" + dir + "/dnsmasq.pid",
+         "--user=nobody", "--group=nogroup"},
+        dir + "/dnsmasq.log");
+    if (!dnsmasq) {
+        return dnsmasq.failure();
+    }
+    teardown.child(*dnsmasq);
+    return Done{};
+}
+
+// The guest booted: under KVM where /dev/kvm can run it (detected by the guest printing
+// anything at all), else under TCG. QEMU's pid; `accelerator` says which and why.
+Expected<pid_t> boot_guest(const ImageValidationOptions& o, const std::string& dir,
+                           const std::string& config_drive, const std::string& netns,
+                           Teardown& teardown, const Pause& pause, Progress& tell,
+                           std::string& accelerator) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    std::string why = "no /dev/kvm";
+    const std::string found_unusable = o.kvm ? o.kvm->unusable() : std::string();
+    if (!found_unusable.empty()) {
+        why = found_unusable + ", seen by an earlier guest of this run";
+    } else if (fs::exists("/dev/kvm", ec)) {
+        tell("trying KVM");
+        auto probe = start_qemu(o, dir, config_drive, netns, "kvm");
+        if (!probe) {
+            return probe.failure();
+        }
+        bool printed = false;
+        for (int i = 0; i < o.kvm_probe_s * 10 && !printed && !sys::child_exited(*probe); ++i) {
+            if (!pause(100)) {
+                sys::stop_child(*probe, 1000);
+                return Error{"interrupted by a signal"};
+            }
+            printed =
+                fs::exists(dir + "/console.log", ec) && fs::file_size(dir + "/console.log", ec) > 0;
+        }
+        if (printed) {
+            teardown.child(*probe);
+            accelerator = "kvm";
+            tell("booting under KVM");
+            return *probe;
+        }
+        sys::stop_child(*probe, 1000);
+        why = "KVM guest printed nothing in " + std::to_string(o.kvm_probe_s) + " s";
+        if (o.kvm) {
+            o.kvm->set_unusable(why);
+        }
+    }
+    tell("booting under TCG (" + why + ")");
+    auto started = start_qemu(o, dir, config_drive, netns, "tcg");
+    if (!started) {
+        return started.failure();
+    }
+    teardown.child(*started);
+    accelerator = "tcg (" + why + ")";
+    return *started;
+}
+
+// Reads the console until the check in the guest has finished, QEMU has ended, or the
+// validation's time is up; then what the console says.
+Expected<ImageValidation> watch_guest(const ImageValidationOptions& o, const std::string& dir,
+                                      pid_t qemu, const Pause& pause, Progress& tell) {
+    const auto deadline = tell.start() + std::chrono::seconds(o.timeout_s);
+    while (std::chrono::steady_clock::now() < deadline) {
+        const std::string console = file_text(dir + "/console.log");
+        tell(guest_stage(console));
+        if (check_finished(console) || (qemu != 0 && sys::child_exited(qemu))) {
+            break;
+        }
+        if (!pause(500)) {
+            return Error{"interrupted by a signal"};
+        }
+    }
+    ImageValidation v;
+    v.boot_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - tell.start()).count();
+    const std::string console = file_text(dir + "/console.log");
+    parse_console(console, v);
+    v.vendordata_log = vendordata_log(console);
+    if (!v.reached_check()) {
+        v.console_tail = tail_lines(console, 30) + file_text(dir + "/qemu.log");
+    }
+    return v;
+}
+
 }  // namespace
 
 Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
@@ -185,9 +404,7 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     if (!signals) {
         return signals.failure();
     }
-    const auto pause = [&](int ms) {
-        return !sys::wait_readable(signals->fd(), ms);  // false: a signal came
-    };
+    const Pause pause(*signals);
     std::error_code ec;
     if (!fs::is_regular_file(o.image, ec)) {
         return Error{o.image + ": not a file"};
@@ -211,175 +428,31 @@ Expected<ImageValidation> validate_image(const ImageValidationOptions& o) {
     } else {
         fs::create_directories(dir, ec);
     }
-    // The image is only ever read: a copy-on-write overlay takes every write.
-    auto info = sys::run_program({"qemu-img", "info", "--output=json", o.image});
-    if (!info || info->exit_code != 0) {
-        return Error{o.image + ": qemu-img cannot read it" +
-                     (info ? ": " + info->output : ": " + info.error())};
-    }
-    const auto format = nlohmann::json::parse(info->output, nullptr, false);
-    if (format.is_discarded() || !format.contains("format")) {
-        return Error{o.image + ": qemu-img says nothing of its format"};
-    }
-    if (auto s = run({"qemu-img", "create", "-q", "-f", "qcow2", "-F",
-                      format["format"].get<std::string>(), "-b", fs::absolute(o.image).string(),
-                      dir + "/overlay.qcow2"});
-        !s) {
-        return s.failure();
-    }
-    auto config_drive = config_drive_for(o, dir);
+    const auto config_drive = prepare_disks(o, dir);
     if (!config_drive) {
         return config_drive.failure();
     }
-    if (auto s = make_tools_drive(o.bin_dir, dir + "/tools", dir + "/tools.iso"); !s) {
+    const auto netns = make_tenant_network(teardown);
+    if (!netns) {
+        return netns.failure();
+    }
+    if (auto s = start_cloudtimed(o, dir, *netns, teardown, pause); !s) {
         return s.failure();
-    }
-    // The tenant network: a namespace with the tap device, cloudtimed on the metadata IP.
-    // One per validation, also when one process runs several at once (one per thread).
-    const std::string netns = "cloudtime-validate-" + std::to_string(sys::process_id()) + "-" +
-                              std::to_string(sys::thread_id());
-    if (auto s = run({"ip", "netns", "add", netns}); !s) {
-        return s.failure();
-    }
-    teardown.netns(netns);
-    for (const auto& command : std::vector<std::vector<std::string>>{
-             {"ip", "-n", netns, "link", "set", "lo", "up"},
-             {"ip", "-n", netns, "tuntap", "add", "dev", "tap0", "mode", "tap"},
-             {"ip", "-n", netns, "addr", "add", std::string(kServedAddress) + "/16", "dev", "tap0"},
-             {"ip", "-n", netns, "addr", "add", "fe80::a9fe:a9fe/64", "dev", "tap0", "nodad"},
-             {"ip", "-n", netns, "link", "set", "tap0", "up"}}) {
-        if (auto s = run(command); !s) {
-            return s.failure();
-        }
-    }
-    // As the tenant-network role serves an ovnmeta namespace: both metadata addresses.
-    std::vector<std::string> cloudtimed = {"ip",
-                                           "netns",
-                                           "exec",
-                                           netns,
-                                           o.bin_dir + "/cloudtimed",
-                                           "--listen",
-                                           std::string(kServedAddress) + ":123",
-                                           "--listen",
-                                           "[fe80::a9fe:a9fe%tap0]:123",
-                                           "--status-socket",
-                                           dir + "/status.sock"};
-    if (!o.cloudtimed_config.empty()) {
-        cloudtimed.insert(cloudtimed.end(), {"--config", o.cloudtimed_config});
-    }
-    auto daemon = sys::spawn_program(cloudtimed, dir + "/cloudtimed.log");
-    if (!daemon) {
-        return daemon.failure();
-    }
-    teardown.child(*daemon);
-    // Ready when its status socket answers (it answers once it serves) and lists the address.
-    for (int i = 0; !serves(dir + "/status.sock", std::string(kServedAddress) + ":123"); ++i) {
-        if (i >= 100 || sys::child_exited(*daemon)) {
-            return Error{"cloudtimed did not start: " + file_text(dir + "/cloudtimed.log")};
-        }
-        if (!pause(50)) {
-            return Error{"interrupted by a signal"};
-        }
     }
     if (!o.dhcp_option_config.empty()) {
-        if (auto s = sys::write_text_file(dir + "/dnsmasq-ntp.conf", o.dhcp_option_config); !s) {
+        if (auto s = start_dnsmasq(o, dir, *netns, teardown); !s) {
             return s.failure();
         }
-        auto dnsmasq = sys::spawn_program(
-            {"ip", "netns", "exec", netns, "dnsmasq", "--no-daemon", "--port=0",
-             "--conf-file=" + dir + "/dnsmasq-ntp.conf", "--interface=tap0", "--bind-interfaces",
-             "--dhcp-range=169.254.100.100,169.254.100.150,255.255.0.0,1h",
-             "--dhcp-leasefile=" + dir + "/dnsmasq.leases", "--pid-file=" + dir + "/dnsmasq.pid",
-             "--user=nobody", "--group=nogroup"},
-            dir + "/dnsmasq.log");
-        if (!dnsmasq) {
-            return dnsmasq.failure();
-        }
-        teardown.child(*dnsmasq);
     }
-
-    ImageValidation v;
-    const auto start = std::chrono::steady_clock::now();
-    std::string stage;
-    auto last_told = start;
-    const auto tell = [&](const std::string& now_at) {
-        const auto now = std::chrono::steady_clock::now();
-        if (!o.progress ||
-            (now_at == stage && now - last_told < std::chrono::seconds(o.progress_every_s))) {
-            return;
-        }
-        stage = now_at;
-        last_told = now;
-        o.progress(stage, std::chrono::duration<double>(now - start).count());
-    };
-    const auto deadline = start + std::chrono::seconds(o.timeout_s);
-    // KVM where /dev/kvm can run this guest: detected by the guest printing anything at all.
-    std::string accel = "tcg";
-    std::string why = "no /dev/kvm";
-    pid_t qemu = 0;
-    const std::string found_unusable = o.kvm ? o.kvm->unusable() : std::string();
-    if (!found_unusable.empty()) {
-        why = found_unusable + ", seen by an earlier guest of this run";
-    } else if (fs::exists("/dev/kvm", ec)) {
-        tell("trying KVM");
-        auto probe = start_qemu(o, dir, *config_drive, netns, "kvm");
-        if (!probe) {
-            return probe.failure();
-        }
-        bool printed = false;
-        for (int i = 0; i < o.kvm_probe_s * 10 && !printed && !sys::child_exited(*probe); ++i) {
-            if (!pause(100)) {
-                sys::stop_child(*probe, 1000);
-                return Error{"interrupted by a signal"};
-            }
-            printed =
-                fs::exists(dir + "/console.log", ec) && fs::file_size(dir + "/console.log", ec) > 0;
-        }
-        if (printed) {
-            accel = "kvm";
-            teardown.child(*probe);
-            qemu = *probe;
-        } else {
-            sys::stop_child(*probe, 1000);
-            why = "KVM guest printed nothing in " + std::to_string(o.kvm_probe_s) + " s";
-            if (o.kvm) {
-                o.kvm->set_unusable(why);
-            }
-        }
+    Progress tell(o);
+    std::string accelerator;
+    const auto qemu = boot_guest(o, dir, *config_drive, *netns, teardown, pause, tell, accelerator);
+    if (!qemu) {
+        return qemu.failure();
     }
-    if (accel == "tcg") {
-        tell("booting under TCG (" + why + ")");
-        auto started = start_qemu(o, dir, *config_drive, netns, "tcg");
-        if (!started) {
-            return started.failure();
-        }
-        qemu = *started;
-        teardown.child(qemu);
-        v.accelerator = "tcg (" + why + ")";
-    } else {
-        v.accelerator = "kvm";
-        tell("booting under KVM");
-    }
-    std::string console;
-    while (std::chrono::steady_clock::now() < deadline) {
-        console = file_text(dir + "/console.log");
-        tell(guest_stage(console));
-        if (check_finished(console)) {
-            break;
-        }
-        if (qemu != 0 && sys::child_exited(qemu)) {
-            break;
-        }
-        if (!pause(500)) {
-            return Error{"interrupted by a signal"};
-        }
-    }
-    v.boot_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    console = file_text(dir + "/console.log");
-    parse_console(console, v);
-    v.vendordata_log = vendordata_log(console);
-    if (!v.reached_check()) {
-        v.console_tail = tail_lines(console, 30) + file_text(dir + "/qemu.log");
+    auto v = watch_guest(o, dir, *qemu, pause, tell);
+    if (v) {
+        v->accelerator = accelerator;
     }
     return v;
 }

@@ -7,9 +7,10 @@
 
 namespace cloudtime::check {
 
-nlohmann::json vm_facts_json(const VmFacts& f) {
-    nlohmann::json out;
-    out["channels"] = nlohmann::json::array();
+namespace {
+
+nlohmann::json channels_json(const VmFacts& f) {
+    nlohmann::json out = nlohmann::json::array();
     for (const auto& c : f.channels) {
         nlohmann::json j = {{"kind", c.kind}, {"source", c.source}};
         if (c.servers) {
@@ -17,115 +18,137 @@ nlohmann::json vm_facts_json(const VmFacts& f) {
         } else {
             j["error"] = c.servers.error();
         }
-        out["channels"].push_back(j);
+        out.push_back(j);
     }
-    out["servers"] = nlohmann::json::array();
-    for (const auto& s : f.servers) {
-        nlohmann::json j = {
-            {"server", s.server}, {"found_by", s.found_by}, {"answered", s.answered()}};
-        if (!s.result) {
-            j["error"] = s.result.error();
-        } else {
-            j["address"] = s.result->server.to_string();
-            j["sent"] = s.result->sent;
-            j["lost"] = s.result->lost;
-            if (s.result->rejection) {
-                j["rejected"] = proto::reply_verdict_name(s.result->rejection->verdict);
-            }
-            if (s.result->summary) {
-                j["offset_s"] = s.result->summary->offset_s;
-                j["delay_s"] = s.result->summary->delay_s;
-                j["jitter_s"] = s.result->summary->jitter_s;
-                j["stratum"] = s.result->samples.back().header.stratum;
-            }
-            // Each answer, in the order asked: what a report plots.
-            j["samples"] = nlohmann::json::array();
-            for (const auto& sample : s.result->samples) {
-                j["samples"].push_back(
-                    {{"offset_s", sample.offset_s}, {"delay_s", sample.delay_s}});
-            }
-        }
-        out["servers"].push_back(j);
+    return out;
+}
+
+nlohmann::json server_json(const ServerMeasurement& s) {
+    nlohmann::json j = {{"server", s.server}, {"found_by", s.found_by}, {"answered", s.answered()}};
+    if (!s.result) {
+        j["error"] = s.result.error();
+        return j;
     }
+    j["address"] = s.result->server.to_string();
+    j["sent"] = s.result->sent;
+    j["lost"] = s.result->lost;
+    if (s.result->rejection) {
+        j["rejected"] = proto::reply_verdict_name(s.result->rejection->verdict);
+    }
+    if (s.result->summary) {
+        j["offset_s"] = s.result->summary->offset_s;
+        j["delay_s"] = s.result->summary->delay_s;
+        j["jitter_s"] = s.result->summary->jitter_s;
+        j["stratum"] = s.result->samples.back().header.stratum;
+    }
+    // Each answer, in the order asked: what a report plots.
+    j["samples"] = nlohmann::json::array();
+    for (const auto& sample : s.result->samples) {
+        j["samples"].push_back({{"offset_s", sample.offset_s}, {"delay_s", sample.delay_s}});
+    }
+    return j;
+}
+
+void add_ptp_json(nlohmann::json& out, const VmFacts& f) {
     out["ptp_clocks"] = nlohmann::json::array();
-    if (f.ptp) {
-        for (const auto& clock : *f.ptp) {
-            nlohmann::json j = {{"device", clock.info.device},
-                                {"clock_name", clock.info.clock_name}};
-            if (clock.offset) {
-                j["offset_s"] = clock.offset->offset_s;
-                j["method"] = clock.offset->method;
-            } else {
-                j["error"] = clock.offset.error();
-            }
-            out["ptp_clocks"].push_back(j);
-        }
-    } else {
+    if (!f.ptp) {
         out["ptp_error"] = f.ptp.error();
+        return;
     }
-    const auto& c = f.client;
+    for (const auto& clock : *f.ptp) {
+        nlohmann::json j = {{"device", clock.info.device}, {"clock_name", clock.info.clock_name}};
+        if (clock.offset) {
+            j["offset_s"] = clock.offset->offset_s;
+            j["method"] = clock.offset->method;
+        } else {
+            j["error"] = clock.offset.error();
+        }
+        out["ptp_clocks"].push_back(j);
+    }
+}
+
+nlohmann::json chrony_sources_json(const std::vector<proto::ChronySource>& sources) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& s : sources) {
+        out.push_back({{"address", chrony_source_name(s)},
+                       {"mode", s.mode == proto::ChronySourceMode::reference_clock ? "refclock"
+                                : s.mode == proto::ChronySourceMode::peer          ? "peer"
+                                                                                   : "server"},
+                       {"state", source_state_name(s.state)},
+                       {"symbol", std::string(1, source_state_symbol(s.state))},
+                       {"stratum", s.stratum},
+                       {"reachability", reachability_text(s.reachability)},
+                       {"latest_offset_s", s.latest_offset_s}});
+    }
+    return out;
+}
+
+nlohmann::json chrony_auth_json(const proto::ChronyAuthData& a) {
+    return {{"mode", a.mode == proto::ChronyAuthMode::nts         ? "nts"
+                     : a.mode == proto::ChronyAuthMode::symmetric ? "symmetric"
+                                                                  : "none"},
+            {"key_type", a.key_type},
+            {"key_length", a.key_length},
+            {"ke_attempts", a.ke_attempts},
+            {"last_ke_ago_s", a.last_ke_ago},
+            {"cookies", a.cookies},
+            {"cookie_length", a.cookie_length},
+            {"naks", a.naks}};
+}
+
+nlohmann::json client_json(const ClientFacts& c) {
     nlohmann::json client;
     client["kind"] = c.kind == ClientKind::chrony      ? "chrony"
                      : c.kind == ClientKind::timesyncd ? "systemd-timesyncd"
                                                        : "none";
-    if (c.kind == ClientKind::chrony) {
-        client["socket"] = c.chrony_socket;
-        if (c.chrony) {
-            client["stratum"] = c.chrony->stratum;
-            client["leap"] = static_cast<int>(c.chrony->leap);
-            client["last_offset_s"] = c.chrony->last_offset_s;
-            client["rms_offset_s"] = c.chrony->rms_offset_s;
-        } else {
-            client["error"] = c.chrony.error();
-        }
-        if (c.chrony_sources) {
-            nlohmann::json sources = nlohmann::json::array();
-            for (const auto& s : *c.chrony_sources) {
-                sources.push_back(
-                    {{"address", chrony_source_name(s)},
-                     {"mode", s.mode == proto::ChronySourceMode::reference_clock ? "refclock"
-                              : s.mode == proto::ChronySourceMode::peer          ? "peer"
-                                                                                 : "server"},
-                     {"state", source_state_name(s.state)},
-                     {"symbol", std::string(1, source_state_symbol(s.state))},
-                     {"stratum", s.stratum},
-                     {"reachability", reachability_text(s.reachability)},
-                     {"latest_offset_s", s.latest_offset_s}});
-            }
-            client["sources"] = sources;
-        } else {
-            client["sources_error"] = c.chrony_sources.error();
-        }
-        if (c.chrony_auth) {
-            const auto& a = *c.chrony_auth;
-            client["authdata"] = {
-                {"mode", a.mode == proto::ChronyAuthMode::nts         ? "nts"
-                         : a.mode == proto::ChronyAuthMode::symmetric ? "symmetric"
-                                                                      : "none"},
-                {"key_type", a.key_type},
-                {"key_length", a.key_length},
-                {"ke_attempts", a.ke_attempts},
-                {"last_ke_ago_s", a.last_ke_ago},
-                {"cookies", a.cookies},
-                {"cookie_length", a.cookie_length},
-                {"naks", a.naks}};
-        }
-    } else if (c.kind == ClientKind::timesyncd) {
+    if (c.kind == ClientKind::timesyncd) {
         client["synchronized"] = c.timesyncd_synchronized;
         client["servers"] = c.timesyncd_servers;
     }
-    out["client"] = client;
-    if (!f.opted_out.empty()) {
-        out["opted_out"] = f.opted_out;
+    if (c.kind != ClientKind::chrony) {
+        return client;
     }
-    if (!f.ptp_requested_by.empty()) {
-        out["ptp_requested_by"] = f.ptp_requested_by;
+    client["socket"] = c.chrony_socket;
+    if (c.chrony) {
+        client["stratum"] = c.chrony->stratum;
+        client["leap"] = static_cast<int>(c.chrony->leap);
+        client["last_offset_s"] = c.chrony->last_offset_s;
+        client["rms_offset_s"] = c.chrony->rms_offset_s;
+    } else {
+        client["error"] = c.chrony.error();
     }
-    if (!f.nts_requested_by.empty()) {
-        out["nts_requested_by"] = f.nts_requested_by;
+    if (c.chrony_sources) {
+        client["sources"] = chrony_sources_json(*c.chrony_sources);
+    } else {
+        client["sources_error"] = c.chrony_sources.error();
     }
-    if (!f.cloud_init_version.empty()) {
-        out["cloud_init_version"] = f.cloud_init_version;
+    if (c.chrony_auth) {
+        client["authdata"] = chrony_auth_json(*c.chrony_auth);
+    }
+    return client;
+}
+
+}  // namespace
+
+nlohmann::json vm_facts_json(const VmFacts& f) {
+    nlohmann::json out;
+    out["channels"] = channels_json(f);
+    out["servers"] = nlohmann::json::array();
+    for (const auto& s : f.servers) {
+        out["servers"].push_back(server_json(s));
+    }
+    add_ptp_json(out, f);
+    out["client"] = client_json(f.client);
+    // Where the guest was told what, and its cloud-init, when known.
+    const std::pair<const char*, const std::string*> known[] = {
+        {"opted_out", &f.opted_out},
+        {"ptp_requested_by", &f.ptp_requested_by},
+        {"nts_requested_by", &f.nts_requested_by},
+        {"cloud_init_version", &f.cloud_init_version}};
+    for (const auto& [key, text] : known) {
+        if (!text->empty()) {
+            out[key] = *text;
+        }
     }
     return out;
 }

@@ -4,7 +4,9 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/exit_codes.hpp"
 #include "config/config.hpp"
@@ -16,15 +18,10 @@
 
 namespace ct = cloudtime;
 
-int main(int argc, char** argv) {
-    // The vendordata endpoint's own process, started by cloudtimed itself (not for operators).
-    if (argc == 2 && std::string_view(argv[1]) == "--vendordata-process") {
-        return ct::daemon::run_vendordata_process();
-    }
-    CLI::App app{
-        "cloudtimed: serves this host's synchronized clock over NTP to the VMs of a cloud.\n"
-        "Without --config it runs on its embedded default (NTP on 127.0.0.1:11123)."};
-    app.set_version_flag("--version", std::string("cloudtimed ") + CLOUDTIME_VERSION);
+namespace {
+
+// The command line as given.
+struct Flags {
     std::string config_path;
     std::vector<std::string> listen;
     int threads = -1;
@@ -34,88 +31,121 @@ int main(int argc, char** argv) {
     bool check_only = false;
     bool print_default = false;
     ct::daemon::RunOptions run_options;
-    app.add_option("-c,--config", config_path, "TOML config file (default: the embedded one)")
+};
+
+void add_flags(CLI::App& app, Flags& f) {
+    app.set_version_flag("--version", std::string("cloudtimed ") + CLOUDTIME_VERSION);
+    app.add_option("-c,--config", f.config_path, "TOML config file (default: the embedded one)")
         ->check(CLI::ExistingFile);
-    app.add_option("-l,--listen", listen,
+    app.add_option("-l,--listen", f.listen,
                    "ADDR:PORT to serve NTP on, IPv6 as [ADDR]:PORT; repeatable; replaces "
                    "server.listen");
-    app.add_option("-t,--threads", threads,
+    app.add_option("-t,--threads", f.threads,
                    "worker threads, 0 = one per core; overrides "
                    "server.threads")
         ->check(CLI::Range(0, 1024));
-    app.add_option("--status-socket", status_socket,
+    app.add_option("--status-socket", f.status_socket,
                    "where `cloudtime status` asks (\"\" for none); overrides status.socket");
-    app.add_option("--runtime-directory", runtime_directory,
+    app.add_option("--runtime-directory", f.runtime_directory,
                    "absolute path of the runtime directory; overrides server.runtime_directory");
-    app.add_option("--log-level", log_level,
+    app.add_option("--log-level", f.log_level,
                    "trace, debug, info, warn, error, critical or off; overrides log.level");
-    app.add_flag("--check-config", check_only, "validate the configuration and exit");
-    app.add_flag("--print-default-config", print_default, "print the embedded default and exit");
+    app.add_flag("--check-config", f.check_only, "validate the configuration and exit");
+    app.add_flag("--print-default-config", f.print_default, "print the embedded default and exit");
     // For the test that proves the seccomp filter kills: not for operators, not in --help.
-    app.add_flag("--forbidden-call-after-start", run_options.forbidden_call_after_start)->group("");
+    app.add_flag("--forbidden-call-after-start", f.run_options.forbidden_call_after_start)
+        ->group("");
+}
+
+// The flags that replace config keys, checked: a bad one is a usage error before anything
+// is read.
+ct::Expected<ct::daemon::ConfigOverrides> overrides_from(const Flags& f) {
+    ct::daemon::ConfigOverrides overrides;
+    for (const auto& text : f.listen) {
+        auto address = ct::sys::parse_socket_address(text);
+        if (!address) {
+            return ct::Error{"--listen " + address.error()};
+        }
+        overrides.listen.push_back(*address);
+    }
+    overrides.status_socket = f.status_socket;
+    if (f.threads >= 0) {
+        overrides.threads = static_cast<unsigned>(f.threads);
+    }
+    if (!f.runtime_directory.empty()) {
+        if (f.runtime_directory.front() != '/') {
+            return ct::Error{"--runtime-directory must be an absolute path"};
+        }
+        overrides.runtime_directory = f.runtime_directory;
+    }
+    if (!f.log_level.empty()) {
+        if (spdlog::level::from_str(f.log_level) == spdlog::level::off && f.log_level != "off") {
+            return ct::Error{"--log-level '" + f.log_level + "' is not a log level"};
+        }
+        overrides.log_level = f.log_level;
+    }
+    return overrides;
+}
+
+// --check-config: what the start would refuse, refused now.
+int check_config(const ct::config::Config& config) {
+    auto ready = ct::daemon::preflight(config);
+    if (!ready) {
+        std::cerr << "cloudtimed: " << ready.error() << "\n";
+        return ct::cli::kExitConfig;
+    }
+    for (const auto& warning : ready->warnings) {
+        std::cerr << "cloudtimed: warning: " << warning << "\n";
+    }
+    std::cout << "configuration OK\n";
+    return ct::cli::kExitOk;
+}
+
+void start_logging(const std::string& level) {
+    auto logger = spdlog::stderr_color_mt("cloudtimed");
+    spdlog::set_default_logger(logger);
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+    spdlog::set_level(spdlog::level::from_str(level));
+    spdlog::flush_on(spdlog::level::info);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // The vendordata endpoint's own process, started by cloudtimed itself (not for operators).
+    if (argc == 2 && std::string_view(argv[1]) == "--vendordata-process") {
+        return ct::daemon::run_vendordata_process();
+    }
+    CLI::App app{
+        "cloudtimed: serves this host's synchronized clock over NTP to the VMs of a cloud.\n"
+        "Without --config it runs on its embedded default (NTP on 127.0.0.1:11123)."};
+    Flags flags;
+    add_flags(app, flags);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         const int rc = app.exit(e);
         return rc == 0 ? ct::cli::kExitOk : ct::cli::kExitUsage;
     }
-    if (print_default) {
+    if (flags.print_default) {
         std::cout << ct::config::default_config_text();
         return ct::cli::kExitOk;
     }
-
-    ct::daemon::ConfigOverrides overrides;
-    for (const auto& text : listen) {
-        auto address = ct::sys::parse_socket_address(text);
-        if (!address) {
-            std::cerr << "cloudtimed: --listen " << address.error() << "\n";
-            return ct::cli::kExitUsage;
-        }
-        overrides.listen.push_back(*address);
+    auto overrides = overrides_from(flags);
+    if (!overrides) {
+        std::cerr << "cloudtimed: " << overrides.error() << "\n";
+        return ct::cli::kExitUsage;
     }
-    overrides.status_socket = status_socket;
-    if (threads >= 0) {
-        overrides.threads = static_cast<unsigned>(threads);
-    }
-    if (!runtime_directory.empty()) {
-        if (runtime_directory.front() != '/') {
-            std::cerr << "cloudtimed: --runtime-directory must be an absolute path\n";
-            return ct::cli::kExitUsage;
-        }
-        overrides.runtime_directory = runtime_directory;
-    }
-    if (!log_level.empty()) {
-        if (spdlog::level::from_str(log_level) == spdlog::level::off && log_level != "off") {
-            std::cerr << "cloudtimed: --log-level '" << log_level << "' is not a log level\n";
-            return ct::cli::kExitUsage;
-        }
-        overrides.log_level = log_level;
-    }
-    const ct::daemon::ConfigLoader loader(config_path, std::move(overrides));
+    const ct::daemon::ConfigLoader loader(flags.config_path, std::move(overrides).value());
     auto loaded = loader.load();
     if (!loaded) {
         std::cerr << "cloudtimed: " << loaded.error() << "\n";
         return ct::cli::kExitConfig;
     }
-    const auto& config = loaded->config;
-    if (check_only) {
-        auto ready = ct::daemon::preflight(config);
-        if (!ready) {
-            std::cerr << "cloudtimed: " << ready.error() << "\n";
-            return ct::cli::kExitConfig;
-        }
-        for (const auto& warning : ready->warnings) {
-            std::cerr << "cloudtimed: warning: " << warning << "\n";
-        }
-        std::cout << "configuration OK\n";
-        return ct::cli::kExitOk;
+    if (flags.check_only) {
+        return check_config(loaded->config);
     }
-
-    auto logger = spdlog::stderr_color_mt("cloudtimed");
-    spdlog::set_default_logger(logger);
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
-    spdlog::set_level(spdlog::level::from_str(config.log_level));
-    spdlog::flush_on(spdlog::level::info);
+    start_logging(loaded->config.log_level);
     spdlog::info("cloudtimed {} starting ({})", CLOUDTIME_VERSION, loader.origin());
-    return ct::daemon::run(loader, std::move(loaded).value(), run_options);
+    return ct::daemon::run(loader, std::move(loaded).value(), flags.run_options);
 }

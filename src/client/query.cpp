@@ -38,27 +38,56 @@ struct Outcome {
 // How long the kernel may take to stamp our request before T1 falls back to our reading.
 constexpr int kStampWaitMs = 10;
 
+// The request: basic (a random nonce as its transmit time) or interleaved (naming the previous
+// exchange), with NTS fields when there is a session. Its length.
+Expected<std::size_t> write_request(std::span<std::uint8_t> packet, std::uint64_t nonce,
+                                    const std::optional<Previous>& previous, NtsSession* nts,
+                                    NtsRequestState& nts_state) {
+    const auto header_only = previous
+                                 ? proto::make_interleaved_request(nonce, previous->server_receive,
+                                                                   proto::to_ntp(previous->t4))
+                                 : proto::make_client_request(nonce);
+    std::copy(header_only.begin(), header_only.end(), packet.begin());
+    if (nts == nullptr) {
+        return header_only.size();
+    }
+    return add_nts_fields(*nts, nts_state, packet);
+}
+
+// What a verified reply to the request sent at `t1` (`kernel_t1` by the kernel's stamp) gives:
+// a sample of this exchange, or in interleaved mode of the previous one, completed by it.
+Outcome sample_of(const proto::Header& header, bool interleaved, int unauthenticated,
+                  const std::optional<Previous>& previous, proto::UnixTime t1,
+                  std::optional<proto::UnixTime> kernel_t1, const sys::Datagram& datagram,
+                  std::int8_t client_precision, const QueryOptions& options) {
+    Outcome outcome{Outcome::sample, unauthenticated, {}, interleaved, {}, std::nullopt};
+    if (interleaved) {
+        // The previous exchange, whole: its T1, T2 and T4, and its T3 from this reply.
+        proto::Header completed = header;
+        completed.receive = previous->server_receive;
+        outcome.value = proto::make_sample(completed, previous->t1, previous->t4, client_precision);
+    } else {
+        outcome.value = proto::make_sample(header, t1, datagram.kernel_receive, client_precision);
+    }
+    if (options.interleaved) {
+        outcome.next = Previous{header.receive, kernel_t1.value_or(t1), kernel_t1.has_value(),
+                                datagram.kernel_receive};
+    }
+    return outcome;
+}
+
 Expected<Outcome> exchange(const sys::UdpSocket& socket, double timeout_s,
                            std::int8_t client_precision, const QueryOptions& options,
                            const std::optional<Previous>& previous, std::uint32_t& stamps,
                            NtsSession* nts) {
     const std::uint64_t nonce = random_u64();
-    const auto header_only = previous
-                                 ? proto::make_interleaved_request(nonce, previous->server_receive,
-                                                                   proto::to_ntp(previous->t4))
-                                 : proto::make_client_request(nonce);
     std::array<std::uint8_t, 1024> packet{};
-    std::copy(header_only.begin(), header_only.end(), packet.begin());
-    std::size_t length = header_only.size();
     NtsRequestState nts_state;
-    if (nts != nullptr) {
-        auto added = add_nts_fields(*nts, nts_state, packet);
-        if (!added) {
-            return added.failure();
-        }
-        length = *added;
+    const auto length = write_request(packet, nonce, previous, nts, nts_state);
+    if (!length) {
+        return length.failure();
     }
-    const std::span<const std::uint8_t> request(packet.data(), length);
+    const std::span<const std::uint8_t> request(packet.data(), *length);
     const proto::NtpTimestamp interleaved_origin =
         previous ? proto::to_ntp(previous->t4) : proto::NtpTimestamp{};
     const proto::UnixTime t1 = sys::realtime_now();
@@ -115,22 +144,8 @@ Expected<Outcome> exchange(const sys::UdpSocket& socket, double timeout_s,
             return Outcome{Outcome::rejected,           unauthenticated, {}, false,
                            Rejection{verdict, *header}, std::nullopt};
         }
-        Outcome outcome{Outcome::sample, unauthenticated, {}, interleaved, {}, std::nullopt};
-        if (interleaved) {
-            // The previous exchange, whole: its T1, T2 and T4, and its T3 from this reply.
-            proto::Header completed = *header;
-            completed.receive = previous->server_receive;
-            outcome.value =
-                proto::make_sample(completed, previous->t1, previous->t4, client_precision);
-        } else {
-            outcome.value =
-                proto::make_sample(*header, t1, datagram.kernel_receive, client_precision);
-        }
-        if (options.interleaved) {
-            outcome.next = Previous{header->receive, kernel_t1.value_or(t1), kernel_t1.has_value(),
-                                    datagram.kernel_receive};
-        }
-        return outcome;
+        return sample_of(*header, interleaved, unauthenticated, previous, t1, kernel_t1, datagram,
+                         client_precision, options);
     }
 }
 

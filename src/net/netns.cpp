@@ -148,6 +148,46 @@ Status send_to_kernel(int fd, std::span<const char> request) {
     }
     return Done{};
 }
+// One RTM_NEWADDR message (its header included): the address, when it carries our mark.
+std::optional<MarkedAddress> marked_address(std::span<const char> message_bytes) {
+    if (message_bytes.size() < NLMSG_LENGTH(sizeof(ifaddrmsg))) {
+        return std::nullopt;
+    }
+    ifaddrmsg message{};
+    std::memcpy(&message, message_bytes.data() + NLMSG_LENGTH(0), sizeof(message));
+    std::optional<SocketAddress> address;
+    bool ours = false;
+    const std::size_t end = message_bytes.size();
+    for (std::size_t a = NLMSG_LENGTH(sizeof(ifaddrmsg)); a + sizeof(rtattr) <= end;) {
+        rtattr attribute{};
+        std::memcpy(&attribute, message_bytes.data() + a, sizeof(attribute));
+        if (attribute.rta_len < sizeof(rtattr) || a + attribute.rta_len > end) {
+            break;
+        }
+        const char* value = message_bytes.data() + a + RTA_LENGTH(0);
+        const std::size_t size = attribute.rta_len - RTA_LENGTH(0);
+        if (attribute.rta_type == IFA_PROTO && size >= 1) {
+            ours = static_cast<std::uint8_t>(value[0]) == kAddressProtocol;
+        } else if (attribute.rta_type == IFA_ADDRESS && message.ifa_family == AF_INET6 &&
+                   size == 16) {
+            std::array<std::uint8_t, 16> octets{};
+            std::memcpy(octets.data(), value, 16);
+            address = SocketAddress::from_ipv6_octets(octets, 0);
+        } else if (attribute.rta_type == IFA_LOCAL && message.ifa_family == AF_INET && size == 4) {
+            sockaddr_in v4{};
+            v4.sin_family = AF_INET;
+            std::memcpy(&v4.sin_addr, value, 4);
+            address =
+                SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&v4), sizeof(v4));
+        }
+        a += RTA_ALIGN(attribute.rta_len);
+    }
+    if (!ours || !address) {
+        return std::nullopt;
+    }
+    return MarkedAddress{*address, message.ifa_prefixlen, message.ifa_index};
+}
+
 }  // namespace
 
 Status change_address(bool add, const SocketAddress& address, std::uint8_t prefix_length,
@@ -235,41 +275,10 @@ Expected<std::vector<MarkedAddress>> addresses_marked_ours() {
             if (header.nlmsg_type == NLMSG_ERROR) {
                 return Error{"rtnetlink: the address list was refused"};
             }
-            if (header.nlmsg_type == RTM_NEWADDR &&
-                header.nlmsg_len >= NLMSG_LENGTH(sizeof(ifaddrmsg))) {
-                ifaddrmsg message{};
-                std::memcpy(&message, buffer.data() + at + NLMSG_LENGTH(0), sizeof(message));
-                std::optional<SocketAddress> address;
-                bool ours = false;
-                const std::size_t end = at + header.nlmsg_len;
-                for (std::size_t a = at + NLMSG_LENGTH(sizeof(ifaddrmsg));
-                     a + sizeof(rtattr) <= end;) {
-                    rtattr attribute{};
-                    std::memcpy(&attribute, buffer.data() + a, sizeof(attribute));
-                    if (attribute.rta_len < sizeof(rtattr) || a + attribute.rta_len > end) {
-                        break;
-                    }
-                    const char* value = buffer.data() + a + RTA_LENGTH(0);
-                    const std::size_t size = attribute.rta_len - RTA_LENGTH(0);
-                    if (attribute.rta_type == IFA_PROTO && size >= 1) {
-                        ours = static_cast<std::uint8_t>(value[0]) == kAddressProtocol;
-                    } else if (attribute.rta_type == IFA_ADDRESS &&
-                               message.ifa_family == AF_INET6 && size == 16) {
-                        std::array<std::uint8_t, 16> octets{};
-                        std::memcpy(octets.data(), value, 16);
-                        address = SocketAddress::from_ipv6_octets(octets, 0);
-                    } else if (attribute.rta_type == IFA_LOCAL && message.ifa_family == AF_INET &&
-                               size == 4) {
-                        sockaddr_in v4{};
-                        v4.sin_family = AF_INET;
-                        std::memcpy(&v4.sin_addr, value, 4);
-                        address = SocketAddress::from_sockaddr(
-                            reinterpret_cast<const sockaddr*>(&v4), sizeof(v4));
-                    }
-                    a += RTA_ALIGN(attribute.rta_len);
-                }
-                if (ours && address) {
-                    marked.push_back({*address, message.ifa_prefixlen, message.ifa_index});
+            if (header.nlmsg_type == RTM_NEWADDR) {
+                if (auto address = marked_address(
+                        std::span<const char>(buffer.data() + at, header.nlmsg_len))) {
+                    marked.push_back(*address);
                 }
             }
             const std::size_t step = std::min<std::size_t>(NLMSG_ALIGN(header.nlmsg_len), left);

@@ -71,6 +71,73 @@ struct EtcdClient::Call {
 
 namespace {
 
+http::request<http::string_body> post_request(const Endpoint& endpoint, const std::string& path,
+                                              const std::string& body) {
+    http::request<http::string_body> request{http::verb::post, path, 11};
+    request.set(http::field::host, endpoint.host);
+    request.set(http::field::content_type, "application/json");
+    request.body() = body;
+    request.prepare_payload();
+    return request;
+}
+
+// Checks `stop` every kStopCheck while an exchange runs, and cancels it when set.
+class StopWatch {
+  public:
+    StopWatch(net::io_context& io, const std::atomic<bool>* stop, std::function<void()> cancel)
+        : timer_(io), stop_(stop), cancel_(std::move(cancel)) {
+        if (stop_ != nullptr) {
+            arm();
+        }
+    }
+    // The exchange ended: a check already due must not arm another (io.run() would never
+    // return).
+    void end() {
+        ended_ = true;
+        timer_.cancel();
+    }
+
+  private:
+    void arm() {
+        timer_.expires_after(kStopCheck);
+        timer_.async_wait([this](beast::error_code e) {
+            if (e || ended_) {
+                return;
+            }
+            if (stop_->load()) {
+                cancel_();
+                return;
+            }
+            arm();
+        });
+    }
+    net::steady_timer timer_;
+    const std::atomic<bool>* stop_;
+    std::function<void()> cancel_;
+    bool ended_ = false;
+};
+
+// What an exchange that ended at `stage` with `ec` returns.
+Expected<std::string> exchange_outcome(const EtcdClient::Call& call, bool sent,
+                                       const beast::error_code& ec, const char* stage,
+                                       const http::response<http::string_body>& response,
+                                       std::string streamed) {
+    if (call.finished) {
+        return streamed;
+    }
+    if (call.done && sent && (ec == beast::error::timeout || ec == net::error::operation_aborted)) {
+        return std::string();  // waited the whole time, or asked to stop: no change
+    }
+    if (ec) {
+        return Error{std::string(stage) + ": " + describe(ec, call.timeout)};
+    }
+    if (response.result() != http::status::ok) {
+        return Error{"HTTP " + std::to_string(response.result_int()) + ": " +
+                     response.body().substr(0, 200)};
+    }
+    return call.done ? streamed : response.body();
+}
+
 // One POST over `stream` (connected or not yet), run on `io` to its end.
 template <typename Stream>
 Expected<std::string> exchange(
@@ -79,11 +146,7 @@ Expected<std::string> exchange(
     const std::function<void(std::function<void(beast::error_code)>)>& handshake) {
     auto& lowest = beast::get_lowest_layer(stream);
     lowest.expires_after(call.timeout);
-    http::request<http::string_body> request{http::verb::post, path, 11};
-    request.set(http::field::host, endpoint.host);
-    request.set(http::field::content_type, "application/json");
-    request.body() = body;
-    request.prepare_payload();
+    auto request = post_request(endpoint, path, body);
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(kMaxAnswer);
@@ -101,30 +164,8 @@ Expected<std::string> exchange(
     if (call.done) {
         parser.on_chunk_body(on_chunk);
     }
-    net::steady_timer stopper(io);
-    // Set when the exchange ended: a check already due when it ended must not arm another
-    // (io.run() would never return).
-    bool ended = false;
-    const auto end = [&] {
-        ended = true;
-        stopper.cancel();
-    };
-    std::function<void()> watch_stop = [&] {
-        stopper.expires_after(kStopCheck);
-        stopper.async_wait([&](beast::error_code e) {
-            if (e || ended) {
-                return;
-            }
-            if (call.stop != nullptr && call.stop->load()) {
-                cancel();
-                return;
-            }
-            watch_stop();
-        });
-    };
-    if (call.stop != nullptr) {
-        watch_stop();
-    }
+    StopWatch watch(io, call.stop, cancel);
+    const auto end = [&watch] { watch.end(); };
     beast::error_code ec;
     const char* stage = "cannot connect";
     bool sent = false;
@@ -158,21 +199,7 @@ Expected<std::string> exchange(
                              });
                          });
     io.run();
-    if (call.finished) {
-        return streamed;
-    }
-    if (call.done && sent && (ec == beast::error::timeout || ec == net::error::operation_aborted)) {
-        return std::string();  // waited the whole time, or asked to stop: no change
-    }
-    if (ec) {
-        return Error{std::string(stage) + ": " + describe(ec, call.timeout)};
-    }
-    const auto& response = parser.get();
-    if (response.result() != http::status::ok) {
-        return Error{"HTTP " + std::to_string(response.result_int()) + ": " +
-                     response.body().substr(0, 200)};
-    }
-    return call.done ? streamed : response.body();
+    return exchange_outcome(call, sent, ec, stage, parser.get(), std::move(streamed));
 }
 
 }  // namespace

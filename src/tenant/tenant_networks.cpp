@@ -98,99 +98,109 @@ void TenantNetworks::attach(const std::string& name) {
         attach_router(name, path);
         return;
     }
-    Attached* entry = &attached_[name];  // std::map: the element stays where it is
+    Attached& entry = attached_[name];  // std::map: the element stays where it is
+    hand_over(name, entry, open_inside(name, path, entry, unbound(entry)));
+}
+
+std::vector<sys::SocketAddress> TenantNetworks::unbound(const Attached& entry) const {
     std::vector<sys::SocketAddress> wanted;
     std::vector<sys::SocketAddress> all = options_.addresses;
     all.insert(all.end(), options_.managed.begin(), options_.managed.end());
     for (const auto& address : all) {
-        const bool bound =
-            std::any_of(entry->bound.begin(), entry->bound.end(),
-                        [&](const auto& b) { return same_endpoint(b.address, address); });
+        const bool bound = std::any_of(entry.bound.begin(), entry.bound.end(), [&](const auto& b) {
+            return same_endpoint(b.address, address);
+        });
         if (!bound) {
             wanted.push_back(address);
         }
     }
-    // Labels are made inside the namespace: a link-local address's scope is named by its
-    // interface there, not by whatever holds that index in our own namespace.
-    struct Opened {
-        sys::UdpSocket socket;
-        std::string label;
-        sys::UniqueFd ke_listener;  // NTS-KE beside it, when asked for and possible
-    };
-    std::vector<Opened> opened;
-    std::vector<std::string> ke_problems;
-    std::vector<std::string> missing;
-    {
-        auto scope = sys::NamespaceScope::enter(path);
-        if (!scope) {
-            // Between `ip netns add` creating the file and mounting the namespace on it.
-            missing.push_back(scope.error());
+    return wanted;
+}
+
+TenantNetworks::Opening TenantNetworks::open_inside(const std::string& name,
+                                                    const std::string& path, Attached& entry,
+                                                    const std::vector<sys::SocketAddress>& wanted) {
+    Opening opening;
+    auto scope = sys::NamespaceScope::enter(path);
+    if (!scope) {
+        // Between `ip netns add` creating the file and mounting the namespace on it.
+        opening.missing.push_back(scope.error());
+        return opening;
+    }
+    if (!entry.entered) {
+        entry.entered = true;
+        reclaim_leftovers(name, options_, entry.added);
+        auto events = sys::open_address_events();
+        if (events) {
+            entry.address_events = std::move(events).value();
         } else {
-            if (!entry->entered) {
-                entry->entered = true;
-                reclaim_leftovers(name, options_, entry->added);
-                auto events = sys::open_address_events();
-                if (events) {
-                    entry->address_events = std::move(events).value();
-                } else {
-                    spdlog::warn("tenant network {}: {}; its addresses are not followed", name,
-                                 events.error());
-                }
-            }
-            auto found = sys::find_local_addresses(wanted);
-            if (!found) {
-                missing.push_back(found.error());
-            } else if (add_managed(name, options_, *found, entry->added)) {
-                found = sys::find_local_addresses(wanted);
-            }
-            std::vector<sys::SocketAddress> present;
-            for (const auto& local : found ? *found : std::vector<sys::LocalAddress>{}) {
-                present.push_back(local.address);
-            }
-            for (const auto& address : wanted) {
-                const auto it = std::find_if(present.begin(), present.end(), [&](const auto& f) {
-                    return f.mapped_octets() == address.mapped_octets();
-                });
-                if (it == present.end()) {
-                    missing.push_back(address.to_string());
-                    continue;
-                }
-                auto socket = sys::UdpSocket::bind(*it, {.reuse_port = false,
-                                                         .nonblocking = true,
-                                                         .receive_buffer = options_.receive_buffer,
-                                                         .transmit_timestamps = true});
-                if (!socket) {
-                    missing.push_back(it->to_string() + " (" + socket.error() + ")");
-                    continue;
-                }
-                opened.push_back({std::move(socket).value(), it->to_string(), {}});
-                if (options_.nts_ke_port != 0) {
-                    sys::SocketAddress ke = *it;
-                    ke.set_port(options_.nts_ke_port);
-                    auto listener = sys::listen_tcp(ke, kKeBacklog);
-                    if (listener) {
-                        opened.back().ke_listener = std::move(listener).value();
-                    } else {
-                        ke_problems.push_back(ke.to_string() + " (" + listener.error() + ")");
-                    }
-                }
-            }
+            spdlog::warn("tenant network {}: {}; its addresses are not followed", name,
+                         events.error());
         }
-    }  // back in our own namespace before anything else
+    }
+    auto found = sys::find_local_addresses(wanted);
+    if (!found) {
+        opening.missing.push_back(found.error());
+    } else if (add_managed(name, options_, *found, entry.added)) {
+        found = sys::find_local_addresses(wanted);
+    }
+    std::vector<sys::SocketAddress> present;
+    for (const auto& local : found ? *found : std::vector<sys::LocalAddress>{}) {
+        present.push_back(local.address);
+    }
+    for (const auto& address : wanted) {
+        const auto it = std::find_if(present.begin(), present.end(), [&](const auto& f) {
+            return f.mapped_octets() == address.mapped_octets();
+        });
+        if (it == present.end()) {
+            opening.missing.push_back(address.to_string());
+        } else {
+            open_one(*it, opening);
+        }
+    }
+    return opening;  // and, with `scope`, back in our own namespace before anything else
+}
+
+void TenantNetworks::open_one(const sys::SocketAddress& address, Opening& into) const {
+    auto socket = sys::UdpSocket::bind(address, {.reuse_port = false,
+                                                 .nonblocking = true,
+                                                 .receive_buffer = options_.receive_buffer,
+                                                 .transmit_timestamps = true});
+    if (!socket) {
+        into.missing.push_back(address.to_string() + " (" + socket.error() + ")");
+        return;
+    }
+    into.opened.push_back({std::move(socket).value(), address.to_string(), {}});
+    if (options_.nts_ke_port == 0) {
+        return;
+    }
+    sys::SocketAddress ke = address;
+    ke.set_port(options_.nts_ke_port);
+    auto listener = sys::listen_tcp(ke, kKeBacklog);
+    if (listener) {
+        into.opened.back().ke_listener = std::move(listener).value();
+    } else {
+        into.ke_problems.push_back(ke.to_string() + " (" + listener.error() + ")");
+    }
+}
+
+void TenantNetworks::hand_over(const std::string& name, Attached& entry, Opening opening) {
     std::vector<std::string> added;
-    for (auto& [socket, label, ke_listener] : opened) {
-        entry->bound.push_back({socket.local_address(), label});
+    for (auto& [socket, label, ke_listener] : opening.opened) {
+        entry.bound.push_back({socket.local_address(), label});
         added.push_back(label);
         sink_.attached(name, label, std::move(socket));
         if (ke_listener.valid()) {
             sink_.attached_ke(name, label, std::move(ke_listener));
         }
     }
+    const auto& ke_problems = opening.ke_problems;
     if (!ke_problems.empty()) {  // NTP is served there all the same
         spdlog::warn("tenant network {}: no NTS-KE on {}", name, join(ke_problems));
     }
-    const bool was_missing = !entry->missing.empty();
-    set_missing(name, *entry, missing);
+    const bool was_missing = !entry.missing.empty();
+    const std::vector<std::string> missing = opening.missing;
+    set_missing(name, entry, std::move(opening.missing));
     if (!added.empty()) {
         spdlog::info("tenant network {}: serving NTP on {}{}{}", name, join(added),
                      options_.nts_ke_port != 0 && ke_problems.size() < added.size()
@@ -358,6 +368,37 @@ void TenantNetworks::reconcile_now() {
     }
 }
 
+bool TenantNetworks::follow_changes(sys::DirectoryWatch& watch) {
+    auto changes = watch.read_changes();
+    if (!changes) {
+        spdlog::warn("tenant networks: {}; listing {} again", changes.error(), options_.netns_dir);
+        return false;
+    }
+    for (const auto& change : *changes) {
+        if (!followed(change.name)) {
+            continue;
+        }
+        if (change.added) {
+            attach(change.name);
+        } else {
+            detach(change.name);
+        }
+    }
+    return true;
+}
+
+void TenantNetworks::retry_unentered() {
+    std::vector<std::string> retry;
+    for (const auto& [name, entry] : attached_) {
+        if (!entry.entered) {
+            retry.push_back(name);
+        }
+    }
+    for (const auto& name : retry) {
+        attach(name);
+    }
+}
+
 void TenantNetworks::run() {
     std::optional<sys::DirectoryWatch> watch;
     bool directory_warned = false;
@@ -407,25 +448,10 @@ void TenantNetworks::run() {
         if (readable[0]) {
             wakeup_.drain();
         }
-        if (watch && readable[1]) {
-            auto changes = watch->read_changes();
-            if (!changes) {
-                spdlog::warn("tenant networks: {}; listing {} again", changes.error(),
-                             options_.netns_dir);
-                watch.reset();
-                need_reconcile = true;
-                continue;
-            }
-            for (const auto& change : *changes) {
-                if (!followed(change.name)) {
-                    continue;
-                }
-                if (change.added) {
-                    attach(change.name);
-                } else {
-                    detach(change.name);
-                }
-            }
+        if (watch && readable[1] && !follow_changes(*watch)) {
+            watch.reset();
+            need_reconcile = true;
+            continue;
         }
         for (std::size_t i = 0; i < watched.size(); ++i) {
             if (!readable[i + 2]) {
@@ -437,15 +463,7 @@ void TenantNetworks::run() {
             }
         }
         if (unentered) {
-            std::vector<std::string> retry;
-            for (const auto& [name, entry] : attached_) {
-                if (!entry.entered) {
-                    retry.push_back(name);
-                }
-            }
-            for (const auto& name : retry) {
-                attach(name);
-            }
+            retry_unentered();
         }
     }
     while (!attached_.empty()) {

@@ -16,6 +16,8 @@
 
 #include "net/netns.hpp"
 #include "net/socket_address.hpp"
+#include "net/udp_socket.hpp"
+#include "sys/directory_watch.hpp"
 #include "sys/fd.hpp"
 #include "sys/wakeup.hpp"
 #include "tenant/router_redirect.hpp"
@@ -78,6 +80,10 @@ class TenantNetworks {
 
     TenantNetworks(TenantNetworkOptions options, TenantSink& sink, sys::Wakeup wakeup);
     void run();
+    // The namespaces the watch saw come and go, attached or detached; false when the watch
+    // failed (the directory is then listed again).
+    bool follow_changes(sys::DirectoryWatch& watch);
+    void retry_unentered();  // namespaces that could not be entered yet
     bool followed(const std::string& name) const;
     void reconcile_now();
     // On the follower thread: namespaces no longer followed, or whose directory, receive
@@ -87,7 +93,28 @@ class TenantNetworks {
     void apply_options(TenantNetworkOptions next);
     void drop_unconfigured(const std::string& name, Attached& entry);
     std::optional<TenantNetworkOptions> take_pending();
+    // What attaching a namespace opened inside it (labels are made there: a link-local
+    // address's scope is named by its interface there, not by whatever holds that index in
+    // our own namespace), and what it could not.
+    struct Opened {
+        sys::UdpSocket socket;
+        std::string label;
+        sys::UniqueFd ke_listener;  // NTS-KE beside it, when asked for and possible
+    };
+    struct Opening {
+        std::vector<Opened> opened;
+        std::vector<std::string> ke_problems;
+        std::vector<std::string> missing;
+    };
     void attach(const std::string& name);
+    std::vector<sys::SocketAddress> unbound(const Attached& entry) const;
+    // Inside the namespace at `path`: its leftovers reclaimed and its address events opened
+    // the first time, the managed addresses added, a socket for each address in `wanted`.
+    Opening open_inside(const std::string& name, const std::string& path, Attached& entry,
+                        const std::vector<sys::SocketAddress>& wanted);
+    void open_one(const sys::SocketAddress& address, Opening& into) const;
+    // Back in our own namespace: the sockets to the sink, and the log line.
+    void hand_over(const std::string& name, Attached& entry, Opening opening);
     void attach_router(const std::string& name, const std::string& path);
     void detach(const std::string& name);
     // What the namespace still misses (nothing: served whole), told to the sink on a change.

@@ -25,16 +25,10 @@ std::string tls_reason(const beast::error_code& ec) {
     return ec.message();
 }
 
-}  // namespace
-
-Expected<std::vector<std::uint8_t>> tls_client_exchange(
-    const SocketAddress& server, const TlsClientOptions& options,
-    std::span<const std::uint8_t> request,
-    const std::function<bool(std::span<const std::uint8_t>)>& complete,
-    const std::function<void(const TlsKeyExporter&)>& on_session) {
+// TLS 1.3 only, verifying the server against the CA file (or the system's).
+Expected<ssl::context> client_context(const TlsClientOptions& options) {
     ssl::context context(ssl::context::tls_client);
-    SSL_CTX* native = context.native_handle();
-    SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION);
+    SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_3_VERSION);
     beast::error_code ec;
     if (options.ca_file.empty()) {
         context.set_default_verify_paths(ec);
@@ -45,10 +39,12 @@ Expected<std::vector<std::uint8_t>> tls_client_exchange(
         return Error{"cannot read the CA certificates " + options.ca_file + ": " + ec.message()};
     }
     context.set_verify_mode(ssl::verify_peer);
-    net::io_context io;
-    beast::ssl_stream<beast::tcp_stream> stream(io, context);
-    SSL* ssl = stream.native_handle();
-    // The certificate must name what was asked for: an IP address, or a host name.
+    return context;
+}
+
+// The certificate must name what was asked for (an IP address, or a host name, then sent as
+// SNI too), and the server must agree to the ALPN protocol.
+void name_the_server(SSL* ssl, const TlsClientOptions& options) {
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
     const bool is_address = X509_VERIFY_PARAM_set1_ip_asc(param, options.server_name.c_str()) == 1;
     if (!is_address) {
@@ -60,6 +56,39 @@ Expected<std::vector<std::uint8_t>> tls_client_exchange(
     std::vector<unsigned char> protocols{static_cast<unsigned char>(options.alpn.size())};
     protocols.insert(protocols.end(), options.alpn.begin(), options.alpn.end());
     SSL_set_alpn_protos(ssl, protocols.data(), static_cast<unsigned>(protocols.size()));
+}
+
+// Why an exchange ended without a whole answer, from the stage it reached.
+Error exchange_error(std::string_view stage, const beast::error_code& ec, SSL* ssl,
+                     const TlsClientOptions& options) {
+    if (stage == "the server does not speak") {
+        return Error{"the server does not speak " + options.alpn + " (ALPN)"};
+    }
+    const long verify = SSL_get_verify_result(ssl);
+    if (stage == "TLS handshake failed" && verify != X509_V_OK) {
+        return Error{std::string("the server's certificate is not trusted: ") +
+                     X509_verify_cert_error_string(verify)};
+    }
+    return Error{std::string(stage) + ": " +
+                 (ec ? tls_reason(ec) : std::string("the server closed the connection"))};
+}
+
+}  // namespace
+
+Expected<std::vector<std::uint8_t>> tls_client_exchange(
+    const SocketAddress& server, const TlsClientOptions& options,
+    std::span<const std::uint8_t> request,
+    const std::function<bool(std::span<const std::uint8_t>)>& complete,
+    const std::function<void(const TlsKeyExporter&)>& on_session) {
+    auto context = client_context(options);
+    if (!context) {
+        return context.failure();
+    }
+    net::io_context io;
+    beast::ssl_stream<beast::tcp_stream> stream(io, *context);
+    SSL* ssl = stream.native_handle();
+    name_the_server(ssl, options);
+    beast::error_code ec;
 
     beast::get_lowest_layer(stream).expires_after(
         std::chrono::milliseconds(std::llround(options.timeout_s * 1000)));
@@ -119,16 +148,7 @@ Expected<std::vector<std::uint8_t>> tls_client_exchange(
     if (whole) {
         return received;
     }
-    if (std::string_view(stage) == "the server does not speak") {
-        return Error{"the server does not speak " + options.alpn + " (ALPN)"};
-    }
-    const long verify = SSL_get_verify_result(ssl);
-    if (std::string_view(stage) == "TLS handshake failed" && verify != X509_V_OK) {
-        return Error{std::string("the server's certificate is not trusted: ") +
-                     X509_verify_cert_error_string(verify)};
-    }
-    return Error{std::string(stage) + ": " +
-                 (ec ? tls_reason(ec) : std::string("the server closed the connection"))};
+    return exchange_error(stage, ec, ssl, options);
 }
 
 }  // namespace cloudtime::sys

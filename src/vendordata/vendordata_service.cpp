@@ -55,6 +55,78 @@ void start_logging(const std::string& level) {
     spdlog::set_level(spdlog::level::from_str(level));
     spdlog::flush_on(spdlog::level::info);
 }
+// What cloudtimed handed over in the setup document: the config it read, the TLS files.
+struct Setup {
+    config::Config config;
+    std::optional<sys::TlsCredentials> tls;
+};
+
+Expected<Setup> read_setup(int fd) {
+    auto text = sys::read_whole(fd, kSetupLimit);
+    if (!text) {
+        return Error{"cannot read the setup from cloudtimed: " + text.error()};
+    }
+    const auto setup = nlohmann::json::parse(*text, nullptr, false);
+    if (!setup.is_object()) {
+        return Error{"the setup from cloudtimed is not JSON"};
+    }
+    start_logging(setup.value("log_level", std::string("info")));
+    auto config = config::parse_config(setup.value("config", std::string()),
+                                       setup.value("origin", std::string()));
+    if (!config) {
+        return Error{config.error()};
+    }
+    Setup out{std::move(config).value(), std::nullopt};
+    if (setup.contains("certificate")) {
+        out.tls = sys::TlsCredentials{setup.value("certificate", std::string()),
+                                      setup.value("key", std::string())};
+    }
+    return out;
+}
+
+// Whatever clients send, this process cannot hold more descriptors than its connections
+// need: the limit is set here, and the connections fit under what the system granted.
+Expected<sys::HttpLimits> connection_limits(const config::Config::Vendordata& v) {
+    auto files = sys::limit_open_files(v.max_connections + kSpareFds);
+    if (!files) {
+        return Error{files.error()};
+    }
+    sys::HttpLimits limits{.max_connections = v.max_connections,
+                           .max_connections_per_client = v.max_connections_per_client,
+                           .max_body = v.max_body};
+    if (*files < v.max_connections + kSpareFds) {
+        limits.max_connections = *files > 2 * kSpareFds ? *files - kSpareFds : kSpareFds;
+        spdlog::warn(
+            "vendordata: the open files limit ({}) allows {} connections, not "
+            "vendordata.max_connections = {}",
+            *files, limits.max_connections, v.max_connections);
+    }
+    return limits;
+}
+
+// Once serving is set up: capped memory, the server's user (or nobody), the seccomp filter.
+Status confine(const config::Config& config, const sys::HttpLimits& limits) {
+#ifndef CLOUDTIME_SANITIZED  // the sanitizers' shadow memory does not fit under such a cap
+    if (auto s = sys::limit_data(memory_limit(limits)); !s) {
+        return s;
+    }
+#else
+    (void)limits;
+#endif
+    if (sys::running_as_root()) {
+        const std::string user = config.user.empty() ? kFallbackUser : config.user;
+        if (auto dropped = sys::drop_privileges(user); !dropped) {
+            return Error{"cannot drop privileges to user '" + user + "': " + dropped.error()};
+        }
+    }
+    if (config.seccomp) {
+        if (auto filtered = sys::restrict_system_calls(sys::SyscallProfile::http_server);
+            !filtered) {
+            return filtered.failure();
+        }
+    }
+    return Done{};
+}
 }  // namespace
 
 int run_vendordata_process() {
@@ -68,44 +140,17 @@ int run_vendordata_process() {
         (void)sys::send_message(channel.get(), j.dump());
     };
     const auto fail = [&](const std::string& why) {
-        report({{"error", why}});
+        report({{"error", "vendordata: " + why}});
         return 1;
     };
-    auto text = sys::read_whole(setup_fd.get(), kSetupLimit);
-    if (!text) {
-        return fail("vendordata: cannot read the setup from cloudtimed: " + text.error());
+    auto setup = read_setup(setup_fd.get());
+    if (!setup) {
+        return fail(setup.error());
     }
-    const auto setup = nlohmann::json::parse(*text, nullptr, false);
-    if (!setup.is_object()) {
-        return fail("vendordata: the setup from cloudtimed is not JSON");
-    }
-    start_logging(setup.value("log_level", std::string("info")));
-    auto config = config::parse_config(setup.value("config", std::string()),
-                                       setup.value("origin", std::string()));
-    if (!config) {
-        return fail("vendordata: " + config.error());
-    }
-    const auto& v = config->vendordata;
-    std::optional<sys::TlsCredentials> tls;
-    if (setup.contains("certificate")) {
-        tls = sys::TlsCredentials{setup.value("certificate", std::string()),
-                                  setup.value("key", std::string())};
-    }
-    // Whatever clients send, this process cannot hold more descriptors than its connections
-    // need, nor grow past what they may hold (below).
-    auto files = sys::limit_open_files(v.max_connections + kSpareFds);
-    if (!files) {
-        return fail("vendordata: " + files.error());
-    }
-    sys::HttpLimits limits{.max_connections = v.max_connections,
-                           .max_connections_per_client = v.max_connections_per_client,
-                           .max_body = v.max_body};
-    if (*files < v.max_connections + kSpareFds) {
-        limits.max_connections = *files > 2 * kSpareFds ? *files - kSpareFds : kSpareFds;
-        spdlog::warn(
-            "vendordata: the open files limit ({}) allows {} connections, not "
-            "vendordata.max_connections = {}",
-            *files, limits.max_connections, v.max_connections);
+    const auto& v = setup->config.vendordata;
+    auto limits = connection_limits(v);
+    if (!limits) {
+        return fail(limits.error());
     }
     VendordataEndpoint endpoint(v);
     sys::HttpHandlers handlers{
@@ -119,29 +164,15 @@ int run_vendordata_process() {
                 report({{"counters", counters}});
             },
     };
-    auto server = sys::HttpServer::create(std::move(listener), limits, tls, std::move(handlers));
+    auto server =
+        sys::HttpServer::create(std::move(listener), *limits, setup->tls, std::move(handlers));
     if (!server) {
-        return fail(tls ? "vendordata: cannot use the certificate " + v.tls_certificate +
-                              " with the key " + v.tls_key + ": " + server.error()
-                        : "vendordata: " + server.error());
+        return fail(setup->tls ? "cannot use the certificate " + v.tls_certificate +
+                                     " with the key " + v.tls_key + ": " + server.error()
+                               : server.error());
     }
-#ifndef CLOUDTIME_SANITIZED  // the sanitizers' shadow memory does not fit under such a cap
-    if (auto s = sys::limit_data(memory_limit(limits)); !s) {
-        return fail("vendordata: " + s.error());
-    }
-#endif
-    if (sys::running_as_root()) {
-        const std::string user = config->user.empty() ? kFallbackUser : config->user;
-        if (auto dropped = sys::drop_privileges(user); !dropped) {
-            return fail("vendordata: cannot drop privileges to user '" + user +
-                        "': " + dropped.error());
-        }
-    }
-    if (config->seccomp) {
-        auto filtered = sys::restrict_system_calls(sys::SyscallProfile::http_server);
-        if (!filtered) {
-            return fail("vendordata: " + filtered.error());
-        }
+    if (auto confined = confine(setup->config, *limits); !confined) {
+        return fail(confined.error());
     }
     report({{"ready", true}});
     (*server)->run({SIGTERM, SIGINT});
