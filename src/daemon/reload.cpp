@@ -6,6 +6,8 @@
 
 #include <utility>
 
+#include "config/config_keys.hpp"
+
 namespace cloudtime::daemon {
 
 server::ServerOptions server_options(const Config& config) {
@@ -68,7 +70,7 @@ void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& run
     spdlog::set_level(spdlog::level::from_str(c.log_level));
     applied.push_back("log level " + c.log_level);
     spdlog::info("reload: applied: {}", fmt::join(applied, "; "));
-    for (auto& key : keys_needing_restart(started, c)) {
+    for (auto& key : config::keys_needing_restart(started, c)) {
         restart_needed.push_back(std::move(key));
     }
     record.applied = true;
@@ -79,54 +81,6 @@ void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& run
                      fmt::join(restart, ", "), restart.size() == 1 ? "it" : "them");
     }
     running = std::move(next).value();
-}
-
-std::vector<std::string> keys_needing_restart(const config::Config& started,
-                                              const config::Config& next) {
-    const auto& a = started;
-    const auto& b = next;
-    const std::pair<const char*, bool> keys[] = {
-        {"server.user", a.user != b.user},
-        {"server.runtime_directory", a.runtime_directory != b.runtime_directory},
-        {"server.threads", a.threads != b.threads},
-        {"server.batch_size", a.batch_size != b.batch_size},
-        {"server.receive_buffer", a.receive_buffer != b.receive_buffer},
-        {"server.seccomp", a.seccomp != b.seccomp},
-        {"clock.source", a.clock_source != b.clock_source},
-        {"clock.chrony_socket", a.chrony_socket != b.chrony_socket},
-        {"clock.chrony_command_address", a.chrony_command_address != b.chrony_command_address},
-        {"clock.kernel_stratum", a.kernel_stratum != b.kernel_stratum},
-        {"clock.kernel_refid", a.kernel_refid != b.kernel_refid},
-        {"clock.local_stratum", a.local_stratum != b.local_stratum},
-        {"clock.local_refid", a.local_refid != b.local_refid},
-        {"tenant_networks.enabled", a.tenant_networks.enabled != b.tenant_networks.enabled},
-        {"vendordata.enabled", a.vendordata.enabled != b.vendordata.enabled},
-        {"vendordata.listen", a.vendordata.enabled && b.vendordata.enabled &&
-                                  !(a.vendordata.listen == b.vendordata.listen)},
-        {"vendordata.tls_certificate",
-         a.vendordata.tls_certificate != b.vendordata.tls_certificate},
-        {"vendordata.tls_key", a.vendordata.tls_key != b.vendordata.tls_key},
-        {"status.socket", a.status_socket != b.status_socket},
-        {"metrics.enabled", a.metrics.enabled != b.metrics.enabled},
-        {"metrics.listen",
-         a.metrics.enabled && b.metrics.enabled && !(a.metrics.listen == b.metrics.listen)},
-        {"metrics.allowed_clients", !(a.metrics.allowed_clients == b.metrics.allowed_clients)},
-        {"nts.enabled", a.nts.enabled != b.nts.enabled},
-        {"nts.ke_port", a.nts.ke_port != b.nts.ke_port},
-        {"nts.key_file", a.nts.key_file != b.nts.key_file},
-        {"nts.rotation", a.nts.rotation_s != b.nts.rotation_s},
-        {"nts.max_connections", a.nts.max_connections != b.nts.max_connections},
-        {"nts.max_connections_per_client",
-         a.nts.max_connections_per_client != b.nts.max_connections_per_client},
-        {"nts.ke_timeout_ms", a.nts.ke_timeout_ms != b.nts.ke_timeout_ms},
-    };
-    std::vector<std::string> changed;
-    for (const auto& [key, differs] : keys) {
-        if (differs) {
-            changed.emplace_back(key);
-        }
-    }
-    return changed;
 }
 
 }  // namespace cloudtime::daemon

@@ -41,12 +41,4 @@ struct ReloadRecord {
 void reload(const ConfigLoader& loader, const Config& started, LoadedConfig& running,
             const RoleList& roles, ReloadRecord& record);
 
-// The keys (as the file names them) whose value in `next` differs from the running one's
-// `started` and that a reload does not apply: the user, the runtime directory, threads,
-// batch size, receive buffer, seccomp, the clock source's keys, whether tenant networks are
-// followed, the vendordata endpoint's address, TLS files and whether it runs, the status
-// socket.
-std::vector<std::string> keys_needing_restart(const config::Config& started,
-                                              const config::Config& next);
-
 }  // namespace cloudtime::daemon

@@ -59,7 +59,8 @@ class Packages(harness.TestCase):
                      "/usr/share/cloudtime/systemd/tenant-networks.conf",
                      "/usr/share/cloudtime/prometheus/cloudtime-alerts.yml",
                      "/usr/share/cloudtime/grafana/cloudtime-dashboard.json",
-                     "/usr/share/man/man8/cloudtimed.8.gz", "/usr/share/man/man1/cloudtime.1.gz"):
+                     "/usr/share/man/man8/cloudtimed.8.gz", "/usr/share/man/man1/cloudtime.1.gz",
+                     "/usr/share/man/man5/cloudtimed.toml.5.gz"):
             self.assertIn(path, files)
         depends = self.field("cloudtimed", "Depends")
         for library in ("libsystemd0", "libseccomp2", "libssl3", "libnftables1"):
