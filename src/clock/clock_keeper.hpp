@@ -18,8 +18,8 @@ struct ClockKeeperOptions {
     double holdover_s = 0.0;       // keep serving the last synchronized state this long after loss
     double restart_grace_s = 0.0;  // at least this long when the source is only interrupted
     proto::LeapMode leap_mode = proto::LeapMode::pass;
-    proto::SmearPolicy smear;
-    std::string leap_seconds_file;  // empty: none
+    proto::SmearPolicy smear{};
+    std::string leap_seconds_file{};  // empty: none
 };
 
 class ClockKeeper {
