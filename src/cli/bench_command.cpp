@@ -32,6 +32,45 @@ nlohmann::json percentiles_json(const client::Percentiles& p) {
     return {{"p50_s", p.p50_s}, {"p99_s", p.p99_s}, {"p999_s", p.p999_s}};
 }
 
+double loss_ratio(const client::LoadReport& r) {
+    return r.sent == 0 ? 0.0 : static_cast<double>(r.lost) / static_cast<double>(r.sent);
+}
+
+nlohmann::json report_json(const BenchArgs& args, const sys::SocketAddress& target,
+                           const client::LoadReport& r) {
+    return {{"target", target.to_string()},
+            {"rate", args.options.rate},
+            {"duration_s", args.options.duration_s},
+            {"sources", args.options.sources},
+            {"threads", args.options.threads},
+            {"sent", r.sent},
+            {"send_failures", r.send_failures},
+            {"answered", r.answered},
+            {"kod", r.kod},
+            {"lost", r.lost},
+            {"nts", args.nts},
+            {"nts_naks", r.nts_naks},
+            {"unauthenticated", r.unauthenticated},
+            {"loss_ratio", loss_ratio(r)},
+            {"reply_rate", r.reply_rate},
+            {"elapsed_s", r.elapsed_s},
+            {"sending_s", r.sending_s},
+            {"latency", percentiles_json(r.latency)},
+            {"server_processing", percentiles_json(r.server_processing)}};
+}
+
+std::string report_text(const sys::SocketAddress& target, const client::LoadReport& r) {
+    return fmt::format(
+        "{}: {} sent ({} not taken by the local kernel), {} answered, {} KoD, {} lost "
+        "({:.3f} %)\nreply rate {:.0f}/s over {:.1f} s of sending\n"
+        "latency p50 {:.1f} us, p99 {:.1f} us, p99.9 {:.1f} us\n"
+        "server processing p50 {:.2f} us, p99 {:.2f} us, p99.9 {:.2f} us\n",
+        target.to_string(), r.sent, r.send_failures, r.answered, r.kod, r.lost,
+        100.0 * loss_ratio(r), r.reply_rate, r.sending_s, r.latency.p50_s * 1e6,
+        r.latency.p99_s * 1e6, r.latency.p999_s * 1e6, r.server_processing.p50_s * 1e6,
+        r.server_processing.p99_s * 1e6, r.server_processing.p999_s * 1e6);
+}
+
 int run(const BenchArgs& args) {
     auto target = sys::parse_socket_address(args.target, 123);
     if (!target) {
@@ -69,46 +108,16 @@ int run(const BenchArgs& args) {
         std::cerr << "cloudtime bench: " << report.error() << "\n";
         return kExitNoAnswer;
     }
-    const auto& r = *report;
     if (args.json) {
-        const nlohmann::json out = {
-            {"target", target->to_string()},
-            {"rate", args.options.rate},
-            {"duration_s", args.options.duration_s},
-            {"sources", args.options.sources},
-            {"threads", args.options.threads},
-            {"sent", r.sent},
-            {"send_failures", r.send_failures},
-            {"answered", r.answered},
-            {"kod", r.kod},
-            {"lost", r.lost},
-            {"nts", args.nts},
-            {"nts_naks", r.nts_naks},
-            {"unauthenticated", r.unauthenticated},
-            {"loss_ratio",
-             r.sent == 0 ? 0.0 : static_cast<double>(r.lost) / static_cast<double>(r.sent)},
-            {"reply_rate", r.reply_rate},
-            {"elapsed_s", r.elapsed_s},
-            {"sending_s", r.sending_s},
-            {"latency", percentiles_json(r.latency)},
-            {"server_processing", percentiles_json(r.server_processing)}};
-        std::cout << out.dump(2) << "\n";
+        std::cout << report_json(args, *target, *report).dump(2) << "\n";
     } else {
-        std::cout << fmt::format(
-            "{}: {} sent ({} not taken by the local kernel), {} answered, {} KoD, {} lost "
-            "({:.3f} %)\nreply rate {:.0f}/s over {:.1f} s of sending\n"
-            "latency p50 {:.1f} us, p99 {:.1f} us, p99.9 {:.1f} us\n"
-            "server processing p50 {:.2f} us, p99 {:.2f} us, p99.9 {:.2f} us\n",
-            target->to_string(), r.sent, r.send_failures, r.answered, r.kod, r.lost,
-            r.sent == 0 ? 0.0 : 100.0 * static_cast<double>(r.lost) / static_cast<double>(r.sent),
-            r.reply_rate, r.sending_s, r.latency.p50_s * 1e6, r.latency.p99_s * 1e6,
-            r.latency.p999_s * 1e6, r.server_processing.p50_s * 1e6,
-            r.server_processing.p99_s * 1e6, r.server_processing.p999_s * 1e6);
+        std::cout << report_text(*target, *report);
         if (args.nts) {
             std::cout << fmt::format(
                 "NTS: cookie of {} octets, every reply verified: {} authentic, {} NAKs, {} that "
                 "did not verify\n",
-                nts->cookies.front().size(), r.answered, r.nts_naks, r.unauthenticated);
+                nts->cookies.front().size(), report->answered, report->nts_naks,
+                report->unauthenticated);
         }
     }
     return kExitOk;

@@ -50,13 +50,112 @@ void count_received(const WorkerContext& ctx, const ServedSocket& socket, std::s
     }
 }
 
+// What the datagrams of one batch share while each is decided.
+struct BatchScope {
+    sys::DatagramBatch& batch;
+    ReplyTransmitter& transmitter;
+    const RulesSet& rules_set;
+    const proto::ClockSnapshot& clock;
+    const ServedTime& served;
+    proto::InterleavedTable* records;  // null: none made (off, or a leap being smeared)
+    FastRandom& random;
+    CounterTotals& tally;
+};
+
+// An answer to an authentic NTS request (a reply, a RATE or a DENY) gets its cookies now,
+// before the transmit time, and is sealed right after it. False: it cannot be, and goes
+// unanswered.
+bool authenticate(const BatchScope& s, std::size_t i, const proto::NtsCheck& check) {
+    if (check.kind != proto::NtsCheck::Kind::authentic) {
+        return true;
+    }
+    if (!s.transmitter.nts().prepare(s.batch.replies(), check, *s.rules_set.nts_keys,
+                                     s.batch.payload(i).size())) {
+        s.tally.count_dropped(proto::DropReason::bad_nts);
+        return false;
+    }
+    ++s.tally.nts;
+    return true;
+}
+
+// Datagram i of the batch: decided, and its reply (if any) written as the batch's next.
+void decide(const BatchScope& s, std::size_t i) {
+    const sys::Datagram& datagram = s.batch.datagram(i);
+    if (datagram.truncated) {
+        ++s.tally.oversized;
+        return;
+    }
+    const proto::ServerRules& rules = s.rules_set.rules;
+    const proto::Arrival arrival{
+        .source = datagram.peer.mapped_octets(),
+        .kernel_receive = datagram.kernel_receive,
+        .served_receive = s.served.receive(datagram.kernel_receive),
+    };
+    // Only the limiter uses randomness: without one, the draw is not made.
+    const std::uint64_t draw = rules.limiter != nullptr ? s.random.next() : 0;
+    const proto::Decision decision =
+        proto::handle(rules, arrival, s.batch.payload(i), s.clock, draw, s.batch.next_reply(),
+                      s.transmitter.nts().verifier(s.rules_set.nts_keys.get()));
+    s.transmitter.nts().clear(s.batch.replies());
+    if (const auto* drop = std::get_if<proto::Drop>(&decision)) {
+        s.tally.count_dropped(drop->reason);
+        return;
+    }
+    if (const auto* kiss = std::get_if<proto::KissOfDeath>(&decision)) {
+        if (!authenticate(s, i, kiss->nts)) {
+            return;
+        }
+        s.tally.count_kiss(kiss->code);
+        s.transmitter.reply(s.batch.replies()) = SentReply{};
+        s.batch.commit_reply(i, kiss->length);
+        return;
+    }
+    const auto& reply = std::get<proto::Reply>(decision);
+    if (!authenticate(s, i, reply.nts)) {
+        return;
+    }
+    if (reply.leaked) {
+        ++s.tally.leaked;
+    }
+    if (reply.interleaved) {
+        s.tally.count_interleaved(reply.transmit_source);
+    }
+    // An interleaved client's next request will want this reply's exact transmit time: a
+    // record, and the kernel's stamp. Now and then a basic reply's stamp measures the send's
+    // delay (not while a leap is smeared: the reading is then not the system clock the kernel
+    // stamps with).
+    const bool record = s.records != nullptr && reply.record;
+    const bool stamp =
+        record || (!s.clock.smear.active &&
+                   s.transmitter.calibrate(i, s.batch.size(), datagram.kernel_receive));
+    s.transmitter.reply(s.batch.replies()) = SentReply{
+        .receive = record ? proto::receive_of(s.batch.next_reply().first<proto::kHeaderSize>())
+                          : proto::NtpTimestamp{},
+        .client = arrival.source,
+        .interleaved = reply.interleaved,
+        .stamp = stamp,
+        .transmit = {}};
+    s.batch.commit_reply(i, reply.length, stamp);
+}
+
+// The batch's replies sent, and what the send did counted.
+void send_replies(const BatchScope& s, ServedSocket& served_socket, const WorkerContext& ctx) {
+    const Transmitted sent = s.transmitter.send(served_socket, s.batch, s.served, s.records);
+    if (served_socket.tenant) {
+        add_relaxed(served_socket.tenant->answered, sent.sent);
+    }
+    s.tally.answered += sent.sent;
+    s.tally.send_errors += s.batch.replies() - sent.sent;
+    s.tally.kernel_tx_stamps += sent.kernel_tx_stamps;
+    ctx.counters->set_send_delay(s.transmitter.send_delay_ns());
+    ctx.counters->set_nts_seal(s.transmitter.nts_seal_ns());
+}
+
 void serve_socket(ServedSocket& served_socket, sys::DatagramBatch& batch,
                   ReplyTransmitter& transmitter, const WorkerContext& ctx,
                   const RulesSet& rules_set, FastRandom& random) {
-    const sys::UdpSocket& socket = served_socket.socket;
-    const proto::ServerRules& rules = rules_set.rules;
     for (int turn = 0; turn < kBatchesPerTurn; ++turn) {
-        if (batch.receive(socket) != sys::IoStatus::ok) {
+        if (batch.receive(served_socket.socket) != sys::IoStatus::ok) {
             if (turn == 0) {
                 // Woken with nothing to read: the error queue holds transmit stamps.
                 CounterTotals tally;
@@ -74,89 +173,20 @@ void serve_socket(ServedSocket& served_socket, sys::DatagramBatch& batch,
         count_received(ctx, served_socket, batch.size());
         CounterTotals tally;
         // No records while a leap is smeared: those clients get basic mode.
-        proto::InterleavedTable* records =
-            clock.smear.active ? nullptr : rules_set.interleaved.get();
+        const BatchScope scope{
+            .batch = batch,
+            .transmitter = transmitter,
+            .rules_set = rules_set,
+            .clock = clock,
+            .served = served,
+            .records = clock.smear.active ? nullptr : rules_set.interleaved.get(),
+            .random = random,
+            .tally = tally};
         for (std::size_t i = 0; i < batch.size(); ++i) {
-            const sys::Datagram& datagram = batch.datagram(i);
-            if (datagram.truncated) {
-                ++tally.oversized;
-                continue;
-            }
-            const proto::Arrival arrival{
-                .source = datagram.peer.mapped_octets(),
-                .kernel_receive = datagram.kernel_receive,
-                .served_receive = served.receive(datagram.kernel_receive),
-            };
-            // Only the limiter uses randomness: without one, the draw is not made.
-            const std::uint64_t draw = rules.limiter != nullptr ? random.next() : 0;
-            const proto::Decision decision =
-                proto::handle(rules, arrival, batch.payload(i), clock, draw, batch.next_reply(),
-                              transmitter.nts().verifier(rules_set.nts_keys.get()));
-            transmitter.nts().clear(batch.replies());
-            // An answer to an authentic NTS request (a reply, a RATE or a DENY) gets its
-            // cookies now, before the transmit time, and is sealed right after it. False: it
-            // cannot be, and goes unanswered.
-            const auto authenticate = [&](const proto::NtsCheck& check) {
-                if (check.kind != proto::NtsCheck::Kind::authentic) {
-                    return true;
-                }
-                if (!transmitter.nts().prepare(batch.replies(), check, *rules_set.nts_keys,
-                                               batch.payload(i).size())) {
-                    tally.count_dropped(proto::DropReason::bad_nts);
-                    return false;
-                }
-                ++tally.nts;
-                return true;
-            };
-            if (const auto* drop = std::get_if<proto::Drop>(&decision)) {
-                tally.count_dropped(drop->reason);
-            } else if (const auto* kiss = std::get_if<proto::KissOfDeath>(&decision)) {
-                if (!authenticate(kiss->nts)) {
-                    continue;
-                }
-                tally.count_kiss(kiss->code);
-                transmitter.reply(batch.replies()) = SentReply{};
-                batch.commit_reply(i, kiss->length);
-            } else {
-                const auto& reply = std::get<proto::Reply>(decision);
-                if (!authenticate(reply.nts)) {
-                    continue;
-                }
-                if (reply.leaked) {
-                    ++tally.leaked;
-                }
-                if (reply.interleaved) {
-                    tally.count_interleaved(reply.transmit_source);
-                }
-                // An interleaved client's next request will want this reply's exact
-                // transmit time: a record, and the kernel's stamp. Now and then a basic
-                // reply's stamp measures the send's delay (not while a leap is smeared: the
-                // reading is then not the system clock the kernel stamps with).
-                const bool record = records != nullptr && reply.record;
-                const bool stamp =
-                    record || (!clock.smear.active &&
-                               transmitter.calibrate(i, batch.size(), datagram.kernel_receive));
-                transmitter.reply(batch.replies()) = SentReply{
-                    .receive =
-                        record ? proto::receive_of(batch.next_reply().first<proto::kHeaderSize>())
-                               : proto::NtpTimestamp{},
-                    .client = arrival.source,
-                    .interleaved = reply.interleaved,
-                    .stamp = stamp,
-                    .transmit = {}};
-                batch.commit_reply(i, reply.length, stamp);
-            }
+            decide(scope, i);
         }
         if (batch.replies() != 0) {
-            const Transmitted sent = transmitter.send(served_socket, batch, served, records);
-            if (served_socket.tenant) {
-                add_relaxed(served_socket.tenant->answered, sent.sent);
-            }
-            tally.answered += sent.sent;
-            tally.send_errors += batch.replies() - sent.sent;
-            tally.kernel_tx_stamps += sent.kernel_tx_stamps;
-            ctx.counters->set_send_delay(transmitter.send_delay_ns());
-            ctx.counters->set_nts_seal(transmitter.nts_seal_ns());
+            send_replies(scope, served_socket, ctx);
         }
         add_counts(ctx, served_socket, tally);
         if (batch.size() < batch.capacity()) {
