@@ -6,9 +6,8 @@
 
 namespace cloudtime::server {
 
-bool NtsReplies::prepare(std::size_t r, const proto::NtsCheck& check,
+bool NtsReplies::prepare(NtsReply& p, const proto::NtsCheck& check,
                          const proto::CookieKeyring& ring, std::size_t request_length) {
-    Pending& p = pending_[r];
     p.active = false;
     if (ring.empty()) {
         return false;
@@ -50,14 +49,13 @@ bool NtsReplies::take_random(std::span<std::uint8_t> out) {
     return true;
 }
 
-std::size_t NtsReplies::seal(std::size_t r, std::span<std::uint8_t> reply) {
-    Pending& p = pending_[r];
+std::size_t NtsReplies::seal(NtsReply& p, std::span<std::uint8_t> packet) {
     p.active = false;
     std::array<std::span<const std::uint8_t>, proto::kMaxNtsCookies> cookies{};
     for (std::size_t i = 0; i < p.count; ++i) {
         cookies[i] = p.cookies[i];
     }
-    return proto::append_nts_reply(siv_, p.s2c, reply, p.unique_id,
+    return proto::append_nts_reply(siv_, p.s2c, packet, p.unique_id,
                                    std::span(cookies).first(p.count), p.nonce, p.request_length);
 }
 

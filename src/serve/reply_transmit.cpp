@@ -9,7 +9,7 @@
 namespace cloudtime::server {
 
 ReplyTransmitter::ReplyTransmitter(std::size_t batch_size)
-    : capacity_(batch_size), replies_(batch_size), reader_(batch_size), nts_(batch_size) {
+    : capacity_(batch_size), slots_(batch_size), reader_(batch_size) {
     stamps_.reserve(batch_size);
 }
 
@@ -30,10 +30,11 @@ std::size_t ReplyTransmitter::send_batch(const sys::UdpSocket& socket, sys::Data
                                          const ServedTime& served) {
     const bool alone = one_by_one(batch.replies());
     const auto stamp = [&](std::size_t r) {
-        SentReply& reply = replies_[r];
+        ReplySlot& slot = slots_[r];
+        SentReply& reply = slot.sent;
         reply.transmit = served.transmit();
         reply.seal_ns = 0;
-        const bool nts = nts_.active(r);
+        const bool nts = slot.nts.active;
         if (!reply.interleaved) {
             const std::int64_t delay =
                 delay_.estimate_ns(alone ? 0 : r) + (nts ? seal_.value() : 0);
@@ -44,7 +45,7 @@ std::size_t ReplyTransmitter::send_batch(const sys::UdpSocket& socket, sys::Data
         // cannot be sealed (it cannot happen with a buffer as long as the request) goes as the
         // bare header, which an NTS client ignores.
         if (nts) {
-            const std::size_t length = nts_.seal(r, batch.reply(r));
+            const std::size_t length = nts_.seal(slot.nts, batch.reply(r));
             batch.set_reply_length(r, length != 0 ? length : proto::kHeaderSize);
             // Microseconds; a reading that went backwards or a preemption is no sample.
             constexpr std::int64_t kMaxSealNs = 1'000'000;
@@ -86,7 +87,7 @@ std::uint64_t ReplyTransmitter::after_send(ServedSocket& socket, const sys::Data
     // it in this batch wait for nothing, and the numbering starts again.
     bool numbering_lost = false;
     for (std::size_t r = 0; r < batch.replies(); ++r) {
-        const SentReply& reply = replies_[r];
+        const SentReply& reply = slots_[r].sent;
         if (!reply.stamp) {
             continue;
         }

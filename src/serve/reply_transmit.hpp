@@ -29,6 +29,13 @@ struct SentReply {
     std::int64_t seal_ns = 0;  // NTS: from that reading until the reply was sealed
 };
 
+// One reply of a batch from the worker's decision until after its send: reply r of the batch
+// (its octets are the batch's reply buffer r, which sendmmsg reads in place).
+struct ReplySlot {
+    SentReply sent;
+    NtsReply nts;  // active: sealed right after its transmit time
+};
+
 struct Transmitted {
     std::size_t sent = 0;
     std::uint64_t kernel_tx_stamps = 0;  // records refined with the kernel's stamp
@@ -38,8 +45,15 @@ class ReplyTransmitter {
   public:
     explicit ReplyTransmitter(std::size_t batch_size);
 
-    SentReply& reply(std::size_t r) { return replies_[r]; }
-    // NTS replies: prepared by the worker, sealed here right after their transmit time.
+    ReplySlot& slot(std::size_t r) { return slots_[r]; }
+    // The slot of the batch's next reply, emptied, for the worker to fill as it decides.
+    ReplySlot& next_slot(const sys::DatagramBatch& batch) {
+        ReplySlot& next = slots_[batch.replies()];
+        next.nts.active = false;
+        return next;
+    }
+    // NTS: checks requests, and prepares a slot's reply, which is sealed here right after its
+    // transmit time.
     NtsReplies& nts() { return nts_; }
     // Whether the basic reply to datagram `index` of a batch of `datagrams` should ask for
     // its kernel stamp, to measure the send's delay: one every kCalibrationNs at most; in a
@@ -75,7 +89,7 @@ class ReplyTransmitter {
                              proto::InterleavedTable* records);
 
     std::size_t capacity_;
-    std::vector<SentReply> replies_;
+    std::vector<ReplySlot> slots_;
     sys::TransmitStampReader reader_;
     std::vector<sys::TransmitStamp> stamps_;
     SendDelay delay_;

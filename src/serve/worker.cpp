@@ -65,11 +65,12 @@ struct BatchScope {
 // An answer to an authentic NTS request (a reply, a RATE or a DENY) gets its cookies now,
 // before the transmit time, and is sealed right after it. False: it cannot be, and goes
 // unanswered.
-bool authenticate(const BatchScope& s, std::size_t i, const proto::NtsCheck& check) {
+bool authenticate(const BatchScope& s, std::size_t i, const proto::NtsCheck& check,
+                  ReplySlot& slot) {
     if (check.kind != proto::NtsCheck::Kind::authentic) {
         return true;
     }
-    if (!s.transmitter.nts().prepare(s.batch.replies(), check, *s.rules_set.nts_keys,
+    if (!s.transmitter.nts().prepare(slot.nts, check, *s.rules_set.nts_keys,
                                      s.batch.payload(i).size())) {
         s.tally.count_dropped(proto::DropReason::bad_nts);
         return false;
@@ -96,22 +97,22 @@ void decide(const BatchScope& s, std::size_t i) {
     const proto::Decision decision =
         proto::handle(rules, arrival, s.batch.payload(i), s.clock, draw, s.batch.next_reply(),
                       s.transmitter.nts().verifier(s.rules_set.nts_keys.get()));
-    s.transmitter.nts().clear(s.batch.replies());
+    ReplySlot& slot = s.transmitter.next_slot(s.batch);
     if (const auto* drop = std::get_if<proto::Drop>(&decision)) {
         s.tally.count_dropped(drop->reason);
         return;
     }
     if (const auto* kiss = std::get_if<proto::KissOfDeath>(&decision)) {
-        if (!authenticate(s, i, kiss->nts)) {
+        if (!authenticate(s, i, kiss->nts, slot)) {
             return;
         }
         s.tally.count_kiss(kiss->code);
-        s.transmitter.reply(s.batch.replies()) = SentReply{};
+        slot.sent = SentReply{};
         s.batch.commit_reply(i, kiss->length);
         return;
     }
     const auto& reply = std::get<proto::Reply>(decision);
-    if (!authenticate(s, i, reply.nts)) {
+    if (!authenticate(s, i, reply.nts, slot)) {
         return;
     }
     if (reply.leaked) {
@@ -128,7 +129,7 @@ void decide(const BatchScope& s, std::size_t i) {
     const bool stamp =
         record || (!s.clock.smear.active &&
                    s.transmitter.calibrate(i, s.batch.size(), datagram.kernel_receive));
-    s.transmitter.reply(s.batch.replies()) = SentReply{
+    slot.sent = SentReply{
         .receive = record ? proto::receive_of(s.batch.next_reply().first<proto::kHeaderSize>())
                           : proto::NtpTimestamp{},
         .client = arrival.source,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// A worker's NTS replies: each slot of a batch prepared (fresh cookies, a nonce) before its
-// transmit time and sealed after it with its own client's key, as an NTS client reads it.
+// A worker's NTS replies: each reply prepared (fresh cookies, a nonce) before its transmit time
+// and sealed after it with its own client's key, as an NTS client reads it.
 #include "serve/nts_replies.hpp"
 
 #include <gtest/gtest.h>
@@ -34,12 +34,13 @@ TEST(NtsReplies, ASealedReplyIsAuthenticWithFreshCookiesAndNoLongerThanItsReques
     ASSERT_EQ(check.kind, proto::NtsCheck::Kind::authentic);
     ASSERT_EQ(check.cookies, 3U);  // the one spent and two placeholders
 
-    NtsReplies replies(4);
-    ASSERT_TRUE(replies.prepare(0, check, f.ring, request.size()));
-    EXPECT_TRUE(replies.active(0));
+    NtsReplies replies;
+    NtsReply slot;
+    ASSERT_TRUE(replies.prepare(slot, check, f.ring, request.size()));
+    EXPECT_TRUE(slot.active);
     Bytes reply = header_reply(0x5A);
-    const std::size_t length = replies.seal(0, reply);
-    EXPECT_FALSE(replies.active(0));
+    const std::size_t length = replies.seal(slot, reply);
+    EXPECT_FALSE(slot.active);
     ASSERT_GT(length, proto::kHeaderSize);
     EXPECT_LE(length, request.size());
     reply.resize(length);
@@ -63,7 +64,7 @@ TEST(NtsReplies, ASealedReplyIsAuthenticWithFreshCookiesAndNoLongerThanItsReques
               proto::NtsReplyRead::Status::rejected);
 }
 
-TEST(NtsReplies, EachSlotIsSealedWithItsOwnClientsKey) {
+TEST(NtsReplies, EachReplyIsSealedWithItsOwnClientsKey) {
     test::NtsFixture a;
     test::NtsFixture b;
     b.keys = proto::NtsKeys{test::key_filled(0x33), test::key_filled(0x44)};
@@ -71,13 +72,15 @@ TEST(NtsReplies, EachSlotIsSealedWithItsOwnClientsKey) {
     const Bytes request_a = a.request(0, a.cookie(a.ring.current()));
     const Bytes request_b = b.request(0, b.cookie(b.ring.current()));
 
-    NtsReplies replies(2);
-    ASSERT_TRUE(replies.prepare(0, checked(a, request_a), a.ring, request_a.size()));
-    ASSERT_TRUE(replies.prepare(1, checked(b, request_b), b.ring, request_b.size()));
+    NtsReplies replies;
+    NtsReply slot_a;
+    NtsReply slot_b;
+    ASSERT_TRUE(replies.prepare(slot_a, checked(a, request_a), a.ring, request_a.size()));
+    ASSERT_TRUE(replies.prepare(slot_b, checked(b, request_b), b.ring, request_b.size()));
     Bytes reply_a = header_reply(1);
     Bytes reply_b = header_reply(2);
-    reply_a.resize(replies.seal(0, reply_a));
-    reply_b.resize(replies.seal(1, reply_b));
+    reply_a.resize(replies.seal(slot_a, reply_a));
+    reply_b.resize(replies.seal(slot_b, reply_b));
 
     proto::AesSiv client;
     using Status = proto::NtsReplyRead::Status;
@@ -89,17 +92,14 @@ TEST(NtsReplies, EachSlotIsSealedWithItsOwnClientsKey) {
               Status::rejected);
 }
 
-TEST(NtsReplies, NoKeyToMakeCookiesUnderLeavesTheSlotUnanswered) {
+TEST(NtsReplies, NoKeyToMakeCookiesUnderLeavesTheReplyUnanswered) {
     test::NtsFixture f;
     const Bytes request = f.request(0, f.cookie(f.ring.current()));
-    const proto::NtsCheck check = checked(f, request);
-    NtsReplies replies(1);
-    EXPECT_FALSE(replies.prepare(0, check, proto::CookieKeyring{}, request.size()));
-    EXPECT_FALSE(replies.active(0));
-    // A slot prepared and then cleared (the datagram was dropped after all) is not sealed.
-    ASSERT_TRUE(replies.prepare(0, check, f.ring, request.size()));
-    replies.clear(0);
-    EXPECT_FALSE(replies.active(0));
+    NtsReplies replies;
+    NtsReply slot;
+    EXPECT_FALSE(
+        replies.prepare(slot, checked(f, request), proto::CookieKeyring{}, request.size()));
+    EXPECT_FALSE(slot.active);
 }
 
 }  // namespace

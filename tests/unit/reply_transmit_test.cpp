@@ -61,7 +61,7 @@ void answer(sys::DatagramBatch& batch, ReplyTransmitter& transmitter, const Sent
     auto reply = batch.next_reply();
     std::fill(reply.begin(), reply.begin() + proto::kHeaderSize, std::uint8_t{0});
     reply[0] = 0x24;  // version 4, server
-    transmitter.reply(0) = sent;
+    transmitter.next_slot(batch).sent = sent;
     batch.commit_reply(0, proto::kHeaderSize, sent.stamp);
 }
 
