@@ -21,14 +21,9 @@ Status read_interval(const KeyReading& v, double& out) {
 }
 
 Status read_default_action(const KeyReading& v, proto::AccessAction& out) {
-    auto index = v.choice();
-    if (!index) {
-        return index.failure();
-    }
-    out = std::array{proto::AccessAction::allow, proto::AccessAction::ignore,
-                     proto::AccessAction::deny}
-              .at(*index);
-    return Done{};
+    return v.choose(std::array{proto::AccessAction::allow, proto::AccessAction::ignore,
+                               proto::AccessAction::deny},
+                    out);
 }
 
 // One of the lists (allow, ignore, kod): its prefixes replace those listed with `action`.

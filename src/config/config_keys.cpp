@@ -21,6 +21,18 @@ Status KeyReading::text(std::string& out) const {
     return reader.read_string(key, node, std::string(section), out);
 }
 
+Status KeyReading::nonempty_text(std::string& out) const {
+    std::string value;
+    if (auto s = text(value); !s) {
+        return s;
+    }
+    if (value.empty()) {
+        return fail(name() + " must not be empty");
+    }
+    out = std::move(value);
+    return Done{};
+}
+
 Status KeyReading::absolute_path(std::string& out) const {
     std::string path;
     if (auto s = text(path); !s) {

@@ -8,6 +8,7 @@
 
 #include <toml++/toml.h>
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -64,6 +65,18 @@ struct KeyReading {
     Status seconds(double& out) const;
     // Which of spec.choices (space-separated words) the string is.
     Expected<std::size_t> choice() const;
+    // The value standing for that word: `values` in the order of spec.choices.
+    template <typename T, std::size_t N>
+    Status choose(const std::array<T, N>& values, T& out) const {
+        auto index = choice();
+        if (!index) {
+            return index.failure();
+        }
+        out = values.at(*index);
+        return Done{};
+    }
+    // A string that must not be empty.
+    Status nonempty_text(std::string& out) const;
 };
 
 using KeyRead = Status (*)(const KeyReading& value, Config& config);

@@ -14,24 +14,7 @@ constexpr std::int64_t kMaxConnections = 1'000'000;
 constexpr std::int64_t kMaxTimeoutMs = 60'000;
 
 Status read_key_store(const KeyReading& v, std::string& out) {
-    auto index = v.choice();
-    if (!index) {
-        return index.failure();
-    }
-    out = *index == 0 ? "file" : "etcd";
-    return Done{};
-}
-
-Status read_etcd_key(const KeyReading& v, std::string& out) {
-    std::string key;
-    if (auto s = v.text(key); !s) {
-        return s;
-    }
-    if (key.empty()) {
-        return v.fail("nts.etcd_key must not be empty");
-    }
-    out = std::move(key);
-    return Done{};
+    return v.choose(std::array<std::string, 2>{"file", "etcd"}, out);
 }
 
 Status check_nts(const TomlReader& reader, const toml::table& table, const Config& c) {
@@ -138,7 +121,7 @@ const ConfigKey kNtsKeys[] = {
      .summary = "the etcd key holding the set (secret)",
      .doc =
          "the etcd key holding the set (secret: give only the cloudtimed instances read access).",
-     .read = [](const KeyReading& v, Config& c) { return read_etcd_key(v, c.nts.etcd_key); },
+     .read = [](const KeyReading& v, Config& c) { return v.nonempty_text(c.nts.etcd_key); },
      .same = [](const Config& a, const Config& b) { return a.nts.etcd_key == b.nts.etcd_key; }},
     {.name = "etcd_ca",
      .value = "\"\"",

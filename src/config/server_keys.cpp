@@ -36,34 +36,10 @@ Status read_listen(const KeyReading& v, std::vector<sys::SocketAddress>& out) {
     return Done{};
 }
 
-// The words of a choice key, in its `choices` order, as the values they stand for.
-template <typename T, std::size_t N>
-Status read_choice(const KeyReading& v, const std::array<T, N>& values, T& out) {
-    auto index = v.choice();
-    if (!index) {
-        return index.failure();
-    }
-    out = values.at(*index);
-    return Done{};
-}
-
 Status read_source(const KeyReading& v, ClockSourceKind& out) {
-    return read_choice(v,
-                       std::array{ClockSourceKind::automatic, ClockSourceKind::chrony,
-                                  ClockSourceKind::kernel, ClockSourceKind::local},
-                       out);
-}
-
-Status read_chrony_socket(const KeyReading& v, std::string& out) {
-    std::string path;
-    if (auto s = v.text(path); !s) {
-        return s;
-    }
-    if (path.empty()) {
-        return v.fail("clock.chrony_socket must not be empty");
-    }
-    out = std::move(path);
-    return Done{};
+    return v.choose(std::array{ClockSourceKind::automatic, ClockSourceKind::chrony,
+                               ClockSourceKind::kernel, ClockSourceKind::local},
+                    out);
 }
 
 Status read_command_address(const KeyReading& v, std::optional<sys::SocketAddress>& out) {
@@ -99,11 +75,11 @@ Status read_refid(const KeyReading& v, std::uint32_t& refid) {
 }
 
 Status read_leap_mode(const KeyReading& v, proto::LeapMode& out) {
-    return read_choice(v, std::array{proto::LeapMode::pass, proto::LeapMode::smear}, out);
+    return v.choose(std::array{proto::LeapMode::pass, proto::LeapMode::smear}, out);
 }
 
 Status read_smear_shape(const KeyReading& v, proto::SmearShape& out) {
-    return read_choice(v, std::array{proto::SmearShape::linear, proto::SmearShape::cosine}, out);
+    return v.choose(std::array{proto::SmearShape::linear, proto::SmearShape::cosine}, out);
 }
 
 // The leap must fall inside the smear window.
@@ -264,7 +240,7 @@ const ConfigKey kClockKeys[] = {
             "(mode 0666, so that chronyd, another user, can answer). chrony lets only root and its "
             "own user write to this socket (it is 0755 `_chrony`, in a 0700 or 0750 directory): "
             "over it, every chronyc command is allowed, clock changes included.",
-     .read = [](const KeyReading& v, Config& c) { return read_chrony_socket(v, c.chrony_socket); },
+     .read = [](const KeyReading& v, Config& c) { return v.nonempty_text(c.chrony_socket); },
      .same = [](const Config& a, const Config& b) { return a.chrony_socket == b.chrony_socket; }},
     {.name = "chrony_command_address",
      .value = "\"127.0.0.1:323\"",
