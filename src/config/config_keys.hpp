@@ -87,11 +87,11 @@ struct ConfigKey {
     std::string_view name;
     std::string_view value;  // the default, as TOML writes it
     KeyType type = KeyType::other;
+    KeyReload reload = KeyReload::applied;
     double lo = 0;  // integer, seconds: the range
     double hi = 0;
     std::string_view choices{};  // choice: the words, space-separated
     std::string_view kind{};     // other: what the value is ("array of \"ADDR:PORT\"")
-    KeyReload reload = KeyReload::applied;
     std::string_view summary{};  // one line: the default config's comment
     std::string_view doc{};      // the reference (markdown)
     KeyRead read = nullptr;

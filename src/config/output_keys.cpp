@@ -27,8 +27,8 @@ const ConfigKey kStatusKeys[] = {
     {.name = "socket",
      .value = "\"/run/cloudtime/status.sock\"",
      .type = KeyType::other,
-     .kind = "string: a path, or \"\" for none",
      .reload = KeyReload::restart,
+     .kind = "string: a path, or \"\" for none",
      .summary = "`cloudtime status` asks here; \"\" = no status socket",
      .doc = "a Unix stream socket where `cloudtime status` asks the running daemon for its state "
             "(one JSON document: clock, listen addresses, counters, tenant networks with their "
@@ -53,8 +53,8 @@ const ConfigKey kMetricsKeys[] = {
     {.name = "listen",
      .value = "\"127.0.0.1:9124\"",
      .type = KeyType::other,
-     .kind = "\"ADDR:PORT\"",
      .reload = KeyReload::restart,
+     .kind = "\"ADDR:PORT\"",
      .summary = "ADDR:PORT (chrony_exporter has 9123, node_exporter 9100)",
      .doc =
          "ADDR:PORT (chrony_exporter uses 9123, node_exporter 9100). A restart applies a change.",
@@ -67,8 +67,8 @@ const ConfigKey kMetricsKeys[] = {
     {.name = "allowed_clients",
      .value = "[]",
      .type = KeyType::other,
-     .kind = "array of prefixes",
      .reload = KeyReload::restart,
+     .kind = "array of prefixes",
      .summary = "prefixes allowed to scrape (\"10.0.0.0/8\"); [] = any that can connect",
      .doc = "prefixes allowed to scrape (`\"10.0.0.0/8\"`); others get 403 before anything is "
             "read. `[]`: any client that can connect. A restart applies a change.",

@@ -106,9 +106,9 @@ const ConfigKey kServerKeys[] = {
     {.name = "threads",
      .value = "0",
      .type = KeyType::integer,
+     .reload = KeyReload::restart,
      .lo = 0,
      .hi = 1024,
-     .reload = KeyReload::restart,
      .summary = "worker threads; 0 = one per core",
      .doc = "worker threads; 0 = one per core. Each worker has its own socket on every address "
             "(SO_REUSEPORT).",
@@ -117,9 +117,9 @@ const ConfigKey kServerKeys[] = {
     {.name = "batch_size",
      .value = "32",
      .type = KeyType::integer,
+     .reload = KeyReload::restart,
      .lo = 1,
      .hi = 1024,
-     .reload = KeyReload::restart,
      .summary = "datagrams per recvmmsg/sendmmsg call",
      .doc =
          "datagrams a worker reads with one `recvmmsg` and answers with one `sendmmsg` (1-1024).",
@@ -128,9 +128,9 @@ const ConfigKey kServerKeys[] = {
     {.name = "receive_buffer",
      .value = "4194304",
      .type = KeyType::integer,
+     .reload = KeyReload::restart,
      .lo = 0,
      .hi = 1U << 30U,
-     .reload = KeyReload::restart,
      .summary = "SO_RCVBUF bytes per socket (absorbs bursts); 0 = kernel default",
      .doc = "receive buffer of each socket in bytes (0 = the kernel's default, 0-1073741824). It "
             "absorbs bursts, such as many VMs polling on the same second: with the kernel's "
@@ -144,8 +144,8 @@ const ConfigKey kServerKeys[] = {
     {.name = "user",
      .value = "\"_cloudtime\"",
      .type = KeyType::other,
-     .kind = "string: a user name, or \"\" to stay root",
      .reload = KeyReload::restart,
+     .kind = "string: a user name, or \"\" to stay root",
      .summary = "started as root: drop to this user after binding (\"\": stay root)",
      .doc = "started as root, after binding its sockets the daemon switches to this user (its "
             "group and the groups `/etc/group` gives it), with no capabilities and `no_new_privs`; "
@@ -157,8 +157,8 @@ const ConfigKey kServerKeys[] = {
     {.name = "runtime_directory",
      .value = "\"/run/cloudtime\"",
      .type = KeyType::other,
-     .kind = "string: an absolute path",
      .reload = KeyReload::restart,
+     .kind = "string: an absolute path",
      .summary = "the chrony client socket; made and owned by `user`",
      .doc = "made at start if missing (0755, root's until the drop) and given to `user` when it "
             "drops root: cloudtimed's socket where chronyd answers lives here, so that the "
@@ -215,8 +215,8 @@ const ConfigKey kClockKeys[] = {
     {.name = "source",
      .value = "\"auto\"",
      .type = KeyType::choice,
-     .choices = "auto chrony kernel local",
      .reload = KeyReload::restart,
+     .choices = "auto chrony kernel local",
      .summary = "chrony | kernel | local | auto (chrony if its socket exists)",
      .doc = "`chrony`: the host's chronyd (below). `kernel`: the kernel's time state through "
             "read-only `adjtimex` (nothing is ever changed). If the kernel says unsynchronized "
@@ -232,8 +232,8 @@ const ConfigKey kClockKeys[] = {
     {.name = "chrony_socket",
      .value = "\"/run/chrony/chronyd.sock\"",
      .type = KeyType::other,
-     .kind = "string: a path",
      .reload = KeyReload::restart,
+     .kind = "string: a path",
      .summary = "chronyd's command socket (tracking, read-only)",
      .doc = "chronyd's command socket. cloudtimed asks it for `tracking` once a second (never from "
             "the serving threads), through a socket file of its own in `server.runtime_directory` "
@@ -245,8 +245,8 @@ const ConfigKey kClockKeys[] = {
     {.name = "chrony_command_address",
      .value = "\"127.0.0.1:323\"",
      .type = KeyType::other,
-     .kind = "\"ADDR:PORT\", or \"\" for none",
      .reload = KeyReload::restart,
+     .kind = "\"ADDR:PORT\", or \"\" for none",
      .summary =
          "chronyd's command port, asked when server.user cannot write to the socket (\"\": never)",
      .doc = "chronyd's UDP command port (chrony.conf `cmdport`, on by default on 127.0.0.1 and "
@@ -288,9 +288,9 @@ const ConfigKey kClockKeys[] = {
     {.name = "kernel_stratum",
      .value = "3",
      .type = KeyType::integer,
+     .reload = KeyReload::restart,
      .lo = 1,
      .hi = 15,
-     .reload = KeyReload::restart,
      .summary = "source = \"kernel\" does not know it: the host's stratum",
      .doc = "the stratum to announce with `source = \"kernel\"`. The kernel does not know it: set "
             "it to the stratum of the host's time daemon.",
@@ -299,8 +299,8 @@ const ConfigKey kClockKeys[] = {
     {.name = "kernel_refid",
      .value = "\"127.0.0.1\"",
      .type = KeyType::other,
-     .kind = "string: an IPv4 address or 1-4 ASCII characters",
      .reload = KeyReload::restart,
+     .kind = "string: an IPv4 address or 1-4 ASCII characters",
      .summary = "nor its upstream: state it (IPv4 or up to 4 ASCII chars)",
      .doc = "the refid to announce with `source = \"kernel\"`: the IPv4 address of the host's "
             "upstream, or up to 4 ASCII characters.",
@@ -309,9 +309,9 @@ const ConfigKey kClockKeys[] = {
     {.name = "local_stratum",
      .value = "10",
      .type = KeyType::integer,
+     .reload = KeyReload::restart,
      .lo = 1,
      .hi = 15,
-     .reload = KeyReload::restart,
      .summary = "only for source = \"local\" (labs)",
      .doc = "the stratum announced with `source = \"local\"`.",
      .read = [](const KeyReading& v, Config& c) { return v.integer(c.local_stratum); },
@@ -319,8 +319,8 @@ const ConfigKey kClockKeys[] = {
     {.name = "local_refid",
      .value = "\"127.127.1.1\"",
      .type = KeyType::other,
-     .kind = "string: an IPv4 address or 1-4 ASCII characters",
      .reload = KeyReload::restart,
+     .kind = "string: an IPv4 address or 1-4 ASCII characters",
      .summary = "only for source = \"local\" (chrony's local refid)",
      .doc = "the refid announced with `source = \"local\"` (chrony's local reference id).",
      .read = [](const KeyReading& v, Config& c) { return read_refid(v, c.local_refid); },

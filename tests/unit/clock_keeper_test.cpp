@@ -122,7 +122,7 @@ TEST(ClockKeeper, TheLeapSecondsListIsReadAndAMissingOneIsNone) {
     k.keeper.reload_leap_seconds(at(0));
     ASSERT_TRUE(k.keeper.leap_list_expiry());
     EXPECT_EQ(k.keeper.leap_list_expiry()->ns, 1'782'604'800 * kSec);
-    std::remove(path.c_str());
+    ASSERT_EQ(std::remove(path.c_str()), 0);
     k.keeper.reload_leap_seconds(at(1));
     EXPECT_FALSE(k.keeper.leap_list_expiry());
 }

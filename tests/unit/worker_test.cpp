@@ -109,13 +109,13 @@ class RunningWorker {
     }
 
   private:
-    SnapshotCell cell_;
     WorkerCounters counters_;
+    SnapshotCell cell_;
+    std::thread thread_;
     std::unique_ptr<WorkerInbox> inbox_;
-    sys::Wakeup stop_;
     std::optional<sys::UdpSocket> client_;
     const ServedSocket* socket_ = nullptr;
-    std::thread thread_;
+    sys::Wakeup stop_;
 };
 
 TEST(Worker, AnswersARequestDropsWhatIsNoneAndCountsEach) {
