@@ -80,12 +80,7 @@ Expected<std::size_t> KeyReading::choice() const {
     if (!given) {
         return given.failure();
     }
-    std::vector<std::string_view> words;
-    for (std::size_t at = 0; at < spec.choices.size();) {
-        const std::size_t end = std::min(spec.choices.find(' ', at), spec.choices.size());
-        words.push_back(spec.choices.substr(at, end - at));
-        at = end + 1;
-    }
+    const std::vector<std::string_view> words = choice_words(spec);
     std::string listed;
     for (std::size_t i = 0; i < words.size(); ++i) {
         if (words[i] == *given) {
@@ -97,6 +92,16 @@ Expected<std::size_t> KeyReading::choice() const {
                   std::string("\"") + std::string(words[i]) + "\"";
     }
     return fail(name() + " must be " + listed + ", not \"" + *given + "\"");
+}
+
+std::vector<std::string_view> choice_words(const ConfigKey& key) {
+    std::vector<std::string_view> words;
+    for (std::size_t at = 0; at < key.choices.size();) {
+        const std::size_t end = std::min(key.choices.find(' ', at), key.choices.size());
+        words.push_back(key.choices.substr(at, end - at));
+        at = end + 1;
+    }
+    return words;
 }
 
 std::span<const ConfigSection> config_sections() {

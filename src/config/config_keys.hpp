@@ -98,6 +98,9 @@ struct ConfigKey {
     KeySame same = nullptr;  // restart keys
 };
 
+// A choice key's words, in the order of `choices`.
+std::vector<std::string_view> choice_words(const ConfigKey& key);
+
 // Checks across a section's keys, once all of them are read ("goes together", windows).
 using SectionCheck = Status (*)(const TomlReader& reader, const toml::table& table,
                                 const Config& config);

@@ -23,13 +23,10 @@ std::string number_text(double v) {
     return text;
 }
 
-std::string words_text(std::string_view words) {
+std::string words_text(const ConfigKey& key) {
     std::string out;
-    for (std::size_t at = 0; at < words.size();) {
-        const std::size_t end = std::min(words.find(' ', at), words.size());
-        out += (out.empty() ? "" : ", ") + std::string("`") +
-               std::string(words.substr(at, end - at)) + "`";
-        at = end + 1;
+    for (const std::string_view word : choice_words(key)) {
+        out += (out.empty() ? "" : ", ") + std::string("`") + std::string(word) + "`";
     }
     return out;
 }
@@ -70,7 +67,7 @@ std::string type_text(const ConfigKey& key) {
         case KeyType::seconds:
             return "seconds, " + number_text(key.lo) + " to " + number_text(key.hi);
         case KeyType::choice:
-            return "one of " + words_text(key.choices);
+            return "one of " + words_text(key);
         case KeyType::other:
             break;
     }
