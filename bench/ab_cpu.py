@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A/B of two cloudtimed builds: CPU time per 1000 replies at one fixed rate, each pinned to
 CPU 1 with one thread and rate limiting off, loaded by `cloudtime bench` on CPU 0 from 100
 sources; the builds alternate for --rounds rounds and the medians are compared. For changes

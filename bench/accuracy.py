@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """What a client ends up with: a chronyd client measuring cloudtimed and chronyd 4.3 over the
 same veth link, both serving this host's clock (so the true offset is 0), in basic and in
 interleaved mode (`xleave`), idle and while the server is loaded from another namespace at

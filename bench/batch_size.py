@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """What batch size (datagrams per recvmmsg/sendmmsg) costs and buys cloudtimed on this machine.
 
 For each batch size, cloudtimed (one thread, CPU 1, rate limiting off) serves a fixed load

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Hostile clients against cloudtimed's vendordata endpoint, with Nova and an NTP client beside
 them, on loopback only.
 

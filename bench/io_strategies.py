@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """What beats what on this machine for the serving loop: poll vs user-space busy polling,
 recvmmsg/sendmmsg vs io_uring (measured on the bare reflectors, where nothing but I/O
 costs), and cloudtimed's worker threads. Every variant is offered the same load (beyond

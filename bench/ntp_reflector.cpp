@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The physical limit of this machine for an NTP-shaped UDP service over recvmmsg/sendmmsg:
 // each batch of requests becomes a batch of replies (bench/reflect.hpp), nothing a real
 // server could skip. For the benchmark only.

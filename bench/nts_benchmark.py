@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """NTS serving, one run, one load generator: cloudtimed beside chronyd 4.3, both serving NTS
 (RFC 8915) on 127.0.0.1 (NTP 123, NTS-KE 4460) in turn, inside a network namespace this script
 creates and removes, with one certificate the script makes.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Measures cloudtimed and chronyd side by side with `cloudtime query`, in one run, on loopback.
 
 Both serve this host's clock: cloudtimed with a `local` clock source, chronyd with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What every benchmark reflector does to a request: the least an NTP-shaped reply needs for
 // the load generator to accept it (mode 4, a stratum, the request's transmit timestamp echoed
 // as origin). No clock reads, no checks.

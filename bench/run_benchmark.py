@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """One run, one load generator, one core budget: cloudtimed beside chronyd, ntpsec's ntpd and a
 bare recvmmsg/sendmmsg reflector (the physical limit), all serving 127.0.0.1:123 in turn inside
 a network namespace this script creates and removes.

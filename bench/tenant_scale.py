@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """cloudtimed serving many tenant networks at once: N namespaces named like ML2/OVN's
 (ovnmeta-scale-*), each with 169.254.169.254 and fe80::a9fe:a9fe on a veth interface. Reports
 the time to attach them all (at start and live), the daemon's fds and RSS per namespace, that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The io_uring twin of ntp_reflector: the same replies (bench/reflect.hpp), with every
 // receive and send an io_uring operation. DEPTH slots each keep one recvmsg in flight; a
 // completed receive turns its slot into a sendmsg of the reply, a completed send re-arms the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Latency of cloudtimed's vendordata endpoint as Nova sees it: POSTs of Nova's request body
 from C concurrent clients, a new TCP connection per request (the worst case; Nova's session
 may keep one), timed from connect to the last byte of the answer. Beside it, the same load on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the decoders of chronyd's tracking and sources replies on arbitrary bytes
 // (a chronyd of another version, or anything else on its socket, must not crash the clock
 // thread or the checker).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the config reader (TOML -> Config, checked). An operator's typo or a
 // broken file must give an error naming the file (and line), never a crash or a value outside
 // the bounds the reader documents.

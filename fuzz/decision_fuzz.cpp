@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the server's whole per-datagram decision (proto::handle) on arbitrary
 // datagrams, under an access action, a rate limit state and a random draw that the first three
 // octets choose. Checks the rules that keep cloudtimed from ever being an amplifier: only mode 3

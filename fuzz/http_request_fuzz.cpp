@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the vendordata endpoint's whole request path on bytes from anyone who can
 // connect: the hardened server's reading of pipelined requests (Beast's parser under our
 // limits and rules) and the endpoint's answer to each.

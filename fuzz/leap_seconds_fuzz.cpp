@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the leap-seconds.list parser on arbitrary text. Whatever it accepts must
 // be a schedule the rest of the code may trust: increasing entries, one-second steps.
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the vendordata endpoint's reading of a request body (anything can POST to
 // it) and the policy resolved from what it found.
 #include <cstddef>

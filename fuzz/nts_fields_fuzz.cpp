@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: NTS extension fields in NTP requests and replies. The first octet picks
 // what the rest is: 0, a raw datagram; 1, a genuine request (its placeholders counted by the
 // second octet) changed at the offsets and by the values that follow, so that the cookie,

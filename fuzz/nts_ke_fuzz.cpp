@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: NTS-KE records as a client sends them (and as a server answers them).
 #include <cstddef>
 #include <cstdint>

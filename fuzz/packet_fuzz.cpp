@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the packet parser (header and extension fields) on arbitrary bytes.
 #include <algorithm>
 #include <array>

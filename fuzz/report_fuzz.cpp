@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: reading a checker's report (validate-image reads what a guest printed on
 // its serial console, which the guest controls). Every refusal says why; a report that is read
 // is written back to JSON that reads back the same.

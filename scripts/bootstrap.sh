@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian 12 packages that cloudtime's build and tests need: only what is
 # missing, so a second run changes nothing. Services that packages bring (chronyd) are not
 # started: the tests start their own peers, and nothing here may touch this host's clock.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Fails when code outside the kernel's rooms calls the kernel directly.
 
 docs/design.md: src/sys (the process), src/net (sockets and networks), src/tls and src/http (their

@@ -9,6 +9,17 @@ mapfile -t sources < <(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests
 clang-format --dry-run -Werror "${sources[@]}"
 echo "lint: clang-format clean (${#sources[@]} files)"
 python3 scripts/kernel_calls.py
+# Every tracked file that can hold a comment says its license (the text: LICENSE,
+# debian/copyright); data files, JSON and the files whose format allows no comment are covered
+# by debian/copyright's "Files: *".
+unlicensed=$(git ls-files -z | grep -z -v -E \
+  '^(LICENSE|debian/(changelog|copyright|source/format|[^/]*\.install|[^/]*\.lintian-overrides))$|^fuzz/corpus/|\.json$' |
+  xargs -0 grep -L 'SPDX-License-Identifier: Apache-2.0' || true)
+if [ -n "$unlicensed" ]; then
+  printf 'lint: no "SPDX-License-Identifier: Apache-2.0" line in:\n%s\n' "$unlicensed" >&2
+  exit 1
+fi
+echo "lint: every source file carries its SPDX license line"
 
 if [ "${1:-}" = "--format-only" ]; then
   exit 0

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `validate-image --report FILE.html`: the catalogue's result as one self-contained HTML page
 // (no external asset, script or font): the matrix with PASS/WARN/FAIL cells, and per image its
 // boot, the channel that delivered time, the NTP client found and what it follows, the

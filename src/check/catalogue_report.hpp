@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The result of validating a catalogue of images (`cloudtime validate-image` with several
 // images or --catalogue): one row per image, one column per check, each image's outcome
 // against what its entry expects; written as a table for people, one JSON object, or the SCS

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a checker says about one thing: a verdict and the reason, the pieces both checkers
 // (`host-check` on the hypervisor, `check` inside a VM) share.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // chronyd as `chronyc tracking` and `chronyc sources` show it: addresses as text, source
 // states as words and symbols, the reachability register in octal, and which source is the
 // one tracking names as its reference.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `cloudtime host-check`: is this hypervisor ready to serve time to its VMs? Facts are gathered
 // from the system (gather_host_facts), then judged by pure rules (evaluate_host), so that the
 // rules are tested without a hypervisor.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A cloud's image catalogue for `cloudtime validate-image --catalogue FILE`: which images to
 // boot, each the way the cloud would offer it (its cloudtimed config, vendordata or not, DHCP,
 // the instance's metadata, the tenant's own user-data), and the outcome expected of it. Read

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `cloudtime validate-image`: boots an image the way the cloud would (a config drive with the
 // vendordata rendered from the operator's cloudtimed config, one NIC on a tap device in a
 // network namespace of its own where cloudtimed serves 169.254.169.254:123, optionally

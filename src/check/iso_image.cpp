@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "check/iso_image.hpp"
 
 #include "sys/process.hpp"

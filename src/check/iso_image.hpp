@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ISO 9660 images of a directory (config drives, validate-image's tools drive), made with
 // xorriso as Nova makes config drives with genisoimage: Rock Ridge and Joliet, a volume label.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DHCP option 42 as the clients in images record it: ISC dhclient's lease files
 // (`option ntp-servers A,B;`, the last lease counts), systemd-networkd's and NetworkManager's
 // internal client's lease files (`NTP=A B`), and NetworkManager's device state

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What every checker reports (`check`, `host-check`, `validate-image`): one type, written to
 // JSON and read back from it, so that a report crosses a process or a serial console as a
 // value (validate-image reads the guest's), never as strings matched by hand. The JSON form is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Whether two NTP answers came from the same server. One cloudtimed answers on every address
 // it serves (169.254.169.254, fe80::a9fe:a9fe, a managed 169.254.169.123): counting addresses
 // would count it several times and overstate redundancy. Two answers are the same server when

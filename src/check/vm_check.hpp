@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `cloudtime check`: from inside a VM, where can it get time, is its clock synchronized, and
 // how well. Facts are gathered from the VM (gather_vm_facts, vm_discovery.cpp) and judged by
 // pure rules (evaluate_vm), so that the rules are tested without a cloud.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Gathering what `cloudtime check` judges, from inside the VM: the metadata service, config
 // drives, DHCP leases, link-local NTP addresses, PTP clocks, the running NTP client, and a
 // measurement of every server found. Needs no root; what needs it is reported as such.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The facts `cloudtime check` judged, as its report carries them (JSON keys "channels",
 // "servers", "ptp_clocks", "client"; schema in cloudtime(1)) and as the human table shows them.
 #pragma once

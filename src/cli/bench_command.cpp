@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `cloudtime bench [--rate R] [--duration S] [--sources N] [--threads T] [--interleaved]
 // [--nts [--nts-ca FILE] [--nts-port PORT]] [--json] TARGET`
 #include <fmt/format.h>

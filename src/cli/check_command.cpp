@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `cloudtime check`: inside a VM, where can it get time, is its clock synchronized, and how
 // well. Prints the facts and the verdicts (human, --json, or --scs lines).
 #include <fmt/format.h>

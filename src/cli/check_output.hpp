@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How the checkers print their report: a human table, the report as one JSON object, or the
 // SCS compliance harness's `scs-0129-<check>: PASS|FAIL|ABORT` lines.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cloudtime: the host's command line (query, bench, host-check, status, reload, vendordata, check,
 // validate-image).
 #include "cli/commands.hpp"

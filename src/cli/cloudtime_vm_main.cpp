@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cloudtime-vm: the in-VM side alone (check, query), one static executable that a tenant copies
 // into any x86-64 Linux VM and runs; no daemon code, no shared library.
 #include "cli/commands.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Subcommands of `cloudtime` (and of `cloudtime-vm`, the in-VM side): each registers its
 // options and returns the runner that gives the exit code to use.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cli/daemon_status.hpp"
 
 #include "net/unix_listener.hpp"

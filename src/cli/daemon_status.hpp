@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `cloudtime status` and `cloudtime reload` read: the running cloudtimed's status
 // document from its status socket.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Exit codes shared by cloudtime and cloudtimed (sysexits.h where one fits).
 #pragma once
 

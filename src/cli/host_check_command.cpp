@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `cloudtime host-check [--chrony-socket PATH] [--leap-seconds-file PATH] [--cloudtimed ADDR]
 //  [--json | --scs]`: is this hypervisor ready to serve time to its VMs?
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `cloudtime query [--samples N] [--interval S] [--timeout S] [--interleaved]
 // [--nts [--nts-port N] [--nts-ca FILE]] [--json] HOST[:PORT]`
 #include <fmt/format.h>

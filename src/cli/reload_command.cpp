@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `cloudtime reload`: SIGHUP to the running cloudtimed, waiting until it has read its config
 // again, and saying what happened: applied, rejected (the running config stays), or applied
 // with keys only a restart applies. What a deployment tool (the Ansible role) acts on.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `cloudtime status [--socket PATH] [--json]`: ask a running cloudtimed what it is doing.
 #include <fmt/format.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `cloudtime validate-image IMAGE... | --catalogue FILE`: boot images as the cloud would and
 // prove their clocks get synchronized (check/image_validation), several at once, against what
 // each is expected to do (check/image_catalogue); one report, a matrix, or an HTML page.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `cloudtime vendordata render|config-drive|dhcp`: the static delivery channels, rendered
 // from the same [vendordata] policy the daemon's endpoint serves.
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "client/load_generator.hpp"
 
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The load generator behind `cloudtime bench`: an open-loop NTP client at a target rate, from
 // many loopback source addresses, that measures what comes back. Bounded in count and time;
 // refuses any target but loopback (or link-local inside a private network namespace).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cloudtime-vm's stand-in for client/nts_session.cpp: the static checker for guests carries
 // no TLS and no NTS; `cloudtime-vm query --nts` says so.
 #include "client/nts_session.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The client's side of NTS (RFC 8915): key establishment over TLS with a server, and the keys
 // and cookies its NTP exchanges then use. Each exchange spends a cookie and gets fresh ones.
 // (cloudtime-vm, the static checker for guests, is built without NTS: client/nts_absent.cpp.)

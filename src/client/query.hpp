@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The NTP client behind `cloudtime query`: data-minimized requests to one server, replies
 // checked and turned into samples.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Random octets for what a client must not let an attacker guess (request nonces, NTS unique
 // identifiers): std::random_device is the kernel's CSPRNG on Linux.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The host's chronyd as the source of truth: its `tracking` state through the command socket,
 // read by the clock thread about once a second, never by a worker.
 #pragma once

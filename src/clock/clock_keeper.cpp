@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "clock/clock_keeper.hpp"
 
 #include <spdlog/spdlog.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turns the source of truth into the snapshot workers serve, once a second: the source's
 // state, kept for a configured holdover when the source is lost, and the leap second plan
 // (announced or smeared) from the upstream's leap bits and the leap-seconds list.

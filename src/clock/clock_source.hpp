@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the served header comes from. One thread calls refresh() about once a second and
 // publishes the result; workers never call into a source. (The host's chrony arrives as
 // another ClockSource.)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cloud/config_drive.hpp"
 
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The OpenStack config drive Nova builds for an instance (label config-2), as a set of files:
 // what `cloudtime vendordata config-drive` writes and what validate-image boots with.
 #pragma once

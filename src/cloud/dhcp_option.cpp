@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cloud/dhcp_option.hpp"
 
 #include <arpa/inet.h>

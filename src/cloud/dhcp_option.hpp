@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DHCP option 42 (NTP servers, RFC 2132 8.3) for Neutron: Neutron has no subnet-level API
 // for it, so it is set deployment-wide (ML2/OVN, ML2/OVS's dnsmasq) or per port.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cloud/instance_metadata.hpp"
 
 namespace cloudtime::cloud {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The instance metadata keys a tenant may set to steer what cloudtime delivers (when the
 // operator honours them): read by the vendordata policy on the host and by `cloudtime check`
 // inside the VM (meta_data.json's "meta"), so both read them alike.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cloud/nova_request.hpp"
 
 #include <nlohmann/json.hpp>

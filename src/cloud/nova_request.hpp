@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The request body Nova's DynamicJSON vendordata provider POSTs (nova/api/metadata/
 // vendordata_dynamic.py): project-id, instance-id, image-id, user-data, hostname, metadata,
 // boot-roles.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a VM is told about time: the cloud's policy, refined per instance by the operator's
 // rules (project, image, instance metadata) and by the instance's own opt-outs.
 #pragma once

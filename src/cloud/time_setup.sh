@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The body of the vendordata shell part (cloudtime renders the settings above it). It runs
 # once per instance in cloud-init's final stage (scripts-vendor), whatever the user-data says,
 # and points the image's own NTP client at the cloud's time service without replacing the

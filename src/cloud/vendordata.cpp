@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cloud/vendordata.hpp"
 
 #include <fmt/format.h>

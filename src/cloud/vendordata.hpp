@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The vendordata cloudtime gives a VM, rendered from its resolved TimePolicy: what Nova's
 // DynamicJSON provider answers, what the StaticJSON file and the config drive hold.
 #pragma once

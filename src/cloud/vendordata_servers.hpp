@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading back which NTP servers a vendordata tells cloud-init to use: what `cloudtime check`
 // finds in vendor_data.json / vendor_data2.json, from cloudtime or from another provider.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cloudtimed's configuration: the TOML file (DESIGN.md's config contract), validated whole
 // before anything starts; every error names the file and line.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Interface names as the config names them (router_interfaces = "qr-*").
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading typed, bounded values out of a TOML table, with errors that name the file, the
 // line and the key ("cloudtimed.toml:12: server.threads must be between 0 and 1024, not -1").
 #pragma once

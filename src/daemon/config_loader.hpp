@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading cloudtimed's configuration: the file (or the embedded default) and what the command
 // line overrides, the same way at start and on every reload (SIGHUP).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cloudtimed's lifecycle: start the roles a config asks for, refresh the clock snapshot,
 // answer signals, stop cleanly.
 #pragma once

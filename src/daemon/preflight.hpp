@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What cloudtimed checks before it starts anything, and `cloudtimed --check-config` checks
 // too, so that a config that passes the check does not fail at start for these reasons: the
 // server's user exists and is not root; the vendordata and NTS TLS files are readable, PEM, a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a reload (SIGHUP, `systemctl reload`) changes while serving, and what only a restart
 // changes: what was set up as root or before the threads started.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `cloudtime status` shows: the daemon's state as one JSON document, written to whoever
 // connects to the status socket. Each role writes its own members (daemon/role.hpp); these
 // are the writers of the members the daemon, the clock, the NTP server, tenant networks and

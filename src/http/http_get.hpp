@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One plain-HTTP GET (the metadata service at 169.254.169.254 speaks nothing else), bounded in
 // time and size: what `cloudtime check` asks inside a VM. Boost.Beast, header-only, so that
 // the static in-VM checker links no HTTP library of its own.

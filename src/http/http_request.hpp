@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // HTTP/1.1 requests as the hardened server (sys/http_server) reads them: Beast's parser under
 // our limits, then the rules Beast leaves to us (ambiguous framing, field count, version).
 // The same code reads bytes off a connection and, for the fuzz target and tests, off a buffer.

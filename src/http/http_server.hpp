@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An HTTP/1.1 server made for hostile clients (Boost.Beast on one Asio thread, TLS through
 // OpenSSL): every connection is bounded in time (an absolute deadline per request, not reset
 // by trickled bytes), in memory (header bytes and fields, body whatever its transfer coding)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Prometheus text exposition format (version 0.0.4), written by hand since prometheus-cpp
 // is not in Debian 12: metric families with HELP and TYPE, label values escaped, counters
 // exact as integers, floats as Prometheus reads them (+Inf, -Inf, NaN), histograms with

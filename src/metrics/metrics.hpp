@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the metrics endpoint shows: the daemon's state as Prometheus metrics, named the way
 // ntpd-rs, chrony_exporter and node_exporter name theirs, with a cloudtime_ prefix, base
 // units and _total counters. Rendered on the main thread, like the status socket's JSON:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GET /metrics over HTTP, on a thread of the daemon with the HTTP server made for hostile
 // clients (a few connections, short deadlines). The text is rendered on the main thread —
 // the one that owns what it shows, as for the status socket — when the HTTP thread asks for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NTS as Prometheus metrics: key establishments, authenticated replies and NAKs, the cookie
 // keys in force and their store (etcd reachable or not).
 #pragma once

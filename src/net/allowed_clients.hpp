@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Whether a client of an HTTP endpoint (vendordata, metrics) is in its allowed_clients.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Batched UDP I/O for the serving hot path: one recvmmsg fills up to `capacity` datagrams with
 // their kernel receive timestamps, one sendmmsg sends every reply queued for them. All buffers
 // are allocated once, up front; receive() and send() make no allocation and one syscall each.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A client of a local datagram service (chronyd's command socket, or its command port): one
 // request, one reply. On a Unix socket the reply comes back to the address the request was
 // sent from, so the client binds its own socket file, and removes it when it is destroyed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Passing sockets between processes over a Unix SOCK_SEQPACKET channel (SCM_RIGHTS): how
 // the privileged tenant-network helper hands ready sockets to the unprivileged server.
 #pragma once

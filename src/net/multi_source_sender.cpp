@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "net/multi_source_sender.hpp"
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sends batches of datagrams to one server, each from a chosen local source address
 // (IP_PKTINFO on a wildcard-bound socket): one socket speaks for many loopback clients.
 // For the load generator only.

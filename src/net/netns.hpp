@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Network namespaces: entering one from the current thread and coming back (setns is per
 // thread; only a dedicated thread may do this), and the addresses found inside.
 #pragma once

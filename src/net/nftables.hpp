@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // nftables, through the library the `nft` tool is built on: a ruleset in nft's own syntax,
 // applied as one transaction in the calling thread's network namespace.
 #pragma once

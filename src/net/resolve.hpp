@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Name resolution for the client (getaddrinfo).
 #pragma once
 

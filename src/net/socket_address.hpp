@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IPv4 and IPv6 socket addresses as values, and the "ADDR:PORT" / "[ADDR]:PORT" notation
 // that the config file and the command line use.
 #pragma once

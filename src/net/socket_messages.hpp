@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Control messages shared by the single and batched UDP paths: reading the receive timestamp
 // and destination address of a datagram, writing the source address of a reply.
 #pragma once

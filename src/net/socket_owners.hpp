@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Who already holds an address: so that a second cloudtimed refuses to start instead of
 // joining the first one's SO_REUSEPORT group (and answering half the queries as itself).
 #pragma once

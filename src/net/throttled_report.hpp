@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reports of what a server counted, at most one per period however fast things change: a
 // report at once when the last one is older than the period, else one when the period ends.
 // For the Asio servers (HTTP, TLS exchanges), on their io_context's thread.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "net/tx_timestamps.hpp"
 
 #include <linux/errqueue.h>

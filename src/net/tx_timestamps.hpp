@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Kernel timestamps of datagrams sent (SO_TIMESTAMPING), for interleaved mode: the kernel
 // stamps a datagram when the driver takes it (software timestamp) and queues the stamp on the
 // socket's error queue. Only datagrams that ask for it are stamped (a control message per

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A UDP socket that reports the kernel's receive timestamp of every datagram
 // (SO_TIMESTAMPNS) and, when bound to a wildcard address, answers from the address that
 // was asked (IP_PKTINFO / IPV6_PKTINFO).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "net/unix_listener.hpp"
 
 #include <sys/socket.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A local stream socket for status queries (`cloudtime status`): the daemon accepts one client
 // at a time from its main loop, writes a document and closes.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The NTS cookie master keys of a fleet, in one etcd key: every cloudtimed of a region holds
 // the same keys, so a cookie one instance issued opens at any other (a VM live-migrated to
 // another hypervisor keeps its authenticated time without a new key establishment).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NTS Key Establishment (RFC 8915 section 4) on its own thread: TLS 1.3 with ALPN ntske/1
 // (sys/tls_exchange_server), the request read strictly (proto/nts_ke), the client's keys
 // exported from the TLS session and sealed into eight cookies under the current master key.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "nts/nts_key_file.hpp"
 
 #include <openssl/rand.h>

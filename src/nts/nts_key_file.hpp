@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cookie master keys of one host, kept in a file: loaded at start (made when missing),
 // rotated when due and written again, always 0600. A file others can read is refused: its
 // keys would let them read every client's cookie.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the NTS cookie master keys live: a file of this host (server/nts_key_file) or etcd,
 // shared by a fleet (server/nts_etcd_store). The daemon asks every second.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "nts/nts_runner.hpp"
 
 #include <spdlog/spdlog.h>

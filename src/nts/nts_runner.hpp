@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The daemon's NTS role: the certificate read, NTS-KE listening beside every NTP address, the
 // cookie master keys loaded (or made) and rotated, and handed to the key establishment.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // chronyd's command interface, as chronyc uses it: its Unix socket (every command; our own
 // socket file, where chronyd answers, beside chronyd's or in a directory of our own) or its
 // UDP command port (monitoring commands only: what an unprivileged process may ask).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "peers/etcd_client.hpp"
 
 #include <openssl/ssl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A client of etcd's v3 API through its JSON gateway (etcd 3.4: POST /v3/kv/range,
 // /v3/kv/txn, /v3/watch), over HTTP or HTTPS with a client certificate: what the NTS cookie
 // keys of a fleet need and nothing more (one key read, written only if unchanged, watched).

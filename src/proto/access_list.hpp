@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Allow and deny lists by address prefix. Addresses are 16 octets: IPv6 as is, IPv4 as
 // IPv4-mapped IPv6 (::ffff:a.b.c.d), so one list serves both families. The longest matching
 // prefix decides; a source no rule matches gets the default action.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AEAD_AES_SIV_CMAC_256 (RFC 5297; NTS's mandatory algorithm, id 15): a 32-octet key, a
 // 16-octet synthetic IV first in every ciphertext. Pure computation: no I/O, keys and nonces
 // are passed in. S2V's CMAC and the CTR mode are composed here over AES-128 contexts keyed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // chrony's command protocol (cmdmon, protocol version 6), the requests chronyc's `tracking` and
 // `sources` send on chronyd's command socket and the decoding of their replies (layouts from
 // chrony's candm.h). Pure: the socket is in sys/.

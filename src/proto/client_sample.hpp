@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The client side of one exchange: checking a server's reply against the request and the
 // RFC 5905 arithmetic (offset, delay, dispersion, jitter) over samples.
 #pragma once

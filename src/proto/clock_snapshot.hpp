@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the server knows about its clock's quality at one moment: everything a reply's header
 // says besides the timestamps. Produced by a clock source, read by every worker.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "proto/extension_fields.hpp"
 
 #include "proto/packet.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RFC 7822 extension fields after the 48-octet header, with strict length validation, and
 // the legacy MAC that may close a packet.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // splitmix64's finalizer: every input bit reaches every output bit. The tables that workers
 // share (rate limiter, interleaved records) hash their keys with it, keyed by a random seed.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Holdover: when the source of truth (chronyd, the kernel) is lost, keep serving its last
 // synchronized state for a configured time, its dispersion growing from that state's epoch so
 // that clients see the uncertainty rise; then say unsynchronized (LI=3). A source that is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What interleaved mode (RFC 9769) needs the server to remember: for each reply it sent, the
 // receive timestamp it carried, whom it went to, and when it really left. A client in
 // interleaved mode names its previous exchange by putting that receive timestamp in its next

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The leap second schedule from an IERS/NIST `leap-seconds.list` (as tzdata ships it): every
 // TAI-UTC change, when the list was updated and when it expires, checked against the SHA-1
 // the file carries on its `#h` line. Pure: the caller reads the file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Leap seconds as served: announced (pass) or smeared, and the planner that decides which
 // leap is coming from the upstream's announcement and the leap-seconds list. Pure: the clock
 // thread feeds it the time, the upstream's leap bits and the parsed list.

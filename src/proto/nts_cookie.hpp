@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NTS cookies (RFC 8915 section 6): the client's two keys, sealed under a master key that only
 // the servers hold, so that any server holding that key can answer the client without state.
 // Layout (100 octets, like chrony's): master key id (4) | nonce (16) | AES-SIV of the C2S and

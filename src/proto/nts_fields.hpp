@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NTS extension fields in NTP packets (RFC 8915 section 5): what a request must carry, its
 // authenticator checked with the client's C2S key, and the server's reply fields (the unique
 // identifier echoed, fresh cookies encrypted under the S2C key, or a NAK's bare identifier).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NTS Key Establishment messages (RFC 8915 section 4): the records a client sends over TLS
 // and what the server answers, validated strictly. Pure: the TLS session, the cookies'
 // encryption and the keys exported from TLS are the caller's.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cookie master keys of one server or a whole fleet, with their rotation: the current key
 // makes cookies for one rotation period, then two previous keys are still accepted for two
 // periods each after they were retired. Whoever finds a rotation due makes the next set (the

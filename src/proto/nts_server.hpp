@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The server's NTS decision for one request (RFC 8915 section 5): not NTS (plain NTP), NTS
 // but malformed (dropped), a cookie or authenticator that does not verify (a NAK), or
 // authentic: the client's S2C key and how many fresh cookies its reply carries. Pure: the

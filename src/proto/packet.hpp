@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The RFC 5905 packet header: decoding and encoding of the fixed 48 octets.
 #pragma once
 

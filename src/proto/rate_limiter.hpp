@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-source rate limiting (RFC 8633 section 3.9's advice, chrony's `ratelimit`): a token
 // bucket per client address (IPv4 address, IPv6 prefix), held in a fixed-size table that every
 // worker shares without locks, so that a source is limited whichever worker its requests land

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reference identifiers: four ASCII octets at stratum 0 (kiss codes) and 1 (sources), an IPv4
 // address above (RFC 5905 section 7.3).
 #pragma once

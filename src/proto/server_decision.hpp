@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The server's whole decision for one datagram, without I/O: access list, request checks,
 // rate limit, kiss-of-death, reply. Time and randomness come in; nothing is read or sent here.
 // The order is chrony's NCR_ProcessRxUnknown and ntpd-rs's server: a source the access list

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NTP time formats (RFC 5905 section 6) and their conversion to and from Unix time.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Packet counters. Each worker owns one block and is its only writer (relaxed load+store, no
 // read-modify-write on the hot path); readers sum the blocks.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The NTP service: sockets on every listen address for every worker, and the workers.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The NTS part of a worker (RFC 8915 section 5.7): its own AES-SIV context, and for a reply
 // the fresh cookies made before its transmit time is read, sealed with the client's S2C key
 // right after it (the authenticator covers the transmit timestamp), as chrony does. What one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "serve/reply_transmit.hpp"
 
 #include <spdlog/spdlog.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The transmit side of a worker: the transmit time each reply carries, the send, and what
 // follows it for interleaved clients (the reply's record, its kernel transmit stamp) and for
 // measuring the send's own delay (server/send_delay.hpp).

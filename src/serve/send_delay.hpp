@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How long a reply takes from the worker's clock reading to the kernel's transmit stamp: the
 // system call and the network stack, a few microseconds, plus, in a batch sent with one
 // sendmmsg, the time the kernel spends on the replies before it. Measured on this host from

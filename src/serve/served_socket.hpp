@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A socket a worker serves, and the commands that hand sockets to a running worker and take
 // them back (tenant networks come and go while the server runs).
 #pragma once

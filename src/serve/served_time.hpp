@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The time a worker writes into replies: the system clock, or its leap smear while a smear
 // window is open. Around the leap itself (a second or two) the kernel's leap state is read
 // with the time, because an inserted second repeats POSIX time; otherwise this costs a branch.

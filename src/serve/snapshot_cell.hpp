@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hands the latest clock snapshot from the one thread that refreshes it to every worker
 // without locks: a sequence lock over word-sized atomics, so readers never block the writer
 // and there is no data race for sanitizers to report.

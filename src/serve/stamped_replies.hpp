@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The replies of one socket that wait for their kernel transmit stamp, by stamp number
 // (sys/tx_timestamps.hpp), and what a stamp that arrives refines: the interleaved record of its
 // reply. One worker serves a socket, so this is single-threaded. When the kernel refuses a

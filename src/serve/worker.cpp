@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "serve/worker.hpp"
 
 #include <spdlog/spdlog.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One serving thread: waits on its sockets (epoll), hands each datagram to proto::handle, sends
 // what it decided and counts; takes sockets from its inbox and gives them back between batches.
 // It moves bytes and counts; every decision about a datagram is proto's.

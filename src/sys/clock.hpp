@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading the system clock and the kernel's time state. Read-only: nothing here may change
 // the clock or its discipline.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Names appearing in and leaving a directory (inotify), for following /run/netns live.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the file system says about a path, who this process runs as, and private temporary
 // directories removed with their contents.
 #pragma once

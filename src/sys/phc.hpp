@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PTP hardware clocks (PHC) as a VM sees them: the KVM virtual PTP clock, Hyper-V's, vmclock,
 // ENA's and others, listed from sysfs and read against the system clock.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Waiting on file descriptors: an epoll set whose events carry a caller's tag (the workers),
 // and a one-shot poll over a few fds (control threads).
 #pragma once

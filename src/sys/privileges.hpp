@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Dropping root for good: the serving process runs as an unprivileged user with no
 // capabilities once its privileged work (binding, forking the namespace helper) is done.
 #pragma once

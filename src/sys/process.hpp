@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Child processes: one for privileged work (the tenant-network helper), forked before any
 // thread starts and killed by the kernel when its parent dies; and other programs run to
 // completion (xorriso).

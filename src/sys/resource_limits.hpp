@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Process resource limits: descriptors raised for the daemon, memory and descriptors capped
 // for a process that faces untrusted clients, a name in ps, signals it ignores.
 #pragma once

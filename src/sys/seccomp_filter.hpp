@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A seccomp filter for the serving process (libseccomp): once everything is started, only the
 // system calls cloudtimed makes are allowed; any other kills the whole process at once
 // (SIGSYS), so that a bug an attacker reaches cannot become a shell, a ptrace or a mount.

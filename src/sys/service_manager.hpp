@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Telling the service manager (systemd, Type=notify) what the daemon is doing, through
 // libsystemd's sd_notify: ready, reloading, stopping, a status line, watchdog pings. Outside
 // systemd (no $NOTIFY_SOCKET) every call does nothing.

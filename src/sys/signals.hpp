@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Signals delivered as readable events (signalfd), so that no handler runs inside a worker.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading a small text file whole (the leap-seconds list), writing one whole.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A wake-up between threads: an eventfd one side signals and the other waits on (epoll, poll)
 // and drains. Non-blocking, close-on-exec; the counter cannot overflow at one signal per
 // command.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tenant/router_redirect.hpp"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Routed ML2/OVS networks reach the metadata IP through their router's namespace
 // (qrouter-<id>), where Neutron redirects TCP 80 only. For NTP, cloudtimed adds a table of its
 // own there: UDP to the metadata addresses, arriving from the tenant side (qr-*), is

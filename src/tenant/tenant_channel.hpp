@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The privileged tenant-network helper and the unprivileged server, talking over a
 // SOCK_SEQPACKET channel: the helper follows namespaces and sends each socket it binds
 // (SCM_RIGHTS) with its namespace and address; the server only ever receives ready sockets.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NTP in every tenant network: follows the network namespaces Neutron creates (ovnmeta-*,
 // qdhcp-* under /run/netns), opens a socket on the metadata addresses found inside each, and
 // hands it to a TenantSink (the workers, directly or through the privileged helper's channel);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where tenant-network sockets end up: the serving side's record of every attached namespace,
 // its sockets in the workers and its counters. Fed by the namespace follower, in this process
 // or, through TenantChannelReceiver, from the privileged helper.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tenant/tenant_runner.hpp"
 
 #include <spdlog/spdlog.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The tenant-network role as the daemon runs it: following namespaces in this process, or —
 // when the server drops root (server.user) — in a privileged helper forked before anything
 // else, which passes ready sockets over a channel.

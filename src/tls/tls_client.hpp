@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One request and its answer over TLS 1.3 (the client's side of NTS-KE): the server's
 // certificate verified against a CA file (or the system's store) for the name or address
 // asked, the ALPN protocol required, the whole exchange under one deadline.

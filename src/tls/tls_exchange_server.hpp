@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A server for one request and one answer per TLS 1.3 connection (NTS-KE, RFC 8915 section
 // 4): OpenSSL on each socket, driven by Boost.Asio's readiness on one thread. TLS 1.3 only; the
 // client must name the one ALPN protocol served (no ALPN, or another, is refused with the TLS

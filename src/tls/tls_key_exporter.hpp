@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RFC 5705 keying material from a TLS session (SSL_export_keying_material): what NTS derives
 // its keys from, on the server's side and the client's.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Errors as values at boundaries: a value or a human-readable reason, with the errno it came
 // from when the kernel said it, so that callers decide by the code, never by the text (C++20
 // has no std::expected yet).

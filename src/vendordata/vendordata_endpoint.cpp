@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "vendordata/vendordata_endpoint.hpp"
 
 #include <spdlog/spdlog.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The [vendordata] role's answers: what Nova's DynamicJSON vendordata provider gets for each
 // request. Nova POSTs the instance's facts; the answer is the JSON value cloud-init reads under
 // the target name "cloud-init" (vendor_data2.json). The HTTP server around it

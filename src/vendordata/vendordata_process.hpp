@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The vendordata endpoint in its own process, so that nothing a client sends over HTTP can
 // take memory, descriptors or CPU time from the NTP workers. cloudtimed binds the address and
 // hands it the TLS files it read (as root, in preflight), then runs itself again as that process

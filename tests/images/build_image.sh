@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds a small Debian cloud image the way vendors build theirs, for the tests of
 # `cloudtime validate-image`: debootstrap (systemd, cloud-init with its ConfigDrive datasource,
 # a kernel, and chrony, only systemd-timesyncd, or no NTP client at all), one ext4 partition

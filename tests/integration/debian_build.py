@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Debian packages built once per test process from this checkout (dpkg-buildpackage -b),
 for every test module that needs them (test_package, test_ansible_role), and what tests that
 install them into booted test images share: the .debs an image lacks, fetched from the

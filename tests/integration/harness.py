@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Helpers for cloudtime's integration tests: start real peers (cloudtimed, chronyd, ntpdig)
 on loopback or inside network namespaces that the tests create and remove themselves.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Nova's own config drive builder (Debian 12's python3-nova: nova.virt.configdrive and
 nova.api.metadata.base.InstanceMetadata), run as nova-compute runs it when it builds a
 config drive, for one instance described in a JSON file:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Builds the test images the suite boots into the image cache (CLOUDTIME_IMAGE_CACHE) ahead of
 the tests. scripts/test.sh starts it in the background while the lint runs (building is mostly
 waiting for debootstrap's downloads, dpkg and the disk) and waits for it before the tests; a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Allow and deny lists in cloudtimed: ignored prefixes get nothing, `kod` prefixes get a KoD
 DENY, others are served; the longest prefix wins and the counters say what happened."""
 

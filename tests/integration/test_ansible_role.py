@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Ansible role (deploy/ansible/roles/cloudtime) rolled out by Debian's ansible-playbook
 over SSH to booted test hosts (the network node in the default tier; with the hypervisor beside
 it in the --full tier, docs/testing.md): the test image under QEMU, link-local addresses on a bridge

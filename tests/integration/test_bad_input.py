@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Bad input sent raw to cloudtimed: no reply, the right drop counter moves, and the daemon
 keeps answering good requests."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`cloudtime bench`: the load generator's accounting against cloudtimed's own counters, its
 many source addresses, and its refusal of targets beyond loopback."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """chrony 4.x as a client of cloudtimed: it must accept our replies and measure |offset| < 1 ms."""
 
 import unittest

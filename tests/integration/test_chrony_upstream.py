@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """cloudtimed serving what the host's chronyd says (clock.source = "chrony"): stratum + 1, its
 refid and root values; LI=3 within 2 s of losing it, recovery when it is back; a chrony client
 rejects the unsynchronized replies; a holdover keeps serving with growing dispersion."""

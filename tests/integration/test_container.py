@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """cloudtimed in a container as Kolla runs neutron_ovn_metadata_agent: podman (Debian 12's),
 the host's network, /run/netns shared with the host, CAP_SYS_ADMIN and CAP_NET_ADMIN added,
 the config mounted read-only and /run/cloudtime from the host. It serves the host's address,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """cloudtimed's command line and lifecycle: config errors before anything starts, overrides,
 clean stops, and the unsynchronized answer of a kernel source."""
 

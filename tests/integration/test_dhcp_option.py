@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """DHCP option 42 as `cloudtime vendordata dhcp --backend dnsmasq` renders it, handed out by a
 real dnsmasq (the ML2/OVS DHCP agent's server) in one test namespace to a real DHCP client
 (ISC dhclient, as in Debian images) in another. Link-local addresses only; both namespaces are

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`cloudtime host-check` on this machine: a verdict for every check and the exit code that
 follows from them, with chronyd and cloudtimed started by the test, and with broken inputs."""
 

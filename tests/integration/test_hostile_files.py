@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Files cloudtimed reads by path are opened without blocking and checked for type and size
 first: a FIFO or a device where a namespace, the leap-seconds list or the config should be is
 an error with a reason, never a hang or an endless read. And `--check-config` refuses what

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Interleaved mode (RFC 9769) with the real client that asks for it: chronyd 4.x with `xleave`
 reports `Interleaved : Yes` for cloudtimed, on a loopback address (IPv4 and IPv6) and on
 169.254.169.254 inside a tenant network, and cloudtimed's counters show the kernel transmit

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """scripts/kernel_calls.py, the lint rule that keeps the kernel inside its rooms (src/sys, src/net,
 src/tls, src/http): a planted raw system call or kernel header elsewhere fails it with FILE:LINE; qualified and member
 calls, declarations, comments and strings do not; the repository itself is clean."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Prometheus metrics (GET /metrics): the exposition is what promtool accepts, its values are
 cloudtimed's own counters, tenant namespaces get bounded series, only GET /metrics from an
 allowed client is answered; a real Prometheus (Debian's) scrapes it and fires the shipped

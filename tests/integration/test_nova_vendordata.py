@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The real Nova against cloudtimed's vendordata endpoint: Nova's own DynamicJSON provider
 (Debian 12's python3-nova, nova/api/metadata/vendordata_dynamic.py), configured from a
 nova.conf as an operator writes it, asks the endpoint for instances the way the metadata API

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ntpsec's ntpdig against cloudtimed. ntpdig only asks port 123, so cloudtimed serves on 123
 inside a network namespace of the test's own."""
 

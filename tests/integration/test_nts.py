@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """NTS key establishment (RFC 8915 section 4) with the real client: chronyd 4.3 as an NTS client
 gets its cookies from cloudtimed (`chronyc -N authdata`), and hostile key establishment
 (TLS 1.2, another ALPN protocol, malformed and oversized records, a silent client) is refused,

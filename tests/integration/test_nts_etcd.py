@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """NTS cookie keys shared by a fleet through etcd: a 3-member etcd 3.4 cluster on loopback, two
 cloudtimed instances (A and B, as on two hypervisors) with `key_store = "etcd"`. A chronyd in a
 VM namespace does its key establishment with A on 169.254.169.254; the route to the metadata IP

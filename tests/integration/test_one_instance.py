@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """One cloudtimed per address: a second one with the same NTP address, vendordata address or
 status socket exits 1 naming the running one's PID (with SO_REUSEPORT it used to join the
 first one's sockets, and clients got answers from both in turn); the first serves on."""

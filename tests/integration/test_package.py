@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Debian packages, built from this checkout with the standard tools (dpkg-buildpackage,
 debhelper compat 13) and checked with lintian: what they hold, what they depend on (the
 runtime libraries only), stripped binaries with the symbols in -dbgsym, the conffile, what

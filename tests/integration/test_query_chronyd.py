@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`cloudtime query` against a chronyd server started by the test: stratum, refid, offset."""
 
 import time

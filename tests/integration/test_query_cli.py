@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`cloudtime query` exit codes and reasons: usage, silence, kiss-of-death, unsynchronized,
 spoofed replies, and names."""
 

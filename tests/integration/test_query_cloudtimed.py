@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`cloudtime query` against cloudtimed on loopback (IPv4 and IPv6)."""
 
 import statistics

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Rate limiting in cloudtimed: a source's burst is answered, the rest dropped or kissed
 (RATE), other sources are not affected, and the counters tell which is which."""
 

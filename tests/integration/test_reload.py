@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """SIGHUP (systemctl reload) reads the whole config again and applies it while serving: listen
 addresses, access list, rate limits, leap settings, log level, the vendordata policy. Sockets
 that stay stay open (a client polling at 100/s loses nothing across 20 reloads); a broken

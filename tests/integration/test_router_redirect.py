@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """NTP for routed ML2/OVS networks: in a qrouter-* namespace cloudtimed adds an nftables table
 that redirects UDP 123 for 169.254.169.254, arriving from the tenant side (qr-*), to a socket of
 its own; nothing else reaches that socket; the table is replaced whole at start and removed on

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """cloudtimed under a service manager (systemd's Type=notify protocol, spoken to a socket the
 test holds as $NOTIFY_SOCKET): READY=1 once it serves, RELOADING=1 then READY=1 around a
 SIGHUP, STOPPING=1 on SIGTERM, watchdog pings when WatchdogSec= is set; also as its user

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`cloudtime status` against a running cloudtimed: clock, counters and tenant networks over the
 status socket; no daemon, a stale socket file, and a socket another daemon holds."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """NTP inside tenant networks: cloudtimed follows namespaces named like Neutron's (ovnmeta-*)
 and serves 169.254.169.254 and fe80::a9fe:a9fe:123 inside them. Each test builds an OVN-like
 topology of its own (a metadata namespace and a "vm" namespace on one veth link, link-local

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The vendordata's shell part, run as cloud-init would run it (sh, as root) against the file
 layouts of the distributions it must serve, each a directory tree of the test's own
 (CLOUDTIME_ROOT): Debian/Ubuntu chrony (sources.d, conf.d), the RHEL family (one chrony.conf),

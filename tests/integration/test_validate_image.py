@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`cloudtime validate-image` over a catalogue of cloud images the test builds itself with
 debootstrap (tests/images/build_image.sh): Debian 11, 12 and 13 (cloud-init 20.4, 22.4, 25.1),
 each with chrony, with only systemd-timesyncd and with no NTP client, and one brought up by

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Vendordata for unmodified images, proven with the real consumers: cloudtimed's endpoint
 answers Nova's DynamicJSON request; cloud-init's own OpenStack code (Debian's cloud-init,
 imported here: ctest runs this file with Debian's /usr/bin/python3) reads what we rendered from

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The vendordata endpoint under attack, as issue 14 found it: trickling and idle connections,
 huge headers and bodies, ambiguous framing, Range, pipelining, refused clients, its process
 killed. Nova's POSTs must keep being answered within a second, the daemon's memory must stay

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """cloudtime-vm, the in-VM checker: one static executable that runs with nothing else around
 it. Inside an empty root directory (no shared library, no loader, no /etc) it measures a
 cloudtimed on loopback and runs a whole check."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`cloudtime check` inside a "vm" namespace beside an ovnmeta- namespace where cloudtimed serves
 169.254.169.254:123 (and fe80::a9fe:a9fe) and a fixture serves the metadata paths with
 vendordata rendered by cloudtime itself; a chronyd in the vm namespace (no clock control) syncs

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // For the checkers' tests: the verdict of one check, by id, in a list of results.
 #pragma once
 

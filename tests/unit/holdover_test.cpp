@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The holdover state machine: what is served as the source of truth comes and goes.
 #include "proto/holdover.hpp"
 

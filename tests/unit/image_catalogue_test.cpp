@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A catalogue of images for validate-image: read strictly, each image judged against what its
 // entry expects, and the matrix, JSON and HTML page built from the runs.
 #include "check/image_catalogue.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Interleaved mode (RFC 9769) in the pure protocol: the shared record of replies, and how
 // proto::handle answers a client that names one of them.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "proto/nts_ke.hpp"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The report contract: every checker's report goes to JSON and comes back the same, and a
 // report that is not one is refused with the reason (validate-image reads the guest's).
 #include "check/report.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The whole per-datagram order of proto::handle: access list -> request checks -> rate limit
 // drop -> NTS check -> KoD DENY / KoD RATE (authenticated to an NTS client) / leak -> reply,
 // over every combination, NTS on.

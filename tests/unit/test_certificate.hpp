@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A self-signed certificate and key made in memory for TLS tests (EC P-256, subjectAltName
 // IP:127.0.0.1), so that no test depends on files or the openssl command.
 #pragma once

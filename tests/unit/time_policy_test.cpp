@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cloud/time_policy.hpp"
 
 #include <gtest/gtest.h>

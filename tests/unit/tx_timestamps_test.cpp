@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Kernel transmit stamps on a real loopback socket, and how a socket's stamped replies are
 // matched to them (server/stamped_replies).
 
