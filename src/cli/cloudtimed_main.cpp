@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // cloudtimed: the cloudtime daemon.
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -14,6 +14,7 @@
 #include "daemon/config_loader.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/preflight.hpp"
+#include "sys/log_output.hpp"
 #include "sys/paths.hpp"
 #include "vendordata/vendordata_service.hpp"
 
@@ -36,8 +37,9 @@ struct Flags {
 
 void add_flags(CLI::App& app, Flags& f) {
     app.set_version_flag("--version", std::string("cloudtimed ") + CLOUDTIME_VERSION);
-    app.add_option("-c,--config", f.config_path, "TOML config file (default: the embedded one)")
-        ->check(CLI::ExistingFile);
+    // Not CLI::ExistingFile: a config that cannot be read is a configuration error (exit 78,
+    // which the unit does not restart on), said by the loader with the file's name.
+    app.add_option("-c,--config", f.config_path, "TOML config file (default: the embedded one)");
     app.add_option("-l,--listen", f.listen,
                    "ADDR:PORT to serve NTP on, IPv6 as [ADDR]:PORT; repeatable; replaces "
                    "server.listen");
@@ -67,6 +69,10 @@ ct::Expected<ct::daemon::ConfigOverrides> overrides_from(const Flags& f) {
         if (!address) {
             return ct::Error{"--listen " + address.error()};
         }
+        if (address->port() != 0 && std::ranges::find(overrides.listen, *address) !=
+                                        overrides.listen.end()) {
+            return ct::Error{"--listen " + address->to_string() + " is given twice"};
+        }
         overrides.listen.push_back(*address);
     }
     overrides.status_socket = f.status_socket;
@@ -92,22 +98,14 @@ ct::Expected<ct::daemon::ConfigOverrides> overrides_from(const Flags& f) {
 int check_config(const ct::config::Config& config) {
     auto ready = ct::daemon::preflight(config);
     if (!ready) {
-        std::cerr << "cloudtimed: " << ready.error() << "\n";
+        ct::sys::print_error("cloudtimed", ready.error());
         return ct::cli::kExitConfig;
     }
     for (const auto& warning : ready->warnings) {
-        std::cerr << "cloudtimed: warning: " << warning << "\n";
+        ct::sys::print_warning("cloudtimed", warning);
     }
     std::cout << "configuration OK\n";
     return ct::cli::kExitOk;
-}
-
-void start_logging(const std::string& level) {
-    auto logger = spdlog::stderr_color_mt("cloudtimed");
-    spdlog::set_default_logger(logger);
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
-    spdlog::set_level(spdlog::level::from_str(level));
-    spdlog::flush_on(spdlog::level::info);
 }
 
 }  // namespace
@@ -134,19 +132,19 @@ int main(int argc, char** argv) {
     }
     auto overrides = overrides_from(flags);
     if (!overrides) {
-        std::cerr << "cloudtimed: " << overrides.error() << "\n";
+        ct::sys::print_error("cloudtimed", overrides.error());
         return ct::cli::kExitUsage;
     }
     const ct::daemon::ConfigLoader loader(flags.config_path, std::move(overrides).value());
     auto loaded = loader.load();
     if (!loaded) {
-        std::cerr << "cloudtimed: " << loaded.error() << "\n";
+        ct::sys::print_error("cloudtimed", loaded.error());
         return ct::cli::kExitConfig;
     }
     if (flags.check_only) {
         return check_config(loaded->config);
     }
-    start_logging(loaded->config.log_level);
+    ct::sys::start_logging("cloudtimed", loaded->config.log_level);
     spdlog::info("cloudtimed {} starting ({})", CLOUDTIME_VERSION, loader.origin());
     return ct::daemon::run(loader, std::move(loaded).value(), flags.run_options);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The keys of [server], [clock] and [leap]: what is served, from which clock, and how a leap
 // second is passed on.
+#include <algorithm>
 #include <array>
 
 #include "config/config_keys.hpp"
@@ -26,6 +27,11 @@ Status read_listen(const KeyReading& v, std::vector<sys::SocketAddress>& out) {
         auto address = sys::parse_socket_address(*text);
         if (!address) {
             return v.reader.fail(item.source(), "server.listen: " + address.error());
+        }
+        // Bound twice (SO_REUSEPORT allows it), an address would only split its own traffic.
+        if (address->port() != 0 && std::ranges::find(addresses, *address) != addresses.end()) {
+            return v.reader.fail(item.source(),
+                                 "server.listen: " + address->to_string() + " is listed twice");
         }
         addresses.push_back(*address);
     }

@@ -157,13 +157,14 @@ Expected<pid_t> spawn_program(const std::vector<std::string>& argv, const std::s
     });
 }
 
-Expected<pid_t> spawn_self(const std::vector<std::string>& arguments, const std::vector<int>& fds) {
+Expected<pid_t> spawn_self(std::string name, const std::vector<std::string>& arguments,
+                           const std::vector<int>& fds) {
     static constexpr int kFirstFd = 3;
     static constexpr int kParked = 64;  // above every target, so no dup2 overwrites a source
-    std::string self = "/proc/self/exe";
+    static constexpr const char* kSelf = "/proc/self/exe";
     std::vector<char*> args;
     args.reserve(arguments.size() + 2);
-    args.push_back(self.data());
+    args.push_back(name.data());
     for (const auto& a : arguments) {
         args.push_back(const_cast<char*>(a.c_str()));  // execv's signature, not modified
     }
@@ -185,7 +186,7 @@ Expected<pid_t> spawn_self(const std::vector<std::string>& arguments, const std:
         }
         ::close_range(static_cast<unsigned>(kFirstFd) + static_cast<unsigned>(count), ~0U, 0);
         clear_signal_mask();
-        ::execv(args[0], args.data());
+        ::execv(kSelf, args.data());
         return 127;
     });
 }

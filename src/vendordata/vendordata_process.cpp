@@ -94,7 +94,7 @@ Status VendordataProcess::spawn() {
     if (!channel) {
         return channel.failure();
     }
-    auto pid = sys::spawn_self({"--vendordata-process"},
+    auto pid = sys::spawn_self("cloudtimed-http", {"--vendordata-process"},
                                {listener_.get(), setup_.get(), channel->second.get()});
     if (!pid) {
         return Error{"vendordata: cannot start its process: " + pid.error()};

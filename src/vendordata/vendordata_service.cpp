@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "vendordata/vendordata_service.hpp"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
 
 #include "http/http_server.hpp"
 #include "net/fd_passing.hpp"
+#include "sys/log_output.hpp"
 #include "sys/paths.hpp"
 #include "sys/privileges.hpp"
 #include "sys/resource_limits.hpp"
@@ -49,13 +49,6 @@ std::uint64_t memory_limit(const sys::HttpLimits& l) {
 }
 #endif
 
-void start_logging(const std::string& level) {
-    auto logger = spdlog::stderr_color_mt("cloudtimed-http");
-    spdlog::set_default_logger(logger);
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
-    spdlog::set_level(spdlog::level::from_str(level));
-    spdlog::flush_on(spdlog::level::info);
-}
 // What cloudtimed handed over in the setup document: the config it read, the TLS files.
 struct Setup {
     config::Config config;
@@ -71,7 +64,7 @@ Expected<Setup> read_setup(int fd) {
     if (!setup.is_object()) {
         return Error{"the setup from cloudtimed is not JSON"};
     }
-    start_logging(setup.value("log_level", std::string("info")));
+    sys::start_logging("cloudtimed-http", setup.value("log_level", std::string("info")));
     auto config = config::parse_config(setup.value("config", std::string()),
                                        setup.value("origin", std::string()));
     if (!config) {

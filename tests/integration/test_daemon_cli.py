@@ -38,10 +38,24 @@ class DaemonCli(harness.TestCase):
         self.assertEqual(p.returncode, 78)
         self.assertIn(f"{path}:2:", p.stderr)
 
-    def test_missing_config_file(self):
-        p = run_daemon("--config", "/nonexistent/cloudtimed.toml")
-        self.assertEqual(p.returncode, 64)
-        self.assertIn("/nonexistent/cloudtimed.toml", p.stderr)
+    def test_missing_config_file_is_a_configuration_error(self):
+        # 78, not a usage error: the unit's RestartPreventExitStatus= stops on it.
+        for extra in ((), ("--check-config",)):
+            p = run_daemon("--config", "/nonexistent/cloudtimed.toml", *extra)
+            self.assertEqual(p.returncode, 78, p.stderr)
+            self.assertIn("/nonexistent/cloudtimed.toml", p.stderr)
+            self.assertIn("No such file or directory", p.stderr)
+
+    def test_an_address_listed_twice_is_refused_with_its_line(self):
+        path = self.write('[server]\nlisten = ["127.0.0.1:11123",\n  "[::1]:11123",\n'
+                          '  "127.0.0.1:11123"]\n')
+        for extra in ((), ("--check-config",)):
+            p = run_daemon("--config", path, *extra)
+            self.assertEqual(p.returncode, 78, p.stderr)
+            self.assertIn(f"{path}:4: server.listen: 127.0.0.1:11123 is listed twice", p.stderr)
+        p = run_daemon("--listen", "[::1]:11123", "--listen", "[::1]:11123", "--check-config")
+        self.assertEqual(p.returncode, 64, p.stderr)
+        self.assertIn("--listen [::1]:11123 is given twice", p.stderr)
 
     def test_bad_listen_flag(self):
         p = run_daemon("--listen", "127.0.0.1")
@@ -72,6 +86,37 @@ class DaemonCli(harness.TestCase):
             self.assertIn("cannot start the NTP server", p.stderr)
         finally:
             d.cleanup()
+
+    def run_with_journal_stream(self, *args):
+        """cloudtimed with stderr a file that $JOURNAL_STREAM names, as systemd names its
+        journal stream: the output as journald reads it."""
+        with tempfile.NamedTemporaryFile("w+") as err:
+            st = os.fstat(err.fileno())
+            env = dict(os.environ, JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}")
+            p = subprocess.run([harness.CLOUDTIMED, *args], stdout=subprocess.DEVNULL,
+                               stderr=err, env=env, timeout=10)
+            err.seek(0)
+            return p.returncode, err.read()
+
+    def test_under_the_journal_each_line_begins_with_its_priority(self):
+        # sd-daemon(3): "<3>" is an error, "<6>" information; `journalctl -p err` selects by it.
+        rc, out = self.run_with_journal_stream("--listen", "127.0.0.1:1", "--listen",
+                                               "192.0.2.1:123", "--status-socket", "")
+        self.assertEqual(rc, 1, out)
+        lines = out.splitlines()
+        self.assertRegex(lines[0], r"^<6>info cloudtimed \S+ starting")
+        self.assertTrue(any(re.match(r"^<[23]>(error|critical) .*cannot start the NTP server", line)
+                            for line in lines), out)
+        self.assertTrue(all(re.match(r"^<[2-7]>", line) for line in lines), out)
+        path = self.write('[server]\nthreads = "many"\n')
+        rc, out = self.run_with_journal_stream("--config", path)
+        self.assertEqual(rc, 78, out)
+        self.assertTrue(out.startswith(f"<3>cloudtimed: {path}:2: server.threads"), out)
+        # Anywhere else: a time stamp, the level, no priority prefix.
+        p = run_daemon("--listen", "127.0.0.1:1", "--listen", "192.0.2.1:123",
+                       "--status-socket", "")
+        self.assertRegex(p.stderr.splitlines()[0], r"^\d{4}-\d\d-\d\dT\S+ info cloudtimed")
+        self.assertNotIn("<3>", p.stderr)
 
     def test_clean_stop_on_sigterm_and_sigint_prints_counters(self):
         for sig in (signal.SIGTERM, signal.SIGINT):

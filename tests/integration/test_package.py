@@ -323,10 +323,58 @@ class InstalledUnderSystemd(harness.TestCase):
         print(f"\nupgrade: {polls.count(False)} of {len(polls)} polls at 1/s unanswered",
               file=sys.stderr)
         self.assertLessEqual(polls.count(False), 1, polls)
+        self.journal_priorities_and_no_restart_loop()
         # Stopped: inactive, nothing left in /run/cloudtime.
         sh.ok(self, "systemctl stop cloudtimed")
         self.assertEqual(sh.run("systemctl is-active cloudtimed")[1], "inactive")
         self.assertEqual(sh.run("ls -A /run/cloudtime 2>/dev/null")[1], "")
+
+    def journal_priorities_and_no_restart_loop(self):
+        sh = self.shell
+        config = "/etc/cloudtime/cloudtimed.toml"
+        sh.ok(self, f"cp {config} /root/good.toml")
+        # A reload that is refused is an error in the journal; `-p err` finds it, and only it.
+        sh.ok(self, f"sed -i 's/^threads = 0/threads = \"many\"/' {config}")
+        sh.run("systemctl reload cloudtimed")
+        time.sleep(2)
+        errors = sh.ok(self, "journalctl -u cloudtimed -p err --no-pager -o cat")
+        self.assertRegex(errors, rf"reload: {config}:\d+: server.threads must be an integer")
+        self.assertNotIn("reload: applied", errors)
+        self.assertIn("reload: applied", sh.ok(self, "journalctl -u cloudtimed -p info "
+                                                     "--no-pager -o cat"))
+        self.assertIn('"PRIORITY":"3"', sh.ok(self, "journalctl -u cloudtimed -p err "
+                                                    "-o json --no-pager | tail -1"))
+        # A bad config at start: exit 78 and no restart (RestartPreventExitStatus=64 78).
+        restarts = int(sh.ok(self, "systemctl show -p NRestarts --value cloudtimed"))
+        sh.run("systemctl restart cloudtimed")
+        time.sleep(5)  # over RestartSec=2: a restart would have happened by now
+        self.assertEqual(sh.run("systemctl is-active cloudtimed")[1], "failed")
+        self.assertEqual(sh.ok(self, "systemctl show -p ExecMainStatus --value cloudtimed"), "78")
+        self.assertEqual(int(sh.ok(self, "systemctl show -p NRestarts --value cloudtimed")),
+                         restarts)
+        self.assertRegex(sh.ok(self, "journalctl -u cloudtimed -p err --no-pager -o cat | tail -3"),
+                         rf"cloudtimed: {config}:\d+: server.threads must be an integer")
+        # A --config that does not exist: 78 too, with the file's name.
+        sh.ok(self, "mkdir -p /run/systemd/system/cloudtimed.service.d && printf "
+                    "'[Service]\\nExecStart=\\nExecStart=/usr/sbin/cloudtimed --config "
+                    "/etc/cloudtime/missing.toml\\n' "
+                    "> /run/systemd/system/cloudtimed.service.d/missing.conf && "
+                    "systemctl daemon-reload && systemctl reset-failed cloudtimed")
+        restarts = int(sh.ok(self, "systemctl show -p NRestarts --value cloudtimed"))
+        sh.run("systemctl start cloudtimed")
+        time.sleep(5)
+        self.assertEqual(sh.run("systemctl is-active cloudtimed")[1], "failed")
+        self.assertEqual(sh.ok(self, "systemctl show -p ExecMainStatus --value cloudtimed"), "78")
+        self.assertEqual(int(sh.ok(self, "systemctl show -p NRestarts --value cloudtimed")),
+                         restarts)
+        self.assertIn("/etc/cloudtime/missing.toml: cannot read config file",
+                      sh.ok(self, "journalctl -u cloudtimed -p err --no-pager -o cat | tail -2"))
+        # Put right, it starts again.
+        sh.ok(self, "rm -r /run/systemd/system/cloudtimed.service.d && systemctl daemon-reload && "
+                    f"cp /root/good.toml {config} && systemctl reset-failed cloudtimed && "
+                    "systemctl start cloudtimed")
+        self.wait_active()
+        self.assertEqual(self.query().returncode, 0, self.console())
 
 
 if __name__ == "__main__":

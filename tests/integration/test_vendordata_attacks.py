@@ -357,6 +357,8 @@ class VendordataAttacks(harness.TestCase):
         self.assertNotEqual(fields["Uid"].split()[1], "0")
         self.assertEqual(int(fields["CapEff"], 16), 0)
         self.assertEqual(fields["Name"].strip(), "cloudtimed-http")
+        with open(f"/proc/{pid}/cmdline", "rb") as f:  # what ps shows
+            self.assertEqual(f.read(), b"cloudtimed-http\0--vendordata-process\0")
         self.assertEqual(fields["Seccomp"].strip(), "2")  # filtered: only what it serves with
         # Its memory and descriptors are capped whatever clients do.
         with open(f"/proc/{pid}/limits") as f:

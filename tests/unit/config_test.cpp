@@ -148,6 +148,8 @@ TEST(Config, BadFilesNameFileLineAndProblem) {
         {"[server]\n\nthreads = -1\n", "bad.toml:3: server.threads must be between 0 and 1024"},
         {"[server]\nthreads = \"four\"\n", "bad.toml:2: server.threads must be an integer"},
         {"[server]\nlisten = []\n", "bad.toml:2: server.listen must name at least one address"},
+        {"[server]\nlisten = [\"127.0.0.1:1\",\n\"[::1]:1\", \"127.0.0.1:1\"]\n",
+         "bad.toml:3: server.listen: 127.0.0.1:1 is listed twice"},
         {"[server]\nlisten = \"127.0.0.1:1\"\n", "bad.toml:2: server.listen must be an array"},
         {"[server]\nlistn = 1\n", "bad.toml:2: unknown key 'listn' in [server]"},
         {"[clock]\nsource = \"gps\"\n", "bad.toml:2: clock.source must be"},
