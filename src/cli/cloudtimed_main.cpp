@@ -69,8 +69,8 @@ ct::Expected<ct::daemon::ConfigOverrides> overrides_from(const Flags& f) {
         if (!address) {
             return ct::Error{"--listen " + address.error()};
         }
-        if (address->port() != 0 && std::ranges::find(overrides.listen, *address) !=
-                                        overrides.listen.end()) {
+        if (address->port() != 0 &&
+            std::ranges::find(overrides.listen, *address) != overrides.listen.end()) {
             return ct::Error{"--listen " + address->to_string() + " is given twice"};
         }
         overrides.listen.push_back(*address);

@@ -36,9 +36,10 @@ Expected<pid_t> spawn_program(const std::vector<std::string>& argv, const std::s
 int stop_child(pid_t pid, int grace_ms);
 
 // Runs this program again (/proc/self/exe, so an upgraded binary on disk does not matter)
-// as `name` (its argv[0], what ps shows) with `arguments`; `fds` become descriptors 3, 4, ... in the child, which inherits no other
-// descriptor beyond 0-2, starts with no signal blocked, and is killed when this process dies.
-// Safe to call with threads running (nothing but system calls between fork and exec).
+// as `name` (its argv[0], what ps shows) with `arguments`; `fds` become descriptors 3, 4, ... in
+// the child, which inherits no other descriptor beyond 0-2, starts with no signal blocked, and is
+// killed when this process dies. Safe to call with threads running (nothing but system calls
+// between fork and exec).
 Expected<pid_t> spawn_self(std::string name, const std::vector<std::string>& arguments,
                            const std::vector<int>& fds);
 
