@@ -6,6 +6,7 @@ first one's sockets, and clients got answers from both in turn); the first serve
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import time
 import unittest
@@ -43,6 +44,20 @@ class OneInstance(harness.TestCase):
         # Nor on the wildcard address, which includes it.
         third = self.start(listen=(f"0.0.0.0:{port}",), wait_ready=False)
         self.assert_refused(third, first, f"udp 0.0.0.0:{port} is already served by")
+
+    def test_an_address_held_by_another_program_names_it(self):
+        held = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(held.close)
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        daemon = self.start(listen=(f"127.0.0.1:{port}",), wait_ready=False)
+        daemon.proc.wait(10)
+        log = daemon.read_log()
+        self.assertEqual(daemon.proc.returncode, 1, log)
+        self.assertRegex(log, rf"udp 127.0.0.1:{port} is already in use by pid {os.getpid()} "
+                              r"\([^)]+\), not a cloudtimed: stop it first, or serve on another "
+                              r"address")
+        self.assertNotIn("one cloudtimed per address", log)
 
     def test_the_same_vendordata_address(self):
         port = harness.free_tcp_port()

@@ -61,7 +61,10 @@ class Packages(harness.TestCase):
                      "/usr/share/cloudtime/prometheus/cloudtime-alerts.yml",
                      "/usr/share/cloudtime/grafana/cloudtime-dashboard.json",
                      "/usr/share/man/man8/cloudtimed.8.gz", "/usr/share/man/man1/cloudtime.1.gz",
-                     "/usr/share/man/man5/cloudtimed.toml.5.gz"):
+                     "/usr/share/man/man5/cloudtimed.toml.5.gz",
+                     "/usr/share/doc/cloudtimed/operator-guide.md.gz",
+                     "/usr/share/doc/cloudtimed/NEWS.md.gz",
+                     "/usr/share/doc/cloudtimed/copyright"):
             self.assertIn(path, files)
         depends = self.field("cloudtimed", "Depends")
         for library in ("libsystemd0", "libseccomp2", "libssl3", "libnftables1"):
@@ -73,6 +76,9 @@ class Packages(harness.TestCase):
                                                                         "qemu", "debootstrap")),
                              name)
         self.assertEqual(self.field("cloudtimed", "Recommends"), "chrony")
+        # debian/changelog is kept with the project's version.
+        version = run(harness.CLOUDTIMED, "--version").stdout.split()[-1]
+        self.assertEqual(self.field("cloudtimed", "Version"), version)
         root = self.extract("cloudtimed")
         with open(os.path.join(root, "DEBIAN", "conffiles")) as f:
             self.assertEqual(f.read().split(), ["/etc/cloudtime/cloudtimed.toml"])
@@ -88,7 +94,15 @@ class Packages(harness.TestCase):
         # The man pages are roff.
         man = run("sh", "-c", f"zcat {root}/usr/share/man/man8/cloudtimed.8.gz").stdout
         self.assertTrue(man.startswith(".nh\n.TH CLOUDTIMED 8"), man[:200])
-        self.assertIn(".SH OPTIONS", man)
+        for section in ("OPTIONS", "FILES", "SEE ALSO"):
+            self.assertIn(f".SH {section}", man)
+        self.assertEqual(man.count("PRIVILEGES"), 1, "one section on privileges")
+        # The license, machine-readable.
+        with open(os.path.join(root, "usr/share/doc/cloudtimed/copyright")) as f:
+            copyright_file = f.read()
+        self.assertTrue(copyright_file.startswith("Format: https://www.debian.org/doc/"
+                                                  "packaging-manuals/copyright-format/1.0/"))
+        self.assertIn("License: Apache-2.0", copyright_file)
 
     def test_maintainer_scripts_make_the_user_before_its_directory_and_start_the_unit(self):
         root = self.extract("cloudtimed")
