@@ -49,6 +49,7 @@ enum class ClientKind : std::uint8_t { none, chrony, timesyncd };
 struct ClientFacts {
     ClientKind kind = ClientKind::none;
     std::string chrony_socket;
+    bool chrony_socket_left = false;  // its socket is there, but no chronyd process runs
     Expected<proto::ChronyTracking> chrony = Error{"not asked"};
     Expected<std::vector<proto::ChronySource>> chrony_sources = Error{"not asked"};
     // How chronyd authenticates the server it follows (`chronyc authdata`).

@@ -39,6 +39,11 @@ CheckResult timesyncd_client(const VmFacts& f, CheckResult r) {
 // still names X for a while).
 CheckResult chrony_client(const VmFacts& f, CheckResult r) {
     const auto& c = f.client;
+    if (c.chrony_socket_left) {
+        r.reason = "chronyd is not running (" + c.chrony_socket +
+                   " is left from an earlier run): this VM's NTP client does not keep its time";
+        return r;
+    }
     if (!c.chrony) {
         const bool denied = is_permission_denied(c.chrony.failure());
         r.verdict = denied ? Verdict::abort : Verdict::fail;

@@ -276,8 +276,15 @@ void ntp_client(const VmCheckOptions& o, VmFacts& f) {
     ClientFacts& c = f.client;
     c.chrony_socket = o.chrony_socket;
     std::error_code ec;
-    if (std::filesystem::exists(o.chrony_socket, ec) || sys::process_running("chronyd")) {
+    const bool running = sys::process_running("chronyd");
+    if (std::filesystem::exists(o.chrony_socket, ec) || running) {
         c.kind = ClientKind::chrony;
+        c.chrony_socket_left = !running;
+        if (c.chrony_socket_left) {  // from a chronyd that ended: nobody to ask
+            c.chrony = Error{"chronyd is not running"};
+            c.chrony_sources = Error{"chronyd is not running"};
+            return;
+        }
         sys::ChronyControl chrony(o.chrony_socket);
         c.chrony = chrony.tracking(kChronyTimeoutMs);
         c.chrony_sources = chrony.sources(kChronyTimeoutMs);

@@ -138,7 +138,8 @@ Expected<check::ImageValidationOptions> prepare(const check::CatalogueEntry& e,
             cloud::deliver(vd.policy, vd.rules, vd.instance_metadata, instance).vendordata;
     }
     if (e.dhcp) {
-        auto snippet = cloud::dhcp_option_snippet(cloud::DhcpBackend::dnsmasq, vd.policy.servers);
+        auto snippet = cloud::dhcp_option_snippet(cloud::DhcpBackend::ovs,
+                                                  cloud::DhcpScope::deployment, vd.policy.servers);
         if (!snippet) {
             return Error{"dhcp: " + snippet.error()};
         }

@@ -36,6 +36,7 @@ struct VendordataArgs {
     std::string gateway;
     // dhcp
     std::string backend;
+    bool per_port = false;
 };
 
 Expected<config::Config> load(const VendordataArgs& args) {
@@ -96,6 +97,9 @@ Expected<std::optional<cloud::StaticIpv4>> static_network(const VendordataArgs& 
     if (!cidr) {
         return Error{"--address: " + cidr.error()};
     }
+    if (args.mac.empty()) {
+        return Error{"--address needs --mac, the MAC address of the NIC it is for"};
+    }
     if (auto mac = cloud::check_mac(args.mac); !mac) {
         return Error{"--mac: " + mac.error()};
     }
@@ -120,8 +124,9 @@ int run_config_drive(const VendordataArgs& args, const config::Config& config) {
         return fail(vendordata.error());
     }
     auto network = static_network(args);
-    if (!network) {
-        return fail(network.error());
+    if (!network) {  // the options do not go together: a usage error
+        std::cerr << "cloudtime vendordata config-drive: " << network.error() << "\n";
+        return kExitUsage;
     }
     cloud::ConfigDriveInstance instance{.uuid = args.instance.instance_id,
                                         .hostname = args.instance.hostname,
@@ -168,10 +173,14 @@ int run_config_drive(const VendordataArgs& args, const config::Config& config) {
 int run_dhcp(const VendordataArgs& args, const config::Config& config) {
     const auto backend = cloud::parse_dhcp_backend(args.backend);
     if (!backend) {
-        std::cerr << "cloudtime vendordata dhcp: --backend must be ovn, dnsmasq or port\n";
+        std::cerr << "cloudtime vendordata dhcp: --backend must be ovn (ML2/OVN) or ovs "
+                     "(ML2/OVS: the DHCP agent's dnsmasq), not '"
+                  << args.backend << "'\n";
         return kExitUsage;
     }
-    auto snippet = cloud::dhcp_option_snippet(*backend, config.vendordata.policy.servers);
+    auto snippet = cloud::dhcp_option_snippet(
+        *backend, args.per_port ? cloud::DhcpScope::one_port : cloud::DhcpScope::deployment,
+        config.vendordata.policy.servers);
     if (!snippet) {
         std::cerr << "cloudtime vendordata dhcp: " << snippet.error() << "\n";
         return kExitUnusable;
@@ -225,7 +234,11 @@ Runner add_vendordata_command(CLI::App& app) {
     add_instance_options(*drive, *args);
 
     auto* dhcp = cmd->add_subcommand("dhcp", "print the DHCP option 42 setting for Neutron");
-    dhcp->add_option("--backend", args->backend, "ovn | dnsmasq | port")->required();
+    dhcp->add_option("--backend", args->backend,
+                     "ovn (ML2/OVN) | ovs (ML2/OVS: the DHCP agent's dnsmasq)")
+        ->required();
+    dhcp->add_flag("--per-port", args->per_port,
+                   "print the `openstack port set` command for one port instead");
 
     // `vendordata render -c FILE` as well as `vendordata -c FILE render`: what a subcommand
     // does not know goes to its parent.

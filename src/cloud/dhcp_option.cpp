@@ -12,16 +12,13 @@ std::optional<DhcpBackend> parse_dhcp_backend(std::string_view text) {
     if (text == "ovn") {
         return DhcpBackend::ovn;
     }
-    if (text == "dnsmasq") {
-        return DhcpBackend::dnsmasq;
-    }
-    if (text == "port") {
-        return DhcpBackend::port;
+    if (text == "ovs") {
+        return DhcpBackend::ovs;
     }
     return std::nullopt;
 }
 
-Expected<DhcpSnippet> dhcp_option_snippet(DhcpBackend backend,
+Expected<DhcpSnippet> dhcp_option_snippet(DhcpBackend backend, DhcpScope scope,
                                           const std::vector<std::string>& servers) {
     DhcpSnippet out;
     std::vector<std::string> ipv4;
@@ -37,37 +34,36 @@ Expected<DhcpSnippet> dhcp_option_snippet(DhcpBackend backend,
     if (ipv4.empty()) {
         return Error{"no IPv4 address among the servers: DHCP option 42 cannot name any"};
     }
-    switch (backend) {
-        case DhcpBackend::ovn:
-        case DhcpBackend::port:
-            // Both are comma-separated lists of their own (oslo ListOpt, the client's key=value
-            // pairs): one address fits.
-            for (std::size_t i = 1; i < ipv4.size(); ++i) {
-                out.warnings.push_back(
-                    fmt::format("{} left out: this setting holds one NTP server", ipv4[i]));
-            }
-            if (backend == DhcpBackend::ovn) {
-                out.text = fmt::format(
-                    "# ML2/OVN: neutron.conf (or ml2_conf.ini) of every neutron-server\n[ovn]\n"
-                    "ovn_dhcp4_global_options = ntp_server:{}\n",
-                    ipv4[0]);
-            } else {
-                out.text = fmt::format(
-                    "# per port (ML2/OVN or ML2/OVS), for each VM port PORT:\nopenstack port set "
-                    "--extra-dhcp-option name=ntp-server,value={},ip-version=4 PORT\n",
-                    ipv4[0]);
-            }
-            break;
-        case DhcpBackend::dnsmasq:
-            out.text = fmt::format(
-                "# ML2/OVS: the file named by dnsmasq_config_file in dhcp_agent.ini\n"
-                "dhcp-option=option:ntp-server,{}\n",
-                join(ipv4, ","));
-            break;
+    if (scope == DhcpScope::deployment && backend == DhcpBackend::ovs) {
+        out.text = fmt::format(
+            "# ML2/OVS: the file named by dnsmasq_config_file in dhcp_agent.ini\n"
+            "dhcp-option=option:ntp-server,{}\n",
+            join(ipv4, ","));
+    } else {
+        // Both are comma-separated lists of their own (oslo ListOpt, the client's key=value
+        // pairs): one address fits.
+        for (std::size_t i = 1; i < ipv4.size(); ++i) {
+            out.warnings.push_back(
+                fmt::format("{} left out: this setting holds one NTP server", ipv4[i]));
+        }
+        out.text = scope == DhcpScope::one_port
+                       ? fmt::format(
+                             "# per port, for each VM port PORT:\nopenstack port set "
+                             "--extra-dhcp-option name=ntp-server,value={},ip-version=4 "
+                             "PORT\n",
+                             ipv4[0])
+                       : fmt::format(
+                             "# ML2/OVN: neutron.conf (or ml2_conf.ini) of every "
+                             "neutron-server\n[ovn]\n"
+                             "ovn_dhcp4_global_options = ntp_server:{}\n",
+                             ipv4[0]);
     }
     out.warnings.emplace_back(
-        "IPv6-only subnets get no NTP server this way: OVN's DHCPv6 has no NTP option; use the "
-        "vendordata or fe80::a9fe:a9fe");
+        backend == DhcpBackend::ovn
+            ? "IPv6-only subnets get no NTP server this way: OVN's DHCPv6 has no NTP option; "
+              "the vendordata names fe80::a9fe:a9fe for them"
+            : "IPv6-only subnets get no NTP server this way: this is DHCPv4's option 42; the "
+              "vendordata names fe80::a9fe:a9fe for them");
     return out;
 }
 

@@ -12,8 +12,12 @@
 
 namespace cloudtime::cloud {
 
-enum class DhcpBackend { ovn, dnsmasq, port };
+// Neutron's ML2 mechanism driver, named as the Ansible role and the guide name it: "ovn"
+// (OVN's own DHCP), "ovs" (the DHCP agent's dnsmasq).
+enum class DhcpBackend { ovn, ovs };
 std::optional<DhcpBackend> parse_dhcp_backend(std::string_view text);
+// For the whole deployment (the backend's config) or one port (its extra DHCP option).
+enum class DhcpScope { deployment, one_port };
 
 struct DhcpSnippet {
     std::string text;                   // what the operator puts in place
@@ -22,7 +26,7 @@ struct DhcpSnippet {
 
 // From the vendordata servers: option 42 carries IPv4 addresses only (names and IPv6
 // addresses are left out, with a warning). An error when no IPv4 address remains.
-Expected<DhcpSnippet> dhcp_option_snippet(DhcpBackend backend,
+Expected<DhcpSnippet> dhcp_option_snippet(DhcpBackend backend, DhcpScope scope,
                                           const std::vector<std::string>& servers);
 
 }  // namespace cloudtime::cloud

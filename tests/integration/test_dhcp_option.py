@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""DHCP option 42 as `cloudtime vendordata dhcp --backend dnsmasq` renders it, handed out by a
+"""DHCP option 42 as `cloudtime vendordata dhcp --backend ovs` renders it, handed out by a
 real dnsmasq (the ML2/OVS DHCP agent's server) in one test namespace to a real DHCP client
 (ISC dhclient, as in Debian images) in another. Link-local addresses only; both namespaces are
 removed afterwards, also when the test fails."""
@@ -49,7 +49,7 @@ class DhcpOption42(harness.TestCase):
             f.write('[vendordata]\nservers = ["169.254.169.254", "169.254.169.123", '
                     '"ntp.example.net"]\n')
         p = subprocess.run([harness.CLOUDTIME, "vendordata", "-c", config, "dhcp", "--backend",
-                            "dnsmasq"], capture_output=True, text=True, timeout=30)
+                            "ovs"], capture_output=True, text=True, timeout=30)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("dhcp-option=option:ntp-server,169.254.169.254,169.254.169.123\n",
                       p.stdout)

@@ -187,23 +187,28 @@ TEST(ConfigDrive, AddressesAndMacs) {
 TEST(DhcpOption, EachBackend) {
     const std::vector<std::string> servers = {"169.254.169.254", "ntp.example.net",
                                               "fe80::a9fe:a9fe", "10.1.2.3"};
-    auto dnsmasq = dhcp_option_snippet(DhcpBackend::dnsmasq, servers);
-    ASSERT_TRUE(dnsmasq);
-    EXPECT_TRUE(
-        contains(dnsmasq->text, "\ndhcp-option=option:ntp-server,169.254.169.254,10.1.2.3\n"));
-    EXPECT_EQ(dnsmasq->warnings.size(), 3U);  // a name, an IPv6 address, DHCPv6
-    auto ovn = dhcp_option_snippet(DhcpBackend::ovn, servers);
+    auto ovs = dhcp_option_snippet(DhcpBackend::ovs, DhcpScope::deployment, servers);
+    ASSERT_TRUE(ovs);
+    EXPECT_TRUE(contains(ovs->text, "\ndhcp-option=option:ntp-server,169.254.169.254,10.1.2.3\n"));
+    EXPECT_EQ(ovs->warnings.size(), 3U);  // a name, an IPv6 address, DHCPv6
+    EXPECT_TRUE(contains(ovs->warnings[2], "DHCPv4's option 42"));
+    auto ovn = dhcp_option_snippet(DhcpBackend::ovn, DhcpScope::deployment, servers);
     ASSERT_TRUE(ovn);
     EXPECT_TRUE(
         contains(ovn->text, "[ovn]\novn_dhcp4_global_options = ntp_server:169.254.169.254\n"));
     EXPECT_TRUE(contains(ovn->warnings[2], "10.1.2.3 left out"));
-    auto port = dhcp_option_snippet(DhcpBackend::port, servers);
-    ASSERT_TRUE(port);
-    EXPECT_TRUE(contains(port->text,
-                         "openstack port set --extra-dhcp-option "
-                         "name=ntp-server,value=169.254.169.254,ip-version=4 PORT\n"));
-    EXPECT_FALSE(dhcp_option_snippet(DhcpBackend::dnsmasq, {"ntp.example.net"}));
+    EXPECT_TRUE(contains(ovn->warnings[3], "OVN's DHCPv6"));
+    for (auto backend : {DhcpBackend::ovn, DhcpBackend::ovs}) {
+        auto port = dhcp_option_snippet(backend, DhcpScope::one_port, servers);
+        ASSERT_TRUE(port);
+        EXPECT_TRUE(contains(port->text,
+                             "openstack port set --extra-dhcp-option "
+                             "name=ntp-server,value=169.254.169.254,ip-version=4 PORT\n"));
+    }
+    EXPECT_FALSE(dhcp_option_snippet(DhcpBackend::ovs, DhcpScope::deployment, {"ntp.example.net"}));
     EXPECT_EQ(parse_dhcp_backend("ovn"), DhcpBackend::ovn);
+    EXPECT_EQ(parse_dhcp_backend("ovs"), DhcpBackend::ovs);
+    EXPECT_FALSE(parse_dhcp_backend("dnsmasq"));
     EXPECT_FALSE(parse_dhcp_backend("neutron"));
 }
 

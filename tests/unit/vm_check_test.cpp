@@ -416,6 +416,32 @@ TEST(VmCheck, NothingDelivered) {
     EXPECT_FALSE(waiting_may_help(f, evaluate_vm(f, {})));
 }
 
+TEST(VmCheck, AChronydThatIsNotRunningIsSaidSo) {
+    VmFacts f;
+    f.channels.push_back({"metadata", "http://169.254.169.254/openstack/latest/vendor_data2.json",
+                          std::vector<std::string>{"169.254.169.254"}});
+    f.servers.push_back(answered_server("169.254.169.254", 0.0002, 0.0001, "metadata"));
+    f.ptp = std::vector<PtpClock>{};
+    f.client.kind = ClientKind::chrony;
+    f.client.chrony_socket = "/run/chrony/chronyd.sock";
+    f.client.chrony_socket_left = true;
+    f.client.chrony = Error{"chronyd is not running"};
+    f.client.chrony_sources = Error{"chronyd is not running"};
+    const auto results = evaluate_vm(f, {});
+    const auto synchronized = std::ranges::find_if(
+        results, [](const CheckResult& r) { return r.id == "client-synchronized"; });
+    ASSERT_NE(synchronized, results.end());
+    EXPECT_EQ(synchronized->verdict, Verdict::fail);
+    EXPECT_EQ(synchronized->reason.rfind("chronyd is not running (/run/chrony/chronyd.sock is "
+                                         "left from an earlier run)",
+                                         0),
+              0U)
+        << synchronized->reason;
+    for (const auto& r : results) {
+        EXPECT_EQ(r.reason.find("bind "), std::string::npos) << r.id << ": " << r.reason;
+    }
+}
+
 TEST(VmCheck, OneServerOnSeveralAddressesCountsOnce) {
     // cloudtimed answers on 169.254.169.254, fe80::a9fe:a9fe and a managed 169.254.169.123:
     // the same stratum, refid, reference time and root values, so one server, not three.
