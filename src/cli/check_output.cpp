@@ -37,9 +37,10 @@ int print_report(const check::Report& report, CheckOutput mode,
             if (!table.empty()) {
                 std::cout << "\n";
             }
+            // The id first, as --json and --scs name the check; then what it checks and why.
             for (const auto& r : report.checks) {
-                std::cout << fmt::format("{:<6} {:<52} {}\n", check::verdict_name(r.verdict),
-                                         r.title, r.reason);
+                std::cout << fmt::format("{:<6} {:<25} {}: {}\n", check::verdict_name(r.verdict),
+                                         r.id, r.title, r.reason);
             }
             std::cout << (code == 0   ? summary.ok
                           : code == 1 ? summary.failed

@@ -55,6 +55,7 @@ nlohmann::json result_json(const QueryArgs& args, const client::QueryResult& r,
     out["server"] = args.target;
     out["address"] = r.server.to_string();
     out["sent"] = r.sent;
+    out["answered"] = r.answered;
     out["lost"] = r.lost;
     out["samples"] = nlohmann::json::array();
     for (std::size_t i = 0; i < r.samples.size(); ++i) {
@@ -96,8 +97,14 @@ nlohmann::json result_json(const QueryArgs& args, const client::QueryResult& r,
 
 void print_human(const QueryArgs& args, const client::QueryResult& r,
                  const client::NtsSession* nts) {
-    std::cout << fmt::format("server {} ({}): {} sent, {} answered, {} lost\n", args.target,
-                             r.server.to_string(), r.sent, r.samples.size(), r.lost);
+    std::cout << fmt::format("server {} ({}): {} sent, {} answered, {} lost", args.target,
+                             r.server.to_string(), r.sent, r.answered, r.lost);
+    if (r.samples.size() != static_cast<std::size_t>(r.answered)) {
+        std::cout << fmt::format("; {} samples (an answer that starts the interleaved chain "
+                                 "measures nothing)",
+                                 r.samples.size());
+    }
+    std::cout << "\n";
     if (!r.summary) {
         return;
     }
@@ -133,11 +140,22 @@ std::string rejection_reason(const client::Rejection& rejection) {
     return proto::reply_verdict_name(rejection.verdict);
 }
 
+// An outcome without a measurement: said on stderr, and with --json also as the one JSON
+// object on stdout, so that a script reading stdout always gets one.
+int no_measurement(const QueryArgs& args, const std::string& error, int exit_code) {
+    std::cerr << "cloudtime query: " << error << "\n";
+    if (args.json) {
+        const nlohmann::json out = {
+            {"server", args.target}, {"error", error}, {"exit_code", exit_code}};
+        std::cout << out.dump(2) << "\n";
+    }
+    return exit_code;
+}
+
 int run(const QueryArgs& args) {
     auto target = sys::split_host_port(args.target, kNtpPort);
     if (!target) {
-        std::cerr << "cloudtime query: " << target.error() << "\n";
-        return kExitUsage;
+        return no_measurement(args, target.error(), kExitUsage);
     }
     std::optional<client::NtsSession> nts;
     std::optional<sys::SocketAddress> server;
@@ -145,45 +163,52 @@ int run(const QueryArgs& args) {
         auto session = client::establish_nts(target->host, args.nts_port, target->port, args.nts_ca,
                                              args.options.timeout_s);
         if (!session) {
-            std::cerr << "cloudtime query: " << args.target << ": " << session.error() << "\n";
-            return kExitNoAnswer;
+            return no_measurement(args, args.target + ": " + session.error(), kExitNoAnswer);
         }
         nts.emplace(std::move(session).value());
         server = nts->ntp_server;
     } else {
         auto addresses = sys::resolve_udp(target->host, target->port);
         if (!addresses) {
-            std::cerr << "cloudtime query: " << addresses.error() << "\n";
-            return kExitNoAnswer;
+            return no_measurement(args, addresses.error(), kExitNoAnswer);
         }
         server = addresses->front();
     }
     auto result = client::query_server(*server, args.options, nts ? &*nts : nullptr);
     if (!result) {
-        std::cerr << "cloudtime query: " << args.target << ": " << result.error() << "\n";
-        return kExitNoAnswer;
+        return no_measurement(args, args.target + ": " + result.error(), kExitNoAnswer);
     }
-    // What happened is said once: the measurement on stdout, or why there is none on stderr.
-    const bool measured = !result->rejection && !result->samples.empty();
+    // What happened is said once: the measurement on stdout, or why there is none on stderr
+    // (and, with --json, in the object: "error" and "exit_code").
+    const std::string who = args.target + " (" + result->server.to_string() + ")";
+    const auto requests = [&] {
+        return std::to_string(result->sent) + (result->sent == 1 ? " request" : " requests");
+    };
+    std::string error;
+    int exit_code = kExitOk;
+    if (result->rejection) {
+        error = who + ": answered, but the answer is unusable: " +
+                rejection_reason(*result->rejection) + " (after " + requests() + ")";
+        exit_code = kExitUnusable;
+    } else if (result->samples.empty()) {
+        error = who + ": no answer within " + fmt::format("{}", args.options.timeout_s) +
+                " s to any of " + requests();
+        exit_code = kExitNoAnswer;
+    }
     if (args.json) {
-        std::cout << result_json(args, *result, nts ? &*nts : nullptr).dump(2) << "\n";
-    } else if (measured) {
+        auto out = result_json(args, *result, nts ? &*nts : nullptr);
+        if (!error.empty()) {
+            out["error"] = error;
+        }
+        out["exit_code"] = exit_code;
+        std::cout << out.dump(2) << "\n";
+    } else if (error.empty()) {
         print_human(args, *result, nts ? &*nts : nullptr);
     }
-    const std::string who = args.target + " (" + result->server.to_string() + ")";
-    if (result->rejection) {
-        std::cerr << "cloudtime query: " << who << ": answered, but the answer is unusable: "
-                  << rejection_reason(*result->rejection) << " (after " << result->sent
-                  << (result->sent == 1 ? " request" : " requests") << ")\n";
-        return kExitUnusable;
+    if (!error.empty()) {
+        std::cerr << "cloudtime query: " << error << "\n";
     }
-    if (result->samples.empty()) {
-        std::cerr << "cloudtime query: " << who << ": no answer within " << args.options.timeout_s
-                  << " s to any of " << result->sent
-                  << (result->sent == 1 ? " request" : " requests") << "\n";
-        return kExitNoAnswer;
-    }
-    return kExitOk;
+    return exit_code;
 }
 
 }  // namespace

@@ -186,6 +186,7 @@ Expected<QueryResult> query_server(const sys::SocketAddress& server, const Query
         } else {
             const bool kernel_t1 = outcome->interleaved && previous && previous->kernel_t1;
             previous = outcome->next;
+            ++result.answered;
             if (!started) {
                 started = true;
                 continue;

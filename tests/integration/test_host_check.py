@@ -124,6 +124,9 @@ class HostCheck(harness.TestCase):
         self.assertEqual(rc_human, rc)
         self.assertIn("host", human.splitlines()[-1])
         self.assertEqual(len(human.strip().splitlines()), len(CHECKS) + 1)
+        # Each line names its check by the id --json and --scs use.
+        ids = [line.split()[1] for line in human.strip().splitlines()[:-1]]
+        self.assertEqual(sorted(ids), sorted(CHECKS), human)
 
     def test_without_permission_to_see_chronyds_socket_is_abort(self):
         # chronyd's socket lives in a directory only root may enter (as /run/chrony is

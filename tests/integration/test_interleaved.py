@@ -108,6 +108,7 @@ class Interleaved(harness.TestCase):
                                              "--interval", "0.1")
             self.assertEqual(code, 0, err)
             self.assertEqual(r["sent"], 6, r)  # one more: the first starts the chain
+            self.assertEqual(r["answered"], 6, r)  # sent = answered + lost
             self.assertEqual(len(r["samples"]), 5, r)
             # The first request that names an exchange makes the server keep one (neither
             # server keeps a record for a basic request), so from the second on, all are.
@@ -123,7 +124,8 @@ class Interleaved(harness.TestCase):
                              timeout=30)
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("interleaved: the server answered in basic mode only", out.stdout)
-        self.assertIn("3 answered", out.stdout)
+        # It adds up: every request answered, one of the answers only started the chain.
+        self.assertIn("4 sent, 4 answered, 0 lost; 3 samples", out.stdout)
 
     def test_requests_naming_unknown_exchanges_are_answered_basic(self):
         # `cloudtime bench --interleaved`: every request names an exchange that never was

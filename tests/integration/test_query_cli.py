@@ -69,9 +69,27 @@ class QueryCli(harness.TestCase):
         self.assertEqual(data["lost"], 2)
 
     def test_unresolvable_name_exits_2(self):
-        rc, _, err = harness.run_query("no-such-host.invalid:123", "-n", "1", "-t", "0.2")
+        rc, data, err = harness.run_query("no-such-host.invalid:123", "-n", "1", "-t", "0.2")
         self.assertEqual(rc, 2)
         self.assertIn("cannot resolve", err)
+        self.assertIn("cannot resolve", data["error"])
+
+    def test_json_is_printed_for_every_outcome(self):
+        # A refused port, a bad target, silence: one JSON object on stdout with the error and
+        # the exit code, besides the line on stderr.
+        silent = self.serve(lambda request: [])
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as closed:
+            closed.bind(("127.0.0.1", 0))
+            refused = f"127.0.0.1:{closed.getsockname()[1]}"
+        for target, code, words in ((refused, 2, "Connection refused"),
+                                    ("127.0.0.1:99999", 64, "port"),
+                                    (silent, 2, "no answer")):
+            rc, data, err = harness.run_query(target, "-n", "1", "-t", "0.3")
+            self.assertEqual(rc, code, err)
+            self.assertIsNotNone(data, f"no JSON for {target}: {err}")
+            self.assertEqual(data["exit_code"], code, data)
+            self.assertIn(words, data["error"])
+            self.assertIn(words, err)
 
     def test_kiss_of_death_exits_1_with_code(self):
         target = self.serve(lambda r: [reply(r, leap=3, stratum=0, refid=0x52415445)])
