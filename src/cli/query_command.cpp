@@ -100,9 +100,10 @@ void print_human(const QueryArgs& args, const client::QueryResult& r,
     std::cout << fmt::format("server {} ({}): {} sent, {} answered, {} lost", args.target,
                              r.server.to_string(), r.sent, r.answered, r.lost);
     if (r.samples.size() != static_cast<std::size_t>(r.answered)) {
-        std::cout << fmt::format("; {} samples (an answer that starts the interleaved chain "
-                                 "measures nothing)",
-                                 r.samples.size());
+        std::cout << fmt::format(
+            "; {} samples (an answer that starts the interleaved chain "
+            "measures nothing)",
+            r.samples.size());
     }
     std::cout << "\n";
     if (!r.summary) {
@@ -187,8 +188,9 @@ int run(const QueryArgs& args) {
     std::string error;
     int exit_code = kExitOk;
     if (result->rejection) {
-        error = who + ": answered, but the answer is unusable: " +
-                rejection_reason(*result->rejection) + " (after " + requests() + ")";
+        error = who +
+                ": answered, but the answer is unusable: " + rejection_reason(*result->rejection) +
+                " (after " + requests() + ")";
         exit_code = kExitUnusable;
     } else if (result->samples.empty()) {
         error = who + ": no answer within " + fmt::format("{}", args.options.timeout_s) +

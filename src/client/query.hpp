@@ -41,7 +41,7 @@ struct QueryResult {
     int unauthenticated = 0;        // NTS: replies ignored because they did not verify
     int sent = 0;
     int answered = 0;  // usable answers: the samples, and those that start an interleaved chain
-    int lost = 0;                        // no valid answer within the timeout
+    int lost = 0;      // no valid answer within the timeout
     std::optional<Rejection> rejection;  // KoD or unsynchronized: querying stopped there
     std::optional<proto::SampleSummary> summary;
 };

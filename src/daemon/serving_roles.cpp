@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemon/serving_roles.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <limits>
 
@@ -80,7 +81,19 @@ Expected<std::unique_ptr<NtpRole>> NtpRole::bind(const Config& config,
                                                  std::int8_t precision) {
     auto bound = server::NtpServer::bind(server_options(config), clock);
     if (!bound) {
-        return Error{"cannot start the NTP server: " + bound.error()};
+        // EACCES on a bind: a port below 1024 without the right to it.
+        const bool privileged_port =
+            bound.error_code() == EACCES &&
+            std::ranges::any_of(config.listen, [](const sys::SocketAddress& a) {
+                return a.port() != 0 && a.port() < 1024;
+            });
+        return Error{"cannot start the NTP server: " + bound.error() +
+                         (privileged_port ? " (a port below 1024 needs root or "
+                                            "CAP_NET_BIND_SERVICE: start cloudtimed as root, "
+                                            "which drops to server.user once bound, or listen on a "
+                                            "port from 1024 up)"
+                                          : ""),
+                     bound.error_code()};
     }
     return std::unique_ptr<NtpRole>(new NtpRole(std::move(bound).value(), config, precision));
 }

@@ -3,6 +3,7 @@
 clean stops, and the unsynchronized answer of a kernel source."""
 
 import os
+import pwd
 import re
 import signal
 import subprocess
@@ -86,6 +87,17 @@ class DaemonCli(harness.TestCase):
             self.assertIn("cannot start the NTP server", p.stderr)
         finally:
             d.cleanup()
+
+    def test_a_privileged_port_without_the_right_says_what_gives_it(self):
+        with tempfile.TemporaryDirectory() as runtime:
+            os.chown(runtime, pwd.getpwnam("nobody").pw_uid, -1)
+            p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                "--inh-caps=-all", harness.CLOUDTIMED, "--listen", "127.0.0.1:123",
+                                "--status-socket", "", "--runtime-directory", runtime],
+                               capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("bind 127.0.0.1:123: Permission denied (a port below 1024 needs root or "
+                      "CAP_NET_BIND_SERVICE", p.stderr)
 
     def run_with_journal_stream(self, *args):
         """cloudtimed with stderr a file that $JOURNAL_STREAM names, as systemd names its
