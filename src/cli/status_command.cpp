@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // `cloudtime status [--socket PATH] [--json]`: ask a running cloudtimed what it is doing.
+#include <fmt/chrono.h>
 #include <fmt/format.h>
+
+#include <cstdint>
+#include <ctime>
 
 #include <iostream>
 #include <memory>
@@ -19,6 +23,21 @@ struct StatusArgs {
     bool json = false;
 };
 
+// "3 d 4 h", "2 h 5 min", "12 min 3 s", "41 s": the two largest units.
+std::string duration_text(double seconds) {
+    const auto s = static_cast<std::int64_t>(seconds < 0 ? 0 : seconds);
+    if (s >= 86'400) {
+        return fmt::format("{} d {} h", s / 86'400, s % 86'400 / 3'600);
+    }
+    if (s >= 3'600) {
+        return fmt::format("{} h {} min", s / 3'600, s % 3'600 / 60);
+    }
+    if (s >= 60) {
+        return fmt::format("{} min {} s", s / 60, s % 60);
+    }
+    return fmt::format("{} s", s);
+}
+
 int run(const StatusArgs& args) {
     const auto read = read_daemon_status(args.socket);
     if (!read) {
@@ -32,10 +51,20 @@ int run(const StatusArgs& args) {
     }
     try {
         const auto& c = doc.at("clock");
+        std::cout << fmt::format("cloudtimed {} (pid {}), up {}\n",
+                                 doc.at("version").get<std::string>(), doc.at("pid").get<int>(),
+                                 duration_text(doc.at("uptime_s").get<double>()));
+        if (const double reference = c.value("reference_time_s", 0.0); reference > 0) {
+            std::cout << fmt::format(
+                "reference time {:%Y-%m-%dT%H:%M:%S}Z ({} ago): when the upstream last set or "
+                "corrected the clock served\n",
+                fmt::gmtime(static_cast<std::time_t>(reference)),
+                duration_text(doc.at("started_s").get<double>() + doc.at("uptime_s").get<double>() -
+                              reference));
+        }
         std::cout << fmt::format(
-            "cloudtimed {}: clock {} ({}), stratum {}, refid {}, leap {}, root dispersion "
-            "{:.6f} s{}\n",
-            doc.at("version").get<std::string>(), c.at("source").get<std::string>(),
+            "clock {} ({}), stratum {}, refid {}, leap {}, root dispersion {:.6f} s{}\n",
+            c.at("source").get<std::string>(),
             c.at("synchronized").get<bool>() ? "synchronized" : "NOT synchronized",
             c.at("stratum").get<int>(), c.at("refid").get<std::string>(),
             c.at("leap").get<std::string>(), c.at("root_dispersion_s").get<double>(),
@@ -47,7 +76,7 @@ int run(const StatusArgs& args) {
             doc.at("listen").dump(), doc.at("threads").get<int>(),
             n.at("received").get<std::uint64_t>(), n.at("answered").get<std::uint64_t>(),
             n.value("interleaved", std::uint64_t{0}),
-            n.value("interleaved_tx.kernel", std::uint64_t{0}),
+            n.value("interleaved_tx", nlohmann::json::object()).value("kernel", std::uint64_t{0}),
             n.at("dropped").get<std::uint64_t>());
         const auto& networks = doc.at("tenant_networks");
         std::cout << networks.size() << " tenant networks\n";

@@ -225,7 +225,7 @@ Status make_roles(Roles& roles, const LoadedConfig& running, const Preflight& ch
     }
     // Before dropping privileges: its directory (/run/cloudtime) belongs to root.
     if (!config.status_socket.empty()) {
-        auto status = StatusRole::listen(config.status_socket, roles.list, reloads);
+        auto status = StatusRole::listen(config.status_socket, roles.list, reloads, started_at);
         if (!status) {
             return Error{status.error()};
         }

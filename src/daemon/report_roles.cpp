@@ -12,9 +12,10 @@
 
 namespace cloudtime::daemon {
 
-std::string status_json(const RoleList& roles, const ReloadRecord& reloads, proto::UnixTime now) {
+std::string status_json(const RoleList& roles, const ReloadRecord& reloads, proto::UnixTime started,
+                        proto::UnixTime now) {
     nlohmann::json doc = nlohmann::json::object();
-    add_daemon_status(doc, reloads);
+    add_daemon_status(doc, reloads, started, now);
     for (const Role* role : roles) {
         role->add_status(doc, now);
     }
@@ -37,13 +38,14 @@ Expected<std::string> metrics_text(const RoleList& roles, proto::UnixTime starte
 
 Expected<std::unique_ptr<StatusRole>> StatusRole::listen(const std::string& path,
                                                          const RoleList& roles,
-                                                         const ReloadRecord& reloads) {
+                                                         const ReloadRecord& reloads,
+                                                         proto::UnixTime started) {
     auto listening = sys::UnixListener::listen(path);
     if (!listening) {
         return Error{"status socket: " + listening.error() + " (status.socket = \"\" for none)"};
     }
     return std::unique_ptr<StatusRole>(
-        new StatusRole(std::move(listening).value(), path, roles, reloads));
+        new StatusRole(std::move(listening).value(), path, roles, reloads, started));
 }
 
 Status StatusRole::start() {
@@ -52,7 +54,8 @@ Status StatusRole::start() {
 }
 
 std::optional<int> StatusRole::on_readable() {
-    if (auto s = listener_.answer(status_json(roles_, reloads_, sys::realtime_now())); !s) {
+    if (auto s = listener_.answer(status_json(roles_, reloads_, started_, sys::realtime_now()));
+        !s) {
         spdlog::debug("status: {}", s.error());
     }
     return std::nullopt;

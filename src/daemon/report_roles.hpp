@@ -14,7 +14,8 @@
 namespace cloudtime::daemon {
 
 // The whole status document: version, pid, reloads, then what each role adds.
-std::string status_json(const RoleList& roles, const ReloadRecord& reloads, proto::UnixTime now);
+std::string status_json(const RoleList& roles, const ReloadRecord& reloads, proto::UnixTime started,
+                        proto::UnixTime now);
 // The whole exposition text: the process's families, then each role's (an error only if a
 // name is one Prometheus refuses).
 Expected<std::string> metrics_text(const RoleList& roles, proto::UnixTime started,
@@ -26,22 +27,25 @@ class StatusRole final : public Role {
     // each request; they outlive this role.
     static Expected<std::unique_ptr<StatusRole>> listen(const std::string& path,
                                                         const RoleList& roles,
-                                                        const ReloadRecord& reloads);
+                                                        const ReloadRecord& reloads,
+                                                        proto::UnixTime started);
     Status start() override;
     int fd() const override { return listener_.fd(); }
     std::optional<int> on_readable() override;
 
   private:
     StatusRole(sys::UnixListener listener, std::string path, const RoleList& roles,
-               const ReloadRecord& reloads)
+               const ReloadRecord& reloads, proto::UnixTime started)
         : listener_(std::move(listener)),
           path_(std::move(path)),
           roles_(roles),
-          reloads_(reloads) {}
+          reloads_(reloads),
+          started_(started) {}
     sys::UnixListener listener_;
     std::string path_;
     const RoleList& roles_;
     const ReloadRecord& reloads_;
+    proto::UnixTime started_;
 };
 
 class MetricsRole final : public Role {

@@ -64,6 +64,7 @@ void add_clock_status(nlohmann::json& doc, const proto::ClockSnapshot& clock,
                     {"leap", proto::leap_name(clock.leap)},
                     {"root_delay_s", clock.root_delay_s},
                     {"root_dispersion_s", proto::root_dispersion_at(clock, now)},
+                    {"reference_time_s", static_cast<double>(clock.reference_time.ns) / 1e9},
                     {"smearing", clock.smear.active}};
 }
 
@@ -78,12 +79,15 @@ void add_ntp_status(nlohmann::json& doc, const server::NtpServer& ntp) {
     doc["nts_seal_s"] = static_cast<double>(ntp.nts_seal_ns()) / 1e9;
     const server::CounterTotals t = ntp.totals();
     // Every received datagram is answered, dropped (for one reason) or a send error. The
-    // same named counters as the log's: "dropped.<reason>" goes under dropped_by_reason.
+    // same named counters as the log's, with no dot in a key: "dropped.<reason>" goes under
+    // dropped_by_reason, "a.b" under a's object.
     nlohmann::json counters = nlohmann::json::object();
     nlohmann::json dropped = nlohmann::json::object();
     for (const auto& [name, value] : t.named()) {
         if (name.starts_with(server::kDroppedPrefix)) {
             dropped[name.substr(server::kDroppedPrefix.size())] = value;
+        } else if (const auto dot = name.find('.'); dot != std::string::npos) {
+            counters[name.substr(0, dot)][name.substr(dot + 1)] = value;
         } else {
             counters[name] = value;
         }
@@ -106,8 +110,13 @@ void add_tenant_status(nlohmann::json& doc, const TenantRunner& tenants) {
     doc["tenant_networks"] = networks;
 }
 
-void add_daemon_status(nlohmann::json& doc, const ReloadRecord& reload) {
+void add_daemon_status(nlohmann::json& doc, const ReloadRecord& reload, proto::UnixTime started,
+                       proto::UnixTime now) {
+    // The document's shape: raised when a key changes meaning or moves (added keys keep it).
+    doc["schema"] = kStatusSchema;
     doc["version"] = CLOUDTIME_VERSION;
+    doc["started_s"] = static_cast<double>(started.ns) / 1e9;
+    doc["uptime_s"] = static_cast<double>(now.ns - started.ns) / 1e9;
     // `cloudtime reload` signals this process and waits for reload.count to move.
     doc["pid"] = sys::process_id();
     doc["reload"] = {{"count", reload.count},

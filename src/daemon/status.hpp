@@ -16,10 +16,14 @@
 
 namespace cloudtime::daemon {
 
+// The status document's "schema": 1 is the first versioned one (no key holds a dot).
+inline constexpr int kStatusSchema = 1;
+
 struct ReloadRecord;
 
 // version, pid, and what the reloads did.
-void add_daemon_status(nlohmann::json& doc, const ReloadRecord& reload);
+void add_daemon_status(nlohmann::json& doc, const ReloadRecord& reload, proto::UnixTime started,
+                       proto::UnixTime now);
 // "clock": what is served as the time, as of `now`.
 void add_clock_status(nlohmann::json& doc, const proto::ClockSnapshot& clock,
                       std::string_view source, proto::UnixTime now);

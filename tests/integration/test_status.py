@@ -48,6 +48,25 @@ class Status(harness.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("clock local (synchronized), stratum 10", out)
         self.assertIn(topology.meta, out)
+        self.assertRegex(out.splitlines()[0],
+                         rf"^cloudtimed \S+ \(pid {daemon.proc.pid}\), up \d+ (s|min \d+ s)$")
+        self.assertRegex(out, r"\nreference time \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(\d+ s ago\)")
+        # The document: a schema version, uptime, the served reference time, no dotted key.
+        self.assertEqual(doc["schema"], 1)
+        self.assertGreaterEqual(doc["uptime_s"], 0)
+        self.assertLess(abs(doc["started_s"] + doc["uptime_s"] - time.time()), 60)
+        self.assertLess(abs(doc["clock"]["reference_time_s"] - time.time()), 60)
+
+        def keys(node, path=""):
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    yield path + "/" + key
+                    yield from keys(value, path + "/" + key)
+            elif isinstance(node, list):
+                for item in node:
+                    yield from keys(item, path)
+        dotted = [k for k in keys(doc) if "." in k.rsplit("/", 1)[-1]]
+        self.assertEqual(dotted, [])
 
     def test_no_daemon_and_stale_socket(self):
         workdir = tempfile.mkdtemp(prefix="cloudtime-status-")
