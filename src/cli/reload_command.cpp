@@ -9,7 +9,10 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "cli/daemon_status.hpp"
@@ -25,27 +28,41 @@ inline constexpr int kExitRestartNeeded = 3;
 struct ReloadArgs {
     std::string socket = kDefaultStatusSocket;
     double timeout_s = 10.0;
+    bool json = false;
+};
+
+// What happened, said once: on stdout (applied), on stderr (why not), or as one JSON object.
+struct Outcome {
+    int exit_code = kExitOk;
+    std::string result;  // applied, restart_needed, rejected, no_answer
+    std::string error;
+    std::vector<std::string> restart_needed;
+    int pid = 0;
 };
 
 std::uint64_t reload_count(const nlohmann::json& doc) {
     return doc.at("reload").at("count").get<std::uint64_t>();
 }
 
-int run(const ReloadArgs& args) {
-    const auto fail = [](int code, const std::string& why) {
-        std::cerr << "cloudtime reload: " << why << "\n";
-        return code;
-    };
+Outcome no_answer(int pid, std::string why) {
+    return {.exit_code = kExitNoAnswer,
+            .result = "no_answer",
+            .error = std::move(why),
+            .restart_needed = {},
+            .pid = pid};
+}
+
+Outcome reload(const ReloadArgs& args) {
+    int pid = 0;
     try {
         const auto before = read_daemon_status(args.socket);
         if (!before) {
-            return fail(kExitNoAnswer, before.error());
+            return no_answer(pid, before.error());
         }
         const std::uint64_t count = reload_count(*before);
-        const int pid = before->at("pid").get<int>();
+        pid = before->at("pid").get<int>();
         if (auto sent = sys::signal_process(pid, SIGHUP); !sent) {
-            return fail(kExitNoAnswer,
-                        fmt::format("SIGHUP to cloudtimed (pid {}): {}", pid, sent.error()));
+            return no_answer(pid, fmt::format("SIGHUP to cloudtimed (pid {}): {}", pid, sent.error()));
         }
         const auto deadline =
             std::chrono::steady_clock::now() + std::chrono::duration<double>(args.timeout_s);
@@ -54,29 +71,64 @@ int run(const ReloadArgs& args) {
             if (after && reload_count(*after) > count) {
                 const auto& r = after->at("reload");
                 if (!r.at("applied").get<bool>()) {
-                    return fail(kExitUnusable, "rejected, the running configuration stays: " +
-                                                   r.at("error").get<std::string>());
+                    return {.exit_code = kExitUnusable,
+                            .result = "rejected",
+                            .error = "rejected, the running configuration stays: " +
+                                     r.at("error").get<std::string>(),
+                            .restart_needed = {},
+                            .pid = pid};
                 }
-                const auto keys = r.at("restart_needed").get<std::vector<std::string>>();
+                auto keys = r.at("restart_needed").get<std::vector<std::string>>();
                 if (!keys.empty()) {
-                    std::cout << fmt::format(
-                        "reloaded; changed since the start and applied only by a restart: {}\n",
-                        fmt::join(keys, ", "));
-                    return kExitRestartNeeded;
+                    return {.exit_code = kExitRestartNeeded,
+                            .result = "restart_needed",
+                            .error = {},
+                            .restart_needed = std::move(keys),
+                            .pid = pid};
                 }
-                std::cout << "reloaded: the configuration is applied\n";
-                return kExitOk;
+                return {.exit_code = kExitOk,
+                        .result = "applied",
+                        .error = {},
+                        .restart_needed = {},
+                        .pid = pid};
             }
             if (std::chrono::steady_clock::now() > deadline) {
-                return fail(kExitNoAnswer,
-                            fmt::format("cloudtimed (pid {}) did not report a reload within {} s{}",
-                                        pid, args.timeout_s, after ? "" : ": " + after.error()));
+                return no_answer(pid, fmt::format("cloudtimed (pid {}) did not report a reload "
+                                                  "within {} s{}",
+                                                  pid, args.timeout_s,
+                                                  after ? "" : ": " + after.error()));
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
     } catch (const nlohmann::json::exception& e) {
-        return fail(kExitNoAnswer, std::string("unexpected status document: ") + e.what());
+        return no_answer(pid, std::string("unexpected status document: ") + e.what());
     }
+}
+
+int run(const ReloadArgs& args) {
+    const Outcome o = reload(args);
+    if (args.json) {
+        nlohmann::json out = {{"result", o.result},
+                              {"exit_code", o.exit_code},
+                              {"restart_needed", o.restart_needed}};
+        if (o.pid != 0) {
+            out["pid"] = o.pid;
+        }
+        if (!o.error.empty()) {
+            out["error"] = o.error;
+        }
+        std::cout << out.dump(2) << "\n";
+    } else if (o.result == "applied") {
+        std::cout << "reloaded: the configuration is applied\n";
+    } else if (o.result == "restart_needed") {
+        std::cout << fmt::format(
+            "reloaded; changed since the start and applied only by a restart: {}\n",
+            fmt::join(o.restart_needed, ", "));
+    }
+    if (!o.error.empty()) {
+        std::cerr << "cloudtime reload: " << o.error << "\n";
+    }
+    return o.exit_code;
 }
 
 }  // namespace
@@ -93,6 +145,9 @@ Runner add_reload_command(CLI::App& app) {
                     "cloudtimed's status socket (default /run/cloudtime/status.sock)");
     cmd->add_option("--timeout", args->timeout_s, "seconds to wait for the reload (default 10)")
         ->check(CLI::Range(0.1, 600.0));
+    cmd->add_flag("-j,--json", args->json,
+                  "print one JSON object: result (applied, restart_needed, rejected, no_answer), "
+                  "exit_code, restart_needed, pid, error");
     return [args] { return run(*args); };
 }
 

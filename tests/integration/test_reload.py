@@ -5,6 +5,7 @@ that stay stay open (a client polling at 100/s loses nothing across 20 reloads);
 config keeps the running one and says FILE:LINE: what; keys only a restart applies are named.
 `cloudtime reload` does the same and waits, and its exit status says which of these happened."""
 
+import json
 import os
 import shutil
 import signal
@@ -200,11 +201,35 @@ class Reload(harness.TestCase):
 class ReloadCommand(harness.TestCase):
     """`cloudtime reload`: what a deployment tool runs instead of a bare SIGHUP."""
 
-    def reload(self, daemon, text):
+    def reload(self, daemon, text, *flags):
         with open(daemon.config_path, "w") as f:
             f.write(text)
-        return subprocess.run([harness.CLOUDTIME, "reload", "--socket", daemon.status_socket],
-                              capture_output=True, text=True, timeout=30)
+        return subprocess.run([harness.CLOUDTIME, "reload", "--socket", daemon.status_socket,
+                               *flags], capture_output=True, text=True, timeout=30)
+
+    def test_json_says_each_outcome_with_its_exit_status(self):
+        port = harness.free_udp_port()
+        text = config_text([f"127.0.0.1:{port}"])
+        daemon = harness.Daemon(config=text, listen=())
+        self.addCleanup(daemon.cleanup)
+        outcomes = ((text, 0, "applied", []),
+                    (text + "this is not toml\n", 1, "rejected", []),
+                    (text.replace("[server]\n", "[server]\nthreads = 1\n"), 3, "restart_needed",
+                     ["server.threads"]))
+        for config, code, result, keys in outcomes:
+            p = self.reload(daemon, config, "--json")
+            self.assertEqual(p.returncode, code, p.stderr)
+            doc = json.loads(p.stdout)
+            self.assertEqual((doc["result"], doc["exit_code"], doc["restart_needed"], doc["pid"]),
+                             (result, code, keys, daemon.proc.pid), doc)
+            self.assertEqual("error" in doc, result == "rejected", doc)
+        p = subprocess.run([harness.CLOUDTIME, "reload", "--json", "--socket",
+                            "/nonexistent/status.sock"], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 2)
+        doc = json.loads(p.stdout)
+        self.assertEqual((doc["result"], doc["exit_code"]), ("no_answer", 2))
+        self.assertIn("is cloudtimed running", doc["error"])
 
     def test_applied_rejected_and_restart_needed_by_exit_status(self):
         port = harness.free_udp_port()
