@@ -353,7 +353,7 @@ Runner add_validate_image_command(CLI::App& app) {
         "validate-image",
         "Boot each IMAGE (qcow2 or raw; never modified) with QEMU as the cloud would: a config\n"
         "drive with the vendordata of cloudtimed's config, one NIC in a network namespace where\n"
-        "cloudtimed serves 169.254.169.254; run `cloudtime check` inside and report. With\n"
+        "cloudtimed serves 169.254.169.254; run `cloudtime-vm check` inside and report. With\n"
         "several images or --catalogue: one matrix (images x checks), each image against its\n"
         "expected outcome. Needs root.\n"
         "Exit codes: 0 passes (every image as expected); 1 fails (an image not as expected);\n"
