@@ -91,5 +91,27 @@ class HelpAndMan(harness.TestCase):
         self.assertGreaterEqual(checked, 10)
 
 
+class DocsQuoteTheUnit(unittest.TestCase):
+    def test_every_directive_the_docs_quote_is_the_units(self):
+        """A `Directive=value` the operator guide or cloudtimed(8) quotes, for a directive the
+        packaged unit sets, is the unit's own line."""
+        root = os.path.join(os.path.dirname(__file__), "..", "..")
+        with open(os.path.join(root, "deploy", "systemd", "cloudtimed.service.in")) as f:
+            unit = {}
+            for line in f:
+                if re.match(r"^[A-Z][A-Za-z]+=", line):
+                    key, value = line.rstrip("\n").split("=", 1)
+                    unit.setdefault(key, []).append(value)
+        quoted = 0
+        for doc in ("docs/operator-guide.md", "docs/man/cloudtimed.8.md"):
+            with open(os.path.join(root, doc)) as f:
+                text = f.read().replace("\n", " ")
+            for key, value in re.findall(r"`([A-Z][A-Za-z]+)=([^`]*)`", text):
+                if key in unit and value:
+                    quoted += 1
+                    self.assertIn(value, unit[key], f"{doc} quotes {key}={value}")
+        self.assertGreaterEqual(quoted, 4)
+
+
 if __name__ == "__main__":
     unittest.main()
