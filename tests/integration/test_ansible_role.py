@@ -362,6 +362,40 @@ class RoleTemplate(harness.TestCase):
         config = self.render({"cloudtime_neutron_backend": "ovs"})
         self.assertIs(config["tenant_networks"]["enabled"], False)
 
+    def test_the_example_region_renders_a_valid_config_per_host(self):
+        """deploy/ansible/examples: its inventory and group_vars give each kind of host the
+        config it needs (valid by --check-config), and its site playbook is sound."""
+        harness.require_program("ansible-inventory")
+        examples = os.path.join(REPO, "deploy", "ansible", "examples")
+        inventory = os.path.join(examples, "inventory.yml")
+
+        def ansible(*command):
+            p = subprocess.run(list(command), capture_output=True, text=True, timeout=300,
+                               cwd=examples, env=dict(os.environ, ANSIBLE_NOCOLOR="1",
+                                                      ANSIBLE_ROLES_PATH=os.path.dirname(ROLE)))
+            self.assertEqual(p.returncode, 0, p.stdout[-3000:] + p.stderr)
+            return p.stdout
+
+        groups = json.loads(ansible("ansible-inventory", "-i", inventory, "--list"))
+        self.assertEqual(set(groups["cloudtime"]["children"]),
+                         {"controllers", "network_nodes", "computes"})
+        configs = {}
+        for host in ("control1", "network1", "compute1"):
+            variables = json.loads(ansible("ansible-inventory", "-i", inventory, "--host", host))
+            configs[host] = self.render(variables)
+        control, network, compute = (configs[h] for h in ("control1", "network1", "compute1"))
+        self.assertIs(control["vendordata"]["enabled"], True)
+        self.assertEqual(control["vendordata"]["listen"], "10.0.0.11:8790")
+        self.assertEqual(control["server"]["listen"], ["10.0.0.11:123", "127.0.0.1:123"])
+        self.assertIs(control["tenant_networks"]["enabled"], False)
+        self.assertIs(network["tenant_networks"]["enabled"], False)
+        self.assertIs(network["vendordata"]["enabled"], False)
+        self.assertIs(compute["tenant_networks"]["enabled"], True)
+        self.assertEqual(compute["tenant_networks"]["patterns"], ["ovnmeta-*"])
+        self.assertEqual(compute["metrics"]["listen"], "10.0.0.31:9124")
+        self.assertIn("playbook: site.yml", ansible("ansible-playbook", "--syntax-check", "-i",
+                                                    inventory, "site.yml"))
+
     def test_nts_on_the_server_and_asked_of_the_vms(self):
         work = tempfile.mkdtemp(prefix="cloudtime-role-nts-")
         self.addCleanup(shutil.rmtree, work, ignore_errors=True)
