@@ -62,7 +62,8 @@ Outcome reload(const ReloadArgs& args) {
         const std::uint64_t count = reload_count(*before);
         pid = before->at("pid").get<int>();
         if (auto sent = sys::signal_process(pid, SIGHUP); !sent) {
-            return no_answer(pid, fmt::format("SIGHUP to cloudtimed (pid {}): {}", pid, sent.error()));
+            return no_answer(pid,
+                             fmt::format("SIGHUP to cloudtimed (pid {}): {}", pid, sent.error()));
         }
         const auto deadline =
             std::chrono::steady_clock::now() + std::chrono::duration<double>(args.timeout_s);
@@ -93,10 +94,10 @@ Outcome reload(const ReloadArgs& args) {
                         .pid = pid};
             }
             if (std::chrono::steady_clock::now() > deadline) {
-                return no_answer(pid, fmt::format("cloudtimed (pid {}) did not report a reload "
-                                                  "within {} s{}",
-                                                  pid, args.timeout_s,
-                                                  after ? "" : ": " + after.error()));
+                return no_answer(
+                    pid, fmt::format("cloudtimed (pid {}) did not report a reload "
+                                     "within {} s{}",
+                                     pid, args.timeout_s, after ? "" : ": " + after.error()));
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
@@ -108,9 +109,8 @@ Outcome reload(const ReloadArgs& args) {
 int run(const ReloadArgs& args) {
     const Outcome o = reload(args);
     if (args.json) {
-        nlohmann::json out = {{"result", o.result},
-                              {"exit_code", o.exit_code},
-                              {"restart_needed", o.restart_needed}};
+        nlohmann::json out = {
+            {"result", o.result}, {"exit_code", o.exit_code}, {"restart_needed", o.restart_needed}};
         if (o.pid != 0) {
             out["pid"] = o.pid;
         }
