@@ -27,6 +27,7 @@ void add_nts_status(nlohmann::json& doc, const NtsRunner& nts, proto::UnixTime n
     }
     const server::NtsKeyStoreState store = nts.key_store();
     doc["nts"] = {
+        {"certificate_expiry_s", nts.certificate_expiry()},
         {"ke",
          {{"established", c.established},
           {"no_agreement", c.no_agreement},

@@ -52,6 +52,11 @@ void nts_metrics(metrics::Exposition& e, const NtsRunner& nts, const server::Cou
     e.family("cloudtime_nts_cookie_key_rotation_seconds", Type::gauge,
              "The rotation period of the cookie master keys (nts.rotation).");
     e.sample(static_cast<double>(keys.rotation_s));
+    if (nts.certificate_expiry() != 0) {
+        e.family("cloudtime_nts_certificate_expiry_timestamp_seconds", Type::gauge,
+                 "When the NTS-KE certificate stops being valid (its notAfter, Unix time).");
+        e.sample(static_cast<double>(nts.certificate_expiry()));
+    }
     const server::NtsKeyStoreState store = nts.key_store();
     e.family("cloudtime_nts_key_store_reachable", Type::gauge,
              "1 while the key store answers (a file: its last rotation was written; etcd: its "

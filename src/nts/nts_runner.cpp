@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "nts/nts_runner.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <ctime>
 
 #include "nts/nts_etcd_store.hpp"
 #include "nts/nts_key_file.hpp"
@@ -28,8 +31,31 @@ Expected<std::unique_ptr<NtsRunner>> NtsRunner::prepare(const config::Config::Nt
             return listening.failure();
         }
     }
-    return std::unique_ptr<NtsRunner>(
-        new NtsRunner(nts, std::move(etcd), std::move(service).value()));
+    auto runner =
+        std::unique_ptr<NtsRunner>(new NtsRunner(nts, std::move(etcd), std::move(service).value()));
+    runner->note_certificate(credentials);
+    return runner;
+}
+
+void NtsRunner::note_certificate(const sys::TlsCredentials& credentials) {
+    constexpr std::int64_t kWarnBefore = 14 * 86'400;  // the alert rule's margin too
+    auto expiry = sys::certificate_expiry(credentials);
+    if (!expiry) {
+        certificate_expiry_ = 0;
+        spdlog::warn("NTS: {}: {}", config_.certificate, expiry.error());
+        return;
+    }
+    certificate_expiry_ = *expiry;
+    const std::int64_t left = *expiry - static_cast<std::int64_t>(std::time(nullptr));
+    if (left <= 0) {
+        spdlog::error("NTS: the certificate {} expired {} hours ago: NTS clients refuse it",
+                      config_.certificate, -left / 3'600);
+    } else if (left < kWarnBefore) {
+        spdlog::warn("NTS: the certificate {} expires in {}: renew it (then reload)",
+                     config_.certificate,
+                     left >= 2 * 86'400 ? fmt::format("{} days", left / 86'400)
+                                        : fmt::format("{} hours", left / 3'600));
+    }
 }
 
 Status NtsRunner::start(const std::function<std::int64_t()>& clock, KeysSink to_workers) {
@@ -122,6 +148,8 @@ Status NtsRunner::use_credentials(const config::Config::Nts& nts,
         return Error{"nts: " + nts.certificate + " with " + nts.private_key + ": " + set.error()};
     }
     spdlog::info("NTS: certificate and key read again from {}", nts.certificate);
+    config_.certificate = nts.certificate;
+    note_certificate(credentials);
     return Done{};
 }
 

@@ -43,12 +43,16 @@ class NtsRunner {
     server::NtsKeService& key_establishment() { return *service_; }
     proto::NtsKeySet keys() const { return store_->keys(); }
     server::NtsKeyStoreState key_store() const { return store_->state(); }
+    // The NTS-KE certificate's notAfter (Unix seconds; 0 when it could not be read).
+    std::int64_t certificate_expiry() const { return certificate_expiry_; }
 
   private:
     NtsRunner(config::Config::Nts nts, sys::EtcdOptions etcd,
               std::unique_ptr<server::NtsKeService> service)
         : config_(std::move(nts)), etcd_(std::move(etcd)), service_(std::move(service)) {}
     void publish(std::int64_t now);
+    // Reads the certificate's expiry and warns when it is near or past (clients refuse it).
+    void note_certificate(const sys::TlsCredentials& credentials);
 
     config::Config::Nts config_;
     sys::EtcdOptions etcd_;  // key_store = "etcd": endpoints and TLS material
@@ -57,6 +61,7 @@ class NtsRunner {
     std::vector<std::uint32_t> published_;  // the ids handed out
     KeysSink to_workers_;
     std::uint64_t failed_rotations_ = 0;  // in a row
+    std::int64_t certificate_expiry_ = 0;
     LineBudget rotation_report_{1, std::chrono::minutes(1)};
 };
 

@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tls/tls_credentials.hpp"
 
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <ctime>
+#include <memory>
 
 #include <boost/asio/buffer.hpp>
 
@@ -27,6 +32,26 @@ Expected<boost::asio::ssl::context> tls_server_context(const TlsCredentials& tls
                      (ec ? ": " + ec.message() : std::string())};
     }
     return context;
+}
+
+Expected<std::int64_t> certificate_expiry(const TlsCredentials& tls) {
+    const std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+        BIO_new_mem_buf(tls.certificate_chain_pem.data(),
+                        static_cast<int>(tls.certificate_chain_pem.size())),
+        &BIO_free);
+    if (!bio) {
+        return Error{"cannot read the certificate: out of memory"};
+    }
+    const std::unique_ptr<X509, decltype(&X509_free)> certificate(
+        PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
+    if (!certificate) {
+        return Error{"the certificate is not a PEM certificate"};
+    }
+    std::tm expiry{};
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(certificate.get()), &expiry) != 1) {
+        return Error{"the certificate's notAfter cannot be read"};
+    }
+    return static_cast<std::int64_t>(::timegm(&expiry));
 }
 
 Status check_tls_credentials(const TlsCredentials& tls) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
+#include <cstdint>
 #include <string>
 
 #include "util/expected.hpp"
@@ -21,5 +22,9 @@ Expected<boost::asio::ssl::context> tls_server_context(const TlsCredentials& tls
 
 // Whether a server could use these: a PEM chain and the private key that matches it.
 Status check_tls_credentials(const TlsCredentials& tls);
+
+// When the chain's first certificate (the server's own) stops being valid: its notAfter, in
+// Unix seconds.
+Expected<std::int64_t> certificate_expiry(const TlsCredentials& tls);
 
 }  // namespace cloudtime::sys

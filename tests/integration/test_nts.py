@@ -5,6 +5,7 @@ gets its cookies from cloudtimed (`chronyc -N authdata`), and hostile key establ
 counted, and does not stop the service. The cookie keys live in a 0600 file, survive a
 restart and rotate on time."""
 
+import datetime
 import json
 import os
 import secrets
@@ -148,6 +149,15 @@ class Nts(harness.TestCase):
         ke = daemon.status()["nts"]["ke"]
         self.assertGreaterEqual(ke["established"], 1, ke)
         self.assertEqual(ke["handshake_failed"], 0, ke)
+        # The certificate's expiry, as openssl reads it; the test's is valid for a day, so
+        # the log warns.
+        end = subprocess.run(["openssl", "x509", "-noout", "-enddate", "-dateopt", "iso_8601",
+                              "-in", cert], capture_output=True, text=True, check=True).stdout
+        not_after = datetime.datetime.strptime(end.strip().split("=", 1)[1], "%Y-%m-%d %H:%M:%SZ")
+        self.assertEqual(daemon.status()["nts"]["certificate_expiry_s"],
+                         int(not_after.replace(tzinfo=datetime.timezone.utc).timestamp()))
+        self.assertRegex(daemon.read_log(), f"warning NTS: the certificate {cert} expires in "
+                                            r"2[34] hours: renew it")
         # Authenticated time: chronyd takes samples (its NTS source would get none from
         # unauthenticated replies), no NAK, and its cookies are replenished.
         deadline = time.monotonic() + 20
