@@ -145,13 +145,12 @@ def guest_command(netns, directory, second_cd, tap, mac):
             "-device", f"virtio-net-pci,netdev=n0,mac={mac}"]
 
 
-def missing_debs(names, image_path, cache=os.path.join(IMAGE_CACHE, "runtime-debs")):
-    """The .debs that installing `names` (package names or .deb files) into the test image at
-    `image_path` takes beyond what it has, at the versions apt picks: apt-get resolves them
-    against the image's own dpkg status (written beside it by build_image.sh), so the set is
-    exactly what apt-get install would unpack there. Downloaded from the mirror into `cache`
-    (kept between runs); .deb files given in `names` are not in the result."""
-    status = image_path + ".dpkg-status"
+def missing_debs(names, status, cache=os.path.join(IMAGE_CACHE, "runtime-debs")):
+    """The .debs that installing `names` (package names or .deb files) into a Debian root
+    takes beyond what it has, at the versions apt picks: apt-get resolves them against the
+    root's dpkg `status` file (a test image's is written beside it by build_image.sh), so the
+    set is exactly what apt-get install would unpack there. Downloaded from the mirror into
+    `cache` (kept between runs); .deb files given in `names` are not in the result."""
     sim = run("apt-get", "-s", "-o", f"Dir::State::status={status}",
               "-o", "APT::Install-Recommends=false", "install", *names, timeout=300)
     if sim.returncode != 0:
@@ -179,4 +178,4 @@ def missing_debs(names, image_path, cache=os.path.join(IMAGE_CACHE, "runtime-deb
 
 def runtime_debs(image_path):
     """The .debs cloudtimed needs that the test image lacks."""
-    return missing_debs([BUILD["debs"]["cloudtimed"]], image_path)
+    return missing_debs([BUILD["debs"]["cloudtimed"]], image_path + ".dpkg-status")

@@ -81,7 +81,7 @@ class AnsibleRole(harness.TestCase):
         # First-boot packages on a CD: sshd, and python3-apt for Ansible's apt modules.
         prep = os.path.join(d, "prep")
         os.makedirs(prep)
-        for deb in missing_debs(["openssh-server", "python3-apt"], base):
+        for deb in missing_debs(["openssh-server", "python3-apt"], base + ".dpkg-status"):
             shutil.copy(deb, prep)
         p = run("xorriso", "-as", "mkisofs", "-V", "CTDEBS", "-J", "-R", "-o",
                 os.path.join(d, "prep.iso"), prep)

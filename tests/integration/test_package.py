@@ -21,6 +21,7 @@ from debian_build import (BUILD, REPO, GuestShell, guest_command,  # noqa: F401
 # The Ansible role's tests install these packages too: in this process, so that they are
 # built once.
 from test_ansible_role import AnsibleRole, RoleTemplate  # noqa: F401
+from test_container_image import ContainerImageFromThePackage  # noqa: F401
 
 
 class Packages(harness.TestCase):
