@@ -314,6 +314,10 @@ int run(const ValidateArgs& args) {
         }
     } else {
         entries = command_line_entries(args);
+        if (!entries) {  // the options themselves: a usage error
+            std::cerr << "cloudtime validate-image: " << entries.error() << "\n";
+            return kExitUsage;
+        }
     }
     if (!entries) {
         std::cerr << "cloudtime validate-image: " << entries.error() << "\n";

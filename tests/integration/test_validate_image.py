@@ -568,8 +568,9 @@ class Mistakes(harness.TestCase):
         code, err = self.validate("--user-data", text, "x.qcow2")
         self.assertEqual(code, 78)
         self.assertIn("the tenant's user-data must begin with #cloud-config", err)
+        # A malformed option is a usage error (64); a file's content, a config error (78).
         self.assertEqual(self.validate("--metadata", "novalue", "x.qcow2"), (
-            78, "cloudtime validate-image: --metadata novalue: must be KEY=VALUE"))
+            64, "cloudtime validate-image: --metadata novalue: must be KEY=VALUE"))
         drive = self.file(d, "drive.toml", '[[image]]\nname = "a"\npath = "x"\n'
                                            'config_drive = "d.iso"\nmetadata = { k = "v" }\n')
         code, err = self.validate("--catalogue", drive)

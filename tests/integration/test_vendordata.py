@@ -286,6 +286,23 @@ class Vendordata(harness.TestCase):
                 self.assertEqual(net["links"][0]["ethernet_mac_address"], "52:54:00:12:34:56")
                 self.assertEqual(net["networks"][0]["ip_address"], "169.254.100.10")
 
+    def test_config_drive_options_that_do_not_go_together_are_usage_errors(self):
+        drive = tempfile.mkdtemp(prefix="cloudtime-drive-")
+        self.addCleanup(shutil.rmtree, drive, True)
+        for args, words in ((["--address", "169.254.100.10/16"], "--address needs --mac"),
+                            (["--mac", "zz"], "--mac and --gateway need --address"),
+                            (["--address", "169.254.100.10/16", "--mac", "zz"], "--mac: "),
+                            (["--dhcp-backend-typo"], "")):
+            p = subprocess.run([harness.CLOUDTIME, "vendordata", "-c", self.config_path,
+                                "config-drive", drive, *args], capture_output=True, text=True,
+                               timeout=30)
+            self.assertEqual(p.returncode, 64, (args, p.stderr))
+            self.assertIn(words, p.stderr)
+        p = subprocess.run([harness.CLOUDTIME, "vendordata", "dhcp", "--backend", "dnsmasq"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 64, p.stderr)
+        self.assertIn("--backend must be ovn (ML2/OVN) or ovs", p.stderr)
+
     def test_cli_takes_the_config_before_or_after_the_subcommand(self):
         before = cloudtime("vendordata", "-c", self.config_path, "render", "--static").stdout
         after = cloudtime("vendordata", "render", "--static", "-c", self.config_path).stdout
