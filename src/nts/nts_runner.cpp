@@ -38,7 +38,8 @@ Expected<std::unique_ptr<NtsRunner>> NtsRunner::prepare(const config::Config::Nt
 }
 
 void NtsRunner::note_certificate(const sys::TlsCredentials& credentials) {
-    constexpr std::int64_t kWarnBefore = 14 * 86'400;  // the alert rule's margin too
+    constexpr std::int64_t kDay = 86'400;
+    constexpr std::int64_t kWarnBefore = 14 * kDay;  // the alert rule's margin too
     auto expiry = sys::certificate_expiry(credentials);
     if (!expiry) {
         certificate_expiry_ = 0;
@@ -53,8 +54,8 @@ void NtsRunner::note_certificate(const sys::TlsCredentials& credentials) {
     } else if (left < kWarnBefore) {
         spdlog::warn("NTS: the certificate {} expires in {}: renew it (then reload)",
                      config_.certificate,
-                     left >= 2 * 86'400 ? fmt::format("{} days", left / 86'400)
-                                        : fmt::format("{} hours", left / 3'600));
+                     left >= 2 * kDay ? fmt::format("{} days", left / kDay)
+                                      : fmt::format("{} hours", left / 3'600));
     }
 }
 
