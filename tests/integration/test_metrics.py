@@ -345,61 +345,59 @@ ALERTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."
                           "prometheus")
 
 
-class Dashboard(harness.TestCase):
-    def test_every_query_names_a_metric_cloudtimed_serves(self):
+class EveryRole(harness.TestCase):
+    """One scrape of a cloudtimed with every role on (NTS, tenant networks, vendordata): what
+    the dashboard and the operator guide name against what it serves."""
+
+    @classmethod
+    def setUpClass(cls):
         harness.require_root()  # the tenant-network role, so that its families are there
-        port = harness.free_tcp_port()
-        http = harness.free_tcp_port()
+        super().setUpClass()
+        from test_nts import nts_section
+        cls.directory = tempfile.mkdtemp(prefix="cloudtime-every-role-")
+        cert, key = harness.self_signed_certificate(cls.directory)
+        os.chmod(cls.directory, 0o755)
+        keys = os.path.join(cls.directory, "keys")
+        os.mkdir(keys, 0o700)
+        user = pwd.getpwnam("_cloudtime")
+        os.chown(keys, user.pw_uid, user.pw_gid)
+        port, http = harness.free_tcp_port(), harness.free_tcp_port()
         config = (harness.LOCAL_CONFIG + metrics_config(port) +
+                  nts_section(cls.directory, cert, key, harness.free_tcp_port()) +
                   '[tenant_networks]\nenabled = true\npatterns = ["ct-none-*"]\n'
                   'addresses = ["169.254.169.254"]\n'
                   f'[vendordata]\nenabled = true\nlisten = "127.0.0.1:{http}"\n')
         daemon = harness.Daemon(config=config)
-        self.addCleanup(daemon.cleanup)
-        text = fetch(f"http://127.0.0.1:{port}/metrics")[2]
-        families = set(re.findall(r"^# TYPE (\S+) ", text, re.M))
-        self.assertIn("cloudtime_vendordata_responses_total", families)
+        try:
+            text = fetch(f"http://127.0.0.1:{port}/metrics")[2]
+        finally:
+            daemon.cleanup()
+        cls.families = set(re.findall(r"^# TYPE (\S+) ", text, re.M))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.directory, ignore_errors=True)
+        super().tearDownClass()
+
+    def test_every_dashboard_query_names_a_metric_cloudtimed_serves(self):
+        self.assertIn("cloudtime_vendordata_responses_total", self.families)
         queries = dashboard_queries()
         self.assertGreaterEqual(len(queries), 12)
         for query in queries:
             names = set(re.findall(r"\b(cloudtime_[a-z0-9_]+)", query))
             self.assertTrue(names, query)
-            self.assertLessEqual(names, families, query)
+            self.assertLessEqual(names, self.families, query)
 
-
-class GuideTable(harness.TestCase):
     def test_the_operator_guide_lists_every_family_and_only_those(self):
-        """The metrics table of docs/operator-guide.md against a scrape of a cloudtimed with
-        every role on (NTS, tenant networks, vendordata): none missing, none invented."""
-        harness.require_root()
-        from test_nts import nts_section
-        directory = tempfile.mkdtemp(prefix="cloudtime-guide-")
-        self.addCleanup(shutil.rmtree, directory, True)
-        cert, key = harness.self_signed_certificate(directory)
-        os.chmod(directory, 0o755)
-        os.mkdir(os.path.join(directory, "keys"), 0o700)
-        user = pwd.getpwnam("_cloudtime")
-        os.chown(os.path.join(directory, "keys"), user.pw_uid, user.pw_gid)
-        port, http = harness.free_tcp_port(), harness.free_tcp_port()
-        config = (harness.LOCAL_CONFIG + metrics_config(port) +
-                  nts_section(directory, cert, key, harness.free_tcp_port()) +
-                  '[tenant_networks]\nenabled = true\npatterns = ["ct-none-*"]\n'
-                  'addresses = ["169.254.169.254"]\n'
-                  f'[vendordata]\nenabled = true\nlisten = "127.0.0.1:{http}"\n')
-        daemon = harness.Daemon(config=config)
-        self.addCleanup(daemon.cleanup)
-        text = fetch(f"http://127.0.0.1:{port}/metrics")[2]
-        served = set(re.findall(r"^# TYPE (\S+) ", text, re.M))
         guide = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "operator-guide.md")
         with open(guide) as f:
             table = f.read().split("\n| metric | type | meaning |\n", 1)[1].split("\n\n", 1)[0]
-        rows = [line for line in table.splitlines() if line.startswith("| `cloudtime_")]
         documented = set()
-        for row in rows:
-            first_cell = row.split("|")[1]
-            documented |= set(re.findall(r"`(cloudtime_[a-z0-9_]+)", first_cell))
-        self.assertEqual(served - documented, set(), "served, but not in the guide's table")
-        self.assertEqual(documented - served, set(), "in the guide's table, but not served")
+        for row in table.splitlines():
+            if row.startswith("| `cloudtime_"):
+                documented |= set(re.findall(r"`(cloudtime_[a-z0-9_]+)", row.split("|")[1]))
+        self.assertEqual(self.families - documented, set(), "served, but not in the guide")
+        self.assertEqual(documented - self.families, set(), "in the guide, but not served")
 
 
 class AlertRules(harness.TestCase):
