@@ -59,11 +59,11 @@ Expected<DhcpSnippet> dhcp_option_snippet(DhcpBackend backend, DhcpScope scope,
                              ipv4[0]);
     }
     out.warnings.emplace_back(
-        backend == DhcpBackend::ovn
-            ? "IPv6-only subnets get no NTP server this way: OVN's DHCPv6 has no NTP option; "
-              "the vendordata names fe80::a9fe:a9fe for them"
-            : "IPv6-only subnets get no NTP server this way: this is DHCPv4's option 42; the "
-              "vendordata names fe80::a9fe:a9fe for them");
+        std::string("IPv6-only subnets get no NTP server this way: ") +
+        (backend == DhcpBackend::ovn ? "OVN's DHCPv6 has no NTP option"
+                                     : "this is DHCPv4's option 42") +
+        "; give them the vendordata (vendordata.servers may name fe80::a9fe:a9fe, which tenant "
+        "networks serve)");
     return out;
 }
 
