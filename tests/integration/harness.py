@@ -309,8 +309,9 @@ class Daemon:
             time.sleep(0.02)
 
     def counters(self, timeout=5.0):
-        """The counters from the status socket, flat: received, answered, dropped,
-        dropped.<reason>, kod_sent, deny_sent, leaked, send_errors.
+        """The counters from the status socket, flat as the log names them: received,
+        answered, dropped, dropped.<reason>, kod_sent, deny_sent, leaked, send_errors,
+        interleaved_tx.<source>, ... (the document nests them: no key holds a dot).
 
         A worker counts a reply after its send returns, which may be after the client has
         it: wait until every received datagram is accounted for (answered, dropped or a
@@ -319,8 +320,13 @@ class Daemon:
         deadline = time.monotonic() + timeout
         while True:
             raw = self.status()["counters"]
-            c = {k: v for k, v in raw.items() if k != "dropped_by_reason"}
-            c.update({f"dropped.{reason}": n for reason, n in raw["dropped_by_reason"].items()})
+            c = {}
+            for key, value in raw.items():
+                if isinstance(value, dict):
+                    prefix = "dropped" if key == "dropped_by_reason" else key
+                    c.update({f"{prefix}.{inner}": n for inner, n in value.items()})
+                else:
+                    c[key] = value
             if c["received"] == c["answered"] + c["dropped"] + c["send_errors"]:
                 return c
             if time.monotonic() > deadline:
