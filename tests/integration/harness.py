@@ -160,6 +160,15 @@ def free_udp_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def daemon_user_directory(parent, name="keys"):
+    """PARENT/NAME, 0700 and the daemon user's, as the package makes /var/lib/cloudtime (where
+    the NTS key file lives and is rotated as that user)."""
+    path = os.path.join(parent, name)
+    os.mkdir(path, 0o700)
+    shutil.chown(path, "_cloudtime", "_cloudtime")
+    return path
+
+
 def free_tcp_port(host="127.0.0.1"):
     with socket.socket() as s:
         s.bind((host, 0))

@@ -406,9 +406,7 @@ class RoleTemplate(harness.TestCase):
         # (/var/lib/cloudtime, the daemon user's): this host has no package, so the key file is
         # put in a directory made the same way.
         os.chmod(work, 0o755)
-        keys = os.path.join(work, "keys")
-        os.mkdir(keys, 0o700)
-        shutil.chown(keys, "_cloudtime", "_cloudtime")
+        keys = harness.daemon_user_directory(work)
         config = self.render({
             "cloudtime_config_overrides": {"nts": {"key_file": f"{keys}/nts-keys"}},
             "cloudtime_node_roles": ["hypervisor", "vendordata"],

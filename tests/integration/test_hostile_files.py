@@ -146,9 +146,7 @@ class HostileFiles(harness.TestCase):
         other = self.path("other.pem")
         subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
                         "ec_paramgen_curve:P-256", "-out", other], check=True, capture_output=True)
-        keys = self.path("keys")  # the user's, as the package makes /var/lib/cloudtime
-        os.mkdir(keys, 0o700)
-        shutil.chown(keys, "_cloudtime", "_cloudtime")
+        keys = harness.daemon_user_directory(self.dir)  # as the package makes /var/lib/cloudtime
         key_set = ("cloudtime-nts-keys 1\nrotation 86400\ngeneration 1\n"
                    f"key 1 {int(time.time())} {'ab' * 32}\n")
 

@@ -7,7 +7,6 @@ alerts; the shipped Grafana dashboard asks only for metrics that exist, in valid
 import http.client
 import json
 import os
-import pwd
 import re
 import shutil
 import socket
@@ -357,10 +356,7 @@ class EveryRole(harness.TestCase):
         cls.directory = tempfile.mkdtemp(prefix="cloudtime-every-role-")
         cert, key = harness.self_signed_certificate(cls.directory)
         os.chmod(cls.directory, 0o755)
-        keys = os.path.join(cls.directory, "keys")
-        os.mkdir(keys, 0o700)
-        user = pwd.getpwnam("_cloudtime")
-        os.chown(keys, user.pw_uid, user.pw_gid)
+        harness.daemon_user_directory(cls.directory)
         port, http = harness.free_tcp_port(), harness.free_tcp_port()
         config = (harness.LOCAL_CONFIG + metrics_config(port) +
                   nts_section(cls.directory, cert, key, harness.free_tcp_port()) +
