@@ -33,11 +33,18 @@ struct ReloadArgs {
 
 // What happened, said once: on stdout (applied), on stderr (why not), or as one JSON object.
 struct Outcome {
-    int exit_code = kExitOk;
     std::string result;  // applied, restart_needed, rejected, no_answer
+    int pid = 0;
     std::string error;
     std::vector<std::string> restart_needed;
-    int pid = 0;
+
+    // The exit status says the result (the command's --help lists them).
+    int exit_code() const {
+        return result == "applied"          ? kExitOk
+               : result == "restart_needed" ? kExitRestartNeeded
+               : result == "rejected"       ? kExitUnusable
+                                            : kExitNoAnswer;
+    }
 };
 
 std::uint64_t reload_count(const nlohmann::json& doc) {
@@ -45,11 +52,7 @@ std::uint64_t reload_count(const nlohmann::json& doc) {
 }
 
 Outcome no_answer(int pid, std::string why) {
-    return {.exit_code = kExitNoAnswer,
-            .result = "no_answer",
-            .error = std::move(why),
-            .restart_needed = {},
-            .pid = pid};
+    return {"no_answer", pid, std::move(why), {}};
 }
 
 Outcome reload(const ReloadArgs& args) {
@@ -72,26 +75,17 @@ Outcome reload(const ReloadArgs& args) {
             if (after && reload_count(*after) > count) {
                 const auto& r = after->at("reload");
                 if (!r.at("applied").get<bool>()) {
-                    return {.exit_code = kExitUnusable,
-                            .result = "rejected",
-                            .error = "rejected, the running configuration stays: " +
-                                     r.at("error").get<std::string>(),
-                            .restart_needed = {},
-                            .pid = pid};
+                    return {"rejected",
+                            pid,
+                            "rejected, the running configuration stays: " +
+                                r.at("error").get<std::string>(),
+                            {}};
                 }
                 auto keys = r.at("restart_needed").get<std::vector<std::string>>();
                 if (!keys.empty()) {
-                    return {.exit_code = kExitRestartNeeded,
-                            .result = "restart_needed",
-                            .error = {},
-                            .restart_needed = std::move(keys),
-                            .pid = pid};
+                    return {"restart_needed", pid, {}, std::move(keys)};
                 }
-                return {.exit_code = kExitOk,
-                        .result = "applied",
-                        .error = {},
-                        .restart_needed = {},
-                        .pid = pid};
+                return {"applied", pid, {}, {}};
             }
             if (std::chrono::steady_clock::now() > deadline) {
                 return no_answer(
@@ -109,8 +103,9 @@ Outcome reload(const ReloadArgs& args) {
 int run(const ReloadArgs& args) {
     const Outcome o = reload(args);
     if (args.json) {
-        nlohmann::json out = {
-            {"result", o.result}, {"exit_code", o.exit_code}, {"restart_needed", o.restart_needed}};
+        nlohmann::json out = {{"result", o.result},
+                              {"exit_code", o.exit_code()},
+                              {"restart_needed", o.restart_needed}};
         if (o.pid != 0) {
             out["pid"] = o.pid;
         }
@@ -128,7 +123,7 @@ int run(const ReloadArgs& args) {
     if (!o.error.empty()) {
         std::cerr << "cloudtime reload: " << o.error << "\n";
     }
-    return o.exit_code;
+    return o.exit_code();
 }
 
 }  // namespace
