@@ -141,16 +141,26 @@ std::string rejection_reason(const client::Rejection& rejection) {
     return proto::reply_verdict_name(rejection.verdict);
 }
 
-// An outcome without a measurement: said on stderr, and with --json also as the one JSON
-// object on stdout, so that a script reading stdout always gets one.
-int no_measurement(const QueryArgs& args, const std::string& error, int exit_code) {
-    std::cerr << "cloudtime query: " << error << "\n";
+// What happened, said once: with --json, `out` with "error" (if any) and "exit_code" is the
+// one JSON object on stdout, so that a script reading stdout always gets one; an error is
+// also said on stderr.
+int conclude(const QueryArgs& args, const std::string& error, int exit_code, nlohmann::json out) {
     if (args.json) {
-        const nlohmann::json out = {
-            {"server", args.target}, {"error", error}, {"exit_code", exit_code}};
+        if (!error.empty()) {
+            out["error"] = error;
+        }
+        out["exit_code"] = exit_code;
         std::cout << out.dump(2) << "\n";
     }
+    if (!error.empty()) {
+        std::cerr << "cloudtime query: " << error << "\n";
+    }
     return exit_code;
+}
+
+// An outcome without a measurement.
+int no_measurement(const QueryArgs& args, const std::string& error, int exit_code) {
+    return conclude(args, error, exit_code, {{"server", args.target}});
 }
 
 int run(const QueryArgs& args) {
@@ -197,20 +207,12 @@ int run(const QueryArgs& args) {
                 " s to any of " + requests();
         exit_code = kExitNoAnswer;
     }
-    if (args.json) {
-        auto out = result_json(args, *result, nts ? &*nts : nullptr);
-        if (!error.empty()) {
-            out["error"] = error;
-        }
-        out["exit_code"] = exit_code;
-        std::cout << out.dump(2) << "\n";
-    } else if (error.empty()) {
+    if (!args.json && error.empty()) {
         print_human(args, *result, nts ? &*nts : nullptr);
     }
-    if (!error.empty()) {
-        std::cerr << "cloudtime query: " << error << "\n";
-    }
-    return exit_code;
+    return conclude(
+        args, error, exit_code,
+        args.json ? result_json(args, *result, nts ? &*nts : nullptr) : nlohmann::json{});
 }
 
 }  // namespace
