@@ -1,17 +1,41 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sys/service_manager.hpp"
 
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
+#include <string_view>
 
 namespace cloudtime::sys {
 
 namespace {
-void notify(const std::string& state) {
-    // Best effort: a service manager that went away is no reason to stop serving time.
-    ::sd_notify(0, state.c_str());
+// The socket $NOTIFY_SOCKET names (a path, or "@name" in the abstract namespace), connected.
+Expected<UniqueFd> connect_notify_socket(std::string_view name) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (name.size() < 2 || name.size() >= sizeof(address.sun_path) ||
+        (name.front() != '/' && name.front() != '@')) {
+        return Error{"NOTIFY_SOCKET '" + std::string(name) + "' is not a socket path"};
+    }
+    std::memcpy(address.sun_path, name.data(), name.size());
+    if (name.front() == '@') {
+        address.sun_path[0] = '\0';
+    }
+    UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) {
+        return os_error("socket");
+    }
+    const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size());
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), length) != 0) {
+        return os_error("connect to NOTIFY_SOCKET " + std::string(name));
+    }
+    return fd;
 }
 
 std::uint64_t monotonic_us() {
@@ -23,10 +47,30 @@ std::uint64_t monotonic_us() {
 }  // namespace
 
 ServiceManager::ServiceManager() {
+    if (const char* name = std::getenv("NOTIFY_SOCKET"); name != nullptr && *name != '\0') {
+        auto connected = connect_notify_socket(name);
+        if (connected) {
+            socket_ = std::move(*connected);
+        } else {
+            spdlog::warn("service manager: {}: readiness is not reported", connected.error());
+        }
+    }
     std::uint64_t usec = 0;
     if (::sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
         watchdog_ = std::chrono::microseconds(usec);
     }
+}
+
+void ServiceManager::notify(const std::string& state) const {
+    if (!socket_.valid()) {
+        return;
+    }
+    // Best effort: a service manager that went away is no reason to stop serving time.
+    iovec part{.iov_base = const_cast<char*>(state.data()), .iov_len = state.size()};
+    msghdr message{};
+    message.msg_iov = &part;
+    message.msg_iovlen = 1;
+    (void)::sendmsg(socket_.get(), &message, MSG_NOSIGNAL);
 }
 
 void ServiceManager::ready(const std::string& status) const {

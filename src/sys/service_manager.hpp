@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
-// Telling the service manager (systemd, Type=notify) what the daemon is doing, through
-// libsystemd's sd_notify: ready, reloading, stopping, a status line, watchdog pings. Outside
-// systemd (no $NOTIFY_SOCKET) every call does nothing.
+// Telling the service manager what the daemon is doing, in sd_notify(3)'s protocol: ready,
+// reloading, stopping, a status line, watchdog pings. Spoken by systemd (Type=notify) and by
+// start-stop-daemon --notify-await (the init script). The socket is connected once, at start:
+// the daemon drops to its user later, and start-stop-daemon's socket is root's alone. Without
+// $NOTIFY_SOCKET every call does nothing.
 #pragma once
 
 #include <chrono>
 #include <optional>
 #include <string>
 
+#include "sys/fd.hpp"
+
 namespace cloudtime::sys {
 
 class ServiceManager {
   public:
-    // Reads $NOTIFY_SOCKET and the watchdog settings once, at start.
+    // Reads $NOTIFY_SOCKET and the watchdog settings once, at start, and connects to the
+    // socket (a socket it cannot reach is logged, and every call then does nothing).
     ServiceManager();
 
     void ready(const std::string& status) const;
@@ -25,6 +30,9 @@ class ServiceManager {
     std::optional<std::chrono::microseconds> watchdog_interval() const { return watchdog_; }
 
   private:
+    void notify(const std::string& state) const;
+
+    UniqueFd socket_;
     std::optional<std::chrono::microseconds> watchdog_;
     std::chrono::steady_clock::time_point last_ping_{};
 };

@@ -196,8 +196,10 @@ echo "LABEL=root / ext4 defaults,errors=remount-ro 0 1" >"$root/etc/fstab"
 : >"$root/etc/machine-id"  # a new one at first boot, like a vendor image
 mkdir -p "$root/etc/cloud/cloud.cfg.d"
 cat >"$root/etc/cloud/cloud.cfg.d/90-cloudtime-test.cfg" <<'CFG'
-# The test cloud offers a config drive only: no datasource probes the network.
-datasource_list: [ ConfigDrive, None ]
+# As a vendor's cloud image: a config drive when the cloud gives one (validate-image always
+# does, so no datasource probes the network there), else Nova's metadata service over HTTP
+# (the all-in-one cloud's servers, tests/openstack).
+datasource_list: [ ConfigDrive, OpenStack, None ]
 CFG
 mkdir -p "$root/boot/grub"
 cat >"$root/boot/grub/grub.cfg" <<'GRUB'

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """An all-in-one OpenStack Zed cloud on this machine, from Debian 12's own packages only:
 keystone, glance, placement, nova (API, metadata API, conductor, scheduler, compute with
-libvirt and virt_type qemu), neutron (server, ML2/OVN, the OVN metadata agent), Open vSwitch
-(userspace datapath) and OVN, mariadb, rabbitmq, memcached.
+libvirt and virt_type qemu), neutron (server, ML2/OVS: the Open vSwitch, DHCP, L3 and metadata
+agents), Open vSwitch on its userspace datapath, mariadb, rabbitmq, memcached. (Zed's ML2/OVN
+cannot bind a VM's port on a userspace datapath without DPDK: docs/testing.md.)
 
     tests/openstack/allinone.py up   [--state DIR]   bring it up (tears down what it made if a
                                                      step fails)
@@ -27,28 +28,26 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import configs  # noqa: E402
-from configs import PASSWORD, PORTS, REGION  # noqa: E402
+from configs import (INTEGRATION_BRIDGE, PASSWORD, PORTS, PROVIDER_BRIDGE, REGION,  # noqa: E402
+                     TUNNEL_BRIDGE)
 from services import Services, stop_all  # noqa: E402
 
 DEFAULT_STATE = "/var/tmp/cloudtime-openstack"
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PACKAGES = [
     "keystone", "glance", "placement-api", "nova-api", "nova-conductor", "nova-scheduler",
-    "nova-compute", "nova-compute-qemu", "neutron-server", "neutron-ovn-metadata-agent",
-    "ovn-central", "ovn-host", "openvswitch-switch", "libvirt-daemon",
+    "nova-compute", "nova-compute-qemu", "neutron-server", "neutron-openvswitch-agent",
+    "neutron-dhcp-agent", "neutron-l3-agent", "neutron-metadata-agent", "openvswitch-switch", "libvirt-daemon",
     "libvirt-daemon-driver-qemu", "libvirt-clients", "rabbitmq-server", "memcached",
     "mariadb-server", "python3-openstackclient", "python3-pymysql", "haproxy", "sudo",
-    "genisoimage", "ethtool",
+    "genisoimage", "ethtool", "iptables", "conntrack",
 ]
 # The provider ("external") network: a bridge of OVS and a namespace beyond it that plays the
 # upstream router. Tenant subnets: 198.18.10.0/24 and up.
 PROVIDER_CIDR = "198.18.0.0/24"
 PROVIDER_GATEWAY = "198.18.0.1"
 EXTERNAL_NETNS = "ct-os-ext"
-# The bridges (the userspace datapath makes each a tap device of the host): names of the test's
-# own, so that teardown removes only what it made.
-INTEGRATION_BRIDGE = "ct-br-int"
-PROVIDER_BRIDGE = "ct-br-ex"
-NAMESPACE_PREFIXES = ("ovnmeta-", "qdhcp-", "qrouter-", EXTERNAL_NETNS)
+NAMESPACE_PREFIXES = ("qdhcp-", "qrouter-", EXTERNAL_NETNS)
 
 
 def http_ok(url):
@@ -85,7 +84,7 @@ class AllInOne:
         try:
             for step in (self.mariadb, self.memcached, self.rabbitmq, self.keystone,
                          self.catalogue, self.placement, self.glance, self.openvswitch,
-                         self.ovn, self.neutron, self.libvirt, self.nova):
+                         self.neutron, self.libvirt, self.nova):
                 began = time.monotonic()
                 step()
                 self.timings.append((step.__name__, time.monotonic() - began))
@@ -98,6 +97,7 @@ class AllInOne:
     def down(self):
         """Removes every process, namespace, bridge and file the cloud made; safe to call on a
         cloud that is half up, or gone."""
+        self.remove_cloudtime()
         left = stop_all(self.state)
         before = set()
         try:
@@ -108,7 +108,7 @@ class AllInOne:
         for ns in namespaces():
             if ns not in before and ns.startswith(NAMESPACE_PREFIXES):
                 subprocess.run(["ip", "netns", "delete", ns], check=False)
-        for dev in ("ct-os-ext0", INTEGRATION_BRIDGE, PROVIDER_BRIDGE):
+        for dev in ("ct-os-ext0", INTEGRATION_BRIDGE, TUNNEL_BRIDGE, PROVIDER_BRIDGE):
             subprocess.run(["ip", "link", "delete", dev], check=False, capture_output=True)
         self.unmount_under_state()
         shutil.rmtree(self.state, ignore_errors=True)
@@ -296,20 +296,8 @@ class AllInOne:
         self.svc.start("ovs-vswitchd", [
             "ovs-vswitchd", f"unix:{d}/db.sock", f"--pidfile={d}/ovs-vswitchd.pid",
             "--no-chdir", f"--log-file={self.svc.log_dir}/ovs-vswitchd.log"])
-        self.ovs_vsctl("set", "Open_vSwitch", ".",
-                       f"external_ids:system-id={configs.HOST}",
-                       f"external_ids:hostname={configs.HOST}",
-                       f"external_ids:ovn-remote=tcp:127.0.0.1:{PORTS['ovn_sb']}",
-                       "external_ids:ovn-encap-type=geneve",
-                       "external_ids:ovn-encap-ip=127.0.0.1",
-                       "external_ids:ovn-bridge-datapath-type=netdev",
-                       f"external_ids:ovn-bridge-mappings=physnet1:{PROVIDER_BRIDGE}",
-                       f"external_ids:ovn-bridge={INTEGRATION_BRIDGE}",
-                       "external_ids:ovn-cms-options=enable-chassis-as-gw")
-        # The kernel has no openvswitch module: the userspace datapath (netdev) for both.
-        self.ovs_vsctl("--may-exist", "add-br", INTEGRATION_BRIDGE, "--", "set", "bridge", INTEGRATION_BRIDGE,
-                       "datapath_type=netdev", "fail-mode=secure",
-                       "other-config:disable-in-band=true")
+        # The kernel has no openvswitch module: the userspace datapath (netdev). The agent makes
+        # the integration and tunnel bridges; the provider bridge is the operator's.
         self.ovs_vsctl("--may-exist", "add-br", PROVIDER_BRIDGE, "--", "set", "bridge", PROVIDER_BRIDGE,
                        "datapath_type=netdev")
         # Beyond br-ex, a namespace plays the provider network's router.
@@ -327,34 +315,6 @@ class AllInOne:
             subprocess.run(cmd, check=True, capture_output=True)
         self.ovs_vsctl("--may-exist", "add-port", PROVIDER_BRIDGE, "ct-os-ext0")
 
-    def ovn(self):
-        d = self.paths.dir("ovn")
-        for name, schema, port in (("nb", "ovn-nb", PORTS["ovn_nb"]),
-                                   ("sb", "ovn-sb", PORTS["ovn_sb"])):
-            db = os.path.join(d, f"ovn{name}_db.db")
-            self.svc.run("ovn-setup", ["ovsdb-tool", "create", db,
-                                       f"/usr/share/ovn/{schema}.ovsschema"])
-            self.svc.start(f"ovsdb-server-{name}", [
-                "ovsdb-server", db, f"--remote=punix:{d}/ovn{name}_db.sock",
-                f"--remote=ptcp:{port}:127.0.0.1", f"--pidfile={d}/ovsdb-server-{name}.pid",
-                "--no-chdir", f"--log-file={self.svc.log_dir}/ovsdb-server-{name}.log"])
-        for name in ("nb", "sb"):
-            self.svc.wait_for(f"OVN {name} database",
-                              lambda n=name: os.path.exists(f"{d}/ovn{n}_db.sock"), 30,
-                              f"ovsdb-server-{name}")
-        self.svc.start("ovn-northd", [
-            "ovn-northd", f"--ovnnb-db=unix:{d}/ovnnb_db.sock",
-            f"--ovnsb-db=unix:{d}/ovnsb_db.sock", f"--pidfile={d}/ovn-northd.pid",
-            "--no-chdir", f"--log-file={self.svc.log_dir}/ovn-northd.log"])
-        ovs = self.paths.dir("ovs")
-        self.svc.start("ovn-controller", [
-            "ovn-controller", f"unix:{ovs}/db.sock", f"--pidfile={d}/ovn-controller.pid",
-            "--no-chdir", f"--log-file={self.svc.log_dir}/ovn-controller.log"])
-        self.svc.wait_for("the chassis in OVN's southbound database", lambda: configs.HOST in
-                          self.svc.output(["ovn-sbctl", f"--db=unix:{d}/ovnsb_db.sock",
-                                           "--columns=hostname", "list", "Chassis"]),
-                          60, "ovn-controller")
-
     def neutron(self):
         conf = self.paths.conf("neutron")
         ml2 = self.paths.conf("neutron", "ml2_conf.ini")
@@ -367,10 +327,16 @@ class AllInOne:
         self.svc.wait_for("neutron answering",
                           lambda: http_ok(f"http://127.0.0.1:{PORTS['neutron']}/"), 180,
                           "neutron-server")
-        agent = self.paths.conf("neutron", "neutron_ovn_metadata_agent.ini")
-        self.write(agent, configs.ovn_metadata_agent(self.paths))
-        self.svc.start("neutron-ovn-metadata-agent", [
-            "neutron-ovn-metadata-agent", "--config-file", conf, "--config-file", agent])
+        for name, text in (("openvswitch", configs.openvswitch_agent),
+                           ("dhcp", configs.dhcp_agent), ("l3", configs.l3_agent),
+                           ("metadata", configs.metadata_agent)):
+            agent = self.paths.conf("neutron", f"{name}_agent.ini")
+            self.write(agent, text(self.paths))
+            self.svc.start(f"neutron-{name}-agent", [
+                f"neutron-{name}-agent", "--config-file", conf, "--config-file", agent])
+        conn = self.connection()
+        self.svc.wait_for("neutron's four agents alive", lambda: sum(
+            1 for a in conn.network.agents() if a.is_alive) == 4, 180, "neutron-server")
 
     def libvirt(self):
         d = self.paths.dir("libvirt")
@@ -400,8 +366,7 @@ class AllInOne:
     def nova(self):
         conf = self.paths.conf("nova")
         sock = os.path.join(self.paths.dir("libvirt"), "run", "libvirt-sock")
-        self.write(conf, configs.nova(self.paths, sock, INTEGRATION_BRIDGE,
-                                      self.vendordata_api_section()))
+        self.write(conf, configs.nova(self.paths, sock, self.vendordata_api_section()))
         manage = ["nova-manage", "--config-file", conf]
         self.svc.run("nova-manage", manage + ["api_db", "sync"])
         self.svc.run("nova-manage", manage + ["cell_v2", "map_cell0"])
@@ -423,6 +388,77 @@ class AllInOne:
         self.svc.run("nova-manage", manage + ["cell_v2", "discover_hosts", "--verbose"])
         self.svc.wait_for("the hypervisor in placement", lambda: any(
             True for _ in conn.placement.resource_providers()), 120, "nova-compute")
+
+    # -- cloudtime, as an operator deploys it --------------------------------------------------
+    def deploy_cloudtime(self, debs, rules=()):
+        """The hypervisor's chronyd (it serves what chronyd says; here chronyd's own `local`
+        clock: nothing is synchronized on this machine and nothing may touch its clock), then
+        the project's .debs from an APT source, configured by the project's Ansible role on
+        this host: hypervisor (the host's clock), network (ML2/OVS's qdhcp- and qrouter-
+        namespaces) and vendordata (the endpoint nova.conf names)."""
+        if self.svc is None:
+            self.svc = Services(self.state)
+        if subprocess.run(["dpkg-query", "-W", "-f=${db:Status-Status}", "cloudtimed"],
+                          capture_output=True, text=True).stdout == "installed" and \
+                not os.path.exists(os.path.join(self.state, "cloudtimed-installed")):
+            raise RuntimeError("cloudtimed is installed on this host already: the cloud "
+                               "installs its own and removes it at teardown")
+        chrony = self.paths.dir("chrony")
+        os.chmod(chrony, 0o750)
+        shutil.chown(chrony, "_chrony", "_chrony")
+        self.write(os.path.join(chrony, "chrony.conf"), "\n".join([
+            "local stratum 3", f"cmdport {PORTS['chrony_command']}",
+            "bindcmdaddress 127.0.0.1", f"bindcmdaddress {chrony}/chronyd.sock",
+            f"pidfile {chrony}/chronyd.pid", f"driftfile {chrony}/drift", "port 0", ""]),
+            0o644)
+        # -x: never the host's clock
+        self.svc.start("chronyd", ["chronyd", "-x", "-d", "-u", "_chrony", "-f",
+                                   os.path.join(chrony, "chrony.conf")])
+        repo = self.paths.dir("apt-repo")
+        for deb in debs:
+            shutil.copy(deb, repo)
+        scan = subprocess.run(["dpkg-scanpackages", "--multiversion", "."], cwd=repo,
+                              capture_output=True, text=True, check=True)
+        self.write(os.path.join(repo, "Packages"), scan.stdout, 0o644)
+        os.chmod(self.state, 0o755)  # apt's sandbox user reads the repository
+        with open(os.path.join(self.state, "cloudtimed-installed"), "w"):
+            pass
+        inventory = {"cloudtime": {"hosts": {configs.HOST: {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "cloudtime_apt_repository": f"deb [trusted=yes] file:{repo} ./",
+            "cloudtime_node_roles": ["hypervisor", "network", "vendordata"],
+            "cloudtime_neutron_backend": "ovs",
+            "cloudtime_listen": ["127.0.0.1:123"],
+            "cloudtime_vendordata_listen": f"127.0.0.1:{PORTS['vendordata']}",
+            "cloudtime_vendordata_rules": list(rules),
+            "cloudtime_config_overrides": {"clock": {
+                "chrony_socket": f"{chrony}/chronyd.sock",
+                "chrony_command_address": f"127.0.0.1:{PORTS['chrony_command']}"}},
+        }}}}
+        ansible = self.paths.dir("ansible")
+        self.write(os.path.join(ansible, "inventory.yml"), json.dumps(inventory, indent=2))
+        shutil.copy(os.path.join(REPO, "deploy", "ansible", "examples", "site.yml"), ansible)
+        self.svc.run("ansible", ["ansible-playbook", "-i", "inventory.yml", "site.yml"],
+                     {"ANSIBLE_ROLES_PATH": os.path.join(REPO, "deploy", "ansible", "roles"),
+                      "ANSIBLE_LOCAL_TEMP": self.paths.dir("ansible", "tmp"),
+                      "ANSIBLE_HOME": self.paths.dir("ansible", "home"),
+                      "ANSIBLE_NOCOLOR": "1"}, timeout=900, cwd=ansible)
+
+    def remove_cloudtime(self):
+        """What deploy_cloudtime put outside the state directory: the package (purged, its
+        configuration and directories with it) and the APT source."""
+        if not os.path.exists(os.path.join(self.state, "cloudtimed-installed")):
+            return
+        subprocess.run(["/etc/init.d/cloudtimed", "stop"], capture_output=True, check=False)
+        subprocess.run(["dpkg", "--purge", "cloudtimed", "cloudtime-vm"], capture_output=True,
+                       check=False)
+        for path in ("/etc/apt/sources.list.d/cloudtime.list", "/var/log/cloudtime",
+                     "/var/lib/cloudtime", "/run/cloudtime"):
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            elif os.path.exists(path):
+                os.remove(path)
 
     def vendordata_api_section(self):
         """nova.conf's [api] vendordata keys, as the operator guide says to set them."""
@@ -453,7 +489,9 @@ def clouds_yaml():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["up", "down", "env"])
+    parser.add_argument("action", choices=["up", "down", "env", "cloudtime"])
+    parser.add_argument("--debs", nargs="*", default=[],
+                        help="cloudtime: the project's .deb files to deploy")
     parser.add_argument("--state", default=DEFAULT_STATE)
     parser.add_argument("--keep", action="store_true",
                         help="up: leave a cloud whose bring-up failed as it is (to debug it)")
@@ -463,6 +501,8 @@ def main():
         print(f"export OS_CLIENT_CONFIG_FILE={cloud.clouds_yaml}\nexport OS_CLOUD=aio-admin")
     elif args.action == "down":
         cloud.down()
+    elif args.action == "cloudtime":
+        cloud.deploy_cloudtime(args.debs)
     else:
         began = time.monotonic()
         try:

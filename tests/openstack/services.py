@@ -25,26 +25,23 @@ class Services:
             "LANG": "C.UTF-8",
             "HOME": os.path.join(self.state, "home"),
             MARK: self.state,
-            # Open vSwitch and OVN tools find their sockets and databases here, not in /var/run
+            # Open vSwitch's tools find their sockets and databases here, not in /var/run
             "OVS_RUNDIR": os.path.join(self.state, "ovs"),
             "OVS_DBDIR": os.path.join(self.state, "ovs"),
             "OVS_LOGDIR": self.log_dir,
             "OVS_SYSCONFDIR": os.path.join(self.state, "ovs"),
-            "OVN_RUNDIR": os.path.join(self.state, "ovn"),
-            "OVN_DBDIR": os.path.join(self.state, "ovn"),
-            "OVN_LOGDIR": self.log_dir,
         }
         os.makedirs(env["HOME"], exist_ok=True)
         env.update(extra or {})
         return env
 
-    def run(self, name, cmd, extra_env=None, timeout=600, check=True, input=None):
+    def run(self, name, cmd, extra_env=None, timeout=600, check=True, input=None, cwd=None):
         """Runs one command to its end, its output appended to log/NAME.log."""
         with open(os.path.join(self.log_dir, f"{name}.log"), "ab") as log:
             log.write(f"+ {' '.join(cmd)}\n".encode())
             log.flush()
             p = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=timeout,
-                               env=self.environment(extra_env), input=input,
+                               env=self.environment(extra_env), input=input, cwd=cwd,
                                stdin=None if input is not None else subprocess.DEVNULL)
         if check and p.returncode != 0:
             raise RuntimeError(f"{name}: {' '.join(cmd)} exited {p.returncode}; see "
