@@ -48,6 +48,7 @@ PROVIDER_CIDR = "198.18.0.0/24"
 PROVIDER_GATEWAY = "198.18.0.1"
 EXTERNAL_NETNS = "ct-os-ext"
 NAMESPACE_PREFIXES = ("qdhcp-", "qrouter-", EXTERNAL_NETNS)
+LINK_PREFIXES = ("ct-", "tap", "qr-", "qg-", "qvo", "qvb", "qbr")
 
 
 def http_ok(url):
@@ -81,6 +82,8 @@ class AllInOne:
         self.svc = Services(self.state)
         with open(os.path.join(self.state, "namespaces-before"), "w") as f:
             f.write("\n".join(namespaces()) + "\n")
+        with open(os.path.join(self.state, "links-before"), "w") as f:
+            f.write("\n".join(links()) + "\n")
         try:
             for step in (self.mariadb, self.memcached, self.rabbitmq, self.keystone,
                          self.catalogue, self.placement, self.glance, self.openvswitch,
@@ -108,8 +111,18 @@ class AllInOne:
         for ns in namespaces():
             if ns not in before and ns.startswith(NAMESPACE_PREFIXES):
                 subprocess.run(["ip", "netns", "delete", ns], check=False)
-        for dev in ("ct-os-ext0", INTEGRATION_BRIDGE, TUNNEL_BRIDGE, PROVIDER_BRIDGE):
-            subprocess.run(["ip", "link", "delete", dev], check=False, capture_output=True)
+        # The bridges' own devices, the veth to the provider namespace, and the ports that
+        # Neutron's agents made as OVS internal ports (taps of the userspace datapath: a
+        # namespace that goes hands them back to the host) or libvirt left.
+        links_before = set()
+        try:
+            with open(os.path.join(self.state, "links-before")) as f:
+                links_before = set(f.read().split())
+        except OSError:
+            pass
+        for dev in links():
+            if dev not in links_before and dev.startswith(LINK_PREFIXES):
+                subprocess.run(["ip", "link", "delete", dev], check=False, capture_output=True)
         self.unmount_under_state()
         shutil.rmtree(self.state, ignore_errors=True)
         if left:
@@ -293,6 +306,12 @@ class AllInOne:
         self.svc.wait_for("ovsdb-server's socket",
                           lambda: os.path.exists(f"{d}/db.sock"), 30, "ovsdb-server")
         self.ovs_vsctl("--no-wait", "init")
+        # The userspace datapath reads a VM's tap without its virtio-net header unless this is
+        # on: a guest's checksum offload then leaves its UDP and TCP with partial checksums,
+        # which every receiver drops (UdpInCsumErrors in the qdhcp- namespace). With it, OVS
+        # keeps the header's "checksum needed" and the kernel completes it. Read at start.
+        self.ovs_vsctl("--no-wait", "set", "Open_vSwitch", ".",
+                       "other_config:userspace-tso-enable=true")
         self.svc.start("ovs-vswitchd", [
             "ovs-vswitchd", f"unix:{d}/db.sock", f"--pidfile={d}/ovs-vswitchd.pid",
             "--no-chdir", f"--log-file={self.svc.log_dir}/ovs-vswitchd.log"])
@@ -372,10 +391,7 @@ class AllInOne:
         self.svc.run("nova-manage", manage + ["cell_v2", "map_cell0"])
         self.svc.run("nova-manage", manage + ["cell_v2", "create_cell", "--name", "cell1"])
         self.svc.run("nova-manage", manage + ["db", "sync"])
-        shutil.copy("/etc/nova/api-paste.ini", os.path.dirname(conf))
-        env = {"OS_NOVA_CONFIG_DIR": os.path.dirname(conf)}
-        self.uwsgi("nova-api", "/usr/bin/nova-api-wsgi", PORTS["nova"], env)
-        self.uwsgi("nova-metadata", "/usr/bin/nova-metadata-wsgi", PORTS["metadata"], env)
+        self.start_nova_wsgi()
         for name in ("nova-conductor", "nova-scheduler", "nova-compute"):
             self.svc.start(name, [name, "--config-file", conf])
         self.svc.wait_for("nova-api answering",
@@ -460,6 +476,20 @@ class AllInOne:
             elif os.path.exists(path):
                 os.remove(path)
 
+    def start_nova_wsgi(self):
+        """The compute and metadata APIs as WSGI applications (uwsgi). The first file is the
+        paste pipeline (Nova's wsgi_app reads it from there); the last runs the AMQP heartbeat
+        in a native thread, as oslo.messaging says WSGI services must (else rabbitmq closes
+        the connection of an idle API for missed heartbeats, and the next request hangs)."""
+        etc = os.path.dirname(self.paths.conf("nova"))
+        shutil.copy("/etc/nova/api-paste.ini", etc)
+        self.write(os.path.join(etc, "nova-wsgi.conf"), configs.ini(
+            {"oslo_messaging_rabbit": {"heartbeat_in_pthread": "true"}}))
+        env = {"OS_NOVA_CONFIG_DIR": etc,
+               "OS_NOVA_CONFIG_FILES": "api-paste.ini;nova.conf;nova-wsgi.conf"}
+        self.uwsgi("nova-api", "/usr/bin/nova-api-wsgi", PORTS["nova"], env)
+        self.uwsgi("nova-metadata", "/usr/bin/nova-metadata-wsgi", PORTS["metadata"], env)
+
     def vendordata_api_section(self):
         """nova.conf's [api] vendordata keys, as the operator guide says to set them."""
         return {
@@ -472,6 +502,11 @@ class AllInOne:
 def namespaces():
     p = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
     return [line.split()[0] for line in p.stdout.splitlines() if line.strip()]
+
+
+def links():
+    p = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True)
+    return [line.split(":")[1].strip().split("@")[0] for line in p.stdout.splitlines()]
 
 
 def clouds_yaml():
