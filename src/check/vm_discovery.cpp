@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "check/channel_texts.hpp"
 #include "check/lease_files.hpp"
 #include "cloud/instance_metadata.hpp"
 #include "cloud/vendordata_servers.hpp"
@@ -22,38 +23,6 @@ namespace cloudtime::check {
 namespace {
 constexpr int kChronyTimeoutMs = 1000;
 constexpr std::uint16_t kNtpPort = 123;
-
-// The servers a vendordata file names; notes in `f` where one asks for the KVM PTP clock.
-Expected<std::vector<std::string>> servers_in_json_text(const std::string& text,
-                                                        const std::string& source, VmFacts& f) {
-    const auto doc = nlohmann::json::parse(text, nullptr, false);
-    if (doc.is_discarded()) {
-        return Error{"not JSON"};
-    }
-    if (f.ptp_requested_by.empty() && cloud::ptp_kvm_in_vendordata(doc)) {
-        f.ptp_requested_by = source;
-    }
-    if (f.nts_requested_by.empty() && cloud::nts_in_vendordata(doc)) {
-        f.nts_requested_by = source;
-    }
-    return cloud::ntp_servers_in_vendordata(doc);
-}
-
-// meta_data.json's "meta" (the instance's metadata, strings) says cloudtime_ntp=off.
-bool meta_data_opts_out(const std::string& text) {
-    const auto doc = nlohmann::json::parse(text, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object() || !doc.contains("meta") ||
-        !doc["meta"].is_object()) {
-        return false;
-    }
-    std::map<std::string, std::string> meta;
-    for (const auto& [key, value] : doc["meta"].items()) {
-        if (value.is_string()) {
-            meta[key] = value.get<std::string>();
-        }
-    }
-    return cloud::opts_out(meta);
-}
 
 // "http://host[:port]/path/" -> the client's "http://host[:port]" and "/path/".
 std::pair<std::string, std::string> split_url(const std::string& url) {
@@ -88,7 +57,7 @@ void metadata_channels(const VmCheckOptions& o, VmFacts& f) {
         if (response->status != 200) {
             c.servers = Error{"HTTP " + std::to_string(response->status)};
         } else {
-            c.servers = servers_in_json_text(response->body, c.source, f);
+            c.servers = servers_in_vendordata_text(response->body, c.source, f);
         }
         f.channels.push_back(c);
     }
@@ -103,7 +72,7 @@ void read_config_drive(const std::string& dir, const std::string& label, VmFacts
     for (const char* file : {"vendor_data2.json", "vendor_data.json"}) {
         Channel c{"config-drive", label + "/openstack/latest/" + file, Error{""}};
         auto text = sys::read_text_file(latest + file);
-        c.servers = text ? servers_in_json_text(*text, c.source, f)
+        c.servers = text ? servers_in_vendordata_text(*text, c.source, f)
                          : Expected<std::vector<std::string>>(text.failure());
         f.channels.push_back(c);
     }
@@ -253,23 +222,14 @@ void ptp_clocks(const VmCheckOptions& o, VmFacts& f) {
 }
 
 std::vector<std::string> timesyncd_servers(const VmCheckOptions& o) {
-    std::vector<std::string> servers;
+    std::vector<std::string> texts;
     for (const auto& pattern : o.timesyncd_configs) {
         for (const auto& file : sys::glob_files(pattern)) {
             auto text = sys::read_text_file(file);
-            std::istringstream lines(text ? *text : std::string());
-            for (std::string line; std::getline(lines, line);) {
-                if (line.rfind("NTP=", 0) == 0) {
-                    servers.clear();  // a later file replaces
-                    std::istringstream words(line.substr(4));
-                    for (std::string w; words >> w;) {
-                        servers.push_back(w);
-                    }
-                }
-            }
+            texts.push_back(text ? *text : std::string());
         }
     }
-    return servers;
+    return timesyncd_servers_in(texts);
 }
 
 void ntp_client(const VmCheckOptions& o, VmFacts& f) {

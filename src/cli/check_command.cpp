@@ -9,10 +9,16 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include <iostream>
+#include <iterator>
+
+#include "check/console_facts.hpp"
 #include "check/vm_discovery.hpp"
 #include "check/vm_report.hpp"
 #include "cli/check_output.hpp"
 #include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+#include "sys/text_file.hpp"
 
 namespace cloudtime::cli {
 
@@ -25,6 +31,9 @@ struct CheckArgs {
     std::vector<std::string> lease_files;
     std::string redundancy = "advisory";
     double wait_s = 0.0;
+    std::string console;  // judge a gatherer's record from this console log ("-": stdin)
+    bool gatherer = false;
+    int gatherer_wait_s = 300;
     bool no_metadata = false;
     bool json = false;
     bool scs = false;
@@ -39,7 +48,67 @@ int requests_per_server(const check::VmFacts& f) {
     return most;
 }
 
+int print_verdicts(const CheckArgs& args, const check::VmFacts& facts,
+                   const std::vector<check::CheckResult>& results, nlohmann::json facts_json) {
+    const check::Report report{checker_name(), results, std::move(facts_json)};
+    return print_report(report,
+                        args.json  ? CheckOutput::json
+                        : args.scs ? CheckOutput::scs
+                                   : CheckOutput::human,
+                        check::vm_facts_table(facts),
+                        {facts.opted_out.empty()
+                             ? "time in this VM: OK"
+                             : "time in this VM: opted out of the cloud's time (cloudtime_ntp=off)",
+                         "time in this VM: NOT OK (a check failed)",
+                         "time in this VM: unknown (a check could not be run)"});
+}
+
+// --console: the same rules over what a VM's gatherer printed on its console.
+int judge_console(const CheckArgs& args) {
+    std::string text;
+    if (args.console == "-") {
+        text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else {
+        auto read = sys::read_text_file(args.console);
+        if (!read) {
+            fmt::print(stderr, "cloudtime check: {}\n", read.error());
+            return kExitUsage;
+        }
+        text = std::move(*read);
+    }
+    auto record = check::read_console_record(text);
+    auto gathered = record ? check::facts_from_record(*record)
+                           : Expected<check::GuestFacts>(record.failure());
+    if (!gathered) {
+        // Nothing to judge is no verdict: the check could not be run.
+        const std::vector<check::CheckResult> aborted = {
+            {"console-record", "the gatherer's record on the console", check::Verdict::abort,
+             args.console + ": " + gathered.error()}};
+        return print_verdicts(args, check::VmFacts{}, aborted, nlohmann::json::object());
+    }
+    const auto results = check::evaluate_vm(gathered->facts, args.thresholds);
+    auto facts_json = check::vm_facts_json(gathered->facts);
+    facts_json["gatherer"] = {
+        {"began", gathered->began},
+        {"synchronized_at", gathered->synchronized_at ? nlohmann::json(*gathered->synchronized_at)
+                                                      : nlohmann::json()},
+        {"synchronized_uptime_s", gathered->synchronized_uptime_s
+                                      ? nlohmann::json(*gathered->synchronized_uptime_s)
+                                      : nlohmann::json()}};
+    return print_verdicts(args, gathered->facts, results, std::move(facts_json));
+}
+
 int run(CheckArgs& args) {
+    args.thresholds.redundancy = args.redundancy == "required"   ? check::RedundancyRule::required
+                                 : args.redundancy == "advisory" ? check::RedundancyRule::advisory
+                                                                 : check::RedundancyRule::off;
+    if (args.gatherer) {
+        fmt::print("{}", check::gatherer_user_data(args.gatherer_wait_s));
+        return 0;
+    }
+    if (!args.console.empty()) {
+        return judge_console(args);
+    }
     if (!args.config_drives.empty()) {
         args.options.config_drives = args.config_drives;
     }
@@ -49,9 +118,6 @@ int run(CheckArgs& args) {
     if (args.no_metadata) {
         args.options.metadata_url.clear();
     }
-    args.thresholds.redundancy = args.redundancy == "required"   ? check::RedundancyRule::required
-                                 : args.redundancy == "advisory" ? check::RedundancyRule::advisory
-                                                                 : check::RedundancyRule::off;
     // With --wait, look again while a check fails (a VM just booted: chronyd needs a few polls
     // to follow the cloud's server, and seconds to slew its clock onto it).
     const auto deadline =
@@ -88,17 +154,7 @@ int run(CheckArgs& args) {
         facts = check::gather_vm_facts(args.options);
         results = check::evaluate_vm(facts, args.thresholds);
     }
-    const check::Report report{checker_name(), results, check::vm_facts_json(facts)};
-    return print_report(report,
-                        args.json  ? CheckOutput::json
-                        : args.scs ? CheckOutput::scs
-                                   : CheckOutput::human,
-                        check::vm_facts_table(facts),
-                        {facts.opted_out.empty()
-                             ? "time in this VM: OK"
-                             : "time in this VM: opted out of the cloud's time (cloudtime_ntp=off)",
-                         "time in this VM: NOT OK (a check failed)",
-                         "time in this VM: unknown (a check could not be run)"});
+    return print_verdicts(args, facts, results, check::vm_facts_json(facts));
 }
 
 }  // namespace
@@ -148,6 +204,18 @@ Runner add_check_command(CLI::App& app) {
                     "seconds to look again while a check fails and time was delivered, every 2 s "
                     "per request a round sent to one server; progress on stderr (default 0)")
         ->check(CLI::Range(0.0, 3600.0));
+    cmd->add_option("--console", args->console,
+                    "judge instead the facts a VM's gatherer printed on its console (a console "
+                    "log, e.g. from `openstack console log show`; - for stdin): the same rules, "
+                    "nothing measured from here")
+        ->excludes("--wait");
+    cmd->add_flag("--gatherer", args->gatherer,
+                  "print the gatherer: a user-data script (#!/bin/sh, Python 3 inside) that "
+                  "gathers these facts in a VM and prints them on its console, once its NTP "
+                  "client is synchronized or --gatherer-wait seconds passed");
+    cmd->add_option("--gatherer-wait", args->gatherer_wait_s,
+                    "seconds the gatherer waits for the VM's client to synchronize (default 300)")
+        ->check(CLI::Range(0, 3600));
     auto* json = cmd->add_flag("-j,--json", args->json, "print one JSON object");
     cmd->add_flag("--scs", args->scs, "print 'scs-0129-<check>: PASS|FAIL|ABORT' lines")
         ->excludes(json);
