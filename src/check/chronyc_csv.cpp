@@ -70,7 +70,11 @@ void set_address(const std::string& text, proto::ChronyAddressFamily& family,
     if (!parsed || text.find('/') != std::string::npos) {
         return;
     }
-    if (parsed->length == 32) {
+    // IPv4 comes back mapped (::ffff:a.b.c.d); a real IPv6 address is never typed so in chronyc.
+    const auto& o = parsed->octets;
+    const bool v4 = std::all_of(o.begin(), o.begin() + 10, [](auto b) { return b == 0; }) &&
+                    o[10] == 0xFF && o[11] == 0xFF;
+    if (v4) {
         family = proto::ChronyAddressFamily::inet4;
         std::copy(parsed->octets.begin() + 12, parsed->octets.end(), address.begin());
     } else {

@@ -60,12 +60,12 @@ std::uint32_t crc32(std::string_view data) {
 std::vector<std::string_view> words_of(std::string_view text) {
     std::vector<std::string_view> out;
     while (!text.empty()) {
-        const auto start = text.find_first_not_of(" \t\r");
+        const auto start = text.find_first_not_of(" \t\r\n");
         if (start == std::string_view::npos) {
             break;
         }
         text.remove_prefix(start);
-        const auto end = text.find_first_of(" \t\r");
+        const auto end = text.find_first_of(" \t\r\n");
         out.push_back(text.substr(0, end));
         if (end == std::string_view::npos) {
             break;

@@ -29,6 +29,7 @@ TIMESYNCD_CONFIGS = ["/etc/systemd/timesyncd.conf", "/etc/systemd/timesyncd.conf
                      "/run/systemd/timesyncd.conf.d/*.conf"]
 NTP_EPOCH = 2208988800
 LINE = 76  # base64 characters per console line
+SETTLED_S = 0.001  # chronyd's correction still to apply when the clock counts as converged
 
 
 def run(*cmd):
@@ -181,18 +182,36 @@ def uptime():
         return None
 
 
+def correction():
+    """How far chronyd still has to slew the clock onto its source (tracking's system time),
+    in seconds; None without a chronyd to ask."""
+    c = chrony()
+    fields = c["tracking"].get("out", "").split(",") if c and c["running"] else []
+    try:
+        return abs(float(fields[4]))
+    except (IndexError, ValueError):
+        return None
+
+
 def gather():
+    """Waits until the VM's client is synchronized and its clock has converged (chronyd slews a
+    first offset away at a bounded rate: a record taken at its first '*' shows the slew, not
+    the cloud), or WAIT_S, or 30 s without any client; then gathers."""
     began = time.time()
-    synced_at = synced_uptime = None
+    synced_at = synced_uptime = settled_at = None
     while time.time() - began < WAIT_S:
         if synchronized():
-            synced_at, synced_uptime = time.time(), uptime()
-            break
-        if not client_present() and time.time() - began > 30:
+            if synced_at is None:
+                synced_at, synced_uptime = time.time(), uptime()
+            left = correction()
+            if left is None or left < SETTLED_S:
+                settled_at = time.time()
+                break
+        elif not client_present() and time.time() - began > 30:
             break
         time.sleep(2)
     facts = {"version": 1, "began": began, "synchronized_at": synced_at,
-             "synchronized_uptime_s": synced_uptime, "wait_s": WAIT_S,
+             "synchronized_uptime_s": synced_uptime, "settled_at": settled_at, "wait_s": WAIT_S,
              "clock_resolution_s": time.get_clock_info("time").resolution}
     facts["metadata"] = {name: http_get(METADATA + name)
                          for name in ("vendor_data2.json", "vendor_data.json", "meta_data.json")}
