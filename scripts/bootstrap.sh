@@ -9,14 +9,16 @@
 #   scripts/bootstrap.sh --package  that, and what `dpkg-buildpackage` needs
 #   scripts/bootstrap.sh --test     the tests' peers and tools (scripts/test.sh installs them
 #                                   while it builds)
+#   scripts/bootstrap.sh --cloud    OpenStack Zed from Debian 12, for the real cloud of
+#                                   tests/openstack (scripts/test.sh --full installs it)
 #   scripts/bootstrap.sh            all of them
 # CLOUDTIME_BOOTSTRAP_ROOT (its test only) is where /etc and /usr/sbin are looked for.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 part=${1:-all}
 case "$part" in
-all | --build | --package | --test) ;;
-*) echo "usage: scripts/bootstrap.sh [--build|--package|--test]" >&2; exit 64 ;;
+all | --build | --package | --test | --cloud) ;;
+*) echo "usage: scripts/bootstrap.sh [--build|--package|--test|--cloud]" >&2; exit 64 ;;
 esac
 
 build_packages=(
@@ -50,8 +52,14 @@ test_packages=(
   # validate-image: QEMU, and what builds the test images; its HTML report opened headless
   qemu-system-x86 qemu-utils debootstrap curl xz-utils chromium
 )
+# The all-in-one cloud's packages: tests/openstack/allinone.py keeps the list.
+cloud_packages=()
+if [ "$part" = --cloud ]; then
+  read -r -a cloud_packages <<<"$(python3 "$repo/tests/openstack/allinone.py" packages)"
+fi
 case "$part" in
 all) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
+--cloud) packages=("${cloud_packages[@]}") ;;
 --build) packages=("${build_packages[@]}") ;;
 --package) packages=("${build_packages[@]}" "${package_packages[@]}") ;;
 --test) packages=("${test_packages[@]}") ;;

@@ -443,6 +443,9 @@ Expected<GuestFacts> facts_from_record(const nlohmann::json& record) {
     if (record.contains("synchronized_uptime_s") && record["synchronized_uptime_s"].is_number()) {
         out.synchronized_uptime_s = record["synchronized_uptime_s"].get<double>();
     }
+    if (record.contains("settled_at") && record["settled_at"].is_number()) {
+        out.settled_at = record["settled_at"].get<double>();
+    }
     return out;
 }
 

@@ -29,6 +29,8 @@ struct GuestFacts {
     // guest's clock and by its uptime; nullopt when it never did within its wait.
     std::optional<double> synchronized_at;
     std::optional<double> synchronized_uptime_s;
+    // When chronyd had slewed its first offset away (timesyncd steps: then at once).
+    std::optional<double> settled_at;
 };
 
 Expected<GuestFacts> facts_from_record(const nlohmann::json& record);

@@ -88,13 +88,13 @@ int judge_console(const CheckArgs& args) {
     }
     const auto results = check::evaluate_vm(gathered->facts, args.thresholds);
     auto facts_json = check::vm_facts_json(gathered->facts);
-    facts_json["gatherer"] = {
-        {"began", gathered->began},
-        {"synchronized_at", gathered->synchronized_at ? nlohmann::json(*gathered->synchronized_at)
-                                                      : nlohmann::json()},
-        {"synchronized_uptime_s", gathered->synchronized_uptime_s
-                                      ? nlohmann::json(*gathered->synchronized_uptime_s)
-                                      : nlohmann::json()}};
+    const auto or_null = [](const std::optional<double>& v) {
+        return v ? nlohmann::json(*v) : nlohmann::json();
+    };
+    facts_json["gatherer"] = {{"began", gathered->began},
+                              {"synchronized_at", or_null(gathered->synchronized_at)},
+                              {"synchronized_uptime_s", or_null(gathered->synchronized_uptime_s)},
+                              {"settled_at", or_null(gathered->settled_at)}};
     return print_verdicts(args, gathered->facts, results, std::move(facts_json));
 }
 

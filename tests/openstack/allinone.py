@@ -11,6 +11,11 @@ cannot bind a VM's port on a userspace datapath without DPDK: docs/testing.md.)
     tests/openstack/allinone.py down [--state DIR]   remove every process, namespace, bridge
                                                      and file it made
     tests/openstack/allinone.py env  [--state DIR]   the OS_CLOUD/OS_CLIENT_CONFIG_FILE lines
+    tests/openstack/allinone.py cloudtime --debs cloudtimed_*.deb cloudtime-vm_*.deb
+                                                     deploy cloudtime as an operator does
+                                                     (the .deb from an APT source, the
+                                                     Ansible role) on a cloud that is up
+    tests/openstack/allinone.py packages             the Debian packages it needs
 
 Everything lives under the state directory (default /var/tmp/cloudtime-openstack); services
 listen on 127.0.0.1; tenant and provider networks use 198.18.0.0/15 inside the bridges and
@@ -524,7 +529,7 @@ def clouds_yaml():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["up", "down", "env", "cloudtime"])
+    parser.add_argument("action", choices=["up", "down", "env", "cloudtime", "packages"])
     parser.add_argument("--debs", nargs="*", default=[],
                         help="cloudtime: the project's .deb files to deploy")
     parser.add_argument("--state", default=DEFAULT_STATE)
@@ -532,6 +537,9 @@ def main():
                         help="up: leave a cloud whose bring-up failed as it is (to debug it)")
     args = parser.parse_args()
     cloud = AllInOne(args.state)
+    if args.action == "packages":  # for scripts/bootstrap.sh --cloud
+        print(" ".join(PACKAGES))
+        return 0
     if args.action == "env":
         print(f"export OS_CLIENT_CONFIG_FILE={cloud.clouds_yaml}\nexport OS_CLOUD=aio-admin")
     elif args.action == "down":
