@@ -120,13 +120,13 @@ class OpenStack(harness.TestCase):
         openstack("aio-demo", "router", "create", "--external-gateway", "provider", "router")
         openstack("aio-demo", "router", "add", "subnet", "router", "routed-v4")
 
-    def boot(self, name, image, network, cloud="aio-demo", extra=()):
+    def boot(self, name, image, network, cloud="aio-demo", extra=(), wait_s=GATHERER_WAIT_S):
         """openstack server create with the gatherer as user-data; the verdicts of
         `cloudtime check --console` over its console log, and the seconds from create to the
         guest's client synchronized (by the guest's clock, synchronized by then)."""
         with tempfile.NamedTemporaryFile("w", suffix=".sh", delete=False) as f:
             f.write(subprocess.run([harness.CLOUDTIME, "check", "--gatherer", "--gatherer-wait",
-                                    str(GATHERER_WAIT_S)], capture_output=True, text=True,
+                                    str(wait_s)], capture_output=True, text=True,
                                    check=True).stdout)
         self.addCleanup(os.remove, f.name)
         created = time.time()
@@ -199,8 +199,10 @@ class OpenStack(harness.TestCase):
         self.assertNotIn("metadata (http", human.split("time-source-delivered")[1].split("\n")[0])
 
     def test_cloudtime_ntp_off_leaves_the_guest_alone(self):
+        # Its chronyd keeps the image's own (unreachable) pool: nothing to wait for.
         verdicts, report, human = self.boot("chrony-opted-out", "debian12-chrony", "isolated",
-                                            extra=["--property", "cloudtime_ntp=off"])
+                                            extra=["--property", "cloudtime_ntp=off"],
+                                            wait_s=60)
         self.assertIn("opted out", json.dumps(report), human)
         self.assertNotEqual(verdicts.get("client-uses-cloud-servers"), "pass", human)
 
@@ -217,13 +219,16 @@ class OpenStack(harness.TestCase):
             openstack("aio-demo", "subnet", "create", "--network", name, "--subnet-range",
                       f"198.18.{40 + i}.0/24", f"{name}-v4")
             namespace = f"qdhcp-{network['id']}"
-            made = self.wait_for_namespace_address(namespace)
+            made, addressed = self.wait_for_namespace_address(namespace)
             while not served(namespace):
-                self.assertLess(time.monotonic() - made, 5.0, f"{namespace} not served")
+                self.assertLess(time.monotonic() - addressed, 5.0, f"{namespace} not served")
                 time.sleep(0.02)
-            delay = time.monotonic() - made
-            RESULTS.setdefault("namespace_served_after_s", []).append(round(delay, 3))
-            self.assertLess(delay, 1.0, namespace)
+            now = time.monotonic()
+            RESULTS.setdefault("served_after_address_s", []).append(round(now - addressed, 3))
+            RESULTS.setdefault("served_after_namespace_s", []).append(round(now - made, 3))
+            # From the moment Neutron's agent puts 169.254.169.254 there (it makes the namespace
+            # first, then plugs its port: cloudtimed cannot serve an address not yet there).
+            self.assertLess(now - addressed, 1.0, namespace)
             if i == 0:  # a router added to an isolated network keeps it served
                 openstack("aio-demo", "router", "add", "subnet", "router", f"{name}-v4")
                 time.sleep(5)
@@ -236,13 +241,18 @@ class OpenStack(harness.TestCase):
                 time.sleep(0.5)
 
     def wait_for_namespace_address(self, namespace, timeout=120):
-        """When Neutron's DHCP agent has put the metadata address into the namespace."""
+        """When Neutron made the namespace, and when its DHCP agent put the metadata address
+        there (monotonic seconds)."""
         deadline = time.monotonic() + timeout
+        made = None
         while time.monotonic() < deadline:
-            p = subprocess.run(["ip", "netns", "exec", namespace, "ip", "-o", "addr"],
-                               capture_output=True, text=True)
-            if "169.254.169.254" in p.stdout:
-                return time.monotonic()
+            if made is None and os.path.exists(f"/run/netns/{namespace}"):
+                made = time.monotonic()
+            if made is not None:
+                p = subprocess.run(["ip", "netns", "exec", namespace, "ip", "-o", "addr"],
+                                   capture_output=True, text=True)
+                if "169.254.169.254" in p.stdout:
+                    return made, time.monotonic()
             time.sleep(0.02)
         self.fail(f"Neutron made no {namespace} with 169.254.169.254 within {timeout} s")
 
