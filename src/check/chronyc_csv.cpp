@@ -120,16 +120,22 @@ Expected<proto::ChronyTracking> parse_chronyc_tracking(std::string_view csv) {
     auto stratum = integer<std::uint16_t>(f[2], "stratum");
     auto ref_time = number(f[3], "reference time");
     if (!ref_id || !stratum || !ref_time) {
-        return Error{"chronyc tracking: " +
-                     (!ref_id ? ref_id.error() : !stratum ? stratum.error() : ref_time.error())};
+        return Error{"chronyc tracking: " + (!ref_id    ? ref_id.error()
+                                             : !stratum ? stratum.error()
+                                                        : ref_time.error())};
     }
     t.ref_id = *ref_id;
     set_address(f[1], t.family, t.address);
     t.stratum = *stratum;
     t.ref_time = proto::UnixTime::from_seconds(*ref_time);
-    double* const values[] = {&t.current_correction_s, &t.last_offset_s, &t.rms_offset_s,
-                              &t.frequency_ppm,        nullptr,          &t.skew_ppm,
-                              &t.root_delay_s,         &t.root_dispersion_s,
+    double* const values[] = {&t.current_correction_s,
+                              &t.last_offset_s,
+                              &t.rms_offset_s,
+                              &t.frequency_ppm,
+                              nullptr,
+                              &t.skew_ppm,
+                              &t.root_delay_s,
+                              &t.root_dispersion_s,
                               &t.last_update_interval_s};
     for (std::size_t i = 0; i < std::size(values); ++i) {
         auto value = number(f[4 + i], "tracking field");
@@ -179,9 +185,9 @@ Expected<std::vector<proto::ChronySource>> parse_chronyc_sources(std::string_vie
         auto offset = number(f[7], "offset");
         auto error = number(f[9], "error");
         for (const std::string& problem :
-             {state ? "" : state.error(), stratum ? "" : stratum.error(),
-              poll ? "" : poll.error(), reach ? "" : reach.error(),
-              offset ? "" : offset.error(), error ? "" : error.error()}) {
+             {state ? "" : state.error(), stratum ? "" : stratum.error(), poll ? "" : poll.error(),
+              reach ? "" : reach.error(), offset ? "" : offset.error(),
+              error ? "" : error.error()}) {
             if (!problem.empty()) {
                 return Error{"chronyc sources: " + problem};
             }
@@ -228,8 +234,7 @@ Expected<std::vector<std::pair<std::string, proto::ChronyAuthData>>> parse_chron
         auto cookies = integer<std::uint16_t>(f[8], "cookies");
         auto cookie_length = integer<std::uint16_t>(f[9], "cookie length");
         if (!type || !length || !last || !attempts || !naks || !cookies || !cookie_length) {
-            return Error{"chronyc authdata: a field is not a number: '" + std::string(line) +
-                         "'"};
+            return Error{"chronyc authdata: a field is not a number: '" + std::string(line) + "'"};
         }
         a.key_type = *type;
         a.key_length = *length;

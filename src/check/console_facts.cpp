@@ -124,12 +124,12 @@ void metadata_channels(const json& metadata, VmFacts& f) {
             f.channels.push_back(c);
             return;
         }
-        const int status = m.contains("status") && m["status"].is_number_integer()
-                               ? m["status"].get<int>()
-                               : 0;
-        c.servers = status == 200 ? servers_in_vendordata_text(text_at(m, "body"), url, f)
-                                  : Expected<std::vector<std::string>>(
-                                        Error{"HTTP " + std::to_string(status)});
+        const int status =
+            m.contains("status") && m["status"].is_number_integer() ? m["status"].get<int>() : 0;
+        c.servers =
+            status == 200
+                ? servers_in_vendordata_text(text_at(m, "body"), url, f)
+                : Expected<std::vector<std::string>>(Error{"HTTP " + std::to_string(status)});
         f.channels.push_back(c);
     }
     const json& meta = metadata.contains("meta_data.json") ? metadata["meta_data.json"] : json();
@@ -150,9 +150,9 @@ void config_drive_channels(const json& drive, VmFacts& f) {
     for (const char* file : {"vendor_data2.json", "vendor_data.json"}) {
         Channel c{"config-drive", label + kMetadataPath + file, Error{""}};
         const bool present = files.contains(file) && files[file].is_string();
-        c.servers = present ? servers_in_vendordata_text(files[file].get<std::string>(),
-                                                         c.source, f)
-                            : Expected<std::vector<std::string>>(Error{"no such file"});
+        c.servers = present
+                        ? servers_in_vendordata_text(files[file].get<std::string>(), c.source, f)
+                        : Expected<std::vector<std::string>>(Error{"no such file"});
         f.channels.push_back(c);
     }
     if (files.contains("meta_data.json") && files["meta_data.json"].is_string() &&
@@ -209,18 +209,19 @@ void ntp_client(const json& record, VmFacts& f) {
                                    : Expected<std::vector<proto::ChronySource>>(sources.failure());
         if (const auto followed = chrony_followed_server(c)) {
             auto authdata = command_output(chrony["authdata"], "chronyc authdata");
-            auto all = authdata ? parse_chronyc_authdata(*authdata)
-                                : Expected<std::vector<std::pair<std::string, proto::ChronyAuthData>>>(
-                                      authdata.failure());
+            auto all = authdata
+                           ? parse_chronyc_authdata(*authdata)
+                           : Expected<std::vector<std::pair<std::string, proto::ChronyAuthData>>>(
+                                 authdata.failure());
             if (!all) {
                 c.chrony_auth = all.failure();
             } else {
                 const auto it = std::find_if(all->begin(), all->end(), [&](const auto& entry) {
                     return entry.first == followed->address;
                 });
-                c.chrony_auth = it != all->end() ? Expected<proto::ChronyAuthData>(it->second)
-                                                 : Error{"chronyc authdata does not list " +
-                                                         followed->address};
+                c.chrony_auth = it != all->end()
+                                    ? Expected<proto::ChronyAuthData>(it->second)
+                                    : Error{"chronyc authdata does not list " + followed->address};
             }
         }
         return;
@@ -231,8 +232,7 @@ void ntp_client(const json& record, VmFacts& f) {
         c.timesyncd_synchronized = timesyncd.value("synchronized", false);
         std::vector<std::string> texts;
         const json& configs = timesyncd.contains("configs") ? timesyncd["configs"] : json();
-        for (const auto& [path, text] :
-             object_or_empty(configs).items()) {
+        for (const auto& [path, text] : object_or_empty(configs).items()) {
             texts.push_back(text.is_string() ? text.get<std::string>() : std::string());
         }
         c.timesyncd_servers = timesyncd_servers_in(texts);
@@ -266,8 +266,8 @@ Expected<client::QueryResult> query_result(const std::string& address, const jso
         if (!octets || ec != std::errc{} || ptr != hex.data() + hex.size()) {
             return Error{"the record's exchange with " + address + " is malformed"};
         }
-        const auto header = proto::decode_header(std::span(
-            reinterpret_cast<const std::uint8_t*>(octets->data()), octets->size()));
+        const auto header = proto::decode_header(
+            std::span(reinterpret_cast<const std::uint8_t*>(octets->data()), octets->size()));
         if (!header) {
             return Error{"the record's reply from " + address + " is not NTP"};
         }
@@ -326,8 +326,8 @@ void measure_servers(const json& record, std::int8_t precision, VmFacts& f) {
             continue;
         }
         auto result = query_result(address, list, precision);
-        const bool replied = result && ((result->summary && !result->rejection) ||
-                                        client::rate_limited(*result));
+        const bool replied =
+            result && ((result->summary && !result->rejection) || client::rate_limited(*result));
         if (replied) {
             add_server(f, name, "link-local");
         }
@@ -335,10 +335,9 @@ void measure_servers(const json& record, std::int8_t precision, VmFacts& f) {
     for (auto& s : f.servers) {
         const auto it = exchanges.find(s.server);
         s.result = it != exchanges.end()
-                       ? query_result(s.server.substr(0, s.server.find('%')), it->second,
-                                      precision)
-                       : Expected<client::QueryResult>(Error{
-                             "not measured: the gatherer found no address for " + s.server});
+                       ? query_result(s.server.substr(0, s.server.find('%')), it->second, precision)
+                       : Expected<client::QueryResult>(
+                             Error{"not measured: the gatherer found no address for " + s.server});
     }
 }
 
@@ -399,8 +398,7 @@ Expected<nlohmann::json> read_console_record(std::string_view console) {
             std::snprintf(crc, sizeof(crc), "%08x", crc32(payload));
             if (words[2] != crc) {
                 problem = "the facts record on the console is garbled (its CRC-32 is " +
-                          std::string(crc) + ", the gatherer said " + std::string(words[2]) +
-                          ")";
+                          std::string(crc) + ", the gatherer said " + std::string(words[2]) + ")";
                 continue;
             }
             last = std::move(payload);

@@ -77,8 +77,8 @@ int judge_console(const CheckArgs& args) {
         text = std::move(*read);
     }
     auto record = check::read_console_record(text);
-    auto gathered = record ? check::facts_from_record(*record)
-                           : Expected<check::GuestFacts>(record.failure());
+    auto gathered =
+        record ? check::facts_from_record(*record) : Expected<check::GuestFacts>(record.failure());
     if (!gathered) {
         // Nothing to judge is no verdict: the check could not be run.
         const std::vector<check::CheckResult> aborted = {

@@ -42,7 +42,8 @@ inline std::optional<std::string> decode_base64(std::string_view in) {
         const int pad = (last && in[i + 3] == '=') ? (in[i + 2] == '=' ? 2 : 1) : 0;
         std::uint32_t group = 0;
         for (std::size_t k = 0; k < 4; ++k) {
-            const int v = (k >= 4 - static_cast<std::size_t>(pad)) ? 0 : base64_detail::sextet(in[i + k]);
+            const int v =
+                (k >= 4 - static_cast<std::size_t>(pad)) ? 0 : base64_detail::sextet(in[i + k]);
             if (v < 0) {
                 return std::nullopt;
             }

@@ -104,7 +104,9 @@ json exchanges(double t1, double offset, int answered = 4) {
         const std::uint64_t nonce = kNonceBase | static_cast<std::uint8_t>(i);
         char hex[17];
         std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(nonce));
-        out.push_back({{"t1", t}, {"t4", t + 0.002}, {"nonce", hex},
+        out.push_back({{"t1", t},
+                       {"t4", t + 0.002},
+                       {"nonce", hex},
                        {"reply", reply_base64(nonce, t, offset)}});
     }
     return out;
@@ -125,7 +127,8 @@ json chrony_guest(double t1 = 1796688700.0, double offset = 0.0002) {
         {"clock_resolution_s", 1e-9},
         {"cloud_init", {{"exit", 0}, {"out", "/usr/bin/cloud-init 22.4.2\n"}, {"err", ""}}},
         {"metadata",
-         {{"vendor_data2.json", {{"status", 200}, {"body", json{{"cloud-init", kVendordata}}.dump()}}},
+         {{"vendor_data2.json",
+           {{"status", 200}, {"body", json{{"cloud-init", kVendordata}}.dump()}}},
           {"vendor_data.json", {{"status", 200}, {"body", "{}"}}},
           {"meta_data.json", {{"status", 200}, {"body", R"({"uuid": "x", "meta": {}})"}}}}},
         {"config_drive", {{"error", "no device labelled config-2"}}},
@@ -142,12 +145,15 @@ json chrony_guest(double t1 = 1796688700.0, double offset = 0.0002) {
              "0.000003000,-12.345,-0.001,0.050,0.001000000,0.000500000,64.5,Normal\n"}}},
           {"sources",
            {{"exit", 0},
-            {"out", "^,*,169.254.169.254,4,6,377,12,0.000001000,0.000002000,0.000150000\n"
-                    "^,?,2.debian.pool.ntp.org,0,6,0,-,0.000000000,0.000000000,0.000000000\n"}}},
-          {"authdata",
-           {{"exit", 0}, {"out", "169.254.169.254,-,0,0,0,0,0,0,0,0\n"}}}}},
-        {"ntp", {{"169.254.169.254", json::array({{{"scope", nullptr}, {"exchanges", exchanges(t1, offset)}}})},
-                 {"169.254.169.123", json::array({{{"scope", nullptr}, {"exchanges", exchanges(t1, 0, 0)}}})}}},
+            {"out",
+             "^,*,169.254.169.254,4,6,377,12,0.000001000,0.000002000,0.000150000\n"
+             "^,?,2.debian.pool.ntp.org,0,6,0,-,0.000000000,0.000000000,0.000000000\n"}}},
+          {"authdata", {{"exit", 0}, {"out", "169.254.169.254,-,0,0,0,0,0,0,0,0\n"}}}}},
+        {"ntp",
+         {{"169.254.169.254",
+           json::array({{{"scope", nullptr}, {"exchanges", exchanges(t1, offset)}}})},
+          {"169.254.169.123",
+           json::array({{{"scope", nullptr}, {"exchanges", exchanges(t1, 0, 0)}}})}}},
     };
 }
 
@@ -271,8 +277,7 @@ TEST(ConsoleFacts, OptedOutByInstanceMetadata) {
     record["metadata"]["meta_data.json"]["body"] = R"({"meta": {"cloudtime_ntp": "off"}})";
     auto gathered = facts_from_record(record);
     ASSERT_TRUE(gathered) << gathered.error();
-    EXPECT_EQ(gathered->facts.opted_out,
-              "http://169.254.169.254/openstack/latest/meta_data.json");
+    EXPECT_EQ(gathered->facts.opted_out, "http://169.254.169.254/openstack/latest/meta_data.json");
 }
 
 TEST(ConsoleFacts, AReplyToAnotherRequestIsNotASample) {
@@ -309,8 +314,7 @@ TEST(ChronycCsv, TrackingFieldsByPosition) {
 
 TEST(ChronycCsv, BadInputIsAnErrorNamingTheField) {
     EXPECT_FALSE(parse_chronyc_tracking("A,B\n"));
-    auto t = parse_chronyc_tracking(
-        "XYZ,127.127.1.1,3,1.0,0,0,0,0,0,0,0,0,0,Normal\n");
+    auto t = parse_chronyc_tracking("XYZ,127.127.1.1,3,1.0,0,0,0,0,0,0,0,0,0,Normal\n");
     ASSERT_FALSE(t);
     EXPECT_NE(t.error().find("reference ID"), std::string::npos);
     auto s = parse_chronyc_sources("^,!,1.2.3.4,1,6,377,1,0,0,0\n");
