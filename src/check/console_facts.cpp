@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "check/console_facts.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -394,8 +396,7 @@ Expected<nlohmann::json> read_console_record(std::string_view console) {
             for (const auto& c : chunks) {
                 payload += *c;
             }
-            char crc[9] = {};
-            std::snprintf(crc, sizeof(crc), "%08x", crc32(payload));
+            const std::string crc = fmt::format("{:08x}", crc32(payload));
             if (words[2] != crc) {
                 problem = "the facts record on the console is garbled (its CRC-32 is " +
                           std::string(crc) + ", the gatherer said " + std::string(words[2]) + ")";

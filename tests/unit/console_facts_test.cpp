@@ -2,6 +2,7 @@
 // The facts a VM's gatherer prints on its console, read back and judged on a host: the record's
 // lines among a console's noise, a garbled or incomplete record, chronyc's CSV as chrony's
 // structures, NTP exchanges as samples, and the verdicts they lead to.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -56,8 +57,7 @@ std::string console_record(const json& facts, const std::string& crc_override = 
             crc = (crc >> 1U) ^ (0xEDB88320U & (0U - (crc & 1U)));
         }
     }
-    char hex[9];
-    std::snprintf(hex, sizeof(hex), "%08x", ~crc);
+    const std::string hex = fmt::format("{:08x}", ~crc);
     std::string out;
     const std::size_t lines = (payload.size() + 75) / 76;
     out += "CLOUDTIME-FACTS-BEGIN 1 " + std::to_string(lines) + "\r\n";
@@ -68,7 +68,7 @@ std::string console_record(const json& facts, const std::string& crc_override = 
         }
     }
     out += "CLOUDTIME-FACTS-END " + std::to_string(lines) + " " +
-           (crc_override.empty() ? std::string(hex) : crc_override) + "\r\n";
+           (crc_override.empty() ? hex : crc_override) + "\r\n";
     return out;
 }
 
@@ -102,8 +102,7 @@ json exchanges(double t1, double offset, int answered = 4) {
             continue;
         }
         const std::uint64_t nonce = kNonceBase | static_cast<std::uint8_t>(i);
-        char hex[17];
-        std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(nonce));
+        const std::string hex = fmt::format("{:016x}", nonce);
         out.push_back({{"t1", t},
                        {"t4", t + 0.002},
                        {"nonce", hex},
