@@ -261,15 +261,15 @@ Expected<client::QueryResult> query_result(const std::string& address, const jso
             ++result.lost;
             continue;
         }
-        auto octets = decode_base64(text_at(e, "reply"));
+        const auto reply = decode_base64(text_at(e, "reply"));
         std::uint64_t nonce = 0;
         const std::string hex = text_at(e, "nonce");
         const auto [ptr, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), nonce, 16);
-        if (!octets || ec != std::errc{} || ptr != hex.data() + hex.size()) {
+        if (!reply || ec != std::errc{} || ptr != hex.data() + hex.size()) {
             return Error{"the record's exchange with " + address + " is malformed"};
         }
-        const auto header = proto::decode_header(
-            std::span(reinterpret_cast<const std::uint8_t*>(octets->data()), octets->size()));
+        const std::vector<std::uint8_t> octets(reply->begin(), reply->end());
+        const auto header = proto::decode_header(octets);
         if (!header) {
             return Error{"the record's reply from " + address + " is not NTP"};
         }
