@@ -65,7 +65,9 @@ class Packages(harness.TestCase):
                      "/usr/share/man/man5/cloudtimed.toml.5.gz",
                      "/usr/share/doc/cloudtimed/operator-guide.md.gz",
                      "/usr/share/doc/cloudtimed/NEWS.md.gz",
-                     "/usr/share/doc/cloudtimed/copyright"):
+                     "/usr/share/doc/cloudtimed/copyright",
+                     # hosts without systemd: the init script and its log's rotation
+                     "/etc/init.d/cloudtimed", "/etc/logrotate.d/cloudtimed"):
             self.assertIn(path, files)
         depends = self.field("cloudtimed", "Depends")
         for library in ("libsystemd0", "libseccomp2", "libssl3", "libnftables1"):
@@ -82,7 +84,9 @@ class Packages(harness.TestCase):
         self.assertEqual(self.field("cloudtimed", "Version"), version)
         root = self.extract("cloudtimed")
         with open(os.path.join(root, "DEBIAN", "conffiles")) as f:
-            self.assertEqual(f.read().split(), ["/etc/cloudtime/cloudtimed.toml"])
+            self.assertEqual(sorted(f.read().split()),
+                             ["/etc/cloudtime/cloudtimed.toml", "/etc/init.d/cloudtimed",
+                              "/etc/logrotate.d/cloudtimed"])
         # The conffile is the commented embedded default.
         with open(os.path.join(root, "etc/cloudtime/cloudtimed.toml")) as f:
             default = run(harness.CLOUDTIMED, "--print-default-config").stdout
