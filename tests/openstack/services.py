@@ -18,6 +18,7 @@ class Services:
         self.pid_dir = os.path.join(state, "pids")
         os.makedirs(self.log_dir, exist_ok=True)
         os.makedirs(self.pid_dir, exist_ok=True)
+        self.procs = []  # kept, so that each is waited for (teardown stops them by pid)
 
     def environment(self, extra=None):
         env = {
@@ -61,6 +62,7 @@ class Services:
                                 stdin=subprocess.DEVNULL, env=self.environment(extra_env),
                                 cwd=cwd or self.state, start_new_session=True)
         log.close()
+        self.procs.append(proc)
         with open(os.path.join(self.pid_dir, f"{name}.pid"), "w") as f:
             f.write(f"{proc.pid}\n")
         return proc
