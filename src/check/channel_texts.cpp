@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "check/channel_texts.hpp"
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -56,6 +57,26 @@ std::vector<std::string> timesyncd_servers_in(const std::vector<std::string>& te
         }
     }
     return servers;
+}
+
+void add_server(VmFacts& f, const std::string& server, const std::string& found_by) {
+    auto it = std::find_if(f.servers.begin(), f.servers.end(),
+                           [&](const auto& s) { return s.server == server; });
+    if (it == f.servers.end()) {
+        f.servers.push_back({server, {}, Error{"not measured"}});
+        it = f.servers.end() - 1;
+    }
+    if (std::find(it->found_by.begin(), it->found_by.end(), found_by) == it->found_by.end()) {
+        it->found_by.push_back(found_by);
+    }
+}
+
+void add_channel_servers(VmFacts& f) {
+    for (const auto& c : f.channels) {
+        for (const auto& s : c.servers ? *c.servers : std::vector<std::string>{}) {
+            add_server(f, s, c.kind);
+        }
+    }
 }
 
 }  // namespace cloudtime::check

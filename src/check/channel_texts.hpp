@@ -25,4 +25,11 @@ bool meta_data_opts_out(const std::string& text);
 // them (a later NTP= replaces an earlier one).
 std::vector<std::string> timesyncd_servers_in(const std::vector<std::string>& texts);
 
+// Notes `server` as found by `found_by` (a channel's kind, or "link-local"): one entry per
+// server, not measured yet.
+void add_server(VmFacts& facts, const std::string& server, const std::string& found_by);
+
+// Every server the channels named, each found by its channel's kind.
+void add_channel_servers(VmFacts& facts);
+
 }  // namespace cloudtime::check

@@ -288,18 +288,6 @@ Expected<client::QueryResult> query_result(const std::string& address, const jso
     return result;
 }
 
-void add_server(VmFacts& f, const std::string& server, const std::string& found_by) {
-    auto it = std::find_if(f.servers.begin(), f.servers.end(),
-                           [&](const auto& s) { return s.server == server; });
-    if (it == f.servers.end()) {
-        f.servers.push_back({server, {}, Error{"not measured"}});
-        it = f.servers.end() - 1;
-    }
-    if (std::find(it->found_by.begin(), it->found_by.end(), found_by) == it->found_by.end()) {
-        it->found_by.push_back(found_by);
-    }
-}
-
 // Each measured address: one entry per scope (an IPv6 link-local address is tried on every
 // interface), named "ADDRESS%SCOPE" then.
 std::map<std::string, json> measured(const json& ntp) {
@@ -316,11 +304,7 @@ std::map<std::string, json> measured(const json& ntp) {
 }
 
 void measure_servers(const json& record, std::int8_t precision, VmFacts& f) {
-    for (const auto& c : f.channels) {
-        for (const auto& s : c.servers ? *c.servers : std::vector<std::string>{}) {
-            add_server(f, s, c.kind);
-        }
-    }
+    add_channel_servers(f);
     const auto exchanges = measured(record.contains("ntp") ? record["ntp"] : json());
     for (const auto& [name, list] : exchanges) {
         const std::string address = name.substr(0, name.find('%'));

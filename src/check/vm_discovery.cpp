@@ -139,18 +139,6 @@ void dhcp_channels(const VmCheckOptions& o, VmFacts& f) {
     }
 }
 
-void add_server(VmFacts& f, const std::string& server, const std::string& found_by) {
-    auto it = std::find_if(f.servers.begin(), f.servers.end(),
-                           [&](const auto& s) { return s.server == server; });
-    if (it == f.servers.end()) {
-        f.servers.push_back({server, {}, Error{"not measured"}});
-        it = f.servers.end() - 1;
-    }
-    if (std::find(it->found_by.begin(), it->found_by.end(), found_by) == it->found_by.end()) {
-        it->found_by.push_back(found_by);
-    }
-}
-
 Expected<client::QueryResult> measure(const std::string& server,
                                       const client::QueryOptions& options) {
     auto addresses = sys::resolve_udp(server, kNtpPort);
@@ -164,11 +152,7 @@ Expected<client::QueryResult> measure(const std::string& server,
 }
 
 void measure_servers(const VmCheckOptions& o, VmFacts& f) {
-    for (const auto& c : f.channels) {
-        for (const auto& s : c.servers ? *c.servers : std::vector<std::string>{}) {
-            add_server(f, s, c.kind);
-        }
-    }
+    add_channel_servers(f);
     // Link-local addresses: probed with one request; an IPv6 one on every interface.
     const client::QueryOptions probe{
         .samples = 1, .interval_s = 0.0, .timeout_s = o.probe_timeout_s};

@@ -85,10 +85,8 @@ class AllInOne:
                                f"tests/openstack/allinone.py down --state {self.state}")
         os.makedirs(self.state)
         self.svc = Services(self.state)
-        with open(os.path.join(self.state, "namespaces-before"), "w") as f:
-            f.write("\n".join(namespaces()) + "\n")
-        with open(os.path.join(self.state, "links-before"), "w") as f:
-            f.write("\n".join(links()) + "\n")
+        self.record("namespaces-before", namespaces())
+        self.record("links-before", links())
         try:
             for step in (self.mariadb, self.memcached, self.rabbitmq, self.keystone,
                          self.catalogue, self.placement, self.glance, self.openvswitch,
@@ -107,31 +105,34 @@ class AllInOne:
         cloud that is half up, or gone."""
         self.remove_cloudtime()
         left = stop_all(self.state)
-        before = set()
-        try:
-            with open(os.path.join(self.state, "namespaces-before")) as f:
-                before = set(f.read().split())
-        except OSError:
-            pass
+        before = self.recorded("namespaces-before")
         for ns in namespaces():
             if ns not in before and ns.startswith(NAMESPACE_PREFIXES):
                 subprocess.run(["ip", "netns", "delete", ns], check=False)
         # The bridges' own devices, the veth to the provider namespace, and the ports that
         # Neutron's agents made as OVS internal ports (taps of the userspace datapath: a
         # namespace that goes hands them back to the host) or libvirt left.
-        links_before = set()
-        try:
-            with open(os.path.join(self.state, "links-before")) as f:
-                links_before = set(f.read().split())
-        except OSError:
-            pass
+        before = self.recorded("links-before")
         for dev in links():
-            if dev not in links_before and dev.startswith(LINK_PREFIXES):
+            if dev not in before and dev.startswith(LINK_PREFIXES):
                 subprocess.run(["ip", "link", "delete", dev], check=False, capture_output=True)
         self.unmount_under_state()
         shutil.rmtree(self.state, ignore_errors=True)
         if left:
             raise RuntimeError(f"processes left after SIGKILL: {left}")
+
+    def record(self, name, words):
+        """What the host had before the cloud (namespaces, devices), so that teardown removes
+        only what the cloud made."""
+        with open(os.path.join(self.state, name), "w") as f:
+            f.write("\n".join(words) + "\n")
+
+    def recorded(self, name):
+        try:
+            with open(os.path.join(self.state, name)) as f:
+                return set(f.read().split())
+        except OSError:
+            return set()
 
     def unmount_under_state(self):
         with open("/proc/self/mounts") as f:
