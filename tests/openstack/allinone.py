@@ -105,6 +105,8 @@ class AllInOne:
         cloud that is half up, or gone."""
         self.remove_cloudtime()
         left = stop_all(self.state)
+        for proc in self.svc.procs if self.svc else []:
+            proc.poll()  # reaped: no zombie of ours is left behind
         before = self.recorded("namespaces-before")
         for ns in namespaces():
             if ns not in before and ns.startswith(NAMESPACE_PREFIXES):

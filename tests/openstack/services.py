@@ -134,6 +134,15 @@ def recorded_groups(state):
     return groups
 
 
+def zombie(pid):
+    """Dead, waiting for its parent to reap it (the test's own children, until it does)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
 def cloud_processes(state, groups):
     pids = set(marked_processes(state))
     for entry in os.listdir("/proc"):
@@ -143,7 +152,7 @@ def cloud_processes(state, groups):
                     pids.add(int(entry))
             except OSError:
                 pass
-    return sorted(pids)
+    return sorted(pid for pid in pids if not zombie(pid))
 
 
 def stop_all(state, grace=10.0):
