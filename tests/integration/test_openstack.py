@@ -24,6 +24,7 @@ import test_validate_image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "openstack"))
 import allinone  # noqa: E402
+import cloudtime_deploy  # noqa: E402
 import services  # noqa: E402
 
 STATE = "/var/tmp/cloudtime-openstack-test"
@@ -102,10 +103,10 @@ class OpenStack(harness.TestCase):
             dhcp_only = cls.admin.identity.find_project("dhcp-only")
             # The operator's rule: project dhcp-only gets no time vendordata (its VMs learn the
             # server from DHCP option 42 alone).
-            cls.cloud.deploy_cloudtime(
-                [debian_build.BUILD["debs"]["cloudtimed"],
-                 debian_build.BUILD["debs"]["cloudtime-vm"]],
-                rules=[{"project_ids": [dhcp_only.id], "enabled": False}])
+            cloudtime_deploy.deploy(cls.cloud,
+                                    [debian_build.BUILD["debs"]["cloudtimed"],
+                                     debian_build.BUILD["debs"]["cloudtime-vm"]],
+                                    rules=[{"project_ids": [dhcp_only.id], "enabled": False}])
             cls.images()
             cls.networks()
         except BaseException:

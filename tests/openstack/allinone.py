@@ -32,13 +32,13 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cloudtime_deploy  # noqa: E402
 import configs  # noqa: E402
 from configs import (INTEGRATION_BRIDGE, PASSWORD, PORTS, PROVIDER_BRIDGE, REGION,  # noqa: E402
                      TUNNEL_BRIDGE)
 from services import Services, stop_all  # noqa: E402
 
 DEFAULT_STATE = "/var/tmp/cloudtime-openstack"
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PACKAGES = [
     "keystone", "glance", "placement-api", "nova-api", "nova-conductor", "nova-scheduler",
     "nova-compute", "nova-compute-qemu", "neutron-server", "neutron-openvswitch-agent",
@@ -103,7 +103,7 @@ class AllInOne:
     def down(self):
         """Removes every process, namespace, bridge and file the cloud made; safe to call on a
         cloud that is half up, or gone."""
-        self.remove_cloudtime()
+        cloudtime_deploy.remove(self)
         left = stop_all(self.state)
         for proc in self.svc.procs if self.svc else []:
             proc.poll()  # reaped: no zombie of ours is left behind
@@ -413,77 +413,6 @@ class AllInOne:
         self.svc.wait_for("the hypervisor in placement", lambda: any(
             True for _ in conn.placement.resource_providers()), 120, "nova-compute")
 
-    # -- cloudtime, as an operator deploys it --------------------------------------------------
-    def deploy_cloudtime(self, debs, rules=()):
-        """The hypervisor's chronyd (it serves what chronyd says; here chronyd's own `local`
-        clock: nothing is synchronized on this machine and nothing may touch its clock), then
-        the project's .debs from an APT source, configured by the project's Ansible role on
-        this host: hypervisor (the host's clock), network (ML2/OVS's qdhcp- and qrouter-
-        namespaces) and vendordata (the endpoint nova.conf names)."""
-        if self.svc is None:
-            self.svc = Services(self.state)
-        if subprocess.run(["dpkg-query", "-W", "-f=${db:Status-Status}", "cloudtimed"],
-                          capture_output=True, text=True).stdout == "installed" and \
-                not os.path.exists(os.path.join(self.state, "cloudtimed-installed")):
-            raise RuntimeError("cloudtimed is installed on this host already: the cloud "
-                               "installs its own and removes it at teardown")
-        chrony = self.paths.dir("chrony")
-        os.chmod(chrony, 0o750)
-        shutil.chown(chrony, "_chrony", "_chrony")
-        self.write(os.path.join(chrony, "chrony.conf"), "\n".join([
-            "local stratum 3", f"cmdport {PORTS['chrony_command']}",
-            "bindcmdaddress 127.0.0.1", f"bindcmdaddress {chrony}/chronyd.sock",
-            f"pidfile {chrony}/chronyd.pid", f"driftfile {chrony}/drift", "port 0", ""]),
-            0o644)
-        # -x: never the host's clock
-        self.svc.start("chronyd", ["chronyd", "-x", "-d", "-u", "_chrony", "-f",
-                                   os.path.join(chrony, "chrony.conf")])
-        repo = self.paths.dir("apt-repo")
-        for deb in debs:
-            shutil.copy(deb, repo)
-        scan = subprocess.run(["dpkg-scanpackages", "--multiversion", "."], cwd=repo,
-                              capture_output=True, text=True, check=True)
-        self.write(os.path.join(repo, "Packages"), scan.stdout, 0o644)
-        os.chmod(self.state, 0o755)  # apt's sandbox user reads the repository
-        with open(os.path.join(self.state, "cloudtimed-installed"), "w"):
-            pass
-        inventory = {"cloudtime": {"hosts": {configs.HOST: {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": "/usr/bin/python3",
-            "cloudtime_apt_repository": f"deb [trusted=yes] file:{repo} ./",
-            "cloudtime_node_roles": ["hypervisor", "network", "vendordata"],
-            "cloudtime_neutron_backend": "ovs",
-            "cloudtime_listen": ["127.0.0.1:123"],
-            "cloudtime_vendordata_listen": f"127.0.0.1:{PORTS['vendordata']}",
-            "cloudtime_vendordata_rules": list(rules),
-            "cloudtime_config_overrides": {"clock": {
-                "chrony_socket": f"{chrony}/chronyd.sock",
-                "chrony_command_address": f"127.0.0.1:{PORTS['chrony_command']}"}},
-        }}}}
-        ansible = self.paths.dir("ansible")
-        self.write(os.path.join(ansible, "inventory.yml"), json.dumps(inventory, indent=2))
-        shutil.copy(os.path.join(REPO, "deploy", "ansible", "examples", "site.yml"), ansible)
-        self.svc.run("ansible", ["ansible-playbook", "-i", "inventory.yml", "site.yml"],
-                     {"ANSIBLE_ROLES_PATH": os.path.join(REPO, "deploy", "ansible", "roles"),
-                      "ANSIBLE_LOCAL_TEMP": self.paths.dir("ansible", "tmp"),
-                      "ANSIBLE_HOME": self.paths.dir("ansible", "home"),
-                      "ANSIBLE_NOCOLOR": "1"}, timeout=900, cwd=ansible)
-
-    def remove_cloudtime(self):
-        """What deploy_cloudtime put outside the state directory: the package (purged, its
-        configuration and directories with it) and the APT source."""
-        if not os.path.exists(os.path.join(self.state, "cloudtimed-installed")):
-            return
-        subprocess.run(["/etc/init.d/cloudtimed", "stop"], capture_output=True, check=False)
-        subprocess.run(["dpkg", "--purge", "cloudtimed", "cloudtime-vm"], capture_output=True,
-                       check=False)
-        for path in ("/etc/apt/sources.list.d/cloudtime.list", "/var/log/cloudtime",
-                     "/var/lib/cloudtime", "/run/cloudtime"):
-            if os.path.isdir(path):
-                shutil.rmtree(path, ignore_errors=True)
-            elif os.path.exists(path):
-                os.remove(path)
-
     def start_nova_wsgi(self):
         """The compute and metadata APIs as WSGI applications (uwsgi). The first file is the
         paste pipeline (Nova's wsgi_app reads it from there); the last runs the AMQP heartbeat
@@ -548,7 +477,7 @@ def main():
     elif args.action == "down":
         cloud.down()
     elif args.action == "cloudtime":
-        cloud.deploy_cloudtime(args.debs)
+        cloudtime_deploy.deploy(cloud, args.debs)
     else:
         began = time.monotonic()
         try:
