@@ -3,7 +3,7 @@
 # have no route anywhere), it gathers what `cloudtime check` judges, raw, and prints it on the
 # console, where the cloud's API hands it back (`openstack console log show`). It judges
 # nothing: `cloudtime check --console FILE` reads the record and applies the same rules as
-# `cloudtime check` inside a VM. Python 3.4 and later, standard library only (an image that
+# `cloudtime check` inside a VM. Python 3.5 and later, standard library only (an image that
 # runs cloud-init has a Python 3). Shipped as the body of a `#!/bin/sh` user-data part
 # (`cloudtime check --gatherer`); what it gathers is described in docs/design.md.
 import base64
@@ -20,6 +20,11 @@ import sys
 import time
 
 WAIT_S = int(os.environ.get("CLOUDTIME_WAIT_S", "300"))
+# For the tests on a host (never set in a VM): the directory the VM's files are read under,
+# chronyc's command (with -h SOCKET), and where the record is written instead of the console.
+ROOT = os.environ.get("CLOUDTIME_FACTS_ROOT", "")
+CHRONYC = os.environ.get("CLOUDTIME_FACTS_CHRONYC", "chronyc").split()
+CONSOLE = os.environ.get("CLOUDTIME_FACTS_CONSOLE", "/dev/console")
 METADATA = "http://169.254.169.254/openstack/latest/"
 LINK_LOCAL = ["169.254.169.254", "169.254.169.123", "fe80::a9fe:a9fe"]
 LEASES = ["/var/lib/dhcp/dhclient*.leases", "/var/lib/dhclient/*.lease*",
@@ -52,18 +57,32 @@ def http_get(url):
         return {"status": code} if code else {"error": str(e)}
 
 
+def at(path):
+    """A path of the VM as this process reaches it (ROOT: the tests)."""
+    return ROOT + path
+
+
 def read(path, limit=1 << 20):
     try:
-        with open(path, "rb") as f:
+        with open(at(path), "rb") as f:
             return f.read(limit).decode("utf-8", "replace")
     except OSError as e:
         return None if e.errno == 2 else "error: " + str(e)
 
 
+def read_file(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read(1 << 20).decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
 def files(patterns):
     out = {}
     for pattern in patterns:
-        for path in sorted(glob.glob(pattern)):
+        for found in sorted(glob.glob(at(pattern))):
+            path = found[len(ROOT):]
             text = read(path)
             if text is not None:
                 out[path] = text
@@ -73,21 +92,21 @@ def files(patterns):
 def config_drive():
     """The config drive's openstack/latest files, mounted read-only where it is not yet."""
     device = "/dev/disk/by-label/config-2"
-    if not os.path.exists(device):
+    if not os.path.exists(at(device)):
         device = "/dev/disk/by-label/CONFIG-2"
-        if not os.path.exists(device):
+        if not os.path.exists(at(device)):
             return {"error": "no device labelled config-2"}
     mount = "/run/cloudtime-facts/config-2"
     try:
         os.makedirs(mount)
     except OSError:
         pass
-    mounted = run("mount", "-o", "ro", device, mount)
+    mounted = run("mount", "-o", "ro", at(device), mount)
     if mounted.get("exit") != 0:
         return {"error": "mount {}: {}".format(device, mounted.get("err") or mounted)}
     try:
         return {"device": device, "files": {
-            name: read(os.path.join(mount, "openstack", "latest", name))
+            name: read_file(os.path.join(mount, "openstack", "latest", name))
             for name in ("vendor_data.json", "vendor_data2.json", "meta_data.json")}}
     finally:
         run("umount", mount)
@@ -152,11 +171,11 @@ def candidates(texts):
 def chrony():
     if not (os.path.exists("/usr/bin/chronyc") or os.path.exists("/bin/chronyc")):
         return None
-    return {"tracking": run("chronyc", "-c", "-n", "tracking"),
-            "sources": run("chronyc", "-c", "-n", "sources"),
-            "authdata": run("chronyc", "-c", "-n", "authdata"),
+    return {"tracking": run(*CHRONYC, "-c", "-n", "tracking"),
+            "sources": run(*CHRONYC, "-c", "-n", "sources"),
+            "authdata": run(*CHRONYC, "-c", "-n", "authdata"),
             "running": run("pidof", "chronyd").get("exit") == 0,
-            "socket": os.path.exists("/run/chrony/chronyd.sock")}
+            "socket": os.path.exists(at("/run/chrony/chronyd.sock"))}
 
 
 def synchronized():
@@ -166,7 +185,7 @@ def synchronized():
         t = c["tracking"].get("out", "").split(",")
         s = c["sources"].get("out", "")
         return len(t) > 13 and t[13].strip() == "Normal" and re.search(r"^.,\*,", s, re.M)
-    return os.path.exists("/run/systemd/timesync/synchronized")
+    return os.path.exists(at("/run/systemd/timesync/synchronized"))
 
 
 def client_present():
@@ -218,14 +237,14 @@ def gather():
     facts["config_drive"] = config_drive()
     facts["leases"] = files(LEASES)
     facts["timesyncd"] = {"configs": files(TIMESYNCD_CONFIGS),
-                          "synchronized": os.path.exists("/run/systemd/timesync/synchronized"),
+                          "synchronized": os.path.exists(at("/run/systemd/timesync/synchronized")),
                           "running": run("pidof", "systemd-timesyncd").get("exit") == 0}
     facts["chrony"] = chrony()
     facts["chrony_configs"] = files(["/etc/chrony/chrony.conf", "/etc/chrony.conf",
                                      "/etc/chrony/sources.d/*", "/run/chrony-dhcp/*"])
+    ptp = at("/sys/class/ptp")
     facts["ptp"] = {name: read("/sys/class/ptp/{}/clock_name".format(name))
-                    for name in (os.listdir("/sys/class/ptp") if os.path.isdir("/sys/class/ptp")
-                                 else [])}
+                    for name in (os.listdir(ptp) if os.path.isdir(ptp) else [])}
     facts["cloud_init"] = run("cloud-init", "--version")
     texts = [m.get("body") for m in facts["metadata"].values()]
     texts += list((facts["config_drive"].get("files") or {}).values())
@@ -250,7 +269,7 @@ def emit(facts):
     lines += ["CLOUDTIME-FACTS {} {}".format(i, c) for i, c in enumerate(chunks)]
     lines += ["CLOUDTIME-FACTS-END {} {}".format(len(chunks), digest)]
     try:
-        out = os.open("/dev/console", os.O_WRONLY | os.O_NOCTTY)
+        out = os.open(CONSOLE, os.O_WRONLY | os.O_NOCTTY | os.O_APPEND | os.O_CREAT, 0o600)
     except OSError:
         out = sys.stdout.fileno()
     for line in lines:

@@ -228,6 +228,41 @@ class VmCheck(harness.TestCase):
         self.assertIn("chronyd does not follow 169.254.169.254 now: nonselectable ('?')",
                       client["reason"])
 
+    def test_the_gatherers_record_is_judged_as_the_check_inside_judges(self):
+        # One VM, two ways: `cloudtime check` inside it, and the gatherer (the user-data a
+        # cloud's VM runs when nothing can be copied in) printing its record, which
+        # `cloudtime check --console` judges on the host. The same verdicts, the same exit.
+        topology, daemon, chronyd = self.synced_vm(managed=["169.254.169.123"])
+        p = run_check(topology.vm, "--json", "--chrony-socket", chronyd.socket,
+                      *self.isolated_args())
+        inside = json.loads(p.stdout)
+        script = os.path.join(self.dir, "gather.sh")
+        with open(script, "w") as f:
+            f.write(subprocess.run([harness.CLOUDTIME, "check", "--gatherer",
+                                    "--gatherer-wait", "30"], capture_output=True, text=True,
+                                   check=True, timeout=30).stdout)
+        console = os.path.join(self.dir, "console.log")
+        root = os.path.join(self.dir, "vm-root")  # none of this machine's leases or clocks
+        os.makedirs(root)
+        env = dict(os.environ, CLOUDTIME_FACTS_ROOT=root, CLOUDTIME_FACTS_CONSOLE=console,
+                   CLOUDTIME_FACTS_CHRONYC=f"chronyc -h {chronyd.socket}")
+        gathered = subprocess.run(["ip", "netns", "exec", topology.vm, "sh", script], env=env,
+                                  capture_output=True, text=True, timeout=120)
+        self.assertEqual(gathered.returncode, 0, gathered.stderr)
+        q = subprocess.run([harness.CLOUDTIME, "check", "--console", console, "--json"],
+                           capture_output=True, text=True, timeout=60)
+        judged = json.loads(q.stdout)
+        self.assertEqual({c["id"]: c["verdict"] for c in judged["checks"]},
+                         {c["id"]: c["verdict"] for c in inside["checks"]},
+                         json.dumps(judged["checks"], indent=1) +
+                         json.dumps(inside["checks"], indent=1))
+        self.assertEqual(q.returncode, p.returncode)
+        self.assertEqual(q.returncode, 0, q.stdout)
+        answered = lambda doc: sorted(s["server"].split("%")[0]  # noqa: E731
+                                      for s in doc["servers"] if s["answered"])
+        self.assertEqual(answered(judged), answered(inside))
+        self.assertIsNotNone(judged["gatherer"]["synchronized_at"])
+
     def test_a_deleted_source_is_not_followed(self):
         topology, daemon, chronyd = self.synced_vm()
         p = run_check(topology.vm, "--json", "--chrony-socket", chronyd.socket,
