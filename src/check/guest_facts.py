@@ -268,12 +268,28 @@ def emit(facts):
     lines = ["CLOUDTIME-FACTS-BEGIN 1 {}".format(len(chunks))]
     lines += ["CLOUDTIME-FACTS {} {}".format(i, c) for i, c in enumerate(chunks)]
     lines += ["CLOUDTIME-FACTS-END {} {}".format(len(chunks), digest)]
-    try:
-        out = os.open(CONSOLE, os.O_WRONLY | os.O_NOCTTY | os.O_APPEND | os.O_CREAT, 0o600)
-    except OSError:
-        out = sys.stdout.fileno()
-    for line in lines:
-        os.write(out, (line + "\r\n").encode())  # one write per line: nothing cuts into it
+    # The kernel's console is the last console= of the command line; a cloud's console log is
+    # its first serial port. Both, when they may differ: the last whole record counts.
+    consoles = [word.split("=", 1)[1].split(",")[0]
+                for word in (read_file("/proc/cmdline") or "").split()
+                if word.startswith("console=")]
+    targets = [CONSOLE]
+    if CONSOLE == "/dev/console" and os.path.exists("/dev/ttyS0") and \
+            (not consoles or consoles[-1] != "ttyS0"):
+        targets.append("/dev/ttyS0")
+    written = False
+    for target in targets:
+        try:
+            out = os.open(target, os.O_WRONLY | os.O_NOCTTY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError:
+            continue
+        for line in lines:
+            os.write(out, (line + "\r\n").encode())  # one write per line: nothing cuts in
+        os.close(out)
+        written = True
+    if not written:
+        for line in lines:
+            sys.stdout.write(line + "\n")
 
 
 if __name__ == "__main__":
