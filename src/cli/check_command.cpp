@@ -5,12 +5,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iostream>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
-
-#include <iostream>
-#include <iterator>
 
 #include "check/console_facts.hpp"
 #include "check/vm_discovery.hpp"
@@ -71,7 +70,7 @@ int judge_console(const CheckArgs& args) {
     } else {
         auto read = sys::read_text_file(args.console);
         if (!read) {
-            fmt::print(stderr, "cloudtime check: {}\n", read.error());
+            fmt::print(stderr, "cloudtime check: {}: {}\n", args.console, read.error());
             return kExitUsage;
         }
         text = std::move(*read);
@@ -212,7 +211,8 @@ Runner add_check_command(CLI::App& app) {
     cmd->add_flag("--gatherer", args->gatherer,
                   "print the gatherer: a user-data script (#!/bin/sh, Python 3 inside) that "
                   "gathers these facts in a VM and prints them on its console, once its NTP "
-                  "client is synchronized or --gatherer-wait seconds passed");
+                  "client is synchronized or --gatherer-wait seconds passed")
+        ->excludes("--console");
     cmd->add_option("--gatherer-wait", args->gatherer_wait_s,
                     "seconds the gatherer waits for the VM's client to synchronize (default 300)")
         ->check(CLI::Range(0, 3600));

@@ -263,6 +263,20 @@ class VmCheck(harness.TestCase):
         self.assertEqual(answered(judged), answered(inside))
         self.assertIsNotNone(judged["gatherer"]["synchronized_at"])
 
+    def test_a_console_without_a_whole_record_is_no_verdict(self):
+        p = subprocess.run([harness.CLOUDTIME, "check", "--console", "-", "--scs"],
+                           input="Debian GNU/Linux 12 login:\nCLOUDTIME-FACTS-BEGIN 1 2\n",
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual((p.returncode, p.stdout), (2, "scs-0129-console-record: ABORT\n"))
+        missing = os.path.join(self.dir, "missing.log")
+        p = subprocess.run([harness.CLOUDTIME, "check", "--console", missing],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 64)
+        self.assertIn(f"{missing}: No such file or directory", p.stderr)
+        p = subprocess.run([harness.CLOUDTIME, "check", "--console", missing, "--gatherer"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 64, p.stderr)
+
     def test_a_deleted_source_is_not_followed(self):
         topology, daemon, chronyd = self.synced_vm()
         p = run_check(topology.vm, "--json", "--chrony-socket", chronyd.socket,
