@@ -6,6 +6,8 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "util/base64.hpp"
+
 namespace cloudtime::sys {
 
 namespace {
@@ -38,26 +40,6 @@ std::string base64(std::string_view in) {
                                   reinterpret_cast<const unsigned char*>(in.data()),
                                   static_cast<int>(in.size()));
     out.resize(static_cast<std::size_t>(n));
-    return out;
-}
-
-std::optional<std::string> unbase64(std::string_view in) {
-    if (in.size() % 4 != 0) {
-        return std::nullopt;
-    }
-    std::string out(in.size() / 4 * 3, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(in.data()),
-                                  static_cast<int>(in.size()));
-    if (n < 0) {
-        return std::nullopt;
-    }
-    // EVP_DecodeBlock counts the padding as zero octets.
-    std::size_t size = static_cast<std::size_t>(n);
-    for (std::size_t i = in.size(); i > 0 && in[i - 1] == '=' && size > 0; --i) {
-        --size;
-    }
-    out.resize(size);
     return out;
 }
 
@@ -105,8 +87,8 @@ Expected<EtcdRead> read_range_answer(std::string_view body) {
     const auto encoded = kv.find("value");
     std::optional<std::string> value = std::string();  // an empty value is left out
     if (encoded != kv.end()) {
-        value =
-            encoded->is_string() ? unbase64(encoded->get_ref<const std::string&>()) : std::nullopt;
+        value = encoded->is_string() ? decode_base64(encoded->get_ref<const std::string&>())
+                                     : std::nullopt;
     }
     if (!value) {
         return Error{"etcd answered a value that is not base64"};

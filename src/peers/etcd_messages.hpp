@@ -27,7 +27,6 @@ struct EtcdRead {
 };
 
 std::string base64(std::string_view in);
-std::optional<std::string> unbase64(std::string_view in);
 
 // POST /v3/kv/range: one key.
 std::string range_request(std::string_view key);

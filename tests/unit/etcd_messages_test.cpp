@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "peers/etcd_messages.hpp"
+#include "util/base64.hpp"
 
 namespace cloudtime::sys {
 namespace {
@@ -63,7 +64,7 @@ TEST(EtcdMessages, RequestsCarryTheKeyAndTheRevisionAsEtcdReadsThem) {
     EXPECT_EQ(txn["success"][0]["request_put"]["value"], base64("v"));
     EXPECT_EQ(nlohmann::json::parse(watch_request("k", 12))["create_request"]["start_revision"],
               "13");
-    EXPECT_EQ(unbase64(base64(std::string("\0\xff", 2))), std::string("\0\xff", 2));
+    EXPECT_EQ(decode_base64(base64(std::string("\0\xff", 2))), std::string("\0\xff", 2));
 }
 
 }  // namespace
