@@ -14,6 +14,7 @@
 #include "check/channel_texts.hpp"
 #include "check/chronyc_csv.hpp"
 #include "check/lease_files.hpp"
+#include "check/vm_discovery.hpp"
 #include "net/socket_address.hpp"
 #include "proto/client_sample.hpp"
 #include "proto/packet.hpp"
@@ -31,9 +32,6 @@ constexpr std::string_view kChunk = "CLOUDTIME-FACTS ";
 constexpr std::string_view kEnd = "CLOUDTIME-FACTS-END ";
 const std::string kMetadataBase = "http://169.254.169.254";
 const std::string kMetadataPath = "/openstack/latest/";
-// The link-local addresses the gatherer probes (guest_facts.py: LINK_LOCAL).
-const std::array<std::string, 3> kLinkLocal = {"169.254.169.254", "169.254.169.123",
-                                               "fe80::a9fe:a9fe"};
 // A guest's clock reads to about a microsecond (2^-20 s) when the gatherer does not say.
 constexpr std::int8_t kDefaultPrecision = -20;
 
@@ -306,9 +304,11 @@ std::map<std::string, json> measured(const json& ntp) {
 void measure_servers(const json& record, std::int8_t precision, VmFacts& f) {
     add_channel_servers(f);
     const auto exchanges = measured(record.contains("ntp") ? record["ntp"] : json());
+    // The link-local addresses the check probes (the gatherer's LINK_LOCAL are the same).
+    const auto link_local = VmCheckOptions{}.link_local;
     for (const auto& [name, list] : exchanges) {
         const std::string address = name.substr(0, name.find('%'));
-        if (std::find(kLinkLocal.begin(), kLinkLocal.end(), address) == kLinkLocal.end()) {
+        if (std::find(link_local.begin(), link_local.end(), address) == link_local.end()) {
             continue;
         }
         auto result = query_result(address, list, precision);
